@@ -1,0 +1,37 @@
+//! Errors of the chain crate.
+
+use std::path::PathBuf;
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What can go wrong while loading keys or talking to the contracts.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The key file could not be read.
+    #[error("cannot read key file {path}: {source}")]
+    KeyFileUnreadable { path: PathBuf, source: std::io::Error },
+    /// The key file is readable by other users; a leaked key loses the receiver's money.
+    #[error(
+        "key file {path} has mode {mode:o}; it must be readable by its owner only (run `chmod 600 {path}`)"
+    )]
+    KeyFileTooOpen { path: PathBuf, mode: u32 },
+    /// The key file is neither a JSON keystore nor 32 bytes of hex.
+    #[error("key file {path} is neither a JSON keystore nor a 64-digit hex private key")]
+    KeyFileFormat { path: PathBuf },
+    /// The keystore's password is wrong or the keystore is damaged.
+    #[error("cannot decrypt keystore {path}: wrong password or damaged file")]
+    KeystoreDecrypt { path: PathBuf },
+    /// A keystore needs a password and none was given.
+    #[error("keystore {path} needs a password: pass --private-key-password-file")]
+    PasswordMissing { path: PathBuf },
+    /// The RPC URL does not parse.
+    #[error("invalid RPC URL {url:?}: {reason}")]
+    RpcUrl { url: String, reason: String },
+    /// A contract call or transaction failed.
+    #[error("{action} failed: {source}")]
+    Contract { action: &'static str, source: Box<alloy::contract::Error> },
+    /// A transaction was mined but reverted, or its receipt could not be fetched.
+    #[error("{action}: {reason}")]
+    Transaction { action: &'static str, reason: String },
+}

@@ -1,0 +1,45 @@
+#![doc = include_str!("../README.md")]
+//!
+//! # Modules
+//!
+//! - `eip712`: the one definition of [`BalanceProof`] and [`ClosingProof`] (`sol!`) and the
+//!   channel manager's domain ([`channel_manager_domain`]).
+//! - `signature`: [`ProofSignature`], a 65-byte signature the contract accepts, and signer
+//!   recovery ([`recover_signer`], [`recover_balance_proof_signer`]).
+//! - `signer`: [`LocalSigningKey`], RFC 6979 signing of digests and proofs.
+//! - `typed_data`: the `eth_signTypedData_v4` JSON a wallet signs.
+//! - `channel`: [`ChannelId`], [`ChannelKey`] and token amounts ([`U192`], [`parse_amount`]).
+//! - `erc223`: the data of an ERC223 transfer that opens or tops up a channel.
+//! - `headers`: the `RDN-*` headers ([`header`] names, [`PaymentHeaders`], [`PaywallInfo`],
+//!   [`Refusal`]).
+//! - `error`: the crate's [`Error`].
+//!
+//! The crate is pure (no I/O, no async runtime) and builds for `wasm32-unknown-unknown`.
+//! The cargo feature `rand` adds `LocalSigningKey::generate()` (getrandom; in the browser
+//! `crypto.getRandomValues`); without it the crate needs no randomness.
+
+mod channel;
+mod eip712;
+mod erc223;
+mod error;
+mod headers;
+mod signature;
+mod signer;
+mod typed_data;
+
+pub use alloy_primitives::{aliases::U192, Address, B256, U256};
+pub use alloy_sol_types::{Eip712Domain, SolStruct};
+pub use channel::{parse_amount, ChannelId, ChannelKey};
+pub use eip712::{
+    channel_manager_domain, eip712_signing_hash, BalanceProof, ClosingProof, DOMAIN_NAME, DOMAIN_VERSION,
+};
+pub use erc223::TokenFallbackData;
+pub use error::{Error, Result};
+pub use headers::{
+    names as header, parse_address, PaymentHeaders, PaywallInfo, Refusal, DEFAULT_GATEWAY_PATH,
+};
+pub use signature::{
+    recover_balance_proof_signer, recover_closing_proof_signer, recover_signer, ProofSignature,
+};
+pub use signer::LocalSigningKey;
+pub use typed_data::{balance_proof_typed_data, closing_proof_typed_data};

@@ -1,0 +1,190 @@
+//! The JSON a wallet is asked to sign with `eth_signTypedData_v4`.
+//!
+//! Built from the same `sol!` definitions as the hashes, in the shape wallets and viem use:
+//! lowercase `0x` addresses, `chainId` and `openBlockNumber` as JSON numbers, and `balance`
+//! as a decimal string (a `uint192` does not fit a JavaScript number). Hashing this JSON with
+//! any EIP-712 implementation gives [`SolStruct::eip712_signing_hash`]; the known-answer
+//! vectors check that.
+
+use alloy_primitives::{aliases::U192, Address};
+use alloy_sol_types::{Eip712Domain, SolStruct};
+use serde_json::{json, Map, Value};
+
+use crate::eip712::{BalanceProof, ClosingProof};
+
+/// The `eth_signTypedData_v4` JSON for a sender's balance proof.
+pub fn balance_proof_typed_data(domain: &Eip712Domain, proof: &BalanceProof) -> Value {
+    proof_typed_data::<BalanceProof>(
+        domain,
+        proof.sender,
+        proof.receiver,
+        proof.openBlockNumber,
+        proof.balance,
+    )
+}
+
+/// The `eth_signTypedData_v4` JSON for a receiver's closing proof.
+pub fn closing_proof_typed_data(domain: &Eip712Domain, proof: &ClosingProof) -> Value {
+    proof_typed_data::<ClosingProof>(
+        domain,
+        proof.sender,
+        proof.receiver,
+        proof.openBlockNumber,
+        proof.balance,
+    )
+}
+
+/// Both proofs have the same fields; only the primary type's name differs.
+fn proof_typed_data<T: SolStruct>(
+    domain: &Eip712Domain,
+    sender: Address,
+    receiver: Address,
+    open_block_number: u32,
+    balance: U192,
+) -> Value {
+    // The field list comes from the `sol!` definition itself: `Name(type name,type name,…)`.
+    let root_type = T::eip712_root_type();
+    let fields: Vec<Value> = root_type
+        .strip_prefix(T::NAME)
+        .and_then(|rest| rest.strip_prefix('('))
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|field| field.split_once(' '))
+        .map(|(ty, name)| json!({ "name": name, "type": ty }))
+        .collect();
+    let mut types = Map::new();
+    types.insert("EIP712Domain".into(), domain_fields(domain));
+    types.insert(T::NAME.into(), Value::Array(fields));
+    json!({
+        "types": types,
+        "primaryType": T::NAME,
+        "domain": domain_json(domain),
+        "message": {
+            "sender": lower_hex(&sender),
+            "receiver": lower_hex(&receiver),
+            "openBlockNumber": open_block_number,
+            "balance": balance.to_string(),
+        },
+    })
+}
+
+/// The `EIP712Domain` type: exactly the fields the domain sets, in the EIP's order.
+fn domain_fields(domain: &Eip712Domain) -> Value {
+    let present = [
+        (domain.name.is_some(), "name", "string"),
+        (domain.version.is_some(), "version", "string"),
+        (domain.chain_id.is_some(), "chainId", "uint256"),
+        (domain.verifying_contract.is_some(), "verifyingContract", "address"),
+        (domain.salt.is_some(), "salt", "bytes32"),
+    ];
+    present
+        .into_iter()
+        .filter(|(set, ..)| *set)
+        .map(|(_, name, ty)| json!({ "name": name, "type": ty }))
+        .collect()
+}
+
+fn domain_json(domain: &Eip712Domain) -> Value {
+    let mut object = Map::new();
+    if let Some(name) = &domain.name {
+        object.insert("name".into(), name.as_ref().into());
+    }
+    if let Some(version) = &domain.version {
+        object.insert("version".into(), version.as_ref().into());
+    }
+    if let Some(chain_id) = domain.chain_id {
+        // Every real chain id fits a JSON number; keep a decimal string otherwise.
+        let value = u64::try_from(chain_id).map_or_else(|_| chain_id.to_string().into(), Value::from);
+        object.insert("chainId".into(), value);
+    }
+    if let Some(contract) = &domain.verifying_contract {
+        object.insert("verifyingContract".into(), lower_hex(contract).into());
+    }
+    if let Some(salt) = &domain.salt {
+        object.insert("salt".into(), format!("{salt:#x}").into());
+    }
+    Value::Object(object)
+}
+
+fn lower_hex(address: &Address) -> String {
+    format!("{address:#x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eip712::channel_manager_domain;
+    use alloy_primitives::{address, U256};
+
+    #[test]
+    fn balance_proof_json_has_the_wallet_shape() {
+        let domain = channel_manager_domain(31337, address!("E7f1725E7734CE288F8367e1Bb143E90bb3F0512"));
+        let proof = BalanceProof {
+            sender: address!("3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"),
+            receiver: address!("70997970C51812dc3A010C7d01b50e0d17dc79C8"),
+            openBlockNumber: 4_294_967_295,
+            balance: U192::MAX,
+        };
+        let expected = json!({
+            "types": {
+                "EIP712Domain": [
+                    { "name": "name", "type": "string" },
+                    { "name": "version", "type": "string" },
+                    { "name": "chainId", "type": "uint256" },
+                    { "name": "verifyingContract", "type": "address" },
+                ],
+                "BalanceProof": [
+                    { "name": "sender", "type": "address" },
+                    { "name": "receiver", "type": "address" },
+                    { "name": "openBlockNumber", "type": "uint32" },
+                    { "name": "balance", "type": "uint192" },
+                ],
+            },
+            "primaryType": "BalanceProof",
+            "domain": {
+                "name": "MicroTransferChannels",
+                "version": "1",
+                "chainId": 31337,
+                "verifyingContract": "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512",
+            },
+            "message": {
+                "sender": "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc",
+                "receiver": "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
+                "openBlockNumber": 4_294_967_295u32,
+                "balance": "6277101735386680763835789423207666416102355444464034512895",
+            },
+        });
+        assert_eq!(balance_proof_typed_data(&domain, &proof), expected);
+    }
+
+    #[test]
+    fn closing_proof_json_names_its_type() {
+        let domain = channel_manager_domain(1, Address::repeat_byte(0xab));
+        let proof = ClosingProof {
+            sender: Address::repeat_byte(1),
+            receiver: Address::repeat_byte(2),
+            openBlockNumber: 0,
+            balance: U192::ZERO,
+        };
+        let json = closing_proof_typed_data(&domain, &proof);
+        assert_eq!(json["primaryType"], "ClosingProof");
+        assert!(json["types"]["ClosingProof"].is_array());
+        assert!(json["types"].get("BalanceProof").is_none());
+        assert_eq!(json["message"]["balance"], "0");
+        assert_eq!(json["message"]["openBlockNumber"], 0);
+        assert_eq!(json["domain"]["chainId"], 1);
+    }
+
+    #[test]
+    fn domain_lists_only_present_fields() {
+        let domain = Eip712Domain::new(Some("x".into()), None, Some(U256::MAX), None, None);
+        let proof = BalanceProof::default();
+        let json = balance_proof_typed_data(&domain, &proof);
+        assert_eq!(
+            json["types"]["EIP712Domain"],
+            json!([{ "name": "name", "type": "string" }, { "name": "chainId", "type": "uint256" }])
+        );
+        assert_eq!(json["domain"], json!({ "name": "x", "chainId": U256::MAX.to_string() }));
+    }
+}

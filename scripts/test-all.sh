@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The project's one test command (README: `npm test`; CI's .ci/run calls it too).
+# Installs what is missing, then runs every suite: contracts, vectors, Rust (native and
+# wasm32), end to end on anvil.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+bash scripts/setup.sh
+export PATH="$root/.tools/bin:$root/node_modules/.bin:$PATH"
+
+started=$SECONDS
+step() {
+  printf '\n=== %s\n' "$1"
+  shift
+  local t0=$SECONDS
+  "$@"
+  printf '=== done in %ss\n' "$((SECONDS - t0))"
+}
+
+step "contracts: formatting" bash -c 'cd contracts && forge fmt --check'
+step "contracts: compile; committed artifacts match the sources" \
+  bash -c 'cd contracts && forge build && node tools/export-artifacts.mjs --check'
+step "contracts: unit, fuzz and invariant tests" bash -c 'cd contracts && forge test'
+step "vectors: regenerate with viem and compare with the committed file" \
+  node tests/vectors/generate.mjs --check
+step "rust: formatting" cargo fmt --all -- --check
+step "rust: lints" cargo clippy --workspace --all-targets --locked -- -D warnings
+step "rust: wasm32 build of the shared crates" \
+  cargo build --locked --target wasm32-unknown-unknown -p uraiden-protocol -p uraiden-wasm
+step "rust: unit, vector and end-to-end tests (anvil)" cargo test --workspace --locked
+
+printf '\nall suites passed in %ss\n' "$((SECONDS - started))"

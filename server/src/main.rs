@@ -1,0 +1,8 @@
+//! `uraiden-server`: parses the command line and hands over to the library.
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    uraiden_server::cli::Cli::parse().run().await
+}

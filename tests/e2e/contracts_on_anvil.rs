@@ -1,0 +1,1 @@
+// written once the protocol crate lands
