@@ -46,8 +46,8 @@ impl TestChain {
     /// Starts anvil on a free port and deploys token (nonce 0) and channel manager (nonce 1)
     /// from account 0, so addresses are the same on every run.
     pub async fn start() -> anyhow::Result<Self> {
+        // No `--silent`: alloy waits for anvil's "Listening on" line.
         let anvil = Anvil::at(anvil_binary())
-            .arg("--silent")
             .try_spawn()
             .context("cannot start anvil; run scripts/setup.sh first")?;
         let deployer = Self::provider_for(&anvil, Self::key_of(&anvil, 0));
