@@ -1,15 +1,38 @@
 //! Command line of `uraiden-server`, after the seed's §4.3.1 and `deploy_testnet` options.
 //! Every option can also be given as an environment variable (`URAIDEN_*`).
+//!
+//! ```text
+//! uraiden-server --private-key key.hex --channel-manager-address 0x… --state-file s.db start --port 5000
+//! ```
 
-use std::path::PathBuf;
+use std::{
+    io::IsTerminal,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
 use alloy::{
+    network::EthereumWallet,
     primitives::{Address, U256},
-    providers::ProviderBuilder,
+    providers::{Provider, ProviderBuilder},
+    signers::local::PrivateKeySigner,
 };
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use uraiden_chain::{keys, DeployOptions};
+use uraiden_chain::{contracts::RaidenMicroTransferChannels, keys, DeployOptions};
+use uraiden_protocol::LocalSigningKey;
+
+use crate::{
+    app::{self, AppState},
+    channels::{ChannelManager, ChannelManagerConfig},
+    config::{ApiToken, Gateway, HttpOptions},
+    serve,
+};
+
+/// How long startup waits for the node before giving up with a clear message.
+const NODE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// µRaiden receiver: paywall HTTP resources, get paid over ERC20 payment channels.
 #[derive(Debug, Parser)]
@@ -17,6 +40,8 @@ use uraiden_chain::{keys, DeployOptions};
 pub struct Cli {
     #[command(flatten)]
     pub account: AccountArgs,
+    #[command(flatten)]
+    pub receiver: ReceiverArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -30,15 +55,79 @@ pub struct AccountArgs {
     /// Key file of the receiver: a Geth/Parity JSON keystore or 64 hex digits; mode 0600.
     #[arg(long, env = "URAIDEN_PRIVATE_KEY", global = true)]
     pub private_key: Option<PathBuf>,
-    /// File holding the keystore's password.
+    /// File holding the keystore's password; without it, the password is asked on the terminal.
     #[arg(long, env = "URAIDEN_PRIVATE_KEY_PASSWORD_FILE", global = true)]
     pub private_key_password_file: Option<PathBuf>,
 }
 
+/// The receiver's options (used by `start`).
+#[derive(Debug, Args)]
+pub struct ReceiverArgs {
+    /// Address of the RaidenMicroTransferChannels contract (as printed by `deploy`).
+    #[arg(long, env = "URAIDEN_CHANNEL_MANAGER_ADDRESS", global = true)]
+    pub channel_manager_address: Option<Address>,
+    /// SQLite file holding the channels and their last proofs (created with mode 0600).
+    #[arg(long, env = "URAIDEN_STATE_FILE", global = true)]
+    pub state_file: Option<PathBuf>,
+    /// TLS certificate chain (PEM); with --ssl-key, the server speaks HTTPS only.
+    #[arg(long, env = "URAIDEN_SSL_CERT", global = true, requires = "ssl_key")]
+    pub ssl_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, env = "URAIDEN_SSL_KEY", global = true, requires = "ssl_cert")]
+    pub ssl_key: Option<PathBuf>,
+    /// Gas price of the receiver's transactions, in wei (default: the node's estimate).
+    #[arg(long, env = "URAIDEN_GAS_PRICE", global = true)]
+    pub gas_price: Option<u128>,
+    /// Directory with the paywall page (index.html) and its scripts (js/, served at /js/);
+    /// default: the page built into the binary.
+    #[arg(long, env = "URAIDEN_PAYWALL_INFO", global = true)]
+    pub paywall_info: Option<PathBuf>,
+    /// Blocks an event needs, its own included, before it counts (1: mined is enough).
+    #[arg(long, env = "URAIDEN_CONFIRMATIONS", default_value_t = 1, global = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub confirmations: u64,
+    /// First block to read the contract's events from on a new state file: the contract's
+    /// deployment block (`deploy` prints it).
+    #[arg(long, env = "URAIDEN_START_BLOCK", default_value_t = 0, global = true)]
+    pub start_block: u64,
+    /// How often to poll the node for new blocks, in milliseconds.
+    #[arg(long, env = "URAIDEN_POLL_INTERVAL_MS", default_value_t = 2000, global = true,
+          value_parser = clap::value_parser!(u64).range(50..))]
+    pub poll_interval_ms: u64,
+    /// File holding the bearer token of the operator's channel listings (/api/1/channels);
+    /// without a token those routes are off.
+    #[arg(long, env = "URAIDEN_API_TOKEN_FILE", global = true)]
+    pub api_token_file: Option<PathBuf>,
+    /// The operator's bearer token itself (prefer --api-token-file: command lines are visible).
+    #[arg(long, env = "URAIDEN_API_TOKEN", global = true, hide_env_values = true)]
+    pub api_token: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serve the paywalled resources and the receiver's API.
+    ///
+    /// By default the demo of the seed: GET /echofix/<param> costs 5 token units and
+    /// GET /echodyn/<param> costs one unit per byte of <param>; both answer <param>.
+    /// With --proxy-config, paywalled paths of an upstream server instead.
+    /// Always: /api/1 (REST API), /js/* (paywall scripts), /metrics (Prometheus).
+    Start(StartArgs),
     /// Deploy the token (unless --token-address) and the channel manager; print their addresses.
     Deploy(DeployArgs),
+}
+
+/// Where to listen and what to serve.
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Address to listen on.
+    #[arg(long, env = "URAIDEN_HOST", default_value = "0.0.0.0")]
+    pub host: String,
+    /// Port to listen on (0: any free port, printed at startup).
+    #[arg(long, env = "URAIDEN_PORT", default_value_t = 5000)]
+    pub port: u16,
+    /// TOML file: an upstream URL and per-path prices to paywall instead of the echo demo.
+    #[arg(long, env = "URAIDEN_PROXY_CONFIG")]
+    pub proxy_config: Option<PathBuf>,
 }
 
 /// The seed's `deploy_testnet` options; the owner is the account of --private-key.
@@ -63,24 +152,56 @@ pub struct DeployArgs {
 
 impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
+        crate::init_tracing();
         match self.command {
             Command::Deploy(args) => deploy(&self.account, args).await,
+            Command::Start(args) => start(&self.account, &self.receiver, args).await,
         }
     }
 }
 
-async fn deploy(account: &AccountArgs, args: DeployArgs) -> anyhow::Result<()> {
-    let key_path = account
-        .private_key
-        .as_deref()
-        .context("deploy needs the owner's key: pass --private-key FILE (mode 0600)")?;
-    let password = account.private_key_password_file.as_deref().map(keys::read_password_file).transpose()?;
-    let signer = keys::load_private_key(key_path, password.as_ref().map(|p| p.as_str()))?;
-    let url = account
+/// Loads the key of --private-key, asking for a keystore's password on the terminal when
+/// no password file is given.
+fn load_signer(account: &AccountArgs, purpose: &str) -> anyhow::Result<PrivateKeySigner> {
+    let key_path = account.private_key.as_deref().with_context(|| {
+        format!("{purpose} needs the receiver's key: pass --private-key FILE (mode 0600)")
+    })?;
+    if let Some(password_file) = account.private_key_password_file.as_deref() {
+        let password = keys::read_password_file(password_file)?;
+        return Ok(keys::load_private_key(key_path, Some(password.as_str()))?);
+    }
+    match keys::load_private_key(key_path, None) {
+        Err(uraiden_chain::Error::PasswordMissing { .. }) => {
+            let password = prompt_password(key_path)?;
+            Ok(keys::load_private_key(key_path, Some(password.as_str()))?)
+        }
+        other => Ok(other?),
+    }
+}
+
+fn prompt_password(key_path: &Path) -> anyhow::Result<zeroize::Zeroizing<String>> {
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "keystore {} needs a password and there is no terminal to ask on: pass \
+             --private-key-password-file FILE",
+            key_path.display()
+        );
+    }
+    let password = rpassword::prompt_password(format!("Password for {}: ", key_path.display()))
+        .context("reading the keystore password from the terminal")?;
+    Ok(zeroize::Zeroizing::new(password))
+}
+
+fn rpc_url(account: &AccountArgs) -> anyhow::Result<alloy::transports::http::reqwest::Url> {
+    account
         .rpc_provider
         .parse()
-        .with_context(|| format!("--rpc-provider {:?} is not a URL", account.rpc_provider))?;
-    let provider = ProviderBuilder::new().wallet(signer).connect_http(url);
+        .with_context(|| format!("--rpc-provider {:?} is not a URL", account.rpc_provider))
+}
+
+async fn deploy(account: &AccountArgs, args: DeployArgs) -> anyhow::Result<()> {
+    let signer = load_signer(account, "deploy")?;
+    let provider = ProviderBuilder::new().wallet(signer).connect_http(rpc_url(account)?);
     let options = DeployOptions {
         challenge_period: args.challenge_period,
         supply: args.supply,
@@ -98,4 +219,170 @@ async fn deploy(account: &AccountArgs, args: DeployArgs) -> anyhow::Result<()> {
     println!("channel manager address: {}", deployment.channel_manager);
     println!("deployed at block: {}", deployment.deploy_block);
     Ok(())
+}
+
+/// Reads the operator's API token from --api-token-file or --api-token / URAIDEN_API_TOKEN.
+fn api_token(receiver: &ReceiverArgs) -> anyhow::Result<Option<ApiToken>> {
+    let text = match (&receiver.api_token_file, &receiver.api_token) {
+        (Some(file), _) => std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read --api-token-file {}", file.display()))?,
+        (None, Some(token)) => token.clone(),
+        (None, None) => return Ok(None),
+    };
+    ApiToken::new(&text).map(Some).context("the API token is empty; put a long random string in it")
+}
+
+async fn start(account: &AccountArgs, receiver: &ReceiverArgs, args: StartArgs) -> anyhow::Result<()> {
+    let contract = receiver
+        .channel_manager_address
+        .context("start needs --channel-manager-address 0x… (printed by `uraiden-server deploy`)")?;
+    let state_file = receiver
+        .state_file
+        .clone()
+        .context("start needs --state-file FILE: where channels and accepted payments are stored")?;
+    let signer = load_signer(account, "start")?;
+    let receiver_key = LocalSigningKey::from_bytes(&signer.to_bytes())
+        .map_err(|_| anyhow::anyhow!("the receiver's key is not a valid secp256k1 key"))?;
+    let api_token = api_token(receiver)?;
+    let tls = match (&receiver.ssl_cert, &receiver.ssl_key) {
+        (Some(cert), Some(key)) => Some(serve::load_tls(cert, key).await?),
+        _ => None,
+    };
+    if receiver.gas_price.is_some() {
+        tracing::warn!("--gas-price is not applied yet: transactions use the node's gas price estimate");
+    }
+
+    let provider =
+        ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(rpc_url(account)?).erased();
+    // Token and chain id come from the node, so a wrong address or a dead node stops here
+    // with a clear message rather than at the first payment.
+    let node_error = |what: &str| {
+        format!(
+            "cannot {what} from the Ethereum node at {} (is it running? see --rpc-provider)",
+            account.rpc_provider
+        )
+    };
+    let chain_id = tokio::time::timeout(NODE_TIMEOUT, provider.get_chain_id())
+        .await
+        .map_err(|_| {
+            anyhow::anyhow!("{}: no answer within {NODE_TIMEOUT:?}", node_error("read the chain id"))
+        })?
+        .with_context(|| node_error("read the chain id"))?;
+    let token = tokio::time::timeout(
+        NODE_TIMEOUT,
+        RaidenMicroTransferChannels::new(contract, &provider).token().call(),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("{}: no answer within {NODE_TIMEOUT:?}", node_error("read the token")))?
+    .with_context(|| {
+        format!(
+            "cannot read token() of channel manager {contract} on chain {chain_id}; check \
+                 --channel-manager-address and --rpc-provider"
+        )
+    })?;
+
+    let mut config =
+        ChannelManagerConfig::new(provider, receiver_key, contract, state_file, receiver.start_block);
+    config.confirmations = receiver.confirmations;
+    config.poll_interval = Duration::from_millis(receiver.poll_interval_ms);
+    let (manager, background) =
+        ChannelManager::start(config).await.context("starting the channel manager")?;
+    let gateway = Gateway::new(manager.receiver(), contract, token, chain_id);
+    tracing::info!(
+        receiver = %gateway.receiver,
+        contract = %gateway.contract,
+        token = %gateway.token,
+        chain_id,
+        "channel manager started"
+    );
+
+    let options = HttpOptions { tls: tls.is_some(), paywall_dir: receiver.paywall_info.clone(), api_token };
+    let state = AppState::new(Arc::new(manager), gateway, options);
+    let router = match &args.proxy_config {
+        Some(path) => {
+            crate::proxy::ProxyConfig::load(path)?.router(&state)?.merge(app::receiver_routes(state))
+        }
+        None => app::app(state),
+    };
+
+    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+        .await
+        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+    let address: SocketAddr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%address, "listening on {scheme}://{address}");
+    serve::serve(listener, tls, router, serve::shutdown_signal()).await.context("serving HTTP")?;
+    // Requests in flight have finished (their payments are stored); now stop following the chain.
+    background.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("uraiden-server").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn start_uses_the_seed_defaults() {
+        let cli = parse(&[
+            "--private-key",
+            "k",
+            "--channel-manager-address",
+            "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+            "--state-file",
+            "s.db",
+            "start",
+        ])
+        .unwrap();
+        let Command::Start(start) = cli.command else { panic!("not start") };
+        assert_eq!((start.host.as_str(), start.port), ("0.0.0.0", 5000));
+        assert_eq!(cli.account.rpc_provider, "http://localhost:8545");
+        assert_eq!(cli.receiver.confirmations, 1);
+        assert_eq!(cli.receiver.state_file.as_deref(), Some(Path::new("s.db")));
+    }
+
+    #[test]
+    fn global_options_may_follow_the_subcommand() {
+        let cli = parse(&["start", "--port", "0", "--confirmations", "3", "--paywall-info", "web"]).unwrap();
+        assert_eq!(cli.receiver.confirmations, 3);
+        assert_eq!(cli.receiver.paywall_info.as_deref(), Some(Path::new("web")));
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        for args in [
+            &["--confirmations", "0", "start"][..],
+            &["--channel-manager-address", "0x12", "start"],
+            &["--ssl-cert", "c.pem", "start"],
+            &["start", "--port", "70000"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn start_help_describes_the_demo() {
+        let error = parse(&["start", "--help"]).unwrap_err();
+        let help = error.to_string();
+        assert!(help.contains("/echofix/<param> costs 5"), "{help}");
+        assert!(help.contains("/echodyn/<param>"), "{help}");
+    }
+
+    #[test]
+    fn api_token_from_value_or_file() {
+        let mut cli = parse(&["--api-token", " t0k3n ", "start"]).unwrap();
+        assert!(api_token(&cli.receiver).unwrap().unwrap().matches("t0k3n"));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "from-file\n").unwrap();
+        cli.receiver.api_token_file = Some(file);
+        assert!(api_token(&cli.receiver).unwrap().unwrap().matches("from-file"));
+        cli.receiver.api_token_file = None;
+        cli.receiver.api_token = Some("  ".into());
+        assert!(api_token(&cli.receiver).is_err());
+    }
 }

@@ -1,8 +1,44 @@
-//! The µRaiden receiver.
+//! The µRaiden receiver: paywalls HTTP resources and collects micropayments over ERC20
+//! payment channels (SPEC §4 and §5).
 //!
-//! - [`cli`]: the command line (the seed's options) and its subcommands.
+//! HTTP side:
+//! - [`cli`]: the command line (the seed's options): `start` serves, `deploy` deploys.
+//! - [`app`]: [`AppState`](app::AppState), the receiver's routes and the seed's echo demo.
+//! - [`paywall`]: puts a fixed or dynamic [`Price`](paywall::Price) on any axum route;
+//!   402 / 409 / 502 / 200 per SPEC §4, headers or cookies.
+//! - [`api`]: the REST API at `/api/1` (stats, the operator's channel listings, closing).
+//! - [`assets`]: the paywall page and `/js/*`, embedded or from `--paywall-info DIR`.
+//! - [`metrics`]: Prometheus counters and gauges at `/metrics`.
+//! - [`config`]: the resolved settings ([`Gateway`](config::Gateway), API token, TLS).
+//! - [`backend`]: the [`ChannelBackend`](backend::ChannelBackend) trait the HTTP side uses.
+//! - [`proxy`]: paywalls an upstream HTTP server (the seed's `PaywalledProxyUrl`).
+//! - [`serve`]: HTTP or TLS serving with graceful shutdown on ctrl-c and SIGTERM.
 //!
-//! The paywall, channel manager, store and REST API arrive with the receiver issue; today
-//! the binary deploys the contracts (`uraiden-server deploy`).
+//! Money core:
+//! - [`channels`]: the [`ChannelManager`](channels::ChannelManager), which decides on payments.
+//! - [`store`]: durable channel state (SQLite).
+//! - [`sync`]: follows the contract's events with confirmations.
+//! - [`duties`]: the receiver's on-chain duties (disputes, settlements).
 
+pub mod api;
+pub mod app;
+pub mod assets;
+pub mod backend;
+pub mod channels;
 pub mod cli;
+pub mod config;
+pub mod duties;
+pub mod metrics;
+pub mod paywall;
+pub mod proxy;
+pub mod serve;
+pub mod store;
+pub mod sync;
+
+/// Logs to stderr, filtered by `RUST_LOG` (default: `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A second call (tests, embedding) keeps the first subscriber.
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

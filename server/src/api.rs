@@ -1,0 +1,319 @@
+//! The REST API under the gateway path `/api/1` (seed §4.5.3).
+//!
+//! - `GET /stats`: public totals, addresses and the contracts' ABIs.
+//! - `GET /channels`, `/channels/{sender}`, `/channels/{sender}/{open_block}`: for the
+//!   operator only (`Authorization: Bearer <token>`); off (404) without a configured token.
+//!   Listings never carry a sender's signature.
+//! - `DELETE /channels/{sender}/{open_block}` with `{"balance", "balance_signature"}`: the
+//!   receiver's closing signature, given only for the channel's last accepted proof. Public,
+//!   since only the sender (or whoever it gave the proof to) knows that proof.
+
+use std::sync::LazyLock;
+
+use axum::{
+    body::Bytes,
+    extract::{FromRequestParts, Path, State},
+    http::{header, request::Parts, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use uraiden_protocol::{parse_address, parse_amount, Address, ProofSignature, U192};
+
+use crate::{
+    app::AppState,
+    backend::{ChannelView, CloseRefused},
+};
+
+/// The API's routes, to be nested under the gateway path.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/stats", get(stats))
+        .route("/channels", get(list_channels))
+        .route("/channels/", get(list_channels))
+        .route("/channels/{sender}", get(list_sender_channels))
+        .route("/channels/{sender}/{open_block}", get(channel_detail).delete(cooperative_close))
+        .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) })
+}
+
+/// Errors of the API, as `{"error": code, "message": text}`; internal details stay in the log.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("the operator API needs `Authorization: Bearer <token>` with the server's API token")]
+    Unauthorized,
+    #[error(
+        "the operator API is off: start the server with --api-token-file FILE (or URAIDEN_API_TOKEN) \
+         to list channels"
+    )]
+    OperatorApiDisabled,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("internal error; see the receiver's log")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad request"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not found"),
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::OperatorApiDisabled => (StatusCode::NOT_FOUND, "operator api disabled"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(detail) = &self {
+            tracing::error!(%detail, "API request failed");
+        }
+        let (status, code) = self.status_and_code();
+        let mut response =
+            (status, Json(json!({ "error": code, "message": self.to_string() }))).into_response();
+        if matches!(self, Self::Unauthorized) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// Proof that the request carries the operator's bearer token.
+#[derive(Debug)]
+pub struct Operator;
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = state.options().api_token.as_ref().ok_or(ApiError::OperatorApiDisabled)?;
+        let presented = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
+            .map(str::trim)
+            .ok_or(ApiError::Unauthorized)?;
+        if token.matches(presented) {
+            Ok(Self)
+        } else {
+            tracing::warn!("operator API request with a wrong bearer token");
+            Err(ApiError::Unauthorized)
+        }
+    }
+}
+
+static MANAGER_ABI: LazyLock<Value> =
+    LazyLock::new(|| abi_of(include_str!("../../contracts/artifacts/RaidenMicroTransferChannels.json")));
+static TOKEN_ABI: LazyLock<Value> =
+    LazyLock::new(|| abi_of(include_str!("../../contracts/artifacts/CustomToken.json")));
+
+fn abi_of(artifact: &str) -> Value {
+    serde_json::from_str::<Value>(artifact)
+        .ok()
+        .and_then(|mut v| v.get_mut("abi").map(Value::take))
+        .unwrap_or(Value::Null)
+}
+
+/// `GET /api/1/stats`.
+async fn stats(State(state): State<AppState>) -> Json<Value> {
+    let stats = state.backend().stats();
+    let gateway = state.gateway();
+    Json(json!({
+        "balance_sum": stats.balance_sum.to_string(),
+        "deposit_sum": stats.deposit_sum.to_string(),
+        "open_channels": stats.open_channels,
+        "pending_channels": stats.pending_channels,
+        "settled_channels": stats.settled_channels,
+        "unconfirmed_channels": stats.unconfirmed_channels,
+        "unique_senders": stats.unique_senders,
+        "liquid_balance": stats.liquid_balance.map(|balance| balance.to_string()),
+        "token_address": gateway.token.to_checksum(None),
+        "contract_address": gateway.contract.to_checksum(None),
+        "receiver_address": gateway.receiver.to_checksum(None),
+        "chain_id": gateway.chain_id,
+        "sync_block": stats.sync_block,
+        "manager_abi": &*MANAGER_ABI,
+        "token_abi": &*TOKEN_ABI,
+    }))
+}
+
+/// A channel in the API: the seed's fields plus signer and confirmation, never a signature.
+#[derive(Debug, Serialize)]
+struct ChannelJson {
+    sender_address: String,
+    open_block: u32,
+    balance: String,
+    deposit: String,
+    state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signer: Option<String>,
+    confirmed: bool,
+}
+
+impl From<ChannelView> for ChannelJson {
+    fn from(channel: ChannelView) -> Self {
+        Self {
+            sender_address: channel.sender.to_checksum(None),
+            open_block: channel.open_block,
+            balance: channel.balance.to_string(),
+            deposit: channel.deposit.to_string(),
+            state: channel.state,
+            signer: channel.signer.map(|signer| signer.to_checksum(None)),
+            confirmed: channel.confirmed,
+        }
+    }
+}
+
+/// `GET /api/1/channels`: every channel the receiver knows.
+async fn list_channels(_: Operator, State(state): State<AppState>) -> Json<Vec<ChannelJson>> {
+    Json(state.backend().channels().into_iter().map(ChannelJson::from).collect())
+}
+
+/// `GET /api/1/channels/{sender}`.
+async fn list_sender_channels(
+    _: Operator,
+    State(state): State<AppState>,
+    Path(sender): Path<String>,
+) -> Result<Json<Vec<ChannelJson>>, ApiError> {
+    let sender = sender_from_path(&sender)?;
+    let channels = state.backend().channels().into_iter().filter(|channel| channel.sender == sender);
+    Ok(Json(channels.map(ChannelJson::from).collect()))
+}
+
+/// `GET /api/1/channels/{sender}/{open_block}`.
+async fn channel_detail(
+    _: Operator,
+    State(state): State<AppState>,
+    Path((sender, open_block)): Path<(String, String)>,
+) -> Result<Json<ChannelJson>, ApiError> {
+    let (sender, open_block) = (sender_from_path(&sender)?, open_block_from_path(&open_block)?);
+    state
+        .backend()
+        .channel(sender, open_block)
+        .map(|channel| Json(channel.into()))
+        .ok_or_else(|| unknown(sender, open_block))
+}
+
+/// The body of a cooperative-close request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CloseRequest {
+    /// Decimal string, or a JSON number as the seed sent it.
+    balance: AmountJson,
+    balance_signature: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum AmountJson {
+    Number(u64),
+    Text(String),
+}
+
+/// `DELETE /api/1/channels/{sender}/{open_block}`.
+async fn cooperative_close(
+    State(state): State<AppState>,
+    Path((sender, open_block)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let (sender, open_block) = (sender_from_path(&sender)?, open_block_from_path(&open_block)?);
+    let request: CloseRequest = serde_json::from_slice(&body).map_err(|error| {
+        ApiError::BadRequest(format!(
+            "expected a JSON body {{\"balance\": \"<decimal>\", \"balance_signature\": \"0x…\"}} with the \
+             channel's last balance proof: {error}"
+        ))
+    })?;
+    let balance = match request.balance {
+        AmountJson::Number(number) => U192::from(number),
+        AmountJson::Text(text) => {
+            parse_amount(text.trim()).map_err(|error| ApiError::BadRequest(format!("balance: {error}")))?
+        }
+    };
+    let signature: ProofSignature = request
+        .balance_signature
+        .trim()
+        .parse()
+        .map_err(|error| ApiError::BadRequest(format!("balance_signature: {error}")))?;
+    match state.backend().sign_cooperative_close(sender, open_block, balance, &signature).await {
+        Ok(close_signature) => {
+            tracing::info!(%sender, open_block, %balance, "closing signature given");
+            Ok(Json(json!({ "close_signature": close_signature.to_hex() })))
+        }
+        Err(CloseRefused::UnknownChannel) => Err(unknown(sender, open_block)),
+        Err(CloseRefused::NotLastProof) => Err(ApiError::Forbidden(
+            "balance and balance_signature are not this channel's last accepted proof; send the last proof \
+             the receiver accepted (it is in RDN-Sender-Balance / RDN-Balance-Signature of its responses)"
+                .into(),
+        )),
+        Err(CloseRefused::NotOpen(state)) => {
+            Err(ApiError::Conflict(format!("the channel is not open (it is {state}); nothing to close")))
+        }
+        Err(CloseRefused::Internal(detail)) => Err(ApiError::Internal(detail)),
+    }
+}
+
+fn sender_from_path(sender: &str) -> Result<Address, ApiError> {
+    parse_address(sender)
+        .map_err(|error| ApiError::BadRequest(format!("sender address in the path: {error}")))
+}
+
+fn open_block_from_path(open_block: &str) -> Result<u32, ApiError> {
+    open_block.parse().map_err(|_| {
+        ApiError::BadRequest(format!(
+            "open block in the path: expected a decimal block number up to 4294967295, got {:?}",
+            open_block.chars().take(24).collect::<String>()
+        ))
+    })
+}
+
+fn unknown(sender: Address, open_block: u32) -> ApiError {
+    ApiError::NotFound(format!("this receiver knows no channel from {sender} opened at block {open_block}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abis_come_from_the_artifacts() {
+        assert!(MANAGER_ABI
+            .as_array()
+            .is_some_and(|abi| abi.iter().any(|item| item["name"] == "cooperativeClose")));
+        assert!(TOKEN_ABI.as_array().is_some_and(|abi| abi.iter().any(|item| item["name"] == "transfer")));
+    }
+
+    #[test]
+    fn close_request_accepts_strings_and_numbers_and_rejects_extras() {
+        let text: CloseRequest =
+            serde_json::from_str(r#"{"balance": "13000", "balance_signature": "0x00"}"#).unwrap();
+        assert!(matches!(text.balance, AmountJson::Text(ref t) if t == "13000"));
+        let number: CloseRequest =
+            serde_json::from_str(r#"{"balance": 13000, "balance_signature": "0x00"}"#).unwrap();
+        assert!(matches!(number.balance, AmountJson::Number(13000)));
+        assert!(serde_json::from_str::<CloseRequest>(r#"{"balance": 1, "balance_signature": "0x", "x": 1}"#)
+            .is_err());
+        assert!(
+            serde_json::from_str::<CloseRequest>(r#"{"balance": -1, "balance_signature": "0x"}"#).is_err()
+        );
+    }
+
+    #[test]
+    fn path_values_are_checked_with_clear_messages() {
+        assert!(open_block_from_path("4294967296").is_err());
+        assert_eq!(open_block_from_path("42").unwrap(), 42);
+        let error = sender_from_path("0x12").unwrap_err().to_string();
+        assert!(error.starts_with("sender address in the path"), "{error}");
+    }
+}

@@ -1,0 +1,267 @@
+//! What the HTTP side needs from the channel manager, as a trait.
+//!
+//! The paywall and the REST API talk to [`ChannelBackend`] rather than to
+//! [`ChannelManager`](crate::channels::ChannelManager) directly, for two reasons: the HTTP
+//! behaviour (statuses, headers, cookies, JSON) can be tested without a chain, and a later
+//! backend (several servers sharing PostgreSQL) plugs in without touching the HTTP code.
+//! The views here carry only what HTTP responses need.
+
+use std::{future::Future, pin::Pin};
+
+use uraiden_protocol::{Address, PaymentHeaders, ProofSignature, Refusal, U192, U256};
+
+/// A boxed `Send` future: trait objects cannot have `async fn`s.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The channel manager, as seen from HTTP.
+///
+/// Every method except the two async ones must answer from memory: they run on each
+/// request, and a chain call per request is what made the original slow (SPEC §7).
+pub trait ChannelBackend: Send + Sync + 'static {
+    /// Verifies `payment` for a resource costing `price` and, when it is valid, stores it
+    /// durably before returning: the caller sends the paid content only after `Ok`.
+    fn accept_payment<'a>(
+        &'a self,
+        payment: &'a PaymentHeaders,
+        price: U192,
+    ) -> BoxFuture<'a, Result<AcceptedPayment, PaymentRejected>>;
+
+    /// One channel of this receiver, by sender and open block.
+    fn channel(&self, sender: Address, open_block: u32) -> Option<ChannelView>;
+
+    /// Every channel the receiver knows, in any state.
+    fn channels(&self) -> Vec<ChannelView>;
+
+    /// The receiver's closing signature for `balance`, given only when
+    /// `(balance, balance_signature)` is the channel's last accepted proof.
+    fn sign_cooperative_close<'a>(
+        &'a self,
+        sender: Address,
+        open_block: u32,
+        balance: U192,
+        balance_signature: &'a ProofSignature,
+    ) -> BoxFuture<'a, Result<ProofSignature, CloseRefused>>;
+
+    /// Totals for `/api/1/stats`.
+    fn stats(&self) -> StatsView;
+
+    /// The node's and the receiver account's state, kept up to date in the background.
+    fn health(&self) -> HealthView;
+}
+
+/// A payment that was verified and stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcceptedPayment {
+    pub sender: Address,
+    pub open_block: u32,
+    /// The new cumulative balance.
+    pub balance: U192,
+    pub signature: ProofSignature,
+}
+
+/// The last proof the receiver accepted in a channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LastProof {
+    pub sender: Address,
+    pub open_block: u32,
+    pub balance: U192,
+    /// `None` while nothing was paid in the channel.
+    pub signature: Option<ProofSignature>,
+}
+
+/// Why a payment was not accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PaymentRejected {
+    /// A protocol refusal (402 with its reason header). `last` is the channel's last proof,
+    /// set only when the request's own proof was signed by the channel's sender or signer:
+    /// sender and open block are public, and the last proof is what a cooperative close
+    /// takes, so a stranger who names a channel must learn nothing about it (SPEC §7).
+    Refused { refusal: Refusal, last: Option<LastProof> },
+    /// The proof is for another contract or receiver (409).
+    WrongGateway(String),
+    /// The receiver cannot take payments now, e.g. the node is unreachable (502).
+    Unavailable(String),
+    /// The proof could not be stored, so nothing was charged or served (503, retryable).
+    /// Internal detail, logged but not shown.
+    Store(String),
+}
+
+/// Why no closing signature was given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CloseRefused {
+    /// No channel by that sender and open block.
+    UnknownChannel,
+    /// The balance and signature are not the channel's last accepted proof.
+    NotLastProof,
+    /// The channel is not open any more (closing or settled).
+    NotOpen(String),
+    /// Signing or storing failed; internal detail, not shown.
+    Internal(String),
+}
+
+/// A channel as the operator's API lists it: never with the sender's signature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelView {
+    pub sender: Address,
+    pub open_block: u32,
+    pub deposit: U192,
+    /// The last accepted cumulative balance.
+    pub balance: U192,
+    /// `open`, `closing`, `close_pending`, `settled`, … as the channel manager names them.
+    pub state: String,
+    /// The delegated signer, when the channel has one.
+    pub signer: Option<Address>,
+    /// Whether the channel's creation (and top-ups) are confirmed.
+    pub confirmed: bool,
+}
+
+/// The seed's `/api/1/stats` totals.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StatsView {
+    /// Accepted balances not settled yet, minus what was withdrawn (earned, not collected).
+    pub balance_sum: U256,
+    /// Sum of the deposits of open and closing channels.
+    pub deposit_sum: U256,
+    pub open_channels: u64,
+    /// Closing, but not yet settled.
+    pub pending_channels: u64,
+    pub settled_channels: u64,
+    /// Created on chain, creation not confirmed yet.
+    pub unconfirmed_channels: u64,
+    /// Senders with an open or closing channel.
+    pub unique_senders: u64,
+    /// The receiver's own token balance, from the background cache; `None` until known.
+    pub liquid_balance: Option<U256>,
+    /// The last block whose events the channel manager has applied as confirmed.
+    pub sync_block: u64,
+}
+
+/// The background-maintained health of the node connection and the receiver account.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HealthView {
+    pub node_reachable: bool,
+    /// The receiver's ETH is too low to pay for closing channels.
+    pub receiver_eth_low: bool,
+    /// How many blocks the channel manager is behind the node's head.
+    pub sync_lag_blocks: u64,
+    /// The first catch-up with the chain since start is done.
+    pub caught_up: bool,
+}
+
+impl HealthView {
+    /// Why the receiver cannot take payments now (a 502), if it cannot.
+    pub fn unavailable_reason(&self) -> Option<&'static str> {
+        if !self.node_reachable {
+            Some(
+                "The receiver's Ethereum node is not reachable, so payments cannot be checked against \
+                 the chain; try again later.",
+            )
+        } else if self.receiver_eth_low {
+            Some(
+                "The receiver's account has too little ETH to close channels on chain, so it takes no \
+                 payments until the operator tops it up; try again later.",
+            )
+        } else {
+            None
+        }
+    }
+}
+
+/// The real backend: the channel manager of this crate.
+impl ChannelBackend for crate::channels::ChannelManager {
+    fn accept_payment<'a>(
+        &'a self,
+        payment: &'a PaymentHeaders,
+        price: U192,
+    ) -> BoxFuture<'a, Result<AcceptedPayment, PaymentRejected>> {
+        use crate::channels::PaymentRejected as Rejected;
+        Box::pin(async move {
+            match Self::accept_payment(self, payment, price).await {
+                Ok(accepted) => Ok(AcceptedPayment {
+                    sender: accepted.channel.sender,
+                    open_block: accepted.channel.open_block_number,
+                    balance: accepted.balance,
+                    signature: accepted.signature,
+                }),
+                Err(Rejected::Refused { refusal, last }) => Err(PaymentRejected::Refused {
+                    refusal,
+                    last: last.map(|last| LastProof {
+                        sender: last.sender,
+                        open_block: last.open_block,
+                        balance: last.balance,
+                        signature: last.signature,
+                    }),
+                }),
+                Err(Rejected::WrongGateway(message)) => Err(PaymentRejected::WrongGateway(message)),
+                Err(Rejected::Unavailable(message)) => Err(PaymentRejected::Unavailable(message)),
+                Err(Rejected::Store(detail)) => Err(PaymentRejected::Store(detail)),
+            }
+        })
+    }
+
+    fn channel(&self, sender: Address, open_block: u32) -> Option<ChannelView> {
+        Self::channel(self, sender, open_block).map(channel_view)
+    }
+
+    fn channels(&self) -> Vec<ChannelView> {
+        Self::channels(self).into_iter().map(channel_view).collect()
+    }
+
+    fn sign_cooperative_close<'a>(
+        &'a self,
+        sender: Address,
+        open_block: u32,
+        balance: U192,
+        balance_signature: &'a ProofSignature,
+    ) -> BoxFuture<'a, Result<ProofSignature, CloseRefused>> {
+        use crate::channels::CloseRefused as Refused;
+        Box::pin(async move {
+            Self::sign_cooperative_close(self, sender, open_block, balance, balance_signature).await.map_err(
+                |refused| match refused {
+                    Refused::UnknownChannel { .. } => CloseRefused::UnknownChannel,
+                    Refused::NotLastProof => CloseRefused::NotLastProof,
+                    Refused::Settled => CloseRefused::NotOpen("settled".into()),
+                    Refused::Store(detail) => CloseRefused::Internal(detail),
+                },
+            )
+        })
+    }
+
+    fn stats(&self) -> StatsView {
+        let stats = Self::stats(self);
+        StatsView {
+            balance_sum: stats.balance_sum,
+            deposit_sum: stats.deposit_sum,
+            open_channels: stats.open_channels,
+            pending_channels: stats.pending_channels,
+            settled_channels: stats.settled_channels,
+            unconfirmed_channels: stats.unconfirmed_channels,
+            unique_senders: stats.unique_senders,
+            liquid_balance: stats.liquid_balance,
+            sync_block: Self::health(self).confirmed_block,
+        }
+    }
+
+    fn health(&self) -> HealthView {
+        let health = Self::health(self);
+        HealthView {
+            node_reachable: health.node_reachable,
+            receiver_eth_low: health.receiver_eth_low,
+            sync_lag_blocks: health.sync_lag_blocks,
+            caught_up: health.caught_up,
+        }
+    }
+}
+
+fn channel_view(channel: crate::channels::ChannelSnapshot) -> ChannelView {
+    ChannelView {
+        sender: channel.id.sender,
+        open_block: channel.id.open_block_number,
+        deposit: channel.deposit,
+        balance: channel.balance,
+        state: channel.state.as_str().to_owned(),
+        // The sender itself is no delegate: only report a separate signer.
+        signer: (channel.signer != channel.id.sender).then_some(channel.signer),
+        confirmed: channel.confirmed,
+    }
+}

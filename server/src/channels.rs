@@ -1,0 +1,836 @@
+//! The channel manager: the receiver's money core. It knows every channel to this receiver
+//! (an in-memory index loaded from the [store](crate::store) and kept current by the
+//! [chain sync](crate::sync)), decides on each paying request without touching the chain,
+//! and makes an accepted payment durable before it says yes.
+//!
+//! What the HTTP side calls:
+//! - [`ChannelManager::accept_payment`]: the hot path of every paid request.
+//! - [`ChannelManager::sign_cooperative_close`]: `DELETE /api/1/channels/<sender>/<block>`.
+//! - [`ChannelManager::channel`], [`ChannelManager::channels`], [`ChannelManager::stats`]:
+//!   the REST API; [`ChannelManager::health`]: 502 decisions, from background checks only.
+//!
+//! Refusals and the last proof: a [`PaymentRejected::Refused`] carries the channel's last
+//! accepted proof ([`LastProof`], echoed as `RDN-Sender-Balance` / `RDN-Balance-Signature`)
+//! only when the refused request itself carried a valid signature by the channel's sender or
+//! signer. A stranger who merely names someone's channel learns nothing about it.
+//!
+//! A channel whose sender requested an uncooperative close, or for which the receiver signed
+//! a cooperative close, or which is settled, refuses payments with `NonexistingChannel`: the
+//! seed's header means "unknown or closed", and the sender must open a new channel either way.
+
+use std::{
+    collections::{HashMap, HashSet},
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex, MutexGuard,
+    },
+    time::Duration,
+};
+
+use alloy::providers::{DynProvider, Provider};
+use tokio::{sync::watch, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+use uraiden_chain::contracts::RaidenMicroTransferChannels;
+use uraiden_protocol::{
+    channel_manager_domain, recover_balance_proof_signer, Address, ChannelId, ChannelKey, Eip712Domain,
+    LocalSigningKey, PaymentHeaders, ProofSignature, Refusal, U192, U256,
+};
+
+use crate::{
+    store::{BlockRef, ChannelRecord, ChannelState, CloseRequest, Identity, PaymentWrite, Store, StoreError},
+    sync::{self, ChainEvent},
+};
+
+/// What [`ChannelManager::start`] needs.
+#[derive(Clone, Debug)]
+pub struct ChannelManagerConfig {
+    /// The node, with a wallet that pays for the receiver's transactions (disputes and
+    /// settlements; `cooperativeClose` may be sent by any account).
+    pub provider: DynProvider,
+    /// The receiver's key: signs closing proofs. Its address is the receiver.
+    pub receiver_key: LocalSigningKey,
+    /// The `RaidenMicroTransferChannels` contract.
+    pub channel_manager: Address,
+    /// The SQLite state file (`--state-file`).
+    pub state_file: PathBuf,
+    /// Blocks an event needs, its own included, before it counts (1: mined is enough).
+    pub confirmations: u64,
+    /// How often the chain is polled for new blocks.
+    pub poll_interval: Duration,
+    /// First block to read events from when the state file has never followed the chain:
+    /// the channel manager's deployment block.
+    pub start_block: u64,
+    /// Largest block range of one `eth_getLogs`.
+    pub log_chunk_blocks: u64,
+    /// Below this ETH balance the receiver cannot be trusted to close channels: `health()`
+    /// reports `receiver_eth_low`.
+    pub min_eth_balance: U256,
+    /// How often the receiver's ETH and token balances are read.
+    pub balance_check_interval: Duration,
+    /// Whether the receiver disputes low uncooperative closes and settles honest ones on its
+    /// own ([`crate::duties`]).
+    pub on_chain_duties: bool,
+}
+
+impl ChannelManagerConfig {
+    /// A configuration with the defaults: 1 confirmation, a poll every 2 s, chunks of 2,000
+    /// blocks, 0.01 ETH minimum, balances read every 30 s, duties on.
+    pub fn new(
+        provider: DynProvider,
+        receiver_key: LocalSigningKey,
+        channel_manager: Address,
+        state_file: PathBuf,
+        start_block: u64,
+    ) -> Self {
+        Self {
+            provider,
+            receiver_key,
+            channel_manager,
+            state_file,
+            confirmations: 1,
+            poll_interval: Duration::from_secs(2),
+            start_block,
+            log_chunk_blocks: 2_000,
+            min_eth_balance: U256::from(10_000_000_000_000_000u64),
+            balance_check_interval: Duration::from_secs(30),
+            on_chain_duties: true,
+        }
+    }
+}
+
+/// Why the channel manager could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot reach the Ethereum node while {action}: {reason}")]
+    Node { action: &'static str, reason: String },
+    #[error("no RaidenMicroTransferChannels contract answers at {address}: {reason}; check --channel-manager-address and --rpc-provider")]
+    NoContract { address: Address, reason: String },
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+/// A payment the receiver accepted and stored durably: serve the content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AcceptedPayment {
+    pub channel: ChannelId,
+    /// The new last accepted balance.
+    pub balance: U192,
+    pub signature: ProofSignature,
+}
+
+/// The last accepted proof of a channel, for `RDN-Sender-Balance` and
+/// `RDN-Balance-Signature` (see the module's note on who may see it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LastProof {
+    pub sender: Address,
+    pub open_block: u32,
+    pub balance: U192,
+    /// `None` before the first payment.
+    pub signature: Option<ProofSignature>,
+}
+
+/// Why a payment was not accepted.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PaymentRejected {
+    /// A 402 with the refusal's header; `last` is what the sender may resync from.
+    #[error("{refusal}")]
+    Refused { refusal: Refusal, last: Option<LastProof> },
+    /// The request pays another contract or receiver (a 409 with this message).
+    #[error("{0}")]
+    WrongGateway(String),
+    /// The receiver cannot decide safely now, e.g. still catching up with the chain (a 502).
+    #[error("{0}")]
+    Unavailable(String),
+    /// The state file failed: the payment was not recorded (a 500; details are logged).
+    #[error("{0}")]
+    Store(String),
+}
+
+/// Why a cooperative close signature was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CloseRefused {
+    #[error("the receiver knows no open channel from {sender} opened in block {open_block}")]
+    UnknownChannel { sender: Address, open_block: u32 },
+    #[error("the channel is already settled")]
+    Settled,
+    #[error("balance and signature are not the channel's last accepted balance proof")]
+    NotLastProof,
+    #[error("{0}")]
+    Store(String),
+}
+
+/// A channel as the operator API shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelSnapshot {
+    pub id: ChannelId,
+    /// Confirmed deposit.
+    pub deposit: U192,
+    /// Top-ups seen but not confirmed yet.
+    pub unconfirmed_top_up: U192,
+    pub signer: Address,
+    /// Last accepted balance.
+    pub balance: U192,
+    pub balance_signature: Option<ProofSignature>,
+    pub withdrawn: U192,
+    pub state: ChannelState,
+    pub close_request: Option<CloseRequest>,
+    pub settled_balance: Option<U192>,
+    /// Whether the creation is confirmed (unconfirmed channels take no payment yet).
+    pub confirmed: bool,
+    /// Unix seconds.
+    pub created_at: u64,
+    pub updated_at: u64,
+}
+
+/// Totals for `GET /api/1/stats` (the seed's fields, amounts in token base units).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChannelStats {
+    /// Open channels (confirmed, taking payments).
+    pub open_channels: u64,
+    /// Channels closing but not settled (uncooperative close, signed close, close pending).
+    pub pending_channels: u64,
+    pub settled_channels: u64,
+    pub unconfirmed_channels: u64,
+    /// Sum of the deposits of open and pending channels.
+    pub deposit_sum: U256,
+    /// Sum of accepted balances not settled yet, minus what was withdrawn.
+    pub balance_sum: U256,
+    /// Senders with an open or pending channel.
+    pub unique_senders: u64,
+    /// The receiver's token balance (outside channels), as last read in the background.
+    pub liquid_balance: Option<U256>,
+}
+
+/// The node's and receiver's condition, maintained by background tasks (never computed per
+/// request).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeHealth {
+    /// The last poll of the node succeeded.
+    pub node_reachable: bool,
+    /// The receiver's ETH is below the configured minimum: closes may fail.
+    pub receiver_eth_low: bool,
+    /// Blocks between the chain head and what the receiver has read.
+    pub sync_lag_blocks: u64,
+    /// The chain head at the last poll.
+    pub chain_head: u64,
+    /// The last block whose events are applied as confirmed.
+    pub confirmed_block: u64,
+    /// The first catch-up with the chain since start is done (payments are refused before).
+    pub caught_up: bool,
+    /// A block the receiver had confirmed was replaced: confirmed state may be wrong; use
+    /// more `--confirmations`.
+    pub reorg_beyond_confirmations: bool,
+    pub receiver_eth_balance: Option<U256>,
+    pub receiver_token_balance: Option<U256>,
+    /// The last error of a background task, for the operator.
+    pub last_error: Option<String>,
+}
+
+/// The receiver's channels: a cheap `Clone` handle.
+#[derive(Clone, Debug)]
+pub struct ChannelManager {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    identity: Identity,
+    domain: Eip712Domain,
+    receiver_key: LocalSigningKey,
+    pub(crate) token: Address,
+    pub(crate) confirmations: u64,
+    pub(crate) challenge_period: u64,
+    /// std Mutex: only locked inside `spawn_blocking` for one statement or transaction, never
+    /// across an `.await`. Writes are serialized here (SQLite has one writer anyway); the
+    /// lock order is store, then view.
+    store: Mutex<Store>,
+    /// std Mutex: held for a few map operations at a time, never across an `.await`.
+    view: Mutex<View>,
+    health: Mutex<NodeHealth>,
+    /// Set once the first catch-up with the chain is done.
+    caught_up: AtomicBool,
+    /// The highest block the view covers (confirmed and unconfirmed), for waiters.
+    covered: watch::Sender<u64>,
+}
+
+/// What the manager knows in memory.
+#[derive(Debug, Default)]
+struct View {
+    /// Channels whose creation is confirmed (also settled ones), as in the store.
+    channels: HashMap<ChannelKey, ChannelRecord>,
+    /// Events in blocks not confirmed yet; replaced as a whole at every poll, so an event
+    /// that a reorg dropped disappears with it.
+    pending: PendingEvents,
+    sync_head: Option<BlockRef>,
+}
+
+#[derive(Debug, Default)]
+struct PendingEvents {
+    created: HashMap<ChannelKey, ChannelRecord>,
+    topped_up: HashMap<ChannelKey, U192>,
+    /// Close requests and settlements: refuse payments as soon as they are seen.
+    closing: HashSet<ChannelKey>,
+}
+
+/// The background tasks (chain sync, balance watcher, duties). Stop them with
+/// [`shutdown`](Self::shutdown); payments in flight do not depend on them and finish.
+#[derive(Debug)]
+pub struct BackgroundTasks {
+    cancel: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl BackgroundTasks {
+    /// A token that stops the tasks when cancelled (e.g. tied to the server's shutdown).
+    pub fn cancellation_token(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+
+    /// Stops the tasks and waits for them: a sync batch being written is finished first.
+    pub async fn shutdown(self) {
+        self.cancel.cancel();
+        for task in self.tasks {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "a channel manager background task panicked");
+            }
+        }
+    }
+}
+
+impl ChannelManager {
+    /// Opens the state file, loads the channels, and starts following the chain. Needs the
+    /// node (chain id, contract) to start; payments are refused with
+    /// [`PaymentRejected::Unavailable`] until the first catch-up with the chain is done.
+    pub async fn start(config: ChannelManagerConfig) -> Result<(Self, BackgroundTasks), StartError> {
+        if config.confirmations == 0 {
+            return Err(StartError::Config("confirmations must be at least 1 (1: mined is enough)".into()));
+        }
+        if config.log_chunk_blocks == 0 {
+            return Err(StartError::Config("the log chunk must be at least one block".into()));
+        }
+        let provider = config.provider.clone();
+        let chain_id = provider
+            .get_chain_id()
+            .await
+            .map_err(|e| StartError::Node { action: "reading the chain id", reason: e.to_string() })?;
+        let contract = RaidenMicroTransferChannels::new(config.channel_manager, provider.clone());
+        let no_contract = |e: alloy::contract::Error| StartError::NoContract {
+            address: config.channel_manager,
+            reason: e.to_string(),
+        };
+        let challenge_period = contract.challengePeriod().call().await.map_err(no_contract)?;
+        let token = contract.token().call().await.map_err(no_contract)?;
+
+        let identity = Identity {
+            chain_id,
+            channel_manager: config.channel_manager,
+            receiver: config.receiver_key.address(),
+        };
+        let path = config.state_file.clone();
+        let (store, channels, sync_head) = tokio::task::spawn_blocking(move || {
+            let store = Store::open(&path, identity)?;
+            let channels = store.load_channels()?;
+            let head = store.sync_head()?;
+            Ok::<_, StoreError>((store, channels, head))
+        })
+        .await
+        .map_err(|e| StartError::Config(format!("the state file loader failed: {e}")))??;
+        tracing::info!(
+            state_file = %config.state_file.display(),
+            channels = channels.len(),
+            sync_head = ?sync_head.map(|head| head.number),
+            "channel manager state loaded"
+        );
+
+        let view = View {
+            channels: channels.into_iter().map(|record| (record.key(), record)).collect(),
+            pending: PendingEvents::default(),
+            sync_head,
+        };
+        // Nothing is covered before the first poll: the unconfirmed view is still empty.
+        let (covered, _) = watch::channel(0);
+        let manager = Self {
+            shared: Arc::new(Shared {
+                identity,
+                domain: channel_manager_domain(chain_id, config.channel_manager),
+                receiver_key: config.receiver_key.clone(),
+                token,
+                confirmations: config.confirmations,
+                challenge_period: u64::from(challenge_period),
+                store: Mutex::new(store),
+                view: Mutex::new(view),
+                health: Mutex::new(NodeHealth::default()),
+                caught_up: AtomicBool::new(false),
+                covered,
+            }),
+        };
+
+        let cancel = CancellationToken::new();
+        let mut tasks = vec![
+            tokio::spawn(sync::follow_chain(manager.clone(), config.clone(), cancel.clone())),
+            tokio::spawn(sync::watch_balances(manager.clone(), config.clone(), cancel.clone())),
+        ];
+        if config.on_chain_duties {
+            tasks.push(tokio::spawn(crate::duties::run(manager.clone(), config, cancel.clone())));
+        }
+        Ok((manager, BackgroundTasks { cancel, tasks }))
+    }
+
+    /// The receiver's address.
+    pub fn receiver(&self) -> Address {
+        self.shared.identity.receiver
+    }
+
+    /// The channel manager contract.
+    pub fn contract(&self) -> Address {
+        self.shared.identity.channel_manager
+    }
+
+    /// The token of the channel manager contract.
+    pub fn token(&self) -> Address {
+        self.shared.token
+    }
+
+    pub fn chain_id(&self) -> u64 {
+        self.shared.identity.chain_id
+    }
+
+    /// The EIP-712 domain of balance and closing proofs.
+    pub fn domain(&self) -> &Eip712Domain {
+        &self.shared.domain
+    }
+
+    /// Decides on a paying request: checks the proof against the channel in memory (no chain
+    /// call, no scan), then records it durably with a compare-and-set on the previous
+    /// balance, so that of concurrent requests paying for the same balance exactly one wins.
+    /// `price` must be positive: free resources need no payment.
+    pub async fn accept_payment(
+        &self,
+        payment: &PaymentHeaders,
+        price: U192,
+    ) -> Result<AcceptedPayment, PaymentRejected> {
+        let identity = &self.shared.identity;
+        if payment.contract != identity.channel_manager || payment.receiver != identity.receiver {
+            return Err(PaymentRejected::WrongGateway(format!(
+                "this receiver is {} on channel manager {}; the payment is for receiver {} on {}",
+                identity.receiver, identity.channel_manager, payment.receiver, payment.contract
+            )));
+        }
+        if !self.shared.caught_up.load(Ordering::Acquire) {
+            return Err(PaymentRejected::Unavailable(
+                "the receiver is still catching up with the chain; retry shortly".into(),
+            ));
+        }
+        let id = payment.channel_id();
+        let key = id.key();
+        let refused = |refusal, last| Err(PaymentRejected::Refused { refusal, last });
+
+        let (previous, deposit, pending_top_up, signer, last) = {
+            let view = self.shared.view();
+            match view.channels.get(&key) {
+                Some(channel)
+                    if channel.state == ChannelState::Open && !view.pending.closing.contains(&key) =>
+                {
+                    (
+                        channel.balance,
+                        channel.deposit,
+                        view.pending.topped_up.get(&key).copied().unwrap_or_default(),
+                        channel.signer,
+                        last_proof(channel),
+                    )
+                }
+                Some(_) => return refused(Refusal::NonexistingChannel, None),
+                None if view.pending.created.contains_key(&key) => {
+                    return refused(Refusal::InsufficientConfirmations, None)
+                }
+                None => return refused(Refusal::NonexistingChannel, None),
+            }
+        };
+
+        let proof = payment.balance_proof();
+        let recovered =
+            recover_balance_proof_signer(&self.shared.domain, &proof, &payment.balance_signature).ok();
+        if recovered.is_none() || (recovered != Some(signer) && recovered != Some(id.sender)) {
+            return refused(Refusal::InvalidBalanceProof, None);
+        }
+        // The requester holds the channel's key: it may see the last proof from here on.
+        let balance = payment.balance;
+        if balance <= previous {
+            return refused(Refusal::InvalidBalanceProof, Some(last));
+        }
+        if balance > deposit {
+            let refusal = if balance <= deposit.saturating_add(pending_top_up) {
+                Refusal::InsufficientConfirmations
+            } else {
+                Refusal::InsufficientFunds
+            };
+            return refused(refusal, Some(last));
+        }
+        if balance - previous != price {
+            return refused(Refusal::InvalidAmount, Some(last));
+        }
+
+        let shared = Arc::clone(&self.shared);
+        let signature = payment.balance_signature;
+        // The fsync runs on a blocking thread; if the request is dropped meanwhile, the write
+        // still completes and memory follows it, so store and memory never disagree.
+        tokio::task::spawn_blocking(move || shared.record_payment(key, previous, balance, signature))
+            .await
+            .map_err(|error| PaymentRejected::Store(format!("the payment writer failed: {error}")))??;
+        Ok(AcceptedPayment { channel: id, balance, signature })
+    }
+
+    /// Signs a `ClosingProof` for the channel's last accepted proof, so the sender can
+    /// `cooperativeClose` at once. Only for exactly that proof: a stranger, who does not have
+    /// it, cannot close someone's channel. The channel then takes no more payments.
+    pub async fn sign_cooperative_close(
+        &self,
+        sender: Address,
+        open_block: u32,
+        balance: U192,
+        balance_signature: &ProofSignature,
+    ) -> Result<ProofSignature, CloseRefused> {
+        let id = ChannelId::new(sender, self.shared.identity.receiver, open_block);
+        let key = id.key();
+        let state = {
+            let view = self.shared.view();
+            let Some(channel) = view.channels.get(&key) else {
+                return Err(CloseRefused::UnknownChannel { sender, open_block });
+            };
+            if channel.state == ChannelState::Settled {
+                return Err(CloseRefused::Settled);
+            }
+            if channel.balance != balance || channel.balance_signature.as_ref() != Some(balance_signature) {
+                return Err(CloseRefused::NotLastProof);
+            }
+            channel.state
+        };
+        if state == ChannelState::Open {
+            // Durable before the signature leaves: after a restart the channel must still
+            // refuse payments above the balance the sender can now close with.
+            let shared = Arc::clone(&self.shared);
+            let marked =
+                tokio::task::spawn_blocking(move || shared.mark_close_signed(key, balance))
+                    .await
+                    .map_err(|error| CloseRefused::Store(format!("the state writer failed: {error}")))??;
+            if !marked {
+                return Err(CloseRefused::NotLastProof);
+            }
+        }
+        self.sign_closing_proof(id, balance).map_err(|e| CloseRefused::Store(e.to_string()))
+    }
+
+    /// One channel (confirmed or not), by sender and open block.
+    pub fn channel(&self, sender: Address, open_block: u32) -> Option<ChannelSnapshot> {
+        let key = ChannelId::new(sender, self.shared.identity.receiver, open_block).key();
+        let view = self.shared.view();
+        view.channels
+            .get(&key)
+            .map(|record| snapshot(record, &view.pending, true))
+            .or_else(|| view.pending.created.get(&key).map(|record| snapshot(record, &view.pending, false)))
+    }
+
+    /// Every channel, confirmed or not, settled ones included, ordered by sender and block.
+    pub fn channels(&self) -> Vec<ChannelSnapshot> {
+        let view = self.shared.view();
+        let mut all: Vec<_> = view
+            .channels
+            .values()
+            .map(|record| snapshot(record, &view.pending, true))
+            .chain(view.pending.created.values().map(|record| snapshot(record, &view.pending, false)))
+            .collect();
+        all.sort_by_key(|channel| (channel.id.sender, channel.id.open_block_number));
+        all
+    }
+
+    /// Counts and totals over the channels in memory.
+    pub fn stats(&self) -> ChannelStats {
+        let liquid_balance = self.shared.health().receiver_token_balance;
+        let view = self.shared.view();
+        let mut stats = ChannelStats {
+            unconfirmed_channels: view.pending.created.len() as u64,
+            liquid_balance,
+            ..ChannelStats::default()
+        };
+        let mut senders = HashSet::new();
+        for channel in view.channels.values() {
+            match channel.state {
+                ChannelState::Open => stats.open_channels += 1,
+                ChannelState::Settled => {
+                    stats.settled_channels += 1;
+                    continue;
+                }
+                _ => stats.pending_channels += 1,
+            }
+            senders.insert(channel.id.sender);
+            stats.deposit_sum += U256::from(channel.deposit);
+            stats.balance_sum += U256::from(channel.balance.saturating_sub(channel.withdrawn));
+        }
+        stats.unique_senders = senders.len() as u64;
+        stats
+    }
+
+    /// The node's and receiver's condition as of the last background checks.
+    pub fn health(&self) -> NodeHealth {
+        self.shared.health().clone()
+    }
+
+    /// Waits until the manager has read the chain up to `block` (its confirmed and
+    /// unconfirmed events), or `timeout` passes; returns whether it got there. For tests and
+    /// tools that just sent a transaction.
+    pub async fn wait_for_block(&self, block: u64, timeout: Duration) -> bool {
+        let mut covered = self.shared.covered.subscribe();
+        tokio::time::timeout(timeout, covered.wait_for(|&covered| covered >= block))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    pub(crate) fn sign_closing_proof(
+        &self,
+        id: ChannelId,
+        balance: U192,
+    ) -> uraiden_protocol::Result<ProofSignature> {
+        self.shared.receiver_key.sign_closing_proof(&self.shared.domain, &id.closing_proof(balance))
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// Applies confirmed events and moves the sync head, in one store transaction, then
+    /// mirrors the changes in memory. Returns the channels that changed.
+    pub(crate) async fn commit_confirmed(
+        &self,
+        events: Vec<ChainEvent>,
+        head: BlockRef,
+    ) -> Result<Vec<ChannelRecord>, StoreError> {
+        let shared = Arc::clone(&self.shared);
+        tokio::task::spawn_blocking(move || shared.commit_confirmed(&events, head))
+            .await
+            .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))
+    }
+
+    /// Replaces the unconfirmed events with those of the latest poll, marks the view as
+    /// covering the chain up to `covered`, and so the manager as caught up.
+    pub(crate) fn replace_unconfirmed(&self, events: &[ChainEvent], covered: u64) {
+        let mut pending = PendingEvents::default();
+        {
+            let view = self.shared.view();
+            for event in events {
+                let key = event.channel_key(self.shared.identity.receiver);
+                match event.kind {
+                    sync::ChainEventKind::Created { .. } => {
+                        if let Some(record) = sync::apply_event(
+                            None,
+                            event,
+                            self.shared.identity.receiver,
+                            self.shared.challenge_period,
+                        ) {
+                            if !view.channels.contains_key(&key) {
+                                pending.created.insert(key, record);
+                            }
+                        }
+                    }
+                    sync::ChainEventKind::ToppedUp { added } => {
+                        let sum = pending.topped_up.entry(key).or_default();
+                        *sum = sum.saturating_add(added);
+                    }
+                    sync::ChainEventKind::CloseRequested { .. } | sync::ChainEventKind::Settled { .. } => {
+                        pending.closing.insert(key);
+                    }
+                    sync::ChainEventKind::Withdrawn { .. } => {}
+                }
+            }
+        }
+        self.shared.view().pending = pending;
+        // Caught up before waiters of `covered` wake, so they find payments accepted.
+        self.set_caught_up();
+        self.shared.covered.send_if_modified(|previous| {
+            let moved = covered > *previous;
+            *previous = (*previous).max(covered);
+            moved
+        });
+    }
+
+    /// The block the confirmed state ends with, if the chain was ever followed.
+    pub(crate) fn sync_head(&self) -> Option<BlockRef> {
+        self.shared.view().sync_head
+    }
+
+    fn set_caught_up(&self) {
+        if !self.shared.caught_up.swap(true, Ordering::AcqRel) {
+            tracing::info!("channel manager caught up with the chain: accepting payments");
+        }
+    }
+
+    pub(crate) fn update_health(&self, update: impl FnOnce(&mut NodeHealth)) {
+        update(&mut self.shared.health());
+    }
+
+    /// Confirmed channels in the given states (background duties; not a per-request path).
+    pub(crate) fn channels_in(&self, states: &[ChannelState]) -> Vec<ChannelRecord> {
+        self.shared
+            .view()
+            .channels
+            .values()
+            .filter(|record| states.contains(&record.state))
+            .cloned()
+            .collect()
+    }
+
+    /// Records a state the receiver chose (e.g. `ClosePending`) in store and memory.
+    pub(crate) async fn set_state(&self, key: ChannelKey, state: ChannelState) -> Result<(), StoreError> {
+        let shared = Arc::clone(&self.shared);
+        tokio::task::spawn_blocking(move || {
+            let mut store = shared.store();
+            store.set_state(key, state)?;
+            if let Some(record) = shared.view().channels.get_mut(&key) {
+                record.state = state;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))
+    }
+}
+
+impl Shared {
+    /// Locks the view. A panic while holding it cannot leave it half-updated in a way that
+    /// matters more than stopping payments would, so a poisoned lock is taken over.
+    fn view(&self) -> MutexGuard<'_, View> {
+        self.view.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn health(&self) -> MutexGuard<'_, NodeHealth> {
+        self.health.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The durable half of a payment (blocking: fsync).
+    fn record_payment(
+        &self,
+        key: ChannelKey,
+        previous: U192,
+        balance: U192,
+        signature: ProofSignature,
+    ) -> Result<(), PaymentRejected> {
+        let mut store = self.store();
+        let write = store.record_payment(key, previous, balance, &signature).map_err(|error| {
+            tracing::error!(%error, "recording a payment failed");
+            PaymentRejected::Store("the receiver could not record the payment; retry later".into())
+        })?;
+        match write {
+            PaymentWrite::Recorded => {
+                // Still under the store lock, so memory follows the store in commit order.
+                if let Some(channel) = self.view().channels.get_mut(&key) {
+                    channel.balance = balance;
+                    channel.balance_signature = Some(signature);
+                }
+                Ok(())
+            }
+            PaymentWrite::Conflict(now) => {
+                let Some(now) = now else {
+                    return Err(PaymentRejected::Refused {
+                        refusal: Refusal::NonexistingChannel,
+                        last: None,
+                    });
+                };
+                let refusal = if now.state != ChannelState::Open {
+                    Refusal::NonexistingChannel
+                } else if balance <= now.balance {
+                    Refusal::InvalidBalanceProof
+                } else if balance > now.deposit {
+                    Refusal::InsufficientFunds
+                } else {
+                    Refusal::InvalidAmount
+                };
+                let last = (now.state == ChannelState::Open).then(|| last_proof(&now));
+                Err(PaymentRejected::Refused { refusal, last })
+            }
+        }
+    }
+
+    fn mark_close_signed(&self, key: ChannelKey, balance: U192) -> Result<bool, CloseRefused> {
+        let mut store = self.store();
+        let marked = store.mark_close_signed(key, balance).map_err(|error| {
+            tracing::error!(%error, "marking a channel as close-signed failed");
+            CloseRefused::Store("the receiver could not record the close; retry later".into())
+        })?;
+        if marked {
+            if let Some(channel) = self.view().channels.get_mut(&key) {
+                channel.state = ChannelState::CloseSigned;
+            }
+        }
+        Ok(marked)
+    }
+
+    fn commit_confirmed(
+        &self,
+        events: &[ChainEvent],
+        head: BlockRef,
+    ) -> Result<Vec<ChannelRecord>, StoreError> {
+        let receiver = self.identity.receiver;
+        let mut store = self.store();
+        let batch = store.chain_batch()?;
+        let mut changed: HashMap<ChannelKey, ChannelRecord> = HashMap::new();
+        for event in events {
+            let key = event.channel_key(receiver);
+            let current = batch.channel(key)?;
+            match sync::apply_event(current.clone(), event, receiver, self.challenge_period) {
+                Some(mut next) if Some(&next) != current.as_ref() => {
+                    next.updated_at = crate::store::unix_now();
+                    batch.save_chain_fields(&next)?;
+                    changed.insert(key, next);
+                }
+                Some(_) => {}
+                None => tracing::warn!(
+                    sender = %event.sender,
+                    open_block = event.open_block,
+                    block = event.block_number,
+                    "event for a channel the receiver never saw opened (before --start-block?); ignored"
+                ),
+            }
+        }
+        batch.commit(head)?;
+        let mut view = self.view();
+        for (key, record) in &changed {
+            view.channels.insert(*key, record.clone());
+        }
+        view.sync_head = Some(head);
+        Ok(changed.into_values().collect())
+    }
+}
+
+fn last_proof(channel: &ChannelRecord) -> LastProof {
+    LastProof {
+        sender: channel.id.sender,
+        open_block: channel.id.open_block_number,
+        balance: channel.balance,
+        signature: channel.balance_signature,
+    }
+}
+
+fn snapshot(record: &ChannelRecord, pending: &PendingEvents, confirmed: bool) -> ChannelSnapshot {
+    let key = record.key();
+    ChannelSnapshot {
+        id: record.id,
+        deposit: record.deposit,
+        unconfirmed_top_up: pending.topped_up.get(&key).copied().unwrap_or_default(),
+        signer: record.signer,
+        balance: record.balance,
+        balance_signature: record.balance_signature,
+        withdrawn: record.withdrawn,
+        state: record.state,
+        close_request: record.close_request,
+        settled_balance: record.settled_balance,
+        confirmed,
+        created_at: record.created_at,
+        updated_at: record.updated_at,
+    }
+}

@@ -1,0 +1,706 @@
+//! The paywall: puts a price on any axum route and answers per SPEC §4.
+//!
+//! ```ignore
+//! Router::new()
+//!     .route("/echofix/{param}", get(echo).route_layer(state.paywall(Price::fixed(5))))
+//!     .route("/echodyn/{param}", get(echo).route_layer(state.paywall(Price::dynamic(|request| {
+//!         U192::from(request.param("param").map_or(0, str::len))
+//!     }))))
+//! ```
+//!
+//! A request is answered:
+//! - **502** when the background health check says the node is unreachable or the
+//!   receiver's ETH is too low (no per-request chain call);
+//! - **409** when its payment headers are malformed or name another contract or receiver;
+//! - **402** without payment, or with a refused one (exactly one reason header);
+//! - **200** (the handler's response, plus the `RDN-*` headers) only after the channel
+//!   manager has verified and durably stored the payment.
+//!
+//! # Headers, cookies, and why payment cookies are expired
+//!
+//! A browser navigation cannot add headers, so a payment may come as cookies of the same
+//! names. The source is all-or-nothing: when any payment header is among the request
+//! headers, only headers are read; otherwise only cookies. Mixing could pair one client's
+//! proof with another's stale cookie.
+//!
+//! A 402 to a browser sets only the paywall's own values as cookies (gateway path,
+//! receiver, contract, token, price, chain id): the protocol parser does not treat those as
+//! the start of a payment. The channel's values (`RDN-Sender-Address`,
+//! `RDN-Sender-Balance`, `RDN-Balance-Signature`) are never set as cookies: the parser
+//! would read them as a payment attempt, and the next plain navigation would be an
+//! incomplete payment (409) forever. The page gets them, with the refusal reason, as JSON
+//! embedded in the HTML instead.
+//!
+//! Payment cookies are consumed: every answer to a request that paid with cookies (200,
+//! 402 or 409) expires them (`Max-Age=0; Path=/`), so a proof is sent once and a bad or
+//! partial cookie set cannot lock the browser out. A 502 or 503 leaves them, so the same
+//! proof is retried when the receiver is back.
+//!
+//! # Who sees the last proof
+//!
+//! A 402 carries the channel's last balance and signature only when the backend returns
+//! them, which it does only when the request's own proof was signed by the channel's sender
+//! or signer ([`PaymentRejected::Refused`]). Sender and open block are public on chain, and
+//! the last proof is what `DELETE /api/1/channels/…` takes to hand out a closing signature:
+//! giving it to anyone who names the channel would let strangers close it (SPEC §7).
+
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use axum::{
+    body::Body,
+    extract::{FromRequestParts, RawPathParams, Request, State},
+    http::{header, request::Parts, HeaderMap, HeaderName, HeaderValue, StatusCode},
+    middleware::{FromFnLayer, Next},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Serialize;
+use uraiden_protocol::{header as rdn, PaymentHeaders, PaywallInfo, ProofSignature, Refusal, U192};
+
+use crate::{app::AppState, assets, backend::PaymentRejected};
+
+/// What a resource costs, in the token's smallest unit.
+#[derive(Clone)]
+pub enum Price {
+    /// The same for every request (the seed's `Expensive` resources).
+    Fixed(U192),
+    /// Computed from the request (the seed's `DynamicPriceResource`).
+    Dynamic(Arc<dyn Fn(&PriceRequest<'_>) -> U192 + Send + Sync>),
+}
+
+impl Price {
+    /// A fixed price of `amount` token units.
+    pub fn fixed(amount: u64) -> Self {
+        Self::Fixed(U192::from(amount))
+    }
+
+    /// A fixed price of `amount` token units, for amounts beyond `u64`.
+    pub const fn fixed_amount(amount: U192) -> Self {
+        Self::Fixed(amount)
+    }
+
+    /// A price computed from each request: its path parameters, URI and headers.
+    pub fn dynamic(price: impl Fn(&PriceRequest<'_>) -> U192 + Send + Sync + 'static) -> Self {
+        Self::Dynamic(Arc::new(price))
+    }
+
+    /// The price of this request.
+    pub fn of(&self, request: &PriceRequest<'_>) -> U192 {
+        match self {
+            Self::Fixed(amount) => *amount,
+            Self::Dynamic(price) => price(request),
+        }
+    }
+}
+
+impl std::fmt::Debug for Price {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Fixed(amount) => write!(f, "Price::Fixed({amount})"),
+            Self::Dynamic(_) => f.write_str("Price::Dynamic(..)"),
+        }
+    }
+}
+
+/// The request a dynamic price is computed from.
+#[derive(Debug)]
+pub struct PriceRequest<'a> {
+    parts: &'a Parts,
+    params: &'a [(String, String)],
+}
+
+impl<'a> PriceRequest<'a> {
+    /// A request's head and its route's path parameters (percent-decoded).
+    pub const fn new(parts: &'a Parts, params: &'a [(String, String)]) -> Self {
+        Self { parts, params }
+    }
+
+    /// The path parameter `name` of the matched route, e.g. `param` in `/echodyn/{param}`.
+    pub fn param(&self, name: &str) -> Option<&'a str> {
+        self.params.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+    }
+
+    pub fn uri(&self) -> &'a axum::http::Uri {
+        &self.parts.uri
+    }
+
+    pub fn method(&self) -> &'a axum::http::Method {
+        &self.parts.method
+    }
+
+    pub fn headers(&self) -> &'a HeaderMap {
+        &self.parts.headers
+    }
+}
+
+/// The state of one paywalled route: the receiver and the route's price.
+#[derive(Clone, Debug)]
+pub struct PaywallGate {
+    state: AppState,
+    price: Price,
+}
+
+impl PaywallGate {
+    pub const fn new(state: AppState, price: Price) -> Self {
+        Self { state, price }
+    }
+}
+
+type PaywallMiddleware =
+    fn(State<PaywallGate>, Request, Next) -> Pin<Box<dyn Future<Output = Response> + Send>>;
+
+/// The layer [`AppState::paywall`] returns; apply it with `route_layer` so path parameters
+/// are known to dynamic prices.
+pub type PaywallLayer = FromFnLayer<PaywallMiddleware, PaywallGate, (State<PaywallGate>, Request)>;
+
+/// The paywall as a `from_fn_with_state` layer.
+pub fn paywall_layer(state: AppState, price: Price) -> PaywallLayer {
+    let middleware: PaywallMiddleware = |gate, request, next| Box::pin(require_payment(gate, request, next));
+    axum::middleware::from_fn_with_state(PaywallGate::new(state, price), middleware)
+}
+
+/// The paywall middleware: serves `next` only for a payment of this route's price.
+pub async fn require_payment(State(gate): State<PaywallGate>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let params: Vec<(String, String)> = match RawPathParams::from_request_parts(&mut parts, &()).await {
+        Ok(raw) => raw.iter().map(|(key, value)| (key.to_owned(), value.to_owned())).collect(),
+        // Not under a route with parameters (or not decodable): a dynamic price sees none.
+        Err(_) => Vec::new(),
+    };
+    let price = gate.price.of(&PriceRequest::new(&parts, &params));
+    charge(&gate.state, price, Request::from_parts(parts, body), next).await
+}
+
+/// Charges `price` for `request` and, once paid, serves it with `next`.
+async fn charge(state: &AppState, price: U192, request: Request, next: Next) -> Response {
+    let client = Client::of(request.headers(), state.options().tls);
+    let info = state.gateway().paywall_info(price);
+
+    if let Some(reason) = state.backend().health().unavailable_reason() {
+        state.metrics().payment_error(502);
+        return error_response(StatusCode::BAD_GATEWAY, "bad gateway", reason, None);
+    }
+
+    let payment = match client.source.parse(request.headers()) {
+        Ok(None) => return payment_required(state, &client, info, None).await,
+        Ok(Some(payment)) => payment,
+        Err(error) => {
+            state.metrics().payment_error(409);
+            let message = format!(
+                "Malformed payment: {error}. Fix the RDN-* payment headers (or cookies) and retry; a 402 \
+                 response lists the values this receiver expects."
+            );
+            return error_response(StatusCode::CONFLICT, "malformed payment", &message, client.consumed());
+        }
+    };
+
+    if let Some(message) = wrong_gateway(state, &payment) {
+        state.metrics().payment_error(409);
+        return error_response(StatusCode::CONFLICT, "wrong receiver", &message, client.consumed());
+    }
+
+    let started = Instant::now();
+    let outcome = state.backend().accept_payment(&payment, price).await;
+    state.metrics().observe_verification(started.elapsed().as_secs_f64());
+    match outcome {
+        Ok(accepted) => {
+            state.metrics().payment_accepted();
+            tracing::info!(
+                sender = %accepted.sender,
+                open_block = accepted.open_block,
+                balance = %accepted.balance,
+                %price,
+                path = %request.uri().path(),
+                "payment accepted"
+            );
+            let mut response = next.run(request).await;
+            let info = PaywallInfo {
+                sender: Some(accepted.sender),
+                sender_balance: Some(accepted.balance),
+                balance_signature: Some(accepted.signature),
+                ..info
+            };
+            let headers = response.headers_mut();
+            set_rdn_headers(headers, &info, None);
+            headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("private, no-store"));
+            append_cookies(headers, client.consumed().unwrap_or_default());
+            response
+        }
+        Err(PaymentRejected::Refused { refusal, last }) => {
+            state.metrics().payment_refused(refusal);
+            tracing::info!(
+                sender = %payment.sender,
+                open_block = payment.open_block_number,
+                balance = %payment.balance,
+                reason = refusal.code(),
+                "payment refused"
+            );
+            let info = PaywallInfo { sender: Some(payment.sender), ..info };
+            // The backend sets `last` only for the channel's own sender or signer.
+            let info = match last {
+                Some(last) => PaywallInfo {
+                    sender_balance: Some(last.balance),
+                    balance_signature: last.signature,
+                    ..info
+                },
+                None => info,
+            };
+            payment_required(state, &client, info, Some(refusal)).await
+        }
+        Err(PaymentRejected::WrongGateway(message)) => {
+            state.metrics().payment_error(409);
+            error_response(StatusCode::CONFLICT, "wrong receiver", &message, client.consumed())
+        }
+        Err(PaymentRejected::Unavailable(detail)) => {
+            state.metrics().payment_error(502);
+            tracing::warn!(%detail, "payment not checked: receiver unavailable");
+            let message = state.backend().health().unavailable_reason().unwrap_or(
+                "The receiver cannot check payments right now (it is still catching up with the chain); \
+                 try again shortly.",
+            );
+            error_response(StatusCode::BAD_GATEWAY, "bad gateway", message, None)
+        }
+        Err(PaymentRejected::Store(detail)) => {
+            state.metrics().payment_error(503);
+            tracing::error!(%detail, sender = %payment.sender, "payment not stored; nothing served");
+            error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "payment not recorded",
+                "The receiver could not record the payment, so it was not charged and nothing was served; \
+                 retry the same request.",
+                None,
+            )
+        }
+    }
+}
+
+/// A 409 message when the payment is for another channel manager or receiver.
+fn wrong_gateway(state: &AppState, payment: &PaymentHeaders) -> Option<String> {
+    let gateway = state.gateway();
+    if payment.contract != gateway.contract {
+        Some(format!(
+            "{}: the payment is for channel manager {}, but this receiver uses {} on chain {}; open a \
+             channel with that contract and pay through it.",
+            rdn::CONTRACT_ADDRESS,
+            payment.contract,
+            gateway.contract,
+            gateway.chain_id
+        ))
+    } else if payment.receiver != gateway.receiver {
+        Some(format!(
+            "{}: the payment is for receiver {}, but this server is {}; pay through a channel to {}.",
+            rdn::RECEIVER_ADDRESS,
+            payment.receiver,
+            gateway.receiver,
+            gateway.receiver
+        ))
+    } else {
+        None
+    }
+}
+
+/// Who asks and how: decides the 402's form and which cookies to set or expire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Client {
+    browser: bool,
+    tls: bool,
+    source: PaymentSource,
+}
+
+impl Client {
+    fn of(headers: &HeaderMap, tls: bool) -> Self {
+        Self { browser: prefers_html(headers), tls, source: PaymentSource::of(headers) }
+    }
+
+    /// The `Set-Cookie` values that expire a payment sent as cookies.
+    fn consumed(&self) -> Option<Vec<String>> {
+        (self.source == PaymentSource::Cookies).then(|| expire_payment_cookies(self.tls))
+    }
+}
+
+/// Where a request's payment is read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaymentSource {
+    /// A payment header is present: the headers alone are read.
+    Headers,
+    /// No payment header, but a payment cookie: the cookies alone are read.
+    Cookies,
+    /// Neither: the request does not try to pay.
+    Nothing,
+}
+
+/// The names whose presence starts a payment (the parser's rule); contract and receiver
+/// alone do not, which is why the paywall may set them as cookies.
+const PAYMENT_STARTERS: [&str; 6] = [
+    rdn::SENDER_ADDRESS,
+    rdn::OPEN_BLOCK,
+    rdn::BALANCE,
+    rdn::SENDER_BALANCE,
+    rdn::BALANCE_SIGNATURE,
+    rdn::PAYMENT,
+];
+
+impl PaymentSource {
+    /// Headers when any payment header is present, else cookies when any payment cookie is.
+    pub fn of(headers: &HeaderMap) -> Self {
+        let starts_payment =
+            |name: &str| PAYMENT_STARTERS.iter().any(|starter| starter.eq_ignore_ascii_case(name));
+        if PAYMENT_STARTERS.iter().any(|name| headers.contains_key(*name)) {
+            Self::Headers
+        } else if request_cookies(headers).iter().any(|(name, _)| starts_payment(name)) {
+            Self::Cookies
+        } else {
+            Self::Nothing
+        }
+    }
+
+    /// Parses the payment from this source.
+    pub fn parse(self, headers: &HeaderMap) -> uraiden_protocol::Result<Option<PaymentHeaders>> {
+        match self {
+            Self::Nothing => Ok(None),
+            Self::Headers => PaymentHeaders::parse(|name| {
+                // A value that is not visible ASCII is present but unusable: hand the parser
+                // something it will reject with this header's name rather than "missing".
+                headers.get(name).map(|value| value.to_str().unwrap_or("\u{fffd}"))
+            }),
+            Self::Cookies => {
+                let cookies = request_cookies(headers);
+                PaymentHeaders::parse(|name| {
+                    cookies
+                        .iter()
+                        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+                        .map(|(_, value)| value.as_str())
+                })
+            }
+        }
+    }
+}
+
+/// The request's cookies, from every `Cookie` header; quoted values are unquoted.
+fn request_cookies(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|line| line.split(';'))
+        .filter_map(|pair| {
+            let (name, value) = pair.split_once('=')?;
+            let value = value.trim();
+            let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
+            Some((name.trim().to_owned(), value.to_owned()))
+        })
+        .collect()
+}
+
+/// Whether `Accept` prefers HTML to JSON. `*/*` alone (curl, most libraries) means JSON:
+/// only a client that names `text/html` (or `text/*`) gets the page.
+pub fn prefers_html(headers: &HeaderMap) -> bool {
+    let (mut html, mut json) = (0.0_f32, 0.0_f32);
+    for range in
+        headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(','))
+    {
+        let mut pieces = range.split(';');
+        let media = pieces.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let quality = pieces
+            .filter_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()))
+            .next()
+            .unwrap_or(1.0);
+        match media.as_str() {
+            "text/html" | "application/xhtml+xml" | "text/*" => html = html.max(quality),
+            "application/json" | "application/*" => json = json.max(quality),
+            _ => {}
+        }
+    }
+    html > 0.0 && html > json
+}
+
+/// The 402 body for JSON clients, also embedded in the HTML page.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentRequiredBody {
+    pub error: &'static str,
+    /// The refusal's code (`insufficient-funds`, …), `null` when no payment was sent.
+    pub reason: Option<&'static str>,
+    pub message: String,
+    pub receiver: String,
+    pub contract: String,
+    pub token: String,
+    /// Decimal string: amounts can exceed what JSON numbers hold exactly.
+    pub price: String,
+    pub chain_id: u64,
+    pub gateway_path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
+    /// The channel's last accepted balance (decimal string).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub balance: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub balance_signature: Option<String>,
+}
+
+impl PaymentRequiredBody {
+    pub fn new(info: &PaywallInfo, refusal: Option<Refusal>) -> Self {
+        Self {
+            error: "payment required",
+            reason: refusal.map(Refusal::code),
+            message: refusal.map_or_else(
+                || {
+                    format!(
+                        "This resource costs {} token units. Pay with a balance proof in the RDN-* headers \
+                         over a channel to {} (channel manager {}, chain {}).",
+                        info.price, info.receiver, info.contract, info.chain_id
+                    )
+                },
+                |refusal| refusal.message().to_owned(),
+            ),
+            receiver: info.receiver.to_checksum(None),
+            contract: info.contract.to_checksum(None),
+            token: info.token.to_checksum(None),
+            price: info.price.to_string(),
+            chain_id: info.chain_id,
+            gateway_path: info.gateway_path.clone(),
+            sender: info.sender.map(|sender| sender.to_checksum(None)),
+            balance: info.sender_balance.map(|balance| balance.to_string()),
+            balance_signature: info.balance_signature.as_ref().map(ProofSignature::to_hex),
+        }
+    }
+}
+
+/// A 402: the paywall page for browsers, JSON for everyone else.
+async fn payment_required(
+    state: &AppState,
+    client: &Client,
+    info: PaywallInfo,
+    refusal: Option<Refusal>,
+) -> Response {
+    let body = PaymentRequiredBody::new(&info, refusal);
+    let mut response = if client.browser {
+        let json = serde_json::to_string(&body).unwrap_or_default();
+        let html = state.assets().index_html().await;
+        let html = html.as_deref().unwrap_or(assets::FALLBACK_PAGE.as_bytes());
+        let mut response = (
+            [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))],
+            Body::from(assets::page_with_info(html, &json)),
+        )
+            .into_response();
+        append_cookies(response.headers_mut(), paywall_cookies(&info, client.tls));
+        response
+    } else {
+        Json(body).into_response()
+    };
+    *response.status_mut() = StatusCode::PAYMENT_REQUIRED;
+    let headers = response.headers_mut();
+    set_rdn_headers(headers, &info, refusal);
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::VARY, HeaderValue::from_static("Accept, Cookie"));
+    append_cookies(headers, client.consumed().unwrap_or_default());
+    response
+}
+
+/// Writes the paywall headers and, for a refusal, its one reason header.
+fn set_rdn_headers(headers: &mut HeaderMap, info: &PaywallInfo, refusal: Option<Refusal>) {
+    let pairs = info
+        .to_header_pairs()
+        .into_iter()
+        .chain(refusal.map(Refusal::to_header_pair).map(|(name, value)| (name, value.to_owned())));
+    for (name, value) in pairs {
+        // Names are static ASCII and values are addresses, numbers, hex and the gateway
+        // path (checked by the parser's rules), so both always convert.
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            headers.insert(name, value);
+        }
+    }
+}
+
+/// The paywall's own values as cookies, so the page's script can read them; never the
+/// channel's values (see the module docs).
+fn paywall_cookies(info: &PaywallInfo, tls: bool) -> Vec<String> {
+    let secure = if tls { "; Secure" } else { "" };
+    info.to_header_pairs()
+        .into_iter()
+        .filter(|(name, _)| !PAYMENT_STARTERS.contains(name))
+        .map(|(name, value)| format!("{name}={value}; Path=/; SameSite=Lax{secure}"))
+        .collect()
+}
+
+/// `Set-Cookie` values that delete every payment cookie.
+fn expire_payment_cookies(tls: bool) -> Vec<String> {
+    let secure = if tls { "; Secure" } else { "" };
+    PAYMENT_STARTERS.iter().map(|name| format!("{name}=; Path=/; Max-Age=0; SameSite=Lax{secure}")).collect()
+}
+
+fn append_cookies(headers: &mut HeaderMap, cookies: Vec<String>) {
+    for cookie in cookies {
+        if let Ok(value) = HeaderValue::try_from(cookie) {
+            headers.append(header::SET_COOKIE, value);
+        }
+    }
+}
+
+/// A JSON error (`{"error", "message"}`) for 409, 502 and 503, expiring consumed cookies.
+fn error_response(
+    status: StatusCode,
+    error: &'static str,
+    message: &str,
+    expire_cookies: Option<Vec<String>>,
+) -> Response {
+    let mut response =
+        (status, Json(serde_json::json!({ "error": error, "message": message }))).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if status == StatusCode::BAD_GATEWAY || status == StatusCode::SERVICE_UNAVAILABLE {
+        // The health check runs every few seconds; a client may retry after that.
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(Duration::from_secs(5).as_secs()));
+    }
+    append_cookies(headers, expire_cookies.unwrap_or_default());
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(HeaderName::try_from(*name).unwrap(), HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn accept_negotiation_prefers_html_only_when_asked() {
+        let chrome = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8";
+        assert!(prefers_html(&headers(&[("accept", chrome)])));
+        assert!(prefers_html(&headers(&[("accept", "text/html")])));
+        for not_html in [
+            "*/*",
+            "application/json",
+            "application/json, text/html;q=0.5",
+            "text/html;q=0",
+            "text/plain",
+            "",
+        ] {
+            assert!(!prefers_html(&headers(&[("accept", not_html)])), "{not_html:?}");
+        }
+        assert!(!prefers_html(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn payment_source_is_headers_only_when_a_payment_header_is_present() {
+        assert_eq!(PaymentSource::of(&HeaderMap::new()), PaymentSource::Nothing);
+        // Contract and receiver alone (as a client might always send) do not start a payment.
+        assert_eq!(
+            PaymentSource::of(&headers(&[(rdn::CONTRACT_ADDRESS, "0x00"), ("cookie", "RDN-Price=5")])),
+            PaymentSource::Nothing
+        );
+        for name in PAYMENT_STARTERS {
+            assert_eq!(PaymentSource::of(&headers(&[(name, "1")])), PaymentSource::Headers, "{name}");
+            let cookie = format!("{}=1", name.to_ascii_lowercase());
+            assert_eq!(PaymentSource::of(&headers(&[("cookie", &cookie)])), PaymentSource::Cookies, "{name}");
+        }
+    }
+
+    #[test]
+    fn cookies_are_split_trimmed_and_unquoted_across_headers() {
+        let map = headers(&[("cookie", "a=1; RDN-Open-Block=\"42\""), ("cookie", " b = x=y ;broken")]);
+        assert_eq!(
+            request_cookies(&map),
+            vec![
+                ("a".into(), "1".into()),
+                ("RDN-Open-Block".into(), "42".into()),
+                ("b".into(), "x=y".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn paywall_cookies_never_start_a_payment() {
+        let info = PaywallInfo {
+            gateway_path: "/api/1".into(),
+            receiver: uraiden_protocol::Address::repeat_byte(1),
+            contract: uraiden_protocol::Address::repeat_byte(2),
+            token: uraiden_protocol::Address::repeat_byte(3),
+            price: U192::from(5),
+            chain_id: 31337,
+            sender: Some(uraiden_protocol::Address::repeat_byte(4)),
+            sender_balance: Some(U192::from(10)),
+            balance_signature: None,
+        };
+        let cookies = paywall_cookies(&info, false);
+        assert_eq!(cookies.len(), 6, "{cookies:?}");
+        assert!(cookies.iter().all(|c| c.ends_with("; Path=/; SameSite=Lax")), "{cookies:?}");
+        assert!(cookies.contains(&"RDN-Price=5; Path=/; SameSite=Lax".to_owned()));
+        // Sent back by the browser, they are not a payment attempt.
+        let cookie_line =
+            cookies.iter().map(|c| c.split(';').next().unwrap().to_owned()).collect::<Vec<_>>().join("; ");
+        let map = headers(&[("cookie", &cookie_line)]);
+        assert_eq!(PaymentSource::of(&map), PaymentSource::Nothing);
+        assert_eq!(PaymentSource::Cookies.parse(&map), Ok(None), "the parser agrees");
+        assert!(paywall_cookies(&info, true).iter().all(|c| c.ends_with("; Secure")));
+    }
+
+    #[test]
+    fn expired_cookies_cover_every_payment_starter() {
+        let expired = expire_payment_cookies(true);
+        for name in PAYMENT_STARTERS {
+            assert!(expired.contains(&format!("{name}=; Path=/; Max-Age=0; SameSite=Lax; Secure")), "{name}");
+        }
+    }
+
+    #[test]
+    fn headers_win_and_cookies_are_not_mixed_in() {
+        // A partial payment in the headers is not completed from cookies.
+        let map = headers(&[(rdn::OPEN_BLOCK, "42"), ("cookie", "RDN-Sender-Address=0x01")]);
+        let error = PaymentSource::of(&map).parse(&map).unwrap_err();
+        assert!(error.to_string().starts_with("RDN-Contract-Address: missing"), "{error}");
+    }
+
+    #[test]
+    fn price_functions_see_path_parameters() {
+        let (parts, ()) = Request::builder().uri("/echodyn/hello?x=1").body(()).unwrap().into_parts();
+        let params = vec![("param".to_owned(), "hello".to_owned())];
+        let request = PriceRequest::new(&parts, &params);
+        let by_length = Price::dynamic(|request| U192::from(request.param("param").map_or(0, str::len)));
+        assert_eq!(by_length.of(&request), U192::from(5));
+        assert_eq!(Price::fixed(7).of(&request), U192::from(7));
+        assert_eq!(request.uri().query(), Some("x=1"));
+        assert_eq!(request.param("missing"), None);
+        assert_eq!(format!("{:?}", Price::fixed(7)), "Price::Fixed(7)");
+    }
+
+    #[test]
+    fn json_body_has_the_documented_shape() {
+        let info = PaywallInfo {
+            gateway_path: "/api/1".into(),
+            receiver: uraiden_protocol::Address::repeat_byte(1),
+            contract: uraiden_protocol::Address::repeat_byte(2),
+            token: uraiden_protocol::Address::repeat_byte(3),
+            price: U192::from(5),
+            chain_id: 31337,
+            sender: None,
+            sender_balance: None,
+            balance_signature: None,
+        };
+        let plain = serde_json::to_value(PaymentRequiredBody::new(&info, None)).unwrap();
+        assert_eq!(plain["error"], "payment required");
+        assert_eq!(plain["reason"], serde_json::Value::Null);
+        assert_eq!(plain["price"], "5");
+        assert_eq!(plain["chainId"], 31337);
+        assert_eq!(plain["gatewayPath"], "/api/1");
+        assert!(plain.get("sender").is_none() && plain.get("balanceSignature").is_none());
+        let refused = serde_json::to_value(PaymentRequiredBody::new(
+            &PaywallInfo { sender: Some(uraiden_protocol::Address::repeat_byte(4)), ..info },
+            Some(Refusal::InsufficientFunds),
+        ))
+        .unwrap();
+        assert_eq!(refused["reason"], "insufficient-funds");
+        assert_eq!(refused["message"], Refusal::InsufficientFunds.message());
+        assert_eq!(refused["sender"], "0x0404040404040404040404040404040404040404");
+    }
+}

@@ -1,0 +1,662 @@
+//! The channel manager against a real anvil with the real contracts: channels opened,
+//! topped up, closed and reorganised on chain; payments accepted, refused and persisted.
+
+use std::{
+    future::Future,
+    os::unix::fs::PermissionsExt,
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use alloy::{
+    primitives::{Bytes, U256},
+    providers::Provider,
+};
+use tempfile::TempDir;
+use uraiden_chain::contracts::{CustomToken, RaidenMicroTransferChannels};
+use uraiden_e2e::TestChain;
+use uraiden_protocol::{
+    channel_manager_domain, Address, ChannelId, Eip712Domain, LocalSigningKey, PaymentHeaders,
+    ProofSignature, Refusal, B256, U192,
+};
+use uraiden_server::{
+    channels::{
+        BackgroundTasks, ChannelManager, ChannelManagerConfig, CloseRefused, PaymentRejected, StartError,
+    },
+    store::{ChannelState, StoreError},
+};
+
+const RECEIVER: usize = 1;
+const SENDER: usize = 2;
+const STRANGER: usize = 3;
+const PRICE: u64 = 10;
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Harness {
+    chain: TestChain,
+    _dir: TempDir,
+    state_file: PathBuf,
+    domain: Eip712Domain,
+}
+
+impl Harness {
+    async fn new() -> Self {
+        let chain = TestChain::start().await.expect("anvil starts and the contracts deploy");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state_file = dir.path().join("receiver.db");
+        let domain = channel_manager_domain(chain.deployment.chain_id, chain.deployment.channel_manager);
+        Self { chain, _dir: dir, state_file, domain }
+    }
+
+    fn key(&self, index: usize) -> LocalSigningKey {
+        LocalSigningKey::from_bytes(&self.chain.key(index).to_bytes()).expect("anvil keys are valid")
+    }
+
+    fn config(&self, confirmations: u64, duties: bool) -> ChannelManagerConfig {
+        let mut config = ChannelManagerConfig::new(
+            self.chain.provider(self.chain.key(RECEIVER)),
+            self.key(RECEIVER),
+            self.chain.deployment.channel_manager,
+            self.state_file.clone(),
+            self.chain.deployment.deploy_block,
+        );
+        config.confirmations = confirmations;
+        config.poll_interval = Duration::from_millis(20);
+        config.balance_check_interval = Duration::from_millis(100);
+        config.on_chain_duties = duties;
+        config
+    }
+
+    async fn start(&self, confirmations: u64, duties: bool) -> (ChannelManager, BackgroundTasks) {
+        let (manager, tasks) = ChannelManager::start(self.config(confirmations, duties))
+            .await
+            .expect("the channel manager starts");
+        self.synced(&manager).await;
+        (manager, tasks)
+    }
+
+    /// Waits until the manager has read the chain up to its current head.
+    async fn synced(&self, manager: &ChannelManager) {
+        let head = self.head().await;
+        assert!(manager.wait_for_block(head, WAIT).await, "the manager did not reach block {head}");
+    }
+
+    async fn head(&self) -> u64 {
+        self.chain.provider(self.chain.key(0)).get_block_number().await.expect("block number")
+    }
+
+    async fn mine(&self, blocks: u64) {
+        let provider = self.chain.provider(self.chain.key(0));
+        let _: serde_json::Value =
+            provider.raw_request("anvil_mine".into(), [U256::from(blocks)]).await.expect("anvil_mine");
+    }
+
+    fn token(&self, index: usize) -> CustomToken::CustomTokenInstance<alloy::providers::DynProvider> {
+        CustomToken::new(self.chain.deployment.token, self.chain.provider(self.chain.key(index)))
+    }
+
+    fn contract(
+        &self,
+        index: usize,
+    ) -> RaidenMicroTransferChannels::RaidenMicroTransferChannelsInstance<alloy::providers::DynProvider> {
+        RaidenMicroTransferChannels::new(
+            self.chain.deployment.channel_manager,
+            self.chain.provider(self.chain.key(index)),
+        )
+    }
+
+    async fn balance_of(&self, who: Address) -> U256 {
+        self.token(0).balanceOf(who).call().await.expect("balanceOf")
+    }
+
+    /// Gives the sender tokens and opens a channel to the receiver; returns its id.
+    async fn open_channel(&self, deposit: u64, signer: Option<Address>) -> ChannelId {
+        let sender = self.chain.address(SENDER);
+        let receiver = self.chain.address(RECEIVER);
+        self.token(0)
+            .transfer_0(sender, U256::from(deposit))
+            .send()
+            .await
+            .expect("sent")
+            .get_receipt()
+            .await
+            .expect("mined");
+        self.token(SENDER)
+            .approve(self.chain.deployment.channel_manager, U256::from(deposit))
+            .send()
+            .await
+            .expect("sent")
+            .get_receipt()
+            .await
+            .expect("mined");
+        let contract = self.contract(SENDER);
+        let call = match signer {
+            Some(signer) => contract.createChannelWithSigner(receiver, U192::from(deposit), signer),
+            None => contract.createChannelWithSigner(receiver, U192::from(deposit), Address::ZERO),
+        };
+        let receipt = call.send().await.expect("sent").get_receipt().await.expect("mined");
+        assert!(receipt.status(), "createChannel reverted");
+        let block = receipt.block_number.expect("mined");
+        ChannelId::new(sender, receiver, u32::try_from(block).expect("small block number"))
+    }
+
+    async fn top_up(&self, channel: ChannelId, added: u64) {
+        self.token(0)
+            .transfer_0(channel.sender, U256::from(added))
+            .send()
+            .await
+            .expect("sent")
+            .get_receipt()
+            .await
+            .expect("mined");
+        self.token(SENDER)
+            .approve(self.chain.deployment.channel_manager, U256::from(added))
+            .send()
+            .await
+            .expect("sent")
+            .get_receipt()
+            .await
+            .expect("mined");
+        let receipt = self
+            .contract(SENDER)
+            .topUp(channel.receiver, channel.open_block_number, U192::from(added))
+            .send()
+            .await
+            .expect("sent")
+            .get_receipt()
+            .await
+            .expect("mined");
+        assert!(receipt.status(), "topUp reverted");
+    }
+
+    fn sign(&self, signer: &LocalSigningKey, channel: ChannelId, balance: u64) -> ProofSignature {
+        signer.sign_balance_proof(&self.domain, &channel.balance_proof(U192::from(balance))).expect("signs")
+    }
+
+    /// The headers of a request paying `balance`, signed by `signer`.
+    fn payment(&self, signer: &LocalSigningKey, channel: ChannelId, balance: u64) -> PaymentHeaders {
+        PaymentHeaders {
+            contract: self.chain.deployment.channel_manager,
+            receiver: channel.receiver,
+            sender: channel.sender,
+            open_block_number: channel.open_block_number,
+            balance: U192::from(balance),
+            balance_signature: self.sign(signer, channel, balance),
+            payment: Some(U192::from(PRICE)),
+        }
+    }
+}
+
+async fn pay(manager: &ChannelManager, payment: &PaymentHeaders) -> Result<U192, PaymentRejected> {
+    manager.accept_payment(payment, U192::from(PRICE)).await.map(|accepted| accepted.balance)
+}
+
+fn refusal(result: Result<U192, PaymentRejected>) -> Refusal {
+    match result {
+        Err(PaymentRejected::Refused { refusal, .. }) => refusal,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// Polls `condition` until it holds or [`WAIT`] passes.
+async fn eventually<F: Future<Output = bool>>(what: &str, mut condition: impl FnMut() -> F) {
+    let deadline = Instant::now() + WAIT;
+    while !condition().await {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn payments_are_accepted_in_sequence_once_the_channel_is_confirmed() {
+    let harness = Harness::new().await;
+    let (manager, tasks) = harness.start(2, false).await;
+    let sender = harness.key(SENDER);
+    let channel = harness.open_channel(1_000, None).await;
+    harness.synced(&manager).await;
+
+    // Mined but with 1 of 2 confirmations.
+    assert_eq!(
+        refusal(pay(&manager, &harness.payment(&sender, channel, 10)).await),
+        Refusal::InsufficientConfirmations
+    );
+    let snapshot =
+        manager.channel(channel.sender, channel.open_block_number).expect("listed while unconfirmed");
+    assert!(!snapshot.confirmed);
+
+    harness.mine(1).await;
+    harness.synced(&manager).await;
+    for balance in [10, 20, 30] {
+        assert_eq!(pay(&manager, &harness.payment(&sender, channel, balance)).await, Ok(U192::from(balance)));
+    }
+    let snapshot = manager.channel(channel.sender, channel.open_block_number).expect("known");
+    assert!(snapshot.confirmed);
+    assert_eq!(snapshot.state, ChannelState::Open);
+    assert_eq!(snapshot.deposit, U192::from(1_000u64));
+    assert_eq!(snapshot.balance, U192::from(30u64));
+    assert_eq!(snapshot.balance_signature, Some(harness.sign(&sender, channel, 30)));
+    assert_eq!(snapshot.signer, channel.sender);
+
+    let stats = manager.stats();
+    assert_eq!((stats.open_channels, stats.unique_senders), (1, 1));
+    assert_eq!(stats.deposit_sum, U256::from(1_000u64));
+    assert_eq!(stats.balance_sum, U256::from(30u64));
+    let health = manager.health();
+    assert!(health.node_reachable && health.caught_up && !health.reorg_beyond_confirmations, "{health:?}");
+    eventually("the balance watcher ran", || async { manager.health().receiver_eth_balance.is_some() }).await;
+    assert!(!manager.health().receiver_eth_low);
+    tasks.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_refusal_names_its_reason() {
+    let harness = Harness::new().await;
+    let (manager, tasks) = harness.start(1, false).await;
+    let sender = harness.key(SENDER);
+    let stranger = harness.key(STRANGER);
+    let channel = harness.open_channel(100, None).await;
+    harness.synced(&manager).await;
+
+    // Unknown channel: another open block.
+    let unknown = ChannelId::new(channel.sender, channel.receiver, channel.open_block_number + 1);
+    let result = pay(&manager, &harness.payment(&sender, unknown, 10)).await;
+    assert_eq!(result, Err(PaymentRejected::Refused { refusal: Refusal::NonexistingChannel, last: None }));
+
+    // Wrong signer: nothing about the channel is revealed to whoever sent it.
+    let result = pay(&manager, &harness.payment(&stranger, channel, 10)).await;
+    assert_eq!(result, Err(PaymentRejected::Refused { refusal: Refusal::InvalidBalanceProof, last: None }));
+
+    assert_eq!(pay(&manager, &harness.payment(&sender, channel, 10)).await, Ok(U192::from(10u64)));
+
+    // Not increasing: the sender learns the last proof to resync from.
+    match pay(&manager, &harness.payment(&sender, channel, 10)).await {
+        Err(PaymentRejected::Refused { refusal: Refusal::InvalidBalanceProof, last: Some(last) }) => {
+            assert_eq!(last.balance, U192::from(10u64));
+            assert_eq!(last.signature, Some(harness.sign(&sender, channel, 10)));
+            assert_eq!((last.sender, last.open_block), (channel.sender, channel.open_block_number));
+        }
+        other => panic!("expected InvalidBalanceProof with the last proof, got {other:?}"),
+    }
+    assert_eq!(
+        refusal(pay(&manager, &harness.payment(&sender, channel, 5)).await),
+        Refusal::InvalidBalanceProof
+    );
+    // Over the deposit (100), even with the right increment from a higher price's view.
+    assert_eq!(
+        refusal(
+            manager
+                .accept_payment(&harness.payment(&sender, channel, 110), U192::from(100u64))
+                .await
+                .map(|a| a.balance)
+        ),
+        Refusal::InsufficientFunds
+    );
+    // Wrong increment.
+    assert_eq!(refusal(pay(&manager, &harness.payment(&sender, channel, 25)).await), Refusal::InvalidAmount);
+
+    // Another receiver or contract: not a refusal but a wrong gateway.
+    let mut elsewhere = harness.payment(&sender, channel, 20);
+    elsewhere.contract = Address::repeat_byte(0x11);
+    assert!(matches!(pay(&manager, &elsewhere).await, Err(PaymentRejected::WrongGateway(_))));
+
+    // The sender requests an uncooperative close: the channel takes no more payments.
+    let receipt = harness
+        .contract(SENDER)
+        .uncooperativeClose(channel.receiver, channel.open_block_number, U192::from(10u64))
+        .send()
+        .await
+        .expect("sent")
+        .get_receipt()
+        .await
+        .expect("mined");
+    assert!(receipt.status());
+    harness.synced(&manager).await;
+    assert_eq!(
+        refusal(pay(&manager, &harness.payment(&sender, channel, 20)).await),
+        Refusal::NonexistingChannel
+    );
+    let snapshot = manager.channel(channel.sender, channel.open_block_number).expect("known");
+    assert_eq!(snapshot.state, ChannelState::Closing);
+    let request = snapshot.close_request.expect("close request recorded");
+    assert_eq!(request.balance, U192::from(10u64));
+    assert_eq!(request.settle_block, receipt.block_number.expect("mined") + 500);
+    assert_eq!(manager.stats().pending_channels, 1);
+    tasks.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_delegated_signer_pays_and_so_may_the_sender() {
+    let harness = Harness::new().await;
+    let (manager, tasks) = harness.start(1, false).await;
+    let session = LocalSigningKey::from_bytes(&B256::repeat_byte(0x42)).expect("key");
+    let channel = harness.open_channel(100, Some(session.address())).await;
+    harness.synced(&manager).await;
+
+    assert_eq!(pay(&manager, &harness.payment(&session, channel, 10)).await, Ok(U192::from(10u64)));
+    assert_eq!(
+        pay(&manager, &harness.payment(&harness.key(SENDER), channel, 20)).await,
+        Ok(U192::from(20u64))
+    );
+    assert_eq!(
+        manager.channel(channel.sender, channel.open_block_number).map(|c| c.signer),
+        Some(session.address())
+    );
+    tasks.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_top_up_counts_once_confirmed() {
+    let harness = Harness::new().await;
+    let (manager, tasks) = harness.start(2, false).await;
+    let sender = harness.key(SENDER);
+    let channel = harness.open_channel(20, None).await;
+    harness.mine(1).await;
+    harness.synced(&manager).await;
+    assert_eq!(pay(&manager, &harness.payment(&sender, channel, 10)).await, Ok(U192::from(10u64)));
+    assert_eq!(pay(&manager, &harness.payment(&sender, channel, 20)).await, Ok(U192::from(20u64)));
+    assert_eq!(
+        refusal(pay(&manager, &harness.payment(&sender, channel, 30)).await),
+        Refusal::InsufficientFunds
+    );
+
+    harness.top_up(channel, 50).await;
+    harness.synced(&manager).await;
+    let snapshot = manager.channel(channel.sender, channel.open_block_number).expect("known");
+    assert_eq!((snapshot.deposit, snapshot.unconfirmed_top_up), (U192::from(20u64), U192::from(50u64)));
+    assert_eq!(
+        refusal(pay(&manager, &harness.payment(&sender, channel, 30)).await),
+        Refusal::InsufficientConfirmations
+    );
+
+    harness.mine(1).await;
+    harness.synced(&manager).await;
+    let snapshot = manager.channel(channel.sender, channel.open_block_number).expect("known");
+    assert_eq!((snapshot.deposit, snapshot.unconfirmed_top_up), (U192::from(70u64), U192::ZERO));
+    assert_eq!(pay(&manager, &harness.payment(&sender, channel, 30)).await, Ok(U192::from(30u64)));
+    tasks.shutdown().await;
+}
+
+#[tokio::test]
+async fn concurrent_payments_for_the_same_balance_accept_exactly_one() {
+    let harness = Harness::new().await;
+    let (manager, tasks) = harness.start(1, false).await;
+    let sender = harness.key(SENDER);
+    let channel = harness.open_channel(1_000_000, None).await;
+    harness.synced(&manager).await;
+
+    let payment = harness.payment(&sender, channel, 10);
+    let mut racers = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let (manager, payment) = (manager.clone(), payment.clone());
+        racers.spawn(async move { pay(&manager, &payment).await });
+    }
+    let results = racers.join_all().await;
+    let accepted = results.iter().filter(|result| result.is_ok()).count();
+    assert_eq!(accepted, 1, "{results:?}");
+    for result in results.into_iter().filter(Result::is_err) {
+        assert!(
+            matches!(refusal(result), Refusal::InvalidBalanceProof | Refusal::InvalidAmount),
+            "a losing racer gets InvalidBalanceProof or InvalidAmount"
+        );
+    }
+
+    // Per-payment cost of the hot path, fsync included: sequential payments.
+    let payments: Vec<_> = (2..=201).map(|step| harness.payment(&sender, channel, step * PRICE)).collect();
+    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    for payment in &payments {
+        let one = Instant::now();
+        pay(&manager, payment).await.expect("accepted");
+        slowest = slowest.max(one.elapsed());
+    }
+    let mean = started.elapsed() / payments.len() as u32;
+    eprintln!(
+        "accept_payment with durable commit: mean {mean:?}, slowest {slowest:?} over {} payments",
+        payments.len()
+    );
+    tasks.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_restart_keeps_proofs_and_the_state_file_is_private_and_exclusive() {
+    let harness = Harness::new().await;
+    let sender = harness.key(SENDER);
+    let (manager, tasks) = harness.start(1, false).await;
+    let channel = harness.open_channel(100, None).await;
+    harness.top_up(channel, 50).await;
+    harness.synced(&manager).await;
+    for balance in [10, 20] {
+        pay(&manager, &harness.payment(&sender, channel, balance)).await.expect("accepted");
+    }
+
+    let mode = std::fs::metadata(&harness.state_file).expect("state file exists").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "state file mode {mode:o}");
+
+    // A second manager on the same file is refused while the first runs.
+    match ChannelManager::start(harness.config(1, false)).await {
+        Err(StartError::Store(error @ StoreError::Locked { .. })) => {
+            assert!(error.to_string().contains("receiver.db"), "{error}");
+        }
+        other => panic!("a second manager on the same state file: {:?}", other.map(|_| ())),
+    }
+
+    tasks.shutdown().await;
+    drop(manager);
+
+    let (manager, tasks) = harness.start(1, false).await;
+    let snapshot = manager.channel(channel.sender, channel.open_block_number).expect("still known");
+    assert_eq!(snapshot.balance, U192::from(20u64));
+    assert_eq!(snapshot.balance_signature, Some(harness.sign(&sender, channel, 20)));
+    assert_eq!(snapshot.deposit, U192::from(150u64), "events are applied exactly once across restarts");
+    assert_eq!(
+        refusal(pay(&manager, &harness.payment(&sender, channel, 20)).await),
+        Refusal::InvalidBalanceProof
+    );
+    assert_eq!(pay(&manager, &harness.payment(&sender, channel, 30)).await, Ok(U192::from(30u64)));
+    tasks.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_reorg_that_drops_an_unconfirmed_channel_undoes_it() {
+    let harness = Harness::new().await;
+    let (manager, tasks) = harness.start(3, false).await;
+    let sender = harness.key(SENDER);
+    let provider = harness.chain.provider(harness.chain.key(0));
+
+    // Fund and approve first, so that the snapshot is taken right before the creation.
+    let deposit = 100u64;
+    harness
+        .token(0)
+        .transfer_0(channel_sender(&harness), U256::from(deposit))
+        .send()
+        .await
+        .expect("sent")
+        .get_receipt()
+        .await
+        .expect("mined");
+    harness
+        .token(SENDER)
+        .approve(harness.chain.deployment.channel_manager, U256::from(deposit))
+        .send()
+        .await
+        .expect("sent")
+        .get_receipt()
+        .await
+        .expect("mined");
+    let snapshot: U256 = provider.raw_request("evm_snapshot".into(), ()).await.expect("evm_snapshot");
+    let receipt = harness
+        .contract(SENDER)
+        .createChannel(harness.chain.address(RECEIVER), U192::from(deposit))
+        .send()
+        .await
+        .expect("sent")
+        .get_receipt()
+        .await
+        .expect("mined");
+    let channel = ChannelId::new(
+        channel_sender(&harness),
+        harness.chain.address(RECEIVER),
+        u32::try_from(receipt.block_number.expect("mined")).expect("small"),
+    );
+    harness.synced(&manager).await;
+    assert_eq!(
+        refusal(pay(&manager, &harness.payment(&sender, channel, 10)).await),
+        Refusal::InsufficientConfirmations
+    );
+
+    let reverted: bool = provider.raw_request("evm_revert".into(), [snapshot]).await.expect("evm_revert");
+    assert!(reverted);
+    harness.mine(5).await;
+    harness.synced(&manager).await;
+    assert_eq!(
+        refusal(pay(&manager, &harness.payment(&sender, channel, 10)).await),
+        Refusal::NonexistingChannel
+    );
+    assert!(manager.channel(channel.sender, channel.open_block_number).is_none());
+    assert!(!manager.health().reorg_beyond_confirmations);
+    tasks.shutdown().await;
+}
+
+fn channel_sender(harness: &Harness) -> Address {
+    harness.chain.address(SENDER)
+}
+
+#[tokio::test]
+async fn a_cooperative_close_is_signed_only_for_the_last_proof_and_settles_on_chain() {
+    let harness = Harness::new().await;
+    let (manager, tasks) = harness.start(1, false).await;
+    let sender = harness.key(SENDER);
+    let channel = harness.open_channel(100, None).await;
+    harness.synced(&manager).await;
+    for balance in [10, 20, 30] {
+        pay(&manager, &harness.payment(&sender, channel, balance)).await.expect("accepted");
+    }
+    let (who, block) = (channel.sender, channel.open_block_number);
+
+    let older = harness.sign(&sender, channel, 20);
+    assert_eq!(
+        manager.sign_cooperative_close(who, block, U192::from(20u64), &older).await,
+        Err(CloseRefused::NotLastProof)
+    );
+    let forged = harness.sign(&harness.key(STRANGER), channel, 30);
+    assert_eq!(
+        manager.sign_cooperative_close(who, block, U192::from(30u64), &forged).await,
+        Err(CloseRefused::NotLastProof)
+    );
+    assert!(matches!(
+        manager.sign_cooperative_close(who, block + 1, U192::from(30u64), &forged).await,
+        Err(CloseRefused::UnknownChannel { .. })
+    ));
+
+    let last = harness.sign(&sender, channel, 30);
+    let closing = manager.sign_cooperative_close(who, block, U192::from(30u64), &last).await.expect("signed");
+    // Asking again gives the same signature; the channel takes no more payments.
+    assert_eq!(manager.sign_cooperative_close(who, block, U192::from(30u64), &last).await, Ok(closing));
+    assert_eq!(manager.channel(who, block).map(|c| c.state), Some(ChannelState::CloseSigned));
+    assert_eq!(
+        refusal(pay(&manager, &harness.payment(&sender, channel, 40)).await),
+        Refusal::NonexistingChannel
+    );
+
+    let before = (harness.balance_of(channel.sender).await, harness.balance_of(channel.receiver).await);
+    let receipt = harness
+        .contract(SENDER)
+        .cooperativeClose(
+            channel.sender,
+            channel.receiver,
+            block,
+            U192::from(30u64),
+            Bytes::copy_from_slice(&last.as_bytes()),
+            Bytes::copy_from_slice(&closing.as_bytes()),
+        )
+        .send()
+        .await
+        .expect("sent")
+        .get_receipt()
+        .await
+        .expect("mined");
+    assert!(receipt.status(), "cooperativeClose with the receiver's signature reverted");
+    let after = (harness.balance_of(channel.sender).await, harness.balance_of(channel.receiver).await);
+    assert_eq!(after.0 - before.0, U256::from(70u64));
+    assert_eq!(after.1 - before.1, U256::from(30u64));
+
+    harness.synced(&manager).await;
+    let snapshot = manager.channel(who, block).expect("kept for the record");
+    assert_eq!((snapshot.state, snapshot.settled_balance), (ChannelState::Settled, Some(U192::from(30u64))));
+    assert_eq!(
+        manager.sign_cooperative_close(who, block, U192::from(30u64), &last).await,
+        Err(CloseRefused::Settled)
+    );
+    assert_eq!(manager.stats().settled_channels, 1);
+    tasks.shutdown().await;
+}
+
+/// The sender tries to close paying less than it signed; the receiver disputes at once.
+#[tokio::test]
+async fn a_cheating_uncooperative_close_is_disputed() {
+    let harness = Harness::new().await;
+    let (manager, tasks) = harness.start(1, true).await;
+    let sender = harness.key(SENDER);
+    let channel = harness.open_channel(100, None).await;
+    harness.synced(&manager).await;
+    for balance in [10, 20, 30] {
+        pay(&manager, &harness.payment(&sender, channel, balance)).await.expect("accepted");
+    }
+    let before = (harness.balance_of(channel.sender).await, harness.balance_of(channel.receiver).await);
+    harness
+        .contract(SENDER)
+        .uncooperativeClose(channel.receiver, channel.open_block_number, U192::from(10u64))
+        .send()
+        .await
+        .expect("sent")
+        .get_receipt()
+        .await
+        .expect("mined");
+    eventually("the channel is settled", || async {
+        manager.channel(channel.sender, channel.open_block_number).map(|c| c.state)
+            == Some(ChannelState::Settled)
+    })
+    .await;
+    let after = (harness.balance_of(channel.sender).await, harness.balance_of(channel.receiver).await);
+    assert_eq!(after.1 - before.1, U256::from(30u64), "the receiver gets the full proven balance");
+    assert_eq!(after.0 - before.0, U256::from(70u64));
+    assert_eq!(
+        manager.channel(channel.sender, channel.open_block_number).and_then(|c| c.settled_balance),
+        Some(U192::from(30u64))
+    );
+    tasks.shutdown().await;
+}
+
+/// An honest uncooperative close is settled by the receiver without waiting out the
+/// challenge period.
+#[tokio::test]
+async fn an_honest_uncooperative_close_is_settled_at_once() {
+    let harness = Harness::new().await;
+    let (manager, tasks) = harness.start(1, true).await;
+    let sender = harness.key(SENDER);
+    let channel = harness.open_channel(100, None).await;
+    harness.synced(&manager).await;
+    for balance in [10, 20] {
+        pay(&manager, &harness.payment(&sender, channel, balance)).await.expect("accepted");
+    }
+    let before = harness.balance_of(channel.receiver).await;
+    let close_block = harness
+        .contract(SENDER)
+        .uncooperativeClose(channel.receiver, channel.open_block_number, U192::from(20u64))
+        .send()
+        .await
+        .expect("sent")
+        .get_receipt()
+        .await
+        .expect("mined")
+        .block_number
+        .expect("mined");
+    eventually("the channel is settled", || async {
+        manager.channel(channel.sender, channel.open_block_number).map(|c| c.state)
+            == Some(ChannelState::Settled)
+    })
+    .await;
+    assert_eq!(harness.balance_of(channel.receiver).await - before, U256::from(20u64));
+    assert!(harness.head().await < close_block + 500, "settled within the challenge period");
+    tasks.shutdown().await;
+}

@@ -1,0 +1,271 @@
+//! Shared by the HTTP tests: an in-memory [`ChannelBackend`] with one simplified channel
+//! (real signatures, the protocol's refusal rules), and request helpers for `oneshot`.
+
+// Each test file uses its own part of this module; helpers panic as the failure report.
+#![allow(dead_code, clippy::unwrap_used, clippy::result_large_err)]
+
+use std::sync::{Arc, Mutex};
+
+use axum::{
+    body::Body,
+    http::{Request, Response},
+    Router,
+};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use uraiden_protocol::{
+    channel_manager_domain, recover_balance_proof_signer, Address, ChannelId, LocalSigningKey,
+    PaymentHeaders, ProofSignature, Refusal, U192,
+};
+use uraiden_server::{
+    app::AppState,
+    backend::{
+        AcceptedPayment, BoxFuture, ChannelBackend, ChannelView, CloseRefused, HealthView, LastProof,
+        PaymentRejected, StatsView,
+    },
+    config::{ApiToken, Gateway, HttpOptions},
+};
+
+// anvil's development keys: public knowledge, never real money.
+pub const SENDER_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+pub const STRANGER_KEY: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+pub const CHAIN_ID: u64 = 31337;
+pub const OPEN_BLOCK: u32 = 7;
+pub const DEPOSIT: u64 = 20;
+pub const API_TOKEN: &str = "operator-token-for-tests";
+
+pub fn receiver() -> Address {
+    Address::repeat_byte(0x11)
+}
+pub fn contract() -> Address {
+    Address::repeat_byte(0x22)
+}
+pub fn token() -> Address {
+    Address::repeat_byte(0x33)
+}
+pub fn sender_key() -> LocalSigningKey {
+    LocalSigningKey::from_hex(SENDER_KEY).unwrap()
+}
+pub fn stranger_key() -> LocalSigningKey {
+    LocalSigningKey::from_hex(STRANGER_KEY).unwrap()
+}
+
+/// One channel from [`sender_key`] at [`OPEN_BLOCK`] with [`DEPOSIT`].
+#[derive(Debug, Default)]
+pub struct FakeChannel {
+    pub balance: U192,
+    pub signature: Option<ProofSignature>,
+    pub close_signed: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct FakeBackend {
+    pub channel: Mutex<FakeChannel>,
+    pub health: Mutex<HealthView>,
+    /// When set, every payment is refused with this (e.g. insufficient confirmations).
+    pub force_refusal: Mutex<Option<Refusal>>,
+}
+
+impl FakeBackend {
+    pub fn healthy() -> Arc<Self> {
+        let backend = Self::default();
+        *backend.health.lock().unwrap() =
+            HealthView { node_reachable: true, receiver_eth_low: false, sync_lag_blocks: 0, caught_up: true };
+        Arc::new(backend)
+    }
+
+    fn sender(&self) -> Address {
+        sender_key().address()
+    }
+
+    fn view(&self) -> ChannelView {
+        let channel = self.channel.lock().unwrap();
+        ChannelView {
+            sender: self.sender(),
+            open_block: OPEN_BLOCK,
+            deposit: U192::from(DEPOSIT),
+            balance: channel.balance,
+            state: if channel.close_signed { "close_signed" } else { "open" }.into(),
+            signer: None,
+            confirmed: true,
+        }
+    }
+}
+
+impl ChannelBackend for FakeBackend {
+    fn accept_payment<'a>(
+        &'a self,
+        payment: &'a PaymentHeaders,
+        price: U192,
+    ) -> BoxFuture<'a, Result<AcceptedPayment, PaymentRejected>> {
+        Box::pin(async move {
+            let refused = |refusal, last| Err(PaymentRejected::Refused { refusal, last });
+            if payment.sender != self.sender() || payment.open_block_number != OPEN_BLOCK {
+                return refused(Refusal::NonexistingChannel, None);
+            }
+            let domain = channel_manager_domain(CHAIN_ID, contract());
+            let signer =
+                recover_balance_proof_signer(&domain, &payment.balance_proof(), &payment.balance_signature);
+            if signer != Ok(self.sender()) {
+                return refused(Refusal::InvalidBalanceProof, None);
+            }
+            let mut channel = self.channel.lock().unwrap();
+            let last = LastProof {
+                sender: self.sender(),
+                open_block: OPEN_BLOCK,
+                balance: channel.balance,
+                signature: channel.signature,
+            };
+            if let Some(refusal) = *self.force_refusal.lock().unwrap() {
+                return refused(refusal, Some(last));
+            }
+            if channel.close_signed {
+                return refused(Refusal::NonexistingChannel, None);
+            }
+            if payment.balance <= channel.balance {
+                return refused(Refusal::InvalidBalanceProof, Some(last));
+            }
+            if payment.balance > U192::from(DEPOSIT) {
+                return refused(Refusal::InsufficientFunds, Some(last));
+            }
+            if payment.balance - channel.balance != price {
+                return refused(Refusal::InvalidAmount, Some(last));
+            }
+            channel.balance = payment.balance;
+            channel.signature = Some(payment.balance_signature);
+            Ok(AcceptedPayment {
+                sender: payment.sender,
+                open_block: OPEN_BLOCK,
+                balance: payment.balance,
+                signature: payment.balance_signature,
+            })
+        })
+    }
+
+    fn channel(&self, sender: Address, open_block: u32) -> Option<ChannelView> {
+        (sender == self.sender() && open_block == OPEN_BLOCK).then(|| self.view())
+    }
+
+    fn channels(&self) -> Vec<ChannelView> {
+        vec![self.view()]
+    }
+
+    fn sign_cooperative_close<'a>(
+        &'a self,
+        sender: Address,
+        open_block: u32,
+        balance: U192,
+        balance_signature: &'a ProofSignature,
+    ) -> BoxFuture<'a, Result<ProofSignature, CloseRefused>> {
+        Box::pin(async move {
+            if sender != self.sender() || open_block != OPEN_BLOCK {
+                return Err(CloseRefused::UnknownChannel);
+            }
+            let mut channel = self.channel.lock().unwrap();
+            if channel.balance != balance || channel.signature.as_ref() != Some(balance_signature) {
+                return Err(CloseRefused::NotLastProof);
+            }
+            channel.close_signed = true;
+            let receiver_key = LocalSigningKey::from_hex(STRANGER_KEY).unwrap();
+            let domain = channel_manager_domain(CHAIN_ID, contract());
+            Ok(receiver_key
+                .sign_closing_proof(
+                    &domain,
+                    &ChannelId::new(sender, receiver(), open_block).closing_proof(balance),
+                )
+                .unwrap())
+        })
+    }
+
+    fn stats(&self) -> StatsView {
+        let channel = self.channel.lock().unwrap();
+        StatsView {
+            balance_sum: uraiden_protocol::U256::from(channel.balance),
+            deposit_sum: uraiden_protocol::U256::from(DEPOSIT),
+            open_channels: 1,
+            unique_senders: 1,
+            liquid_balance: Some(uraiden_protocol::U256::from(1000u64)),
+            sync_block: 99,
+            ..StatsView::default()
+        }
+    }
+
+    fn health(&self) -> HealthView {
+        self.health.lock().unwrap().clone()
+    }
+}
+
+pub fn gateway() -> Gateway {
+    Gateway::new(receiver(), contract(), token(), CHAIN_ID)
+}
+
+pub fn state_with(backend: Arc<FakeBackend>, options: HttpOptions) -> AppState {
+    AppState::new(backend, gateway(), options)
+}
+
+pub fn default_options() -> HttpOptions {
+    HttpOptions { tls: false, paywall_dir: None, api_token: ApiToken::new(API_TOKEN) }
+}
+
+/// A signed payment of the sender's channel at cumulative `balance`.
+pub fn payment(balance: u64) -> PaymentHeaders {
+    payment_signed_by(&sender_key(), balance)
+}
+
+pub fn payment_signed_by(key: &LocalSigningKey, balance: u64) -> PaymentHeaders {
+    let id = ChannelId::new(sender_key().address(), receiver(), OPEN_BLOCK);
+    let domain = channel_manager_domain(CHAIN_ID, contract());
+    let signature = key.sign_balance_proof(&domain, &id.balance_proof(U192::from(balance))).unwrap();
+    PaymentHeaders {
+        contract: contract(),
+        receiver: receiver(),
+        sender: id.sender,
+        open_block_number: OPEN_BLOCK,
+        balance: U192::from(balance),
+        balance_signature: signature,
+        payment: None,
+    }
+}
+
+pub fn get(uri: &str) -> axum::http::request::Builder {
+    Request::builder().uri(uri)
+}
+
+pub fn with_payment(
+    mut builder: axum::http::request::Builder,
+    payment: &PaymentHeaders,
+) -> axum::http::request::Builder {
+    for (name, value) in payment.to_header_pairs() {
+        builder = builder.header(name, value);
+    }
+    builder
+}
+
+pub fn as_cookies(payment: &PaymentHeaders) -> String {
+    payment
+        .to_header_pairs()
+        .into_iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+pub async fn send(app: &Router, request: axum::http::request::Builder) -> (Response<()>, Vec<u8>) {
+    let response = app.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes().to_vec();
+    (Response::from_parts(parts, ()), bytes)
+}
+
+pub fn header<'a>(response: &'a Response<()>, name: &str) -> Option<&'a str> {
+    response.headers().get(name).map(|value| value.to_str().unwrap())
+}
+
+pub fn set_cookies(response: &Response<()>) -> Vec<String> {
+    response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect()
+}
+
+pub fn json(bytes: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(bytes)))
+}
