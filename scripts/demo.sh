@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The main job (README: `npm run demo`): a local chain with the contracts deployed.
-# Starts anvil, deploys CustomToken + RaidenMicroTransferChannels with `uraiden-server
-# deploy`, prints the addresses and the test key, and keeps anvil running until Ctrl-C.
-#   --exit   deploy, print, and stop (used by the test suite to check this command)
+# The main job (README: `npm run demo`): a local chain, the contracts, and `uraiden-server`
+# paywalling the seed's echo demo. Starts anvil, deploys CustomToken +
+# RaidenMicroTransferChannels with `uraiden-server deploy`, funds a test sender, starts the
+# receiver, prints what to open and which test keys to use, and runs until Ctrl-C.
+#   --exit   check that the paywall answers 402 with its RDN headers, then stop
+#            (the test suite runs this to keep the command working)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -16,32 +18,77 @@ done
 
 bash scripts/setup.sh
 cargo build --quiet --locked -p uraiden-server
+server_bin="${CARGO_TARGET_DIR:-target}/debug/uraiden-server"
 
-port="${URAIDEN_DEMO_RPC_PORT:-8545}"
+rpc_port="${URAIDEN_DEMO_RPC_PORT:-8545}"
+http_port="${URAIDEN_DEMO_PORT:-5000}"
+rpc="http://127.0.0.1:$rpc_port"
 work="$(mktemp -d)"
-cleanup() { [ -n "${anvil_pid:-}" ] && kill "$anvil_pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT INT TERM
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-.tools/bin/anvil --port "$port" --silent > "$work/anvil.log" 2>&1 &
-anvil_pid=$!
-for _ in $(seq 100); do
-  .tools/bin/cast chain-id --rpc-url "http://127.0.0.1:$port" > /dev/null 2>&1 && break
-  kill -0 "$anvil_pid" 2>/dev/null || { echo "anvil did not start (port $port busy?):" >&2; cat "$work/anvil.log" >&2; exit 1; }
-  sleep 0.1
-done
+wait_for() { # what, command...
+  local what="$1"; shift
+  for _ in $(seq 150); do "$@" > /dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "demo: $what did not come up; logs in $work" >&2
+  cat "$work"/*.log >&2 || true
+  exit 1
+}
 
-# anvil's account 0: a public development key, never use it on a real chain.
-key0=ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
-(umask 077; echo "$key0" > "$work/receiver.key")
-"${CARGO_TARGET_DIR:-target}/debug/uraiden-server" --rpc-provider "http://127.0.0.1:$port" --private-key "$work/receiver.key" deploy
+.tools/bin/anvil --port "$rpc_port" > "$work/anvil.log" 2>&1 &
+pids+=($!)
+wait_for "anvil on port $rpc_port (busy? set URAIDEN_DEMO_RPC_PORT)" .tools/bin/cast chain-id --rpc-url "$rpc"
+
+# anvil's public development keys: never use them on a real chain.
+owner_key=ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
+receiver_key=59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
+sender_key=5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a
+sender=0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC
+(umask 077; echo "$owner_key" > "$work/owner.key"; echo "$receiver_key" > "$work/receiver.key")
+
+"$server_bin" --rpc-provider "$rpc" --private-key "$work/owner.key" deploy | tee "$work/deploy.out"
+manager=$(sed -n 's/^channel manager address: //p' "$work/deploy.out")
+token=$(sed -n 's/^token address: //p' "$work/deploy.out")
+start_block=$(sed -n 's/^deployed at block: //p' "$work/deploy.out")
+
+# The owner holds the supply: give the test sender 1,000 tokens to open channels with.
+.tools/bin/cast send --quiet --rpc-url "$rpc" --private-key "0x$owner_key" \
+  "$token" "transfer(address,uint256)" "$sender" 1000ether > /dev/null
+
+"$server_bin" --rpc-provider "$rpc" --private-key "$work/receiver.key" \
+  --channel-manager-address "$manager" --state-file "$work/receiver.db" \
+  --start-block "$start_block" --poll-interval-ms 500 \
+  start --host 127.0.0.1 --port "$http_port" > "$work/server.log" 2>&1 &
+pids+=($!)
+# The server answers 502 until its first sync with the chain; then the paywall says 402.
+paywall_ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/echofix/hello")" = 402 ]; }
+wait_for "uraiden-server on port $http_port (busy? set URAIDEN_DEMO_PORT)" paywall_ready
 
 cat <<TXT
 
-anvil is listening on http://127.0.0.1:$port (chain id 31337).
-Test account (owner and receiver): 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266
-  private key 0x$key0  (import into MetaMask for local testing only)
+uraiden demo is up:
+  chain      $rpc (anvil, chain id 31337)
+  contracts  token $token, channel manager $manager
+  paywall    http://localhost:$http_port/echofix/hello   (5 token units)
+             http://localhost:$http_port/echodyn/hello   (priced by length)
+  stats      http://localhost:$http_port/api/1/stats
+Test sender with 1,000 tokens (local testing only; import into a wallet on chain 31337):
+  $sender  private key 0x$sender_key
 TXT
-if [ "$stay" = 1 ]; then
-  echo "Press Ctrl-C to stop."
-  wait "$anvil_pid"
+
+if [ "$stay" = 0 ]; then
+  headers=$(curl -s -D - -o /dev/null "http://127.0.0.1:$http_port/echofix/hello")
+  for name in RDN-Receiver-Address RDN-Contract-Address RDN-Token-Address RDN-Price RDN-Chain-Id; do
+    grep -qi "^$name:" <<< "$headers" || { echo "demo: the 402 lacks $name" >&2; exit 1; }
+  done
+  echo "demo check passed: the paywall answers 402 with its RDN headers"
+  exit 0
 fi
+echo "Press Ctrl-C to stop."
+wait "${pids[0]}"

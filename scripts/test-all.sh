@@ -28,6 +28,8 @@ step "rust: formatting" cargo fmt --all -- --check
 step "rust: lints" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "rust: wasm32 build of the shared crates" \
   cargo build --locked --target wasm32-unknown-unknown -p uraiden-protocol -p uraiden-wasm
+step "main job: npm run demo brings up anvil, contracts and a paywalled server" \
+  env URAIDEN_DEMO_RPC_PORT=18545 URAIDEN_DEMO_PORT=15000 bash scripts/demo.sh --exit
 step "rust: unit, vector and end-to-end tests (anvil)" cargo test --workspace --locked
 
 printf '\nall suites passed in %ss\n' "$((SECONDS - started))"
