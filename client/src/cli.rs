@@ -1,0 +1,248 @@
+//! The `uraiden` command line: `get URL` pays as needed and prints the body; `channels`,
+//! `topup`, `close` and `settle` manage channels. Every option has a `URAIDEN_*`
+//! environment variable. Errors are one clear line and a non-zero exit code; key material
+//! is never printed.
+
+use std::{io::Write, path::PathBuf, sync::Arc, time::Duration};
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use uraiden_protocol::{parse_amount, Address, PaywallInfo, U192};
+
+use crate::{receiver_api, Channel, ChannelState, Client, ClientConfig, KeySource, Session, SessionOptions};
+
+/// µRaiden sender: pays HTTP resources over ERC20 payment channels.
+#[derive(Debug, Parser)]
+#[command(name = "uraiden", version)]
+pub struct Cli {
+    /// The sender's key file: a JSON keystore or 64 hex digits; must be mode 0600.
+    #[arg(long, env = "URAIDEN_PRIVATE_KEY")]
+    pub private_key: PathBuf,
+    /// A file holding the keystore's password (else it is prompted for).
+    #[arg(long, env = "URAIDEN_PRIVATE_KEY_PASSWORD_FILE")]
+    pub private_key_password_file: Option<PathBuf>,
+    /// The Ethereum node's JSON-RPC URL.
+    #[arg(long, env = "URAIDEN_RPC_PROVIDER", default_value = "http://localhost:8545")]
+    pub rpc_provider: String,
+    /// The channel manager contract. `get` may omit it and use the one the receiver names
+    /// in its 402 (trust on first use); the other commands need it.
+    #[arg(long, env = "URAIDEN_CHANNEL_MANAGER_ADDRESS")]
+    pub channel_manager_address: Option<Address>,
+    /// The state file (channels and balance proofs); default
+    /// `$HOME/.uraiden/<sender address>.json`.
+    #[arg(long, env = "URAIDEN_STATE_FILE")]
+    pub state_file: Option<PathBuf>,
+    /// First block to search for this sender's channels when syncing from the chain.
+    #[arg(long, env = "URAIDEN_START_BLOCK", default_value_t = 0)]
+    pub start_block: u64,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fetch URL, paying the receiver's price; prints the body to stdout.
+    Get {
+        url: String,
+        /// Refuse to pay more than this per request (token base units).
+        #[arg(long, env = "URAIDEN_MAX_PRICE", value_parser = amount)]
+        max_price: Option<U192>,
+        /// Deposit of a new channel (token base units); default 10 × the price.
+        #[arg(long, env = "URAIDEN_DEPOSIT", value_parser = amount)]
+        deposit: Option<U192>,
+        /// Milliseconds between retries while the receiver confirms a channel.
+        #[arg(long, env = "URAIDEN_RETRY_INTERVAL_MS", default_value_t = 1000)]
+        retry_interval_ms: u64,
+        /// Close the channel afterwards (cooperatively, else uncooperatively).
+        #[arg(long)]
+        close: bool,
+    },
+    /// List this sender's channels (synced from the chain first).
+    Channels,
+    /// Add AMOUNT to an open channel's deposit.
+    Topup {
+        #[arg(value_parser = amount)]
+        amount: U192,
+        #[command(flatten)]
+        channel: ChannelChoice,
+    },
+    /// Close a channel: cooperatively through the receiver's API with the last proof,
+    /// else (or with --uncooperative) by starting the challenge period.
+    Close {
+        #[command(flatten)]
+        channel: ChannelChoice,
+        #[arg(long)]
+        uncooperative: bool,
+    },
+    /// Settle a channel whose challenge period is over.
+    Settle {
+        #[command(flatten)]
+        channel: ChannelChoice,
+    },
+}
+
+/// Picks one channel; may be omitted when only one matches.
+#[derive(Debug, clap::Args)]
+pub struct ChannelChoice {
+    /// The channel's receiver.
+    #[arg(long)]
+    pub receiver: Option<Address>,
+    /// The channel's open block.
+    #[arg(long)]
+    pub open_block: Option<u32>,
+}
+
+fn amount(text: &str) -> Result<U192, String> {
+    parse_amount(text).map_err(|e| e.to_string())
+}
+
+impl Cli {
+    /// Runs the command.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let key = KeySource::File {
+            path: self.private_key.clone(),
+            password_file: self.private_key_password_file.clone(),
+        }
+        .load()?;
+        let sender = key.address();
+        let state_file = match &self.state_file {
+            Some(path) => path.clone(),
+            None => {
+                let home = std::env::var_os("HOME").context("HOME is not set: pass --state-file")?;
+                PathBuf::from(home).join(".uraiden").join(format!("{sender}.json"))
+            }
+        };
+        let http = reqwest::Client::new();
+        let channel_manager = match (&self.command, self.channel_manager_address) {
+            (_, Some(address)) => address,
+            (Command::Get { url, .. }, None) => match discover_channel_manager(&http, url).await? {
+                Some(address) => address,
+                None => return fetch_free(&http, url).await,
+            },
+            (_, None) => bail!("--channel-manager-address (or URAIDEN_CHANNEL_MANAGER_ADDRESS) is required"),
+        };
+        let client = Client::connect(ClientConfig {
+            key,
+            rpc_url: self.rpc_provider.clone(),
+            channel_manager,
+            state_file,
+            start_block: self.start_block,
+        })
+        .await?;
+        match self.command {
+            Command::Get { url, max_price, deposit, retry_interval_ms, close } => {
+                let mut options = SessionOptions {
+                    max_price,
+                    retry_interval: Duration::from_millis(retry_interval_ms),
+                    close_channels_on_exit: close,
+                    ..SessionOptions::default()
+                };
+                if let Some(deposit) = deposit {
+                    options.initial_deposit = Arc::new(move |price: U192| deposit.max(price));
+                }
+                let session = Session::new(client, options);
+                let response = session.get(&url).await?;
+                let status = response.status();
+                let body = response.bytes().await.with_context(|| format!("reading the body of {url}"))?;
+                if !status.is_success() {
+                    bail!("{url} answered {status}: {}", String::from_utf8_lossy(&body));
+                }
+                std::io::stdout().write_all(&body)?;
+                session.close().await?;
+            }
+            Command::Channels => {
+                client.sync_channels().await?;
+                println!("sender {sender}, contract {channel_manager}");
+                for channel in client.channels() {
+                    let r = channel.snapshot();
+                    println!(
+                        "receiver {} open_block {} deposit {} balance {} state {}{}",
+                        r.id.receiver,
+                        r.id.open_block_number,
+                        r.deposit,
+                        r.balance,
+                        r.state.as_str(),
+                        r.settle_block.map(|b| format!(" settle_block {b}")).unwrap_or_default()
+                    );
+                }
+            }
+            Command::Topup { amount, channel } => {
+                let channel = choose(&client, &channel, ChannelState::Open).await?;
+                channel.topup(amount).await?;
+                println!("channel {} deposit {}", channel.id(), channel.deposit());
+            }
+            Command::Close { channel, uncooperative } => {
+                let channel = choose(&client, &channel, ChannelState::Open).await?;
+                if !uncooperative {
+                    match receiver_api::close_via_receiver(&http, &channel).await {
+                        Ok(()) => {
+                            println!(
+                                "channel {} closed cooperatively at balance {}",
+                                channel.id(),
+                                channel.balance()
+                            );
+                            return Ok(());
+                        }
+                        Err(error) => {
+                            eprintln!("uraiden: cooperative close failed ({error}); closing uncooperatively")
+                        }
+                    }
+                }
+                channel.close().await?;
+                let settle = channel.snapshot().settle_block.map(|b| b.to_string()).unwrap_or_default();
+                println!("channel {} close requested; settle after block {settle}", channel.id());
+            }
+            Command::Settle { channel } => {
+                let channel = choose(&client, &channel, ChannelState::Settling).await?;
+                channel.settle().await?;
+                println!("channel {} settled", channel.id());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The channel manager a 402 at `url` names, or `None` when `url` is free.
+async fn discover_channel_manager(http: &reqwest::Client, url: &str) -> anyhow::Result<Option<Address>> {
+    let response = http.get(url).send().await.with_context(|| format!("requesting {url}"))?;
+    if response.status() != reqwest::StatusCode::PAYMENT_REQUIRED {
+        return Ok(None);
+    }
+    let info = PaywallInfo::parse(|name| response.headers().get(name).and_then(|v| v.to_str().ok()))
+        .with_context(|| format!("{url} answered 402 without usable payment headers"))?;
+    eprintln!(
+        "uraiden: using the channel manager {} named by the receiver; pass --channel-manager-address to pin it",
+        info.contract
+    );
+    Ok(Some(info.contract))
+}
+
+/// Prints a resource that needs no payment.
+async fn fetch_free(http: &reqwest::Client, url: &str) -> anyhow::Result<()> {
+    let response = http.get(url).send().await.with_context(|| format!("requesting {url}"))?;
+    let status = response.status();
+    let body = response.bytes().await?;
+    if !status.is_success() {
+        bail!("{url} answered {status}: {}", String::from_utf8_lossy(&body));
+    }
+    std::io::stdout().write_all(&body)?;
+    Ok(())
+}
+
+/// The one channel in `state` matching the choice, after syncing with the chain.
+async fn choose(client: &Client, choice: &ChannelChoice, state: ChannelState) -> anyhow::Result<Channel> {
+    client.sync_channels().await?;
+    let matching: Vec<Channel> = client
+        .channels()
+        .into_iter()
+        .filter(|c| c.id().sender == client.address() && c.state() == state)
+        .filter(|c| choice.receiver.is_none_or(|r| c.id().receiver == r))
+        .filter(|c| choice.open_block.is_none_or(|b| c.id().open_block_number == b))
+        .collect();
+    match matching.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => bail!("no {} channel matches; see `uraiden channels`", state.as_str()),
+        _ => bail!("{} {} channels match; pass --receiver and --open-block", matching.len(), state.as_str()),
+    }
+}

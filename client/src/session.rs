@@ -1,0 +1,384 @@
+//! [`Session`]: an HTTP client that pays for what it requests. A 402 is handled in the
+//! original's order — nonexisting channel, insufficient confirmations, invalid proof,
+//! contract mismatch, invalid amount, insufficient funds, otherwise pay the price — and
+//! every retry is bounded: a give-up is an [`Error`] that says why.
+//!
+//! Business logic plugs in through [`SessionHooks`] (the original's `on_*` events).
+
+use std::{fmt, sync::Arc, time::Duration};
+
+use reqwest::{Method, Response, StatusCode, Url};
+use uraiden_protocol::{Address, ChannelId, PaywallInfo, Refusal, U192};
+
+use crate::{
+    channel::Channel,
+    client::Client,
+    error::{Error, Result},
+    receiver_api,
+    store::ChannelState,
+};
+
+/// Events of a paid request; every method has a default, so implement only what matters.
+#[allow(unused_variables)]
+pub trait SessionHooks: Send + Sync {
+    /// A 402 asks for `info.price`; return `false` to refuse paying.
+    fn on_payment_requested(&self, info: &PaywallInfo) -> bool {
+        true
+    }
+    /// A paid (or free) request succeeded; `cost` is what this request paid.
+    fn on_success(&self, url: &Url, cost: U192) {}
+    /// The receiver has not confirmed the channel (or its top-up) yet; `attempt` from 1.
+    fn on_insufficient_confirmations(&self, channel: ChannelId, attempt: u32) {}
+    /// The receiver does not know the channel (unknown or closed).
+    fn on_nonexisting_channel(&self, channel: ChannelId) {}
+    /// The receiver refused the proof (bad signature or a non-increasing balance).
+    fn on_invalid_balance_proof(&self, channel: ChannelId) {}
+    /// The balance did not grow by exactly the price.
+    fn on_invalid_amount(&self, channel: ChannelId) {}
+    /// The new balance exceeds the deposit the receiver knows.
+    fn on_insufficient_funds(&self, channel: ChannelId) {}
+    /// The receiver wants payment through another contract.
+    fn on_invalid_contract_address(&self, ours: Address, offered: Address) {}
+    /// A response other than 2xx or 402 (returned to the caller as it is).
+    fn on_http_error(&self, url: &Url, status: StatusCode) {}
+}
+
+/// The hooks that accept every price and ignore every event.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DefaultHooks;
+
+impl SessionHooks for DefaultHooks {}
+
+/// A deposit policy: the deposit (or remaining capacity after a top-up) for a price.
+pub type DepositPolicy = Arc<dyn Fn(U192) -> U192 + Send + Sync>;
+
+/// How a [`Session`] pays.
+#[derive(Clone)]
+pub struct SessionOptions {
+    /// Refuse prices above this (before any transaction).
+    pub max_price: Option<U192>,
+    /// Wait between retries (insufficient confirmations, an unsynced receiver).
+    pub retry_interval: Duration,
+    /// How many times to wait for the receiver to see a channel or top-up.
+    pub max_confirmation_waits: u32,
+    /// Requests sent for one call before giving up, whatever the reasons.
+    pub max_attempts: u32,
+    /// Deposit of a new channel, from the price (default 10 × price).
+    pub initial_deposit: DepositPolicy,
+    /// Capacity left after a top-up, from the price (default 10 × price).
+    pub topup_deposit: DepositPolicy,
+    /// Whether [`Session::close`] closes the channels used by this session.
+    pub close_channels_on_exit: bool,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        let ten_times: DepositPolicy = Arc::new(|price: U192| price.saturating_mul(U192::from(10)));
+        Self {
+            max_price: None,
+            retry_interval: Duration::from_secs(1),
+            max_confirmation_waits: 30,
+            max_attempts: 40,
+            initial_deposit: ten_times.clone(),
+            topup_deposit: ten_times,
+            close_channels_on_exit: false,
+        }
+    }
+}
+
+impl fmt::Debug for SessionOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionOptions")
+            .field("max_price", &self.max_price)
+            .field("retry_interval", &self.retry_interval)
+            .field("max_confirmation_waits", &self.max_confirmation_waits)
+            .field("max_attempts", &self.max_attempts)
+            .field("close_channels_on_exit", &self.close_channels_on_exit)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An HTTP client that pays 402s through a [`Client`]'s channels.
+#[derive(Clone)]
+pub struct Session {
+    client: Client,
+    http: reqwest::Client,
+    options: SessionOptions,
+    hooks: Arc<dyn SessionHooks>,
+    used: Arc<std::sync::Mutex<Vec<ChannelId>>>,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("client", &self.client)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the loop does after a 402.
+enum Next {
+    /// Send the same proof again after waiting.
+    RetrySameAfterWait,
+    /// Sign a new payment of the price and send it.
+    PayPrice,
+}
+
+impl Session {
+    /// A session with default hooks.
+    pub fn new(client: Client, options: SessionOptions) -> Self {
+        Self::with_hooks(client, options, Arc::new(DefaultHooks))
+    }
+
+    /// A session whose business logic is `hooks`.
+    pub fn with_hooks(client: Client, options: SessionOptions, hooks: Arc<dyn SessionHooks>) -> Self {
+        Self { client, http: reqwest::Client::new(), options, hooks, used: Arc::default() }
+    }
+
+    /// The client that pays.
+    pub const fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// `GET url`, paying as needed.
+    pub async fn get(&self, url: &str) -> Result<Response> {
+        self.request(Method::GET, url).await
+    }
+
+    /// Sends `method url`, paying 402s. A response other than 402 is returned as it is
+    /// (the caller decides what a 404 means); a 402 that cannot be paid is an error.
+    pub async fn request(&self, method: Method, url: &str) -> Result<Response> {
+        let url: Url = url
+            .parse()
+            .map_err(|e| Error::Receiver { url: url.to_owned(), reason: format!("bad URL: {e}") })?;
+        let give_up = |reason: String| Error::GaveUp { url: url.to_string(), reason };
+        let mut paying: Option<(Channel, U192)> = None;
+        let (mut waits, mut resyncs, mut topups, mut reopenings) = (0u32, 0u32, 0u32, 0u32);
+        for _ in 0..self.options.max_attempts {
+            let mut request = self.http.request(method.clone(), url.clone());
+            if let Some(headers) =
+                paying.as_ref().and_then(|(channel, price)| channel.payment_headers(Some(*price)))
+            {
+                for (name, value) in headers.to_header_pairs() {
+                    request = request.header(name, value);
+                }
+            }
+            let response =
+                request.send().await.map_err(|source| Error::Http { url: url.to_string(), source })?;
+            let status = response.status();
+            if status.is_success() {
+                self.hooks.on_success(&url, paying.as_ref().map_or(U192::ZERO, |(_, price)| *price));
+                return Ok(response);
+            }
+            if status != StatusCode::PAYMENT_REQUIRED {
+                self.hooks.on_http_error(&url, status);
+                return Ok(response);
+            }
+            let lookup = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
+            let info = PaywallInfo::parse(lookup).map_err(|e| Error::Receiver {
+                url: url.to_string(),
+                reason: format!("a 402 without usable payment headers: {e}"),
+            })?;
+            let refusal = Refusal::from_headers(lookup);
+            let sent = paying.as_ref().map(|(channel, _)| channel.clone());
+            let next = match (refusal, sent) {
+                (Some(refusal), None) => {
+                    return Err(give_up(format!(
+                        "the receiver refused a request that carried no payment: {refusal}"
+                    )))
+                }
+                (None, _) => Next::PayPrice,
+                (Some(Refusal::NonexistingChannel), Some(channel)) => {
+                    self.hooks.on_nonexisting_channel(channel.id());
+                    // Only forgetting counts: waiting for a new channel is bounded by `waits`.
+                    reopenings += 1;
+                    if reopenings > 3 {
+                        return Err(give_up(format!(
+                            "the receiver keeps answering that channel {} does not exist",
+                            channel.id()
+                        )));
+                    }
+                    // Forget the channel unless the chain says it is open: then the receiver
+                    // has not seen it yet (or lost it) and waiting is the only honest move.
+                    match self.client.read_channel(&channel.id()).await? {
+                        None => {
+                            channel.set_state(ChannelState::Closed, None)?;
+                            Next::PayPrice
+                        }
+                        Some(on_chain) if on_chain.settle_block > 0 => {
+                            channel.set_state(ChannelState::Settling, Some(on_chain.settle_block))?;
+                            Next::PayPrice
+                        }
+                        Some(_) => {
+                            reopenings -= 1;
+                            waits += 1;
+                            Next::RetrySameAfterWait
+                        }
+                    }
+                }
+                (Some(Refusal::InsufficientConfirmations), Some(channel)) => {
+                    waits += 1;
+                    self.hooks.on_insufficient_confirmations(channel.id(), waits);
+                    Next::RetrySameAfterWait
+                }
+                (Some(Refusal::InvalidBalanceProof), Some(channel)) => {
+                    self.hooks.on_invalid_balance_proof(channel.id());
+                    self.resync(&info, &channel, &mut resyncs).map_err(give_up)?;
+                    Next::PayPrice
+                }
+                (Some(refusal), Some(channel)) => {
+                    self.ensure_same_contract(&info)?;
+                    if refusal == Refusal::InvalidAmount {
+                        self.hooks.on_invalid_amount(channel.id());
+                        self.resync(&info, &channel, &mut resyncs).map_err(give_up)?;
+                        Next::PayPrice
+                    } else {
+                        // Insufficient funds: our record of the deposit was wrong. Read the
+                        // real one and top up so the proof already signed becomes valid.
+                        self.hooks.on_insufficient_funds(channel.id());
+                        topups += 1;
+                        if topups > 2 {
+                            return Err(give_up(format!(
+                                "channel {} still lacks funds after top-ups",
+                                channel.id()
+                            )));
+                        }
+                        self.cover_signed_balance(&channel, info.price).await?;
+                        waits += 1;
+                        Next::RetrySameAfterWait
+                    }
+                }
+            };
+            match next {
+                Next::RetrySameAfterWait => {
+                    if waits > self.options.max_confirmation_waits {
+                        return Err(give_up(format!(
+                            "the receiver did not confirm the channel after {} waits of {:?}",
+                            self.options.max_confirmation_waits, self.options.retry_interval
+                        )));
+                    }
+                    tokio::time::sleep(self.options.retry_interval).await;
+                }
+                Next::PayPrice => paying = Some((self.pay(&url, &info).await?, info.price)),
+            }
+        }
+        Err(give_up(format!("no success after {} requests", self.options.max_attempts)))
+    }
+
+    /// Refuses a receiver that wants another contract or chain than the client's.
+    fn ensure_same_contract(&self, info: &PaywallInfo) -> Result<()> {
+        let (ours, our_chain) = (self.client.channel_manager(), self.client.chain_id());
+        if info.contract != ours || info.chain_id != our_chain {
+            self.hooks.on_invalid_contract_address(ours, info.contract);
+            return Err(Error::ContractMismatch {
+                ours,
+                our_chain,
+                offered: info.contract,
+                offered_chain: info.chain_id,
+            });
+        }
+        Ok(())
+    }
+
+    /// Signs a payment of the price in a suitable channel (reused, topped up or opened).
+    async fn pay(&self, url: &Url, info: &PaywallInfo) -> Result<Channel> {
+        self.ensure_same_contract(info)?;
+        if let Some(limit) = self.options.max_price.filter(|limit| info.price > *limit) {
+            return Err(Error::PriceAboveLimit { price: info.price, limit });
+        }
+        if !self.hooks.on_payment_requested(info) {
+            return Err(Error::PaymentDeclined { price: info.price });
+        }
+        if info.price.is_zero() {
+            return Err(Error::Receiver { url: url.to_string(), reason: "a 402 with price 0".into() });
+        }
+        let channel = self
+            .client
+            .get_suitable_channel(
+                info.receiver,
+                info.price,
+                |price| (self.options.initial_deposit)(price),
+                |price| (self.options.topup_deposit)(price),
+            )
+            .await?;
+        channel.set_gateway_url(&format!("{}{}", url.origin().ascii_serialization(), info.gateway_path))?;
+        channel.create_transfer(info.price)?;
+        let mut used = self.used.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !used.contains(&channel.id()) {
+            used.push(channel.id());
+        }
+        Ok(channel)
+    }
+
+    /// Continues from the receiver's last accepted proof, once verified as ours.
+    fn resync(&self, info: &PaywallInfo, channel: &Channel, resyncs: &mut u32) -> Result<(), String> {
+        *resyncs += 1;
+        let (Some(balance), Some(signature)) = (info.sender_balance, info.balance_signature) else {
+            return Err(format!(
+                "the receiver refused the proof for channel {} and sent no last proof to continue from (is \
+                 the proof signed for chain {} and contract {}?)",
+                channel.id(),
+                self.client.chain_id(),
+                self.client.channel_manager()
+            ));
+        };
+        if *resyncs > 2 {
+            return Err(format!(
+                "the receiver keeps refusing proofs in channel {} after resyncing",
+                channel.id()
+            ));
+        }
+        match channel.adopt_receiver_proof(balance, signature) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(format!(
+                "the receiver refused a payment in channel {} on top of its own last proof (balance {balance})",
+                channel.id()
+            )),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Makes the real deposit cover the balance already signed. When the chain covers it
+    /// already, the receiver has not seen a top-up yet and waiting is enough; otherwise top
+    /// up so that the top-up policy's capacity remains, as `get_suitable_channel` does.
+    async fn cover_signed_balance(&self, channel: &Channel, price: U192) -> Result<()> {
+        let Some(on_chain) = self.client.read_channel(&channel.id()).await? else {
+            return Err(Error::WrongState {
+                channel: channel.id(),
+                state: "closed",
+                operation: "take payments",
+            });
+        };
+        let mut record = channel.snapshot();
+        let signed = record.balance;
+        record.deposit = on_chain.deposit;
+        self.client.store().update(record)?;
+        if on_chain.deposit < signed {
+            let capacity = (self.options.topup_deposit)(price).max(price);
+            let target = signed.saturating_sub(price).saturating_add(capacity).max(signed);
+            channel.topup(target - on_chain.deposit).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends the session: with `close_channels_on_exit`, closes every channel it paid
+    /// through — cooperatively through the receiver's API, else uncooperatively.
+    pub async fn close(&self) -> Result<()> {
+        if !self.options.close_channels_on_exit {
+            return Ok(());
+        }
+        let used = self.used.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        for id in used {
+            let Some(channel) = self.client.channel(id) else { continue };
+            if channel.state() != ChannelState::Open {
+                continue;
+            }
+            if let Err(error) = receiver_api::close_via_receiver(&self.http, &channel).await {
+                tracing::warn!(%id, %error, "cooperative close failed; closing uncooperatively");
+                channel.close().await?;
+            }
+        }
+        Ok(())
+    }
+}
