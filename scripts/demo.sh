@@ -17,8 +17,9 @@ for arg in "$@"; do
 done
 
 bash scripts/setup.sh
-cargo build --quiet --locked -p uraiden-server
+cargo build --quiet --locked -p uraiden-server -p uraiden-client
 server_bin="${CARGO_TARGET_DIR:-target}/debug/uraiden-server"
+client_bin="${CARGO_TARGET_DIR:-target}/debug/uraiden"
 
 rpc_port="${URAIDEN_DEMO_RPC_PORT:-8545}"
 http_port="${URAIDEN_DEMO_PORT:-5000}"
@@ -50,7 +51,7 @@ owner_key=ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
 receiver_key=59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
 sender_key=5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a
 sender=0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC
-(umask 077; echo "$owner_key" > "$work/owner.key"; echo "$receiver_key" > "$work/receiver.key")
+(umask 077; for who in owner receiver sender; do key_var="${who}_key"; echo "${!key_var}" > "$work/$who.key"; done)
 
 "$server_bin" --rpc-provider "$rpc" --private-key "$work/owner.key" deploy | tee "$work/deploy.out"
 manager=$(sed -n 's/^channel manager address: //p' "$work/deploy.out")
@@ -80,6 +81,10 @@ uraiden demo is up:
   stats      http://localhost:$http_port/api/1/stats
 Test sender with 1,000 tokens (local testing only; import into a wallet on chain 31337):
   $sender  private key 0x$sender_key
+Pay from the command line (opens a channel on first use, then pays 5 per request):
+  $client_bin --rpc-provider $rpc --private-key $work/sender.key \\
+    --channel-manager-address $manager --state-file $work/sender.json \\
+    get http://localhost:$http_port/echofix/hello
 TXT
 
 if [ "$stay" = 0 ]; then
@@ -87,7 +92,11 @@ if [ "$stay" = 0 ]; then
   for name in RDN-Receiver-Address RDN-Contract-Address RDN-Token-Address RDN-Price RDN-Chain-Id; do
     grep -qi "^$name:" <<< "$headers" || { echo "demo: the 402 lacks $name" >&2; exit 1; }
   done
-  echo "demo check passed: the paywall answers 402 with its RDN headers"
+  body=$("$client_bin" --rpc-provider "$rpc" --private-key "$work/sender.key" \
+    --channel-manager-address "$manager" --state-file "$work/sender.json" \
+    get "http://127.0.0.1:$http_port/echofix/hello")
+  [ "$body" = hello ] || { echo "demo: uraiden get printed '$body', expected 'hello'" >&2; cat "$work/server.log" >&2; exit 1; }
+  echo "demo check passed: the paywall answers 402 with its RDN headers, and uraiden get paid and printed: $body"
   exit 0
 fi
 echo "Press Ctrl-C to stop."
