@@ -7,6 +7,12 @@
 //! - `DELETE /channels/{sender}/{open_block}` with `{"balance", "balance_signature"}`: the
 //!   receiver's closing signature, given only for the channel's last accepted proof. Public,
 //!   since only the sender (or whoever it gave the proof to) knows that proof.
+//! - Operator actions (bearer token), which send the receiver's transactions:
+//!   `POST /withdraw` (body optional: `{"min_amount": "<decimal>"}`) and
+//!   `POST /channels/{sender}/{open_block}/withdraw` take earned balances without closing;
+//!   `POST /close-all` closes every channel with a payment. They live here rather than only in
+//!   a CLI command because the running server holds the state file (one process per file):
+//!   an operator collects without stopping the business. Each answers per channel.
 
 use std::sync::LazyLock;
 
@@ -15,7 +21,7 @@ use axum::{
     extract::{FromRequestParts, Path, State},
     http::{header, request::Parts, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
     Json, Router,
 };
 use serde::{Deserialize, Serialize};
@@ -24,7 +30,9 @@ use uraiden_protocol::{parse_address, parse_amount, Address, ProofSignature, U19
 
 use crate::{
     app::AppState,
-    backend::{ChannelView, CloseRefused},
+    backend::{
+        ChannelClose, ChannelView, CloseOutcome, CloseRefused, WithdrawError, WithdrawOutcome, Withdrawal,
+    },
 };
 
 /// The API's routes, to be nested under the gateway path.
@@ -35,6 +43,9 @@ pub fn routes() -> Router<AppState> {
         .route("/channels/", get(list_channels))
         .route("/channels/{sender}", get(list_sender_channels))
         .route("/channels/{sender}/{open_block}", get(channel_detail).delete(cooperative_close))
+        .route("/channels/{sender}/{open_block}/withdraw", post(withdraw_channel))
+        .route("/withdraw", post(withdraw_all))
+        .route("/close-all", post(close_all))
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) })
 }
 
@@ -56,6 +67,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     Conflict(String),
+    /// A transaction or chain read of the receiver failed (a 502 with the reason).
+    #[error("{0}")]
+    Chain(String),
     #[error("internal error; see the receiver's log")]
     Internal(String),
 }
@@ -69,6 +83,7 @@ impl ApiError {
             Self::OperatorApiDisabled => (StatusCode::NOT_FOUND, "operator api disabled"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::Chain(_) => (StatusCode::BAD_GATEWAY, "chain error"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
         }
     }
@@ -261,6 +276,137 @@ async fn cooperative_close(
             Err(ApiError::Conflict(format!("the channel is not open (it is {state}); nothing to close")))
         }
         Err(CloseRefused::Internal(detail)) => Err(ApiError::Internal(detail)),
+    }
+}
+
+/// The optional body of `POST /withdraw`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WithdrawRequest {
+    min_amount: Option<AmountJson>,
+}
+
+/// `POST /api/1/withdraw`: every channel with at least `min_amount` earned and not withdrawn.
+async fn withdraw_all(
+    _: Operator,
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let request: WithdrawRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        WithdrawRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|error| {
+            ApiError::BadRequest(format!("expected no body or {{\"min_amount\": \"<decimal>\"}}: {error}"))
+        })?
+    };
+    let min_amount = match request.min_amount {
+        None => U192::ZERO,
+        Some(amount) => amount_from_json(amount, "min_amount")?,
+    };
+    let report =
+        state.backend().withdraw(None, min_amount).await.map_err(|e| ApiError::Conflict(e.to_string()))?;
+    let withdrawals: Vec<Value> =
+        report.iter().map(|(channel, result)| withdrawal_json(*channel, result)).collect();
+    Ok(Json(json!({ "withdrawals": withdrawals })))
+}
+
+/// `POST /api/1/channels/{sender}/{open_block}/withdraw`.
+async fn withdraw_channel(
+    _: Operator,
+    State(state): State<AppState>,
+    Path((sender, open_block)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let (sender, open_block) = (sender_from_path(&sender)?, open_block_from_path(&open_block)?);
+    let report = state
+        .backend()
+        .withdraw(Some((sender, open_block)), U192::ZERO)
+        .await
+        .map_err(|e| ApiError::Conflict(e.to_string()))?;
+    let Some((channel, result)) = report.into_iter().next() else {
+        return Err(unknown(sender, open_block));
+    };
+    match result {
+        Ok(_) => Ok(Json(withdrawal_json(channel, &result))),
+        Err(WithdrawError::UnknownChannel { .. }) => Err(unknown(sender, open_block)),
+        Err(error @ (WithdrawError::Closing(_) | WithdrawError::Settled)) => {
+            Err(ApiError::Conflict(error.to_string()))
+        }
+        Err(error @ (WithdrawError::Node(_) | WithdrawError::Transaction(_))) => {
+            Err(ApiError::Chain(error.to_string()))
+        }
+    }
+}
+
+fn withdrawal_json(
+    channel: uraiden_protocol::ChannelId,
+    result: &Result<Withdrawal, WithdrawError>,
+) -> Value {
+    let mut entry = json!({
+        "sender_address": channel.sender.to_checksum(None),
+        "open_block": channel.open_block_number,
+    });
+    let fields = match result {
+        Ok(Withdrawal { balance, outcome, .. }) => match outcome {
+            WithdrawOutcome::Withdrawn { amount, transaction } => json!({
+                "status": "withdrawn", "balance": balance.to_string(), "amount": amount.to_string(),
+                "transaction": transaction.to_string(),
+            }),
+            WithdrawOutcome::NothingToWithdraw => {
+                json!({ "status": "nothing_to_withdraw", "balance": balance.to_string() })
+            }
+            WithdrawOutcome::BelowMinimum { unwithdrawn } => json!({
+                "status": "below_minimum", "balance": balance.to_string(), "unwithdrawn": unwithdrawn.to_string(),
+            }),
+        },
+        Err(error) => json!({ "status": "failed", "message": error.to_string() }),
+    };
+    if let (Some(entry), Value::Object(fields)) = (entry.as_object_mut(), fields) {
+        entry.extend(fields);
+    }
+    entry
+}
+
+/// `POST /api/1/close-all`: closes every channel with a payment; per channel what happened.
+async fn close_all(_: Operator, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let report = state.backend().close_all().await.map_err(|e| ApiError::Conflict(e.to_string()))?;
+    let channels: Vec<Value> = report.iter().map(close_json).collect();
+    Ok(Json(json!({ "channels": channels })))
+}
+
+fn close_json(close: &ChannelClose) -> Value {
+    let (status, detail) = match &close.outcome {
+        CloseOutcome::Closed { transaction } => ("closed", json!({ "transaction": transaction.to_string() })),
+        CloseOutcome::Pending { error } => (
+            "close_pending",
+            json!({ "message": format!("{error}; the receiver retries in the background") }),
+        ),
+        CloseOutcome::NothingToCollect => (
+            "nothing_to_collect",
+            json!({ "message": "nothing was paid in this channel; left to its sender" }),
+        ),
+        CloseOutcome::AlreadyClosing => (
+            "already_closing",
+            json!({ "message": "the sender asked to close; the receiver's dispute or settlement handles it" }),
+        ),
+    };
+    let mut entry = json!({
+        "sender_address": close.channel.sender.to_checksum(None),
+        "open_block": close.channel.open_block_number,
+        "balance": close.balance.to_string(),
+        "status": status,
+    });
+    if let (Some(entry), Value::Object(detail)) = (entry.as_object_mut(), detail) {
+        entry.extend(detail);
+    }
+    entry
+}
+
+fn amount_from_json(amount: AmountJson, what: &str) -> Result<U192, ApiError> {
+    match amount {
+        AmountJson::Number(number) => Ok(U192::from(number)),
+        AmountJson::Text(text) => {
+            parse_amount(text.trim()).map_err(|error| ApiError::BadRequest(format!("{what}: {error}")))
+        }
     }
 }
 

@@ -8,7 +8,8 @@
 
 use std::{future::Future, pin::Pin};
 
-use uraiden_protocol::{Address, PaymentHeaders, ProofSignature, Refusal, U192, U256};
+pub use crate::duties::{ChannelClose, CloseOutcome, WithdrawError, WithdrawOutcome, Withdrawal};
+use uraiden_protocol::{Address, ChannelId, PaymentHeaders, ProofSignature, Refusal, U192, U256};
 
 /// A boxed `Send` future: trait objects cannot have `async fn`s.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -47,7 +48,27 @@ pub trait ChannelBackend: Send + Sync + 'static {
 
     /// The node's and the receiver account's state, kept up to date in the background.
     fn health(&self) -> HealthView;
+
+    /// Operator: withdraws the earned balance of one channel (`Some((sender, open_block))`)
+    /// or of every channel with at least `min_amount` waiting (`None`), keeping them open.
+    fn withdraw(&self, channel: Option<(Address, u32)>, min_amount: U192) -> BoxFuture<'_, WithdrawReport> {
+        let _ = (channel, min_amount);
+        Box::pin(async { Err(OperatorUnsupported) })
+    }
+
+    /// Operator: closes every channel with a payment (shutting the business down).
+    fn close_all(&self) -> BoxFuture<'_, Result<Vec<ChannelClose>, OperatorUnsupported>> {
+        Box::pin(async { Err(OperatorUnsupported) })
+    }
 }
+
+/// The per-channel results of a withdrawal request.
+pub type WithdrawReport = Result<Vec<(ChannelId, Result<Withdrawal, WithdrawError>)>, OperatorUnsupported>;
+
+/// This backend sends no transactions (e.g. a test double).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("this receiver backend sends no on-chain transactions")]
+pub struct OperatorUnsupported;
 
 /// A payment that was verified and stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -240,6 +261,22 @@ impl ChannelBackend for crate::channels::ChannelManager {
             liquid_balance: stats.liquid_balance,
             sync_block: Self::health(self).confirmed_block,
         }
+    }
+
+    fn withdraw(&self, channel: Option<(Address, u32)>, min_amount: U192) -> BoxFuture<'_, WithdrawReport> {
+        Box::pin(async move {
+            Ok(match channel {
+                Some((sender, open_block)) => vec![(
+                    ChannelId::new(sender, self.receiver(), open_block),
+                    Self::withdraw(self, sender, open_block, min_amount).await,
+                )],
+                None => Self::withdraw_all(self, min_amount).await,
+            })
+        })
+    }
+
+    fn close_all(&self) -> BoxFuture<'_, Result<Vec<ChannelClose>, OperatorUnsupported>> {
+        Box::pin(async move { Ok(Self::close_all(self).await) })
     }
 
     fn health(&self) -> HealthView {

@@ -38,7 +38,11 @@ use uraiden_protocol::{
 };
 
 use crate::{
-    store::{BlockRef, ChannelRecord, ChannelState, CloseRequest, Identity, PaymentWrite, Store, StoreError},
+    payment_writer::{PaymentOutcome, PaymentWriter},
+    store::{
+        BlockRef, ChannelRecord, ChannelState, CloseRequest, Durability, Identity, PaymentToRecord,
+        PaymentWrite, Store, StoreError,
+    },
     sync::{self, ChainEvent},
 };
 
@@ -54,6 +58,8 @@ pub struct ChannelManagerConfig {
     pub channel_manager: Address,
     /// The SQLite state file (`--state-file`).
     pub state_file: PathBuf,
+    /// What an accepted payment survives (`--durability`); default: kill -9, as SPEC §5 asks.
+    pub durability: Durability,
     /// Blocks an event needs, its own included, before it counts (1: mined is enough).
     pub confirmations: u64,
     /// How often the chain is polled for new blocks.
@@ -71,6 +77,15 @@ pub struct ChannelManagerConfig {
     /// Whether the receiver disputes low uncooperative closes and settles honest ones on its
     /// own ([`crate::duties`]).
     pub on_chain_duties: bool,
+    /// `--gas-price`: the gas price (wei) of every transaction the receiver sends, as a legacy
+    /// transaction; `None`: the node's EIP-1559 fee estimate.
+    pub gas_price: Option<u128>,
+    /// `--withdraw-threshold`: the duties withdraw a channel's earned balance once this much is
+    /// unwithdrawn; `None`: only when the operator asks.
+    pub withdraw_threshold: Option<U192>,
+    /// `--close-signed-timeout`: blocks after which the receiver itself closes a channel whose
+    /// sender got a closing signature but did not close; `None`: never.
+    pub close_signed_timeout: Option<u64>,
 }
 
 impl ChannelManagerConfig {
@@ -88,6 +103,7 @@ impl ChannelManagerConfig {
             receiver_key,
             channel_manager,
             state_file,
+            durability: Durability::default(),
             confirmations: 1,
             poll_interval: Duration::from_secs(2),
             start_block,
@@ -95,6 +111,9 @@ impl ChannelManagerConfig {
             min_eth_balance: U256::from(10_000_000_000_000_000u64),
             balance_check_interval: Duration::from_secs(30),
             on_chain_duties: true,
+            gas_price: None,
+            withdraw_threshold: None,
+            close_signed_timeout: None,
         }
     }
 }
@@ -243,10 +262,12 @@ pub(crate) struct Shared {
     pub(crate) token: Address,
     pub(crate) confirmations: u64,
     pub(crate) challenge_period: u64,
-    /// std Mutex: only locked inside `spawn_blocking` for one statement or transaction, never
-    /// across an `.await`. Writes are serialized here (SQLite has one writer anyway); the
-    /// lock order is store, then view.
+    /// std Mutex: only locked on blocking threads (`spawn_blocking`, the payment writer) for
+    /// one statement or transaction, never across an `.await`. Writes are serialized here
+    /// (SQLite has one writer anyway); the lock order is store, then view.
     store: Mutex<Store>,
+    /// Group commit of payments: the one path by which payments reach `store`.
+    payments: PaymentWriter,
     /// std Mutex: held for a few map operations at a time, never across an `.await`.
     view: Mutex<View>,
     health: Mutex<NodeHealth>,
@@ -254,6 +275,8 @@ pub(crate) struct Shared {
     caught_up: AtomicBool,
     /// The highest block the view covers (confirmed and unconfirmed), for waiters.
     covered: watch::Sender<u64>,
+    /// The receiver's transactions (closes, withdrawals): see [`crate::duties`].
+    pub(crate) transactions: crate::duties::ReceiverTransactions,
 }
 
 /// What the manager knows in memory.
@@ -330,8 +353,9 @@ impl ChannelManager {
             receiver: config.receiver_key.address(),
         };
         let path = config.state_file.clone();
+        let durability = config.durability;
         let (store, channels, sync_head) = tokio::task::spawn_blocking(move || {
-            let store = Store::open(&path, identity)?;
+            let store = Store::open_with_durability(&path, identity, durability)?;
             let channels = store.load_channels()?;
             let head = store.sync_head()?;
             Ok::<_, StoreError>((store, channels, head))
@@ -352,6 +376,7 @@ impl ChannelManager {
         };
         // Nothing is covered before the first poll: the unconfirmed view is still empty.
         let (covered, _) = watch::channel(0);
+        let (payments, payment_queue) = PaymentWriter::new();
         let manager = Self {
             shared: Arc::new(Shared {
                 identity,
@@ -361,12 +386,25 @@ impl ChannelManager {
                 confirmations: config.confirmations,
                 challenge_period: u64::from(challenge_period),
                 store: Mutex::new(store),
+                payments,
                 view: Mutex::new(view),
                 health: Mutex::new(NodeHealth::default()),
                 caught_up: AtomicBool::new(false),
                 covered,
+                transactions: crate::duties::ReceiverTransactions::new(&config),
             }),
         };
+        // A weak handle: the writer thread must not keep the store (and its file lock) alive
+        // once every handle of the manager is dropped; its queue disconnects then and it ends.
+        let writer = Arc::downgrade(&manager.shared);
+        payment_queue
+            .start(move |batch| match writer.upgrade() {
+                Some(shared) => shared.record_payments(batch),
+                None => {
+                    batch.iter().map(|_| Err(PaymentRejected::Store("the receiver stopped".into()))).collect()
+                }
+            })
+            .map_err(|source| StoreError::Io { path: config.state_file.clone(), source })?;
 
         let cancel = CancellationToken::new();
         let mut tasks = vec![
@@ -473,13 +511,11 @@ impl ChannelManager {
             return refused(Refusal::InvalidAmount, Some(last));
         }
 
-        let shared = Arc::clone(&self.shared);
         let signature = payment.balance_signature;
-        // The fsync runs on a blocking thread; if the request is dropped meanwhile, the write
+        // Durable once this returns Ok, committed together with the payments that arrived
+        // meanwhile (crate::payment_writer). If the request is dropped while waiting, the write
         // still completes and memory follows it, so store and memory never disagree.
-        tokio::task::spawn_blocking(move || shared.record_payment(key, previous, balance, signature))
-            .await
-            .map_err(|error| PaymentRejected::Store(format!("the payment writer failed: {error}")))??;
+        self.shared.payments.record(PaymentToRecord { key, previous, balance, signature }).await?;
         Ok(AcceptedPayment { channel: id, balance, signature })
     }
 
@@ -681,14 +717,22 @@ impl ChannelManager {
             .collect()
     }
 
-    /// Records a state the receiver chose (e.g. `ClosePending`) in store and memory.
+    /// One confirmed channel by key (background duties; not a per-request path).
+    pub(crate) fn channel_record(&self, key: ChannelKey) -> Option<ChannelRecord> {
+        self.shared.view().channels.get(&key).cloned()
+    }
+
+    /// Records a state the receiver chose (e.g. `ClosePending`) in store and memory; a settled
+    /// channel stays settled.
     pub(crate) async fn set_state(&self, key: ChannelKey, state: ChannelState) -> Result<(), StoreError> {
         let shared = Arc::clone(&self.shared);
         tokio::task::spawn_blocking(move || {
             let mut store = shared.store();
             store.set_state(key, state)?;
             if let Some(record) = shared.view().channels.get_mut(&key) {
-                record.state = state;
+                if record.state != ChannelState::Settled {
+                    record.state = state;
+                }
             }
             Ok(())
         })
@@ -712,48 +756,37 @@ impl Shared {
         self.health.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The durable half of a payment (blocking: fsync).
-    fn record_payment(
-        &self,
-        key: ChannelKey,
-        previous: U192,
-        balance: U192,
-        signature: ProofSignature,
-    ) -> Result<(), PaymentRejected> {
+    /// The durable half of a batch of payments (blocking: one commit, with fsync under
+    /// `--durability power-loss`), run by the payment writer thread. One outcome per payment,
+    /// in order; if the commit fails, every payment of the batch fails (none is served).
+    fn record_payments(&self, batch: &[PaymentToRecord]) -> Vec<PaymentOutcome> {
         let mut store = self.store();
-        let write = store.record_payment(key, previous, balance, &signature).map_err(|error| {
-            tracing::error!(%error, "recording a payment failed");
-            PaymentRejected::Store("the receiver could not record the payment; retry later".into())
-        })?;
-        match write {
-            PaymentWrite::Recorded => {
-                // Still under the store lock, so memory follows the store in commit order.
-                if let Some(channel) = self.view().channels.get_mut(&key) {
-                    channel.balance = balance;
-                    channel.balance_signature = Some(signature);
+        let writes = match store.record_payments(batch) {
+            Ok(writes) => writes,
+            Err(error) => {
+                tracing::error!(%error, payments = batch.len(), "recording payments failed");
+                let failed = || {
+                    PaymentRejected::Store("the receiver could not record the payment; retry later".into())
+                };
+                return batch.iter().map(|_| Err(failed())).collect();
+            }
+        };
+        // Still under the store lock, so memory follows the store in commit order.
+        let mut view = self.view();
+        batch
+            .iter()
+            .zip(writes)
+            .map(|(payment, write)| match write {
+                PaymentWrite::Recorded => {
+                    if let Some(channel) = view.channels.get_mut(&payment.key) {
+                        channel.balance = payment.balance;
+                        channel.balance_signature = Some(payment.signature);
+                    }
+                    Ok(())
                 }
-                Ok(())
-            }
-            PaymentWrite::Conflict(now) => {
-                let Some(now) = now else {
-                    return Err(PaymentRejected::Refused {
-                        refusal: Refusal::NonexistingChannel,
-                        last: None,
-                    });
-                };
-                let refusal = if now.state != ChannelState::Open {
-                    Refusal::NonexistingChannel
-                } else if balance <= now.balance {
-                    Refusal::InvalidBalanceProof
-                } else if balance > now.deposit {
-                    Refusal::InsufficientFunds
-                } else {
-                    Refusal::InvalidAmount
-                };
-                let last = (now.state == ChannelState::Open).then(|| last_proof(&now));
-                Err(PaymentRejected::Refused { refusal, last })
-            }
-        }
+                PaymentWrite::Conflict(now) => Err(conflict_refusal(payment.balance, now.as_deref())),
+            })
+            .collect()
     }
 
     fn mark_close_signed(&self, key: ChannelKey, balance: U192) -> Result<bool, CloseRefused> {
@@ -805,6 +838,25 @@ impl Shared {
         view.sync_head = Some(head);
         Ok(changed.into_values().collect())
     }
+}
+
+/// Why a payment whose compare-and-set failed is refused, from the channel as the store has
+/// it now (`None`: gone): another request changed it since the payment was checked.
+fn conflict_refusal(balance: U192, now: Option<&ChannelRecord>) -> PaymentRejected {
+    let Some(now) = now else {
+        return PaymentRejected::Refused { refusal: Refusal::NonexistingChannel, last: None };
+    };
+    let refusal = if now.state != ChannelState::Open {
+        Refusal::NonexistingChannel
+    } else if balance <= now.balance {
+        Refusal::InvalidBalanceProof
+    } else if balance > now.deposit {
+        Refusal::InsufficientFunds
+    } else {
+        Refusal::InvalidAmount
+    };
+    let last = (now.state == ChannelState::Open).then(|| last_proof(now));
+    PaymentRejected::Refused { refusal, last }
 }
 
 fn last_proof(channel: &ChannelRecord) -> LastProof {

@@ -22,13 +22,15 @@ use alloy::{
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use uraiden_chain::{contracts::RaidenMicroTransferChannels, keys, DeployOptions};
-use uraiden_protocol::LocalSigningKey;
+use uraiden_protocol::{LocalSigningKey, U192};
 
 use crate::{
     app::{self, AppState},
-    channels::{ChannelManager, ChannelManagerConfig},
+    channels::{ChannelManager, ChannelManagerConfig, StartError},
     config::{ApiToken, Gateway, HttpOptions},
+    duties::{CloseOutcome, WithdrawOutcome},
     serve,
+    store::StoreError,
 };
 
 /// How long startup waits for the node before giving up with a clear message.
@@ -101,6 +103,20 @@ pub struct ReceiverArgs {
     /// The operator's bearer token itself (prefer --api-token-file: command lines are visible).
     #[arg(long, env = "URAIDEN_API_TOKEN", global = true, hide_env_values = true)]
     pub api_token: Option<String>,
+    /// What an accepted payment survives; content is sent only once its payment is stored so.
+    ///
+    /// process-crash (default): the payment is in SQLite's write-ahead log in the OS page
+    /// cache before the content is sent. That survives kill -9 and any crash of this process
+    /// (the kernel keeps the file's pages and writes them back), which is what the protocol
+    /// requires: a receiver that loses an accepted proof cannot claim it. A power loss or
+    /// kernel crash may lose the last payments.
+    ///
+    /// power-loss: also fsync before the content is sent (SQLite synchronous=FULL), so
+    /// payments survive a power loss or kernel crash; costs a disk flush per commit
+    /// (payments that arrive together share one).
+    #[arg(long, env = "URAIDEN_DURABILITY", value_enum, default_value_t = crate::store::Durability::ProcessCrash,
+          global = true)]
+    pub durability: crate::store::Durability,
 }
 
 #[derive(Debug, Subcommand)]
@@ -114,6 +130,35 @@ pub enum Command {
     Start(StartArgs),
     /// Deploy the token (unless --token-address) and the channel manager; print their addresses.
     Deploy(DeployArgs),
+    /// Withdraw earned balances (last accepted proofs) without closing the channels.
+    ///
+    /// Works on the state file, so the server must be stopped; while it runs, use its operator
+    /// API instead: POST /api/1/withdraw or /api/1/channels/<sender>/<open_block>/withdraw.
+    Withdraw(WithdrawArgs),
+    /// Close every channel that has a payment with the receiver's own closing signature
+    /// (shutting the business down); channels without a payment are listed and left open.
+    ///
+    /// Works on the state file, so the server must be stopped; while it runs, use
+    /// POST /api/1/close-all instead (it also retries failed closes in the background).
+    CloseAll,
+}
+
+/// Which channels to withdraw from.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["sender", "all"])))]
+pub struct WithdrawArgs {
+    /// The sender of the one channel to withdraw from (with --open-block).
+    #[arg(long, requires = "open_block")]
+    pub sender: Option<Address>,
+    /// The open block of that channel.
+    #[arg(long, requires = "sender")]
+    pub open_block: Option<u32>,
+    /// Every channel with something earned and not withdrawn.
+    #[arg(long)]
+    pub all: bool,
+    /// Skip channels with less than this many token base units waiting.
+    #[arg(long, default_value = "0")]
+    pub min_amount: U192,
 }
 
 /// Where to listen and what to serve.
@@ -128,6 +173,22 @@ pub struct StartArgs {
     /// TOML file: an upstream URL and per-path prices to paywall instead of the echo demo.
     #[arg(long, env = "URAIDEN_PROXY_CONFIG")]
     pub proxy_config: Option<PathBuf>,
+    /// Withdraw a channel's earned balance on chain whenever this many token base units are
+    /// unwithdrawn (default: only when the operator asks).
+    #[arg(long, env = "URAIDEN_WITHDRAW_THRESHOLD", value_parser = positive_amount)]
+    pub withdraw_threshold: Option<U192>,
+    /// Blocks after handing a sender a closing signature at which the receiver closes the
+    /// channel itself if the sender has not (default: never).
+    #[arg(long, env = "URAIDEN_CLOSE_SIGNED_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..))]
+    pub close_signed_timeout: Option<u64>,
+}
+
+fn positive_amount(text: &str) -> Result<U192, String> {
+    match text.parse::<U192>() {
+        Ok(amount) if !amount.is_zero() => Ok(amount),
+        Ok(_) => Err("must be at least 1".into()),
+        Err(error) => Err(format!("not a decimal amount: {error}")),
+    }
 }
 
 /// The seed's `deploy_testnet` options; the owner is the account of --private-key.
@@ -156,6 +217,8 @@ impl Cli {
         match self.command {
             Command::Deploy(args) => deploy(&self.account, args).await,
             Command::Start(args) => start(&self.account, &self.receiver, args).await,
+            Command::Withdraw(args) => withdraw(&self.account, &self.receiver, args).await,
+            Command::CloseAll => close_all(&self.account, &self.receiver).await,
         }
     }
 }
@@ -248,9 +311,6 @@ async fn start(account: &AccountArgs, receiver: &ReceiverArgs, args: StartArgs) 
         (Some(cert), Some(key)) => Some(serve::load_tls(cert, key).await?),
         _ => None,
     };
-    if receiver.gas_price.is_some() {
-        tracing::warn!("--gas-price is not applied yet: transactions use the node's gas price estimate");
-    }
 
     let provider =
         ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(rpc_url(account)?).erased();
@@ -285,6 +345,10 @@ async fn start(account: &AccountArgs, receiver: &ReceiverArgs, args: StartArgs) 
         ChannelManagerConfig::new(provider, receiver_key, contract, state_file, receiver.start_block);
     config.confirmations = receiver.confirmations;
     config.poll_interval = Duration::from_millis(receiver.poll_interval_ms);
+    config.durability = receiver.durability;
+    config.gas_price = receiver.gas_price;
+    config.withdraw_threshold = args.withdraw_threshold;
+    config.close_signed_timeout = args.close_signed_timeout;
     let (manager, background) =
         ChannelManager::start(config).await.context("starting the channel manager")?;
     let gateway = Gateway::new(manager.receiver(), contract, token, chain_id);
@@ -315,6 +379,114 @@ async fn start(account: &AccountArgs, receiver: &ReceiverArgs, args: StartArgs) 
     // Requests in flight have finished (their payments are stored); now stop following the chain.
     background.shutdown().await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Opens the state file without serving (`withdraw`, `close-all`): no duties run, and the
+/// manager has caught up with the chain when this returns.
+async fn open_offline(
+    account: &AccountArgs,
+    receiver: &ReceiverArgs,
+    command: &str,
+) -> anyhow::Result<(ChannelManager, crate::channels::BackgroundTasks)> {
+    let contract = receiver.channel_manager_address.with_context(|| {
+        format!("{command} needs --channel-manager-address 0x… (printed by `uraiden-server deploy`)")
+    })?;
+    let state_file = receiver
+        .state_file
+        .clone()
+        .with_context(|| format!("{command} needs --state-file FILE: the server's state file"))?;
+    let signer = load_signer(account, command)?;
+    let receiver_key = LocalSigningKey::from_bytes(&signer.to_bytes())
+        .map_err(|_| anyhow::anyhow!("the receiver's key is not a valid secp256k1 key"))?;
+    let provider =
+        ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(rpc_url(account)?).erased();
+    let head = tokio::time::timeout(NODE_TIMEOUT, provider.get_block_number())
+        .await
+        .map_err(|_| anyhow::anyhow!("the Ethereum node at {} does not answer", account.rpc_provider))?
+        .with_context(|| format!("cannot reach the Ethereum node at {}", account.rpc_provider))?;
+    let mut config =
+        ChannelManagerConfig::new(provider, receiver_key, contract, state_file.clone(), receiver.start_block);
+    config.confirmations = receiver.confirmations;
+    config.poll_interval = Duration::from_millis(receiver.poll_interval_ms);
+    config.durability = receiver.durability;
+    config.gas_price = receiver.gas_price;
+    config.on_chain_duties = false;
+    let (manager, background) = ChannelManager::start(config).await.map_err(|error| match error {
+        StartError::Store(error @ StoreError::Locked { .. }) => anyhow::anyhow!(
+            "{error}. A running server holds its state file: use its operator API instead \
+             (POST /api/1/withdraw, POST /api/1/close-all with the bearer token)"
+        ),
+        error => anyhow::Error::new(error).context("starting the channel manager"),
+    })?;
+    if !manager.wait_for_block(head, Duration::from_secs(600)).await {
+        background.shutdown().await;
+        anyhow::bail!("could not catch up with the chain up to block {head}; see the log");
+    }
+    Ok((manager, background))
+}
+
+async fn withdraw(account: &AccountArgs, receiver: &ReceiverArgs, args: WithdrawArgs) -> anyhow::Result<()> {
+    let (manager, background) = open_offline(account, receiver, "withdraw").await?;
+    let report = match (args.sender, args.open_block) {
+        (Some(sender), Some(open_block)) => vec![(
+            uraiden_protocol::ChannelId::new(sender, manager.receiver(), open_block),
+            manager.withdraw(sender, open_block, args.min_amount).await,
+        )],
+        _ => manager.withdraw_all(args.min_amount).await,
+    };
+    background.shutdown().await;
+    let mut failed = 0;
+    for (channel, result) in &report {
+        let what = match result {
+            Ok(withdrawal) => match &withdrawal.outcome {
+                WithdrawOutcome::Withdrawn { amount, transaction } => {
+                    format!("withdrew {amount} (up to balance {}) in {transaction}", withdrawal.balance)
+                }
+                WithdrawOutcome::NothingToWithdraw => "nothing to withdraw".into(),
+                WithdrawOutcome::BelowMinimum { unwithdrawn } => {
+                    format!("{unwithdrawn} waiting, below --min-amount")
+                }
+            },
+            Err(error) => {
+                failed += 1;
+                format!("failed: {error}")
+            }
+        };
+        println!("{} block {}: {what}", channel.sender, channel.open_block_number);
+    }
+    if report.is_empty() {
+        println!("no channel has anything to withdraw");
+    }
+    anyhow::ensure!(failed == 0, "{failed} withdrawal(s) failed");
+    Ok(())
+}
+
+async fn close_all(account: &AccountArgs, receiver: &ReceiverArgs) -> anyhow::Result<()> {
+    let (manager, background) = open_offline(account, receiver, "close-all").await?;
+    let report = manager.close_all().await;
+    background.shutdown().await;
+    let mut pending = 0;
+    for close in &report {
+        let what = match &close.outcome {
+            CloseOutcome::Closed { transaction } => {
+                format!("closed at balance {} in {transaction}", close.balance)
+            }
+            CloseOutcome::Pending { error } => {
+                pending += 1;
+                format!(
+                    "close failed ({error}); close_pending: run close-all again or start the server to retry"
+                )
+            }
+            CloseOutcome::NothingToCollect => "nothing paid: left open for its sender".into(),
+            CloseOutcome::AlreadyClosing => "the sender is closing it: the server's duties settle it".into(),
+        };
+        println!("{} block {}: {what}", close.channel.sender, close.channel.open_block_number);
+    }
+    if report.is_empty() {
+        println!("no open channels");
+    }
+    anyhow::ensure!(pending == 0, "{pending} close(s) failed and are pending");
     Ok(())
 }
 
@@ -370,6 +542,48 @@ mod tests {
         let help = error.to_string();
         assert!(help.contains("/echofix/<param> costs 5"), "{help}");
         assert!(help.contains("/echodyn/<param>"), "{help}");
+    }
+
+    #[test]
+    fn withdraw_names_one_channel_or_all() {
+        let sender = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512";
+        let cli = parse(&["withdraw", "--sender", sender, "--open-block", "7", "--min-amount", "5"]).unwrap();
+        let Command::Withdraw(args) = cli.command else { panic!("not withdraw") };
+        assert_eq!((args.open_block, args.min_amount, args.all), (Some(7), U192::from(5u8), false));
+        assert!(matches!(
+            parse(&["withdraw", "--all"]).unwrap().command,
+            Command::Withdraw(WithdrawArgs { all: true, .. })
+        ));
+        for args in [
+            &["withdraw"][..],
+            &["withdraw", "--sender", sender],
+            &["withdraw", "--all", "--sender", sender, "--open-block", "7"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?}");
+        }
+        assert!(matches!(parse(&["close-all"]).unwrap().command, Command::CloseAll));
+    }
+
+    #[test]
+    fn start_takes_the_duty_options() {
+        let cli = parse(&[
+            "--gas-price",
+            "3000000000",
+            "start",
+            "--withdraw-threshold",
+            "100",
+            "--close-signed-timeout",
+            "40",
+        ])
+        .unwrap();
+        let Command::Start(start) = cli.command else { panic!("not start") };
+        assert_eq!(cli.receiver.gas_price, Some(3_000_000_000));
+        assert_eq!(
+            (start.withdraw_threshold, start.close_signed_timeout),
+            (Some(U192::from(100u8)), Some(40))
+        );
+        assert!(parse(&["start", "--withdraw-threshold", "0"]).is_err());
+        assert!(parse(&["start", "--close-signed-timeout", "0"]).is_err());
     }
 
     #[test]

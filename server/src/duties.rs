@@ -1,8 +1,8 @@
-//! The receiver's on-chain duties, run in the background.
+//! The receiver's on-chain duties: every transaction the receiver sends.
 //!
-//! When a sender requests an uncooperative close, the receiver answers during the challenge
-//! period with `cooperativeClose` and its last accepted proof (plus its own closing
-//! signature):
+//! Disputes and settlements (background): when a sender requests an uncooperative close, the
+//! receiver answers during the challenge period with `cooperativeClose` and its last accepted
+//! proof (plus its own closing signature):
 //! - if the sender claimed less than that proof, this is the dispute that gets the receiver
 //!   its full due;
 //! - if the sender claimed exactly that, it settles the channel now instead of after the
@@ -10,31 +10,485 @@
 //!
 //! A sender who claims *more* than the receiver can prove is left to settle: a
 //! `cooperativeClose` with the receiver's lower proof would only cost the receiver tokens.
-//! A close that fails (typically no ETH for gas) marks the channel `close_pending` and is
-//! retried later; the confirmed `ChannelSettled` event ends the duty.
+//!
+//! Collecting without waiting for the senders:
+//! - [`ChannelManager::withdraw`] takes a channel's earned balance (last accepted proof minus
+//!   what was withdrawn) and keeps the channel open; with `--withdraw-threshold N` the duty
+//!   loop does so whenever a channel's unwithdrawn balance reaches N.
+//! - [`ChannelManager::close_all`] closes every channel with a payment, for shutting a business
+//!   down; channels nobody paid in are left to their senders.
+//! - A channel in `close_signed` (the sender got the receiver's closing signature) that the
+//!   sender has not closed within `--close-signed-timeout` blocks is closed by the receiver.
+//!
+//! The operator reaches withdrawals and close-all through the running server's API
+//! (`POST /api/1/withdraw`, `POST /api/1/channels/<sender>/<block>/withdraw`,
+//! `POST /api/1/close-all`), or with the server stopped through the CLI (`uraiden-server
+//! withdraw`, `close-all`), which cannot open a state file a server holds.
+//!
+//! A close that fails (typically no ETH for gas) leaves the channel `close_pending`: it takes
+//! no payments and is retried with exponential backoff, and at once when the balance watcher
+//! sees the receiver's ETH back above the minimum. The confirmed `ChannelSettled` event ends
+//! the duty. A failed threshold withdrawal is retried the same way but changes no state: the
+//! channel stays open.
 
-use std::{collections::HashMap, time::Instant};
+use std::{
+    collections::HashMap,
+    sync::{Mutex, MutexGuard},
+    time::{Duration, Instant},
+};
 
-use alloy::primitives::Bytes;
+use alloy::{
+    contract::{CallBuilder, CallDecoder},
+    primitives::Bytes,
+    providers::{DynProvider, Provider},
+    rpc::types::TransactionReceipt,
+};
 use tokio_util::sync::CancellationToken;
 use uraiden_chain::contracts::RaidenMicroTransferChannels;
-use uraiden_protocol::ChannelKey;
+use uraiden_protocol::{Address, ChannelId, ChannelKey, B256, U192};
 
 use crate::{
     channels::{ChannelManager, ChannelManagerConfig},
     store::{ChannelRecord, ChannelState},
 };
 
-/// Polls between two attempts to close the same channel after a failure.
+/// Polls between the first failed attempt and its retry; each further failure doubles it.
 const RETRY_AFTER_POLLS: u32 = 10;
+/// Failures after which the backoff stops growing (2^5 = 32 × the first delay).
+const MAX_BACKOFF_DOUBLINGS: u32 = 5;
+/// After a sent transaction, how many first delays to wait before trying again if the
+/// settlement still has not been seen (e.g. a reorg dropped the transaction).
+const RESEND_AFTER_RETRIES: u32 = 64;
+/// How long a sent transaction may take to be mined before the attempt counts as failed.
+const RECEIPT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// What the receiver sends on chain, and the bookkeeping of its attempts.
+#[derive(Debug)]
+pub(crate) struct ReceiverTransactions {
+    provider: DynProvider,
+    contract: Address,
+    receiver: Address,
+    /// `--gas-price`: sent as a legacy (type 0) transaction with exactly this gas price,
+    /// which every EVM chain accepts and which is what the seed's option meant; without it
+    /// the provider's fillers pick EIP-1559 fees from the node's estimate.
+    gas_price: Option<u128>,
+    first_retry: Duration,
+    /// One send at a time, each with the nonce read from the node's pending count inside the
+    /// lane: the provider's cached nonce filler counts a nonce as used even when the send
+    /// fails (no ETH), and every later transaction would then wait forever behind the gap.
+    /// A tokio Mutex because it is held across the `.await`s of the send; receipts are
+    /// awaited outside it.
+    send_lane: tokio::sync::Mutex<()>,
+    /// std Mutex: a few map operations at a time, never across an `.await`.
+    attempts: Mutex<HashMap<(ChannelKey, Action), Attempt>>,
+    /// Withdrawals mined but perhaps not confirmed by the chain sync yet: the cumulative
+    /// balance withdrawn to. The synced `withdrawn` (from `ChannelWithdraw` events) stays the
+    /// record; this only keeps the same balance from being withdrawn twice meanwhile.
+    withdrawn_to: Mutex<HashMap<ChannelKey, U192>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Action {
+    Close,
+    Withdraw,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Attempt {
+    at: Instant,
+    /// Consecutive failures; 0 once a transaction went through.
+    failures: u32,
+    /// The receiver's ETH was low when it failed: retry as soon as it is not.
+    eth_low: bool,
+}
+
+impl ReceiverTransactions {
+    pub(crate) fn new(config: &ChannelManagerConfig) -> Self {
+        Self {
+            provider: config.provider.clone(),
+            contract: config.channel_manager,
+            receiver: config.receiver_key.address(),
+            gas_price: config.gas_price,
+            first_retry: config.poll_interval * RETRY_AFTER_POLLS,
+            send_lane: tokio::sync::Mutex::new(()),
+            attempts: Mutex::new(HashMap::new()),
+            withdrawn_to: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn contract(&self) -> RaidenMicroTransferChannels::RaidenMicroTransferChannelsInstance<&DynProvider> {
+        RaidenMicroTransferChannels::new(self.contract, &self.provider)
+    }
+
+    /// Sends `call` (with `--gas-price` if set) and waits for a successful receipt.
+    async fn submit<P: Provider, D: CallDecoder>(
+        &self,
+        mut call: CallBuilder<P, D>,
+    ) -> Result<TransactionReceipt, String> {
+        if let Some(gas_price) = self.gas_price {
+            call = call.gas_price(gas_price);
+        }
+        let pending = {
+            let _lane = self.send_lane.lock().await;
+            let nonce = self
+                .provider
+                .get_transaction_count(self.receiver)
+                .pending()
+                .await
+                .map_err(|error| format!("reading the receiver's nonce: {error}"))?;
+            call.from(self.receiver).nonce(nonce).send().await.map_err(|error| error.to_string())?
+        };
+        let receipt = pending
+            .with_timeout(Some(RECEIPT_TIMEOUT))
+            .get_receipt()
+            .await
+            .map_err(|error| error.to_string())?;
+        if receipt.status() {
+            Ok(receipt)
+        } else {
+            Err(format!("transaction {} reverted", receipt.transaction_hash))
+        }
+    }
+
+    fn attempts(&self) -> MutexGuard<'_, HashMap<(ChannelKey, Action), Attempt>> {
+        self.attempts.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn withdrawn_to(&self) -> MutexGuard<'_, HashMap<ChannelKey, U192>> {
+        self.withdrawn_to.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether the background loop may try `action` on the channel now.
+    fn may_attempt(&self, key: ChannelKey, action: Action, eth_low_now: bool) -> bool {
+        let Some(attempt) = self.attempts().get(&(key, action)).copied() else { return true };
+        let wait = if attempt.failures == 0 {
+            if action == Action::Withdraw {
+                // Done; the next one is due when the threshold is reached again.
+                return true;
+            }
+            self.first_retry * RESEND_AFTER_RETRIES
+        } else if attempt.eth_low && !eth_low_now {
+            return true;
+        } else {
+            self.first_retry * 2u32.pow((attempt.failures - 1).min(MAX_BACKOFF_DOUBLINGS))
+        };
+        attempt.at.elapsed() >= wait
+    }
+
+    fn record_attempt(&self, key: ChannelKey, action: Action, succeeded: bool, eth_low: bool) {
+        let mut attempts = self.attempts();
+        let failures = match (succeeded, attempts.get(&(key, action))) {
+            (true, _) => 0,
+            (false, Some(previous)) => previous.failures.saturating_add(1),
+            (false, None) => 1,
+        };
+        attempts.insert((key, action), Attempt { at: Instant::now(), failures, eth_low });
+    }
+
+    /// Forgets the attempts of channels that no longer need any.
+    fn retain_attempts(&self, live: impl Fn(ChannelKey) -> bool) {
+        self.attempts().retain(|(key, _), _| live(*key));
+        self.withdrawn_to().retain(|key, _| live(*key));
+    }
+
+    /// What was withdrawn from the channel, as far as the receiver knows (synced or just mined).
+    fn withdrawn(&self, key: ChannelKey, synced: U192) -> U192 {
+        let mut withdrawn_to = self.withdrawn_to();
+        match withdrawn_to.get(&key) {
+            Some(&mined) if mined > synced => mined,
+            Some(_) => {
+                withdrawn_to.remove(&key);
+                synced
+            }
+            None => synced,
+        }
+    }
+}
+
+/// A channel's withdrawal, as reported to the operator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Withdrawal {
+    pub channel: ChannelId,
+    /// The last accepted balance: what the channel is withdrawn up to when this succeeded.
+    pub balance: U192,
+    pub outcome: WithdrawOutcome,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WithdrawOutcome {
+    /// `amount` (this withdrawal's, as the `ChannelWithdraw` event carries it) was paid.
+    Withdrawn { amount: U192, transaction: B256 },
+    /// Everything earned was withdrawn already (or nothing was paid yet).
+    NothingToWithdraw,
+    /// Less than the requested minimum is waiting.
+    BelowMinimum { unwithdrawn: U192 },
+}
+
+/// Why a withdrawal did not happen.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WithdrawError {
+    #[error("the receiver knows no confirmed channel from {sender} opened in block {open_block}")]
+    UnknownChannel { sender: Address, open_block: u32 },
+    #[error(
+        "the channel is {0}: the contract takes no withdrawals once the sender asked to close; the \
+         receiver's close collects the balance instead"
+    )]
+    Closing(ChannelState),
+    #[error("the channel is settled; its balance was paid out at settlement")]
+    Settled,
+    #[error("reading the channel on chain failed: {0}; is the node reachable?")]
+    Node(String),
+    #[error("the withdraw transaction failed: {0}; check the receiver's ETH balance and the node")]
+    Transaction(String),
+}
+
+/// One channel's line in the report of [`ChannelManager::close_all`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelClose {
+    pub channel: ChannelId,
+    /// The balance closed with (the last accepted proof; 0 when nothing was paid).
+    pub balance: U192,
+    pub outcome: CloseOutcome,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CloseOutcome {
+    /// `cooperativeClose` was mined; the settlement shows once the sync confirms it.
+    Closed { transaction: B256 },
+    /// The close failed; the channel is `close_pending` and the duty loop retries it.
+    Pending { error: String },
+    /// Nothing was ever paid in the channel: nothing to collect, left to the sender.
+    NothingToCollect,
+    /// The sender already asked to close: the dispute or settlement duty handles it.
+    AlreadyClosing,
+}
+
+impl ChannelManager {
+    /// Withdraws the channel's earned balance (its last accepted proof, minus what was
+    /// already withdrawn) without closing it, if at least `min_amount` is waiting. The
+    /// amount withdrawn reaches the channel's `withdrawn` once the sync confirms the
+    /// `ChannelWithdraw` event.
+    pub async fn withdraw(
+        &self,
+        sender: Address,
+        open_block: u32,
+        min_amount: U192,
+    ) -> Result<Withdrawal, WithdrawError> {
+        let result = self.withdraw_once(sender, open_block, min_amount).await;
+        let key = ChannelId::new(sender, self.receiver(), open_block).key();
+        match &result {
+            Ok(Withdrawal { outcome: WithdrawOutcome::Withdrawn { .. }, .. }) => {
+                self.transactions().record_attempt(key, Action::Withdraw, true, false);
+            }
+            Err(WithdrawError::Transaction(_) | WithdrawError::Node(_)) => {
+                let eth_low = self.health().receiver_eth_low;
+                self.transactions().record_attempt(key, Action::Withdraw, false, eth_low);
+            }
+            _ => {}
+        }
+        result
+    }
+
+    async fn withdraw_once(
+        &self,
+        sender: Address,
+        open_block: u32,
+        min_amount: U192,
+    ) -> Result<Withdrawal, WithdrawError> {
+        let channel = self
+            .channel(sender, open_block)
+            .filter(|channel| channel.confirmed)
+            .ok_or(WithdrawError::UnknownChannel { sender, open_block })?;
+        match channel.state {
+            ChannelState::Open | ChannelState::CloseSigned => {}
+            ChannelState::Settled => return Err(WithdrawError::Settled),
+            state => return Err(WithdrawError::Closing(state)),
+        }
+        let transactions = self.transactions();
+        let key = channel.id.key();
+        let done = |outcome| Ok(Withdrawal { channel: channel.id, balance: channel.balance, outcome });
+        let Some(signature) = channel.balance_signature else {
+            return done(WithdrawOutcome::NothingToWithdraw);
+        };
+        // The chain decides what is withdrawn and whether a close was requested: the sync may
+        // lag by the confirmations. An operator action, not a request path.
+        let info = transactions
+            .contract()
+            .getChannelInfo(sender, self.receiver(), open_block)
+            .call()
+            .await
+            .map_err(|error| WithdrawError::Node(error.to_string()))?;
+        if info.settleBlockNumber != 0 {
+            return Err(WithdrawError::Closing(ChannelState::Closing));
+        }
+        let withdrawn = transactions.withdrawn(key, channel.withdrawn.max(info.withdrawnBalance));
+        let unwithdrawn = channel.balance.saturating_sub(withdrawn);
+        if unwithdrawn.is_zero() {
+            return done(WithdrawOutcome::NothingToWithdraw);
+        }
+        if unwithdrawn < min_amount {
+            return done(WithdrawOutcome::BelowMinimum { unwithdrawn });
+        }
+        let contract = transactions.contract();
+        let call = contract.withdraw(
+            sender,
+            open_block,
+            channel.balance,
+            Bytes::copy_from_slice(&signature.as_bytes()),
+        );
+        let receipt = transactions.submit(call).await.map_err(WithdrawError::Transaction)?;
+        transactions.withdrawn_to().insert(key, channel.balance);
+        let amount = receipt
+            .decoded_log::<RaidenMicroTransferChannels::ChannelWithdraw>()
+            .map_or(unwithdrawn, |log| log.data.withdrawnBalance);
+        tracing::info!(
+            channel = %channel.id,
+            %amount,
+            balance = %channel.balance,
+            transaction = %receipt.transaction_hash,
+            "withdrew a channel's earned balance"
+        );
+        done(WithdrawOutcome::Withdrawn { amount, transaction: receipt.transaction_hash })
+    }
+
+    /// Withdraws from every open channel with at least `min_amount` (and at least 1) earned and
+    /// not withdrawn yet; channels with less are left out of the report.
+    pub async fn withdraw_all(
+        &self,
+        min_amount: U192,
+    ) -> Vec<(ChannelId, Result<Withdrawal, WithdrawError>)> {
+        let minimum = min_amount.max(U192::from(1u8));
+        let mut channels: Vec<_> = self
+            .channels_in(&[ChannelState::Open, ChannelState::CloseSigned])
+            .into_iter()
+            .filter(|channel| {
+                let withdrawn = self.transactions().withdrawn(channel.key(), channel.withdrawn);
+                channel.balance.saturating_sub(withdrawn) >= minimum
+            })
+            .map(|channel| channel.id)
+            .collect();
+        channels.sort_by_key(|id| (id.sender, id.open_block_number));
+        let mut report = Vec::with_capacity(channels.len());
+        for id in channels {
+            let result = self.withdraw(id.sender, id.open_block_number, minimum).await;
+            report.push((id, result));
+        }
+        report
+    }
+
+    /// Closes every channel that has a payment with `cooperativeClose` and the receiver's own
+    /// closing signature, for shutting the business down. Each channel is marked
+    /// `close_pending` (durably: it takes no more payments) before its transaction is sent;
+    /// one that fails stays so and the duty loop retries it. Channels without a payment are
+    /// reported and left to their senders; channels the sender is closing are left to the
+    /// dispute duty.
+    pub async fn close_all(&self) -> Vec<ChannelClose> {
+        let mut channels = self.channels_in(&[
+            ChannelState::Open,
+            ChannelState::CloseSigned,
+            ChannelState::Closing,
+            ChannelState::ClosePending,
+        ]);
+        channels.sort_by_key(|channel| (channel.id.sender, channel.id.open_block_number));
+        let mut report = Vec::with_capacity(channels.len());
+        for channel in channels {
+            let line = |balance, outcome| ChannelClose { channel: channel.id, balance, outcome };
+            if channel.close_request.is_some() {
+                report.push(line(channel.balance, CloseOutcome::AlreadyClosing));
+                continue;
+            }
+            if channel.balance_signature.is_none() {
+                report.push(line(U192::ZERO, CloseOutcome::NothingToCollect));
+                continue;
+            }
+            let key = channel.key();
+            if let Err(error) = self.set_state(key, ChannelState::ClosePending).await {
+                tracing::error!(%error, channel = %channel.id, "recording close_pending failed");
+                report.push(line(channel.balance, CloseOutcome::Pending { error: error.to_string() }));
+                continue;
+            }
+            // Payments stopped with the state change: the balance read now is final.
+            let Some(channel) =
+                self.channel_record(key).filter(|channel| channel.state == ChannelState::ClosePending)
+            else {
+                report.push(line(channel.balance, CloseOutcome::AlreadyClosing));
+                continue;
+            };
+            let outcome = match self.close_with_last_proof(&channel).await {
+                Ok(transaction) => CloseOutcome::Closed { transaction },
+                Err(error) => CloseOutcome::Pending { error },
+            };
+            report.push(line(channel.balance, outcome));
+        }
+        report
+    }
+
+    /// Sends `cooperativeClose` with the channel's last proof and the receiver's closing
+    /// signature; on failure marks the channel `close_pending` for the duty loop to retry.
+    async fn close_with_last_proof(&self, channel: &ChannelRecord) -> Result<B256, String> {
+        let key = channel.key();
+        let result = self.send_close(channel).await;
+        let eth_low = self.health().receiver_eth_low;
+        self.transactions().record_attempt(key, Action::Close, result.is_ok(), eth_low);
+        match &result {
+            Ok(transaction) => tracing::info!(
+                channel = %channel.id,
+                balance = %channel.balance,
+                claimed = ?channel.close_request.map(|request| request.balance),
+                %transaction,
+                "closed a channel with the receiver's last proof"
+            ),
+            Err(error) => {
+                tracing::warn!(channel = %channel.id, %error, "closing failed; the channel is close_pending and will be retried");
+                self.update_health(|health| {
+                    health.last_error = Some(format!("closing {}: {error}", channel.id))
+                });
+                if channel.state != ChannelState::ClosePending {
+                    if let Err(error) = self.set_state(key, ChannelState::ClosePending).await {
+                        tracing::error!(%error, "recording close_pending failed");
+                    }
+                }
+            }
+        }
+        result
+    }
+
+    async fn send_close(&self, channel: &ChannelRecord) -> Result<B256, String> {
+        let proof_signature =
+            channel.balance_signature.ok_or_else(|| "the channel has no accepted proof".to_owned())?;
+        let closing_signature = self
+            .sign_closing_proof(channel.id, channel.balance)
+            .map_err(|error| format!("signing the closing proof: {error}"))?;
+        let transactions = self.transactions();
+        let contract = transactions.contract();
+        let call = contract.cooperativeClose(
+            channel.id.sender,
+            channel.id.receiver,
+            channel.id.open_block_number,
+            channel.balance,
+            Bytes::copy_from_slice(&proof_signature.as_bytes()),
+            Bytes::copy_from_slice(&closing_signature.as_bytes()),
+        );
+        transactions.submit(call).await.map(|receipt| receipt.transaction_hash)
+    }
+
+    fn transactions(&self) -> &ReceiverTransactions {
+        &self.shared().transactions
+    }
+}
+
+/// What the duty loop does for a channel this round.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Duty {
+    Close,
+    Withdraw,
+}
 
 /// The duties task: runs until cancelled.
 pub(crate) async fn run(manager: ChannelManager, config: ChannelManagerConfig, cancel: CancellationToken) {
-    let contract = RaidenMicroTransferChannels::new(manager.contract(), config.provider.clone());
-    // Channels whose close was sent (waiting for the settlement to be confirmed), or failed
-    // (waiting for the retry): when.
-    let mut attempted: HashMap<ChannelKey, (Instant, bool)> = HashMap::new();
-    let retry_after = config.poll_interval * RETRY_AFTER_POLLS;
+    // When each channel was first seen `close_signed`, in blocks. In memory only: after a
+    // restart the sender gets the full timeout again, never less.
+    let mut close_signed_since: HashMap<ChannelKey, u64> = HashMap::new();
     let mut interval = tokio::time::interval(config.poll_interval);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -42,72 +496,47 @@ pub(crate) async fn run(manager: ChannelManager, config: ChannelManagerConfig, c
             () = cancel.cancelled() => return,
             _ = interval.tick() => {}
         }
-        let closing = manager.channels_in(&[ChannelState::Closing, ChannelState::ClosePending]);
-        attempted.retain(|key, _| closing.iter().any(|channel| channel.key() == *key));
-        for channel in closing {
+        let health = manager.health();
+        let channels = manager.channels_in(&[
+            ChannelState::Open,
+            ChannelState::CloseSigned,
+            ChannelState::Closing,
+            ChannelState::ClosePending,
+        ]);
+        let live: HashMap<ChannelKey, ChannelState> =
+            channels.iter().map(|channel| (channel.key(), channel.state)).collect();
+        manager.transactions().retain_attempts(|key| live.contains_key(&key));
+        close_signed_since.retain(|key, _| live.get(key) == Some(&ChannelState::CloseSigned));
+        for channel in channels {
             if cancel.is_cancelled() {
                 return;
             }
-            let Some(proof_signature) = worth_closing(&channel) else { continue };
-            let key = channel.key();
-            if let Some((when, succeeded)) = attempted.get(&key) {
-                if *succeeded || when.elapsed() < retry_after {
-                    continue;
-                }
+            let since = (channel.state == ChannelState::CloseSigned)
+                .then(|| *close_signed_since.entry(channel.key()).or_insert(health.chain_head));
+            let Some(duty) = duty_of(&manager, &config, &channel, since, health.chain_head) else { continue };
+            let action = match duty {
+                Duty::Close => Action::Close,
+                Duty::Withdraw => Action::Withdraw,
+            };
+            if !manager.transactions().may_attempt(channel.key(), action, health.receiver_eth_low) {
+                continue;
             }
-            let closing_signature = match manager.sign_closing_proof(channel.id, channel.balance) {
-                Ok(signature) => signature,
-                Err(error) => {
-                    tracing::error!(%error, "signing a closing proof failed");
-                    continue;
-                }
-            };
-            let call = contract.cooperativeClose(
-                channel.id.sender,
-                channel.id.receiver,
-                channel.id.open_block_number,
-                channel.balance,
-                Bytes::copy_from_slice(&proof_signature.as_bytes()),
-                Bytes::copy_from_slice(&closing_signature.as_bytes()),
-            );
-            let claimed = channel.close_request.map(|request| request.balance).unwrap_or_default();
-            let submit = async {
-                match call.send().await {
-                    Ok(pending) => match pending.get_receipt().await {
-                        Ok(receipt) if receipt.status() => Ok(receipt.transaction_hash),
-                        Ok(receipt) => Err(format!("transaction {} reverted", receipt.transaction_hash)),
-                        Err(error) => Err(error.to_string()),
-                    },
-                    Err(error) => Err(error.to_string()),
-                }
-            };
             // Shutdown does not wait for a receipt: a sent transaction is mined anyway, and
-            // the sync sees the settlement after a restart.
-            let outcome = tokio::select! {
-                () = cancel.cancelled() => return,
-                outcome = submit => outcome,
-            };
-            match outcome {
-                Ok(transaction) => {
-                    tracing::info!(
-                        channel = %channel.id,
-                        claimed = %claimed,
-                        balance = %channel.balance,
-                        %transaction,
-                        "closed a channel the sender asked to close, with the receiver's last proof"
-                    );
-                    attempted.insert(key, (Instant::now(), true));
+            // the sync sees its event after a restart.
+            match duty {
+                Duty::Close => {
+                    tokio::select! {
+                        () = cancel.cancelled() => return,
+                        _ = manager.close_with_last_proof(&channel) => {}
+                    }
                 }
-                Err(error) => {
-                    tracing::warn!(channel = %channel.id, %error, "closing failed; the channel is close_pending and will be retried");
-                    attempted.insert(key, (Instant::now(), false));
-                    manager.update_health(|health| {
-                        health.last_error = Some(format!("closing {}: {error}", channel.id))
-                    });
-                    if channel.state != ChannelState::ClosePending {
-                        if let Err(error) = manager.set_state(key, ChannelState::ClosePending).await {
-                            tracing::error!(%error, "recording close_pending failed");
-                        }
+                Duty::Withdraw => {
+                    let withdrawal = tokio::select! {
+                        () = cancel.cancelled() => return,
+                        result = manager.withdraw(channel.id.sender, channel.id.open_block_number, U192::ZERO) => result,
+                    };
+                    if let Err(error) = withdrawal {
+                        tracing::warn!(channel = %channel.id, %error, "automatic withdrawal failed; retrying later");
                     }
                 }
             }
@@ -115,10 +544,33 @@ pub(crate) async fn run(manager: ChannelManager, config: ChannelManagerConfig, c
     }
 }
 
-/// The proof signature to close with, if closing now gets the receiver at least what the
-/// sender's close request would.
-fn worth_closing(channel: &ChannelRecord) -> Option<uraiden_protocol::ProofSignature> {
-    let request = channel.close_request?;
-    let signature = channel.balance_signature?;
-    (channel.balance >= request.balance).then_some(signature)
+/// The duty a channel needs now, if any.
+fn duty_of(
+    manager: &ChannelManager,
+    config: &ChannelManagerConfig,
+    channel: &ChannelRecord,
+    close_signed_since: Option<u64>,
+    head: u64,
+) -> Option<Duty> {
+    channel.balance_signature?;
+    match (channel.state, channel.close_request) {
+        // The sender asked to close: answer if that gets the receiver at least what the
+        // sender's close request would.
+        (ChannelState::Closing | ChannelState::ClosePending, Some(request)) => {
+            (channel.balance >= request.balance).then_some(Duty::Close)
+        }
+        // The receiver decided to close (close-all, a close_signed timeout) and failed.
+        (ChannelState::ClosePending, None) => Some(Duty::Close),
+        (ChannelState::CloseSigned, None) => {
+            let timeout = config.close_signed_timeout?;
+            (head >= close_signed_since?.saturating_add(timeout)).then_some(Duty::Close)
+        }
+        (ChannelState::Open, None) => {
+            let threshold = config.withdraw_threshold?;
+            let withdrawn = manager.transactions().withdrawn(channel.key(), channel.withdrawn);
+            let unwithdrawn = channel.balance.saturating_sub(withdrawn);
+            (!unwithdrawn.is_zero() && unwithdrawn >= threshold).then_some(Duty::Withdraw)
+        }
+        _ => None,
+    }
 }

@@ -2,7 +2,8 @@
 //! payment channels (SPEC §4 and §5).
 //!
 //! HTTP side:
-//! - [`cli`]: the command line (the seed's options): `start` serves, `deploy` deploys.
+//! - [`cli`]: the command line (the seed's options): `start` serves, `deploy` deploys,
+//!   `withdraw` and `close-all` collect earned balances with the server stopped.
 //! - [`app`]: [`AppState`](app::AppState), the receiver's routes and the seed's echo demo.
 //! - [`paywall`]: puts a fixed or dynamic [`Price`](paywall::Price) on any axum route;
 //!   402 / 409 / 502 / 200 per SPEC §4, headers or cookies.
@@ -17,8 +18,10 @@
 //! Money core:
 //! - [`channels`]: the [`ChannelManager`](channels::ChannelManager), which decides on payments.
 //! - [`store`]: durable channel state (SQLite).
+//! - `payment_writer`: group commit of payments (one writer thread, one transaction per batch).
 //! - [`sync`]: follows the contract's events with confirmations.
-//! - [`duties`]: the receiver's on-chain duties (disputes, settlements).
+//! - [`duties`]: the receiver's transactions: disputes, settlements, withdrawals, close-all,
+//!   retries of closes that failed (`close_pending`).
 
 pub mod api;
 pub mod app;
@@ -29,6 +32,7 @@ pub mod cli;
 pub mod config;
 pub mod duties;
 pub mod metrics;
+mod payment_writer;
 pub mod paywall;
 pub mod proxy;
 pub mod serve;

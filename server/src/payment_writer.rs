@@ -1,0 +1,96 @@
+//! Group commit of payments. One writer thread takes every payment that arrived while its
+//! previous commit was in flight and records them in one store transaction
+//! ([`Store::record_payments`](crate::store::Store::record_payments)): N concurrent payments
+//! cost one commit (one fsync with `--durability power-loss`) instead of N serialised ones.
+//!
+//! Batches form by themselves, without a timer: a payment that finds the writer idle is
+//! committed alone at once (no added latency at low load); under load the queue fills while
+//! the writer waits for the disk, and the next batch takes all of it. Each payment keeps its
+//! own compare-and-set; a payment waits for the outcome of its batch's commit, so nothing is
+//! acknowledged before it is durable, and a failed commit fails every payment of the batch.
+//!
+//! A dedicated std thread rather than `spawn_blocking` per payment: the batch needs one place
+//! that sees the whole queue, and the commit blocks on the disk, which must not stall the
+//! async workers.
+
+use std::sync::mpsc;
+
+use tokio::sync::oneshot;
+
+use crate::{channels::PaymentRejected, store::PaymentToRecord};
+
+/// The most payments of one transaction: bounds how long a batch holds the store.
+const MAX_BATCH: usize = 1024;
+
+/// The outcome of one payment: `Ok` once durable, or why it was not recorded.
+pub(crate) type PaymentOutcome = Result<(), PaymentRejected>;
+
+/// The queue to the writer thread: a cheap handle. The thread stops when the last handle is
+/// dropped (its queue then disconnects).
+#[derive(Debug)]
+pub(crate) struct PaymentWriter {
+    queue: mpsc::Sender<QueuedPayment>,
+}
+
+#[derive(Debug)]
+struct QueuedPayment {
+    payment: PaymentToRecord,
+    outcome: oneshot::Sender<PaymentOutcome>,
+}
+
+/// The receiving end of the queue, until [`start`](Self::start) hands it to the thread.
+#[derive(Debug)]
+pub(crate) struct PaymentQueue {
+    queued: mpsc::Receiver<QueuedPayment>,
+}
+
+impl PaymentQueue {
+    /// Starts the writer thread. `commit` records a batch durably and returns one outcome
+    /// per payment, in order (an error for each if the commit failed).
+    pub(crate) fn start(
+        self,
+        mut commit: impl FnMut(&[PaymentToRecord]) -> Vec<PaymentOutcome> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let queued = self.queued;
+        std::thread::Builder::new().name("uraiden-payment-writer".into()).spawn(move || {
+            let mut batch = Vec::new();
+            let mut payments = Vec::new();
+            // Blocks for the first payment, then takes whatever queued up behind it.
+            while let Ok(first) = queued.recv() {
+                batch.push(first);
+                batch.extend(queued.try_iter().take(MAX_BATCH - 1));
+                payments.extend(batch.iter().map(|queued: &QueuedPayment| queued.payment));
+                let outcomes = commit(&payments);
+                debug_assert_eq!(outcomes.len(), batch.len());
+                for (queued, outcome) in batch.drain(..).zip(outcomes) {
+                    // The request may be gone (client hung up): the payment is recorded all
+                    // the same, and memory follows the store.
+                    let _ = queued.outcome.send(outcome);
+                }
+                // A payment left without an outcome (a short `outcomes`) is refused as its
+                // sender is dropped here.
+                batch.clear();
+                payments.clear();
+            }
+        })?;
+        Ok(())
+    }
+}
+
+impl PaymentWriter {
+    /// The writer's queue; payments wait in it until [`PaymentQueue::start`] runs. Two steps
+    /// so that the commit function may refer to the structure that holds the writer.
+    pub(crate) fn new() -> (Self, PaymentQueue) {
+        let (queue, queued) = mpsc::channel();
+        (Self { queue }, PaymentQueue { queued })
+    }
+
+    /// Queues `payment` and waits until its batch is committed. If the caller stops waiting,
+    /// the payment is still recorded (or refused) as if it had waited.
+    pub(crate) async fn record(&self, payment: PaymentToRecord) -> PaymentOutcome {
+        let stopped = || PaymentRejected::Store("the receiver's payment writer stopped; retry later".into());
+        let (outcome, recorded) = oneshot::channel();
+        self.queue.send(QueuedPayment { payment, outcome }).map_err(|_| stopped())?;
+        recorded.await.map_err(|_| stopped())?
+    }
+}

@@ -1,0 +1,599 @@
+//! The receiver's own transactions against a real anvil: withdrawals (on demand and by
+//! threshold), close-all, closes that wait as `close_pending` for ETH and then land,
+//! `--gas-price`, and closing a `close_signed` channel the sender left.
+
+use std::{
+    future::Future,
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use alloy::{
+    consensus::Transaction as _,
+    primitives::{Bytes, U256},
+    providers::Provider,
+};
+use tempfile::TempDir;
+use uraiden_chain::contracts::{CustomToken, RaidenMicroTransferChannels};
+use uraiden_e2e::TestChain;
+use uraiden_protocol::{
+    channel_manager_domain, Address, ChannelId, Eip712Domain, LocalSigningKey, PaymentHeaders, Refusal, U192,
+};
+use uraiden_server::{
+    channels::{BackgroundTasks, ChannelManager, ChannelManagerConfig, PaymentRejected},
+    duties::{CloseOutcome, WithdrawOutcome},
+    store::ChannelState,
+};
+
+const RECEIVER: usize = 1;
+const SENDER: usize = 2;
+const OTHER_SENDER: usize = 3;
+const PRICE: u64 = 10;
+const WAIT: Duration = Duration::from_secs(30);
+
+struct Harness {
+    chain: TestChain,
+    _dir: TempDir,
+    state_file: PathBuf,
+    domain: Eip712Domain,
+}
+
+type Contract =
+    RaidenMicroTransferChannels::RaidenMicroTransferChannelsInstance<alloy::providers::DynProvider>;
+
+impl Harness {
+    async fn new() -> Self {
+        let chain = TestChain::start().await.expect("anvil starts and the contracts deploy");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state_file = dir.path().join("receiver.db");
+        let domain = channel_manager_domain(chain.deployment.chain_id, chain.deployment.channel_manager);
+        Self { chain, _dir: dir, state_file, domain }
+    }
+
+    fn key(&self, index: usize) -> LocalSigningKey {
+        LocalSigningKey::from_bytes(&self.chain.key(index).to_bytes()).expect("anvil keys are valid")
+    }
+
+    fn config(&self) -> ChannelManagerConfig {
+        let mut config = ChannelManagerConfig::new(
+            self.chain.provider(self.chain.key(RECEIVER)),
+            self.key(RECEIVER),
+            self.chain.deployment.channel_manager,
+            self.state_file.clone(),
+            self.chain.deployment.deploy_block,
+        );
+        config.poll_interval = Duration::from_millis(20);
+        config.balance_check_interval = Duration::from_millis(50);
+        config
+    }
+
+    async fn start(&self, config: ChannelManagerConfig) -> (ChannelManager, BackgroundTasks) {
+        let (manager, tasks) = ChannelManager::start(config).await.expect("the channel manager starts");
+        self.synced(&manager).await;
+        (manager, tasks)
+    }
+
+    async fn synced(&self, manager: &ChannelManager) {
+        let head = self.head().await;
+        assert!(manager.wait_for_block(head, WAIT).await, "the manager did not reach block {head}");
+    }
+
+    async fn head(&self) -> u64 {
+        self.chain.provider(self.chain.key(0)).get_block_number().await.expect("block number")
+    }
+
+    async fn mine(&self, blocks: u64) {
+        let provider = self.chain.provider(self.chain.key(0));
+        let _: serde_json::Value =
+            provider.raw_request("anvil_mine".into(), [U256::from(blocks)]).await.expect("anvil_mine");
+    }
+
+    async fn set_eth(&self, who: Address, wei: U256) {
+        let provider = self.chain.provider(self.chain.key(0));
+        let _: serde_json::Value =
+            provider.raw_request("anvil_setBalance".into(), (who, wei)).await.expect("anvil_setBalance");
+    }
+
+    fn token(&self, index: usize) -> CustomToken::CustomTokenInstance<alloy::providers::DynProvider> {
+        CustomToken::new(self.chain.deployment.token, self.chain.provider(self.chain.key(index)))
+    }
+
+    fn contract(&self, index: usize) -> Contract {
+        RaidenMicroTransferChannels::new(
+            self.chain.deployment.channel_manager,
+            self.chain.provider(self.chain.key(index)),
+        )
+    }
+
+    async fn balance_of(&self, who: Address) -> U256 {
+        self.token(0).balanceOf(who).call().await.expect("balanceOf")
+    }
+
+    /// Gives `sender` tokens and opens a channel from it to the receiver.
+    async fn open_channel(&self, sender: usize, deposit: u64) -> ChannelId {
+        let receiver = self.chain.address(RECEIVER);
+        let mined = |receipt: alloy::rpc::types::TransactionReceipt| {
+            assert!(receipt.status(), "a setup transaction reverted");
+            receipt
+        };
+        mined(
+            self.token(0)
+                .transfer_0(self.chain.address(sender), U256::from(deposit))
+                .send()
+                .await
+                .expect("sent")
+                .get_receipt()
+                .await
+                .expect("mined"),
+        );
+        mined(
+            self.token(sender)
+                .approve(self.chain.deployment.channel_manager, U256::from(deposit))
+                .send()
+                .await
+                .expect("sent")
+                .get_receipt()
+                .await
+                .expect("mined"),
+        );
+        let receipt = mined(
+            self.contract(sender)
+                .createChannelWithSigner(receiver, U192::from(deposit), Address::ZERO)
+                .send()
+                .await
+                .expect("sent")
+                .get_receipt()
+                .await
+                .expect("mined"),
+        );
+        let block = receipt.block_number.expect("mined");
+        ChannelId::new(self.chain.address(sender), receiver, u32::try_from(block).expect("small block"))
+    }
+
+    fn payment(&self, sender: usize, channel: ChannelId, balance: u64) -> PaymentHeaders {
+        let signature = self
+            .key(sender)
+            .sign_balance_proof(&self.domain, &channel.balance_proof(U192::from(balance)))
+            .expect("signs");
+        PaymentHeaders {
+            contract: self.chain.deployment.channel_manager,
+            receiver: channel.receiver,
+            sender: channel.sender,
+            open_block_number: channel.open_block_number,
+            balance: U192::from(balance),
+            balance_signature: signature,
+            payment: Some(U192::from(PRICE)),
+        }
+    }
+
+    /// Pays `PRICE` at a time up to `balance`, starting after `from`.
+    async fn pay_up_to(
+        &self,
+        manager: &ChannelManager,
+        sender: usize,
+        channel: ChannelId,
+        from: u64,
+        balance: u64,
+    ) {
+        for next in (from + PRICE..=balance).step_by(PRICE as usize) {
+            manager
+                .accept_payment(&self.payment(sender, channel, next), U192::from(PRICE))
+                .await
+                .expect("payment accepted");
+        }
+    }
+
+    async fn withdrawn_on_chain(&self, channel: ChannelId) -> U192 {
+        self.contract(0)
+            .getChannelInfo(channel.sender, channel.receiver, channel.open_block_number)
+            .call()
+            .await
+            .expect("getChannelInfo")
+            .withdrawnBalance
+    }
+}
+
+fn state(manager: &ChannelManager, channel: ChannelId) -> Option<ChannelState> {
+    manager.channel(channel.sender, channel.open_block_number).map(|c| c.state)
+}
+
+fn withdrawn(manager: &ChannelManager, channel: ChannelId) -> U192 {
+    manager.channel(channel.sender, channel.open_block_number).expect("known").withdrawn
+}
+
+/// Polls `condition` until it holds or [`WAIT`] passes.
+async fn eventually<F: Future<Output = bool>>(what: &str, mut condition: impl FnMut() -> F) {
+    let deadline = Instant::now() + WAIT;
+    while !condition().await {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn withdrawing_takes_the_earned_balance_and_the_sync_agrees() {
+    let harness = Harness::new().await;
+    let mut config = harness.config();
+    config.on_chain_duties = false;
+    let (manager, tasks) = harness.start(config).await;
+    let channel = harness.open_channel(SENDER, 100).await;
+    harness.synced(&manager).await;
+    let (sender, open_block) = (channel.sender, channel.open_block_number);
+
+    let nothing = manager.withdraw(sender, open_block, U192::ZERO).await.expect("no error");
+    assert_eq!(nothing.outcome, WithdrawOutcome::NothingToWithdraw, "nothing paid yet");
+
+    harness.pay_up_to(&manager, SENDER, channel, 0, 30).await;
+    let before = harness.balance_of(channel.receiver).await;
+    let withdrawal = manager.withdraw(sender, open_block, U192::ZERO).await.expect("withdrawn");
+    let WithdrawOutcome::Withdrawn { amount, .. } = withdrawal.outcome else {
+        panic!("expected a withdrawal, got {withdrawal:?}")
+    };
+    assert_eq!((amount, withdrawal.balance), (U192::from(30u64), U192::from(30u64)));
+    assert_eq!(harness.balance_of(channel.receiver).await - before, U256::from(30u64));
+    // Before the sync has seen it, the same balance is not withdrawn twice.
+    assert_eq!(
+        manager.withdraw(sender, open_block, U192::ZERO).await.expect("no error").outcome,
+        WithdrawOutcome::NothingToWithdraw
+    );
+    harness.synced(&manager).await;
+    assert_eq!(withdrawn(&manager, channel), U192::from(30u64), "synced from ChannelWithdraw");
+    assert_eq!(harness.withdrawn_on_chain(channel).await, U192::from(30u64));
+    assert_eq!(manager.stats().balance_sum, U256::ZERO, "nothing earned is left uncollected");
+
+    // The channel stays open; a second withdrawal takes only the difference.
+    harness.pay_up_to(&manager, SENDER, channel, 30, 50).await;
+    assert_eq!(
+        manager.withdraw(sender, open_block, U192::from(25u64)).await.expect("no error").outcome,
+        WithdrawOutcome::BelowMinimum { unwithdrawn: U192::from(20u64) }
+    );
+    let report = manager.withdraw_all(U192::ZERO).await;
+    assert_eq!(report.len(), 1, "{report:?}");
+    assert!(
+        matches!(report[0].1, Ok(ref w) if matches!(w.outcome, WithdrawOutcome::Withdrawn { amount, .. } if amount == U192::from(20u64))),
+        "{report:?}"
+    );
+    harness.synced(&manager).await;
+    assert_eq!(withdrawn(&manager, channel), U192::from(50u64));
+    assert_eq!(harness.withdrawn_on_chain(channel).await, U192::from(50u64));
+    assert_eq!(harness.balance_of(channel.receiver).await - before, U256::from(50u64));
+    assert!(manager.withdraw_all(U192::ZERO).await.is_empty(), "nothing left to withdraw");
+
+    // A close after withdrawals pays the receiver only what is still owed.
+    harness.pay_up_to(&manager, SENDER, channel, 50, 60).await;
+    let last = harness.payment(SENDER, channel, 60);
+    let closing = manager
+        .sign_cooperative_close(sender, open_block, U192::from(60u64), &last.balance_signature)
+        .await
+        .expect("closing signature");
+    harness
+        .contract(SENDER)
+        .cooperativeClose(
+            sender,
+            channel.receiver,
+            open_block,
+            U192::from(60u64),
+            Bytes::copy_from_slice(&last.balance_signature.as_bytes()),
+            Bytes::copy_from_slice(&closing.as_bytes()),
+        )
+        .send()
+        .await
+        .expect("sent")
+        .get_receipt()
+        .await
+        .expect("mined");
+    harness.synced(&manager).await;
+    assert_eq!(state(&manager, channel), Some(ChannelState::Settled));
+    assert_eq!(harness.balance_of(channel.receiver).await - before, U256::from(60u64));
+    assert_eq!(harness.balance_of(sender).await, U256::from(40u64));
+    tasks.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_withdraw_threshold_collects_in_the_background() {
+    let harness = Harness::new().await;
+    let mut config = harness.config();
+    config.withdraw_threshold = Some(U192::from(30u64));
+    let (manager, tasks) = harness.start(config).await;
+    let channel = harness.open_channel(SENDER, 100).await;
+    harness.synced(&manager).await;
+
+    harness.pay_up_to(&manager, SENDER, channel, 0, 20).await;
+    // Below the threshold: a few duty rounds (blocks mined meanwhile) withdraw nothing.
+    harness.mine(3).await;
+    harness.synced(&manager).await;
+    harness.synced(&manager).await;
+    assert_eq!(harness.withdrawn_on_chain(channel).await, U192::ZERO);
+
+    harness.pay_up_to(&manager, SENDER, channel, 20, 30).await;
+    eventually("the receiver withdrew 30", || async {
+        harness.synced(&manager).await;
+        withdrawn(&manager, channel) == U192::from(30u64)
+    })
+    .await;
+    assert_eq!(harness.withdrawn_on_chain(channel).await, U192::from(30u64));
+    assert_eq!(state(&manager, channel), Some(ChannelState::Open), "still taking payments");
+    // The next time the threshold is reached, it withdraws again.
+    harness.pay_up_to(&manager, SENDER, channel, 30, 60).await;
+    eventually("the receiver withdrew 60 in all", || async {
+        harness.synced(&manager).await;
+        withdrawn(&manager, channel) == U192::from(60u64)
+    })
+    .await;
+    assert_eq!(harness.withdrawn_on_chain(channel).await, U192::from(60u64));
+    tasks.shutdown().await;
+}
+
+/// The receiver has no ETH when the sender cheats: the dispute waits as close_pending (and
+/// the health says why), then lands once the operator funds the receiver, within the
+/// challenge period and for the full proven balance.
+#[tokio::test]
+async fn a_dispute_without_eth_waits_as_close_pending_and_lands_once_funded() {
+    let harness = Harness::new().await;
+    let (manager, tasks) = harness.start(harness.config()).await;
+    let channel = harness.open_channel(SENDER, 100).await;
+    harness.synced(&manager).await;
+    harness.pay_up_to(&manager, SENDER, channel, 0, 30).await;
+
+    harness.set_eth(channel.receiver, U256::ZERO).await;
+    eventually("the watcher flags the receiver's ETH as low", || async { manager.health().receiver_eth_low })
+        .await;
+    let before = harness.balance_of(channel.receiver).await;
+    let close_block = harness
+        .contract(SENDER)
+        .uncooperativeClose(channel.receiver, channel.open_block_number, U192::from(10u64))
+        .send()
+        .await
+        .expect("sent")
+        .get_receipt()
+        .await
+        .expect("mined")
+        .block_number
+        .expect("mined");
+    eventually("the dispute waits as close_pending", || async {
+        state(&manager, channel) == Some(ChannelState::ClosePending)
+    })
+    .await;
+    assert!(manager.health().receiver_eth_low);
+    assert!(manager.health().last_error.is_some_and(|error| error.contains(&channel.to_string())));
+
+    harness.set_eth(channel.receiver, U256::from(10u64).pow(U256::from(19u64))).await;
+    eventually("the dispute lands", || async {
+        harness.synced(&manager).await;
+        state(&manager, channel) == Some(ChannelState::Settled)
+    })
+    .await;
+    assert_eq!(harness.balance_of(channel.receiver).await - before, U256::from(30u64), "paid in full");
+    assert_eq!(harness.balance_of(channel.sender).await, U256::from(70u64));
+    assert!(harness.head().await < close_block + 500, "within the challenge period");
+    eventually("the ETH flag clears", || async { !manager.health().receiver_eth_low }).await;
+    tasks.shutdown().await;
+}
+
+#[tokio::test]
+async fn close_all_closes_paid_channels_and_leaves_unpaid_ones() {
+    let harness = Harness::new().await;
+    let mut config = harness.config();
+    config.on_chain_duties = false;
+    let (manager, tasks) = harness.start(config).await;
+    let paid = harness.open_channel(SENDER, 100).await;
+    let unpaid = harness.open_channel(OTHER_SENDER, 100).await;
+    harness.synced(&manager).await;
+    harness.pay_up_to(&manager, SENDER, paid, 0, 40).await;
+    let before = harness.balance_of(paid.receiver).await;
+
+    let report = manager.close_all().await;
+    assert_eq!(report.len(), 2, "{report:?}");
+    let line = |id: ChannelId| report.iter().find(|line| line.channel == id).expect("reported");
+    assert!(matches!(line(paid).outcome, CloseOutcome::Closed { .. }), "{report:?}");
+    assert_eq!(line(paid).balance, U192::from(40u64));
+    assert_eq!(line(unpaid).outcome, CloseOutcome::NothingToCollect);
+
+    let refused = manager.accept_payment(&harness.payment(SENDER, paid, 50), U192::from(PRICE)).await;
+    assert!(
+        matches!(refused, Err(PaymentRejected::Refused { refusal: Refusal::NonexistingChannel, .. })),
+        "{refused:?}"
+    );
+    harness.synced(&manager).await;
+    assert_eq!(state(&manager, paid), Some(ChannelState::Settled));
+    assert_eq!(state(&manager, unpaid), Some(ChannelState::Open), "left to its sender");
+    assert_eq!(harness.balance_of(paid.receiver).await - before, U256::from(40u64));
+    assert_eq!(harness.balance_of(paid.sender).await, U256::from(60u64));
+    harness.pay_up_to(&manager, OTHER_SENDER, unpaid, 0, 10).await;
+    tasks.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_gas_price_option_applies_to_the_receivers_transactions() {
+    const GAS_PRICE: u128 = 3_000_000_000;
+    let harness = Harness::new().await;
+    let mut config = harness.config();
+    config.on_chain_duties = false;
+    config.gas_price = Some(GAS_PRICE);
+    let (manager, tasks) = harness.start(config).await;
+    let channel = harness.open_channel(SENDER, 100).await;
+    harness.synced(&manager).await;
+    harness.pay_up_to(&manager, SENDER, channel, 0, 20).await;
+
+    let withdrawal =
+        manager.withdraw(channel.sender, channel.open_block_number, U192::ZERO).await.expect("withdrawn");
+    let WithdrawOutcome::Withdrawn { transaction, .. } = withdrawal.outcome else { panic!("{withdrawal:?}") };
+    let provider = harness.chain.provider(harness.chain.key(0));
+    let sent = provider.get_transaction_by_hash(transaction).await.expect("query").expect("known");
+    assert_eq!(sent.inner.signer(), channel.receiver);
+    assert_eq!(sent.inner.gas_price(), Some(GAS_PRICE), "a legacy transaction at --gas-price");
+    let receipt = provider.get_transaction_receipt(transaction).await.expect("query").expect("mined");
+    assert_eq!(receipt.effective_gas_price, GAS_PRICE);
+
+    let report = manager.close_all().await;
+    let CloseOutcome::Closed { transaction } = report[0].outcome else { panic!("{report:?}") };
+    let receipt = provider.get_transaction_receipt(transaction).await.expect("query").expect("mined");
+    assert_eq!(receipt.effective_gas_price, GAS_PRICE, "closes too");
+    tasks.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_close_signed_channel_the_sender_leaves_is_closed_by_the_receiver() {
+    let harness = Harness::new().await;
+    let mut config = harness.config();
+    config.close_signed_timeout = Some(5);
+    let (manager, tasks) = harness.start(config).await;
+    let channel = harness.open_channel(SENDER, 100).await;
+    harness.synced(&manager).await;
+    harness.pay_up_to(&manager, SENDER, channel, 0, 30).await;
+    let last = harness.payment(SENDER, channel, 30);
+    manager
+        .sign_cooperative_close(
+            channel.sender,
+            channel.open_block_number,
+            U192::from(30u64),
+            &last.balance_signature,
+        )
+        .await
+        .expect("closing signature");
+    let before = harness.balance_of(channel.receiver).await;
+
+    // Within the timeout the sender may still close: the receiver waits.
+    harness.mine(3).await;
+    harness.synced(&manager).await;
+    harness.synced(&manager).await;
+    assert_eq!(state(&manager, channel), Some(ChannelState::CloseSigned));
+
+    harness.mine(3).await;
+    eventually("the receiver closed the channel itself", || async {
+        harness.synced(&manager).await;
+        state(&manager, channel) == Some(ChannelState::Settled)
+    })
+    .await;
+    assert_eq!(harness.balance_of(channel.receiver).await - before, U256::from(30u64));
+    assert_eq!(harness.balance_of(channel.sender).await, U256::from(70u64));
+    tasks.shutdown().await;
+}
+
+/// The operator's routes on the running server: bearer token required, per-channel answers.
+#[tokio::test]
+async fn the_operator_api_withdraws_and_closes_all() {
+    use axum::{body::Body, http::Request};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    use uraiden_server::{
+        app::{self, AppState},
+        config::{ApiToken, Gateway, HttpOptions},
+    };
+
+    let harness = Harness::new().await;
+    let mut config = harness.config();
+    config.on_chain_duties = false;
+    let (manager, tasks) = harness.start(config).await;
+    let channel = harness.open_channel(SENDER, 100).await;
+    let unpaid = harness.open_channel(OTHER_SENDER, 100).await;
+    harness.synced(&manager).await;
+    harness.pay_up_to(&manager, SENDER, channel, 0, 30).await;
+
+    let gateway = Gateway::new(
+        manager.receiver(),
+        manager.contract(),
+        manager.token(),
+        harness.chain.deployment.chain_id,
+    );
+    let options = HttpOptions { tls: false, paywall_dir: None, api_token: ApiToken::new("operator-token") };
+    let router = app::app(AppState::new(std::sync::Arc::new(manager.clone()), gateway, options));
+    let post = |path: String, token: Option<&str>, body: &'static str| {
+        let mut request = Request::builder().method("POST").uri(path);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = request.body(Body::from(body)).expect("request");
+        let router = router.clone();
+        async move {
+            let response = router.oneshot(request).await.expect("response");
+            let status = response.status();
+            let bytes = response.into_body().collect().await.expect("body").to_bytes();
+            (status.as_u16(), serde_json::from_slice::<serde_json::Value>(&bytes).expect("JSON"))
+        }
+    };
+
+    let one = format!("/api/1/channels/{}/{}/withdraw", channel.sender, channel.open_block_number);
+    let (status, _) = post(one.clone(), None, "").await;
+    assert_eq!(status, 401, "operator only");
+    let (status, body) = post(one.clone(), Some("operator-token"), "").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["status"].as_str(), body["amount"].as_str()), (Some("withdrawn"), Some("30")), "{body}");
+    harness.pay_up_to(&manager, SENDER, channel, 30, 50).await;
+    let (status, body) =
+        post("/api/1/withdraw".into(), Some("operator-token"), r#"{"min_amount": "30"}"#).await;
+    assert_eq!((status, body["withdrawals"].as_array().map(Vec::len)), (200, Some(0)), "{body}");
+    let (status, body) = post("/api/1/withdraw".into(), Some("operator-token"), "").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["withdrawals"][0]["amount"], "20", "{body}");
+    let unknown = format!("/api/1/channels/{}/1/withdraw", channel.sender);
+    assert_eq!(post(unknown, Some("operator-token"), "").await.0, 404);
+
+    harness.pay_up_to(&manager, SENDER, channel, 50, 60).await;
+    let (status, body) = post("/api/1/close-all".into(), Some("operator-token"), "").await;
+    assert_eq!(status, 200, "{body}");
+    let lines = body["channels"].as_array().expect("channels");
+    let line = |sender: Address| {
+        lines.iter().find(|line| line["sender_address"] == sender.to_checksum(None)).expect("reported")
+    };
+    assert_eq!(
+        (line(channel.sender)["status"].as_str(), line(channel.sender)["balance"].as_str()),
+        (Some("closed"), Some("60"))
+    );
+    assert_eq!(line(unpaid.sender)["status"], "nothing_to_collect");
+    harness.synced(&manager).await;
+    assert_eq!(state(&manager, channel), Some(ChannelState::Settled));
+    assert_eq!(harness.balance_of(channel.sender).await, U256::from(40u64));
+    let (status, body) = post(one, Some("operator-token"), "").await;
+    assert_eq!(status, 409, "settled: {body}");
+    tasks.shutdown().await;
+}
+
+/// `uraiden-server withdraw` / `close-all` work on the state file: refused (pointing at the
+/// API) while a server holds it, done once it is stopped.
+#[tokio::test]
+async fn the_cli_commands_wait_for_the_state_file_and_then_collect() {
+    use clap::Parser;
+    use std::os::unix::fs::PermissionsExt;
+    use uraiden_server::cli::Cli;
+
+    let harness = Harness::new().await;
+    let mut config = harness.config();
+    config.on_chain_duties = false;
+    let (manager, tasks) = harness.start(config).await;
+    let channel = harness.open_channel(SENDER, 100).await;
+    harness.synced(&manager).await;
+    harness.pay_up_to(&manager, SENDER, channel, 0, 30).await;
+
+    let key_file = harness._dir.path().join("receiver.key");
+    std::fs::write(&key_file, harness.chain.key(RECEIVER).to_bytes().to_string()).expect("key file");
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let command = |subcommand: &[&str]| {
+        let mut args = vec![
+            "uraiden-server".to_owned(),
+            "--rpc-provider".into(),
+            harness.chain.anvil.endpoint(),
+            "--private-key".into(),
+            key_file.display().to_string(),
+            "--channel-manager-address".into(),
+            harness.chain.deployment.channel_manager.to_string(),
+            "--state-file".into(),
+            harness.state_file.display().to_string(),
+            "--poll-interval-ms".into(),
+            "50".into(),
+        ];
+        args.extend(subcommand.iter().map(|arg| (*arg).to_owned()));
+        Cli::try_parse_from(args).expect("valid command line")
+    };
+
+    let error = command(&["withdraw", "--all"]).run().await.expect_err("the server holds the file");
+    let message = format!("{error:#}");
+    assert!(message.contains("in use") && message.contains("POST /api/1/withdraw"), "{message}");
+
+    tasks.shutdown().await;
+    drop(manager);
+    command(&["withdraw", "--all"]).run().await.expect("withdraws");
+    assert_eq!(harness.withdrawn_on_chain(channel).await, U192::from(30u64));
+    command(&["close-all"]).run().await.expect("closes");
+    assert_eq!(harness.balance_of(channel.sender).await, U256::from(70u64));
+}
