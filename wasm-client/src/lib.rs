@@ -1,114 +1,30 @@
-//! `uraiden-wasm`: the browser sender, as wasm-bindgen glue over `uraiden-protocol`.
+//! `uraiden-wasm`: the µRaiden sender for the browser, as wasm-bindgen glue over
+//! `uraiden-protocol` (all hashing, signing and header parsing live in the shared crate).
 //!
-//! Today it exposes what a page needs to ask a wallet for a balance proof and to check one:
-//! the `eth_signTypedData_v4` JSON and signer recovery. The wallet client, session keys and
-//! the paying `fetch` arrive with the browser issue; all hashing stays in the shared crate.
+//! # Modules
+//!
+//! - `error`: [`UraidenError`], the exported error class (`name`, numeric `code`, `message`).
+//! - `amount`: JS `bigint` ↔ `uint192`.
+//! - `abi`: contract calldata from the forge artifacts, and the JSON-RPC hex codec.
+//! - `provider`: the duck-typed EIP-1193 provider and the calls the client makes through it.
+//! - `storage`: the `localStorage` record of a channel (and its session key).
+//! - `channel`: a channel's off-chain state: balance, deposit, signer; the next proof.
+//! - `client`: [`MicroRaiden`], the exported class (`MicroRaiden.create(…)`).
+//! - `paying_fetch`: `payingFetch`, a `fetch` that pays a 402 once.
+//! - `proof`: stateless `balanceProofTypedData` and `recoverBalanceProofSigner`.
+//! - `js`: small helpers to read option objects and build result objects.
 
-use uraiden_protocol::{
-    balance_proof_typed_data, channel_manager_domain, parse_address, parse_amount,
-    recover_balance_proof_signer, ChannelId, ProofSignature,
-};
-use wasm_bindgen::prelude::*;
+mod abi;
+mod amount;
+mod channel;
+mod client;
+mod error;
+mod js;
+mod paying_fetch;
+mod proof;
+mod provider;
+mod storage;
 
-/// The fields that name a balance proof, as JS passes them (`0x` strings, decimal balance).
-struct ProofFields<'a> {
-    chain_id: u64,
-    contract: &'a str,
-    sender: &'a str,
-    receiver: &'a str,
-    open_block_number: u32,
-    balance: &'a str,
-}
-
-impl ProofFields<'_> {
-    fn parse(&self) -> Result<(uraiden_protocol::Eip712Domain, uraiden_protocol::BalanceProof), String> {
-        let contract = parse_address(self.contract).map_err(|e| format!("contract: {e}"))?;
-        let sender = parse_address(self.sender).map_err(|e| format!("sender: {e}"))?;
-        let receiver = parse_address(self.receiver).map_err(|e| format!("receiver: {e}"))?;
-        let balance = parse_amount(self.balance).map_err(|e| format!("balance: {e}"))?;
-        let domain = channel_manager_domain(self.chain_id, contract);
-        Ok((domain, ChannelId::new(sender, receiver, self.open_block_number).balance_proof(balance)))
-    }
-
-    fn typed_data_json(&self) -> Result<String, String> {
-        let (domain, proof) = self.parse()?;
-        Ok(balance_proof_typed_data(&domain, &proof).to_string())
-    }
-
-    fn recover_signer(&self, signature: &str) -> Result<String, String> {
-        let (domain, proof) = self.parse()?;
-        let signature = ProofSignature::from_hex(signature).map_err(|e| format!("signature: {e}"))?;
-        let signer = recover_balance_proof_signer(&domain, &proof, &signature).map_err(|e| e.to_string())?;
-        Ok(signer.to_checksum(None))
-    }
-}
-
-/// The JSON string to pass to `eth_signTypedData_v4` for a balance proof.
-#[wasm_bindgen(js_name = balanceProofTypedData)]
-pub fn balance_proof_typed_data_json(
-    chain_id: u64,
-    contract: &str,
-    sender: &str,
-    receiver: &str,
-    open_block_number: u32,
-    balance: &str,
-) -> Result<String, JsError> {
-    ProofFields { chain_id, contract, sender, receiver, open_block_number, balance }
-        .typed_data_json()
-        .map_err(|message| JsError::new(&message))
-}
-
-/// The checksummed address that signed a balance proof; throws for a signature the
-/// contract would reject.
-#[wasm_bindgen(js_name = recoverBalanceProofSigner)]
-pub fn recover_balance_proof_signer_js(
-    chain_id: u64,
-    contract: &str,
-    sender: &str,
-    receiver: &str,
-    open_block_number: u32,
-    balance: &str,
-    signature: &str,
-) -> Result<String, JsError> {
-    ProofFields { chain_id, contract, sender, receiver, open_block_number, balance }
-        .recover_signer(signature)
-        .map_err(|message| JsError::new(&message))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use uraiden_protocol::{LocalSigningKey, B256};
-
-    fn fields(balance: &str) -> ProofFields<'_> {
-        ProofFields {
-            chain_id: 31337,
-            contract: "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512",
-            sender: "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc",
-            receiver: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
-            open_block_number: 7,
-            balance,
-        }
-    }
-
-    #[test]
-    fn typed_data_is_what_the_protocol_crate_hashes() {
-        let json: serde_json::Value =
-            serde_json::from_str(&fields("1000").typed_data_json().unwrap()).unwrap();
-        assert_eq!(json["primaryType"], "BalanceProof");
-        assert_eq!(json["message"]["balance"], "1000");
-        assert_eq!(json["domain"]["chainId"], 31337);
-    }
-
-    #[test]
-    fn recovers_the_signing_key_and_names_bad_fields() {
-        let key = LocalSigningKey::from_bytes(&B256::repeat_byte(9)).unwrap();
-        let (domain, proof) = fields("5").parse().unwrap();
-        let signature = key.sign_balance_proof(&domain, &proof).unwrap().to_hex();
-        assert_eq!(fields("5").recover_signer(&signature).unwrap(), key.address().to_checksum(None));
-        // The same signature over another balance names another signer.
-        assert_ne!(fields("6").recover_signer(&signature).unwrap(), key.address().to_checksum(None));
-        assert!(fields("-1").recover_signer(&signature).unwrap_err().starts_with("balance:"));
-        assert!(fields("5").recover_signer("0x1234").unwrap_err().starts_with("signature:"));
-    }
-}
+pub use client::MicroRaiden;
+pub use error::{ErrorKind, UraidenError};
+pub use proof::{balance_proof_typed_data_json, recover_balance_proof_signer_js};

@@ -1,0 +1,221 @@
+//! `payingFetch`: `fetch`, and when the answer is 402, pay the price once and retry.
+//!
+//! The decision ([`next_balance`]) is pure: refuse a price above `maxPrice` or a paywall of
+//! another chain or channel manager, resume from the receiver's last accepted balance when
+//! the 402 proves it with our own signature, and never go past the deposit.
+
+use alloy_primitives::Address;
+use uraiden_protocol::{header, PaywallInfo, U192};
+use wasm_bindgen::{prelude::*, JsCast};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Request, Response};
+
+use crate::{
+    channel::ChannelState,
+    error::{ErrorKind, Result, UraidenError},
+};
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = fetch)]
+    fn global_fetch(request: &Request) -> js_sys::Promise;
+}
+
+/// The headers a 402 may carry that [`PaywallInfo::parse`] reads.
+pub const PAYWALL_HEADERS: [&str; 9] = [
+    header::GATEWAY_PATH,
+    header::RECEIVER_ADDRESS,
+    header::CONTRACT_ADDRESS,
+    header::TOKEN_ADDRESS,
+    header::PRICE,
+    header::CHAIN_ID,
+    header::SENDER_ADDRESS,
+    header::SENDER_BALANCE,
+    header::BALANCE_SIGNATURE,
+];
+
+/// What a 402 asks to be paid, read from its headers.
+pub fn paywall_info(headers: &[(&str, String)]) -> Result<PaywallInfo> {
+    PaywallInfo::parse(|name| {
+        headers.iter().find(|(header, _)| header.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+    })
+    .map_err(|e| {
+        UraidenError::new(
+            ErrorKind::InvalidResponse,
+            format!("the 402 response is not a µRaiden paywall: {e}"),
+        )
+    })
+}
+
+/// The cumulative balance to sign for one more request behind `info`'s paywall.
+pub fn next_balance(
+    info: &PaywallInfo,
+    max_price: U192,
+    chain_id: u64,
+    contract: Address,
+    channel: Option<&ChannelState>,
+) -> Result<U192> {
+    if info.price > max_price {
+        return Err(UraidenError::new(
+            ErrorKind::PriceTooHigh,
+            format!("the resource costs {} but maxPrice is {max_price}; nothing was paid", info.price),
+        ));
+    }
+    if info.chain_id != chain_id || info.contract != contract {
+        return Err(UraidenError::new(
+            ErrorKind::InvalidResponse,
+            format!(
+                "the paywall wants payment through {} on chain {}, this client uses {contract} on chain {chain_id}",
+                info.contract, info.chain_id
+            ),
+        ));
+    }
+    let channel = channel.filter(|c| c.id.receiver == info.receiver).ok_or_else(|| {
+        UraidenError::new(
+            ErrorKind::NoChannel,
+            format!(
+                "no open channel to the receiver {}; openChannel({{ receiver, deposit }}) first",
+                info.receiver
+            ),
+        )
+    })?;
+    let base = match (info.sender, info.sender_balance, &info.balance_signature) {
+        // The receiver's last accepted balance for our channel: lower than ours means our
+        // later proofs never arrived; higher is only believed with our own signature on it.
+        (Some(sender), Some(accepted), signature) if sender == channel.id.sender => {
+            let proven =
+                signature.as_ref().is_some_and(|s| channel.verify_proof(&info.domain(), accepted, s));
+            if accepted <= channel.balance || proven {
+                accepted
+            } else {
+                channel.balance
+            }
+        }
+        _ => channel.balance,
+    };
+    let next = base.checked_add(info.price).unwrap_or(U192::MAX);
+    channel.check_within_deposit(next)
+}
+
+/// The response's headers that matter to a paywall, as (name, value) pairs.
+pub fn read_headers(response: &Response) -> Vec<(&'static str, String)> {
+    let headers = response.headers();
+    PAYWALL_HEADERS
+        .iter()
+        .filter_map(|name| headers.get(name).ok().flatten().map(|value| (*name, value)))
+        .collect()
+}
+
+/// `fetch(request)`, a rejection being a network error.
+pub async fn fetch(request: &Request) -> Result<Response> {
+    let response = JsFuture::from(global_fetch(request)).await.map_err(|e| {
+        let message = e
+            .dyn_ref::<js_sys::Error>()
+            .map_or_else(|| "fetch failed".to_owned(), |e| String::from(e.message()));
+        UraidenError::new(ErrorKind::Network, format!("{}: {message}", request.url()))
+    })?;
+    response.dyn_into().map_err(|_| {
+        UraidenError::new(ErrorKind::InvalidResponse, "fetch resolved to something other than a Response")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_primitives::{address, B256};
+    use uraiden_protocol::{channel_manager_domain, ChannelId, LocalSigningKey};
+
+    const CONTRACT: Address = address!("e7f1725e7734ce288f8367e1bb143e90bb3f0512");
+    const SENDER: Address = address!("3c44cdddb6a900fa2b585dd299e03d12fa4293bc");
+    const RECEIVER: Address = address!("70997970c51812dc3a010c7d01b50e0d17dc79c8");
+
+    fn headers(extra: &[(&'static str, String)]) -> Vec<(&'static str, String)> {
+        let mut headers = vec![
+            (header::GATEWAY_PATH, "/api/1".to_owned()),
+            (header::RECEIVER_ADDRESS, format!("{RECEIVER:#x}")),
+            (header::CONTRACT_ADDRESS, format!("{CONTRACT:#x}")),
+            (header::TOKEN_ADDRESS, format!("{:#x}", Address::repeat_byte(7))),
+            (header::PRICE, "5".to_owned()),
+            (header::CHAIN_ID, "31337".to_owned()),
+        ];
+        headers.extend_from_slice(extra);
+        headers
+    }
+
+    fn channel(balance: u64, session_key: Option<LocalSigningKey>) -> ChannelState {
+        ChannelState {
+            id: ChannelId::new(SENDER, RECEIVER, 3),
+            deposit: U192::from(100),
+            balance: U192::from(balance),
+            session_key,
+        }
+    }
+
+    fn next(info: &PaywallInfo, max_price: u64, channel: Option<&ChannelState>) -> Result<U192> {
+        next_balance(info, U192::from(max_price), 31337, CONTRACT, channel)
+    }
+
+    #[test]
+    fn pays_the_price_on_top_of_the_last_balance() {
+        let info = paywall_info(&headers(&[])).unwrap();
+        assert_eq!(next(&info, 5, Some(&channel(10, None))).unwrap(), U192::from(15));
+        assert_eq!(next(&info, 5, Some(&channel(95, None))).unwrap(), U192::from(100));
+        assert_eq!(
+            next(&info, 5, Some(&channel(96, None))).unwrap_err().kind(),
+            ErrorKind::InsufficientDeposit
+        );
+    }
+
+    #[test]
+    fn refuses_what_it_should_not_pay() {
+        let info = paywall_info(&headers(&[])).unwrap();
+        let err = next(&info, 4, Some(&channel(0, None))).unwrap_err();
+        assert_eq!(
+            (err.kind(), err.message().as_str()),
+            (ErrorKind::PriceTooHigh, "the resource costs 5 but maxPrice is 4; nothing was paid")
+        );
+        assert_eq!(next(&info, 5, None).unwrap_err().kind(), ErrorKind::NoChannel);
+        let other_receiver = ChannelState { id: ChannelId::new(SENDER, SENDER, 3), ..channel(0, None) };
+        assert_eq!(next(&info, 5, Some(&other_receiver)).unwrap_err().kind(), ErrorKind::NoChannel);
+        let err = next_balance(&info, U192::from(5), 1, CONTRACT, Some(&channel(0, None))).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidResponse);
+    }
+
+    #[test]
+    fn resumes_from_the_receivers_balance_only_when_proven() {
+        let key = LocalSigningKey::from_bytes(&B256::repeat_byte(8)).unwrap();
+        let ours = channel(10, Some(key.clone()));
+        let domain = channel_manager_domain(31337, CONTRACT);
+        let sign = |balance: u64| {
+            key.sign_balance_proof(&domain, &ours.id.balance_proof(U192::from(balance))).unwrap()
+        };
+        let with = |balance: u64, signature: Option<String>| {
+            let mut extra = vec![
+                (header::SENDER_ADDRESS, format!("{SENDER:#x}")),
+                (header::SENDER_BALANCE, balance.to_string()),
+            ];
+            extra.extend(signature.map(|s| (header::BALANCE_SIGNATURE, s)));
+            paywall_info(&headers(&extra)).unwrap()
+        };
+        // Lower: our later proofs never arrived, continue from what was accepted.
+        assert_eq!(next(&with(5, None), 5, Some(&ours)).unwrap(), U192::from(10));
+        // Higher and signed by our session key: we lost state, resume.
+        assert_eq!(next(&with(40, Some(sign(40).to_hex())), 5, Some(&ours)).unwrap(), U192::from(45));
+        // Higher without, or with someone else's, signature: not believed.
+        assert_eq!(next(&with(40, None), 5, Some(&ours)).unwrap(), U192::from(15));
+        assert_eq!(next(&with(40, Some(sign(41).to_hex())), 5, Some(&ours)).unwrap(), U192::from(15));
+    }
+
+    #[test]
+    fn header_names_match_case_insensitively_and_bad_paywalls_are_named() {
+        let mut lower: Vec<(&'static str, String)> = Vec::new();
+        for (name, value) in headers(&[]) {
+            let name: &'static str = Box::leak(name.to_ascii_lowercase().into_boxed_str());
+            lower.push((name, value));
+        }
+        assert_eq!(paywall_info(&lower).unwrap().price, U192::from(5));
+        let err = paywall_info(&headers(&[])[1..]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidResponse);
+        assert!(err.message().contains("RDN-Gateway-Path: missing"), "{}", err.message());
+    }
+}
