@@ -8,8 +8,10 @@
 
 use std::{future::Future, pin::Pin};
 
+// The money core's payment outcomes are the HTTP side's too: one definition each.
+pub use crate::channels::{AcceptedPayment, LastProof, PaymentRejected};
 pub use crate::duties::{ChannelClose, CloseOutcome, WithdrawError, WithdrawOutcome, Withdrawal};
-use uraiden_protocol::{Address, ChannelId, PaymentHeaders, ProofSignature, Refusal, U192, U256};
+use uraiden_protocol::{Address, ChannelId, PaymentHeaders, ProofSignature, U192, U256};
 
 /// A boxed `Send` future: trait objects cannot have `async fn`s.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -69,43 +71,6 @@ pub type WithdrawReport = Result<Vec<(ChannelId, Result<Withdrawal, WithdrawErro
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("this receiver backend sends no on-chain transactions")]
 pub struct OperatorUnsupported;
-
-/// A payment that was verified and stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AcceptedPayment {
-    pub sender: Address,
-    pub open_block: u32,
-    /// The new cumulative balance.
-    pub balance: U192,
-    pub signature: ProofSignature,
-}
-
-/// The last proof the receiver accepted in a channel.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LastProof {
-    pub sender: Address,
-    pub open_block: u32,
-    pub balance: U192,
-    /// `None` while nothing was paid in the channel.
-    pub signature: Option<ProofSignature>,
-}
-
-/// Why a payment was not accepted.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PaymentRejected {
-    /// A protocol refusal (402 with its reason header). `last` is the channel's last proof,
-    /// set only when the request's own proof was signed by the channel's sender or signer:
-    /// sender and open block are public, and the last proof is what a cooperative close
-    /// takes, so a stranger who names a channel must learn nothing about it (SPEC §7).
-    Refused { refusal: Refusal, last: Option<LastProof> },
-    /// The proof is for another contract or receiver (409).
-    WrongGateway(String),
-    /// The receiver cannot take payments now, e.g. the node is unreachable (502).
-    Unavailable(String),
-    /// The proof could not be stored, so nothing was charged or served (503, retryable).
-    /// Internal detail, logged but not shown.
-    Store(String),
-}
 
 /// Why no closing signature was given.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -195,29 +160,7 @@ impl ChannelBackend for crate::channels::ChannelManager {
         payment: &'a PaymentHeaders,
         price: U192,
     ) -> BoxFuture<'a, Result<AcceptedPayment, PaymentRejected>> {
-        use crate::channels::PaymentRejected as Rejected;
-        Box::pin(async move {
-            match Self::accept_payment(self, payment, price).await {
-                Ok(accepted) => Ok(AcceptedPayment {
-                    sender: accepted.channel.sender,
-                    open_block: accepted.channel.open_block_number,
-                    balance: accepted.balance,
-                    signature: accepted.signature,
-                }),
-                Err(Rejected::Refused { refusal, last }) => Err(PaymentRejected::Refused {
-                    refusal,
-                    last: last.map(|last| LastProof {
-                        sender: last.sender,
-                        open_block: last.open_block,
-                        balance: last.balance,
-                        signature: last.signature,
-                    }),
-                }),
-                Err(Rejected::WrongGateway(message)) => Err(PaymentRejected::WrongGateway(message)),
-                Err(Rejected::Unavailable(message)) => Err(PaymentRejected::Unavailable(message)),
-                Err(Rejected::Store(detail)) => Err(PaymentRejected::Store(detail)),
-            }
-        })
+        Box::pin(Self::accept_payment(self, payment, price))
     }
 
     fn channel(&self, sender: Address, open_block: u32) -> Option<ChannelView> {

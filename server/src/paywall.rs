@@ -211,8 +211,8 @@ async fn charge(state: &AppState, price: U192, request: Request, next: Next) -> 
         Ok(accepted) => {
             state.metrics().payment_accepted();
             tracing::info!(
-                sender = %accepted.sender,
-                open_block = accepted.open_block,
+                sender = %accepted.channel.sender,
+                open_block = accepted.channel.open_block_number,
                 balance = %accepted.balance,
                 %price,
                 path = %request.uri().path(),
@@ -220,7 +220,7 @@ async fn charge(state: &AppState, price: U192, request: Request, next: Next) -> 
             );
             let mut response = next.run(request).await;
             let info = PaywallInfo {
-                sender: Some(accepted.sender),
+                sender: Some(accepted.channel.sender),
                 sender_balance: Some(accepted.balance),
                 balance_signature: Some(accepted.signature),
                 ..info

@@ -134,8 +134,7 @@ impl ChannelBackend for FakeBackend {
             channel.balance = payment.balance;
             channel.signature = Some(payment.balance_signature);
             Ok(AcceptedPayment {
-                sender: payment.sender,
-                open_block: OPEN_BLOCK,
+                channel: ChannelId::new(payment.sender, payment.receiver, OPEN_BLOCK),
                 balance: payment.balance,
                 signature: payment.balance_signature,
             })
