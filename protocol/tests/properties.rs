@@ -35,6 +35,36 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
+    fn recovery_agrees_with_alloys(key in key(), digest in any::<[u8; 32]>()) {
+        let digest = B256::from(digest);
+        let signature = key.sign_digest(&digest).unwrap();
+        let alloy = signature.as_alloy().recover_address_from_prehash(&digest).unwrap();
+        prop_assert_eq!(recover_signer(&digest, &signature).unwrap(), alloy);
+        prop_assert_eq!(alloy, key.address());
+    }
+
+    #[test]
+    fn recovery_of_arbitrary_scalars_agrees_with_alloys(
+        r in any::<[u8; 32]>(),
+        s in any::<[u8; 32]>(),
+        v in 27u8..=28,
+        digest in any::<[u8; 32]>(),
+    ) {
+        // Arbitrary (r, s) that pass the encoding checks, signed by nobody: both recoveries
+        // must fail together (no point with x = r) or give the same address.
+        let mut raw = [0u8; 65];
+        raw[..32].copy_from_slice(&r);
+        raw[32..64].copy_from_slice(&s);
+        raw[32] &= 0x7f; // mostly below n/2
+        raw[64] = v;
+        let Ok(signature) = ProofSignature::from_bytes(&raw) else { return Ok(()) };
+        let digest = B256::from(digest);
+        let ours = recover_signer(&digest, &signature).ok();
+        let alloy = signature.as_alloy().recover_address_from_prehash(&digest).ok();
+        prop_assert_eq!(ours, alloy);
+    }
+
+    #[test]
     fn signatures_recover_to_the_key_and_round_trip(key in key(), digest in any::<[u8; 32]>()) {
         let digest = B256::from(digest);
         let signature = key.sign_digest(&digest).unwrap();
