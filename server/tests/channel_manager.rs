@@ -13,8 +13,7 @@ use alloy::{
     providers::Provider,
 };
 use tempfile::TempDir;
-use uraiden_chain::contracts::{CustomToken, RaidenMicroTransferChannels};
-use uraiden_e2e::TestChain;
+use uraiden_e2e::{ChannelManagerInstance, TestChain, TokenInstance};
 use uraiden_protocol::{
     channel_manager_domain, Address, ChannelId, Eip712Domain, LocalSigningKey, PaymentHeaders,
     ProofSignature, Refusal, B256, U192,
@@ -49,7 +48,7 @@ impl Harness {
     }
 
     fn key(&self, index: usize) -> LocalSigningKey {
-        LocalSigningKey::from_bytes(&self.chain.key(index).to_bytes()).expect("anvil keys are valid")
+        self.chain.signing_key(index)
     }
 
     fn config(&self, confirmations: u64, duties: bool) -> ChannelManagerConfig {
@@ -82,91 +81,34 @@ impl Harness {
     }
 
     async fn head(&self) -> u64 {
-        self.chain.provider(self.chain.key(0)).get_block_number().await.expect("block number")
+        self.chain.head().await
     }
 
     async fn mine(&self, blocks: u64) {
-        let provider = self.chain.provider(self.chain.key(0));
-        let _: serde_json::Value =
-            provider.raw_request("anvil_mine".into(), [U256::from(blocks)]).await.expect("anvil_mine");
+        self.chain.mine(blocks).await
     }
 
-    fn token(&self, index: usize) -> CustomToken::CustomTokenInstance<alloy::providers::DynProvider> {
-        CustomToken::new(self.chain.deployment.token, self.chain.provider(self.chain.key(index)))
+    fn token(&self, index: usize) -> TokenInstance {
+        self.chain.token(index)
     }
 
-    fn contract(
-        &self,
-        index: usize,
-    ) -> RaidenMicroTransferChannels::RaidenMicroTransferChannelsInstance<alloy::providers::DynProvider> {
-        RaidenMicroTransferChannels::new(
-            self.chain.deployment.channel_manager,
-            self.chain.provider(self.chain.key(index)),
-        )
+    fn contract(&self, index: usize) -> ChannelManagerInstance {
+        self.chain.channel_manager(index)
     }
 
     async fn balance_of(&self, who: Address) -> U256 {
-        self.token(0).balanceOf(who).call().await.expect("balanceOf")
+        self.chain.token_balance(who).await
     }
 
     /// Gives the sender tokens and opens a channel to the receiver; returns its id.
     async fn open_channel(&self, deposit: u64, signer: Option<Address>) -> ChannelId {
-        let sender = self.chain.address(SENDER);
-        let receiver = self.chain.address(RECEIVER);
-        self.token(0)
-            .transfer_0(sender, U256::from(deposit))
-            .send()
-            .await
-            .expect("sent")
-            .get_receipt()
-            .await
-            .expect("mined");
-        self.token(SENDER)
-            .approve(self.chain.deployment.channel_manager, U256::from(deposit))
-            .send()
-            .await
-            .expect("sent")
-            .get_receipt()
-            .await
-            .expect("mined");
-        let contract = self.contract(SENDER);
-        let call = match signer {
-            Some(signer) => contract.createChannelWithSigner(receiver, U192::from(deposit), signer),
-            None => contract.createChannelWithSigner(receiver, U192::from(deposit), Address::ZERO),
-        };
-        let receipt = call.send().await.expect("sent").get_receipt().await.expect("mined");
-        assert!(receipt.status(), "createChannel reverted");
-        let block = receipt.block_number.expect("mined");
-        ChannelId::new(sender, receiver, u32::try_from(block).expect("small block number"))
+        self.chain.transfer_tokens(self.chain.address(SENDER), deposit).await;
+        self.chain.open_channel(SENDER, self.chain.address(RECEIVER), deposit, signer).await
     }
 
     async fn top_up(&self, channel: ChannelId, added: u64) {
-        self.token(0)
-            .transfer_0(channel.sender, U256::from(added))
-            .send()
-            .await
-            .expect("sent")
-            .get_receipt()
-            .await
-            .expect("mined");
-        self.token(SENDER)
-            .approve(self.chain.deployment.channel_manager, U256::from(added))
-            .send()
-            .await
-            .expect("sent")
-            .get_receipt()
-            .await
-            .expect("mined");
-        let receipt = self
-            .contract(SENDER)
-            .topUp(channel.receiver, channel.open_block_number, U192::from(added))
-            .send()
-            .await
-            .expect("sent")
-            .get_receipt()
-            .await
-            .expect("mined");
-        assert!(receipt.status(), "topUp reverted");
+        self.chain.transfer_tokens(channel.sender, added).await;
+        self.chain.top_up(SENDER, channel, added).await
     }
 
     fn sign(&self, signer: &LocalSigningKey, channel: ChannelId, balance: u64) -> ProofSignature {
@@ -175,15 +117,7 @@ impl Harness {
 
     /// The headers of a request paying `balance`, signed by `signer`.
     fn payment(&self, signer: &LocalSigningKey, channel: ChannelId, balance: u64) -> PaymentHeaders {
-        PaymentHeaders {
-            contract: self.chain.deployment.channel_manager,
-            receiver: channel.receiver,
-            sender: channel.sender,
-            open_block_number: channel.open_block_number,
-            balance: U192::from(balance),
-            balance_signature: self.sign(signer, channel, balance),
-            payment: Some(U192::from(PRICE)),
-        }
+        PaymentHeaders { payment: Some(U192::from(PRICE)), ..self.chain.payment(signer, channel, balance) }
     }
 }
 

@@ -14,11 +14,8 @@ use alloy::{
     providers::Provider,
 };
 use tempfile::TempDir;
-use uraiden_chain::contracts::{CustomToken, RaidenMicroTransferChannels};
-use uraiden_e2e::TestChain;
-use uraiden_protocol::{
-    channel_manager_domain, Address, ChannelId, Eip712Domain, LocalSigningKey, PaymentHeaders, Refusal, U192,
-};
+use uraiden_e2e::{ChannelManagerInstance, TestChain};
+use uraiden_protocol::{Address, ChannelId, LocalSigningKey, PaymentHeaders, Refusal, U192};
 use uraiden_server::{
     channels::{BackgroundTasks, ChannelManager, ChannelManagerConfig, PaymentRejected},
     duties::{CloseOutcome, WithdrawOutcome},
@@ -35,23 +32,18 @@ struct Harness {
     chain: TestChain,
     _dir: TempDir,
     state_file: PathBuf,
-    domain: Eip712Domain,
 }
-
-type Contract =
-    RaidenMicroTransferChannels::RaidenMicroTransferChannelsInstance<alloy::providers::DynProvider>;
 
 impl Harness {
     async fn new() -> Self {
         let chain = TestChain::start().await.expect("anvil starts and the contracts deploy");
         let dir = tempfile::tempdir().expect("tempdir");
         let state_file = dir.path().join("receiver.db");
-        let domain = channel_manager_domain(chain.deployment.chain_id, chain.deployment.channel_manager);
-        Self { chain, _dir: dir, state_file, domain }
+        Self { chain, _dir: dir, state_file }
     }
 
     fn key(&self, index: usize) -> LocalSigningKey {
-        LocalSigningKey::from_bytes(&self.chain.key(index).to_bytes()).expect("anvil keys are valid")
+        self.chain.signing_key(index)
     }
 
     fn config(&self) -> ChannelManagerConfig {
@@ -79,13 +71,11 @@ impl Harness {
     }
 
     async fn head(&self) -> u64 {
-        self.chain.provider(self.chain.key(0)).get_block_number().await.expect("block number")
+        self.chain.head().await
     }
 
     async fn mine(&self, blocks: u64) {
-        let provider = self.chain.provider(self.chain.key(0));
-        let _: serde_json::Value =
-            provider.raw_request("anvil_mine".into(), [U256::from(blocks)]).await.expect("anvil_mine");
+        self.chain.mine(blocks).await
     }
 
     async fn set_eth(&self, who: Address, wei: U256) {
@@ -94,75 +84,24 @@ impl Harness {
             provider.raw_request("anvil_setBalance".into(), (who, wei)).await.expect("anvil_setBalance");
     }
 
-    fn token(&self, index: usize) -> CustomToken::CustomTokenInstance<alloy::providers::DynProvider> {
-        CustomToken::new(self.chain.deployment.token, self.chain.provider(self.chain.key(index)))
-    }
-
-    fn contract(&self, index: usize) -> Contract {
-        RaidenMicroTransferChannels::new(
-            self.chain.deployment.channel_manager,
-            self.chain.provider(self.chain.key(index)),
-        )
+    fn contract(&self, index: usize) -> ChannelManagerInstance {
+        self.chain.channel_manager(index)
     }
 
     async fn balance_of(&self, who: Address) -> U256 {
-        self.token(0).balanceOf(who).call().await.expect("balanceOf")
+        self.chain.token_balance(who).await
     }
 
     /// Gives `sender` tokens and opens a channel from it to the receiver.
     async fn open_channel(&self, sender: usize, deposit: u64) -> ChannelId {
-        let receiver = self.chain.address(RECEIVER);
-        let mined = |receipt: alloy::rpc::types::TransactionReceipt| {
-            assert!(receipt.status(), "a setup transaction reverted");
-            receipt
-        };
-        mined(
-            self.token(0)
-                .transfer_0(self.chain.address(sender), U256::from(deposit))
-                .send()
-                .await
-                .expect("sent")
-                .get_receipt()
-                .await
-                .expect("mined"),
-        );
-        mined(
-            self.token(sender)
-                .approve(self.chain.deployment.channel_manager, U256::from(deposit))
-                .send()
-                .await
-                .expect("sent")
-                .get_receipt()
-                .await
-                .expect("mined"),
-        );
-        let receipt = mined(
-            self.contract(sender)
-                .createChannelWithSigner(receiver, U192::from(deposit), Address::ZERO)
-                .send()
-                .await
-                .expect("sent")
-                .get_receipt()
-                .await
-                .expect("mined"),
-        );
-        let block = receipt.block_number.expect("mined");
-        ChannelId::new(self.chain.address(sender), receiver, u32::try_from(block).expect("small block"))
+        self.chain.transfer_tokens(self.chain.address(sender), deposit).await;
+        self.chain.open_channel(sender, self.chain.address(RECEIVER), deposit, None).await
     }
 
     fn payment(&self, sender: usize, channel: ChannelId, balance: u64) -> PaymentHeaders {
-        let signature = self
-            .key(sender)
-            .sign_balance_proof(&self.domain, &channel.balance_proof(U192::from(balance)))
-            .expect("signs");
         PaymentHeaders {
-            contract: self.chain.deployment.channel_manager,
-            receiver: channel.receiver,
-            sender: channel.sender,
-            open_block_number: channel.open_block_number,
-            balance: U192::from(balance),
-            balance_signature: signature,
             payment: Some(U192::from(PRICE)),
+            ..self.chain.payment(&self.key(sender), channel, balance)
         }
     }
 

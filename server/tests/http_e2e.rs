@@ -12,9 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use alloy::primitives::U256;
 use tokio::sync::oneshot;
-use uraiden_chain::contracts::{CustomToken, RaidenMicroTransferChannels};
 use uraiden_e2e::TestChain;
 use uraiden_protocol::{
     channel_manager_domain, header as rdn, recover_closing_proof_signer, ChannelId, Eip712Domain,
@@ -44,7 +42,7 @@ struct Receiver {
 }
 
 fn key(chain: &TestChain, index: usize) -> LocalSigningKey {
-    LocalSigningKey::from_bytes(&chain.key(index).to_bytes()).unwrap()
+    chain.signing_key(index)
 }
 
 impl Receiver {
@@ -88,46 +86,12 @@ impl Receiver {
 
     /// Funds the sender and opens a channel of `DEPOSIT` to the receiver.
     async fn open_channel(&self) -> ChannelId {
-        let (sender, receiver) = (self.chain.address(SENDER), self.chain.address(RECEIVER));
-        let deployment = self.chain.deployment;
-        let token = CustomToken::new(deployment.token, self.chain.provider(self.chain.key(0)));
-        token.transfer_0(sender, U256::from(DEPOSIT)).send().await.unwrap().get_receipt().await.unwrap();
-        let token = CustomToken::new(deployment.token, self.chain.provider(self.chain.key(SENDER)));
-        token
-            .approve(deployment.channel_manager, U256::from(DEPOSIT))
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
-        let contract = RaidenMicroTransferChannels::new(
-            deployment.channel_manager,
-            self.chain.provider(self.chain.key(SENDER)),
-        );
-        let receipt = contract
-            .createChannel(receiver, U192::from(DEPOSIT))
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
-        assert!(receipt.status(), "createChannel reverted");
-        ChannelId::new(sender, receiver, u32::try_from(receipt.block_number.unwrap()).unwrap())
+        self.chain.transfer_tokens(self.chain.address(SENDER), DEPOSIT).await;
+        self.chain.open_channel(SENDER, self.chain.address(RECEIVER), DEPOSIT, None).await
     }
 
     fn payment(&self, signer: usize, channel: ChannelId, balance: u64) -> PaymentHeaders {
-        let proof = channel.balance_proof(U192::from(balance));
-        PaymentHeaders {
-            contract: self.chain.deployment.channel_manager,
-            receiver: channel.receiver,
-            sender: channel.sender,
-            open_block_number: channel.open_block_number,
-            balance: U192::from(balance),
-            balance_signature: key(&self.chain, signer).sign_balance_proof(&self.domain, &proof).unwrap(),
-            payment: None,
-        }
+        self.chain.payment(&key(&self.chain, signer), channel, balance)
     }
 
     async fn get(&self, path: &str, payment: Option<&PaymentHeaders>) -> reqwest::Response {

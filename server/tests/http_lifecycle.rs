@@ -14,13 +14,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use alloy::{
-    primitives::{Bytes, U256},
-    providers::{DynProvider, Provider},
-};
+use alloy::primitives::{Bytes, U256};
 use tokio::sync::oneshot;
-use uraiden_chain::contracts::{CustomToken, RaidenMicroTransferChannels};
-use uraiden_e2e::TestChain;
+use uraiden_e2e::{ChannelManagerInstance, TestChain};
 use uraiden_protocol::{
     channel_manager_domain, header as rdn, recover_closing_proof_signer, Address, ChannelId, Eip712Domain,
     LocalSigningKey, PaymentHeaders, ProofSignature, Refusal, U192,
@@ -97,7 +93,7 @@ impl Receiver {
     }
 
     async fn head(&self) -> u64 {
-        self.chain.provider(self.chain.key(0)).get_block_number().await.unwrap()
+        self.chain.head().await
     }
 
     /// Waits until the manager has read the chain up to its current head.
@@ -107,102 +103,34 @@ impl Receiver {
     }
 
     async fn mine(&self, blocks: u64) {
-        let provider = self.chain.provider(self.chain.key(0));
-        let _: serde_json::Value =
-            provider.raw_request("anvil_mine".into(), [U256::from(blocks)]).await.expect("anvil_mine");
+        self.chain.mine(blocks).await
     }
 
-    fn token(&self, index: usize) -> CustomToken::CustomTokenInstance<DynProvider> {
-        CustomToken::new(self.chain.deployment.token, self.chain.provider(self.chain.key(index)))
-    }
-
-    fn contract(
-        &self,
-        index: usize,
-    ) -> RaidenMicroTransferChannels::RaidenMicroTransferChannelsInstance<DynProvider> {
-        RaidenMicroTransferChannels::new(
-            self.chain.deployment.channel_manager,
-            self.chain.provider(self.chain.key(index)),
-        )
+    fn contract(&self, index: usize) -> ChannelManagerInstance {
+        self.chain.channel_manager(index)
     }
 
     async fn balance_of(&self, who: Address) -> U256 {
-        self.token(0).balanceOf(who).call().await.unwrap()
+        self.chain.token_balance(who).await
     }
 
     /// Account 0 (who holds the supply) gives the sender `amount` tokens.
     async fn fund_sender(&self, amount: u64) {
-        let receipt = self
-            .token(0)
-            .transfer_0(self.chain.address(SENDER), U256::from(amount))
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
-        assert!(receipt.status(), "transfer reverted");
-    }
-
-    async fn approve(&self, amount: u64) {
-        let receipt = self
-            .token(SENDER)
-            .approve(self.chain.deployment.channel_manager, U256::from(amount))
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
-        assert!(receipt.status(), "approve reverted");
+        self.chain.transfer_tokens(self.chain.address(SENDER), amount).await
     }
 
     /// Approves and opens a channel of `deposit` to the receiver; returns its id.
     async fn open_channel(&self, deposit: u64) -> ChannelId {
-        self.approve(deposit).await;
-        let receipt = self
-            .contract(SENDER)
-            .createChannel(self.chain.address(RECEIVER), U192::from(deposit))
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
-        assert!(receipt.status(), "createChannel reverted");
-        ChannelId::new(
-            self.chain.address(SENDER),
-            self.chain.address(RECEIVER),
-            u32::try_from(receipt.block_number.unwrap()).unwrap(),
-        )
+        self.chain.open_channel(SENDER, self.chain.address(RECEIVER), deposit, None).await
     }
 
     /// Approves and tops the channel up by `added`.
     async fn top_up(&self, channel: ChannelId, added: u64) {
-        self.approve(added).await;
-        let receipt = self
-            .contract(SENDER)
-            .topUp(channel.receiver, channel.open_block_number, U192::from(added))
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
-        assert!(receipt.status(), "topUp reverted");
+        self.chain.top_up(SENDER, channel, added).await
     }
 
     fn payment(&self, channel: ChannelId, balance: u64) -> PaymentHeaders {
-        let proof = channel.balance_proof(U192::from(balance));
-        PaymentHeaders {
-            contract: self.chain.deployment.channel_manager,
-            receiver: channel.receiver,
-            sender: channel.sender,
-            open_block_number: channel.open_block_number,
-            balance: U192::from(balance),
-            balance_signature: key(&self.chain, SENDER).sign_balance_proof(&self.domain, &proof).unwrap(),
-            payment: None,
-        }
+        self.chain.payment(&self.chain.signing_key(SENDER), channel, balance)
     }
 
     async fn get(&self, path: &str, payment: Option<&PaymentHeaders>) -> reqwest::Response {

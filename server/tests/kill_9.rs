@@ -15,9 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use alloy::primitives::U256;
 use tokio::io::AsyncBufReadExt;
-use uraiden_chain::contracts::{CustomToken, RaidenMicroTransferChannels};
 use uraiden_e2e::TestChain;
 use uraiden_protocol::{
     channel_manager_domain, header as rdn, recover_closing_proof_signer, Address, ChannelId, Eip712Domain,
@@ -187,30 +185,13 @@ impl Server {
 }
 
 fn key(chain: &TestChain, index: usize) -> LocalSigningKey {
-    LocalSigningKey::from_bytes(&chain.key(index).to_bytes()).unwrap()
+    chain.signing_key(index)
 }
 
 /// Funds `sender` and opens a channel of [`DEPOSIT`] to the receiver.
 async fn open_channel(chain: &TestChain, sender: usize) -> ChannelId {
-    let (sender_address, receiver) = (chain.address(sender), chain.address(RECEIVER));
-    let deployment = chain.deployment;
-    let token = CustomToken::new(deployment.token, chain.provider(chain.key(0)));
-    token.transfer_0(sender_address, U256::from(DEPOSIT)).send().await.unwrap().get_receipt().await.unwrap();
-    let token = CustomToken::new(deployment.token, chain.provider(chain.key(sender)));
-    let approval = token.approve(deployment.channel_manager, U256::from(DEPOSIT)).send().await.unwrap();
-    approval.get_receipt().await.unwrap();
-    let contract =
-        RaidenMicroTransferChannels::new(deployment.channel_manager, chain.provider(chain.key(sender)));
-    let receipt = contract
-        .createChannel(receiver, U192::from(DEPOSIT))
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
-    assert!(receipt.status(), "createChannel reverted");
-    ChannelId::new(sender_address, receiver, u32::try_from(receipt.block_number.unwrap()).unwrap())
+    chain.transfer_tokens(chain.address(sender), DEPOSIT).await;
+    chain.open_channel(sender, chain.address(RECEIVER), DEPOSIT, None).await
 }
 
 fn payment(

@@ -8,12 +8,25 @@ use std::path::{Path, PathBuf};
 use alloy::{
     network::EthereumWallet,
     node_bindings::{Anvil, AnvilInstance},
-    primitives::Address,
+    primitives::{Address, U256},
     providers::{DynProvider, Provider, ProviderBuilder},
+    rpc::types::TransactionReceipt,
     signers::local::PrivateKeySigner,
 };
 use anyhow::Context;
-use uraiden_chain::{DeployOptions, Deployment};
+use uraiden_chain::{
+    contracts::{CustomToken, RaidenMicroTransferChannels},
+    DeployOptions, Deployment,
+};
+use uraiden_protocol::{
+    channel_manager_domain, ChannelId, Eip712Domain, LocalSigningKey, PaymentHeaders, U192,
+};
+
+/// The token as account `index` sees it.
+pub type TokenInstance = CustomToken::CustomTokenInstance<DynProvider>;
+/// The channel manager as account `index` sees it.
+pub type ChannelManagerInstance =
+    RaidenMicroTransferChannels::RaidenMicroTransferChannelsInstance<DynProvider>;
 
 /// The repository root, from this crate's manifest directory.
 pub fn repo_root() -> PathBuf {
@@ -77,4 +90,117 @@ impl TestChain {
     fn provider_for(anvil: &AnvilInstance, key: PrivateKeySigner) -> DynProvider {
         ProviderBuilder::new().wallet(EthereumWallet::from(key)).connect_http(anvil.endpoint_url()).erased()
     }
+}
+
+/// Setup steps every end-to-end test needs; each panics with a clear message on failure,
+/// since a failed setup is the test's failure.
+impl TestChain {
+    /// anvil's development key `index` as the protocol crate's signer.
+    pub fn signing_key(&self, index: usize) -> LocalSigningKey {
+        LocalSigningKey::from_bytes(&self.key(index).to_bytes()).expect("anvil keys are valid")
+    }
+
+    /// The EIP-712 domain of the deployed channel manager.
+    pub fn domain(&self) -> Eip712Domain {
+        channel_manager_domain(self.deployment.chain_id, self.deployment.channel_manager)
+    }
+
+    /// The token, sending as account `index`.
+    pub fn token(&self, index: usize) -> TokenInstance {
+        CustomToken::new(self.deployment.token, self.provider(self.key(index)))
+    }
+
+    /// The channel manager, sending as account `index`.
+    pub fn channel_manager(&self, index: usize) -> ChannelManagerInstance {
+        RaidenMicroTransferChannels::new(self.deployment.channel_manager, self.provider(self.key(index)))
+    }
+
+    /// The chain's latest block number.
+    pub async fn head(&self) -> u64 {
+        self.provider(self.key(0)).get_block_number().await.expect("block number")
+    }
+
+    /// Mines `blocks` empty blocks (`anvil_mine`).
+    pub async fn mine(&self, blocks: u64) {
+        let _: serde_json::Value = self
+            .provider(self.key(0))
+            .raw_request("anvil_mine".into(), [U256::from(blocks)])
+            .await
+            .expect("anvil_mine");
+    }
+
+    /// The token balance of `who`.
+    pub async fn token_balance(&self, who: Address) -> U256 {
+        self.token(0).balanceOf(who).call().await.expect("balanceOf")
+    }
+
+    /// Account 0, which holds the supply, gives `to` some tokens.
+    pub async fn transfer_tokens(&self, to: Address, amount: u64) {
+        let receipt = self.token(0).transfer_0(to, U256::from(amount)).send().await.expect("sent");
+        mined(receipt.get_receipt().await.expect("mined"), "token transfer");
+    }
+
+    /// Account `sender` lets the channel manager take `amount` of its tokens.
+    pub async fn approve(&self, sender: usize, amount: u64) {
+        let pending = self
+            .token(sender)
+            .approve(self.deployment.channel_manager, U256::from(amount))
+            .send()
+            .await
+            .expect("sent");
+        mined(pending.get_receipt().await.expect("mined"), "approve");
+    }
+
+    /// Account `sender` approves and opens a channel of `deposit` to `receiver` (with a
+    /// delegated `signer`, if any); the open block is the creation's block.
+    pub async fn open_channel(
+        &self,
+        sender: usize,
+        receiver: Address,
+        deposit: u64,
+        signer: Option<Address>,
+    ) -> ChannelId {
+        self.approve(sender, deposit).await;
+        let contract = self.channel_manager(sender);
+        let pending = match signer {
+            Some(signer) => {
+                contract.createChannelWithSigner(receiver, U192::from(deposit), signer).send().await
+            }
+            None => contract.createChannel(receiver, U192::from(deposit)).send().await,
+        };
+        let receipt = mined(pending.expect("sent").get_receipt().await.expect("mined"), "createChannel");
+        let block = u32::try_from(receipt.block_number.expect("mined")).expect("small block number");
+        ChannelId::new(self.address(sender), receiver, block)
+    }
+
+    /// The channel's sender approves and tops it up by `added`.
+    pub async fn top_up(&self, sender: usize, channel: ChannelId, added: u64) {
+        self.approve(sender, added).await;
+        let pending = self
+            .channel_manager(sender)
+            .topUp(channel.receiver, channel.open_block_number, U192::from(added))
+            .send()
+            .await
+            .expect("sent");
+        mined(pending.get_receipt().await.expect("mined"), "topUp");
+    }
+
+    /// The headers of a request paying `balance` (cumulative) in `channel`, signed by `signer`.
+    pub fn payment(&self, signer: &LocalSigningKey, channel: ChannelId, balance: u64) -> PaymentHeaders {
+        let proof = channel.balance_proof(U192::from(balance));
+        PaymentHeaders {
+            contract: self.deployment.channel_manager,
+            receiver: channel.receiver,
+            sender: channel.sender,
+            open_block_number: channel.open_block_number,
+            balance: U192::from(balance),
+            balance_signature: signer.sign_balance_proof(&self.domain(), &proof).expect("signing works"),
+            payment: None,
+        }
+    }
+}
+
+fn mined(receipt: TransactionReceipt, what: &str) -> TransactionReceipt {
+    assert!(receipt.status(), "{what} reverted");
+    receipt
 }

@@ -11,12 +11,8 @@ use std::{
     time::Duration,
 };
 
-use alloy::{
-    primitives::{U256, U64},
-    providers::{DynProvider, Provider},
-};
+use alloy::{primitives::U256, providers::DynProvider};
 use tokio::sync::oneshot;
-use uraiden_chain::contracts::CustomToken;
 use uraiden_client::{Client, ClientConfig, SessionOptions};
 use uraiden_e2e::TestChain;
 use uraiden_protocol::{Address, LocalSigningKey, U192};
@@ -43,7 +39,7 @@ pub struct Env {
 }
 
 pub fn signing_key(chain: &TestChain, index: usize) -> LocalSigningKey {
-    LocalSigningKey::from_bytes(&chain.key(index).to_bytes()).unwrap()
+    chain.signing_key(index)
 }
 
 impl Env {
@@ -103,26 +99,22 @@ impl Env {
     }
 
     pub async fn transfer_tokens(&self, to: Address, amount: u64) {
-        let token = CustomToken::new(self.chain.deployment.token, self.owner());
-        let receipt =
-            token.transfer_0(to, U256::from(amount)).send().await.unwrap().get_receipt().await.unwrap();
-        assert!(receipt.status());
+        self.chain.transfer_tokens(to, amount).await
     }
 
     pub async fn token_balance(&self, of: Address) -> U256 {
-        CustomToken::new(self.chain.deployment.token, self.owner()).balanceOf(of).call().await.unwrap()
+        self.chain.token_balance(of).await
     }
 
     /// Waits until the receiver has followed the chain to its head.
     pub async fn synced(&self) {
-        let head = self.owner().get_block_number().await.unwrap();
+        let head = self.chain.head().await;
         assert!(self.manager.wait_for_block(head, WAIT).await, "the receiver did not reach block {head}");
     }
 
     /// Mines `blocks` empty blocks.
     pub async fn mine(&self, blocks: u64) {
-        let _: serde_json::Value =
-            self.owner().raw_request("anvil_mine".into(), (U64::from(blocks),)).await.unwrap();
+        self.chain.mine(blocks).await
     }
 
     pub fn state_file(&self, name: &str) -> PathBuf {
