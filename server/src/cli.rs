@@ -181,6 +181,10 @@ pub struct StartArgs {
     /// channel itself if the sender has not (default: never).
     #[arg(long, env = "URAIDEN_CLOSE_SIGNED_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..))]
     pub close_signed_timeout: Option<u64>,
+    /// Let pages from this origin (scheme://host[:port], repeatable, or * for any) pay with
+    /// fetch and read the RDN-* headers: for single-page apps served from another origin.
+    #[arg(long = "cors-origin", env = "URAIDEN_CORS_ORIGIN", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
 }
 
 fn positive_amount(text: &str) -> Result<U192, String> {
@@ -303,6 +307,7 @@ async fn start(account: &AccountArgs, receiver: &ReceiverArgs, args: StartArgs) 
         .state_file
         .clone()
         .context("start needs --state-file FILE: where channels and accepted payments are stored")?;
+    let cors = crate::cors::cors_layer(&args.cors_origins)?;
     let signer = load_signer(account, "start")?;
     let receiver_key = LocalSigningKey::from_bytes(&signer.to_bytes())
         .map_err(|_| anyhow::anyhow!("the receiver's key is not a valid secp256k1 key"))?;
@@ -367,6 +372,10 @@ async fn start(account: &AccountArgs, receiver: &ReceiverArgs, args: StartArgs) 
             crate::proxy::ProxyConfig::load(path)?.router(&state)?.merge(app::receiver_routes(state))
         }
         None => app::app(state),
+    };
+    let router = match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
     };
 
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))

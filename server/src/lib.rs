@@ -13,6 +13,7 @@
 //! - [`config`]: the resolved settings ([`Gateway`](config::Gateway), API token, TLS).
 //! - [`backend`]: the [`ChannelBackend`](backend::ChannelBackend) trait the HTTP side uses.
 //! - [`proxy`]: paywalls an upstream HTTP server (the seed's `PaywalledProxyUrl`).
+//! - [`cors`]: cross-origin access for apps that pay from another origin (`--cors-origin`).
 //! - [`serve`]: HTTP or TLS serving with graceful shutdown on ctrl-c and SIGTERM.
 //!
 //! Money core:
@@ -30,6 +31,7 @@ pub mod backend;
 pub mod channels;
 pub mod cli;
 pub mod config;
+pub mod cors;
 pub mod duties;
 pub mod metrics;
 mod payment_writer;
