@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks, and nothing twice: the wasm target, npm packages
-# (anvil, forge, cast, solc-js, OpenZeppelin, viem), and links to the foundry binaries.
+# (anvil, forge, cast, solc-js, OpenZeppelin, viem, binaryen, playwright-core), links to the foundry
+# binaries, wasm-pack and wasm-bindgen-cli, and Debian's chromium.
 # Safe to run again and again; every step checks first.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,4 +33,28 @@ for tool in anvil forge cast; do
   [ -x "$bin" ] || { echo "setup: $bin is missing; is this linux-x86_64?" >&2; exit 1; }
   ln -sf "$root/$bin" ".tools/bin/$tool"
 done
-say "ready: $(.tools/bin/anvil --version | head -1), $(.tools/bin/forge --version | head -1)"
+# The browser client: wasm-pack drives the build, wasm-bindgen must match Cargo.lock's exact
+# version, and wasm-opt comes from npm's binaryen (Debian's binaryen 108 emits wasm Chromium rejects).
+# cargo's bin dir goes on PATH for this script and for the scripts that call it.
+export PATH="$HOME/.cargo/bin:$PATH"
+if ! command -v wasm-pack >/dev/null 2>&1; then
+  say "installing wasm-pack (cargo install, about 3 minutes)"
+  cargo install wasm-pack --locked --quiet
+fi
+bindgen_version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)"
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$bindgen_version" ]; then
+  say "installing wasm-bindgen-cli $bindgen_version (cargo install, about 3 minutes)"
+  # Not --locked: the CLI's own lock file pins crates that no longer build with this toolchain.
+  cargo install wasm-bindgen-cli --version "$bindgen_version" --force --quiet
+fi
+
+# Headless Chromium for the browser end-to-end tests: Debian's package, driven by playwright-core.
+if ! command -v chromium >/dev/null 2>&1; then
+  say "installing Debian's chromium (apt-get)"
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get install -y -q chromium chromium-driver >/dev/null ||
+    { $sudo_cmd apt-get update -q >/dev/null && $sudo_cmd apt-get install -y -q chromium chromium-driver >/dev/null; }
+fi
+
+say "ready: $(.tools/bin/anvil --version | head -1), $(.tools/bin/forge --version | head -1), $(wasm-pack --version), $(wasm-bindgen --version), $(chromium --version 2>/dev/null)"
