@@ -8,7 +8,7 @@
 #![allow(clippy::too_many_arguments, missing_docs)]
 
 use alloy_primitives::{hex, Address, Bytes, B256, U256};
-use alloy_sol_types::{sol, SolCall, SolInterface};
+use alloy_sol_types::{sol, SolCall, SolEvent, SolInterface};
 use uraiden_protocol::{ChannelId, ProofSignature, U192};
 
 use crate::error::{ErrorKind, Result, UraidenError};
@@ -25,10 +25,13 @@ sol!(
     "../contracts/artifacts/CustomToken.json"
 );
 
-use CustomToken::{approveCall, balanceOfCall, decimalsCall, mintCall, nameCall, symbolCall};
+use CustomToken::{
+    approveCall, balanceOfCall, decimalsCall, eip712DomainCall, mintCall, nameCall, noncesCall, symbolCall,
+};
 use RaidenMicroTransferChannels::{
-    cooperativeCloseCall, createChannelWithSignerCall, getChannelInfoCall, settleCall, tokenCall, topUpCall,
-    uncooperativeCloseCall, RaidenMicroTransferChannelsErrors,
+    cooperativeCloseCall, createChannelWithPermitCall, createChannelWithSignerCall, getChannelInfoCall,
+    getChannelSignerCall, settleCall, tokenCall, topUpCall, uncooperativeCloseCall, ChannelCreated,
+    RaidenMicroTransferChannelsErrors,
 };
 
 /// `token.approve(spender, amount)`.
@@ -64,6 +67,66 @@ pub fn mint() -> Bytes {
 /// `createChannelWithSigner(receiver, deposit, signer)`.
 pub fn create_channel_with_signer(receiver: Address, deposit: U192, signer: Address) -> Bytes {
     createChannelWithSignerCall { receiver, deposit, signer }.abi_encode().into()
+}
+
+/// `createChannelWithPermit(receiver, deposit, signer, deadline, v, r, s)`: the EIP-2612
+/// `permit` signature `permit` by the sender, for `deposit` tokens to the channel manager.
+pub fn create_channel_with_permit(
+    receiver: Address,
+    deposit: U192,
+    signer: Address,
+    deadline: U256,
+    permit: &ProofSignature,
+) -> Bytes {
+    createChannelWithPermitCall {
+        receiver,
+        deposit,
+        signer,
+        deadline,
+        v: permit.v(),
+        r: permit.r().into(),
+        s: permit.s().into(),
+    }
+    .abi_encode()
+    .into()
+}
+
+/// The token's EIP-2612 `nonces(owner)`.
+pub fn nonces(owner: Address) -> Bytes {
+    noncesCall { owner }.abi_encode().into()
+}
+
+/// Decodes `nonces`' return data.
+pub fn decode_nonce(data: &[u8]) -> Result<U256> {
+    noncesCall::abi_decode_returns(data).map_err(|e| invalid_result("nonces", e))
+}
+
+/// The token's ERC-5267 `eip712Domain()`.
+pub fn eip712_domain() -> Bytes {
+    eip712DomainCall {}.abi_encode().into()
+}
+
+/// What ERC-5267 `eip712Domain()` returns (the fields a permit's domain needs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenDomain {
+    /// Bit i set: field i (name, version, chainId, verifyingContract, salt) is used.
+    pub fields: u8,
+    pub name: String,
+    pub version: String,
+    pub chain_id: U256,
+    pub verifying_contract: Address,
+}
+
+/// Decodes `eip712Domain()`'s return data.
+pub fn decode_eip712_domain(data: &[u8]) -> Result<TokenDomain> {
+    let domain = eip712DomainCall::abi_decode_returns(data).map_err(|e| invalid_result("eip712Domain", e))?;
+    Ok(TokenDomain {
+        fields: domain.fields.0[0],
+        name: domain.name,
+        version: domain.version,
+        chain_id: domain.chainId,
+        verifying_contract: domain.verifyingContract,
+    })
 }
 
 /// `topUp(receiver, openBlockNumber, addedDeposit)`.
@@ -127,6 +190,28 @@ pub fn get_channel_info(channel: &ChannelId) -> Bytes {
     }
     .abi_encode()
     .into()
+}
+
+/// `getChannelSigner(sender, receiver, openBlockNumber)`: the delegated signer, or the sender.
+pub fn get_channel_signer(channel: &ChannelId) -> Bytes {
+    getChannelSignerCall {
+        sender: channel.sender,
+        receiver: channel.receiver,
+        openBlockNumber: channel.open_block_number,
+    }
+    .abi_encode()
+    .into()
+}
+
+/// Decodes `getChannelSigner`'s return data.
+pub fn decode_channel_signer(data: &[u8]) -> Result<Address> {
+    getChannelSignerCall::abi_decode_returns(data).map_err(|e| invalid_result("getChannelSigner", e))
+}
+
+/// The `eth_getLogs` topics of `ChannelCreated(sender indexed, receiver indexed, …)` events of
+/// the channels from `sender` to `receiver`.
+pub fn channel_created_topics(sender: Address, receiver: Address) -> [B256; 3] {
+    [ChannelCreated::SIGNATURE_HASH, sender.into_word(), receiver.into_word()]
 }
 
 /// What `getChannelInfo` returns.
@@ -253,6 +338,13 @@ mod tests {
             (settle(&channel), "settle(address,uint32)"),
             (get_channel_info(&channel), "getChannelInfo(address,address,uint32)"),
             (token(), "token()"),
+            (get_channel_signer(&channel), "getChannelSigner(address,address,uint32)"),
+            (nonces(SENDER), "nonces(address)"),
+            (eip712_domain(), "eip712Domain()"),
+            (
+                create_channel_with_permit(RECEIVER, U192::from(1), SIGNER, U256::from(9), &sig),
+                "createChannelWithPermit(address,uint192,address,uint256,uint8,bytes32,bytes32)",
+            ),
         ] {
             assert_eq!(calldata[..4], selector(signature), "{signature}");
         }
@@ -323,6 +415,50 @@ mod tests {
         assert_eq!(calldata[..4], selector("transfer(address,uint256,bytes)"));
         let call = CustomToken::transfer_1Call::abi_decode(&calldata).unwrap();
         assert_eq!(call.data, data.encode());
+    }
+
+    #[test]
+    fn permit_signature_is_split_into_v_r_s() {
+        let sig = ProofSignature::from_bytes(&[[1u8; 32].as_slice(), &[2u8; 32], &[28]].concat()).unwrap();
+        let call = createChannelWithPermitCall::abi_decode(&create_channel_with_permit(
+            RECEIVER,
+            U192::from(5),
+            SIGNER,
+            U256::from(77),
+            &sig,
+        ))
+        .unwrap();
+        assert_eq!(
+            (call.receiver, call.deposit, call.signer, call.deadline),
+            (RECEIVER, U192::from(5), SIGNER, U256::from(77))
+        );
+        assert_eq!((call.v, call.r, call.s), (28, B256::repeat_byte(1), B256::repeat_byte(2)));
+    }
+
+    #[test]
+    fn eip712_domain_decodes() {
+        let encoded = eip712DomainCall::abi_encode_returns(&CustomToken::eip712DomainReturn {
+            fields: alloy_primitives::FixedBytes([0x0f]),
+            name: "Token".into(),
+            version: "1".into(),
+            chainId: U256::from(31337),
+            verifyingContract: SIGNER,
+            salt: B256::ZERO,
+            extensions: vec![],
+        });
+        let domain = decode_eip712_domain(&encoded).unwrap();
+        assert_eq!((domain.fields, domain.name.as_str(), domain.version.as_str()), (0x0f, "Token", "1"));
+        assert_eq!((domain.chain_id, domain.verifying_contract), (U256::from(31337), SIGNER));
+        assert_eq!(decode_nonce(&word(&[3])).unwrap(), U256::from(3));
+    }
+
+    #[test]
+    fn channel_created_topics_filter_by_sender_and_receiver() {
+        let [event, sender, receiver] = channel_created_topics(SENDER, RECEIVER);
+        assert_eq!(event, keccak256("ChannelCreated(address,address,uint192,address)"));
+        assert_eq!(sender, B256::from(word(SENDER.as_slice())));
+        assert_eq!(receiver, B256::from(word(RECEIVER.as_slice())));
+        assert_eq!(decode_channel_signer(&word(SIGNER.as_slice())).unwrap(), SIGNER);
     }
 
     #[test]

@@ -10,9 +10,8 @@ use std::{cell::RefCell, future::Future, rc::Rc};
 use alloy_primitives::{Address, Bytes, U256};
 use js_sys::{Array, Promise};
 use uraiden_protocol::{
-    balance_proof_typed_data, channel_manager_domain, recover_balance_proof_signer,
-    recover_closing_proof_signer, ChannelId, Eip712Domain, LocalSigningKey, PaymentHeaders, ProofSignature,
-    U192,
+    balance_proof_typed_data, channel_manager_domain, recover_balance_proof_signer, ChannelId, Eip712Domain,
+    LocalSigningKey, PaymentHeaders, ProofSignature, Refusal, TokenFallbackData, U192,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -21,11 +20,15 @@ use web_sys::{Request, RequestInit};
 use crate::{
     abi,
     amount::{amount_from_js, amount_to_js},
-    channel::ChannelState,
+    channel::{newest_first, recovered_channel, ChannelState},
+    close,
     error::{ErrorKind, Result, UraidenError},
-    js::{address_field, amount_field, bool_field, field, integer_field, required, ObjectBuilder},
+    js::{
+        address_field, amount_field, bool_field, field, integer_field, required, string_field, ObjectBuilder,
+    },
     paying_fetch,
-    provider::{Provider, Receipt, Transaction},
+    permit::PermitRequest,
+    provider::{sleep, Provider, Receipt, Transaction},
     storage,
 };
 
@@ -36,8 +39,8 @@ export interface Eip1193Provider {
   request(args: { method: string; params?: unknown[] | object }): Promise<unknown>;
 }
 export interface CreateOptions {
-  /** Defaults to `window.ethereum`. */
-  provider?: Eip1193Provider;
+  /** Defaults to `window.ethereum`; an entry of `discoverWallets()` (or its `provider`) works too. */
+  provider?: Eip1193Provider | Eip6963ProviderDetail;
   /** The RaidenMicroTransferChannels address. */
   contract: string;
   /** The token; read from the contract's `token()` when omitted. */
@@ -50,6 +53,11 @@ export interface CreateOptions {
   pollIntervalMs?: number;
   /** How long to wait for a transaction to be mined, default 600000 ms. */
   receiptTimeoutMs?: number;
+  /**
+   * How long `payingFetch` waits for the receiver to see a new channel or deposit confirmed
+   * (it retries the same proof every `pollIntervalMs`), default 120000 ms.
+   */
+  confirmationTimeoutMs?: number;
 }
 export interface Channel {
   sender: string;
@@ -62,6 +70,12 @@ export interface Channel {
   signer: string;
   /** Whether proofs are signed in the browser without a wallet prompt. */
   sessionKey: boolean;
+  /**
+   * True when the channel's signer is a session key this browser no longer has (storage was
+   * lost; see `loadChannelFromBlockchain`). Proofs are then signed by the sender's wallet, one
+   * prompt each: close the channel and open a new one to pay without prompts again.
+   */
+  sessionKeyLost: boolean;
 }
 export interface SignedBalanceProof {
   sender: string;
@@ -92,17 +106,56 @@ export interface TransactionResult {
 export interface CloseResult extends TransactionResult {
   /** True when closed with the receiver's closing signature (settled at once). */
   cooperative: boolean;
+  /** The balance the channel was closed with. */
+  balance: bigint;
+  /**
+   * Set when `receiverUrl` was given but the receiver refused or was unreachable and the close
+   * fell back to an uncooperative one (`fallbackUncooperative: true`): the receiver's reason.
+   */
+  fallbackReason?: string;
 }
+export interface ClosingSignature {
+  /** The balance both signatures are over: the channel's last proof. */
+  balance: bigint;
+  /** The sender's (or session key's) BalanceProof signature the receiver accepted. */
+  balanceSignature: string;
+  /** The receiver's ClosingProof signature, verified. */
+  closingSignature: string;
+}
+/**
+ * How the deposit reaches the contract:
+ * - `"approve"` (default): `approve` + `createChannelWithSigner`, two transactions, any ERC20;
+ * - `"erc223"`: one `transfer(contract, deposit, data)`, for tokens with ERC223 `tokenFallback`;
+ * - `"permit"`: an EIP-2612 permit signature (no gas) + `createChannelWithPermit`, one transaction.
+ */
+export type DepositMethod = "approve" | "erc223" | "permit";
 export interface OpenChannelOptions {
   receiver?: string;
   deposit: bigint;
   /** Create a browser key and register it as the channel's signer (default true). */
   sessionKey?: boolean;
+  /** Default `"approve"`. */
+  method?: DepositMethod;
+}
+export interface TopUpOptions {
+  /** Default `"approve"`; `"permit"` is for opening only. */
+  method?: "approve" | "erc223";
 }
 export interface CloseChannelOptions {
   /** The receiver's ClosingProof signature over `balance`: closes cooperatively. */
   closingSignature?: string;
-  /** Defaults to the channel's last signed balance. */
+  /**
+   * Ask the receiver for its closing signature first (`DELETE {api}/channels/{sender}/{block}`
+   * with the last proof), then close cooperatively: its origin (`https://shop.example`, API at
+   * `/api/1`) or API base URL (`https://shop.example/api/1`, or `/api/1` on the same origin).
+   */
+  receiverUrl?: string;
+  /**
+   * With `receiverUrl`: when the receiver refuses or cannot be reached, close uncooperatively
+   * instead of failing (`CloseResult.fallbackReason` says why). Default false.
+   */
+  fallbackUncooperative?: boolean;
+  /** Defaults to the channel's last signed balance (must be it with `receiverUrl`). */
   balance?: bigint;
 }
 export interface PayingFetchOptions {
@@ -121,12 +174,43 @@ extern "C" {
     pub type OpenChannelOptions;
     #[wasm_bindgen(typescript_type = "CloseChannelOptions")]
     pub type CloseChannelOptions;
+    #[wasm_bindgen(typescript_type = "TopUpOptions")]
+    pub type TopUpOptions;
     #[wasm_bindgen(typescript_type = "PayingFetchOptions")]
     pub type PayingFetchOptions;
 }
 
 const DEFAULT_POLL_INTERVAL_MS: u32 = 1_000;
+/// How long a permit for `createChannelWithPermit` stays valid.
+const PERMIT_VALIDITY_S: u64 = 3_600;
+
+/// How a deposit reaches the channel manager.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DepositMethod {
+    Approve,
+    Erc223,
+    Permit,
+}
+
+impl DepositMethod {
+    fn parse(method: Option<String>, opening: bool) -> Result<Self> {
+        match method.as_deref() {
+            None | Some("approve") => Ok(Self::Approve),
+            Some("erc223") => Ok(Self::Erc223),
+            Some("permit") if opening => Ok(Self::Permit),
+            Some("permit") => Err(UraidenError::invalid_argument(
+                "method",
+                "the contract has no top-up with permit: use \"approve\" or \"erc223\"",
+            )),
+            Some(other) => Err(UraidenError::invalid_argument(
+                "method",
+                format!("expected \"approve\", \"erc223\" or \"permit\", got {other:?}"),
+            )),
+        }
+    }
+}
 const DEFAULT_RECEIPT_TIMEOUT_MS: u32 = 600_000;
+const DEFAULT_CONFIRMATION_TIMEOUT_MS: u32 = 120_000;
 
 #[derive(Debug)]
 struct Inner {
@@ -137,6 +221,7 @@ struct Inner {
     default_receiver: Option<Address>,
     poll_interval_ms: u32,
     receipt_timeout_ms: u32,
+    confirmation_timeout_ms: u32,
     account: RefCell<Option<Address>>,
     channel: RefCell<Option<ChannelState>>,
 }
@@ -165,6 +250,7 @@ fn channel_to_js(channel: &ChannelState) -> JsValue {
         .set("balance", amount_to_js(channel.balance))
         .set("signer", channel.signer().to_checksum(None))
         .set("sessionKey", channel.session_key.is_some())
+        .set("sessionKeyLost", channel.lost_signer.is_some())
         .build()
 }
 
@@ -290,7 +376,7 @@ impl Inner {
         let balance = channel.check_within_deposit(balance)?;
         let signature = self.sign(&channel, balance).await?;
         let id = channel.id;
-        self.remember(ChannelState { balance, ..channel })?;
+        self.remember(channel.with_balance(balance, Some(signature)))?;
         Ok((id, signature))
     }
 
@@ -301,6 +387,7 @@ impl Inner {
     async fn open_channel(&self, options: JsValue) -> Result<JsValue> {
         let receiver = self.receiver_or_default(address_field(&options, "receiver")?)?;
         let deposit = required(amount_field(&options, "deposit")?, "deposit")?;
+        let method = DepositMethod::parse(string_field(&options, "method")?, true)?;
         let session_key = if bool_field(&options, "sessionKey")?.unwrap_or(true) {
             Some(LocalSigningKey::generate()?)
         } else {
@@ -308,61 +395,253 @@ impl Inner {
         };
         let sender = self.account().await?;
         let signer = session_key.as_ref().map_or(sender, LocalSigningKey::address);
-        self.approve(deposit).await?;
-        let receipt = self
-            .transact(self.contract, abi::create_channel_with_signer(receiver, deposit, signer), None)
-            .await?;
+        let receipt = match method {
+            DepositMethod::Approve => {
+                self.approve(deposit).await?;
+                self.transact(self.contract, abi::create_channel_with_signer(receiver, deposit, signer), None)
+                    .await?
+            }
+            DepositMethod::Erc223 => {
+                let data = match &session_key {
+                    Some(_) => TokenFallbackData::CreateChannelWithSigner { sender, receiver, signer },
+                    None => TokenFallbackData::CreateChannel { sender, receiver },
+                };
+                self.transact(self.token, data.transfer_calldata(self.contract, deposit), None).await?
+            }
+            DepositMethod::Permit => {
+                let (deadline, permit) = self.sign_permit(sender, deposit).await?;
+                let data = abi::create_channel_with_permit(receiver, deposit, signer, deadline, &permit);
+                self.transact(self.contract, data, None).await?
+            }
+        };
         let open_block_number = u32::try_from(receipt.block_number).map_err(|_| {
             UraidenError::new(ErrorKind::InvalidResponse, "the channel was mined in a block above uint32")
         })?;
         let id = ChannelId::new(sender, receiver, open_block_number);
-        self.remember(ChannelState { id, deposit, balance: U192::ZERO, session_key })
+        self.remember(ChannelState::new(id, deposit, session_key))
     }
 
-    async fn top_up_channel(&self, added: U192) -> Result<JsValue> {
+    /// An EIP-2612 permit of `value` tokens from `owner` to the channel manager, valid for an
+    /// hour, signed in the wallet (one prompt, no gas) and checked: (deadline, signature).
+    async fn sign_permit(&self, owner: Address, value: U192) -> Result<(U256, ProofSignature)> {
+        self.ensure_chain().await?;
+        let domain = match self.provider.call(self.token, &abi::eip712_domain()).await {
+            Ok(data) => abi::decode_eip712_domain(&data)?,
+            Err(error) if error.kind() != ErrorKind::UserRejected => {
+                return Err(UraidenError::invalid_argument(
+                    "method",
+                    format!(
+                        "the token does not tell its EIP-712 domain (ERC-5267 eip712Domain(): {}), so it cannot be \
+                         permitted: open with method \"approve\"",
+                        error.message()
+                    ),
+                ))
+            }
+            Err(error) => return Err(error),
+        };
+        let nonce = abi::decode_nonce(&self.provider.call(self.token, &abi::nonces(owner)).await?)?;
+        // The wallet's clock, not the chain's: an hour leaves room for either to be off.
+        let deadline = U256::from((js_sys::Date::now() / 1000.0) as u64 + PERMIT_VALIDITY_S);
+        let request = PermitRequest {
+            domain,
+            owner,
+            spender: self.contract,
+            value: U256::from(value),
+            nonce,
+            deadline,
+        };
+        request.check_domain(self.chain_id, self.token)?;
+        let signature = self.provider.sign_typed_data_v4(owner, &request.typed_data_json()).await?;
+        let signature = ProofSignature::from_hex(&signature).map_err(|e| {
+            UraidenError::new(
+                ErrorKind::InvalidSignature,
+                format!("the wallet's permit signature is unusable: {e}"),
+            )
+        })?;
+        request.verify(&signature)?;
+        Ok((deadline, signature))
+    }
+
+    async fn top_up_channel(&self, added: U192, method: DepositMethod) -> Result<JsValue> {
         let channel = self.current_channel()?;
         let deposit = channel.deposit.checked_add(added).ok_or_else(|| {
             UraidenError::invalid_argument("deposit", "the total deposit would reach 2^192")
         })?;
-        self.approve(added).await?;
-        self.transact(self.contract, abi::top_up(&channel.id, added), None).await?;
+        match method {
+            DepositMethod::Erc223 => {
+                let data = TokenFallbackData::TopUp { channel: channel.id };
+                self.transact(self.token, data.transfer_calldata(self.contract, added), None).await?;
+            }
+            DepositMethod::Approve | DepositMethod::Permit => {
+                self.approve(added).await?;
+                self.transact(self.contract, abi::top_up(&channel.id, added), None).await?;
+            }
+        }
         self.remember(ChannelState { deposit, ..channel })
+    }
+
+    /// The signature over the channel's current balance: the one on record, else a new one.
+    async fn last_proof(&self, channel: &ChannelState) -> Result<ProofSignature> {
+        match channel.last_signature {
+            Some(signature) => Ok(signature),
+            None => self.sign(channel, channel.balance).await,
+        }
+    }
+
+    /// The receiver's closing signature over the channel's last proof, from its API.
+    async fn request_closing_signature(
+        &self,
+        channel: &ChannelState,
+        receiver_url: &str,
+    ) -> Result<(ProofSignature, ProofSignature)> {
+        // Check the URL before a wallet prompt for the proof.
+        close::close_url(receiver_url, &channel.id)?;
+        if channel.balance.is_zero() && channel.last_signature.is_none() {
+            return Err(UraidenError::new(
+                ErrorKind::CloseRefused,
+                "nothing was paid through this channel, so the receiver has no proof to co-sign; \
+                 close it uncooperatively (closeChannel() without receiverUrl) and settle it after the challenge period",
+            ));
+        }
+        let balance_signature = self.last_proof(channel).await?;
+        let closing_signature =
+            close::request(receiver_url, &channel.id, channel.balance, &balance_signature).await?;
+        close::verify_closing_signature(&self.domain(), &channel.id, channel.balance, &closing_signature)?;
+        Ok((balance_signature, closing_signature))
     }
 
     async fn close_channel(&self, options: JsValue) -> Result<JsValue> {
         let channel = self.current_channel()?;
-        let balance = amount_field(&options, "balance")?.unwrap_or(channel.balance);
-        let closing_signature = field(&options, "closingSignature")
-            .map(|value| {
-                let text = value.as_string().unwrap_or_default();
+        let balance = amount_field(&options, "balance")?;
+        let receiver_url = string_field(&options, "receiverUrl")?;
+        let fallback = bool_field(&options, "fallbackUncooperative")?.unwrap_or(false);
+        let closing_signature = string_field(&options, "closingSignature")?
+            .map(|text| {
                 ProofSignature::from_hex(&text)
                     .map_err(|e| UraidenError::invalid_argument("closingSignature", e))
             })
             .transpose()?;
-        let (data, cooperative) = match closing_signature {
-            Some(closing_signature) => {
-                let closing_proof = channel.id.closing_proof(balance);
-                let signer =
-                    recover_closing_proof_signer(&self.domain(), &closing_proof, &closing_signature)?;
-                if signer != channel.id.receiver {
-                    return Err(UraidenError::new(
-                        ErrorKind::InvalidSignature,
-                        format!(
-                            "the closing signature over balance {balance} is by {signer}, not the receiver {}",
-                            channel.id.receiver
-                        ),
-                    ));
-                }
-                let balance_signature = self.sign(&channel, balance).await?;
-                (abi::cooperative_close(&channel.id, balance, &balance_signature, &closing_signature), true)
+        if receiver_url.is_some() && closing_signature.is_some() {
+            return Err(UraidenError::invalid_argument(
+                "receiverUrl",
+                "give either closingSignature or receiverUrl, not both",
+            ));
+        }
+        if receiver_url.is_some() && balance.is_some_and(|b| b != channel.balance) {
+            return Err(UraidenError::invalid_argument(
+                "balance",
+                format!(
+                    "with receiverUrl the close uses the channel's last proof ({}); omit balance",
+                    channel.balance
+                ),
+            ));
+        }
+        let balance = balance.unwrap_or(channel.balance);
+        let mut fallback_reason = None;
+        let signatures = match (closing_signature, &receiver_url) {
+            (Some(closing_signature), _) => {
+                close::verify_closing_signature(&self.domain(), &channel.id, balance, &closing_signature)?;
+                let balance_signature = if balance == channel.balance {
+                    self.last_proof(&channel).await?
+                } else {
+                    self.sign(&channel, balance).await?
+                };
+                Some((balance_signature, closing_signature))
             }
-            None => (abi::uncooperative_close(&channel.id, balance), false),
+            (None, Some(url)) => match self.request_closing_signature(&channel, url).await {
+                Ok(signatures) => Some(signatures),
+                // Only the receiver's part falls back; a wallet refusal stays a refusal.
+                Err(error)
+                    if fallback
+                        && matches!(
+                            error.kind(),
+                            ErrorKind::CloseRefused
+                                | ErrorKind::InvalidResponse
+                                | ErrorKind::InvalidSignature
+                        ) =>
+                {
+                    fallback_reason = Some(error.message());
+                    None
+                }
+                Err(error) => return Err(error),
+            },
+            (None, None) => None,
+        };
+        let data = match &signatures {
+            Some((balance_signature, closing_signature)) => {
+                abi::cooperative_close(&channel.id, balance, balance_signature, closing_signature)
+            }
+            None => abi::uncooperative_close(&channel.id, balance),
         };
         let receipt = self.transact(self.contract, data, None).await?;
+        let cooperative = signatures.is_some();
         if cooperative {
             self.forget(&channel.id)?;
         }
-        Ok(receipt_to_js(&receipt).set("cooperative", cooperative).build())
+        let mut result =
+            receipt_to_js(&receipt).set("cooperative", cooperative).set("balance", amount_to_js(balance));
+        if let Some(reason) = fallback_reason {
+            result = result.set("fallbackReason", reason);
+        }
+        Ok(result.build())
+    }
+
+    /// Adopts the receiver's last accepted proof when our sender or signer signed it.
+    fn resync_from_receiver(&self, balance: U192, signature: &ProofSignature) -> Result<JsValue> {
+        let channel = self.current_channel()?;
+        if balance > channel.deposit {
+            return Err(UraidenError::new(
+                ErrorKind::InsufficientDeposit,
+                format!(
+                    "the receiver's balance {balance} exceeds the deposit of {} known here; \
+                     loadChannelFromBlockchain() reads the current deposit",
+                    channel.deposit
+                ),
+            ));
+        }
+        match channel.resynced(&self.domain(), balance, Some(signature)) {
+            Some(resynced) => self.remember(resynced),
+            None => Err(UraidenError::new(
+                ErrorKind::InvalidSignature,
+                format!(
+                    "the signature over balance {balance} is by neither the sender {} nor the channel's signer {}; \
+                     nothing was changed",
+                    channel.id.sender,
+                    channel.signer()
+                ),
+            )),
+        }
+    }
+
+    /// The newest channel from the account to `receiver` that still exists on chain, rebuilt
+    /// from its `ChannelCreated` event and the contract's views.
+    async fn load_channel_from_blockchain(
+        &self,
+        receiver: Option<Address>,
+        from_block: Option<u64>,
+    ) -> Result<JsValue> {
+        let receiver = self.receiver_or_default(receiver)?;
+        let sender = self.account().await?;
+        let topics = abi::channel_created_topics(sender, receiver);
+        let blocks = self.provider.log_blocks(self.contract, &topics, from_block.unwrap_or(0)).await?;
+        for open_block_number in newest_first(blocks)? {
+            let id = ChannelId::new(sender, receiver, open_block_number);
+            let info = match self.provider.call(self.contract, &abi::get_channel_info(&id)).await {
+                Ok(data) => abi::decode_channel_info(&data)?,
+                // Settled channels are deleted: look at the one before.
+                Err(error) if error.message().contains("ChannelNotFound") => continue,
+                Err(error) => return Err(error),
+            };
+            let signer = abi::decode_channel_signer(
+                &self.provider.call(self.contract, &abi::get_channel_signer(&id)).await?,
+            )?;
+            let stored = storage::load(&self.storage_key(&id))?
+                .and_then(|json| storage::from_json(&json, sender, receiver).ok())
+                .filter(|stored| stored.id == id);
+            let channel = recovered_channel(id, &info, signer, stored);
+            return self.remember(channel);
+        }
+        Ok(JsValue::NULL)
     }
 
     async fn get_channel_info(&self) -> Result<JsValue> {
@@ -421,45 +700,100 @@ impl Inner {
         }
     }
 
+    /// Whether `refusal` only means the receiver has not caught up with the chain yet: it
+    /// waits for confirmations, or does not know a channel that the contract says is open.
+    async fn receiver_catching_up(&self, refusal: Option<Refusal>, id: &ChannelId) -> Result<bool> {
+        match refusal {
+            Some(Refusal::InsufficientConfirmations) => Ok(true),
+            Some(Refusal::NonexistingChannel) => {
+                match self.provider.call(self.contract, &abi::get_channel_info(id)).await {
+                    Ok(data) => Ok(abi::decode_channel_info(&data)?.settle_block_number == 0),
+                    Err(error) if error.message().contains("ChannelNotFound") => Ok(false),
+                    Err(error) => Err(error),
+                }
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn paying_fetch(&self, input: String, options: JsValue) -> Result<JsValue> {
         let max_price = required(amount_field(&options, "maxPrice")?, "maxPrice")?;
         let init: RequestInit =
             field(&options, "init").unwrap_or_else(|| js_sys::Object::new().into()).unchecked_into();
         let request = Request::new_with_str_and_init(&input, &init)
             .map_err(|_| UraidenError::invalid_argument("input", "not a valid URL or RequestInit"))?;
-        // A body can be read once: keep a copy for the paying retry.
-        let retry = request
-            .clone()
-            .map_err(|_| UraidenError::invalid_argument("init", "the request body cannot be sent twice"))?;
-        let response = paying_fetch::fetch(&request).await?;
+        // A body can be read once: each paying attempt sends a fresh copy.
+        let copy = |request: &Request| {
+            request
+                .clone()
+                .map_err(|_| UraidenError::invalid_argument("init", "the request body cannot be sent twice"))
+        };
+        let template = copy(&request)?;
+        let mut response = paying_fetch::fetch(&request).await?;
         if response.status() != 402 {
             return Ok(response.into());
         }
-        let info = paying_fetch::paywall_info(&paying_fetch::read_headers(&response))?;
+        let mut info = paying_fetch::paywall_info(&paying_fetch::read_headers(&response))?;
         if self.channel.borrow().as_ref().is_none_or(|c| c.id.receiver != info.receiver) {
             self.load_stored_channel(Some(info.receiver)).await?;
         }
-        let channel = self.channel.borrow().clone();
-        let balance =
-            paying_fetch::next_balance(&info, max_price, self.chain_id, self.contract, channel.as_ref())?;
-        let channel = self.current_channel()?;
-        let (id, balance_signature) = self.sign_and_record(channel, balance).await?;
-        let payment = PaymentHeaders {
-            contract: self.contract,
-            receiver: id.receiver,
-            sender: id.sender,
-            open_block_number: id.open_block_number,
-            balance,
-            balance_signature,
-            payment: Some(info.price),
-        };
-        let headers = retry.headers();
-        for (name, value) in payment.to_header_pairs() {
-            headers
-                .set(name, &value)
-                .map_err(|_| UraidenError::invalid_argument("init", "the request's headers are immutable"))?;
+        // A second attempt only when the refusal showed this browser out of sync with the
+        // receiver (storage lost or restored, a proof that never arrived): it then pays on top
+        // of the receiver's last accepted proof.
+        for attempt in 0..2 {
+            let channel = self.channel.borrow().clone();
+            let balance =
+                paying_fetch::next_balance(&info, max_price, self.chain_id, self.contract, channel.as_ref())?;
+            let channel = self.current_channel()?;
+            // Signed but not recorded: only the receiver's acceptance makes it the balance.
+            let balance_signature = self.sign(&channel, channel.check_within_deposit(balance)?).await?;
+            let payment = PaymentHeaders {
+                contract: self.contract,
+                receiver: channel.id.receiver,
+                sender: channel.id.sender,
+                open_block_number: channel.id.open_block_number,
+                balance,
+                balance_signature,
+                payment: Some(info.price),
+            };
+            let paying_request = || -> Result<Request> {
+                let retry = copy(&template)?;
+                let headers = retry.headers();
+                for (name, value) in payment.to_header_pairs() {
+                    headers.set(name, &value).map_err(|_| {
+                        UraidenError::invalid_argument("init", "the request's headers are immutable")
+                    })?;
+                }
+                Ok(retry)
+            };
+            response = paying_fetch::fetch(&paying_request()?).await?;
+            // A channel or top-up the receiver has not seen confirmed yet: the same proof
+            // becomes valid by itself once it has, so send it again (bounded) rather than fail.
+            let deadline = js_sys::Date::now() + f64::from(self.confirmation_timeout_ms);
+            while response.status() == 402
+                && js_sys::Date::now() < deadline
+                && self.receiver_catching_up(paying_fetch::refusal(&response), &channel.id).await?
+            {
+                sleep(self.poll_interval_ms).await;
+                response = paying_fetch::fetch(&paying_request()?).await?;
+            }
+            // 402 refused the proof, 409 its headers, 502 means the receiver could not check it.
+            let paid = !matches!(response.status(), 402 | 409 | 502);
+            let state =
+                if paid { channel.clone().with_balance(balance, Some(balance_signature)) } else { channel };
+            // The receiver's answer names what it now holds (our proof when accepted, its
+            // previous one when refused): that is the balance, and what a cooperative close presents.
+            let answer = paying_fetch::paywall_info(&paying_fetch::read_headers(&response)).ok();
+            let resynced =
+                answer.as_ref().and_then(|info| paying_fetch::accepted_state(info, &self.domain(), &state));
+            let out_of_sync = !paid && resynced.is_some();
+            self.remember(resynced.unwrap_or(state))?;
+            match answer {
+                Some(answer) if out_of_sync && attempt == 0 && response.status() == 402 => info = answer,
+                _ => break,
+            }
         }
-        Ok(paying_fetch::fetch(&retry).await?.into())
+        Ok(response.into())
     }
 }
 
@@ -472,6 +806,10 @@ impl MicroRaiden {
         let options: JsValue = options.into();
         promise(async move {
             let provider = match field(&options, "provider") {
+                // An EIP-6963 announcement carries the provider in `provider`.
+                Some(detail) if field(&detail, "request").is_none() && field(&detail, "info").is_some() => {
+                    Provider::new(field(&detail, "provider").unwrap_or(JsValue::UNDEFINED))?
+                }
                 Some(provider) => Provider::new(provider)?,
                 None => Provider::injected()?,
             };
@@ -495,6 +833,7 @@ impl MicroRaiden {
                 default_receiver: address_field(&options, "receiver")?,
                 poll_interval_ms: interval("pollIntervalMs", DEFAULT_POLL_INTERVAL_MS)?,
                 receipt_timeout_ms: interval("receiptTimeoutMs", DEFAULT_RECEIPT_TIMEOUT_MS)?,
+                confirmation_timeout_ms: interval("confirmationTimeoutMs", DEFAULT_CONFIRMATION_TIMEOUT_MS)?,
                 account: RefCell::new(None),
                 channel: RefCell::new(None),
             };
@@ -565,21 +904,29 @@ impl MicroRaiden {
         promise(async move { inner.get_channel_info().await })
     }
 
-    /// `approve` + `createChannelWithSigner` (two wallet prompts), waiting for both receipts.
+    /// Opens a channel and makes it current, waiting for the receipts: by default `approve` +
+    /// `createChannelWithSigner` (two prompts); `method: "erc223"` or `"permit"` take one
+    /// transaction. With `sessionKey` (default) a browser key becomes the channel's signer.
     #[wasm_bindgen(js_name = openChannel, unchecked_return_type = "Promise<Channel>")]
     pub fn open_channel(&self, options: OpenChannelOptions) -> Promise {
         let inner = self.inner.clone();
         promise(async move { inner.open_channel(options.into()).await })
     }
 
-    /// `approve` + `topUp` by `deposit` more.
+    /// Adds `deposit` to the channel: `approve` + `topUp`, or one ERC223 transfer with
+    /// `{ method: "erc223" }`.
     #[wasm_bindgen(js_name = topUpChannel, unchecked_return_type = "Promise<Channel>")]
     pub fn top_up_channel(
         &self,
         #[wasm_bindgen(unchecked_param_type = "bigint")] deposit: JsValue,
+        options: Option<TopUpOptions>,
     ) -> Promise {
         let inner = self.inner.clone();
-        promise(async move { inner.top_up_channel(amount_from_js("deposit", &deposit)?).await })
+        let options = options.map_or(JsValue::UNDEFINED, Into::into);
+        promise(async move {
+            let method = DepositMethod::parse(string_field(&options, "method")?, false)?;
+            inner.top_up_channel(amount_from_js("deposit", &deposit)?, method).await
+        })
     }
 
     /// Signs a proof for the cumulative `balance` and makes it the channel's balance.
@@ -625,13 +972,82 @@ impl MicroRaiden {
         Ok(channel.verify_proof(&self.inner.domain(), balance, &signature))
     }
 
-    /// Closes the channel: cooperatively with the receiver's closing signature (settles at
-    /// once), else uncooperatively (starts the challenge period; `settleChannel` after it).
+    /// Closes the channel: cooperatively with the receiver's closing signature (given, or
+    /// requested from `receiverUrl`; settles at once), else uncooperatively (starts the
+    /// challenge period; `settleChannel` after it).
     #[wasm_bindgen(js_name = closeChannel, unchecked_return_type = "Promise<CloseResult>")]
     pub fn close_channel(&self, options: Option<CloseChannelOptions>) -> Promise {
         let inner = self.inner.clone();
         let options = options.map_or(JsValue::UNDEFINED, Into::into);
         promise(async move { inner.close_channel(options).await })
+    }
+
+    /// Asks the receiver at `receiverUrl` (its origin, or API base such as `/api/1`) to co-sign
+    /// closing the channel with its last proof; the closing signature is verified. Pass it to
+    /// `closeChannel({ closingSignature })`, or let `closeChannel({ receiverUrl })` do both.
+    #[wasm_bindgen(js_name = requestClosingSignature, unchecked_return_type = "Promise<ClosingSignature>")]
+    pub fn request_closing_signature(
+        &self,
+        #[wasm_bindgen(js_name = receiverUrl)] receiver_url: String,
+    ) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let channel = inner.current_channel()?;
+            let (balance_signature, closing_signature) =
+                inner.request_closing_signature(&channel, &receiver_url).await?;
+            Ok(ObjectBuilder::default()
+                .set("balance", amount_to_js(channel.balance))
+                .set("balanceSignature", balance_signature.to_hex())
+                .set("closingSignature", closing_signature.to_hex())
+                .build())
+        })
+    }
+
+    /// Adopts the receiver's last accepted proof (`RDN-Sender-Balance`, `RDN-Balance-Signature`
+    /// of its responses) as the channel's balance, after checking that the channel's sender or
+    /// signer signed it; throws `InvalidSignatureError` otherwise. `payingFetch` does this itself.
+    #[wasm_bindgen(js_name = resyncFromReceiver, unchecked_return_type = "Channel")]
+    pub fn resync_from_receiver(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "bigint")] balance: JsValue,
+        signature: &str,
+    ) -> Result<JsValue> {
+        let balance = amount_from_js("balance", &balance)?;
+        let signature = ProofSignature::from_hex(signature)
+            .map_err(|e| UraidenError::invalid_argument("signature", e))?;
+        self.inner.resync_from_receiver(balance, &signature)
+    }
+
+    /// Finds the newest channel from the account to `receiver` (default: the one given to
+    /// `create`) that still exists on chain, from its `ChannelCreated` event (`eth_getLogs` from
+    /// `fromBlock`, default 0), and makes it current; `null` when there is none. For a browser
+    /// that lost its storage: the balance is what the chain knows (withdrawn or closing balance,
+    /// or what was stored) and resyncs from the receiver on the next 402; a lost session key
+    /// shows as `sessionKeyLost`.
+    #[wasm_bindgen(js_name = loadChannelFromBlockchain, unchecked_return_type = "Promise<Channel | null>")]
+    pub fn load_channel_from_blockchain(
+        &self,
+        receiver: Option<String>,
+        #[wasm_bindgen(js_name = fromBlock)] from_block: Option<f64>,
+    ) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let receiver = receiver
+                .map(|r| {
+                    uraiden_protocol::parse_address(&r)
+                        .map_err(|e| UraidenError::invalid_argument("receiver", e))
+                })
+                .transpose()?;
+            let from_block = from_block
+                .map(|block| {
+                    // Integral and below 2^53, so the cast is exact.
+                    (block.fract() == 0.0 && (0.0..9_007_199_254_740_992.0).contains(&block))
+                        .then_some(block as u64)
+                        .ok_or_else(|| UraidenError::invalid_argument("fromBlock", "expected a block number"))
+                })
+                .transpose()?;
+            inner.load_channel_from_blockchain(receiver, from_block).await
+        })
     }
 
     /// `settle` after the challenge period; forgets the channel.
@@ -681,11 +1097,29 @@ impl MicroRaiden {
     }
 
     /// `fetch(input, init)`; on 402 pays the price (at most `maxPrice`) from the channel to
-    /// that receiver and retries once. Resolves to the final `Response`.
+    /// that receiver and retries once (twice when the receiver's refusal shows this browser was
+    /// out of sync: it then pays on top of the receiver's last accepted proof). The channel's
+    /// balance follows what the receiver accepted. Resolves to the final `Response`.
     #[wasm_bindgen(js_name = payingFetch, unchecked_return_type = "Promise<Response>")]
     pub fn paying_fetch(&self, input: String, options: PayingFetchOptions) -> Promise {
         let inner = self.inner.clone();
         let options: JsValue = options.into();
         promise(async move { inner.paying_fetch(input, options).await })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deposit_methods_are_named_and_permit_only_opens() {
+        let parse = |m: Option<&str>, opening| DepositMethod::parse(m.map(str::to_owned), opening);
+        assert_eq!(parse(None, true).unwrap(), DepositMethod::Approve);
+        assert_eq!(parse(Some("erc223"), false).unwrap(), DepositMethod::Erc223);
+        assert_eq!(parse(Some("permit"), true).unwrap(), DepositMethod::Permit);
+        assert!(parse(Some("permit"), false).unwrap_err().message().contains("no top-up with permit"));
+        let err = parse(Some("ERC223"), true).unwrap_err();
+        assert_eq!(err.message(), r#"method: expected "approve", "erc223" or "permit", got "ERC223""#);
     }
 }

@@ -48,6 +48,8 @@ pub enum ErrorKind {
     Storage,
     /// 5012: the network request itself failed (`fetch` rejected).
     Network,
+    /// 5013: the receiver refused to sign a cooperative close (or could not be reached).
+    CloseRefused,
 }
 
 impl ErrorKind {
@@ -73,6 +75,7 @@ impl ErrorKind {
             Self::InvalidSignature => 5010,
             Self::Storage => 5011,
             Self::Network => 5012,
+            Self::CloseRefused => 5013,
         }
     }
 
@@ -98,6 +101,7 @@ impl ErrorKind {
             Self::InvalidSignature => "InvalidSignatureError",
             Self::Storage => "StorageError",
             Self::Network => "NetworkError",
+            Self::CloseRefused => "CloseRefusedError",
         }
     }
 
@@ -249,9 +253,10 @@ mod tests {
             ErrorKind::InvalidSignature,
             ErrorKind::Storage,
             ErrorKind::Network,
+            ErrorKind::CloseRefused,
         ];
         let codes: Vec<i32> = ours.iter().map(|k| k.code()).collect();
-        assert_eq!(codes, (5001..=5012).collect::<Vec<_>>());
+        assert_eq!(codes, (5001..=5013).collect::<Vec<_>>());
     }
 
     #[test]

@@ -30,6 +30,15 @@ pub fn address_field(object: &JsValue, key: &str) -> Result<Option<Address>> {
         .transpose()
 }
 
+/// An optional string field.
+pub fn string_field(object: &JsValue, key: &str) -> Result<Option<String>> {
+    field(object, key)
+        .map(|value| {
+            value.as_string().ok_or_else(|| UraidenError::invalid_argument(key, "expected a string"))
+        })
+        .transpose()
+}
+
 /// An optional `bigint` amount field.
 pub fn amount_field(object: &JsValue, key: &str) -> Result<Option<U192>> {
     field(object, key).map(|value| amount_from_js(key, &value)).transpose()

@@ -11,6 +11,9 @@
 //! - `channel`: a channel's off-chain state: balance, deposit, signer; the next proof.
 //! - `client`: [`MicroRaiden`], the exported class (`MicroRaiden.create(…)`).
 //! - `paying_fetch`: `payingFetch`, a `fetch` that pays a 402 once.
+//! - `close`: the receiver's cooperative-close API (`closeChannel({ receiverUrl })`).
+//! - `discovery`: EIP-6963 `discoverWallets()`.
+//! - `permit`: EIP-2612 permits for `openChannel({ method: "permit" })`.
 //! - `proof`: stateless `balanceProofTypedData` and `recoverBalanceProofSigner`.
 //! - `js`: small helpers to read option objects and build result objects.
 
@@ -18,13 +21,17 @@ mod abi;
 mod amount;
 mod channel;
 mod client;
+mod close;
+mod discovery;
 mod error;
 mod js;
 mod paying_fetch;
+mod permit;
 mod proof;
 mod provider;
 mod storage;
 
 pub use client::MicroRaiden;
+pub use discovery::discover_wallets;
 pub use error::{ErrorKind, UraidenError};
 pub use proof::{balance_proof_typed_data_json, recover_balance_proof_signer_js};

@@ -5,7 +5,7 @@
 //! the 402 proves it with our own signature, and never go past the deposit.
 
 use alloy_primitives::Address;
-use uraiden_protocol::{header, PaywallInfo, U192};
+use uraiden_protocol::{header, Eip712Domain, PaywallInfo, Refusal, U192};
 use wasm_bindgen::{prelude::*, JsCast};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, Response};
@@ -97,6 +97,22 @@ pub fn next_balance(
     channel.check_within_deposit(next)
 }
 
+/// The channel as the receiver's answer to a payment says it is now, when that differs from
+/// `channel` and is credible (see [`ChannelState::resynced`]): after a 200 our proof, after a
+/// refusal the last proof the receiver accepted before.
+pub fn accepted_state(
+    info: &PaywallInfo,
+    domain: &Eip712Domain,
+    channel: &ChannelState,
+) -> Option<ChannelState> {
+    if info.receiver != channel.id.receiver || info.sender != Some(channel.id.sender) {
+        return None;
+    }
+    let resynced = channel.resynced(domain, info.sender_balance?, info.balance_signature.as_ref())?;
+    (resynced.balance != channel.balance || resynced.last_signature != channel.last_signature)
+        .then_some(resynced)
+}
+
 /// The response's headers that matter to a paywall, as (name, value) pairs.
 pub fn read_headers(response: &Response) -> Vec<(&'static str, String)> {
     let headers = response.headers();
@@ -104,6 +120,12 @@ pub fn read_headers(response: &Response) -> Vec<(&'static str, String)> {
         .iter()
         .filter_map(|name| headers.get(name).ok().flatten().map(|value| (*name, value)))
         .collect()
+}
+
+/// The refusal a 402 names, if any (`RDN-Insufficient-Confirmations`, …).
+pub fn refusal(response: &Response) -> Option<Refusal> {
+    let headers = response.headers();
+    Refusal::ALL.into_iter().find(|refusal| headers.has(refusal.header_name()).unwrap_or(false))
 }
 
 /// `fetch(request)`, a rejection being a network error.
@@ -143,12 +165,8 @@ mod tests {
     }
 
     fn channel(balance: u64, session_key: Option<LocalSigningKey>) -> ChannelState {
-        ChannelState {
-            id: ChannelId::new(SENDER, RECEIVER, 3),
-            deposit: U192::from(100),
-            balance: U192::from(balance),
-            session_key,
-        }
+        ChannelState::new(ChannelId::new(SENDER, RECEIVER, 3), U192::from(100), session_key)
+            .with_balance(U192::from(balance), None)
     }
 
     fn next(info: &PaywallInfo, max_price: u64, channel: Option<&ChannelState>) -> Result<U192> {
@@ -217,5 +235,35 @@ mod tests {
         let err = paywall_info(&headers(&[])[1..]).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidResponse);
         assert!(err.message().contains("RDN-Gateway-Path: missing"), "{}", err.message());
+    }
+
+    #[test]
+    fn the_receivers_answer_becomes_the_channel_state_when_signed_by_us() {
+        let key = LocalSigningKey::from_bytes(&B256::repeat_byte(8)).unwrap();
+        let domain = channel_manager_domain(31337, CONTRACT);
+        let ours = channel(10, Some(key.clone()));
+        let sign = |balance: u64| {
+            key.sign_balance_proof(&domain, &ours.id.balance_proof(U192::from(balance))).unwrap()
+        };
+        let answer = |sender: Address, balance: u64, signature: Option<String>| {
+            let mut extra = vec![
+                (header::SENDER_ADDRESS, format!("{sender:#x}")),
+                (header::SENDER_BALANCE, balance.to_string()),
+            ];
+            extra.extend(signature.map(|s| (header::BALANCE_SIGNATURE, s)));
+            paywall_info(&headers(&extra)).unwrap()
+        };
+        // Refused: back to what the receiver holds.
+        let back = accepted_state(&answer(SENDER, 5, Some(sign(5).to_hex())), &domain, &ours).unwrap();
+        assert_eq!((back.balance, back.last_signature), (U192::from(5), Some(sign(5))));
+        // Accepted, and we knew the signature already: nothing to change.
+        let signed = ours.clone().with_balance(U192::from(10), Some(sign(10)));
+        assert!(accepted_state(&answer(SENDER, 10, Some(sign(10).to_hex())), &domain, &signed).is_none());
+        // Another sender's answer, an unsigned or foreign-signed one: ignored.
+        assert!(accepted_state(&answer(RECEIVER, 5, Some(sign(5).to_hex())), &domain, &ours).is_none());
+        assert!(accepted_state(&answer(SENDER, 5, None), &domain, &ours).is_none());
+        let stranger = LocalSigningKey::from_bytes(&B256::repeat_byte(9)).unwrap();
+        let foreign = stranger.sign_balance_proof(&domain, &ours.id.balance_proof(U192::from(5))).unwrap();
+        assert!(accepted_state(&answer(SENDER, 5, Some(foreign.to_hex())), &domain, &ours).is_none());
     }
 }

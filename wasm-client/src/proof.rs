@@ -43,12 +43,12 @@ impl ProofFields<'_> {
 /// The JSON string to pass to `eth_signTypedData_v4` for a balance proof.
 #[wasm_bindgen(js_name = balanceProofTypedData)]
 pub fn balance_proof_typed_data_json(
-    chain_id: u64,
+    #[wasm_bindgen(js_name = chainId)] chain_id: u64,
     contract: &str,
     sender: &str,
     receiver: &str,
-    open_block_number: u32,
-    balance: &str,
+    #[wasm_bindgen(js_name = openBlockNumber)] open_block_number: u32,
+    #[wasm_bindgen(param_description = "the cumulative balance in decimal")] balance: &str,
 ) -> Result<String, JsError> {
     ProofFields { chain_id, contract, sender, receiver, open_block_number, balance }
         .typed_data_json()
@@ -59,12 +59,12 @@ pub fn balance_proof_typed_data_json(
 /// contract would reject.
 #[wasm_bindgen(js_name = recoverBalanceProofSigner)]
 pub fn recover_balance_proof_signer_js(
-    chain_id: u64,
+    #[wasm_bindgen(js_name = chainId)] chain_id: u64,
     contract: &str,
     sender: &str,
     receiver: &str,
-    open_block_number: u32,
-    balance: &str,
+    #[wasm_bindgen(js_name = openBlockNumber)] open_block_number: u32,
+    #[wasm_bindgen(param_description = "the cumulative balance in decimal")] balance: &str,
     signature: &str,
 ) -> Result<String, JsError> {
     ProofFields { chain_id, contract, sender, receiver, open_block_number, balance }

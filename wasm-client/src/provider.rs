@@ -147,6 +147,32 @@ impl Provider {
         parse_data("eth_call", &result)
     }
 
+    /// The block numbers of the contract's logs with `topics` from `from_block` on
+    /// (`eth_getLogs`), leaving out logs a reorg removed.
+    pub async fn log_blocks(&self, address: Address, topics: &[B256], from_block: u64) -> Result<Vec<u64>> {
+        let topics: Array = topics.iter().map(|topic| JsValue::from(topic.to_string())).collect();
+        let filter = ObjectBuilder::default()
+            .set("address", address.to_checksum(None))
+            .set("topics", topics)
+            .set("fromBlock", quantity(U256::from(from_block)))
+            .set("toBlock", "latest")
+            .build();
+        let logs = self.request("eth_getLogs", Array::of1(&filter)).await.map_err(|e| {
+            let hint = "; nodes may limit the block range: pass fromBlock (the contract's deployment block)";
+            UraidenError::new(e.kind(), format!("{}{hint}", e.message()))
+        })?;
+        let logs: Array = logs.dyn_into().map_err(|_| {
+            UraidenError::new(ErrorKind::InvalidResponse, "eth_getLogs: expected an array of logs")
+        })?;
+        logs.iter()
+            .filter(|log| field(log, "removed").and_then(|removed| removed.as_bool()) != Some(true))
+            .map(|log| {
+                let block = field(&log, "blockNumber").and_then(|b| b.as_string()).unwrap_or_default();
+                parse_quantity("eth_getLogs blockNumber", &block)
+            })
+            .collect()
+    }
+
     /// `eth_sendTransaction`: prompts the user; returns the transaction hash.
     pub async fn send_transaction(&self, transaction: &Transaction) -> Result<B256> {
         let mut object = ObjectBuilder::default()

@@ -6,7 +6,7 @@
 
 use alloy_primitives::{Address, B256};
 use serde::{Deserialize, Serialize};
-use uraiden_protocol::{parse_amount, ChannelId, LocalSigningKey};
+use uraiden_protocol::{parse_amount, ChannelId, LocalSigningKey, ProofSignature};
 
 use crate::{
     channel::ChannelState,
@@ -26,8 +26,14 @@ struct StoredChannel {
     /// Decimal strings: JSON numbers lose precision above 2^53.
     deposit: String,
     balance: String,
+    /// `0x` hex of the signature over `balance`, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    balance_signature: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     session_key: Option<B256>,
+    /// The channel's delegated signer when its key is not `session_key` (lost).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lost_signer: Option<Address>,
 }
 
 /// The JSON stored for `channel`.
@@ -36,7 +42,9 @@ pub fn to_json(channel: &ChannelState) -> String {
         open_block_number: channel.id.open_block_number,
         deposit: channel.deposit.to_string(),
         balance: channel.balance.to_string(),
+        balance_signature: channel.last_signature.as_ref().map(ProofSignature::to_hex),
         session_key: channel.session_key.as_ref().map(LocalSigningKey::to_secret_bytes),
+        lost_signer: channel.lost_signer,
     };
     serde_json::to_string(&stored).unwrap_or_default()
 }
@@ -57,11 +65,18 @@ pub fn from_json(json: &str, sender: Address, receiver: Address) -> Result<Chann
         .map(|bytes| LocalSigningKey::from_bytes(&bytes))
         .transpose()
         .map_err(|e| unreadable(e.to_string()))?;
+    let last_signature = stored
+        .balance_signature
+        .map(|hex| ProofSignature::from_hex(&hex))
+        .transpose()
+        .map_err(|e| unreadable(e.to_string()))?;
     Ok(ChannelState {
         id: ChannelId::new(sender, receiver, stored.open_block_number),
         deposit,
         balance,
+        last_signature,
         session_key,
+        lost_signer: stored.lost_signer,
     })
 }
 
@@ -125,27 +140,28 @@ mod tests {
     #[test]
     fn channels_round_trip_with_and_without_session_key() {
         let key = LocalSigningKey::from_bytes(&B256::repeat_byte(4)).unwrap();
-        for session_key in [None, Some(key)] {
-            let channel = ChannelState {
-                id: ChannelId::new(SENDER, RECEIVER, 12),
-                deposit: U192::MAX,
-                balance: U192::from(35),
-                session_key,
-            };
-            let json = to_json(&channel);
-            let loaded = from_json(&json, SENDER, RECEIVER).unwrap();
-            assert_eq!(
-                (loaded.id, loaded.deposit, loaded.balance),
-                (channel.id, channel.deposit, channel.balance)
-            );
-            assert_eq!(loaded.signer(), channel.signer());
+        let id = ChannelId::new(SENDER, RECEIVER, 12);
+        let domain = uraiden_protocol::channel_manager_domain(1, RECEIVER);
+        let signature = key.sign_balance_proof(&domain, &id.balance_proof(U192::from(35))).unwrap();
+        let lost = ChannelState {
+            lost_signer: Some(Address::repeat_byte(9)),
+            ..ChannelState::new(id, U192::MAX, None)
+        };
+        for channel in
+            [ChannelState::new(id, U192::MAX, None), ChannelState::new(id, U192::MAX, Some(key)), lost]
+        {
+            for last_signature in [None, Some(signature)] {
+                let channel = channel.clone().with_balance(U192::from(35), last_signature);
+                let loaded = from_json(&to_json(&channel), SENDER, RECEIVER).unwrap();
+                assert_eq!(
+                    (loaded.id, loaded.deposit, loaded.balance, loaded.last_signature),
+                    (channel.id, channel.deposit, channel.balance, channel.last_signature)
+                );
+                assert_eq!((loaded.signer(), loaded.lost_signer), (channel.signer(), channel.lost_signer));
+            }
         }
-        let json = to_json(&ChannelState {
-            id: ChannelId::new(SENDER, RECEIVER, 12),
-            deposit: U192::from(10),
-            balance: U192::ZERO,
-            session_key: None,
-        });
+        // Records written before balanceSignature / lostSigner existed still load.
+        let json = to_json(&ChannelState::new(id, U192::from(10), None));
         assert_eq!(json, r#"{"openBlockNumber":12,"deposit":"10","balance":"0"}"#);
     }
 
