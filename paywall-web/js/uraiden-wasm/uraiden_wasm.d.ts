@@ -1,0 +1,413 @@
+/// <reference lib="esnext.disposable" />
+/* tslint:disable */
+/* eslint-disable */
+
+/** Any EIP-1193 provider: `window.ethereum`, an EIP-6963 provider, a test wallet. */
+export interface Eip1193Provider {
+    request(args: { method: string; params?: unknown[] | object }): Promise<unknown>;
+}
+export interface CreateOptions {
+    /** Defaults to `window.ethereum`; an entry of `discoverWallets()` (or its `provider`) works too. */
+    provider?: Eip1193Provider | Eip6963ProviderDetail;
+    /** The RaidenMicroTransferChannels address. */
+    contract: string;
+    /** The token; read from the contract's `token()` when omitted. */
+    token?: string;
+    /** The chain the contract lives on; the wallet's current chain when omitted. */
+    chainId?: number;
+    /** The default receiver for `openChannel` and `loadStoredChannel`. */
+    receiver?: string;
+    /** Receipt polling interval, default 1000 ms. */
+    pollIntervalMs?: number;
+    /** How long to wait for a transaction to be mined, default 600000 ms. */
+    receiptTimeoutMs?: number;
+    /**
+     * How long `payingFetch` waits for the receiver to see a new channel or deposit confirmed
+     * (it retries the same proof every `pollIntervalMs`), default 120000 ms.
+     */
+    confirmationTimeoutMs?: number;
+}
+export interface Channel {
+    sender: string;
+    receiver: string;
+    openBlockNumber: number;
+    deposit: bigint;
+    /** The cumulative balance of the last proof signed. */
+    balance: bigint;
+    /** Who signs proofs: the session key's address, or the sender. */
+    signer: string;
+    /** Whether proofs are signed in the browser without a wallet prompt. */
+    sessionKey: boolean;
+    /**
+     * True when the channel's signer is a session key this browser no longer has (storage was
+     * lost; see `loadChannelFromBlockchain`). Proofs are then signed by the sender's wallet, one
+     * prompt each: close the channel and open a new one to pay without prompts again.
+     */
+    sessionKeyLost: boolean;
+}
+export interface SignedBalanceProof {
+    sender: string;
+    receiver: string;
+    openBlockNumber: number;
+    balance: bigint;
+    signature: string;
+}
+export interface OnChainChannelInfo {
+    state: "open" | "closing" | "settled";
+    deposit: bigint;
+    settleBlockNumber: number;
+    closingBalance: bigint;
+    withdrawnBalance: bigint;
+}
+export interface TokenInfo {
+    address: string;
+    name: string;
+    symbol: string;
+    decimals: number;
+    /** The connected account's balance. */
+    balance: bigint;
+}
+export interface TransactionResult {
+    transactionHash: string;
+    blockNumber: number;
+}
+export interface CloseResult extends TransactionResult {
+    /** True when closed with the receiver's closing signature (settled at once). */
+    cooperative: boolean;
+    /** The balance the channel was closed with. */
+    balance: bigint;
+    /**
+     * Set when `receiverUrl` was given but the receiver refused or was unreachable and the close
+     * fell back to an uncooperative one (`fallbackUncooperative: true`): the receiver's reason.
+     */
+    fallbackReason?: string;
+}
+export interface ClosingSignature {
+    /** The balance both signatures are over: the channel's last proof. */
+    balance: bigint;
+    /** The sender's (or session key's) BalanceProof signature the receiver accepted. */
+    balanceSignature: string;
+    /** The receiver's ClosingProof signature, verified. */
+    closingSignature: string;
+}
+/**
+ * How the deposit reaches the contract:
+ * - `"approve"` (default): `approve` + `createChannelWithSigner`, two transactions, any ERC20;
+ * - `"erc223"`: one `transfer(contract, deposit, data)`, for tokens with ERC223 `tokenFallback`;
+ * - `"permit"`: an EIP-2612 permit signature (no gas) + `createChannelWithPermit`, one transaction.
+ */
+export type DepositMethod = "approve" | "erc223" | "permit";
+export interface OpenChannelOptions {
+    receiver?: string;
+    deposit: bigint;
+    /** Create a browser key and register it as the channel's signer (default true). */
+    sessionKey?: boolean;
+    /** Default `"approve"`. */
+    method?: DepositMethod;
+}
+export interface TopUpOptions {
+    /** Default `"approve"`; `"permit"` is for opening only. */
+    method?: "approve" | "erc223";
+}
+export interface CloseChannelOptions {
+    /** The receiver's ClosingProof signature over `balance`: closes cooperatively. */
+    closingSignature?: string;
+    /**
+     * Ask the receiver for its closing signature first (`DELETE {api}/channels/{sender}/{block}`
+     * with the last proof), then close cooperatively: its origin (`https://shop.example`, API at
+     * `/api/1`) or API base URL (`https://shop.example/api/1`, or `/api/1` on the same origin).
+     */
+    receiverUrl?: string;
+    /**
+     * With `receiverUrl`: when the receiver refuses or cannot be reached, close uncooperatively
+     * instead of failing (`CloseResult.fallbackReason` says why). Default false.
+     */
+    fallbackUncooperative?: boolean;
+    /** Defaults to the channel's last signed balance (must be it with `receiverUrl`). */
+    balance?: bigint;
+}
+export interface PayingFetchOptions {
+    /** The most one request may cost, in token base units. */
+    maxPrice: bigint;
+    /** Passed to `new Request(input, init)`. */
+    init?: RequestInit;
+}
+
+
+
+/** EIP-6963 `info`: who the wallet is. */
+export interface Eip6963ProviderInfo {
+    /** Unique per wallet instance and page load (UUIDv4). */
+    uuid: string;
+    /** Human-readable name, e.g. "MetaMask". */
+    name: string;
+    /** A data: URI of the wallet's icon (render it as an <img src>, never as HTML). */
+    icon: string;
+    /** Reverse-DNS id, e.g. "io.metamask". */
+    rdns: string;
+}
+/** An announced wallet: pass it (or its `provider`) as `MicroRaiden.create({ provider })`. */
+export interface Eip6963ProviderDetail {
+    info: Eip6963ProviderInfo;
+    provider: Eip1193Provider;
+}
+
+
+
+/**
+ * A µRaiden sender: a wallet, a channel manager, and the current channel.
+ */
+export class MicroRaiden {
+    private constructor();
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * The token's payable `mint()`: buys tokens with `value` wei.
+     */
+    buyToken(value: bigint): Promise<TransactionResult>;
+    /**
+     * Closes the channel: cooperatively with the receiver's closing signature (given, or
+     * requested from `receiverUrl`; settles at once), else uncooperatively (starts the
+     * challenge period; `settleChannel` after it).
+     */
+    closeChannel(options?: CloseChannelOptions | null): Promise<CloseResult>;
+    /**
+     * Connects to a wallet and a channel manager. Reads the chain id (and the token when not
+     * given); prompts nothing.
+     */
+    static create(options: CreateOptions): Promise<MicroRaiden>;
+    /**
+     * Forgets the current channel and its session key (in memory and in `localStorage`).
+     */
+    forgetStoredChannel(): void;
+    /**
+     * The current channel as the contract sees it.
+     */
+    getChannelInfo(): Promise<OnChainChannelInfo>;
+    /**
+     * The token's name, symbol, decimals and the account's balance.
+     */
+    getTokenInfo(): Promise<TokenInfo>;
+    /**
+     * Adds `amount` to the balance and signs the new proof.
+     */
+    incrementBalanceAndSign(amount: bigint): Promise<SignedBalanceProof>;
+    /**
+     * Finds the newest channel from the account to `receiver` (default: the one given to
+     * `create`) that still exists on chain, from its `ChannelCreated` event (`eth_getLogs` from
+     * `fromBlock`, default 0), and makes it current; `null` when there is none. For a browser
+     * that lost its storage: the balance is what the chain knows (withdrawn or closing balance,
+     * or what was stored) and resyncs from the receiver on the next 402; a lost session key
+     * shows as `sessionKeyLost`.
+     */
+    loadChannelFromBlockchain(receiver?: string | null, fromBlock?: number | null): Promise<Channel | null>;
+    /**
+     * Loads the stored channel to `receiver` (default: the one given to `create`) and makes
+     * it current; `null` when none is stored.
+     */
+    loadStoredChannel(receiver?: string | null): Promise<Channel | null>;
+    /**
+     * Opens a channel and makes it current, waiting for the receipts: by default `approve` +
+     * `createChannelWithSigner` (two prompts); `method: "erc223"` or `"permit"` take one
+     * transaction. With `sessionKey` (default) a browser key becomes the channel's signer.
+     */
+    openChannel(options: OpenChannelOptions): Promise<Channel>;
+    /**
+     * `fetch(input, init)`; on 402 pays the price (at most `maxPrice`) from the channel to
+     * that receiver and retries once (twice when the receiver's refusal shows this browser was
+     * out of sync: it then pays on top of the receiver's last accepted proof). The channel's
+     * balance follows what the receiver accepted. Resolves to the final `Response`.
+     */
+    payingFetch(input: string, options: PayingFetchOptions): Promise<Response>;
+    /**
+     * `eth_requestAccounts` (prompts); the first account becomes the sender.
+     */
+    requestAccounts(): Promise<string[]>;
+    /**
+     * Asks the receiver at `receiverUrl` (its origin, or API base such as `/api/1`) to co-sign
+     * closing the channel with its last proof; the closing signature is verified. Pass it to
+     * `closeChannel({ closingSignature })`, or let `closeChannel({ receiverUrl })` do both.
+     */
+    requestClosingSignature(receiverUrl: string): Promise<ClosingSignature>;
+    /**
+     * Adopts the receiver's last accepted proof (`RDN-Sender-Balance`, `RDN-Balance-Signature`
+     * of its responses) as the channel's balance, after checking that the channel's sender or
+     * signer signed it; throws `InvalidSignatureError` otherwise. `payingFetch` does this itself.
+     */
+    resyncFromReceiver(balance: bigint, signature: string): Channel;
+    /**
+     * `settle` after the challenge period; forgets the channel.
+     */
+    settleChannel(): Promise<TransactionResult>;
+    /**
+     * Signs a proof for the cumulative `balance` and makes it the channel's balance.
+     */
+    signNewProof(balance: bigint): Promise<SignedBalanceProof>;
+    /**
+     * Asks the wallet to switch to the channel manager's chain, when it is elsewhere.
+     */
+    switchChain(): Promise<void>;
+    /**
+     * Adds `deposit` to the channel: `approve` + `topUp`, or one ERC223 transfer with
+     * `{ method: "erc223" }`.
+     */
+    topUpChannel(deposit: bigint, options?: TopUpOptions | null): Promise<Channel>;
+    /**
+     * Whether `signature` over `balance` in the current channel is by its sender or signer.
+     */
+    verifyProof(balance: bigint, signature: string): boolean;
+    /**
+     * The connected account, once known.
+     */
+    readonly account: string | undefined;
+    /**
+     * The chain id proofs are signed for.
+     */
+    readonly chainId: number;
+    /**
+     * The current channel, or `null`.
+     */
+    readonly channel: Channel | null;
+    /**
+     * The channel manager's address.
+     */
+    readonly contract: string;
+    /**
+     * The token's address.
+     */
+    readonly token: string;
+}
+
+/**
+ * The error every `uraiden-wasm` export throws: `name`, numeric `code`, `message`, and for
+ * provider errors the provider's `data` (revert data, for instance).
+ */
+export class UraidenError {
+    private constructor();
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * `name (code): message`.
+     */
+    toString(): string;
+    /**
+     * EIP-1193 / JSON-RPC code, or the library's own (5001 and up).
+     */
+    readonly code: number;
+    /**
+     * The provider's `data`, when it sent one.
+     */
+    readonly data: unknown;
+    /**
+     * What happened and what to do next.
+     */
+    readonly message: string;
+    /**
+     * A class-like name such as `"UserRejectedRequestError"`.
+     */
+    readonly name: string;
+}
+
+/**
+ * The JSON string to pass to `eth_signTypedData_v4` for a balance proof.
+ * @param chainId
+ * @param contract
+ * @param sender
+ * @param receiver
+ * @param openBlockNumber
+ * @param balance - the cumulative balance in decimal
+ */
+export function balanceProofTypedData(chainId: bigint, contract: string, sender: string, receiver: string, openBlockNumber: number, balance: string): string;
+
+/**
+ * Asks the page's wallets to announce themselves (EIP-6963) and resolves, after `timeoutMs`
+ * (default 250), to one entry per wallet, in the order they answered; `[]` when none did.
+ */
+export function discoverWallets(timeoutMs?: number | null): Promise<Eip6963ProviderDetail[]>;
+
+/**
+ * The checksummed address that signed a balance proof; throws for a signature the
+ * contract would reject.
+ * @param chainId
+ * @param contract
+ * @param sender
+ * @param receiver
+ * @param openBlockNumber
+ * @param balance - the cumulative balance in decimal
+ * @param signature
+ */
+export function recoverBalanceProofSigner(chainId: bigint, contract: string, sender: string, receiver: string, openBlockNumber: number, balance: string, signature: string): string;
+
+export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;
+
+export interface InitOutput {
+    readonly memory: WebAssembly.Memory;
+    readonly __wbg_microraiden_free: (a: number, b: number) => void;
+    readonly __wbg_uraidenerror_free: (a: number, b: number) => void;
+    readonly balanceProofTypedData: (a: bigint, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number) => [number, number, number, number];
+    readonly discoverWallets: (a: number) => unknown;
+    readonly microraiden_account: (a: number) => [number, number];
+    readonly microraiden_buyToken: (a: number, b: unknown) => unknown;
+    readonly microraiden_chainId: (a: number) => number;
+    readonly microraiden_channel: (a: number) => unknown;
+    readonly microraiden_closeChannel: (a: number, b: number) => unknown;
+    readonly microraiden_contract: (a: number) => [number, number];
+    readonly microraiden_create: (a: unknown) => unknown;
+    readonly microraiden_forgetStoredChannel: (a: number) => [number, number];
+    readonly microraiden_getChannelInfo: (a: number) => unknown;
+    readonly microraiden_getTokenInfo: (a: number) => unknown;
+    readonly microraiden_incrementBalanceAndSign: (a: number, b: unknown) => unknown;
+    readonly microraiden_loadChannelFromBlockchain: (a: number, b: number, c: number, d: number, e: number) => unknown;
+    readonly microraiden_loadStoredChannel: (a: number, b: number, c: number) => unknown;
+    readonly microraiden_openChannel: (a: number, b: unknown) => unknown;
+    readonly microraiden_payingFetch: (a: number, b: number, c: number, d: unknown) => unknown;
+    readonly microraiden_requestAccounts: (a: number) => unknown;
+    readonly microraiden_requestClosingSignature: (a: number, b: number, c: number) => unknown;
+    readonly microraiden_resyncFromReceiver: (a: number, b: unknown, c: number, d: number) => [number, number, number];
+    readonly microraiden_settleChannel: (a: number) => unknown;
+    readonly microraiden_signNewProof: (a: number, b: unknown) => unknown;
+    readonly microraiden_switchChain: (a: number) => unknown;
+    readonly microraiden_token: (a: number) => [number, number];
+    readonly microraiden_topUpChannel: (a: number, b: unknown, c: number) => unknown;
+    readonly microraiden_verifyProof: (a: number, b: unknown, c: number, d: number) => [number, number, number];
+    readonly recoverBalanceProofSigner: (a: bigint, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number, k: number, l: number) => [number, number, number, number];
+    readonly uraidenerror_code: (a: number) => number;
+    readonly uraidenerror_data: (a: number) => unknown;
+    readonly uraidenerror_message: (a: number) => [number, number];
+    readonly uraidenerror_name: (a: number) => [number, number];
+    readonly uraidenerror_toString: (a: number) => [number, number];
+    readonly wasm_bindgen__convert__closures_____invoke__h60702a48838d1764: (a: number, b: number, c: unknown) => [number, number];
+    readonly wasm_bindgen__convert__closures_____invoke__hb98d63cc49481475: (a: number, b: number, c: unknown, d: unknown) => void;
+    readonly wasm_bindgen__convert__closures_____invoke__h6fd8a9f17706f724: (a: number, b: number, c: unknown) => void;
+    readonly __wbindgen_exn_store: (a: number) => void;
+    readonly __externref_table_alloc: () => number;
+    readonly __wbindgen_externrefs: WebAssembly.Table;
+    readonly __wbindgen_malloc: (a: number, b: number) => number;
+    readonly __wbindgen_realloc: (a: number, b: number, c: number, d: number) => number;
+    readonly __wbindgen_free: (a: number, b: number, c: number) => void;
+    readonly __wbindgen_destroy_closure: (a: number, b: number) => void;
+    readonly __externref_table_dealloc: (a: number) => void;
+    readonly __wbindgen_start: () => void;
+}
+
+export type SyncInitInput = BufferSource | WebAssembly.Module;
+
+/**
+ * Instantiates the given `module`, which can either be bytes or
+ * a precompiled `WebAssembly.Module`.
+ *
+ * @param {{ module: SyncInitInput }} module - Passing `SyncInitInput` directly is deprecated.
+ *
+ * @returns {InitOutput}
+ */
+export function initSync(module: { module: SyncInitInput } | SyncInitInput): InitOutput;
+
+/**
+ * If `module_or_path` is {RequestInfo} or {URL}, makes a request and
+ * for everything else, calls `WebAssembly.instantiate` directly.
+ *
+ * @param {{ module_or_path: InitInput | Promise<InitInput> }} module_or_path - Passing `InitInput` directly is deprecated.
+ *
+ * @returns {Promise<InitOutput>}
+ */
+export default function __wbg_init (module_or_path?: { module_or_path: InitInput | Promise<InitInput> } | InitInput | Promise<InitInput>): Promise<InitOutput>;
