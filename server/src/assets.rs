@@ -79,14 +79,12 @@ pub async fn serve_js(State(state): State<AppState>, UrlPath(path): UrlPath<Stri
     let relative = format!("js/{path}");
     match state.assets().read(&relative).await {
         Some(bytes) => {
-            let mime = mime_guess::from_path(&relative).first_or_octet_stream();
-            let content_type = HeaderValue::from_str(mime.as_ref())
-                .unwrap_or(HeaderValue::from_static("application/octet-stream"));
             // The page changes with releases (or live under --paywall-info): revalidate.
             (
                 [
-                    (header::CONTENT_TYPE, content_type),
+                    (header::CONTENT_TYPE, content_type(&relative)),
                     (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+                    (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
                 ],
                 bytes,
             )
@@ -94,6 +92,32 @@ pub async fn serve_js(State(state): State<AppState>, UrlPath(path): UrlPath<Stri
         }
         None => (StatusCode::NOT_FOUND, "no such paywall asset").into_response(),
     }
+}
+
+/// The `Content-Type` of a paywall asset. Module scripts must come as JavaScript and the
+/// wasm library as `application/wasm` (what `WebAssembly.instantiateStreaming` insists on),
+/// whatever the MIME database says; other files by their extension.
+fn content_type(relative: &str) -> HeaderValue {
+    let extension = Path::new(relative).extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let known = match extension.as_deref() {
+        Some("js" | "mjs") => Some("text/javascript; charset=utf-8"),
+        Some("wasm") => Some("application/wasm"),
+        Some("css") => Some("text/css; charset=utf-8"),
+        Some("json" | "map") => Some("application/json"),
+        Some("html") => Some("text/html; charset=utf-8"),
+        Some("svg") => Some("image/svg+xml"),
+        // TypeScript declarations (`.d.ts`), not MPEG transport streams.
+        Some("ts") => Some("text/plain; charset=utf-8"),
+        _ => None,
+    };
+    known.map_or_else(
+        || {
+            let mime = mime_guess::from_path(relative).first_or_octet_stream();
+            HeaderValue::from_str(mime.as_ref())
+                .unwrap_or(HeaderValue::from_static("application/octet-stream"))
+        },
+        HeaderValue::from_static,
+    )
 }
 
 /// The paywall page with `info_json` (the 402's JSON body) embedded as
@@ -134,12 +158,30 @@ mod tests {
         }
     }
 
+    #[test]
+    fn scripts_and_wasm_get_the_types_browsers_insist_on() {
+        for (path, expected) in [
+            ("js/paywall.js", "text/javascript; charset=utf-8"),
+            ("js/uraiden-wasm/uraiden_wasm.js", "text/javascript; charset=utf-8"),
+            ("js/lib.MJS", "text/javascript; charset=utf-8"),
+            ("js/uraiden-wasm/uraiden_wasm_bg.wasm", "application/wasm"),
+            ("js/paywall.css", "text/css; charset=utf-8"),
+            ("js/uraiden-wasm/uraiden_wasm.d.ts", "text/plain; charset=utf-8"),
+            ("js/uraiden-wasm/package.json", "application/json"),
+            ("js/logo.png", "image/png"),
+            ("js/LICENSE", "application/octet-stream"),
+        ] {
+            assert_eq!(content_type(path), expected, "{path}");
+        }
+    }
+
     #[tokio::test]
     async fn embedded_page_and_script_are_present() {
         let assets = PaywallAssets::Embedded;
         let html = assets.index_html().await.unwrap();
         assert!(String::from_utf8_lossy(&html).contains("/js/paywall.js"));
         assert!(assets.read("js/paywall.js").await.is_some());
+        assert!(assets.read("js/paywall.css").await.is_some());
         assert!(assets.read("js/../index.html").await.is_none());
     }
 

@@ -325,6 +325,53 @@ async fn paywall_scripts_are_served_under_js() {
 }
 
 #[tokio::test]
+async fn the_embedded_page_loads_its_module_and_styles_from_js() {
+    let (app, _) = demo();
+    let (_, body) = send(&app, get("/echofix/x").header("accept", BROWSER_ACCEPT)).await;
+    let page = String::from_utf8(body).unwrap();
+    assert!(page.contains(r#"<script type="module" src="/js/paywall.js">"#), "an ES module");
+    assert!(page.contains(r#"href="/js/paywall.css""#));
+    assert!(!page.contains(" onclick="), "no inline handlers (CSP)");
+    // The element contract the browser tests rely on.
+    let ids = "status error price account token-balance channel-state channel-deposit channel-remaining \
+               connect deposit session-key open pay topup-amount topup close close-uncooperative settle buy forget";
+    for id in ids.split_whitespace() {
+        assert!(page.contains(&format!("id=\"{id}\"")), "#{id}");
+    }
+    let (response, body) = send(&app, get("/js/paywall.css")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(header(&response, "content-type"), Some("text/css; charset=utf-8"));
+    assert!(!body.is_empty());
+    let (response, body) = send(&app, get("/js/paywall.js")).await;
+    assert_eq!(header(&response, "content-type"), Some("text/javascript; charset=utf-8"));
+    assert_eq!(header(&response, "x-content-type-options"), Some("nosniff"));
+    assert!(String::from_utf8(body).unwrap().contains("./uraiden-wasm/uraiden_wasm.js"));
+}
+
+#[tokio::test]
+async fn wasm_and_module_scripts_get_their_content_types() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("js/uraiden-wasm")).unwrap();
+    std::fs::write(dir.path().join("index.html"), "<html></html>").unwrap();
+    std::fs::write(dir.path().join("js/uraiden-wasm/uraiden_wasm_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(dir.path().join("js/uraiden-wasm/uraiden_wasm.js"), "export default 1;").unwrap();
+    std::fs::write(dir.path().join("js/lib.mjs"), "export {};").unwrap();
+    let options = HttpOptions { paywall_dir: Some(dir.path().to_owned()), ..default_options() };
+    let app = app::app(state_with(FakeBackend::healthy(), options));
+    for (path, expected) in [
+        ("/js/uraiden-wasm/uraiden_wasm_bg.wasm", "application/wasm"),
+        ("/js/uraiden-wasm/uraiden_wasm.js", "text/javascript; charset=utf-8"),
+        ("/js/lib.mjs", "text/javascript; charset=utf-8"),
+    ] {
+        let (response, _) = send(&app, get(path)).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(header(&response, "content-type"), Some(expected), "{path}");
+    }
+    let (_, body) = send(&app, get("/js/uraiden-wasm/uraiden_wasm_bg.wasm")).await;
+    assert_eq!(body, b"\0asm\x01\0\0\0");
+}
+
+#[tokio::test]
 async fn paywall_info_directory_replaces_the_built_in_page() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("js")).unwrap();
