@@ -3,16 +3,20 @@
 # paywalling the seed's echo demo. Starts anvil, deploys CustomToken +
 # RaidenMicroTransferChannels with `uraiden-server deploy`, funds a test sender, starts the
 # receiver, prints what to open and which test keys to use, and runs until Ctrl-C.
-#   --exit   check that the paywall answers 402 with its RDN headers, then stop
-#            (the test suite runs this to keep the command working)
+#   --exit      check that the paywall answers 402 with its RDN headers and that
+#               `uraiden get` pays, then stop (the test suite runs this)
+#   --headless  run the whole browser flow by itself in headless Chromium (deposit, paid
+#               pages with a session key, cooperative close), print what it paid, then stop
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 stay=1
+headless=0
 for arg in "$@"; do
   case "$arg" in
     --exit) stay=0 ;;
-    *) echo "demo.sh: unknown option $arg (known: --exit)" >&2; exit 2 ;;
+    --headless) headless=1 ;;
+    *) echo "demo.sh: unknown option $arg (known: --exit, --headless)" >&2; exit 2 ;;
   esac
 done
 
@@ -49,6 +53,7 @@ wait_for "anvil on port $rpc_port (busy? set URAIDEN_DEMO_RPC_PORT)" .tools/bin/
 # anvil's public development keys: never use them on a real chain.
 owner_key=ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
 receiver_key=59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
+receiver=0x70997970C51812dc3A010C7d01b50e0d17dc79C8
 sender_key=5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a
 sender=0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC
 (umask 077; for who in owner receiver sender; do key_var="${who}_key"; echo "${!key_var}" > "$work/$who.key"; done)
@@ -79,8 +84,13 @@ uraiden demo is up:
   paywall    http://localhost:$http_port/echofix/hello   (5 token units)
              http://localhost:$http_port/echodyn/hello   (priced by length)
   stats      http://localhost:$http_port/api/1/stats
-Test sender with 1,000 tokens (local testing only; import into a wallet on chain 31337):
-  $sender  private key 0x$sender_key
+
+In Chrome with MetaMask (local testing only; anvil's public development key):
+  1. add the network: RPC URL $rpc, chain id 31337, currency ETH;
+  2. import the test sender's private key 0x$sender_key
+     ($sender, 1,000 TKN and 10,000 ETH);
+  3. open http://localhost:$http_port/echofix/hello, enter a deposit, press "Open channel":
+     MetaMask asks twice (approve, createChannel); later pages are paid without a prompt.
 Pay from the command line (opens a channel on first use, then pays 5 per request):
   $client_bin --rpc-provider $rpc --private-key $work/sender.key \\
     --channel-manager-address $manager --state-file $work/sender.json \\
@@ -97,7 +107,16 @@ if [ "$stay" = 0 ]; then
     get "http://127.0.0.1:$http_port/echofix/hello")
   [ "$body" = hello ] || { echo "demo: uraiden get printed '$body', expected 'hello'" >&2; cat "$work/server.log" >&2; exit 1; }
   echo "demo check passed: the paywall answers 402 with its RDN headers, and uraiden get paid and printed: $body"
-  exit 0
 fi
+if [ "$headless" = 1 ]; then
+  echo
+  echo "headless: Chromium with a test wallet holding the sender's key pays the demo pages"
+  URAIDEN_DEMO_RPC="$rpc" URAIDEN_DEMO_URL="http://127.0.0.1:$http_port" \
+    URAIDEN_DEMO_SENDER_KEY="0x$sender_key" URAIDEN_DEMO_RECEIVER="$receiver" URAIDEN_DEMO_TOKEN="$token" \
+    URAIDEN_DEMO_SCREENSHOTS="${URAIDEN_DEMO_SCREENSHOTS:-$root/tests/screenshots/headless-demo}" \
+    node scripts/headless-demo.mjs || { echo "demo: the headless browser flow failed; server log:" >&2; tail -40 "$work/server.log" >&2; exit 1; }
+fi
+
+[ "$stay" = 1 ] && [ "$headless" = 0 ] || exit 0
 echo "Press Ctrl-C to stop."
 wait "${pids[0]}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's one test command (README: `npm test`; CI's .ci/run calls it too).
 # Installs what is missing, then runs every suite: contracts, vectors, Rust (native and
-# wasm32), end to end on anvil.
+# wasm32), the wasm package, end to end on anvil, and the browser suite in headless Chromium.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -28,8 +28,12 @@ step "rust: formatting" cargo fmt --all -- --check
 step "rust: lints" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "rust: wasm32 build of the shared crates" \
   cargo build --locked --target wasm32-unknown-unknown -p uraiden-protocol -p uraiden-wasm
-step "main job: npm run demo brings up anvil, contracts and a paywalled server" \
-  env URAIDEN_DEMO_RPC_PORT=18545 URAIDEN_DEMO_PORT=15000 bash scripts/demo.sh --exit
+step "wasm: npm package uraiden-wasm (bundler + web); committed paywall build matches; no 'any' in types" \
+  bash -c 'bash scripts/build-wasm.sh --check && bash scripts/build-wasm.sh && node scripts/measure-wasm.mjs'
+step "main job: npm run demo brings up anvil, contracts and a paywalled server; --headless pays in Chromium" \
+  env URAIDEN_DEMO_RPC_PORT=18545 URAIDEN_DEMO_PORT=15000 bash scripts/demo.sh --exit --headless
+step "browser: headless Chromium end to end (anvil, uraiden-server, paywall page, npm package)" \
+  node --test --test-concurrency=1 tests/browser/
 step "rust: unit, vector and end-to-end tests (anvil)" cargo test --workspace --locked
 
 printf '\nall suites passed in %ss\n' "$((SECONDS - started))"
