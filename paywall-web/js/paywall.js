@@ -974,9 +974,14 @@ async function closeCooperatively() {
       if (answer.reason !== "invalid-balance-proof" || answer.balance === null) {
         throw new Error(REFUSALS[answer.reason] || "the receiver does not take payments from this channel");
       }
-      if (!answer.balanceSignature) throw new Error("the receiver co-signs a close only after your first payment");
       balance = answer.balance;
-      closingSignature = await requestClosingSignature(channel, balance, answer.balanceSignature);
+      let balanceSignature = answer.balanceSignature;
+      if (!balanceSignature) {
+        // Nothing paid yet: a zero-balance proof from this channel's signer is what it takes.
+        if (balance !== 0n) throw new Error("the receiver sent its balance without its proof");
+        balanceSignature = (await state.client.signNewProof(0n)).signature;
+      }
+      closingSignature = await requestClosingSignature(channel, balance, balanceSignature);
     } catch (error) {
       if (Number(error && error.code) === 4001) throw error;
       const why = error instanceof TypeError ? "it cannot be reached" : error.message;

@@ -539,7 +539,20 @@ impl ChannelManager {
             if channel.state == ChannelState::Settled {
                 return Err(CloseRefused::Settled);
             }
-            if channel.balance != balance || channel.balance_signature.as_ref() != Some(balance_signature) {
+            let is_last_proof =
+                channel.balance == balance && channel.balance_signature.as_ref() == Some(balance_signature);
+            // A channel nothing was paid on has no last proof to present: a zero-balance proof
+            // signed by the channel's signer (or sender) shows the request is the sender's.
+            let is_unpaid_and_signed = channel.balance_signature.is_none()
+                && channel.balance.is_zero()
+                && balance.is_zero()
+                && recover_balance_proof_signer(
+                    &self.shared.domain,
+                    &id.balance_proof(balance),
+                    balance_signature,
+                )
+                .is_ok_and(|signer| signer == channel.signer || signer == sender);
+            if !is_last_proof && !is_unpaid_and_signed {
                 return Err(CloseRefused::NotLastProof);
             }
             channel.state

@@ -525,6 +525,60 @@ async fn a_cooperative_close_is_signed_only_for_the_last_proof_and_settles_on_ch
     tasks.shutdown().await;
 }
 
+/// A channel nothing was paid on: the receiver co-signs a close at zero for a zero-balance
+/// proof by the channel's signer (here a delegated session key), never for anyone else's, and
+/// the sender gets the whole deposit back at once.
+#[tokio::test]
+async fn an_unpaid_channel_closes_cooperatively_with_a_zero_proof_by_its_signer() {
+    let harness = Harness::new().await;
+    let (manager, tasks) = harness.start(1, false).await;
+    let session_key = harness.key(STRANGER + 1);
+    let channel = harness.open_channel(100, Some(session_key.address())).await;
+    harness.synced(&manager).await;
+    let (who, block) = (channel.sender, channel.open_block_number);
+
+    let by_stranger = harness.sign(&harness.key(STRANGER), channel, 0);
+    assert_eq!(
+        manager.sign_cooperative_close(who, block, U192::ZERO, &by_stranger).await,
+        Err(CloseRefused::NotLastProof)
+    );
+    let above_zero = harness.sign(&session_key, channel, 10);
+    assert_eq!(
+        manager.sign_cooperative_close(who, block, U192::from(10u64), &above_zero).await,
+        Err(CloseRefused::NotLastProof)
+    );
+    assert_eq!(manager.channel(who, block).map(|c| c.state), Some(ChannelState::Open));
+
+    let zero = harness.sign(&session_key, channel, 0);
+    let closing = manager.sign_cooperative_close(who, block, U192::ZERO, &zero).await.expect("signed");
+    assert_eq!(manager.channel(who, block).map(|c| c.state), Some(ChannelState::CloseSigned));
+    assert_eq!(
+        refusal(pay(&manager, &harness.payment(&session_key, channel, 10)).await),
+        Refusal::NonexistingChannel
+    );
+
+    let before = harness.balance_of(channel.sender).await;
+    let receipt = harness
+        .contract(SENDER)
+        .cooperativeClose(
+            channel.sender,
+            channel.receiver,
+            block,
+            U192::ZERO,
+            Bytes::copy_from_slice(&zero.as_bytes()),
+            Bytes::copy_from_slice(&closing.as_bytes()),
+        )
+        .send()
+        .await
+        .expect("sent")
+        .get_receipt()
+        .await
+        .expect("mined");
+    assert!(receipt.status(), "cooperativeClose at zero reverted");
+    assert_eq!(harness.balance_of(channel.sender).await - before, U256::from(100u64));
+    tasks.shutdown().await;
+}
+
 /// The sender tries to close paying less than it signed; the receiver disputes at once.
 #[tokio::test]
 async fn a_cheating_uncooperative_close_is_disputed() {

@@ -351,6 +351,39 @@ describe("c: the deposit runs out, top up; d: cooperative close", { timeout: TIM
   });
 });
 
+describe("d2: a channel nothing was paid on closes cooperatively", { timeout: TIMEOUT * 2 }, () => {
+  let user;
+  after(async () => {
+    await user?.browser.close();
+  });
+
+  it("d2: open, then close before paying: the whole deposit comes back at once", async () => {
+    user = await newUser({ tokens: 1n });
+    const deposit = 20n;
+    await openPaywall(user, "/echofix/unpaid");
+    const senderBefore = await stack.tokenBalance(user.sender.address);
+    await openChannel(user, deposit);
+    await serverSeesDeposit(user.sender.address, deposit);
+    await waitForView(user.page, (v) => !v.statusBusy && v.buttons.close?.visible && v.buttons.close.enabled, {
+      message: "#close on the new channel",
+    });
+    const sentBefore = user.wallet.transactions().length;
+    await user.page.click("#close");
+    const closed = await waitForView(
+      user.page,
+      (v) => !v.statusBusy && (v.channelState === "settled" || v.channelState === "none" || v.error?.visible),
+      { timeout: 60_000, message: "the unpaid channel to be closed" },
+    );
+    await screenshot(user.page, "d2-unpaid-closed");
+    assert.ok(!closed.error?.visible, `no error: ${JSON.stringify(closed.error)}`);
+    assert.deepEqual(txNames(user.wallet, stack, sentBefore), ["cooperativeClose"]);
+    const settled = await stack.channelsSettledBy(user.sender.address);
+    assert.equal(settled.length, 1);
+    assert.equal(settled[0].balance, 0n);
+    assert.equal(await stack.tokenBalance(user.sender.address), senderBefore, "every token is back");
+  });
+});
+
 describe("e: the wallet rejects a transaction", { timeout: TIMEOUT * 2 }, () => {
   let user;
   before(async () => {
