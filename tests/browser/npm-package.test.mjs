@@ -1,8 +1,8 @@
 // The published package as a web developer meets it: `npm pack` of wasm-client/pkg,
 // installed into a fresh Vite + TypeScript app in a temp dir, type-checked with `tsc
 // --strict`, built with `vite build`, served from its own origin, and used in headless
-// Chromium (injected test wallet) to open a channel and pay a real uraiden-server's 402
-// cross-origin (`--cors-origin`) with `payingFetch`.
+// Chromium (injected test wallet) to open a channel, pay a real uraiden-server's 402
+// cross-origin (`--cors-origin`) with `payingFetch`, and close with the receiver's signature.
 //
 // Needs the built package (`bash scripts/build-wasm.sh`; `npm test` builds it first) and
 // the npm registry (vite and typescript are installed into the temp app).
@@ -30,7 +30,7 @@ const PACKAGE_DIR = path.join(ROOT, "wasm-client", "pkg");
 const APP_DEPENDENCIES = ["vite@8", "typescript@5"];
 
 const APP_SOURCE = `
-import init, { MicroRaiden, UraidenError, type Channel } from "uraiden-wasm/web";
+import init, { MicroRaiden, UraidenError, type Channel, type CloseResult } from "uraiden-wasm/web";
 
 const params = new URLSearchParams(location.search);
 const out = document.getElementById("out") as HTMLElement;
@@ -51,7 +51,15 @@ async function main(): Promise<void> {
     bodies.push(\`\${response.status} \${await response.text()}\`);
   }
   const balance: bigint = client.channel?.balance ?? -1n;
-  out.dataset.result = JSON.stringify({ openBlock: channel.openBlockNumber, bodies, balance: balance.toString() });
+  // Close through the receiver's API (its closing signature), then on chain: settled at once.
+  const closed: CloseResult = await client.closeChannel({ receiverUrl: params.get("server") ?? "" });
+  out.dataset.result = JSON.stringify({
+    openBlock: channel.openBlockNumber,
+    bodies,
+    balance: balance.toString(),
+    cooperative: closed.cooperative,
+    closedBalance: closed.balance.toString(),
+  });
 }
 
 main().catch((error: unknown) => {
@@ -163,7 +171,7 @@ test("vite build bundles the package with its wasm", withReport(() => {
   assert.ok(assets.some((name) => name.endsWith(".wasm")), `no .wasm among the built assets: ${assets}`);
 }));
 
-test("the built app opens a channel and pays a 402 cross-origin in Chromium", withReport(async () => {
+test("the built app opens a channel, pays 402s cross-origin and closes cooperatively in Chromium", withReport(async () => {
   stack = await startStack({ serverArgs: ["--cors-origin", site.origin] });
   const sender = await stack.newSender(100n);
   browser = await launchBrowser();
@@ -191,7 +199,14 @@ test("the built app opens a channel and pays a 402 cross-origin in Chromium", wi
   assert.equal(channels[0].balance, "15");
   assert.equal(channels[0].open_block, result.openBlock);
   assert.notEqual(channels[0].signer?.toLowerCase(), sender.address.toLowerCase());
-  // One approve and one createChannel; the three payments needed no wallet signature.
-  assert.equal(wallet.transactions().length, 2);
+  // One approve and one createChannel; the three payments and the close's balance proof
+  // needed no wallet signature; then one cooperativeClose.
+  assert.equal(wallet.transactions().length, 3);
   assert.equal(wallet.calls("eth_signTypedData_v4").length, 0);
+
+  // The close went through the receiver's API: cooperative, settled on chain at 15.
+  assert.equal(result.cooperative, true);
+  assert.equal(result.closedBalance, "15");
+  const settled = await stack.channelsSettledBy(sender.address);
+  assert.deepEqual(settled.map((entry) => [entry.openBlock, entry.balance]), [[result.openBlock, 15n]]);
 }));

@@ -496,13 +496,7 @@ impl Inner {
     ) -> Result<(ProofSignature, ProofSignature)> {
         // Check the URL before a wallet prompt for the proof.
         close::close_url(receiver_url, &channel.id)?;
-        if channel.balance.is_zero() && channel.last_signature.is_none() {
-            return Err(UraidenError::new(
-                ErrorKind::CloseRefused,
-                "nothing was paid through this channel, so the receiver has no proof to co-sign; \
-                 close it uncooperatively (closeChannel() without receiverUrl) and settle it after the challenge period",
-            ));
-        }
+        // Nothing paid yet: the receiver co-signs a zero balance signed by the channel's signer.
         let balance_signature = self.last_proof(channel).await?;
         let closing_signature =
             close::request(receiver_url, &channel.id, channel.balance, &balance_signature).await?;
