@@ -8,10 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use alloy::{
-    primitives::{Bytes, U256},
-    providers::Provider,
-};
+use alloy::{primitives::U256, providers::Provider};
 use tempfile::TempDir;
 use uraiden_e2e::{ChannelManagerInstance, TestChain, TokenInstance};
 use uraiden_protocol::{
@@ -493,23 +490,7 @@ async fn a_cooperative_close_is_signed_only_for_the_last_proof_and_settles_on_ch
     );
 
     let before = (harness.balance_of(channel.sender).await, harness.balance_of(channel.receiver).await);
-    let receipt = harness
-        .contract(SENDER)
-        .cooperativeClose(
-            channel.sender,
-            channel.receiver,
-            block,
-            U192::from(30u64),
-            Bytes::copy_from_slice(&last.as_bytes()),
-            Bytes::copy_from_slice(&closing.as_bytes()),
-        )
-        .send()
-        .await
-        .expect("sent")
-        .get_receipt()
-        .await
-        .expect("mined");
-    assert!(receipt.status(), "cooperativeClose with the receiver's signature reverted");
+    harness.chain.cooperative_close(SENDER, channel, 30, &last, &closing).await;
     let after = (harness.balance_of(channel.sender).await, harness.balance_of(channel.receiver).await);
     assert_eq!(after.0 - before.0, U256::from(70u64));
     assert_eq!(after.1 - before.1, U256::from(30u64));
@@ -558,23 +539,7 @@ async fn an_unpaid_channel_closes_cooperatively_with_a_zero_proof_by_its_signer(
     );
 
     let before = harness.balance_of(channel.sender).await;
-    let receipt = harness
-        .contract(SENDER)
-        .cooperativeClose(
-            channel.sender,
-            channel.receiver,
-            block,
-            U192::ZERO,
-            Bytes::copy_from_slice(&zero.as_bytes()),
-            Bytes::copy_from_slice(&closing.as_bytes()),
-        )
-        .send()
-        .await
-        .expect("sent")
-        .get_receipt()
-        .await
-        .expect("mined");
-    assert!(receipt.status(), "cooperativeClose at zero reverted");
+    harness.chain.cooperative_close(SENDER, channel, 0, &zero, &closing).await;
     assert_eq!(harness.balance_of(channel.sender).await - before, U256::from(100u64));
     tasks.shutdown().await;
 }

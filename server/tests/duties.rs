@@ -8,11 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use alloy::{
-    consensus::Transaction as _,
-    primitives::{Bytes, U256},
-    providers::Provider,
-};
+use alloy::{consensus::Transaction as _, primitives::U256, providers::Provider};
 use tempfile::TempDir;
 use uraiden_e2e::{ChannelManagerInstance, TestChain};
 use uraiden_protocol::{Address, ChannelId, LocalSigningKey, PaymentHeaders, Refusal, U192};
@@ -205,22 +201,7 @@ async fn withdrawing_takes_the_earned_balance_and_the_sync_agrees() {
         .sign_cooperative_close(sender, open_block, U192::from(60u64), &last.balance_signature)
         .await
         .expect("closing signature");
-    harness
-        .contract(SENDER)
-        .cooperativeClose(
-            sender,
-            channel.receiver,
-            open_block,
-            U192::from(60u64),
-            Bytes::copy_from_slice(&last.balance_signature.as_bytes()),
-            Bytes::copy_from_slice(&closing.as_bytes()),
-        )
-        .send()
-        .await
-        .expect("sent")
-        .get_receipt()
-        .await
-        .expect("mined");
+    harness.chain.cooperative_close(SENDER, channel, 60, &last.balance_signature, &closing).await;
     harness.synced(&manager).await;
     assert_eq!(state(&manager, channel), Some(ChannelState::Settled));
     assert_eq!(harness.balance_of(channel.receiver).await - before, U256::from(60u64));

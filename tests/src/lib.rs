@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use alloy::{
     network::EthereumWallet,
     node_bindings::{Anvil, AnvilInstance},
-    primitives::{Address, U256},
+    primitives::{Address, Bytes, U256},
     providers::{DynProvider, Provider, ProviderBuilder},
     rpc::types::TransactionReceipt,
     signers::local::PrivateKeySigner,
@@ -19,7 +19,7 @@ use uraiden_chain::{
     DeployOptions, Deployment,
 };
 use uraiden_protocol::{
-    channel_manager_domain, ChannelId, Eip712Domain, LocalSigningKey, PaymentHeaders, U192,
+    channel_manager_domain, ChannelId, Eip712Domain, LocalSigningKey, PaymentHeaders, ProofSignature, U192,
 };
 
 /// The token as account `index` sees it.
@@ -183,6 +183,32 @@ impl TestChain {
             .await
             .expect("sent");
         mined(pending.get_receipt().await.expect("mined"), "topUp");
+    }
+
+    /// Account `caller` closes `channel` at `balance` with both signatures (the balance proof and
+    /// the receiver's closing proof); panics if the transaction reverts.
+    pub async fn cooperative_close(
+        &self,
+        caller: usize,
+        channel: ChannelId,
+        balance: u64,
+        balance_signature: &ProofSignature,
+        closing_signature: &ProofSignature,
+    ) {
+        let pending = self
+            .channel_manager(caller)
+            .cooperativeClose(
+                channel.sender,
+                channel.receiver,
+                channel.open_block_number,
+                U192::from(balance),
+                Bytes::copy_from_slice(&balance_signature.as_bytes()),
+                Bytes::copy_from_slice(&closing_signature.as_bytes()),
+            )
+            .send()
+            .await
+            .expect("sent");
+        mined(pending.get_receipt().await.expect("mined"), "cooperativeClose");
     }
 
     /// The headers of a request paying `balance` (cumulative) in `channel`, signed by `signer`.
