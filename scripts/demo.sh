@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job (README: `npm run demo`): a local chain, the contracts, and `uraiden-server`
 # paywalling the seed's echo demo. Starts anvil, deploys CustomToken +
-# RaidenMicroTransferChannels with `uraiden-server deploy`, funds a test sender, starts the
-# receiver, prints what to open and which test keys to use, and runs until Ctrl-C.
+# RaidenMicroTransferChannels with `uraiden-server deploy`, funds two test senders (one for
+# the browser, one for the command line), starts the receiver, prints what to open and which
+# test keys to use, and runs until Ctrl-C.
 #   --exit      check that the paywall answers 402 with its RDN headers and that
 #               `uraiden get` pays, then stop (the test suite runs this)
 #   --headless  run the whole browser flow by itself in headless Chromium (deposit, paid
@@ -56,6 +57,9 @@ receiver_key=59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
 receiver=0x70997970C51812dc3A010C7d01b50e0d17dc79C8
 sender_key=5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a
 sender=0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC
+# The browser's sender is another account, so its channel and the command line's stay apart.
+browser_key=7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6
+browser_sender=0x90F79bf6EB2c4f870365E785982E1f101E93b906
 (umask 077; for who in owner receiver sender; do key_var="${who}_key"; echo "${!key_var}" > "$work/$who.key"; done)
 
 "$server_bin" --rpc-provider "$rpc" --private-key "$work/owner.key" deploy | tee "$work/deploy.out"
@@ -63,9 +67,11 @@ manager=$(sed -n 's/^channel manager address: //p' "$work/deploy.out")
 token=$(sed -n 's/^token address: //p' "$work/deploy.out")
 start_block=$(sed -n 's/^deployed at block: //p' "$work/deploy.out")
 
-# The owner holds the supply: give the test sender 1,000 tokens to open channels with.
-.tools/bin/cast send --quiet --rpc-url "$rpc" --private-key "0x$owner_key" \
-  "$token" "transfer(address,uint256)" "$sender" 1000ether > /dev/null
+# The owner holds the supply: give each test sender 1,000 tokens to open channels with.
+for to in "$sender" "$browser_sender"; do
+  .tools/bin/cast send --quiet --rpc-url "$rpc" --private-key "0x$owner_key" \
+    "$token" "transfer(address,uint256)" "$to" 1000ether > /dev/null
+done
 
 "$server_bin" --rpc-provider "$rpc" --private-key "$work/receiver.key" \
   --channel-manager-address "$manager" --state-file "$work/receiver.db" \
@@ -87,11 +93,11 @@ uraiden demo is up:
 
 In Chrome with MetaMask (local testing only; anvil's public development key):
   1. add the network: RPC URL $rpc, chain id 31337, currency ETH;
-  2. import the test sender's private key 0x$sender_key
-     ($sender, 1,000 TKN and 10,000 ETH);
+  2. import the test sender's private key 0x$browser_key
+     ($browser_sender, 1,000 TKN and 10,000 ETH);
   3. open http://localhost:$http_port/echofix/hello, enter a deposit, press "Open channel":
      MetaMask asks twice (approve, createChannel); later pages are paid without a prompt.
-Pay from the command line (opens a channel on first use, then pays 5 per request):
+Pay from the command line as $sender (opens a channel on first use, then pays 5 per request):
   $client_bin --rpc-provider $rpc --private-key $work/sender.key \\
     --channel-manager-address $manager --state-file $work/sender.json \\
     get http://localhost:$http_port/echofix/hello
@@ -110,9 +116,9 @@ if [ "$stay" = 0 ]; then
 fi
 if [ "$headless" = 1 ]; then
   echo
-  echo "headless: Chromium with a test wallet holding the sender's key pays the demo pages"
+  echo "headless: Chromium with a test wallet holding $browser_sender's key pays the demo pages"
   URAIDEN_DEMO_RPC="$rpc" URAIDEN_DEMO_URL="http://127.0.0.1:$http_port" \
-    URAIDEN_DEMO_SENDER_KEY="0x$sender_key" URAIDEN_DEMO_RECEIVER="$receiver" URAIDEN_DEMO_TOKEN="$token" \
+    URAIDEN_DEMO_SENDER_KEY="0x$browser_key" URAIDEN_DEMO_RECEIVER="$receiver" URAIDEN_DEMO_TOKEN="$token" \
     URAIDEN_DEMO_SCREENSHOTS="${URAIDEN_DEMO_SCREENSHOTS:-$root/tests/screenshots/headless-demo}" \
     node scripts/headless-demo.mjs || { echo "demo: the headless browser flow failed; server log:" >&2; tail -40 "$work/server.log" >&2; exit 1; }
 fi

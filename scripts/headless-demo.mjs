@@ -81,7 +81,9 @@ try {
     await snap(page, `content-${index + 1}`);
   }
   const paid = PAGES.reduce((sum, resource) => sum + price(resource), 0);
-  console.log(`wallet prompts for ${PAGES.length} paid pages after opening: ${wallet.prompts() - promptsAfterOpen}`);
+  const promptsForPages = wallet.prompts() - promptsAfterOpen;
+  console.log(`wallet prompts for ${PAGES.length} paid pages after opening: ${promptsForPages}`);
+  if (promptsForPages !== 0) throw new Error("the session key should have signed every page without a prompt");
 
   // Back to a paywall page to close: `#manage` stops the page from paying by itself.
   await page.goto(`${baseUrl}/echofix/close-me#manage`);
@@ -93,6 +95,9 @@ try {
   });
   await snap(page, "closed");
   const after = await balances();
+  if (after.receiver - before.receiver !== BigInt(paid) || before.sender - after.sender !== BigInt(paid)) {
+    throw new Error(`the close moved other amounts than the ${paid} base units paid`);
+  }
   console.log(
     `closed cooperatively: the receiver got ${tokens(after.receiver - before.receiver)}, ` +
       `the sender spent ${tokens(before.sender - after.sender)}; the pages above cost ${paid} base units`,
