@@ -51,6 +51,11 @@ export interface CreateOptions {
   receiver?: string;
   /** Receipt polling interval, default 1000 ms. */
   pollIntervalMs?: number;
+  /**
+   * Blocks a transaction needs, its own included, before a method that sent it resolves
+   * (default 1: mined is enough). Match the receiver's `--confirmations`.
+   */
+  confirmations?: number;
   /** How long to wait for a transaction to be mined, default 600000 ms. */
   receiptTimeoutMs?: number;
   /**
@@ -222,6 +227,7 @@ struct Inner {
     poll_interval_ms: u32,
     receipt_timeout_ms: u32,
     confirmation_timeout_ms: u32,
+    confirmations: u64,
     account: RefCell<Option<Address>>,
     channel: RefCell<Option<ChannelState>>,
 }
@@ -341,7 +347,9 @@ impl Inner {
         self.ensure_chain().await?;
         let from = self.account().await?;
         let hash = self.provider.send_transaction(&Transaction { from, to, data, value }).await?;
-        self.provider.wait_for_receipt(hash, self.poll_interval_ms, self.receipt_timeout_ms).await
+        self.provider
+            .wait_for_receipt(hash, self.confirmations, self.poll_interval_ms, self.receipt_timeout_ms)
+            .await
     }
 
     /// Signs `balance` in `channel`: with the session key when there is one, else the wallet.
@@ -828,6 +836,13 @@ impl MicroRaiden {
                 poll_interval_ms: interval("pollIntervalMs", DEFAULT_POLL_INTERVAL_MS)?,
                 receipt_timeout_ms: interval("receiptTimeoutMs", DEFAULT_RECEIPT_TIMEOUT_MS)?,
                 confirmation_timeout_ms: interval("confirmationTimeoutMs", DEFAULT_CONFIRMATION_TIMEOUT_MS)?,
+                confirmations: match integer_field(&options, "confirmations")? {
+                    Some(0) => {
+                        return Err(UraidenError::invalid_argument("confirmations", "must be at least 1"))
+                    }
+                    Some(n) => n,
+                    None => 1,
+                },
                 account: RefCell::new(None),
                 channel: RefCell::new(None),
             };

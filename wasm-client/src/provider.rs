@@ -186,37 +186,61 @@ impl Provider {
         parse_hash("eth_sendTransaction", &hash)
     }
 
-    /// Polls `eth_getTransactionReceipt` until the transaction is mined; a reverted
+    /// `eth_blockNumber`: the chain's head as the wallet's node sees it.
+    pub async fn block_number(&self) -> Result<u64> {
+        let head = self.request_string("eth_blockNumber", Array::new()).await?;
+        parse_quantity("eth_blockNumber", &head)
+    }
+
+    /// The receipt's block when the transaction is mined (`None` while pending); a reverted
     /// transaction is an error naming its hash.
+    async fn mined_in(&self, hash: B256) -> Result<Option<u64>> {
+        let receipt = self.request("eth_getTransactionReceipt", Array::of1(&hash.to_string().into())).await?;
+        let Some(status) = field(&receipt, "status") else { return Ok(None) };
+        let status = status.as_string().unwrap_or_default();
+        let block = field(&receipt, "blockNumber").and_then(|b| b.as_string()).unwrap_or_default();
+        let block_number = parse_quantity("receipt blockNumber", &block)?;
+        if parse_quantity("receipt status", &status)? != 1 {
+            return Err(UraidenError::new(
+                ErrorKind::TransactionFailed,
+                format!("transaction {hash} reverted in block {block_number}"),
+            ));
+        }
+        Ok(Some(block_number))
+    }
+
+    /// Polls until the transaction is mined and `confirmations` blocks (its own included)
+    /// are on the chain, then checks the receipt once more, so a reorg that dropped it
+    /// meanwhile is waited out rather than reported as done.
     pub async fn wait_for_receipt(
         &self,
         hash: B256,
+        confirmations: u64,
         poll_interval_ms: u32,
         timeout_ms: u32,
     ) -> Result<Receipt> {
-        let attempts = (timeout_ms / poll_interval_ms.max(1)).max(1);
-        for _ in 0..attempts {
-            let receipt =
-                self.request("eth_getTransactionReceipt", Array::of1(&hash.to_string().into())).await?;
-            if let Some(status) = field(&receipt, "status") {
-                let status = status.as_string().unwrap_or_default();
-                let block = field(&receipt, "blockNumber").and_then(|b| b.as_string()).unwrap_or_default();
-                let block_number = parse_quantity("receipt blockNumber", &block)?;
-                return if parse_quantity("receipt status", &status)? == 1 {
-                    Ok(Receipt { transaction_hash: hash, block_number })
-                } else {
-                    Err(UraidenError::new(
-                        ErrorKind::TransactionFailed,
-                        format!("transaction {hash} reverted in block {block_number}"),
-                    ))
-                };
+        let deadline = js_sys::Date::now() + f64::from(timeout_ms);
+        loop {
+            if let Some(block_number) = self.mined_in(hash).await? {
+                let confirmed_at = block_number.saturating_add(confirmations.max(1) - 1);
+                if self.block_number().await? >= confirmed_at
+                    && self.mined_in(hash).await? == Some(block_number)
+                {
+                    return Ok(Receipt { transaction_hash: hash, block_number });
+                }
+            }
+            if js_sys::Date::now() >= deadline {
+                return Err(UraidenError::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "transaction {hash} was not mined with {confirmations} confirmation(s) within {} s; \
+                         it may still be",
+                        timeout_ms / 1000
+                    ),
+                ));
             }
             sleep(poll_interval_ms).await;
         }
-        Err(UraidenError::new(
-            ErrorKind::Timeout,
-            format!("transaction {hash} was not mined within {} s; it may still be", timeout_ms / 1000),
-        ))
     }
 
     /// `eth_signTypedData_v4` from `account`: prompts the user; returns the signature hex.

@@ -19,6 +19,11 @@ export interface CreateOptions {
     receiver?: string;
     /** Receipt polling interval, default 1000 ms. */
     pollIntervalMs?: number;
+    /**
+     * Blocks a transaction needs, its own included, before a method that sent it resolves
+     * (default 1: mined is enough). Match the receiver's `--confirmations`.
+     */
+    confirmations?: number;
     /** How long to wait for a transaction to be mined, default 600000 ms. */
     receiptTimeoutMs?: number;
     /**
