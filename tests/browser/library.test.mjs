@@ -1,9 +1,13 @@
-// uraiden-wasm's own behaviour in Chromium, below the paywall page: methods that send a
-// transaction resolve only once it has the `confirmations` asked for.
+// uraiden-wasm's own behaviour in Chromium, below the paywall page: confirmations, the
+// three ways to deposit (approve, ERC223 transfer, EIP-2612 permit), and recovery from the
+// chain when the browser's storage was lost. Each test has its own sender and browser.
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
+import {
+  describeTransaction,
+} from "./paywall-page.mjs";
 import { installWallet, launchBrowser, reportFailures, sleep, startStack, waitUntil } from "./harness.mjs";
 import { loadLibrary } from "./measure-signing.mjs";
 
@@ -54,6 +58,110 @@ test(
       await stack.mine(1);
       const bought = await waitUntil(() => page.evaluate(() => window.bought), { message: "buyToken to resolve" });
       assert.equal(BigInt(bought.blockNumber), mintedAt, "the result names the block it was mined in");
+    },
+  ),
+);
+
+/** A fresh sender with its own browser, wallet and `window.client` (receiver: the stack's). */
+async function newClient() {
+  const sender = await stack.newSender(10n);
+  const own = await launchBrowser();
+  const wallet = await installWallet(own.context, { ...sender, rpcUrl: stack.rpcUrl, chainId: stack.chainId });
+  await loadLibrary(own.page, stack.serverUrl);
+  await createClient(own.page);
+  return { sender, wallet, page: own.page, browser: own };
+}
+
+async function createClient(page) {
+  await page.evaluate(
+    async ({ contract, chainId, receiver }) => {
+      window.client = await window.uraiden.MicroRaiden.create({ contract, chainId, receiver, pollIntervalMs: 100 });
+      await window.client.requestAccounts();
+    },
+    { contract: stack.manager, chainId: stack.chainId, receiver: stack.receiver.address },
+  );
+}
+
+/** Pays `/echofix/<word>` with payingFetch; returns "status body". */
+function pay(page, word) {
+  return page.evaluate(async (url) => {
+    const response = await window.client.payingFetch(url, { maxPrice: 5n });
+    return `${response.status} ${await response.text()}`;
+  }, `${stack.serverUrl}/echofix/${word}`);
+}
+
+const channelJs = (page, script, arg) =>
+  page.evaluate(
+    async ({ script, arg }) => {
+      const channel = await new Function("client", "arg", `return (${script})(client, arg)`)(window.client, arg);
+      return channel && { ...channel, deposit: String(channel.deposit), balance: String(channel.balance) };
+    },
+    { script, arg },
+  );
+
+const names = (wallet, from = 0) =>
+  wallet.transactions().slice(from).map((tx) => describeTransaction(tx, stack).functionName);
+
+for (const method of ["erc223", "permit"]) {
+  test(
+    `openChannel({ method: "${method}" }) deposits in one transaction and the channel pays`,
+    reportFailures(
+      () => ({ stack, browser }),
+      async () => {
+        const user = await newClient();
+        try {
+          const channel = await channelJs(user.page, "(client, method) => client.openChannel({ deposit: 100n, method })", method);
+          assert.deepEqual(names(user.wallet), method === "erc223" ? ["transfer"] : ["createChannelWithPermit"]);
+          assert.equal(user.wallet.calls("eth_signTypedData_v4").length, method === "permit" ? 1 : 0, "the permit is signed");
+          const onChain = await stack.channelOnChain(user.sender.address, channel.openBlockNumber);
+          assert.equal(onChain.deposit, 100n);
+          assert.notEqual(channel.signer.toLowerCase(), user.sender.address.toLowerCase(), "a session key signs");
+          assert.equal(await pay(user.page, method), `200 ${method}`);
+          if (method === "erc223") {
+            const sent = user.wallet.transactions().length;
+            const topped = await channelJs(user.page, "(client) => client.topUpChannel(50n, { method: 'erc223' })");
+            assert.deepEqual(names(user.wallet, sent), ["transfer"]);
+            assert.equal(topped.deposit, "150");
+            assert.equal((await stack.channelOnChain(user.sender.address, channel.openBlockNumber)).deposit, 150n);
+          }
+        } finally {
+          await user.browser.close();
+        }
+      },
+    ),
+  );
+}
+
+test(
+  "storage lost: loadChannelFromBlockchain finds the open channel and the wallet signs from then on",
+  reportFailures(
+    () => ({ stack, browser }),
+    async () => {
+      const user = await newClient();
+      try {
+        const opened = await channelJs(user.page, "(client) => client.openChannel({ deposit: 100n })");
+        assert.equal(await pay(user.page, "before"), "200 before");
+
+        // The browser forgets everything: storage and the client.
+        await user.page.evaluate(() => localStorage.clear());
+        await user.page.reload();
+        await loadLibrary(user.page, stack.serverUrl);
+        await createClient(user.page);
+        assert.equal(await channelJs(user.page, "(client) => client.loadStoredChannel()"), null);
+        const found = await channelJs(user.page, "(client) => client.loadChannelFromBlockchain()");
+        assert.equal(found.openBlockNumber, opened.openBlockNumber);
+        assert.equal(found.deposit, "100");
+        assert.equal(found.sessionKeyLost, true, "the session key cannot come back from the chain");
+
+        // The next payment resyncs on the receiver's last proof (5) and the wallet signs 10.
+        const prompts = user.wallet.calls("eth_signTypedData_v4").length;
+        assert.equal(await pay(user.page, "after"), "200 after");
+        assert.ok(user.wallet.calls("eth_signTypedData_v4").length > prompts, "the wallet signed");
+        const onServer = await stack.serverChannels(user.sender.address);
+        assert.equal(onServer[0].balance, "10");
+      } finally {
+        await user.browser.close();
+      }
     },
   ),
 );
