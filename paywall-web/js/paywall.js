@@ -463,36 +463,19 @@ function render() {
 // ---------------------------------------------------------------------------------------
 // Wallet discovery and the library
 
-/** EIP-6963 wallets announced within `ms`. */
-function discoverWallets(ms) {
-  return new Promise((resolve) => {
-    const found = [];
-    const onAnnounce = (event) => {
-      const detail = event.detail;
-      if (detail && detail.provider && !found.some((f) => f.provider === detail.provider)) found.push(detail);
-    };
-    window.addEventListener("eip6963:announceProvider", onAnnounce);
-    window.dispatchEvent(new Event("eip6963:requestProvider"));
-    setTimeout(() => {
-      window.removeEventListener("eip6963:announceProvider", onAnnounce);
-      resolve(found);
-    }, ms);
-  });
+/** `window.ethereum`, when a wallet injected it: the page's first choice. */
+function injectedWallet() {
+  const provider = window.ethereum;
+  if (!provider || typeof provider.request !== "function") return null;
+  return { provider, name: provider.isMetaMask ? "MetaMask (window.ethereum)" : "window.ethereum" };
 }
 
-async function findProvider() {
-  if (window.ethereum && typeof window.ethereum.request === "function") {
-    return { provider: window.ethereum, name: window.ethereum.isMetaMask ? "MetaMask (window.ethereum)" : "window.ethereum" };
-  }
-  const announced = await discoverWallets(500);
-  if (announced.length > 0) {
-    return { provider: announced[0].provider, name: `${(announced[0].info && announced[0].info.name) || "wallet"} (EIP-6963)` };
-  }
-  // Some wallets inject late.
-  if (window.ethereum && typeof window.ethereum.request === "function") {
-    return { provider: window.ethereum, name: "window.ethereum" };
-  }
-  return null;
+/** Without `window.ethereum`: the first wallet announced over EIP-6963 (the library asks). */
+async function discoveredWallet() {
+  const [wallet] = await state.lib.discoverWallets(500);
+  if (wallet) return { provider: wallet.provider, name: `${wallet.info.name || "wallet"} (EIP-6963)` };
+  const late = injectedWallet(); // some wallets inject late
+  return late && { provider: late.provider, name: "window.ethereum" };
 }
 
 async function loadLibrary() {
@@ -948,49 +931,53 @@ async function payClicked() {
   await act("paying…", async () => ((await pay()) ? "reloading" : undefined));
 }
 
-/** DELETE /api/1/channels/{sender}/{openBlock} with the last accepted proof. */
-async function requestClosingSignature(channel, balance, balanceSignature) {
-  const url = `${info.gatewayPath.replace(/\/$/, "")}/channels/${channel.sender}/${channel.openBlockNumber}`;
-  const response = await fetch(url, {
-    method: "DELETE",
-    headers: { "Content-Type": "application/json", Accept: "application/json" },
-    body: JSON.stringify({ balance: balance.toString(), balance_signature: balanceSignature }),
-  });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok || !body.close_signature) {
-    throw Object.assign(new Error(body.message || `the receiver answered ${response.status}`), { name: "CloseRefused" });
-  }
-  return body.close_signature;
+/** The receiver's API base (RDN-Gateway-Path, default /api/1) on this origin. */
+function receiverUrl() {
+  return new URL(info.gatewayPath, location.origin).href;
 }
+
+/** What the library throws when the receiver will not co-sign: refused or unreachable, a bad answer, a wrong signature. */
+const CLOSE_REFUSED_CODES = new Set([5013, 5009, 5010]);
 
 async function closeCooperatively() {
   await act("asking the receiver to co-sign the close…", async () => {
     const channel = state.channel;
-    let closingSignature;
-    let balance;
+    let refusal = null;
     try {
-      // The receiver signs only for its last accepted proof: learn it, then ask.
+      // The receiver co-signs only its last accepted proof: make it the library's last proof.
       const answer = await syncWithReceiver(channel);
-      if (answer.reason !== "invalid-balance-proof" || answer.balance === null) {
+      // Takes no payments but open on chain: the receiver co-signed a close before (the
+      // transaction was then rejected or lost); it gives the same signature for the same proof.
+      const alreadyCoSigned = answer.reason === "nonexisting-channel" && channelState() === "open";
+      if (alreadyCoSigned) {
+        // Fall through to closeChannel with the library's last proof.
+      } else if (answer.reason !== "invalid-balance-proof" || answer.balance === null) {
         throw new Error(REFUSALS[answer.reason] || "the receiver does not take payments from this channel");
       }
-      balance = answer.balance;
-      let balanceSignature = answer.balanceSignature;
-      if (!balanceSignature) {
-        // Nothing paid yet: a zero-balance proof from this channel's signer is what it takes.
-        if (balance !== 0n) throw new Error("the receiver sent its balance without its proof");
-        balanceSignature = (await state.client.signNewProof(0n)).signature;
+      if (!alreadyCoSigned && (!state.channel || state.channel.balance !== answer.balance)) {
+        throw new Error(answer.balanceSignature
+          ? "its last proof is not one this browser can adopt"
+          : "the receiver sent its balance without its proof");
       }
-      closingSignature = await requestClosingSignature(channel, balance, balanceSignature);
     } catch (error) {
       if (Number(error && error.code) === 4001) throw error;
-      const why = error instanceof TypeError ? "it cannot be reached" : error.message;
+      refusal = error instanceof TypeError ? "it cannot be reached" : error.message;
+    }
+    if (refusal === null) {
+      setStatus(TX, { busy: true, detail: "Closing with the receiver's signature: confirm in your wallet; the channel settles at once." });
+      try {
+        // The library asks the receiver (DELETE with the last proof), checks its signature, closes.
+        await state.client.closeChannel({ receiverUrl: receiverUrl() });
+      } catch (error) {
+        if (!CLOSE_REFUSED_CODES.has(Number(error && error.code))) throw error;
+        refusal = error.message;
+      }
+    }
+    if (refusal !== null) {
       state.attention = "close-uncooperative";
-      showError("close_refused", `The receiver did not co-sign the close (${why}). You can close without it: press “Close without the receiver”, then settle after the challenge period.`);
+      showError("close_refused", `The receiver did not co-sign the close (${refusal}). You can close without it: press “Close without the receiver”, then settle after the challenge period.`);
       return;
     }
-    setStatus(TX, { busy: true, detail: "Closing with the receiver's signature: confirm in your wallet; the channel settles at once." });
-    await state.client.closeChannel({ closingSignature, balance });
     local(channelKey(channel), null);
     state.channel = null;
     state.onchain = null;
@@ -1096,14 +1083,8 @@ async function main() {
     return;
   }
 
-  const found = await findProvider();
-  if (!found) {
-    render();
-    showError("no_wallet", MESSAGES.no_wallet);
-    return;
-  }
-  state.provider = found.provider;
-  state.walletName = found.name;
+  const injected = injectedWallet();
+  if (injected) Object.assign(state, { provider: injected.provider, walletName: injected.name });
   try {
     state.lib = await loadLibrary();
   } catch (error) {
@@ -1111,6 +1092,15 @@ async function main() {
     render();
     showError("library_missing", MESSAGES.library_missing);
     return;
+  }
+  if (!state.provider) {
+    const found = await discoveredWallet();
+    if (!found) {
+      render();
+      showError("no_wallet", MESSAGES.no_wallet);
+      return;
+    }
+    Object.assign(state, { provider: found.provider, walletName: found.name });
   }
 
   try {

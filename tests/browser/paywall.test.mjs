@@ -382,6 +382,36 @@ describe("d2: a channel nothing was paid on closes cooperatively", { timeout: TI
     assert.equal(settled[0].balance, 0n);
     assert.equal(await stack.tokenBalance(user.sender.address), senderBefore, "every token is back");
   });
+
+  it("d2: rejecting the close transaction, then closing again: the receiver co-signs again", async () => {
+    const again = await newUser({ tokens: 1n });
+    try {
+      await openPaywall(again, "/echofix/retry-close");
+      await openChannel(again, 20n);
+      await serverSeesDeposit(again.sender.address, 20n);
+      await waitForView(again.page, (v) => !v.statusBusy && v.buttons.close?.visible && v.buttons.close.enabled, {
+        message: "#close on the new channel",
+      });
+      again.wallet.rejectNext("eth_sendTransaction");
+      await again.page.click("#close");
+      const rejected = await waitForView(again.page, (v) => !v.statusBusy && v.error?.visible, {
+        message: "the rejection to show",
+      });
+      assert.equal(rejected.error.code, "user_rejected");
+      const sentBefore = again.wallet.transactions().length;
+      await clickWhenReady(again.page, "close");
+      const closed = await waitForView(
+        again.page,
+        (v) => !v.statusBusy && (v.channelState === "settled" || v.channelState === "none" || v.error?.visible),
+        { timeout: 60_000, message: "the second close" },
+      );
+      assert.ok(!closed.error?.visible, `no error: ${JSON.stringify(closed.error)}`);
+      assert.deepEqual(txNames(again.wallet, stack, sentBefore), ["cooperativeClose"]);
+      assert.equal((await stack.channelsSettledBy(again.sender.address)).length, 1);
+    } finally {
+      await again.browser.close();
+    }
+  });
 });
 
 describe("e: the wallet rejects a transaction", { timeout: TIMEOUT * 2 }, () => {
