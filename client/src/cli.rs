@@ -28,7 +28,7 @@ pub struct Cli {
     /// in its 402 (trust on first use); the other commands need it.
     #[arg(long, env = "URAIDEN_CHANNEL_MANAGER_ADDRESS")]
     pub channel_manager_address: Option<Address>,
-    /// The state file (channels and balance proofs); default
+    /// The state file (channels and balance proofs), used by one uraiden at a time; default
     /// `$HOME/.uraiden/<sender address>.json`.
     #[arg(long, env = "URAIDEN_STATE_FILE")]
     pub state_file: Option<PathBuf>,

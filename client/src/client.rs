@@ -32,7 +32,9 @@ pub struct ClientConfig {
     pub rpc_url: String,
     /// The `RaidenMicroTransferChannels` contract.
     pub channel_manager: Address,
-    /// The JSON file that keeps channels and balance proofs across restarts.
+    /// The JSON file that keeps channels and balance proofs across restarts. Locked while
+    /// the client (any clone of it) lives: a second client on it, in this process or another,
+    /// fails with [`Error::StateFileInUse`].
     pub state_file: PathBuf,
     /// First block searched for this sender's `ChannelCreated` events by
     /// [`Client::sync_channels`] (the contract's deployment block is enough).

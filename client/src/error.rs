@@ -22,6 +22,14 @@ pub enum Error {
     /// The state file could not be read or written.
     #[error("state file {path}: {reason}")]
     StateFile { path: PathBuf, reason: String },
+    /// Another store holds the state file's lock: another `uraiden` process, or another
+    /// [`Client`](crate::Client) in this one. Two stores on one file would sign from the same
+    /// balance and each overwrite the other's proofs.
+    #[error(
+        "state file {path} is in use by another uraiden process or Client (lock {lock} is held); \
+         wait for it to finish, or use another --state-file"
+    )]
+    StateFileInUse { path: PathBuf, lock: PathBuf },
     /// A transfer would make the balance exceed the deposit.
     #[error(
         "channel {channel}: a transfer of {value} on top of balance {balance} exceeds the deposit \

@@ -6,7 +6,8 @@
 //! - `channel`: [`Channel`], one channel: transfers, top-up, close, settle.
 //! - `session`: [`Session`], an HTTP client that pays 402s, with [`SessionHooks`].
 //! - `receiver_api`: the receiver's REST API (cooperative close).
-//! - `store`: the JSON state file that keeps channels and proofs across restarts.
+//! - `store`: the JSON state file that keeps channels and proofs across restarts, locked to
+//!   one client at a time.
 //! - `keys`: loading the sender's key ([`KeySource`]).
 //! - [`cli`]: the `uraiden` command line.
 //! - `error`: the crate's [`Error`].

@@ -5,10 +5,15 @@
 //! Writes are atomic (temporary file, fsync, rename, fsync of the directory): a crash leaves
 //! the old or the new file, never half of one. The file is mode 0600 because a leaked
 //! balance proof lets the receiver claim that balance.
+//!
+//! One store per file: [`ChannelStore::load`] takes an exclusive lock on `<file>.lock` and
+//! holds it until the store is dropped, so a second `uraiden` process (or a second `Client`
+//! in this one) is refused at once instead of signing from the same balance and overwriting
+//! the first one's proofs.
 
 use std::{
     collections::BTreeMap,
-    fs,
+    fs::{self, TryLockError},
     io::Write,
     os::unix::fs::{OpenOptionsExt, PermissionsExt},
     path::{Path, PathBuf},
@@ -100,8 +105,8 @@ struct StoredChannel {
     gateway_url: Option<String>,
 }
 
-/// The channels of one (contract, chain) pair, backed by the state file. Channels of other
-/// contracts in the same file are kept untouched.
+/// The channels of one (contract, chain) pair, backed by the state file, which it holds
+/// locked. Channels of other contracts in the same file are kept untouched.
 #[derive(Debug)]
 pub struct ChannelStore {
     path: PathBuf,
@@ -110,19 +115,30 @@ pub struct ChannelStore {
     channels: BTreeMap<ChannelId, ChannelRecord>,
     /// Records for other contracts or chains, written back as they were.
     others: Vec<StoredChannel>,
+    // Held for its lock: released when the store is dropped.
+    _lock: fs::File,
 }
 
 impl ChannelStore {
-    /// Loads `path` (a missing file is an empty store).
+    /// Locks `path` and loads it (a missing file is an empty store). Fails at once with
+    /// [`Error::StateFileInUse`] while another store holds it, in any process.
     pub fn load(path: &Path, contract: Address, chain_id: u64) -> Result<Self> {
+        // Before reading: what a previous holder wrote last is what this store starts from.
+        let lock = lock_state_file(path)?;
         let failed = |reason: String| Error::StateFile { path: path.to_owned(), reason };
         let contents: StateFileContents = match fs::read(path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| failed(format!("not valid: {e}")))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => StateFileContents::default(),
             Err(e) => return Err(failed(format!("cannot read it: {e}"))),
         };
-        let mut store =
-            Self { path: path.to_owned(), contract, chain_id, channels: BTreeMap::new(), others: Vec::new() };
+        let mut store = Self {
+            path: path.to_owned(),
+            contract,
+            chain_id,
+            channels: BTreeMap::new(),
+            others: Vec::new(),
+            _lock: lock,
+        };
         for stored in contents.channels {
             if stored.contract != contract || stored.chain_id != chain_id {
                 store.others.push(stored);
@@ -200,12 +216,44 @@ impl ChannelStore {
     }
 }
 
-/// Writes `bytes` to `path` so a crash leaves the old or the new contents.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
+/// The exclusive lock on `<path>.lock`, taken without waiting. A file beside the state file
+/// rather than the state file itself: [`write_atomically`] replaces the state file by a
+/// rename, after which a lock on the old file would guard nothing. The lock file is never
+/// removed (removing it would let two processes lock two different files of that name).
+fn lock_state_file(path: &Path) -> Result<fs::File> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_path = PathBuf::from(name);
+    let failed = |reason: String| Error::StateFile { path: path.to_owned(), reason };
+    fs::create_dir_all(directory_of(path))
+        .map_err(|e| failed(format!("cannot create its directory: {e}")))?;
+    let lock = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&lock_path)
+        .map_err(|e| failed(format!("cannot open its lock file {}: {e}", lock_path.display())))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(TryLockError::WouldBlock) => {
+            Err(Error::StateFileInUse { path: path.to_owned(), lock: lock_path })
+        }
+        Err(TryLockError::Error(e)) => Err(failed(format!("cannot lock {}: {e}", lock_path.display()))),
+    }
+}
+
+/// The directory `path` is in (`.` for a bare file name).
+fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
-    };
+    }
+}
+
+/// Writes `bytes` to `path` so a crash leaves the old or the new contents.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = directory_of(path);
     fs::create_dir_all(dir)?;
     let mut name = path.file_name().unwrap_or_default().to_owned();
     name.push(".tmp");
@@ -237,16 +285,49 @@ mod tests {
         let mut record = ChannelRecord::new(id, U192::from(50));
         record.balance = U192::from(15);
         store.update(record.clone()).unwrap();
+        drop(store);
         let mut other = ChannelStore::load(&path, b, 1).unwrap();
         assert_eq!(other.channels().count(), 0);
         other.update(ChannelRecord::new(id, U192::from(9))).unwrap();
+        drop(other);
 
         let reloaded = ChannelStore::load(&path, a, 1).unwrap();
         assert_eq!(reloaded.get(&id), Some(&record));
+        drop(reloaded);
         assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         let text = fs::read_to_string(&path).unwrap();
         assert!(text.contains("\"balance\": \"15\""), "{text}");
         assert_eq!(ChannelStore::load(&path, b, 1).unwrap().get(&id).unwrap().deposit, U192::from(9));
+    }
+
+    #[test]
+    fn a_second_store_on_the_same_file_is_refused_until_the_first_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let id = ChannelId::new(Address::repeat_byte(3), Address::repeat_byte(4), 7);
+        let mut first = ChannelStore::load(&path, Address::ZERO, 1).unwrap();
+        // A write replaces the file by a rename: the lock must outlive that.
+        first.update(ChannelRecord::new(id, U192::from(50))).unwrap();
+
+        // Any contract: a store for another one would write back a stale copy of the first's.
+        for contract in [Address::ZERO, Address::repeat_byte(1)] {
+            let error = ChannelStore::load(&path, contract, 1).unwrap_err();
+            assert!(matches!(&error, Error::StateFileInUse { path: p, .. } if *p == path), "{error}");
+            let expected = format!(
+                "state file {} is in use by another uraiden process or Client (lock {}.lock is held)",
+                path.display(),
+                path.display()
+            );
+            assert!(error.to_string().starts_with(&expected), "{error}");
+        }
+        assert_eq!(
+            fs::metadata(dir.path().join("state.json.lock")).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+
+        drop(first);
+        let second = ChannelStore::load(&path, Address::ZERO, 1).unwrap();
+        assert_eq!(second.get(&id).map(|record| record.deposit), Some(U192::from(50)));
     }
 
     #[test]

@@ -1,65 +1,245 @@
-//! The `uraiden` binary against a real receiver: `get` pays and prints the body; a refusal
-//! is one line on stderr, a non-zero exit, and no key material.
+//! The `uraiden` binary against a real receiver on a real anvil: `get` pays and prints the
+//! body; `topup`, `close` and `settle` move exactly the tokens they say on chain; a refusal
+//! is one line on stderr, a non-zero exit, no key material and no transaction; a state file
+//! another process holds is refused at once.
 
 #![allow(clippy::unwrap_used)]
 
 mod support;
 
-use std::os::unix::fs::PermissionsExt;
+use std::{os::unix::fs::PermissionsExt, path::PathBuf};
 
-use support::{Env, SENDER};
+use alloy::{primitives::U256, providers::Provider};
+use support::{Env, FUNDS, RECEIVER, SENDER, WAIT};
+use uraiden_client::{Client, Error};
+use uraiden_protocol::{ChannelId, U192};
+
+/// The `uraiden` binary as the sender, with its key file and one state file.
+#[derive(Clone)]
+struct Uraiden {
+    key_hex: String,
+    key_file: PathBuf,
+    state_file: PathBuf,
+    rpc_url: String,
+    /// `--channel-manager-address`, unless the contract is to be learned from a 402.
+    channel_manager: Option<String>,
+}
+
+impl Uraiden {
+    /// The sender's key in a 0600 file, the deployed channel manager pinned.
+    fn new(env: &Env, state_file: &str) -> Self {
+        let key_hex = alloy::hex::encode(env.chain.key(SENDER).to_bytes());
+        let key_file = env.state_file("sender.key");
+        std::fs::write(&key_file, &key_hex).unwrap();
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        Self {
+            key_hex,
+            key_file,
+            state_file: env.state_file(state_file),
+            rpc_url: env.chain.anvil.endpoint_url().to_string(),
+            channel_manager: Some(env.chain.deployment.channel_manager.to_string()),
+        }
+    }
+
+    /// The same, trusting the contract a receiver's 402 names.
+    fn unpinned(&self) -> Self {
+        Self { channel_manager: None, ..self.clone() }
+    }
+
+    /// Runs `uraiden ARGS` with nothing from this process's environment.
+    async fn output(&self, args: &[&str]) -> std::process::Output {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_uraiden"));
+        command
+            .env_clear()
+            .env("URAIDEN_PRIVATE_KEY", &self.key_file)
+            .args(["--rpc-provider", &self.rpc_url])
+            .args(["--state-file", self.state_file.to_str().unwrap()]);
+        if let Some(address) = &self.channel_manager {
+            command.args(["--channel-manager-address", address]);
+        }
+        command.args(args).kill_on_drop(true).output().await.unwrap()
+    }
+
+    /// Runs `uraiden ARGS`, expects success, and returns its stdout.
+    async fn succeeds(&self, args: &[&str]) -> String {
+        let output = self.output(args).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "uraiden {args:?} failed: {stderr}");
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    /// Runs `uraiden ARGS`, expects exit code 1 and a one-line error as the last line of
+    /// stderr (after notices, if any), no key material, and returns stderr.
+    async fn refused(&self, args: &[&str]) -> String {
+        let output = self.output(args).await;
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(output.status.code(), Some(1), "uraiden {args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "uraiden {args:?} printed {:?}", output.stdout);
+        let errors: Vec<usize> = stderr
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| line.starts_with("uraiden: error: "))
+            .map(|(index, _)| index)
+            .collect();
+        assert_eq!(errors, [stderr.lines().count() - 1], "{stderr}");
+        assert!(!stderr.contains(&self.key_hex[..16]), "the key leaks: {stderr}");
+        stderr
+    }
+
+    /// The state file's only channel.
+    fn stored_channel(&self) -> serde_json::Value {
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&self.state_file).unwrap()).unwrap();
+        let channels = json["channels"].as_array().unwrap();
+        assert_eq!(channels.len(), 1, "{json}");
+        channels[0].clone()
+    }
+}
+
+/// The channel's deposit and settle block (0 while no close was requested) as the contract
+/// reports them; `None` once the contract has no such channel.
+async fn on_chain(env: &Env, id: ChannelId) -> Option<(U192, u32)> {
+    let manager = env.chain.channel_manager(0);
+    match manager.getChannelInfo(id.sender, id.receiver, id.open_block_number).call().await {
+        Ok(info) => Some((info.deposit, info.settleBlockNumber)),
+        Err(alloy::contract::Error::TransportError(e)) if e.as_error_resp().is_some() => None,
+        Err(e) => panic!("getChannelInfo: {e}"),
+    }
+}
+
+/// How many transactions the sender has sent.
+async fn sent_transactions(env: &Env) -> u64 {
+    env.owner().get_transaction_count(env.chain.address(SENDER)).await.unwrap()
+}
 
 #[tokio::test]
 async fn uraiden_get_prints_the_paid_body() {
     let env = Env::start(1).await;
-    let key_hex = alloy::hex::encode(env.chain.key(SENDER).to_bytes());
-    let key_file = env.state_file("sender.key");
-    std::fs::write(&key_file, &key_hex).unwrap();
-    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let state_file = env.state_file("cli.json");
-    let uraiden = |args: &[&str]| {
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_uraiden"));
-        command
-            .env_clear()
-            .env("URAIDEN_PRIVATE_KEY", &key_file)
-            .args(["--rpc-provider", env.chain.anvil.endpoint_url().as_str()])
-            .args(["--state-file", state_file.to_str().unwrap()])
-            .args(args);
-        command.output()
-    };
+    let uraiden = Uraiden::new(&env, "cli.json");
 
     // The contract is learned from the 402; the channel is opened and paid.
-    let output = uraiden(&["get", &env.echo("hello"), "--retry-interval-ms", "50"]).await.unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    assert_eq!(String::from_utf8_lossy(&output.stdout), "hello");
+    let stdout = uraiden.unpinned().succeeds(&["get", &env.echo("hello"), "--retry-interval-ms", "50"]).await;
+    assert_eq!(stdout, "hello");
 
     // Pinned contract, second payment in the same channel; `channels` shows balance 10.
-    let manager = env.chain.deployment.channel_manager.to_string();
-    let output =
-        uraiden(&["--channel-manager-address", &manager, "get", &env.echo("again"), "--max-price", "5"])
-            .await
-            .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(String::from_utf8_lossy(&output.stdout), "again");
-    let output = uraiden(&["--channel-manager-address", &manager, "channels"]).await.unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(uraiden.succeeds(&["get", &env.echo("again"), "--max-price", "5"]).await, "again");
+    let stdout = uraiden.succeeds(&["channels"]).await;
     assert!(stdout.contains("deposit 50 balance 10 state open"), "{stdout}");
 
     // Too expensive: refused, exit code 1, no key in the output.
-    let output = uraiden(&["get", &env.echo("x"), "--max-price", "1"]).await.unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let stderr = uraiden.unpinned().refused(&["get", &env.echo("x"), "--max-price", "1"]).await;
     assert!(stderr.contains("above the limit of 1"), "{stderr}");
-    assert!(!stderr.contains(&key_hex[..16]), "the key leaks: {stderr}");
 
     // Cooperative close through the receiver's API.
-    let output = uraiden(&["--channel-manager-address", &manager, "close"]).await.unwrap();
+    let output = uraiden.output(&["close"]).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         stdout.contains("closed cooperatively at balance 10"),
         "{stdout}{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    env.shutdown().await;
+}
+
+#[tokio::test]
+async fn uraiden_topup_close_and_settle_move_exactly_the_deposit_on_chain() {
+    // Without on-chain duties the receiver leaves a closing channel to the sender to settle.
+    let env = Env::start_with(1, false).await;
+    let uraiden = Uraiden::new(&env, "cli.json");
+    let (sender, receiver) = (env.chain.address(SENDER), env.chain.address(RECEIVER));
+    let manager = env.chain.deployment.channel_manager;
+
+    // One paid request: a channel with deposit 50 (10 × the price) and balance 5.
+    assert_eq!(uraiden.succeeds(&["get", &env.echo("hi"), "--retry-interval-ms", "50"]).await, "hi");
+    let open_block = u32::try_from(uraiden.stored_channel()["open_block"].as_u64().unwrap()).unwrap();
+    let id = ChannelId::new(sender, receiver, open_block);
+    assert_eq!(on_chain(&env, id).await, Some((U192::from(50), 0)));
+    assert_eq!(env.token_balance(sender).await, U256::from(FUNDS - 50));
+
+    // Refusals that need no transaction send none.
+    let sent = sent_transactions(&env).await;
+    let stderr = uraiden.refused(&["topup", "0"]).await;
+    assert!(stderr.contains("a top-up must be greater than 0"), "{stderr}");
+    let stderr = uraiden.refused(&["topup", "951"]).await;
+    assert!(
+        stderr.contains(&format!("the account {sender} holds 950 tokens but 951 are needed")),
+        "{stderr}"
+    );
+    let stderr = uraiden.refused(&["settle"]).await;
+    assert!(stderr.contains("no settling channel matches; see `uraiden channels`"), "{stderr}");
+    assert_eq!(sent_transactions(&env).await, sent);
+    assert_eq!(on_chain(&env, id).await, Some((U192::from(50), 0)));
+
+    // topup: the contract holds exactly 30 more, and the state file says so.
+    assert_eq!(uraiden.succeeds(&["topup", "30"]).await, format!("channel {id} deposit 80\n"));
+    assert_eq!(on_chain(&env, id).await, Some((U192::from(80), 0)));
+    assert_eq!(env.token_balance(sender).await, U256::from(FUNDS - 80));
+    assert_eq!(env.token_balance(manager).await, U256::from(80));
+    let stored = uraiden.stored_channel();
+    let text = |field: &str| stored[field].as_str().unwrap().to_owned();
+    assert_eq!((text("deposit"), text("balance"), text("state")), ("80".into(), "5".into(), "open".into()));
+
+    // close --uncooperative: the challenge period (500 blocks) starts at the last balance.
+    let stdout = uraiden.succeeds(&["close", "--uncooperative"]).await;
+    let close_block = env.chain.head().await;
+    let settle_block = u32::try_from(close_block + 500).unwrap();
+    assert_eq!(on_chain(&env, id).await, Some((U192::from(80), settle_block)));
+    assert_eq!(stdout, format!("channel {id} close requested; settle after block {settle_block}\n"));
+    let stored = uraiden.stored_channel();
+    assert_eq!(
+        (stored["state"].as_str(), stored["settle_block"].as_u64()),
+        (Some("settling"), Some(close_block + 500))
+    );
+    let stderr = uraiden.refused(&["topup", "10"]).await;
+    assert!(stderr.contains("no open channel matches"), "{stderr}");
+
+    // settle before the period is over: how many blocks remain, and nothing sent.
+    let sent = sent_transactions(&env).await;
+    let stderr = uraiden.refused(&["settle"]).await;
+    let ends = format!("channel {id}: the challenge period ends at block {settle_block};");
+    assert!(stderr.contains(&format!("{ends} 500 more block(s) must be mined")), "{stderr}");
+    env.mine(499).await;
+    let stderr = uraiden.refused(&["settle"]).await;
+    assert!(stderr.contains(&format!("{ends} 1 more block(s) must be mined")), "{stderr}");
+    assert_eq!(sent_transactions(&env).await, sent);
+    assert_eq!(env.token_balance(sender).await, U256::from(FUNDS - 80));
+    assert_eq!(env.token_balance(manager).await, U256::from(80));
+
+    // Once it is over: the receiver gets the closing balance 5, the sender the other 75.
+    let receiver_before = env.token_balance(receiver).await;
+    env.mine(1).await;
+    assert_eq!(uraiden.succeeds(&["settle"]).await, format!("channel {id} settled\n"));
+    assert_eq!(env.token_balance(sender).await, U256::from(FUNDS - 5));
+    assert_eq!(env.token_balance(receiver).await, receiver_before + U256::from(5));
+    assert_eq!(env.token_balance(manager).await, U256::ZERO);
+    assert_eq!(on_chain(&env, id).await, None);
+    assert_eq!(uraiden.stored_channel()["state"], "closed");
+    let stderr = uraiden.refused(&["settle"]).await;
+    assert!(stderr.contains("no settling channel matches"), "{stderr}");
+    env.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_state_file_in_use_is_refused_at_once_and_free_once_released() {
+    let env = Env::start(1).await;
+    let uraiden = Uraiden::new(&env, "busy.json");
+    let manager = env.chain.deployment.channel_manager;
+    let holder = env.client(&uraiden.state_file).await;
+
+    // Another process gives up at once rather than wait for the lock.
+    let stderr = tokio::time::timeout(WAIT, uraiden.refused(&["channels"])).await.expect("uraiden waited");
+    let in_use = format!(
+        "state file {} is in use by another uraiden process or Client (lock {}.lock is held)",
+        uraiden.state_file.display(),
+        uraiden.state_file.display()
+    );
+    assert!(stderr.contains(&in_use), "{stderr}");
+    // So does another client in this process.
+    let error = Client::connect(env.client_config(manager, &uraiden.state_file)).await.unwrap_err();
+    assert!(matches!(error, Error::StateFileInUse { .. }), "{error}");
+
+    drop(holder);
+    let stdout = uraiden.succeeds(&["channels"]).await;
+    assert_eq!(stdout, format!("sender {}, contract {manager}\n", env.chain.address(SENDER)));
     env.shutdown().await;
 }

@@ -80,7 +80,9 @@ async fn pays_reuses_restarts_recovers_and_closes_cooperatively() {
     assert_eq!(channel.deposit(), U192::from(50), "10 × the price by default");
     assert_eq!(env.receiver_balance(open_block), Some(U192::from(15)));
 
-    // A new process on the same state file continues the same channel.
+    // A new process on the same state file continues the same channel (once the first one
+    // let go of the file: it is locked while any handle to its client lives).
+    drop((session, channels, channel, client));
     let restarted = env.client(&state_file).await;
     let session = Session::new(restarted.clone(), test_options());
     assert_eq!(get_text(&session, &env.echo("again")).await, "again");
@@ -88,6 +90,7 @@ async fn pays_reuses_restarts_recovers_and_closes_cooperatively() {
     assert_eq!(channels.len(), 1);
     assert_eq!(channels[0].id().open_block_number, open_block);
     assert_eq!(channels[0].balance(), U192::from(20));
+    drop((session, channels, restarted));
 
     // The state file is lost: the channel comes back from the chain at balance 0, and the
     // receiver's verified last proof restores the balance.
@@ -148,6 +151,7 @@ async fn insufficient_funds_tops_up_and_an_exhausted_channel_is_topped_up_before
     // Full channel: the next payment tops up first (no 402 needed).
     assert_eq!(get_text(&session, &env.echo("b")).await, "b");
     assert_eq!((channel.balance(), channel.deposit()), (U192::from(10), U192::from(10)));
+    drop((session, channel, client));
 
     // The state file overstates the deposit: the receiver answers insufficient funds, and
     // the session tops up the real deposit.

@@ -127,15 +127,18 @@ impl Env {
     }
 
     pub async fn client_for(&self, channel_manager: Address, state_file: &Path) -> Client {
-        Client::connect(ClientConfig {
+        Client::connect(self.client_config(channel_manager, state_file)).await.unwrap()
+    }
+
+    /// How [`client_for`](Self::client_for) connects, for tests that expect it to fail.
+    pub fn client_config(&self, channel_manager: Address, state_file: &Path) -> ClientConfig {
+        ClientConfig {
             key: signing_key(&self.chain, SENDER),
             rpc_url: self.chain.anvil.endpoint_url().to_string(),
             channel_manager,
             state_file: state_file.to_owned(),
             start_block: self.chain.deployment.deploy_block,
-        })
-        .await
-        .unwrap()
+        }
     }
 
     /// The receiver's balance for the sender's channel at `open_block`.
