@@ -42,4 +42,4 @@ pub use signature::{
     recover_balance_proof_signer, recover_closing_proof_signer, recover_signer, ProofSignature,
 };
 pub use signer::LocalSigningKey;
-pub use typed_data::{balance_proof_typed_data, closing_proof_typed_data};
+pub use typed_data::{balance_proof_typed_data, closing_proof_typed_data, typed_data_json};

@@ -42,6 +42,21 @@ fn proof_typed_data<T: SolStruct>(
     open_block_number: u32,
     balance: U192,
 ) -> Value {
+    typed_data_json::<T>(
+        domain,
+        json!({
+            "sender": lower_hex(&sender),
+            "receiver": lower_hex(&receiver),
+            "openBlockNumber": open_block_number,
+            "balance": balance.to_string(),
+        }),
+    )
+}
+
+/// The `eth_signTypedData_v4` JSON for a message of the single-struct `sol!` type `T` in
+/// `domain`: the types come from `T`'s own definition, the message as the caller wrote it
+/// (addresses lowercase `0x`, big integers as decimal strings).
+pub fn typed_data_json<T: SolStruct>(domain: &Eip712Domain, message: Value) -> Value {
     // The field list comes from the `sol!` definition itself: `Name(type name,type name,…)`.
     let root_type = T::eip712_root_type();
     let fields: Vec<Value> = root_type
@@ -60,12 +75,7 @@ fn proof_typed_data<T: SolStruct>(
         "types": types,
         "primaryType": T::NAME,
         "domain": domain_json(domain),
-        "message": {
-            "sender": lower_hex(&sender),
-            "receiver": lower_hex(&receiver),
-            "openBlockNumber": open_block_number,
-            "balance": balance.to_string(),
-        },
+        "message": message,
     })
 }
 

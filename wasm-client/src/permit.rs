@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::{sol, Eip712Domain};
-use uraiden_protocol::{eip712_signing_hash, recover_signer, ProofSignature};
+use uraiden_protocol::{eip712_signing_hash, recover_signer, typed_data_json, ProofSignature};
 
 use crate::{
     abi::TokenDomain,
@@ -91,42 +91,16 @@ impl PermitRequest {
 
     /// The JSON string to pass to `eth_signTypedData_v4`.
     pub fn typed_data_json(&self) -> String {
-        // Chain ids stay below 2^53 (EIP-2294): a JSON number, as for balance proofs.
-        let chain_id = u64::try_from(self.domain.chain_id).map_or_else(
-            |_| serde_json::Value::from(self.domain.chain_id.to_string()),
-            serde_json::Value::from,
-        );
-        serde_json::json!({
-            "types": {
-                "EIP712Domain": [
-                    { "name": "name", "type": "string" },
-                    { "name": "version", "type": "string" },
-                    { "name": "chainId", "type": "uint256" },
-                    { "name": "verifyingContract", "type": "address" },
-                ],
-                "Permit": [
-                    { "name": "owner", "type": "address" },
-                    { "name": "spender", "type": "address" },
-                    { "name": "value", "type": "uint256" },
-                    { "name": "nonce", "type": "uint256" },
-                    { "name": "deadline", "type": "uint256" },
-                ],
-            },
-            "primaryType": "Permit",
-            "domain": {
-                "name": self.domain.name,
-                "version": self.domain.version,
-                "chainId": chain_id,
-                "verifyingContract": format!("{:#x}", self.domain.verifying_contract),
-            },
-            "message": {
+        typed_data_json::<Permit>(
+            &self.eip712_domain(),
+            serde_json::json!({
                 "owner": format!("{:#x}", self.owner),
                 "spender": format!("{:#x}", self.spender),
                 "value": self.value.to_string(),
                 "nonce": self.nonce.to_string(),
                 "deadline": self.deadline.to_string(),
-            },
-        })
+            }),
+        )
         .to_string()
     }
 
