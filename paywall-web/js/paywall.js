@@ -550,11 +550,11 @@ async function refreshChannel() {
   }
 }
 
-/** The stored channel to this receiver, else (when the library can) the one on chain. */
+/** The stored channel to this receiver, else the one on chain (storage lost). */
 async function loadChannel() {
   state.channel = await state.client.loadStoredChannel(info.receiver);
   state.sessionKeyLost = false;
-  if (!state.channel && typeof state.client.loadChannelFromBlockchain === "function") {
+  if (!state.channel) {
     try {
       state.channel = await state.client.loadChannelFromBlockchain(info.receiver);
     } catch (error) {
@@ -658,11 +658,9 @@ function adoptReceiverProof(balance, signature) {
     return true;
   }
   try {
-    if (typeof state.client.resyncFromReceiver === "function") {
-      state.channel = state.client.resyncFromReceiver(balance, signature);
-      local(channelKey(state.channel), null);
-      return true;
-    }
+    state.channel = state.client.resyncFromReceiver(balance, signature);
+    local(channelKey(state.channel), null);
+    return true;
   } catch (error) {
     console.warn("paywall: resync", error); // e.g. a top-up this browser does not know yet
   }
