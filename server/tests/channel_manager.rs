@@ -231,16 +231,7 @@ async fn every_refusal_names_its_reason() {
     assert!(matches!(pay(&manager, &elsewhere).await, Err(PaymentRejected::WrongGateway(_))));
 
     // The sender requests an uncooperative close: the channel takes no more payments.
-    let receipt = harness
-        .contract(SENDER)
-        .uncooperativeClose(channel.receiver, channel.open_block_number, U192::from(10u64))
-        .send()
-        .await
-        .expect("sent")
-        .get_receipt()
-        .await
-        .expect("mined");
-    assert!(receipt.status());
+    let close_block = harness.chain.uncooperative_close(SENDER, channel, 10).await;
     harness.synced(&manager).await;
     assert_eq!(
         refusal(pay(&manager, &harness.payment(&sender, channel, 20)).await),
@@ -250,7 +241,7 @@ async fn every_refusal_names_its_reason() {
     assert_eq!(snapshot.state, ChannelState::Closing);
     let request = snapshot.close_request.expect("close request recorded");
     assert_eq!(request.balance, U192::from(10u64));
-    assert_eq!(request.settle_block, receipt.block_number.expect("mined") + 500);
+    assert_eq!(request.settle_block, close_block + 500);
     assert_eq!(manager.stats().pending_channels, 1);
     tasks.shutdown().await;
 }
@@ -556,15 +547,7 @@ async fn a_cheating_uncooperative_close_is_disputed() {
         pay(&manager, &harness.payment(&sender, channel, balance)).await.expect("accepted");
     }
     let before = (harness.balance_of(channel.sender).await, harness.balance_of(channel.receiver).await);
-    harness
-        .contract(SENDER)
-        .uncooperativeClose(channel.receiver, channel.open_block_number, U192::from(10u64))
-        .send()
-        .await
-        .expect("sent")
-        .get_receipt()
-        .await
-        .expect("mined");
+    harness.chain.uncooperative_close(SENDER, channel, 10).await;
     eventually("the channel is settled", || async {
         manager.channel(channel.sender, channel.open_block_number).map(|c| c.state)
             == Some(ChannelState::Settled)
@@ -593,17 +576,7 @@ async fn an_honest_uncooperative_close_is_settled_at_once() {
         pay(&manager, &harness.payment(&sender, channel, balance)).await.expect("accepted");
     }
     let before = harness.balance_of(channel.receiver).await;
-    let close_block = harness
-        .contract(SENDER)
-        .uncooperativeClose(channel.receiver, channel.open_block_number, U192::from(20u64))
-        .send()
-        .await
-        .expect("sent")
-        .get_receipt()
-        .await
-        .expect("mined")
-        .block_number
-        .expect("mined");
+    let close_block = harness.chain.uncooperative_close(SENDER, channel, 20).await;
     eventually("the channel is settled", || async {
         manager.channel(channel.sender, channel.open_block_number).map(|c| c.state)
             == Some(ChannelState::Settled)

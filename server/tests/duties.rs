@@ -259,17 +259,7 @@ async fn a_dispute_without_eth_waits_as_close_pending_and_lands_once_funded() {
     eventually("the watcher flags the receiver's ETH as low", || async { manager.health().receiver_eth_low })
         .await;
     let before = harness.balance_of(channel.receiver).await;
-    let close_block = harness
-        .contract(SENDER)
-        .uncooperativeClose(channel.receiver, channel.open_block_number, U192::from(10u64))
-        .send()
-        .await
-        .expect("sent")
-        .get_receipt()
-        .await
-        .expect("mined")
-        .block_number
-        .expect("mined");
+    let close_block = harness.chain.uncooperative_close(SENDER, channel, 10).await;
     eventually("the dispute waits as close_pending", || async {
         state(&manager, channel) == Some(ChannelState::ClosePending)
     })

@@ -185,6 +185,19 @@ impl TestChain {
         mined(pending.get_receipt().await.expect("mined"), "topUp");
     }
 
+    /// Account `caller` (the channel's sender) requests an uncooperative close at `balance`;
+    /// returns the block it was mined in (the challenge period starts there).
+    pub async fn uncooperative_close(&self, caller: usize, channel: ChannelId, balance: u64) -> u64 {
+        let pending = self
+            .channel_manager(caller)
+            .uncooperativeClose(channel.receiver, channel.open_block_number, U192::from(balance))
+            .send()
+            .await
+            .expect("sent");
+        let receipt = mined(pending.get_receipt().await.expect("mined"), "uncooperativeClose");
+        receipt.block_number.expect("a mined receipt has a block")
+    }
+
     /// Account `caller` closes `channel` at `balance` with both signatures (the balance proof and
     /// the receiver's closing proof); panics if the transaction reverts.
     pub async fn cooperative_close(
