@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks, and nothing twice: the wasm target, npm packages
 # (anvil, forge, cast, solc-js, OpenZeppelin, viem, binaryen, playwright-core), links to the foundry
-# binaries, wasm-pack and wasm-bindgen-cli, and Debian's chromium.
+# binaries, wasm-pack and wasm-bindgen-cli, nightly Rust and cargo-fuzz, and Debian's chromium.
 # Safe to run again and again; every step checks first.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,6 +46,16 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$bindgen_ver
   say "installing wasm-bindgen-cli $bindgen_version (cargo install, about 3 minutes)"
   # Not --locked: the CLI's own lock file pins crates that no longer build with this toolchain.
   cargo install wasm-bindgen-cli --version "$bindgen_version" --force --quiet
+fi
+
+# Fuzzing (scripts/fuzz.sh): cargo-fuzz needs a nightly toolchain; stable stays the default.
+if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+  say "installing the nightly Rust toolchain for cargo-fuzz (rustup, minimal profile)"
+  rustup toolchain install nightly --profile minimal
+fi
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+  say "installing cargo-fuzz (cargo install, about 2 minutes)"
+  cargo install cargo-fuzz --locked --quiet
 fi
 
 # Headless Chromium for the browser end-to-end tests: Debian's package, driven by playwright-core.

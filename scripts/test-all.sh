@@ -26,6 +26,8 @@ step "vectors: regenerate with viem and compare with the committed file" \
   node tests/vectors/generate.mjs --check
 step "rust: formatting" cargo fmt --all -- --check
 step "rust: lints" cargo clippy --workspace --all-targets --locked -- -D warnings
+step "fuzz: every protocol parser of untrusted bytes, briefly, from the committed corpus" \
+  bash scripts/fuzz.sh --seconds 15
 step "rust: wasm32 build of the shared crates" \
   cargo build --locked --target wasm32-unknown-unknown -p uraiden-protocol -p uraiden-wasm
 step "wasm: npm package uraiden-wasm (bundler + web); committed paywall build matches; no 'any' in types" \
