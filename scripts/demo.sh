@@ -100,7 +100,7 @@ In Chrome with MetaMask (local testing only; anvil's public development key):
 Pay from the command line as $sender (opens a channel on first use, then pays 5 per request):
   $client_bin --rpc-provider $rpc --private-key $work/sender.key \\
     --channel-manager-address $manager --state-file $work/sender.json \\
-    get http://localhost:$http_port/echofix/hello
+    get --max-price 5 http://localhost:$http_port/echofix/hello
 TXT
 
 if [ "$stay" = 0 ]; then
@@ -110,7 +110,7 @@ if [ "$stay" = 0 ]; then
   done
   body=$("$client_bin" --rpc-provider "$rpc" --private-key "$work/sender.key" \
     --channel-manager-address "$manager" --state-file "$work/sender.json" \
-    get "http://127.0.0.1:$http_port/echofix/hello")
+    get --max-price 5 "http://127.0.0.1:$http_port/echofix/hello")
   [ "$body" = hello ] || { echo "demo: uraiden get printed '$body', expected 'hello'" >&2; cat "$work/server.log" >&2; exit 1; }
   echo "demo check passed: the paywall answers 402 with its RDN headers, and uraiden get paid and printed: $body"
 fi

@@ -2,14 +2,21 @@
 //! `topup`, `close` and `settle` manage channels. Every option has a `URAIDEN_*`
 //! environment variable. Errors are one clear line and a non-zero exit code; key material
 //! is never printed.
+//!
+//! `get` pays nothing unless `--max-price` is given: the price is the receiver's to set, and
+//! only the user knows what a resource is worth. A 402 without it, or above it, is refused
+//! before anything is signed or sent, with the price and the flag to pass.
 
 use std::{io::Write, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
+use reqwest::{redirect, StatusCode};
 use uraiden_protocol::{parse_amount, Address, PaywallInfo, U192};
 
-use crate::{receiver_api, Channel, ChannelState, Client, ClientConfig, KeySource, Session, SessionOptions};
+use crate::{
+    receiver_api, Channel, ChannelState, Client, ClientConfig, Error, KeySource, Session, SessionOptions,
+};
 
 /// µRaiden sender: pays HTTP resources over ERC20 payment channels.
 #[derive(Debug, Parser)]
@@ -42,10 +49,11 @@ pub struct Cli {
 /// What to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Fetch URL, paying the receiver's price; prints the body to stdout.
+    /// Fetch URL, paying the receiver's price up to --max-price; prints the body to stdout.
     Get {
         url: String,
-        /// Refuse to pay more than this per request (token base units).
+        /// Pay at most this per request (token base units). Without it nothing is paid: a
+        /// 402 is refused with its price.
         #[arg(long, env = "URAIDEN_MAX_PRICE", value_parser = amount)]
         max_price: Option<U192>,
         /// Deposit of a new channel (token base units); default 10 × the price.
@@ -113,7 +121,7 @@ impl Cli {
                 PathBuf::from(home).join(".uraiden").join(format!("{sender}.json"))
             }
         };
-        let http = reqwest::Client::new();
+        let http = same_origin_http()?;
         let channel_manager = match (&self.command, self.channel_manager_address) {
             (_, Some(address)) => address,
             (Command::Get { url, .. }, None) => match discover_channel_manager(&http, url).await? {
@@ -133,7 +141,8 @@ impl Cli {
         match self.command {
             Command::Get { url, max_price, deposit, retry_interval_ms, close } => {
                 let mut options = SessionOptions {
-                    max_price,
+                    // No limit given: nothing is paid (a 402 of price 0 is refused anyway).
+                    max_price: Some(max_price.unwrap_or(U192::ZERO)),
                     retry_interval: Duration::from_millis(retry_interval_ms),
                     close_channels_on_exit: close,
                     ..SessionOptions::default()
@@ -142,12 +151,16 @@ impl Cli {
                     options.initial_deposit = Arc::new(move |price: U192| deposit.max(price));
                 }
                 let session = Session::new(client, options);
-                let response = session.get(&url).await?;
+                let response = session.get(&url).await.map_err(|error| match error {
+                    Error::PriceAboveLimit { price, limit } => {
+                        price_refused(&url, price, max_price.map(|_| limit))
+                    }
+                    error => error.into(),
+                })?;
                 let status = response.status();
+                let location = location(&response);
                 let body = response.bytes().await.with_context(|| format!("reading the body of {url}"))?;
-                if !status.is_success() {
-                    bail!("{url} answered {status}: {}", String::from_utf8_lossy(&body));
-                }
+                ensure_success(&url, status, location.as_deref(), &body)?;
                 std::io::stdout().write_all(&body)?;
                 session.close().await?;
             }
@@ -203,6 +216,52 @@ impl Cli {
     }
 }
 
+/// An HTTP client that follows redirects only within the origin asked for: the receiver's
+/// contract is learned, and its API is called, only at the origin the user named.
+fn same_origin_http() -> anyhow::Result<reqwest::Client> {
+    let policy = redirect::Policy::custom(|attempt| {
+        let same_origin =
+            attempt.previous().first().map(reqwest::Url::origin) == Some(attempt.url().origin());
+        if attempt.previous().len() > 10 {
+            attempt.error("more than 10 redirects")
+        } else if same_origin {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    });
+    reqwest::Client::builder().redirect(policy).build().context("building the HTTP client")
+}
+
+/// Why `get` did not pay `price` at `url`: no `--max-price` given, or `limit` below the price.
+fn price_refused(url: &str, price: U192, limit: Option<U192>) -> anyhow::Error {
+    match limit {
+        None => anyhow::anyhow!(
+            "{url} costs {price} per request and no --max-price was given; nothing was paid: pass \
+             --max-price {price} (or set URAIDEN_MAX_PRICE) to pay it"
+        ),
+        Some(limit) => anyhow::anyhow!(
+            "{url} costs {price} per request, above --max-price {limit}; nothing was paid: raise \
+             --max-price to at least {price} to pay it"
+        ),
+    }
+}
+
+/// Refuses a response that is not a success, saying where a redirect it did not follow
+/// points.
+fn ensure_success(url: &str, status: StatusCode, location: Option<&str>, body: &[u8]) -> anyhow::Result<()> {
+    if status.is_success() {
+        return Ok(());
+    }
+    if let (true, Some(location)) = (status.is_redirection(), location) {
+        bail!(
+            "{url} redirects to {location}, which uraiden does not follow here (another origin, or \
+             not http): request that URL itself"
+        );
+    }
+    bail!("{url} answered {status}: {}", String::from_utf8_lossy(body))
+}
+
 /// The channel manager a 402 at `url` names, or `None` when `url` is free.
 async fn discover_channel_manager(http: &reqwest::Client, url: &str) -> anyhow::Result<Option<Address>> {
     let response = http.get(url).send().await.with_context(|| format!("requesting {url}"))?;
@@ -222,12 +281,16 @@ async fn discover_channel_manager(http: &reqwest::Client, url: &str) -> anyhow::
 async fn fetch_free(http: &reqwest::Client, url: &str) -> anyhow::Result<()> {
     let response = http.get(url).send().await.with_context(|| format!("requesting {url}"))?;
     let status = response.status();
+    let location = location(&response);
     let body = response.bytes().await?;
-    if !status.is_success() {
-        bail!("{url} answered {status}: {}", String::from_utf8_lossy(&body));
-    }
+    ensure_success(url, status, location.as_deref(), &body)?;
     std::io::stdout().write_all(&body)?;
     Ok(())
+}
+
+fn location(response: &reqwest::Response) -> Option<String> {
+    let location = response.headers().get(reqwest::header::LOCATION)?;
+    location.to_str().ok().map(str::to_owned)
 }
 
 /// The one channel in `state` matching the choice, after syncing with the chain.

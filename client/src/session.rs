@@ -3,11 +3,19 @@
 //! contract mismatch, invalid amount, insufficient funds, otherwise pay the price — and
 //! every retry is bounded: a give-up is an [`Error`] that says why.
 //!
+//! Redirects are followed by the session itself, never with payment headers: a proof goes
+//! only to the URL whose 402 asked for it, so a redirect cannot carry it to another host.
+//! A 402 is paid only at the origin (scheme, host and port) of the URL asked for, and at
+//! most once per call: a paid request answered with a redirect was accepted, and a second
+//! paywall behind it (a receiver double-charging, or another site asking for payment) ends
+//! the call with an error naming the URL to request directly. Without the `cookies` feature
+//! reqwest keeps no cookie jar, so no cookie carries a payment either.
+//!
 //! Business logic plugs in through [`SessionHooks`] (the original's `on_*` events).
 
 use std::{fmt, sync::Arc, time::Duration};
 
-use reqwest::{Method, Response, StatusCode, Url};
+use reqwest::{header::LOCATION, redirect, Method, Response, StatusCode, Url};
 use uraiden_protocol::{Address, ChannelId, PaywallInfo, Refusal, U192};
 
 use crate::{
@@ -52,10 +60,15 @@ impl SessionHooks for DefaultHooks {}
 /// A deposit policy: the deposit (or remaining capacity after a top-up) for a price.
 pub type DepositPolicy = Arc<dyn Fn(U192) -> U192 + Send + Sync>;
 
+/// Redirects one call follows, as browsers and reqwest do by default.
+const MAX_REDIRECTS: u32 = 10;
+
 /// How a [`Session`] pays.
 #[derive(Clone)]
 pub struct SessionOptions {
-    /// Refuse prices above this (before any transaction).
+    /// Refuse prices above this, before signing or sending anything. `None` pays any price
+    /// the receiver asks (within [`SessionHooks::on_payment_requested`]); the `uraiden` CLI
+    /// always sets a limit.
     pub max_price: Option<U192>,
     /// Wait between retries (insufficient confirmations, an unsynced receiver).
     pub retry_interval: Duration,
@@ -117,6 +130,15 @@ impl fmt::Debug for Session {
     }
 }
 
+/// Where a redirect answer points (relative to `url`), if it is one with a usable `Location`.
+fn redirect_target(url: &Url, response: &Response) -> Option<Url> {
+    if !response.status().is_redirection() {
+        return None;
+    }
+    let location = response.headers().get(LOCATION)?.to_str().ok()?;
+    url.join(location).ok().filter(|next| matches!(next.scheme(), "http" | "https"))
+}
+
 /// What the loop does after a 402.
 enum Next {
     /// Send the same proof again after waiting.
@@ -133,7 +155,13 @@ impl Session {
 
     /// A session whose business logic is `hooks`.
     pub fn with_hooks(client: Client, options: SessionOptions, hooks: Arc<dyn SessionHooks>) -> Self {
-        Self { client, http: reqwest::Client::new(), options, hooks, used: Arc::default() }
+        // Redirects are followed in `request`, where it is known what a hop may carry. Building
+        // fails only where `reqwest::Client::new()` panics too (no TLS backend).
+        let http = reqwest::Client::builder()
+            .redirect(redirect::Policy::none())
+            .build()
+            .expect("the HTTP client builds with its default TLS backend");
+        Self { client, http, options, hooks, used: Arc::default() }
     }
 
     /// The client that pays.
@@ -148,13 +176,21 @@ impl Session {
 
     /// Sends `method url`, paying 402s. A response other than 402 is returned as it is
     /// (the caller decides what a 404 means); a 402 that cannot be paid is an error.
+    ///
+    /// Redirects (at most 10) are followed without payment headers; see the module docs for
+    /// which 402s behind a redirect are paid.
     pub async fn request(&self, method: Method, url: &str) -> Result<Response> {
-        let url: Url = url
+        let requested: Url = url
             .parse()
             .map_err(|e| Error::Receiver { url: url.to_owned(), reason: format!("bad URL: {e}") })?;
-        let give_up = |reason: String| Error::GaveUp { url: url.to_string(), reason };
+        let give_up = |reason: String| Error::GaveUp { url: requested.to_string(), reason };
+        // Where the next request goes: `requested`, or where it redirected to.
+        let (mut url, mut method) = (requested.clone(), method);
         let mut paying: Option<(Channel, U192)> = None;
+        // What this call paid, once a paid request was answered with a redirect.
+        let mut paid: Option<U192> = None;
         let (mut waits, mut resyncs, mut topups, mut reopenings) = (0u32, 0u32, 0u32, 0u32);
+        let mut redirects = 0u32;
         for _ in 0..self.options.max_attempts {
             let mut request = self.http.request(method.clone(), url.clone());
             if let Some(headers) =
@@ -167,13 +203,48 @@ impl Session {
             let response =
                 request.send().await.map_err(|source| Error::Http { url: url.to_string(), source })?;
             let status = response.status();
+            if let Some(next) = redirect_target(&url, &response) {
+                redirects += 1;
+                if redirects > MAX_REDIRECTS {
+                    return Err(give_up(format!("more than {MAX_REDIRECTS} redirects")));
+                }
+                // A paid request answered with a redirect was accepted: the proof is not sent
+                // again, to the new URL or anywhere.
+                if let Some((_, price)) = paying.take() {
+                    paid = Some(price);
+                }
+                // As browsers do: 303 means GET, and 301/302 turn a POST into a GET.
+                let becomes_get = match status {
+                    StatusCode::SEE_OTHER => method != Method::HEAD,
+                    StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND => method == Method::POST,
+                    _ => false,
+                };
+                if becomes_get {
+                    method = Method::GET;
+                }
+                url = next;
+                continue;
+            }
             if status.is_success() {
-                self.hooks.on_success(&url, paying.as_ref().map_or(U192::ZERO, |(_, price)| *price));
+                let cost = paying.as_ref().map(|(_, price)| *price).or(paid).unwrap_or(U192::ZERO);
+                self.hooks.on_success(&url, cost);
                 return Ok(response);
             }
             if status != StatusCode::PAYMENT_REQUIRED {
                 self.hooks.on_http_error(&url, status);
                 return Ok(response);
+            }
+            if let Some(price) = paid {
+                return Err(give_up(format!(
+                    "it was paid ({price}) and redirected to {url}, which asks for another payment; one \
+                     request is paid once: request {url} itself to pay for it"
+                )));
+            }
+            if url.origin() != requested.origin() {
+                return Err(give_up(format!(
+                    "it redirected to {url}, another origin, which asks for payment; only the origin \
+                     asked for is paid: request {url} itself to pay it"
+                )));
             }
             let lookup = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
             let info = PaywallInfo::parse(lookup).map_err(|e| Error::Receiver {

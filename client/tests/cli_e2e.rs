@@ -1,7 +1,7 @@
 //! The `uraiden` binary against a real receiver on a real anvil: `get` pays and prints the
 //! body; `topup`, `close` and `settle` move exactly the tokens they say on chain; a refusal
-//! is one line on stderr, a non-zero exit, no key material and no transaction; a state file
-//! another process holds is refused at once.
+//! is one line on stderr, a non-zero exit, no key material and no transaction; `get` pays
+//! nothing without `--max-price`; a state file another process holds is refused at once.
 
 #![allow(clippy::unwrap_used)]
 
@@ -118,7 +118,10 @@ async fn uraiden_get_prints_the_paid_body() {
     let uraiden = Uraiden::new(&env, "cli.json");
 
     // The contract is learned from the 402; the channel is opened and paid.
-    let stdout = uraiden.unpinned().succeeds(&["get", &env.echo("hello"), "--retry-interval-ms", "50"]).await;
+    let stdout = uraiden
+        .unpinned()
+        .succeeds(&["get", &env.echo("hello"), "--max-price", "5", "--retry-interval-ms", "50"])
+        .await;
     assert_eq!(stdout, "hello");
 
     // Pinned contract, second payment in the same channel; `channels` shows balance 10.
@@ -128,7 +131,7 @@ async fn uraiden_get_prints_the_paid_body() {
 
     // Too expensive: refused, exit code 1, no key in the output.
     let stderr = uraiden.unpinned().refused(&["get", &env.echo("x"), "--max-price", "1"]).await;
-    assert!(stderr.contains("above the limit of 1"), "{stderr}");
+    assert!(stderr.contains("costs 5 per request, above --max-price 1; nothing was paid"), "{stderr}");
 
     // Cooperative close through the receiver's API.
     let output = uraiden.output(&["close"]).await;
@@ -137,6 +140,41 @@ async fn uraiden_get_prints_the_paid_body() {
         stdout.contains("closed cooperatively at balance 10"),
         "{stdout}{}",
         String::from_utf8_lossy(&output.stderr)
+    );
+    env.shutdown().await;
+}
+
+/// Without `--max-price` nothing is paid, and a price above it is refused: the error names
+/// the price and the flag, and nothing is signed or sent.
+#[tokio::test]
+async fn uraiden_get_pays_nothing_without_a_max_price_or_above_it() {
+    let env = Env::start(1).await;
+    let uraiden = Uraiden::new(&env, "cli.json");
+    let url = env.echo("hello");
+
+    let stderr = uraiden.refused(&["get", &url]).await;
+    let expected = format!(
+        "{url} costs 5 per request and no --max-price was given; nothing was paid: pass --max-price 5"
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+    let stderr = uraiden.unpinned().refused(&["get", &url, "--max-price", "4"]).await;
+    let expected = format!(
+        "{url} costs 5 per request, above --max-price 4; nothing was paid: raise --max-price to at least 5"
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+
+    assert_eq!(sent_transactions(&env).await, 0, "no channel opened");
+    assert_eq!(env.token_balance(env.chain.address(SENDER)).await, U256::from(FUNDS));
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&uraiden.state_file).unwrap_or_else(|_| b"{}".to_vec()))
+            .unwrap();
+    assert!(state["channels"].as_array().is_none_or(Vec::is_empty), "nothing signed: {state}");
+    assert!(env.manager.channels().is_empty(), "the receiver saw no channel");
+
+    // At the price, it pays.
+    assert_eq!(
+        uraiden.succeeds(&["get", &url, "--max-price", "5", "--retry-interval-ms", "50"]).await,
+        "hello"
     );
     env.shutdown().await;
 }
@@ -150,7 +188,8 @@ async fn uraiden_topup_close_and_settle_move_exactly_the_deposit_on_chain() {
     let manager = env.chain.deployment.channel_manager;
 
     // One paid request: a channel with deposit 50 (10 × the price) and balance 5.
-    assert_eq!(uraiden.succeeds(&["get", &env.echo("hi"), "--retry-interval-ms", "50"]).await, "hi");
+    let get = ["get", &env.echo("hi"), "--max-price", "5", "--retry-interval-ms", "50"];
+    assert_eq!(uraiden.succeeds(&get).await, "hi");
     let open_block = u32::try_from(uraiden.stored_channel()["open_block"].as_u64().unwrap()).unwrap();
     let id = ChannelId::new(sender, receiver, open_block);
     assert_eq!(on_chain(&env, id).await, Some((U192::from(50), 0)));

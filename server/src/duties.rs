@@ -25,6 +25,18 @@
 //! `POST /api/1/close-all`), or with the server stopped through the CLI (`uraiden-server
 //! withdraw`, `close-all`), which cannot open a state file a server holds.
 //!
+//! Duties run concurrently, most urgent first, at most `MAX_CONCURRENT_DUTIES` (16) at a time:
+//! a dispute before anything else, earliest deadline (the close request's settle block)
+//! first; then settlements of honest closes, the receiver's own closes, and withdrawals. A
+//! transaction whose receipt is slow (or never comes: the node dropped it) holds up only its
+//! own channel. Each channel has a claim, held from the decision to send until the receipt
+//! (or the failure) is recorded: the loop never starts a second transaction for a channel
+//! while one is on its way, and the operator's withdraw and close-all wait for it. Sends share
+//! the receiver's account, so they go one at a time, each with the node's pending nonce;
+//! receipts are awaited in parallel. A transaction that stays in the node's pool (its fee too
+//! low) still holds up the ones sent after it, which take later nonces: replacing it at its
+//! nonce with a higher fee is not done yet.
+//!
 //! A close that fails (typically no ETH for gas) leaves the channel `close_pending`: it takes
 //! no payments and is retried with exponential backoff, and at once when the balance watcher
 //! sees the receiver's ETH back above the minimum. The confirmed `ChannelSettled` event ends
@@ -33,7 +45,7 @@
 
 use std::{
     collections::HashMap,
-    sync::{Mutex, MutexGuard},
+    sync::{Arc, Mutex, MutexGuard},
     time::{Duration, Instant},
 };
 
@@ -42,6 +54,10 @@ use alloy::{
     primitives::Bytes,
     providers::{DynProvider, Provider},
     rpc::types::TransactionReceipt,
+};
+use tokio::{
+    sync::{OwnedMutexGuard, Semaphore},
+    task::JoinSet,
 };
 use tokio_util::sync::CancellationToken;
 use uraiden_chain::contracts::RaidenMicroTransferChannels;
@@ -61,6 +77,12 @@ const MAX_BACKOFF_DOUBLINGS: u32 = 5;
 const RESEND_AFTER_RETRIES: u32 = 64;
 /// How long a sent transaction may take to be mined before the attempt counts as failed.
 const RECEIPT_TIMEOUT: Duration = Duration::from_secs(300);
+/// Duties on their way at once (each mostly waiting for its receipt). When all are taken,
+/// the most urgent of the waiting duties gets the next free one.
+const MAX_CONCURRENT_DUTIES: usize = 16;
+
+/// Held while one of the receiver's transactions for a channel is on its way.
+type ChannelClaim = OwnedMutexGuard<()>;
 
 /// What the receiver sends on chain, and the bookkeeping of its attempts.
 #[derive(Debug)]
@@ -81,6 +103,10 @@ pub(crate) struct ReceiverTransactions {
     send_lane: tokio::sync::Mutex<()>,
     /// std Mutex: a few map operations at a time, never across an `.await`.
     attempts: Mutex<HashMap<(ChannelKey, Action), Attempt>>,
+    /// Each channel's claim: at most one transaction per channel on its way. A tokio Mutex
+    /// per channel, held across the send and the receipt; the map's std Mutex only while an
+    /// entry is looked up.
+    claims: Mutex<HashMap<ChannelKey, Arc<tokio::sync::Mutex<()>>>>,
     /// Withdrawals mined but perhaps not confirmed by the chain sync yet: the cumulative
     /// balance withdrawn to. The synced `withdrawn` (from `ChannelWithdraw` events) stays the
     /// record; this only keeps the same balance from being withdrawn twice meanwhile.
@@ -112,8 +138,24 @@ impl ReceiverTransactions {
             first_retry: config.poll_interval * RETRY_AFTER_POLLS,
             send_lane: tokio::sync::Mutex::new(()),
             attempts: Mutex::new(HashMap::new()),
+            claims: Mutex::new(HashMap::new()),
             withdrawn_to: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn claim_lock(&self, key: ChannelKey) -> Arc<tokio::sync::Mutex<()>> {
+        let mut claims = self.claims.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Arc::clone(claims.entry(key).or_default())
+    }
+
+    /// The channel's claim, if no transaction for it is on its way (the duty loop).
+    fn try_claim(&self, key: ChannelKey) -> Option<ChannelClaim> {
+        self.claim_lock(key).try_lock_owned().ok()
+    }
+
+    /// The channel's claim, once a transaction on its way has been recorded (the operator).
+    async fn claim(&self, key: ChannelKey) -> ChannelClaim {
+        self.claim_lock(key).lock_owned().await
     }
 
     fn contract(&self) -> RaidenMicroTransferChannels::RaidenMicroTransferChannelsInstance<&DynProvider> {
@@ -189,6 +231,9 @@ impl ReceiverTransactions {
     fn retain_attempts(&self, live: impl Fn(ChannelKey) -> bool) {
         self.attempts().retain(|(key, _), _| live(*key));
         self.withdrawn_to().retain(|key, _| live(*key));
+        // A claim somebody holds or waits for has more than the map's reference.
+        let mut claims = self.claims.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        claims.retain(|key, lock| live(*key) || Arc::strong_count(lock) > 1);
     }
 
     /// What was withdrawn from the channel, as far as the receiver knows (synced or just mined).
@@ -267,8 +312,21 @@ impl ChannelManager {
     /// Withdraws the channel's earned balance (its last accepted proof, minus what was
     /// already withdrawn) without closing it, if at least `min_amount` is waiting. The
     /// amount withdrawn reaches the channel's `withdrawn` once the sync confirms the
-    /// `ChannelWithdraw` event.
+    /// `ChannelWithdraw` event. Waits first for a transaction of the duty loop's for the
+    /// channel that is on its way.
     pub async fn withdraw(
+        &self,
+        sender: Address,
+        open_block: u32,
+        min_amount: U192,
+    ) -> Result<Withdrawal, WithdrawError> {
+        let key = ChannelId::new(sender, self.receiver(), open_block).key();
+        let _claim = self.transactions().claim(key).await;
+        self.withdraw_claimed(sender, open_block, min_amount).await
+    }
+
+    /// [`withdraw`](Self::withdraw), with the channel's claim held by the caller.
+    async fn withdraw_claimed(
         &self,
         sender: Address,
         open_block: u32,
@@ -381,7 +439,8 @@ impl ChannelManager {
     /// `close_pending` (durably: it takes no more payments) before its transaction is sent;
     /// one that fails stays so and the duty loop retries it. Channels without a payment are
     /// reported and left to their senders; channels the sender is closing are left to the
-    /// dispute duty.
+    /// dispute duty. A channel whose transaction from the duty loop is on its way is closed
+    /// once that is recorded.
     pub async fn close_all(&self) -> Vec<ChannelClose> {
         let mut channels = self.channels_in(&[
             ChannelState::Open,
@@ -402,6 +461,7 @@ impl ChannelManager {
                 continue;
             }
             let key = channel.key();
+            let _claim = self.transactions().claim(key).await;
             if let Err(error) = self.set_state(key, ChannelState::ClosePending).await {
                 tracing::error!(%error, channel = %channel.id, "recording close_pending failed");
                 report.push(line(channel.balance, CloseOutcome::Pending { error: error.to_string() }));
@@ -425,6 +485,7 @@ impl ChannelManager {
 
     /// Sends `cooperativeClose` with the channel's last proof and the receiver's closing
     /// signature; on failure marks the channel `close_pending` for the duty loop to retry.
+    /// The caller holds the channel's claim.
     async fn close_with_last_proof(&self, channel: &ChannelRecord) -> Result<B256, String> {
         let key = channel.key();
         let result = self.send_close(channel).await;
@@ -477,11 +538,47 @@ impl ChannelManager {
     }
 }
 
-/// What the duty loop does for a channel this round.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What the duty loop does for a channel this round, in order of urgency (the derived
+/// order: variant first, then the deadline).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Duty {
+    /// The sender claimed less than the receiver's last proof: after `settle_block` the
+    /// sender can settle with its claim, and the difference is lost.
+    Dispute { settle_block: u64 },
+    /// The sender claimed exactly the last proof: settling early only saves waiting (the
+    /// sender's own settlement pays the same).
+    Settle { settle_block: u64 },
+    /// The receiver's own close (close-all, a `close_signed` timeout) that has not landed.
     Close,
+    /// `--withdraw-threshold` reached.
     Withdraw,
+}
+
+impl Duty {
+    const fn action(self) -> Action {
+        match self {
+            Self::Dispute { .. } | Self::Settle { .. } | Self::Close => Action::Close,
+            Self::Withdraw => Action::Withdraw,
+        }
+    }
+}
+
+impl ChannelManager {
+    /// Does `duty` for `channel`; the caller holds the channel's claim.
+    async fn perform(&self, duty: Duty, channel: &ChannelRecord) {
+        match duty {
+            Duty::Dispute { .. } | Duty::Settle { .. } | Duty::Close => {
+                // Failures are logged, recorded and retried by `close_with_last_proof`.
+                let _ = self.close_with_last_proof(channel).await;
+            }
+            Duty::Withdraw => {
+                let (sender, open_block) = (channel.id.sender, channel.id.open_block_number);
+                if let Err(error) = self.withdraw_claimed(sender, open_block, U192::ZERO).await {
+                    tracing::warn!(channel = %channel.id, %error, "automatic withdrawal failed; retrying later");
+                }
+            }
+        }
+    }
 }
 
 /// The duties task: runs until cancelled.
@@ -491,10 +588,19 @@ pub(crate) async fn run(manager: ChannelManager, config: ChannelManagerConfig, c
     let mut close_signed_since: HashMap<ChannelKey, u64> = HashMap::new();
     let mut interval = tokio::time::interval(config.poll_interval);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let slots = Arc::new(Semaphore::new(MAX_CONCURRENT_DUTIES));
+    // Dropped (so aborted) on shutdown, which does not wait for receipts: a sent transaction
+    // is mined anyway, and the sync sees its event after a restart.
+    let mut in_flight = JoinSet::new();
     loop {
         tokio::select! {
             () = cancel.cancelled() => return,
             _ = interval.tick() => {}
+        }
+        while let Some(finished) = in_flight.try_join_next() {
+            if let Err(error) = finished {
+                tracing::error!(%error, "an on-chain duty panicked");
+            }
         }
         let health = manager.health();
         let channels = manager.channels_in(&[
@@ -507,39 +613,30 @@ pub(crate) async fn run(manager: ChannelManager, config: ChannelManagerConfig, c
             channels.iter().map(|channel| (channel.key(), channel.state)).collect();
         manager.transactions().retain_attempts(|key| live.contains_key(&key));
         close_signed_since.retain(|key, _| live.get(key) == Some(&ChannelState::CloseSigned));
-        for channel in channels {
-            if cancel.is_cancelled() {
-                return;
-            }
-            let since = (channel.state == ChannelState::CloseSigned)
-                .then(|| *close_signed_since.entry(channel.key()).or_insert(health.chain_head));
-            let Some(duty) = duty_of(&manager, &config, &channel, since, health.chain_head) else { continue };
-            let action = match duty {
-                Duty::Close => Action::Close,
-                Duty::Withdraw => Action::Withdraw,
-            };
-            if !manager.transactions().may_attempt(channel.key(), action, health.receiver_eth_low) {
+        let mut due: Vec<(Duty, ChannelRecord)> = channels
+            .into_iter()
+            .filter_map(|channel| {
+                let since = (channel.state == ChannelState::CloseSigned)
+                    .then(|| *close_signed_since.entry(channel.key()).or_insert(health.chain_head));
+                let duty = duty_of(&manager, &config, &channel, since, health.chain_head)?;
+                Some((duty, channel))
+            })
+            .collect();
+        due.sort_by_key(|(duty, _)| *duty);
+        for (duty, channel) in due {
+            let transactions = manager.transactions();
+            if !transactions.may_attempt(channel.key(), duty.action(), health.receiver_eth_low) {
                 continue;
             }
-            // Shutdown does not wait for a receipt: a sent transaction is mined anyway, and
-            // the sync sees its event after a restart.
-            match duty {
-                Duty::Close => {
-                    tokio::select! {
-                        () = cancel.cancelled() => return,
-                        _ = manager.close_with_last_proof(&channel) => {}
-                    }
-                }
-                Duty::Withdraw => {
-                    let withdrawal = tokio::select! {
-                        () = cancel.cancelled() => return,
-                        result = manager.withdraw(channel.id.sender, channel.id.open_block_number, U192::ZERO) => result,
-                    };
-                    if let Err(error) = withdrawal {
-                        tracing::warn!(channel = %channel.id, %error, "automatic withdrawal failed; retrying later");
-                    }
-                }
-            }
+            // Taken: this channel's transaction is on its way (or the operator's is).
+            let Some(claim) = transactions.try_claim(channel.key()) else { continue };
+            // All slots busy: the rest wait for the next round, sorted again.
+            let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else { break };
+            let manager = manager.clone();
+            in_flight.spawn(async move {
+                let _held = (claim, slot);
+                manager.perform(duty, &channel).await;
+            });
         }
     }
 }
@@ -557,7 +654,12 @@ fn duty_of(
         // The sender asked to close: answer if that gets the receiver at least what the
         // sender's close request would.
         (ChannelState::Closing | ChannelState::ClosePending, Some(request)) => {
-            (channel.balance >= request.balance).then_some(Duty::Close)
+            let settle_block = request.settle_block;
+            match channel.balance.cmp(&request.balance) {
+                std::cmp::Ordering::Greater => Some(Duty::Dispute { settle_block }),
+                std::cmp::Ordering::Equal => Some(Duty::Settle { settle_block }),
+                std::cmp::Ordering::Less => None,
+            }
         }
         // The receiver decided to close (close-all, a close_signed timeout) and failed.
         (ChannelState::ClosePending, None) => Some(Duty::Close),
@@ -572,5 +674,34 @@ fn duty_of(
             (!unwithdrawn.is_zero() && unwithdrawn >= threshold).then_some(Duty::Withdraw)
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Duty;
+
+    #[test]
+    fn duties_are_ordered_by_urgency() {
+        let mut duties = vec![
+            Duty::Withdraw,
+            Duty::Settle { settle_block: 10 },
+            Duty::Close,
+            Duty::Dispute { settle_block: 900 },
+            Duty::Settle { settle_block: 5 },
+            Duty::Dispute { settle_block: 600 },
+        ];
+        duties.sort();
+        assert_eq!(
+            duties,
+            [
+                Duty::Dispute { settle_block: 600 },
+                Duty::Dispute { settle_block: 900 },
+                Duty::Settle { settle_block: 5 },
+                Duty::Settle { settle_block: 10 },
+                Duty::Close,
+                Duty::Withdraw,
+            ]
+        );
     }
 }

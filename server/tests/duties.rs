@@ -1,6 +1,7 @@
 //! The receiver's own transactions against a real anvil: withdrawals (on demand and by
 //! threshold), close-all, closes that wait as `close_pending` for ETH and then land,
-//! `--gas-price`, and closing a `close_signed` channel the sender left.
+//! `--gas-price`, closing a `close_signed` channel the sender left, and one lost dispute
+//! transaction not holding up the next dispute.
 
 use std::{
     future::Future,
@@ -72,6 +73,33 @@ impl Harness {
 
     async fn mine(&self, blocks: u64) {
         self.chain.mine(blocks).await
+    }
+
+    /// Turns anvil's mining of each transaction as it arrives on or off.
+    async fn set_automine(&self, on: bool) {
+        let provider = self.chain.provider(self.chain.key(0));
+        let _: serde_json::Value =
+            provider.raw_request("evm_setAutomine".into(), [on]).await.expect("evm_setAutomine");
+    }
+
+    /// Waits until the receiver has a transaction in anvil's pool, then drops every pending
+    /// transaction: the node forgets it, as one that never propagated or was evicted.
+    async fn lose_the_receivers_pending_transaction(&self) {
+        let provider = self.chain.provider(self.chain.key(0));
+        let receiver = self.chain.address(RECEIVER);
+        eventually("the receiver's transaction waits in the pool", || async {
+            let pending = provider.get_transaction_count(receiver).pending().await.expect("nonce");
+            let mined = provider.get_transaction_count(receiver).latest().await.expect("nonce");
+            pending > mined
+        })
+        .await;
+        let _: serde_json::Value = provider
+            .raw_request("anvil_dropAllTransactions".into(), ())
+            .await
+            .expect("anvil_dropAllTransactions");
+        let pending = provider.get_transaction_count(receiver).pending().await.expect("nonce");
+        let mined = provider.get_transaction_count(receiver).latest().await.expect("nonce");
+        assert_eq!(pending, mined, "the receiver's transaction is gone from the pool");
     }
 
     async fn set_eth(&self, who: Address, wei: U256) {
@@ -277,6 +305,52 @@ async fn a_dispute_without_eth_waits_as_close_pending_and_lands_once_funded() {
     assert_eq!(harness.balance_of(channel.sender).await, U256::from(70u64));
     assert!(harness.head().await < close_block + 500, "within the challenge period");
     eventually("the ETH flag clears", || async { !manager.health().receiver_eth_low }).await;
+    tasks.shutdown().await;
+}
+
+/// Two senders cheat one after the other. The receiver's dispute of the first is lost before
+/// it is mined (the node forgets it, so no receipt will ever come); the dispute of the second
+/// must not wait behind that receipt: it lands, for the full proven balance, while the
+/// first still waits.
+#[tokio::test]
+async fn a_lost_dispute_transaction_does_not_hold_up_the_next_dispute() {
+    let harness = Harness::new().await;
+    let (manager, tasks) = harness.start(harness.config()).await;
+    let first = harness.open_channel(SENDER, 100).await;
+    let second = harness.open_channel(OTHER_SENDER, 100).await;
+    harness.synced(&manager).await;
+    harness.pay_up_to(&manager, SENDER, first, 0, 30).await;
+    harness.pay_up_to(&manager, OTHER_SENDER, second, 0, 30).await;
+    let before = harness.balance_of(first.receiver).await;
+
+    // Blocks are mined by hand: the first sender's close is mined, the receiver's answer to
+    // it waits in the pool, and is lost there.
+    harness.set_automine(false).await;
+    let close = harness
+        .contract(SENDER)
+        .uncooperativeClose(first.receiver, first.open_block_number, U192::from(10u64))
+        .send()
+        .await
+        .expect("sent");
+    harness.mine(1).await;
+    assert!(close.get_receipt().await.expect("mined").status(), "uncooperativeClose reverted");
+    harness.lose_the_receivers_pending_transaction().await;
+    harness.set_automine(true).await;
+
+    let close_block = harness.chain.uncooperative_close(OTHER_SENDER, second, 10).await;
+    eventually("the second dispute lands", || async {
+        harness.synced(&manager).await;
+        state(&manager, second) == Some(ChannelState::Settled)
+    })
+    .await;
+    assert_eq!(harness.balance_of(second.receiver).await - before, U256::from(30u64), "paid in full");
+    assert_eq!(harness.balance_of(second.sender).await, U256::from(70u64));
+    assert!(harness.head().await < close_block + 500, "within the challenge period");
+    assert!(
+        matches!(state(&manager, first), Some(ChannelState::Closing | ChannelState::ClosePending)),
+        "the first dispute still waits for its lost transaction: {:?}",
+        state(&manager, first)
+    );
     tasks.shutdown().await;
 }
 
