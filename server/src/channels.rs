@@ -51,6 +51,13 @@ use crate::{
     sync::{self, ChainEvent},
 };
 
+/// The default of `--confirmations`: an event counts once its block has 2 more on top. A
+/// reorg that replaces the last 1 or 2 blocks (the common ones: two miners or validators
+/// racing for the head) then never undoes an event the receiver acted on; a deeper one is
+/// still noticed and rolled back (see [`crate::sync`]), but payments accepted meanwhile on a
+/// channel that vanished are lost.
+pub const DEFAULT_CONFIRMATIONS: u64 = 3;
+
 /// What [`ChannelManager::start`] needs.
 #[derive(Clone, Debug)]
 pub struct ChannelManagerConfig {
@@ -67,7 +74,7 @@ pub struct ChannelManagerConfig {
     pub durability: Durability,
     /// Blocks an event needs, its own included, before it counts (1: mined is enough; a reorg
     /// of depth `confirmations` or more replaces blocks the receiver had confirmed, and is
-    /// rolled back).
+    /// rolled back). Default [`DEFAULT_CONFIRMATIONS`].
     pub confirmations: u64,
     /// How often the chain is polled for new blocks.
     pub poll_interval: Duration,
@@ -96,8 +103,8 @@ pub struct ChannelManagerConfig {
 }
 
 impl ChannelManagerConfig {
-    /// A configuration with the defaults: 1 confirmation, a poll every 2 s, chunks of 2,000
-    /// blocks, 0.01 ETH minimum, balances read every 30 s, duties on.
+    /// A configuration with the defaults: [`DEFAULT_CONFIRMATIONS`], a poll every 2 s, chunks
+    /// of 2,000 blocks, 0.01 ETH minimum, balances read every 30 s, duties on.
     pub fn new(
         provider: DynProvider,
         receiver_key: LocalSigningKey,
@@ -111,7 +118,7 @@ impl ChannelManagerConfig {
             channel_manager,
             state_file,
             durability: Durability::default(),
-            confirmations: 1,
+            confirmations: DEFAULT_CONFIRMATIONS,
             poll_interval: Duration::from_secs(2),
             start_block,
             log_chunk_blocks: 2_000,
