@@ -412,9 +412,8 @@ enum Gate {
     Open,
     /// Every request waits.
     Closed,
-    /// `eth_getLogs` waits, everything else passes: the receiver can see a reorg but cannot
-    /// re-read the events.
-    LogsHeld,
+    /// Requests of this JSON-RPC method wait, everything else passes.
+    Held(&'static str),
 }
 
 /// A JSON-RPC relay on 127.0.0.1 between the receiver and anvil that can hold requests, to
@@ -424,8 +423,8 @@ struct Relay {
     upstream: String,
     client: reqwest::Client,
     gate: Arc<watch::Sender<Gate>>,
-    /// How many `eth_getLogs` requests the gate has held so far.
-    held_logs: Arc<watch::Sender<usize>>,
+    /// How many requests of the held method the gate has held since it was set.
+    held: Arc<watch::Sender<usize>>,
 }
 
 impl Relay {
@@ -434,7 +433,7 @@ impl Relay {
             upstream,
             client: reqwest::Client::new(),
             gate: Arc::new(watch::channel(Gate::Open).0),
-            held_logs: Arc::new(watch::channel(0).0),
+            held: Arc::new(watch::channel(0).0),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
         let url = format!("http://{}", listener.local_addr().expect("bound"));
@@ -444,35 +443,46 @@ impl Relay {
     }
 
     fn set(&self, gate: Gate) {
+        self.held.send_replace(0);
         self.gate.send_replace(gate);
     }
 
-    async fn wait_for_held_logs(&self) {
-        let mut held = self.held_logs.subscribe();
+    /// Waits until the receiver sent a request of the held method (and it is held).
+    async fn wait_for_held(&self) {
+        let gate = *self.gate.borrow();
+        let mut held = self.held.subscribe();
         tokio::time::timeout(WAIT, held.wait_for(|&held| held > 0))
             .await
-            .expect("the receiver asked for logs while they were held")
+            .unwrap_or_else(|_| panic!("the receiver sent no request held by {gate:?}"))
             .expect("the relay runs");
+    }
+
+    /// A provider for the receiver that goes through this relay.
+    fn provider(&self, url: &str, harness: &Harness) -> DynProvider {
+        ProviderBuilder::new()
+            .wallet(EthereumWallet::from(harness.chain.key(RECEIVER)))
+            .connect_http(url.parse().expect("a URL"))
+            .erased()
     }
 }
 
 async fn forward(State(relay): State<Relay>, body: Bytes) -> impl IntoResponse {
     let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-    let is_logs = request["method"] == "eth_getLogs";
+    let method = request["method"].as_str().unwrap_or_default().to_owned();
     let mut gate = relay.gate.subscribe();
     let mut counted = false;
     loop {
         let hold = match *gate.borrow_and_update() {
             Gate::Open => false,
             Gate::Closed => true,
-            Gate::LogsHeld => is_logs,
+            Gate::Held(held) => method == held,
         };
         if !hold {
             break;
         }
-        if is_logs && !counted {
+        if !counted && matches!(*gate.borrow(), Gate::Held(_)) {
             counted = true;
-            relay.held_logs.send_modify(|held| *held += 1);
+            relay.held.send_modify(|held| *held += 1);
         }
         if gate.changed().await.is_err() {
             break;
@@ -497,11 +507,7 @@ async fn forward(State(relay): State<Relay>, body: Bytes) -> impl IntoResponse {
 async fn payments_are_refused_while_a_reorg_is_reconciled() {
     let harness = Harness::new().await;
     let (relay, url) = Relay::start(harness.chain.anvil.endpoint()).await;
-    let provider = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(harness.chain.key(RECEIVER)))
-        .connect_http(url.parse().expect("a URL"))
-        .erased();
-    let (manager, tasks) = harness.start_with(harness.config(provider, 1, false)).await;
+    let (manager, tasks) = harness.start_with(harness.config(relay.provider(&url, &harness), 1, false)).await;
     harness.fund_and_approve(100).await;
     let channel = harness.create_channel(100).await;
     harness.synced(&manager).await;
@@ -518,8 +524,8 @@ async fn payments_are_refused_while_a_reorg_is_reconciled() {
     relay.set(Gate::Closed);
     harness.revert(mark).await;
     harness.chain.mine(fork_a_head - harness.chain.head().await + 2).await;
-    relay.set(Gate::LogsHeld);
-    relay.wait_for_held_logs().await;
+    relay.set(Gate::Held("eth_getLogs"));
+    relay.wait_for_held().await;
 
     match pay(&manager, &harness, channel, 20).await {
         Err(PaymentRejected::Unavailable(reason)) => assert!(reason.contains("reorg"), "{reason}"),
@@ -532,5 +538,48 @@ async fn payments_are_refused_while_a_reorg_is_reconciled() {
     harness.synced(&manager).await;
     assert!(!manager.health().reconciling);
     assert_eq!(pay(&manager, &harness, channel, 20).await, Ok(U192::from(20u64)));
+    tasks.shutdown().await;
+}
+
+/// A new channel is read once from the contract before it becomes usable. Here the sync read
+/// the creation's log, then a reorg took the creation away before that read: the contract
+/// has no such channel, so nothing of those blocks is applied and payments wait for the next
+/// poll, which finds the reorg. Without the read, the channel would take payments until then.
+#[tokio::test]
+async fn a_new_channel_is_checked_on_chain_before_it_takes_payments() {
+    let harness = Harness::new().await;
+    let (relay, url) = Relay::start(harness.chain.anvil.endpoint()).await;
+    let mut config = harness.config(relay.provider(&url, &harness), 1, false);
+    // No balance reads after the first: the only calls to the contracts are the sync's.
+    config.balance_check_interval = Duration::from_secs(3_600);
+    let (manager, tasks) = harness.start_with(config).await;
+    harness.fund_and_approve(100).await;
+    harness.synced(&manager).await;
+    let mark = harness.snapshot().await;
+
+    // Fork A: the creation. The sync reads its log and stops at the contract read.
+    relay.set(Gate::Held("eth_call"));
+    let channel = harness.create_channel(100).await;
+    relay.wait_for_held().await;
+    let fork_a_head = harness.chain.head().await;
+
+    // Fork B, without the channel, replaces it before the read is answered; the next poll is
+    // held at its start.
+    harness.revert(mark).await;
+    harness.unrelated_block().await;
+    harness.chain.mine(fork_a_head - harness.chain.head().await + 2).await;
+    relay.set(Gate::Held("eth_blockNumber"));
+    relay.wait_for_held().await;
+
+    match pay(&manager, &harness, channel, 10).await {
+        Err(PaymentRejected::Unavailable(_)) => {}
+        other => panic!("expected Unavailable until the chain is read again, got {other:?}"),
+    }
+    assert!(manager.health().reconciling);
+
+    relay.set(Gate::Open);
+    harness.synced(&manager).await;
+    assert_eq!(refusal(pay(&manager, &harness, channel, 10).await), Refusal::NonexistingChannel);
+    assert!(manager.channel(channel.sender, channel.open_block_number).is_none());
     tasks.shutdown().await;
 }
