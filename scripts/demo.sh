@@ -73,9 +73,11 @@ for to in "$sender" "$browser_sender"; do
     "$token" "transfer(address,uint256)" "$to" 1000ether > /dev/null
 done
 
+# --confirmations 1: anvil mines a block only per transaction and never reorgs, so waiting for
+# more blocks would only stall the demo (a real chain wants the default, 3).
 "$server_bin" --rpc-provider "$rpc" --private-key "$work/receiver.key" \
   --channel-manager-address "$manager" --state-file "$work/receiver.db" \
-  --start-block "$start_block" --poll-interval-ms 500 \
+  --start-block "$start_block" --poll-interval-ms 500 --confirmations 1 \
   start --host 127.0.0.1 --port "$http_port" > "$work/server.log" 2>&1 &
 pids+=($!)
 # The server answers 502 until its first sync with the chain; then the paywall says 402.

@@ -451,6 +451,8 @@ impl Server {
             deployment.deploy_block,
         );
         config.durability = durability;
+        // anvil mines only on transactions and never reorgs: mined is enough.
+        config.confirmations = 1;
         config.poll_interval = Duration::from_millis(200);
         let (manager, background) = ChannelManager::start(config).await?;
         let head = alloy::providers::Provider::get_block_number(&chain.provider(chain.key(0))).await?;

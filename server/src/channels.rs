@@ -14,6 +14,11 @@
 //! only when the refused request itself carried a valid signature by the channel's sender or
 //! signer. A stranger who merely names someone's channel learns nothing about it.
 //!
+//! Reorgs: while the [chain sync](crate::sync) reconciles one (from noticing it until the
+//! replacement blocks are read), payments are refused with [`PaymentRejected::Unavailable`]
+//! (a 502) and [`NodeHealth::reconciling`] says so; the rollback itself changes the channels
+//! in the store and in memory in one step.
+//!
 //! A channel whose sender requested an uncooperative close, or for which the receiver signed
 //! a cooperative close, or which is settled, refuses payments with `NonexistingChannel`: the
 //! seed's header means "unknown or closed", and the sender must open a new channel either way.
@@ -46,6 +51,13 @@ use crate::{
     sync::{self, ChainEvent},
 };
 
+/// The default of `--confirmations`: an event counts once its block has 2 more on top. A
+/// reorg that replaces the last 1 or 2 blocks (the common ones: two miners or validators
+/// racing for the head) then never undoes an event the receiver acted on; a deeper one is
+/// still noticed and rolled back (see [`crate::sync`]), but payments accepted meanwhile on a
+/// channel that vanished are lost.
+pub const DEFAULT_CONFIRMATIONS: u64 = 3;
+
 /// What [`ChannelManager::start`] needs.
 #[derive(Clone, Debug)]
 pub struct ChannelManagerConfig {
@@ -60,7 +72,9 @@ pub struct ChannelManagerConfig {
     pub state_file: PathBuf,
     /// What an accepted payment survives (`--durability`); default: kill -9, as SPEC §5 asks.
     pub durability: Durability,
-    /// Blocks an event needs, its own included, before it counts (1: mined is enough).
+    /// Blocks an event needs, its own included, before it counts (1: mined is enough; a reorg
+    /// of depth `confirmations` or more replaces blocks the receiver had confirmed, and is
+    /// rolled back). Default [`DEFAULT_CONFIRMATIONS`].
     pub confirmations: u64,
     /// How often the chain is polled for new blocks.
     pub poll_interval: Duration,
@@ -89,8 +103,8 @@ pub struct ChannelManagerConfig {
 }
 
 impl ChannelManagerConfig {
-    /// A configuration with the defaults: 1 confirmation, a poll every 2 s, chunks of 2,000
-    /// blocks, 0.01 ETH minimum, balances read every 30 s, duties on.
+    /// A configuration with the defaults: [`DEFAULT_CONFIRMATIONS`], a poll every 2 s, chunks
+    /// of 2,000 blocks, 0.01 ETH minimum, balances read every 30 s, duties on.
     pub fn new(
         provider: DynProvider,
         receiver_key: LocalSigningKey,
@@ -104,7 +118,7 @@ impl ChannelManagerConfig {
             channel_manager,
             state_file,
             durability: Durability::default(),
-            confirmations: 1,
+            confirmations: DEFAULT_CONFIRMATIONS,
             poll_interval: Duration::from_secs(2),
             start_block,
             log_chunk_blocks: 2_000,
@@ -239,9 +253,17 @@ pub struct NodeHealth {
     pub confirmed_block: u64,
     /// The first catch-up with the chain since start is done (payments are refused before).
     pub caught_up: bool,
-    /// A block the receiver had confirmed was replaced: confirmed state may be wrong; use
-    /// more `--confirmations`.
+    /// A reorg (or a read that did not add up) is being reconciled: what was applied after
+    /// the fork point is rolled back and the new blocks are being read. Payments are refused
+    /// meanwhile; `last_error` says why.
+    pub reconciling: bool,
+    /// Since start, a reorg replaced blocks the receiver had confirmed. It was rolled back,
+    /// but payments accepted meanwhile on channels that vanished are lost: raise
+    /// `--confirmations`.
     pub reorg_beyond_confirmations: bool,
+    /// Since start, a reorg went deeper than the block history the receiver keeps
+    /// ([`crate::store::KEPT_BLOCKS`]): the contract's history was read again from the start.
+    pub reorg_beyond_history: bool,
     pub receiver_eth_balance: Option<U256>,
     pub receiver_token_balance: Option<U256>,
     /// The last error of a background task, for the operator.
@@ -273,6 +295,8 @@ pub(crate) struct Shared {
     health: Mutex<NodeHealth>,
     /// Set once the first catch-up with the chain is done.
     caught_up: AtomicBool,
+    /// Set from a fork's detection until the new blocks are read: payments wait meanwhile.
+    reconciling: AtomicBool,
     /// The highest block the view covers (confirmed and unconfirmed), for waiters.
     covered: watch::Sender<u64>,
     /// The receiver's transactions (closes, withdrawals): see [`crate::duties`].
@@ -390,6 +414,7 @@ impl ChannelManager {
                 view: Mutex::new(view),
                 health: Mutex::new(NodeHealth::default()),
                 caught_up: AtomicBool::new(false),
+                reconciling: AtomicBool::new(false),
                 covered,
                 transactions: crate::duties::ReceiverTransactions::new(&config),
             }),
@@ -460,6 +485,12 @@ impl ChannelManager {
         if !self.shared.caught_up.load(Ordering::Acquire) {
             return Err(PaymentRejected::Unavailable(
                 "the receiver is still catching up with the chain; retry shortly".into(),
+            ));
+        }
+        if self.shared.reconciling.load(Ordering::Acquire) {
+            return Err(PaymentRejected::Unavailable(
+                "the receiver is reconciling a chain reorg (re-reading the replaced blocks); retry shortly"
+                    .into(),
             ));
         }
         let id = payment.channel_id();
@@ -662,8 +693,50 @@ impl ChannelManager {
             .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))
     }
 
+    /// Undoes the confirmed events after `fork` (see
+    /// [`ChainBatch::roll_back_after`](crate::store::ChainBatch::roll_back_after)) and makes
+    /// `fork` the sync head, in one store transaction, then mirrors it in memory: the
+    /// unconfirmed view is emptied and the view covers `fork` only, until the sync has read
+    /// the new blocks. Returns the channels that changed.
+    pub(crate) async fn roll_back_to(&self, fork: BlockRef) -> Result<Vec<ChannelKey>, StoreError> {
+        let shared = Arc::clone(&self.shared);
+        tokio::task::spawn_blocking(move || shared.roll_back(Some(fork.number), fork))
+            .await
+            .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))
+    }
+
+    /// Takes every channel off chain (keeping the accepted proofs) and makes `anchor` the sync
+    /// head, for a reorg deeper than the kept history: the sync re-reads everything after it.
+    pub(crate) async fn forget_chain(&self, anchor: BlockRef) -> Result<Vec<ChannelKey>, StoreError> {
+        let shared = Arc::clone(&self.shared);
+        tokio::task::spawn_blocking(move || shared.roll_back(None, anchor))
+            .await
+            .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))
+    }
+
+    /// The recent blocks the confirmed state is built on, newest first.
+    pub(crate) async fn block_history(&self) -> Result<Vec<BlockRef>, StoreError> {
+        let shared = Arc::clone(&self.shared);
+        tokio::task::spawn_blocking(move || shared.store().block_history())
+            .await
+            .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))
+    }
+
+    /// From a fork's detection until the new blocks are read (`true`), payments are refused
+    /// with [`PaymentRejected::Unavailable`].
+    pub(crate) fn set_reconciling(&self, reconciling: bool) {
+        if self.shared.reconciling.swap(reconciling, Ordering::AcqRel) != reconciling {
+            if reconciling {
+                tracing::warn!("reconciling the channels with the chain: payments are refused meanwhile");
+            } else {
+                tracing::info!("reconciled with the chain: accepting payments");
+            }
+        }
+        self.update_health(|health| health.reconciling = reconciling);
+    }
+
     /// Replaces the unconfirmed events with those of the latest poll, marks the view as
-    /// covering the chain up to `covered`, and so the manager as caught up.
+    /// covering the chain up to `covered`, and so the manager as caught up and reconciled.
     pub(crate) fn replace_unconfirmed(&self, events: &[ChainEvent], covered: u64) {
         let mut pending = PendingEvents::default();
         {
@@ -696,6 +769,7 @@ impl ChannelManager {
         }
         self.shared.view().pending = pending;
         // Caught up before waiters of `covered` wake, so they find payments accepted.
+        self.set_reconciling(false);
         self.set_caught_up();
         self.shared.covered.send_if_modified(|previous| {
             let moved = covered > *previous;
@@ -830,7 +904,15 @@ impl Shared {
             let current = batch.channel(key)?;
             match sync::apply_event(current.clone(), event, receiver, self.challenge_period) {
                 Some(mut next) if Some(&next) != current.as_ref() => {
+                    if current.is_none() {
+                        // A creation a reorg undid, mined again at the same height: the same
+                        // key, so the proofs accepted for it hold again.
+                        if let Some(remains) = batch.remains(key)? {
+                            next = next.with_remains_of(&remains);
+                        }
+                    }
                     next.updated_at = crate::store::unix_now();
+                    batch.record_undo(event.block_number, key, current.as_ref())?;
                     batch.save_chain_fields(&next)?;
                     changed.insert(key, next);
                 }
@@ -850,6 +932,37 @@ impl Shared {
         }
         view.sync_head = Some(head);
         Ok(changed.into_values().collect())
+    }
+
+    /// See [`ChannelManager::roll_back_to`] (`Some(fork)`) and
+    /// [`ChannelManager::forget_chain`] (`None`); `head` is the new sync head.
+    fn roll_back(&self, fork: Option<u64>, head: BlockRef) -> Result<Vec<ChannelKey>, StoreError> {
+        let mut store = self.store();
+        let batch = store.chain_batch()?;
+        let keys = match fork {
+            Some(fork) => batch.roll_back_after(fork)?,
+            None => batch.forget_chain()?,
+        };
+        let mut restored = Vec::with_capacity(keys.len());
+        for &key in &keys {
+            restored.push((key, batch.channel(key)?));
+        }
+        batch.commit(head)?;
+        // A payment checked just before `reconciling` was set may still reach the store after
+        // this: its compare-and-set needs the channel on chain and open, so it can only land
+        // on a channel the rollback kept.
+        let mut view = self.view();
+        for (key, record) in restored {
+            match record {
+                Some(record) => view.channels.insert(key, record),
+                None => view.channels.remove(&key),
+            };
+        }
+        view.pending = PendingEvents::default();
+        view.sync_head = Some(head);
+        drop(view);
+        self.covered.send_replace(head.number);
+        Ok(keys)
     }
 }
 

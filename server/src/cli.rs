@@ -84,9 +84,13 @@ pub struct ReceiverArgs {
     /// default: the page built into the binary.
     #[arg(long, env = "URAIDEN_PAYWALL_INFO", global = true)]
     pub paywall_info: Option<PathBuf>,
-    /// Blocks an event needs, its own included, before it counts (1: mined is enough).
-    #[arg(long, env = "URAIDEN_CONFIRMATIONS", default_value_t = 1, global = true,
-          value_parser = clap::value_parser!(u64).range(1..))]
+    /// Blocks an event needs, its own included, before it counts. The default, 3, means a
+    /// reorg of the last one or two blocks never undoes an event the receiver acted on; 1
+    /// (mined is enough) suits only a chain that never reorgs (a local dev chain). A deeper
+    /// reorg is still noticed and rolled back, but payments accepted on a channel it removed
+    /// are lost (see the README's "Confirmations").
+    #[arg(long, env = "URAIDEN_CONFIRMATIONS", default_value_t = crate::channels::DEFAULT_CONFIRMATIONS,
+          global = true, value_parser = clap::value_parser!(u64).range(1..))]
     pub confirmations: u64,
     /// First block to read the contract's events from on a new state file: the contract's
     /// deployment block (`deploy` prints it).
@@ -522,14 +526,14 @@ mod tests {
         let Command::Start(start) = cli.command else { panic!("not start") };
         assert_eq!((start.host.as_str(), start.port), ("0.0.0.0", 5000));
         assert_eq!(cli.account.rpc_provider, "http://localhost:8545");
-        assert_eq!(cli.receiver.confirmations, 1);
+        assert_eq!(cli.receiver.confirmations, 3, "protects against one- and two-block reorgs");
         assert_eq!(cli.receiver.state_file.as_deref(), Some(Path::new("s.db")));
     }
 
     #[test]
     fn global_options_may_follow_the_subcommand() {
-        let cli = parse(&["start", "--port", "0", "--confirmations", "3", "--paywall-info", "web"]).unwrap();
-        assert_eq!(cli.receiver.confirmations, 3);
+        let cli = parse(&["start", "--port", "0", "--confirmations", "5", "--paywall-info", "web"]).unwrap();
+        assert_eq!(cli.receiver.confirmations, 5);
         assert_eq!(cli.receiver.paywall_info.as_deref(), Some(Path::new("web")));
     }
 

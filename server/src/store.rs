@@ -20,6 +20,7 @@
 //! compare-and-set of a payment); arithmetic happens in Rust.
 
 use std::{
+    collections::HashMap,
     fmt,
     fs::{File, OpenOptions},
     io,
@@ -68,7 +69,36 @@ const MIGRATIONS: &[&str] = &[
          updated_at        INTEGER NOT NULL
      );
      CREATE UNIQUE INDEX channels_by_sender ON channels (sender, open_block);",
+    // 2: what a rollback after a reorg needs. `on_chain = 0` marks a channel whose creation a
+    // reorg undid: its row stays for its last proof, which counts again if the same creation
+    // is mined again (same sender and block: the same key). `block_hashes` holds the recent
+    // blocks the sync applied, to find the fork point; `channel_undo` the chain fields of a
+    // channel before the first event of a block changed them (`deposit IS NULL`: the channel
+    // was not on chain before that block). An existing file starts its history at its sync head.
+    "ALTER TABLE channels ADD COLUMN on_chain INTEGER NOT NULL DEFAULT 1 CHECK (on_chain IN (0, 1));
+     CREATE TABLE block_hashes (
+         block_number INTEGER PRIMARY KEY,
+         block_hash   TEXT    NOT NULL
+     );
+     INSERT INTO block_hashes (block_number, block_hash) SELECT block_number, block_hash FROM sync_head;
+     CREATE TABLE channel_undo (
+         block_number    INTEGER NOT NULL,
+         channel_key     TEXT    NOT NULL,
+         deposit         TEXT,
+         signer          TEXT,
+         withdrawn       TEXT,
+         state           TEXT,
+         settle_block    INTEGER,
+         closing_balance TEXT,
+         settled_balance TEXT,
+         PRIMARY KEY (block_number, channel_key)
+     );",
 ];
+
+/// How many blocks below the sync head keep their hash and undo information: a reorg whose
+/// fork point is within them is rolled back to exactly that point; a deeper one cannot be
+/// located, and the sync then re-reads the contract's history from its start block.
+pub const KEPT_BLOCKS: u64 = 256;
 
 /// Which receiver a state file belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,6 +161,20 @@ impl ChannelState {
     }
 }
 
+impl ChannelState {
+    /// The state of a channel whose chain fields a rollback restores to a state of
+    /// `restored`, when it is `current` now: the chain's word, except that the receiver's
+    /// own decisions (a closing signature handed out, a close it is sending) stay, since no
+    /// reorg takes them back. A settlement the rollback keeps is final.
+    pub fn after_rollback(restored: Self, current: Self) -> Self {
+        match (restored, current) {
+            (Self::Settled, _) => Self::Settled,
+            (_, Self::CloseSigned | Self::ClosePending) => current,
+            _ => restored,
+        }
+    }
+}
+
 impl fmt::Display for ChannelState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -190,6 +234,17 @@ impl ChannelRecord {
 
     pub fn key(&self) -> ChannelKey {
         self.id.key()
+    }
+
+    /// This channel, just created on chain again, with what the receiver kept of its earlier
+    /// creation that a reorg undid (`remains`, same key): the last accepted proof, which is
+    /// just as valid for the new creation, and the receiver's own decisions about it.
+    pub fn with_remains_of(mut self, remains: &Self) -> Self {
+        self.balance = remains.balance;
+        self.balance_signature = remains.balance_signature;
+        self.state = ChannelState::after_rollback(self.state, remains.state);
+        self.created_at = remains.created_at;
+        self
     }
 }
 
@@ -377,19 +432,39 @@ impl Store {
             .transpose()
     }
 
-    /// Every channel, for the in-memory index at start.
+    /// Every channel on chain, for the in-memory index at start.
     pub fn load_channels(&self) -> Result<Vec<ChannelRecord>> {
         let mut statement = self
             .connection
-            .prepare(&format!("SELECT {CHANNEL_COLUMNS} FROM channels"))
+            .prepare(&format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE on_chain = 1"))
             .map_err(|e| self.sqlite(e))?;
         let rows = statement.query_map([], RawChannel::from_row).map_err(|e| self.sqlite(e))?;
         rows.map(|row| row.map_err(|e| self.sqlite(e)).and_then(|raw| raw.into_record(&self.file))).collect()
     }
 
-    /// One channel by key (indexed).
+    /// One channel on chain, by key (indexed).
     pub fn channel(&self, key: ChannelKey) -> Result<Option<ChannelRecord>> {
-        read_channel(&self.connection, key, &self.file)
+        read_channel(&self.connection, key, &self.file, OnChain::Yes)
+    }
+
+    /// The blocks whose hashes the store keeps (at most [`KEPT_BLOCKS`] below the sync head,
+    /// the sync head included), newest first: where to look for the fork point of a reorg.
+    pub fn block_history(&self) -> Result<Vec<BlockRef>> {
+        let mut statement = self
+            .connection
+            .prepare("SELECT block_number, block_hash FROM block_hashes ORDER BY block_number DESC")
+            .map_err(|e| self.sqlite(e))?;
+        let rows = statement
+            .query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))
+            .map_err(|e| self.sqlite(e))?;
+        rows.map(|row| {
+            let (number, hash) = row.map_err(|e| self.sqlite(e))?;
+            Ok(BlockRef {
+                number: to_u64(number),
+                hash: hash.parse().map_err(|_| self.corrupt("block_hashes.block_hash", hash))?,
+            })
+        })
+        .collect()
     }
 
     /// Records `balance` with `signature` as the channel's last proof, only if the stored
@@ -425,7 +500,7 @@ impl Store {
             let mut update = transaction
                 .prepare_cached(
                     "UPDATE channels SET balance = ?1, balance_signature = ?2, updated_at = ?3
-                     WHERE channel_key = ?4 AND balance = ?5 AND state = 'open'",
+                     WHERE channel_key = ?4 AND balance = ?5 AND state = 'open' AND on_chain = 1",
                 )
                 .map_err(sqlite)?;
             for payment in payments {
@@ -442,7 +517,8 @@ impl Store {
                     PaymentWrite::Recorded
                 } else {
                     // As this transaction sees it, earlier payments of the batch included.
-                    PaymentWrite::Conflict(read_channel(&transaction, payment.key, file)?.map(Box::new))
+                    let now = read_channel(&transaction, payment.key, file, OnChain::Yes)?;
+                    PaymentWrite::Conflict(now.map(Box::new))
                 });
             }
         }
@@ -457,7 +533,8 @@ impl Store {
             .connection
             .execute(
                 "UPDATE channels SET state = 'close_signed', updated_at = ?1
-                 WHERE channel_key = ?2 AND balance = ?3 AND state IN ('open', 'close_signed')",
+                 WHERE channel_key = ?2 AND balance = ?3 AND state IN ('open', 'close_signed')
+                     AND on_chain = 1",
                 params![to_i64(unix_now()), key_text(key), balance.to_string()],
             )
             .map_err(|e| self.sqlite(e))?;
@@ -469,7 +546,8 @@ impl Store {
     pub fn set_state(&mut self, key: ChannelKey, state: ChannelState) -> Result<()> {
         self.connection
             .execute(
-                "UPDATE channels SET state = ?1, updated_at = ?2 WHERE channel_key = ?3 AND state != 'settled'",
+                "UPDATE channels SET state = ?1, updated_at = ?2
+                 WHERE channel_key = ?3 AND state != 'settled' AND on_chain = 1",
                 params![state.as_str(), to_i64(unix_now()), key_text(key)],
             )
             .map_err(|e| self.sqlite(e))?;
@@ -543,14 +621,135 @@ pub struct ChainBatch<'a> {
 }
 
 impl ChainBatch<'_> {
-    /// The channel as this batch sees it.
+    /// The channel on chain, as this batch sees it.
     pub fn channel(&self, key: ChannelKey) -> Result<Option<ChannelRecord>> {
-        read_channel(&self.transaction, key, &self.file)
+        read_channel(&self.transaction, key, &self.file, OnChain::Yes)
+    }
+
+    /// What is kept of a channel whose creation a rollback undid: its last accepted proof and
+    /// the receiver's decisions (see [`ChannelRecord::with_remains_of`]).
+    pub fn remains(&self, key: ChannelKey) -> Result<Option<ChannelRecord>> {
+        read_channel(&self.transaction, key, &self.file, OnChain::No)
+    }
+
+    /// Records the channel's chain fields as they were before `block` changed them (`None`:
+    /// not on chain), unless an earlier event of the same block recorded them already: what
+    /// [`roll_back_after`](Self::roll_back_after) restores.
+    pub fn record_undo(&self, block: u64, key: ChannelKey, before: Option<&ChannelRecord>) -> Result<()> {
+        self.transaction
+            .execute(
+                "INSERT OR IGNORE INTO channel_undo (block_number, channel_key, deposit, signer, withdrawn,
+                     state, settle_block, closing_balance, settled_balance)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    to_i64(block),
+                    key_text(key),
+                    before.map(|record| record.deposit.to_string()),
+                    before.map(|record| address_text(record.signer)),
+                    before.map(|record| record.withdrawn.to_string()),
+                    before.map(|record| record.state.as_str()),
+                    before
+                        .and_then(|record| record.close_request)
+                        .map(|request| to_i64(request.settle_block)),
+                    before.and_then(|record| record.close_request).map(|request| request.balance.to_string()),
+                    before.and_then(|record| record.settled_balance).map(|balance| balance.to_string()),
+                ],
+            )
+            .map_err(|source| self.file.sqlite(source))?;
+        Ok(())
+    }
+
+    /// Undoes every chain event applied after block `fork`: each channel they changed gets
+    /// back its chain fields of then (a channel created after `fork` is no longer on chain;
+    /// its row stays for its last proof), and the hashes and undo information of the later
+    /// blocks are dropped. Accepted proofs are never touched. Returns the channels changed.
+    /// Commit with the fork point as the new sync head.
+    pub fn roll_back_after(&self, fork: u64) -> Result<Vec<ChannelKey>> {
+        let sqlite = |source| self.file.sqlite(source);
+        let mut earliest: HashMap<String, Option<UndoFields>> = HashMap::new();
+        {
+            let mut statement = self
+                .transaction
+                .prepare(
+                    "SELECT channel_key, deposit, signer, withdrawn, state, settle_block, closing_balance,
+                         settled_balance
+                     FROM channel_undo WHERE block_number > ?1 ORDER BY block_number",
+                )
+                .map_err(sqlite)?;
+            let rows = statement.query_map([to_i64(fork)], UndoFields::from_row).map_err(sqlite)?;
+            for row in rows {
+                let (key, fields) = row.map_err(sqlite)?;
+                // The first image after the fork is the channel as it was at the fork.
+                earliest.entry(key).or_insert(fields);
+            }
+        }
+        let mut changed = Vec::with_capacity(earliest.len());
+        for (key_text, before) in earliest {
+            let key = ChannelKey(
+                key_text
+                    .parse()
+                    .map_err(|_| self.file.corrupt("channel_undo.channel_key", key_text.clone()))?,
+            );
+            match before {
+                None => {
+                    self.transaction
+                        .execute(
+                            "UPDATE channels SET on_chain = 0, updated_at = ?1 WHERE channel_key = ?2",
+                            params![to_i64(unix_now()), key_text],
+                        )
+                        .map_err(sqlite)?;
+                }
+                Some(before) => {
+                    let Some(current) = read_channel(&self.transaction, key, &self.file, OnChain::Any)?
+                    else {
+                        return Err(self.file.corrupt("channel_undo.channel_key", key_text));
+                    };
+                    self.save_chain_fields(&before.restore(current, &self.file)?)?;
+                }
+            }
+            changed.push(key);
+        }
+        self.transaction
+            .execute("DELETE FROM channel_undo WHERE block_number > ?1", [to_i64(fork)])
+            .map_err(sqlite)?;
+        self.transaction
+            .execute("DELETE FROM block_hashes WHERE block_number > ?1", [to_i64(fork)])
+            .map_err(sqlite)?;
+        Ok(changed)
+    }
+
+    /// Takes every channel off chain and forgets the block history, keeping the accepted
+    /// proofs: for a reorg deeper than the history, after which the whole contract history is
+    /// read again. Returns the channels that were on chain. Commit with the block before the
+    /// start block as the new sync head.
+    pub fn forget_chain(&self) -> Result<Vec<ChannelKey>> {
+        let sqlite = |source| self.file.sqlite(source);
+        let keys = {
+            let mut statement = self
+                .transaction
+                .prepare("SELECT channel_key FROM channels WHERE on_chain = 1")
+                .map_err(sqlite)?;
+            let rows = statement.query_map([], |row| row.get::<_, String>(0)).map_err(sqlite)?;
+            rows.map(|row| {
+                let text = row.map_err(sqlite)?;
+                text.parse().map(ChannelKey).map_err(|_| self.file.corrupt("channels.channel_key", text))
+            })
+            .collect::<Result<Vec<_>>>()?
+        };
+        self.transaction
+            .execute(
+                "UPDATE channels SET on_chain = 0, updated_at = ?1 WHERE on_chain = 1",
+                [to_i64(unix_now())],
+            )
+            .map_err(sqlite)?;
+        self.transaction.execute("DELETE FROM channel_undo", []).map_err(sqlite)?;
+        self.transaction.execute("DELETE FROM block_hashes", []).map_err(sqlite)?;
+        Ok(keys)
     }
 
     /// Inserts a channel, or rewrites the chain's fields of an existing one (deposit, signer,
-    /// withdrawn, state, close request, settled balance). The last accepted proof is never
-    /// touched here: only payments write it.
+    /// withdrawn, state, close request, settled balance), and counts it as on chain. The last
+    /// accepted proof is never touched here: only payments write it.
     pub fn save_chain_fields(&self, record: &ChannelRecord) -> Result<()> {
         self.transaction
             .execute(
@@ -562,7 +761,7 @@ impl ChainBatch<'_> {
                      deposit = excluded.deposit, signer = excluded.signer, withdrawn = excluded.withdrawn,
                      state = excluded.state, settle_block = excluded.settle_block,
                      closing_balance = excluded.closing_balance, settled_balance = excluded.settled_balance,
-                     updated_at = excluded.updated_at",
+                     updated_at = excluded.updated_at, on_chain = 1",
                 params![
                     key_text(record.key()),
                     address_text(record.id.sender),
@@ -584,14 +783,36 @@ impl ChainBatch<'_> {
         Ok(())
     }
 
-    /// Writes the new sync head and commits everything durably.
+    /// Writes the new sync head, adds it to the block history, forgets the hashes and undo
+    /// information older than [`KEPT_BLOCKS`], and commits everything durably.
     pub fn commit(self, head: BlockRef) -> Result<()> {
         let sqlite = |source| self.file.sqlite(source);
+        let (number, hash) = (to_i64(head.number), head.hash.to_string());
         self.transaction
             .execute(
                 "INSERT INTO sync_head (id, block_number, block_hash) VALUES (1, ?1, ?2)
                  ON CONFLICT (id) DO UPDATE SET block_number = excluded.block_number, block_hash = excluded.block_hash",
-                params![to_i64(head.number), head.hash.to_string()],
+                params![number, hash],
+            )
+            .map_err(sqlite)?;
+        self.transaction
+            .execute(
+                "INSERT OR REPLACE INTO block_hashes (block_number, block_hash) VALUES (?1, ?2)",
+                params![number, hash],
+            )
+            .map_err(sqlite)?;
+        self.transaction
+            .execute(
+                "DELETE FROM block_hashes WHERE block_number < ?1",
+                [to_i64(head.number.saturating_sub(KEPT_BLOCKS))],
+            )
+            .map_err(sqlite)?;
+        // Undo information at or below the oldest kept hash is never needed: no rollback goes
+        // below a block whose hash is known.
+        self.transaction
+            .execute(
+                "DELETE FROM channel_undo WHERE block_number <= (SELECT MIN(block_number) FROM block_hashes)",
+                [],
             )
             .map_err(sqlite)?;
         self.transaction.commit().map_err(sqlite)
@@ -733,20 +954,93 @@ impl FileContext {
     }
 }
 
+/// Which rows [`read_channel`] reads.
+#[derive(Clone, Copy, Debug)]
+enum OnChain {
+    /// Channels on chain: what everything but a rollback sees.
+    Yes,
+    /// The remains of channels whose creation a rollback undid.
+    No,
+    Any,
+}
+
 fn read_channel(
     connection: &Connection,
     key: ChannelKey,
     file: &FileContext,
+    on_chain: OnChain,
 ) -> Result<Option<ChannelRecord>> {
     let sqlite = |source| file.sqlite(source);
+    let filter = match on_chain {
+        OnChain::Yes => "AND on_chain = 1",
+        OnChain::No => "AND on_chain = 0",
+        OnChain::Any => "",
+    };
     connection
-        .prepare_cached(&format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE channel_key = ?1"))
+        .prepare_cached(&format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE channel_key = ?1 {filter}"))
         .map_err(sqlite)?
         .query_row([key_text(key)], RawChannel::from_row)
         .optional()
         .map_err(sqlite)?
         .map(|raw| raw.into_record(file))
         .transpose()
+}
+
+/// A `channel_undo` row's chain fields before parsing: a channel's chain fields as they were
+/// before a block.
+struct UndoFields {
+    deposit: String,
+    signer: String,
+    withdrawn: String,
+    state: String,
+    settle_block: Option<i64>,
+    closing_balance: Option<String>,
+    settled_balance: Option<String>,
+}
+
+impl UndoFields {
+    /// The channel key and its fields; `None` when the channel was not on chain.
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<(String, Option<Self>)> {
+        let key = row.get(0)?;
+        let Some(deposit) = row.get::<_, Option<String>>(1)? else { return Ok((key, None)) };
+        Ok((
+            key,
+            Some(Self {
+                deposit,
+                signer: row.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                withdrawn: row.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                state: row.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                settle_block: row.get(5)?,
+                closing_balance: row.get(6)?,
+                settled_balance: row.get(7)?,
+            }),
+        ))
+    }
+
+    /// `current` with these chain fields, its proof kept (see [`ChannelState::after_rollback`]).
+    fn restore(self, current: ChannelRecord, file: &FileContext) -> Result<ChannelRecord> {
+        let chain = RawChannel {
+            sender: address_text(current.id.sender),
+            open_block: current.id.open_block_number,
+            deposit: self.deposit,
+            signer: self.signer,
+            withdrawn: self.withdrawn,
+            state: self.state,
+            settle_block: self.settle_block,
+            closing_balance: self.closing_balance,
+            settled_balance: self.settled_balance,
+            balance: current.balance.to_string(),
+            balance_signature: None,
+            created_at: to_i64(current.created_at),
+            updated_at: to_i64(unix_now()),
+        }
+        .into_record(file)?;
+        Ok(ChannelRecord {
+            state: ChannelState::after_rollback(chain.state, current.state),
+            balance_signature: current.balance_signature,
+            ..chain
+        })
+    }
 }
 
 /// A `channels` row before parsing.
@@ -954,6 +1248,179 @@ mod tests {
         assert_eq!(stored.balance_signature, Some(signature(7)));
         assert_eq!(store.sync_head().expect("reads").map(|head| head.number), Some(11));
         assert_eq!(store.channel(record.key()).expect("reads").as_ref(), Some(stored));
+    }
+
+    fn block(number: u64) -> BlockRef {
+        BlockRef { number, hash: B256::repeat_byte(number as u8) }
+    }
+
+    /// Applies `after` as the chain's change of `record` in `number`, as the sync does.
+    fn apply(store: &mut Store, number: u64, after: &ChannelRecord) {
+        let batch = store.chain_batch().expect("batch");
+        let before = batch.channel(after.key()).expect("reads");
+        batch.record_undo(number, after.key(), before.as_ref()).expect("undo recorded");
+        batch.save_chain_fields(after).expect("saved");
+        batch.commit(block(number)).expect("committed");
+    }
+
+    /// A state file that followed the chain from block 1, as the sync's first commit does.
+    fn anchored(dir: &tempfile::TempDir) -> Store {
+        let mut store = Store::open(&dir.path().join("state.db"), identity()).expect("opens");
+        store.chain_batch().expect("batch").commit(block(1)).expect("committed");
+        store
+    }
+
+    fn roll_back_after(store: &mut Store, fork: u64) -> Vec<ChannelKey> {
+        let batch = store.chain_batch().expect("batch");
+        let changed = batch.roll_back_after(fork).expect("rolled back");
+        batch.commit(block(fork)).expect("committed");
+        changed
+    }
+
+    #[test]
+    fn a_rollback_restores_the_chain_fields_and_keeps_the_proofs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = anchored(&dir);
+        let opened = channel(1, 10);
+        let key = opened.key();
+        apply(&mut store, 10, &opened);
+        store.record_payment(key, U192::ZERO, U192::from(5u64), &signature(5)).expect("writes");
+        let topped_up = ChannelRecord { deposit: U192::from(150u64), ..opened.clone() };
+        apply(&mut store, 12, &topped_up);
+        let closing = ChannelRecord {
+            state: ChannelState::Closing,
+            close_request: Some(CloseRequest { settle_block: 513, balance: U192::ZERO }),
+            ..topped_up.clone()
+        };
+        apply(&mut store, 13, &closing);
+        assert_eq!(
+            store.block_history().expect("reads").iter().map(|b| b.number).collect::<Vec<_>>(),
+            [13, 12, 10, 1]
+        );
+
+        // Back to block 11: the top-up and the close request are undone, the proof is not.
+        assert_eq!(roll_back_after(&mut store, 11), [key]);
+        let now = store.channel(key).expect("reads").expect("still on chain");
+        assert_eq!(
+            (now.deposit, now.state, now.close_request),
+            (U192::from(100u64), ChannelState::Open, None)
+        );
+        assert_eq!((now.balance, now.balance_signature), (U192::from(5u64), Some(signature(5))));
+        assert_eq!(store.sync_head().expect("reads"), Some(block(11)));
+        assert_eq!(
+            store.block_history().expect("reads").iter().map(|b| b.number).collect::<Vec<_>>(),
+            [11, 10, 1]
+        );
+
+        // Back before the creation: off chain, no payment taken, the proof kept aside.
+        assert_eq!(roll_back_after(&mut store, 9), [key]);
+        assert_eq!(store.channel(key).expect("reads"), None);
+        assert!(store.load_channels().expect("loads").is_empty());
+        assert_eq!(
+            store.record_payment(key, U192::from(5u64), U192::from(10u64), &signature(10)).expect("writes"),
+            PaymentWrite::Conflict(None)
+        );
+        let remains = store.chain_batch().expect("batch").remains(key).expect("reads").expect("kept");
+        assert_eq!((remains.balance, remains.balance_signature), (U192::from(5u64), Some(signature(5))));
+
+        // Created again at the same height: on chain again, with its proof.
+        apply(&mut store, 10, &opened);
+        let again = store.channel(key).expect("reads").expect("on chain");
+        assert_eq!(again.balance, U192::from(5u64));
+        assert_eq!(roll_back_after(&mut store, 100), Vec::<ChannelKey>::new(), "nothing after block 100");
+    }
+
+    #[test]
+    fn a_rollback_keeps_the_receivers_own_decisions() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = anchored(&dir);
+        let opened = channel(1, 10);
+        apply(&mut store, 10, &opened);
+        store.record_payment(opened.key(), U192::ZERO, U192::from(5u64), &signature(5)).expect("writes");
+        apply(&mut store, 11, &ChannelRecord { deposit: U192::from(150u64), ..opened.clone() });
+        assert!(store.mark_close_signed(opened.key(), U192::from(5u64)).expect("writes"));
+        roll_back_after(&mut store, 10);
+        let now = store.channel(opened.key()).expect("reads").expect("on chain");
+        assert_eq!((now.deposit, now.state), (U192::from(100u64), ChannelState::CloseSigned));
+    }
+
+    #[test]
+    fn history_and_undo_information_are_kept_for_the_last_blocks_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(&dir.path().join("state.db"), identity()).expect("opens");
+        let opened = channel(1, 10);
+        apply(&mut store, 10, &opened);
+        let head = 10 + KEPT_BLOCKS + 5;
+        let batch = store.chain_batch().expect("batch");
+        batch.commit(BlockRef { number: head, hash: B256::repeat_byte(1) }).expect("committed");
+        assert_eq!(
+            store.block_history().expect("reads").iter().map(|b| b.number).collect::<Vec<_>>(),
+            [head]
+        );
+        let undo: i64 = store
+            .connection
+            .query_row("SELECT COUNT(*) FROM channel_undo", [], |row| row.get(0))
+            .expect("counts");
+        assert_eq!(undo, 0);
+    }
+
+    #[test]
+    fn forgetting_the_chain_keeps_every_proof_aside() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = anchored(&dir);
+        let (first, second) = (channel(1, 10), channel(2, 11));
+        apply(&mut store, 10, &first);
+        apply(&mut store, 11, &second);
+        store.record_payment(first.key(), U192::ZERO, U192::from(5u64), &signature(5)).expect("writes");
+        let batch = store.chain_batch().expect("batch");
+        let mut forgotten = batch.forget_chain().expect("forgets");
+        forgotten.sort_by_key(|key| key.0);
+        let mut expected = [first.key(), second.key()];
+        expected.sort_by_key(|key| key.0);
+        assert_eq!(forgotten, expected);
+        batch.commit(block(2)).expect("committed");
+        assert!(store.load_channels().expect("loads").is_empty());
+        assert_eq!(store.block_history().expect("reads"), [block(2)]);
+        let remains = store.chain_batch().expect("batch").remains(first.key()).expect("reads").expect("kept");
+        assert_eq!(remains.balance_signature, Some(signature(5)));
+    }
+
+    #[test]
+    fn a_first_version_file_is_migrated_with_its_sync_head_as_history() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("state.db");
+        let record = channel(1, 10);
+        {
+            // A file as the first schema wrote it.
+            let file =
+                OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).expect("creates");
+            drop(file);
+            let connection = Connection::open(&path).expect("opens");
+            connection
+                .execute_batch(&format!(
+                    "CREATE TABLE schema_version (version INTEGER NOT NULL);
+                     INSERT INTO schema_version VALUES (1);
+                     {}
+                     INSERT INTO sync_head VALUES (1, 42, '{}');
+                     INSERT INTO channels (channel_key, sender, open_block, deposit, signer, withdrawn, state,
+                         balance, balance_signature, created_at, updated_at)
+                     VALUES ('{}', '{}', 10, '100', '{}', '0', 'open', '5', NULL, 1, 1);",
+                    MIGRATIONS[0],
+                    B256::repeat_byte(42),
+                    key_text(record.key()),
+                    address_text(record.id.sender),
+                    address_text(record.signer),
+                ))
+                .expect("writes the first schema");
+        }
+        let store = Store::open(&path, identity()).expect("migrates");
+        let channels = store.load_channels().expect("loads");
+        assert_eq!(channels.len(), 1);
+        assert_eq!((channels[0].id, channels[0].balance), (record.id, U192::from(5u64)));
+        assert_eq!(
+            store.block_history().expect("reads"),
+            [BlockRef { number: 42, hash: B256::repeat_byte(42) }]
+        );
     }
 
     #[test]

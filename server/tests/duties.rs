@@ -51,6 +51,8 @@ impl Harness {
             self.state_file.clone(),
             self.chain.deployment.deploy_block,
         );
+        // anvil mines only on transactions and never reorgs: mined is enough.
+        config.confirmations = 1;
         config.poll_interval = Duration::from_millis(20);
         config.balance_check_interval = Duration::from_millis(50);
         config

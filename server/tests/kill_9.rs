@@ -152,6 +152,8 @@ impl Server {
             .args(["--rpc-provider", chain.anvil.endpoint().as_str()])
             .args(["--start-block", &chain.deployment.deploy_block.to_string()])
             .args(["--poll-interval-ms", "100"])
+            // anvil mines only on transactions and never reorgs: mined is enough.
+            .args(["--confirmations", "1"])
             .args(["--durability", durability])
             .args(["start", "--host", "127.0.0.1", "--port", "0"])
             .env("RUST_LOG", "info")

@@ -225,7 +225,8 @@ export function chromiumBin() {
  * Starts anvil, deploys the contracts, funds the sender and starts the receiver.
  *
  * Options: `log` (progress messages), `tokenDecimals` (18), `challengePeriod` (500, the
- * contract's minimum), `confirmations` (1, the server's minimum: mined is enough),
+ * contract's minimum), `confirmations` (1: mined is enough, passed explicitly since the
+ * server's default of 3 would wait for blocks anvil only mines on transactions; anvil never reorgs),
  * `pollIntervalMs` (200), `senderTokens` (1,000 whole tokens), `paywallDir`
  * (paywall-web/), `serverArgs` (extra options of `start`).
  */
