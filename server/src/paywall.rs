@@ -60,7 +60,9 @@ use axum::{
     Json,
 };
 use serde::Serialize;
-use uraiden_protocol::{header as rdn, PaymentHeaders, PaywallInfo, ProofSignature, Refusal, U192};
+use uraiden_protocol::{
+    cookie_pairs, header as rdn, PaymentHeaders, PaywallInfo, ProofSignature, Refusal, U192,
+};
 
 use crate::{app::AppState, assets, backend::PaymentRejected};
 
@@ -381,19 +383,14 @@ impl PaymentSource {
     }
 }
 
-/// The request's cookies, from every `Cookie` header; quoted values are unquoted.
+/// The request's cookies, from every `Cookie` header; quoted values are unquoted, and pairs
+/// that are not UTF-8 (another application's) are skipped.
 fn request_cookies(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .get_all(header::COOKIE)
         .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|line| line.split(';'))
-        .filter_map(|pair| {
-            let (name, value) = pair.split_once('=')?;
-            let value = value.trim();
-            let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
-            Some((name.trim().to_owned(), value.to_owned()))
-        })
+        .flat_map(|line| cookie_pairs(line.as_bytes()))
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
         .collect()
 }
 

@@ -414,3 +414,27 @@ async fn metrics_count_payments_and_refusals() {
         assert!(text.contains(line), "missing {line:?}:\n{text}");
     }
 }
+
+/// Other applications on the same domain may set cookies this receiver cannot decode (UTF-8
+/// text, or raw Latin-1 bytes): the payment cookies beside them are still read.
+#[tokio::test]
+async fn a_non_ascii_cookie_elsewhere_on_the_domain_does_not_hide_the_payment() {
+    use axum::http::HeaderValue;
+    let (app, backend) = demo();
+    let utf8 = format!("theme=caf\u{e9}; {}; lang=\u{65e5}\u{672c}", as_cookies(&payment(5)));
+    let latin1 =
+        [b"name=Jos\xe9; ".as_slice(), as_cookies(&payment(10)).as_bytes(), b"; x=\xff\xfe"].concat();
+    for (neighbours, line, balance) in [("UTF-8", utf8.into_bytes(), 5u64), ("Latin-1", latin1, 10)] {
+        let cookie = HeaderValue::from_bytes(&line).unwrap();
+        let (response, body) =
+            send(&app, get("/echofix/hello").header("accept", BROWSER_ACCEPT).header("cookie", cookie)).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{neighbours} neighbours: {}",
+            String::from_utf8_lossy(&body)
+        );
+        assert_eq!(body, b"hello");
+        assert_eq!(backend.channel.lock().unwrap().balance, uraiden_protocol::U192::from(balance));
+    }
+}
