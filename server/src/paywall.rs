@@ -16,6 +16,11 @@
 //! - **200** (the handler's response, plus the `RDN-*` headers) only after the channel
 //!   manager has verified and durably stored the payment.
 //!
+//! No answer of the paywall may be kept by a shared cache: a paid one would be served to
+//! the next visitor for free and carries the sender's proof, a 402 may carry the channel's
+//! last proof. Each says `Cache-Control: private, no-store`, whatever the handler (or the
+//! proxy's upstream) said, and loses CDN-only caching headers.
+//!
 //! # Headers, cookies, and why payment cookies are expired
 //!
 //! A browser navigation cannot add headers, so a payment may come as cookies of the same
@@ -229,7 +234,7 @@ async fn charge(state: &AppState, price: U192, request: Request, next: Next) -> 
             };
             let headers = response.headers_mut();
             set_rdn_headers(headers, &info, None);
-            headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("private, no-store"));
+            forbid_storing(headers);
             append_cookies(headers, client.consumed().unwrap_or_default());
             response
         }
@@ -493,7 +498,7 @@ async fn payment_required(
     *response.status_mut() = StatusCode::PAYMENT_REQUIRED;
     let headers = response.headers_mut();
     set_rdn_headers(headers, &info, refusal);
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    forbid_storing(headers);
     headers.insert(header::VARY, HeaderValue::from_static("Accept, Cookie"));
     append_cookies(headers, client.consumed().unwrap_or_default());
     response
@@ -531,6 +536,21 @@ fn expire_payment_cookies(tls: bool) -> Vec<String> {
     PAYMENT_STARTERS.iter().map(|name| format!("{name}=; Path=/; Max-Age=0; SameSite=Lax{secure}")).collect()
 }
 
+/// Makes an answer one no cache keeps (see the module docs): `private, no-store`, and no
+/// CDN-only caching headers (`CDN-Cache-Control` of RFC 9213 and its vendor variants such
+/// as `Cloudflare-CDN-Cache-Control`, `Surrogate-Control`), which CDNs obey over it.
+fn forbid_storing(headers: &mut HeaderMap) {
+    let cdn_only: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| name.as_str().ends_with("cdn-cache-control") || *name == "surrogate-control")
+        .cloned()
+        .collect();
+    for name in cdn_only {
+        headers.remove(name);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+}
+
 fn append_cookies(headers: &mut HeaderMap, cookies: Vec<String>) {
     for cookie in cookies {
         if let Ok(value) = HeaderValue::try_from(cookie) {
@@ -549,7 +569,7 @@ fn error_response(
     let mut response =
         (status, Json(serde_json::json!({ "error": error, "message": message }))).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    forbid_storing(headers);
     if status == StatusCode::BAD_GATEWAY || status == StatusCode::SERVICE_UNAVAILABLE {
         // The health check runs every few seconds; a client may retry after that.
         headers.insert(header::RETRY_AFTER, HeaderValue::from(Duration::from_secs(5).as_secs()));

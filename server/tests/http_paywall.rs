@@ -415,6 +415,45 @@ async fn metrics_count_payments_and_refusals() {
     }
 }
 
+/// A shared cache must never keep a paid answer: it would serve it to the next visitor for
+/// free, or hand out the sender's proof. The handler's own caching headers do not count.
+#[tokio::test]
+async fn paid_answers_are_never_stored_by_shared_caches_whatever_the_handler_says() {
+    use axum::{http::HeaderMap, routing::get as get_route};
+    let backend = FakeBackend::healthy();
+    let state = state_with(backend.clone(), default_options());
+    let cacheable = || async {
+        let mut headers = HeaderMap::new();
+        headers.insert("cache-control", "public, max-age=3600".parse().unwrap());
+        headers.insert("cdn-cache-control", "max-age=3600".parse().unwrap());
+        headers.insert("cloudflare-cdn-cache-control", "max-age=3600".parse().unwrap());
+        headers.insert("surrogate-control", "max-age=3600".parse().unwrap());
+        (headers, "the paid article")
+    };
+    let app = Router::new().route(
+        "/article",
+        get_route(cacheable).route_layer(state.paywall(uraiden_server::paywall::Price::fixed(5))),
+    );
+
+    let (response, body) = send(&app, with_payment(get("/article"), &payment(5))).await;
+    assert_eq!(response.status(), StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(body, b"the paid article");
+    assert!(header(&response, rdn::BALANCE_SIGNATURE).is_some());
+    assert_eq!(header(&response, "cache-control"), Some("private, no-store"), "a paid answer");
+    for cdn_header in ["cdn-cache-control", "cloudflare-cdn-cache-control", "surrogate-control"] {
+        assert_eq!(header(&response, cdn_header), None, "{cdn_header} would let a CDN keep it");
+    }
+
+    // Every other answer of the paywall, with or without the channel's values, is not
+    // stored either.
+    let refused = send(&app, with_payment(get("/article"), &payment(5))).await.0;
+    let unpaid = send(&app, get("/article")).await.0;
+    let malformed = send(&app, get("/article").header(rdn::OPEN_BLOCK, "x")).await.0;
+    for (what, response) in [("refused", refused), ("unpaid", unpaid), ("malformed", malformed)] {
+        assert_eq!(header(&response, "cache-control"), Some("private, no-store"), "{what}");
+    }
+}
+
 /// Other applications on the same domain may set cookies this receiver cannot decode (UTF-8
 /// text, or raw Latin-1 bytes): the payment cookies beside them are still read.
 #[tokio::test]
