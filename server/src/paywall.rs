@@ -21,6 +21,18 @@
 //! last proof. Each says `Cache-Control: private, no-store`, whatever the handler (or the
 //! proxy's upstream) said, and loses CDN-only caching headers.
 //!
+//! # When the payment is stored
+//!
+//! By default the payment is stored first and the handler runs only for a stored payment.
+//! A handler that fetches its answer elsewhere (the proxy) can fail before it has anything
+//! to serve; for it, [`paywall_layer_after_answer`] checks the payment against the
+//! channel as the receiver sees it now, runs the handler, and stores the payment only once
+//! the handler has answered, before anything is sent. A handler that had nothing to serve
+//! answers [`NotServed`]: nothing is charged and the same proof can be sent again. A
+//! payment that loses a race while the handler runs is refused and the answer dropped;
+//! one that the check refuses goes to the channel manager as usual (so it is refused with
+//! its reason, or, if the channel changed in between, stored before the handler runs).
+//!
 //! # Headers, cookies, and why payment cookies are expired
 //!
 //! A browser navigation cannot add headers, so a payment may come as cookies of the same
@@ -66,7 +78,8 @@ use axum::{
 };
 use serde::Serialize;
 use uraiden_protocol::{
-    cookie_pairs, header as rdn, PaymentHeaders, PaywallInfo, ProofSignature, Refusal, U192,
+    cookie_pairs, header as rdn, recover_balance_proof_signer, PaymentHeaders, PaywallInfo, ProofSignature,
+    Refusal, U192,
 };
 
 use crate::{app::AppState, assets, backend::PaymentRejected};
@@ -145,16 +158,46 @@ impl<'a> PriceRequest<'a> {
     }
 }
 
-/// The state of one paywalled route: the receiver and the route's price.
+/// The state of one paywalled route: the receiver, the route's price, and when the payment
+/// is stored.
 #[derive(Clone, Debug)]
 pub struct PaywallGate {
     state: AppState,
     price: Price,
+    commit: CommitOrder,
 }
 
 impl PaywallGate {
     pub const fn new(state: AppState, price: Price) -> Self {
-        Self { state, price }
+        Self { state, price, commit: CommitOrder::BeforeHandler }
+    }
+}
+
+/// When the paywall stores a payment, relative to running the route's handler.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CommitOrder {
+    /// Store the payment, then run the handler: it runs only for stored payments.
+    #[default]
+    BeforeHandler,
+    /// Check the payment, run the handler, and store the payment when the handler answered
+    /// something other than [`NotServed`], before the answer is sent (see the module docs).
+    AfterAnswer,
+}
+
+/// A handler's answer when it had nothing to serve (the proxy's upstream did not answer):
+/// under [`CommitOrder::AfterAnswer`] the payment is not stored, and the answer says so.
+#[derive(Clone, Debug)]
+pub struct NotServed {
+    pub status: StatusCode,
+    /// What went wrong, for people.
+    pub reason: String,
+}
+
+impl IntoResponse for NotServed {
+    fn into_response(self) -> Response {
+        let mut response = error_response(self.status, "not served", &self.reason, None);
+        response.extensions_mut().insert(self);
+        response
     }
 }
 
@@ -167,8 +210,18 @@ pub type PaywallLayer = FromFnLayer<PaywallMiddleware, PaywallGate, (State<Paywa
 
 /// The paywall as a `from_fn_with_state` layer.
 pub fn paywall_layer(state: AppState, price: Price) -> PaywallLayer {
+    gate_layer(PaywallGate::new(state, price))
+}
+
+/// The paywall for a handler that fetches its answer elsewhere: the payment is stored only
+/// once the handler answered ([`CommitOrder::AfterAnswer`]).
+pub fn paywall_layer_after_answer(state: AppState, price: Price) -> PaywallLayer {
+    gate_layer(PaywallGate { commit: CommitOrder::AfterAnswer, ..PaywallGate::new(state, price) })
+}
+
+fn gate_layer(gate: PaywallGate) -> PaywallLayer {
     let middleware: PaywallMiddleware = |gate, request, next| Box::pin(require_payment(gate, request, next));
-    axum::middleware::from_fn_with_state(PaywallGate::new(state, price), middleware)
+    axum::middleware::from_fn_with_state(gate, middleware)
 }
 
 /// The paywall middleware: serves `next` only for a payment of this route's price.
@@ -180,11 +233,17 @@ pub async fn require_payment(State(gate): State<PaywallGate>, request: Request, 
         Err(_) => Vec::new(),
     };
     let price = gate.price.of(&PriceRequest::new(&parts, &params));
-    charge(&gate.state, price, Request::from_parts(parts, body), next).await
+    charge(&gate.state, price, gate.commit, Request::from_parts(parts, body), next).await
 }
 
 /// Charges `price` for `request` and, once paid, serves it with `next`.
-async fn charge(state: &AppState, price: U192, request: Request, next: Next) -> Response {
+async fn charge(
+    state: &AppState,
+    price: U192,
+    commit: CommitOrder,
+    request: Request,
+    next: Next,
+) -> Response {
     let client = Client::of(request.headers(), state.options().tls);
     let info = state.gateway().paywall_info(price);
 
@@ -211,6 +270,21 @@ async fn charge(state: &AppState, price: U192, request: Request, next: Next) -> 
         return error_response(StatusCode::CONFLICT, "wrong receiver", &message, client.consumed());
     }
 
+    let path = request.uri().path().to_owned();
+    let handler = match commit {
+        CommitOrder::AfterAnswer if looks_acceptable(state, &payment, &info, price) => {
+            let answer = next.run(request).await;
+            if let Some(not_served) = answer.extensions().get::<NotServed>() {
+                let reason = &not_served.reason;
+                tracing::info!(sender = %payment.sender, %path, %reason, "nothing served, nothing charged");
+                let message = format!("{reason} Nothing was charged: send the same payment again later.");
+                return error_response(not_served.status, "not served", &message, None);
+            }
+            Handler::Answered(answer)
+        }
+        _ => Handler::Pending(request, next),
+    };
+
     let started = Instant::now();
     let outcome = state.backend().accept_payment(&payment, price).await;
     state.metrics().observe_verification(started.elapsed().as_secs_f64());
@@ -222,10 +296,14 @@ async fn charge(state: &AppState, price: U192, request: Request, next: Next) -> 
                 open_block = accepted.channel.open_block_number,
                 balance = %accepted.balance,
                 %price,
-                path = %request.uri().path(),
+                %path,
                 "payment accepted"
             );
-            let mut response = next.run(request).await;
+            let mut response = handler.answer().await;
+            if response.extensions().get::<NotServed>().is_some() {
+                // Stored before the handler ran (the check above said no, the manager yes).
+                tracing::warn!(sender = %accepted.channel.sender, %path, "payment stored, but nothing served");
+            }
             let info = PaywallInfo {
                 sender: Some(accepted.channel.sender),
                 sender_balance: Some(accepted.balance),
@@ -284,6 +362,42 @@ async fn charge(state: &AppState, price: U192, request: Request, next: Next) -> 
             )
         }
     }
+}
+
+/// The route's handler: still to run, or run already (its answer not sent yet).
+enum Handler {
+    Pending(Request, Next),
+    Answered(Response),
+}
+
+impl Handler {
+    async fn answer(self) -> Response {
+        match self {
+            Self::Pending(request, next) => next.run(request).await,
+            Self::Answered(answer) => answer,
+        }
+    }
+}
+
+/// Whether the channel manager would accept `payment` now, judged from its in-memory view of
+/// the channel: keeps refused payments away from a handler that runs before the payment is
+/// stored. Only a filter: `accept_payment` decides, and a payment this lets through can
+/// still lose a race there.
+fn looks_acceptable(state: &AppState, payment: &PaymentHeaders, info: &PaywallInfo, price: U192) -> bool {
+    let Some(channel) = state.backend().channel(payment.sender, payment.open_block_number) else {
+        return false;
+    };
+    let signer =
+        recover_balance_proof_signer(&info.domain(), &payment.balance_proof(), &payment.balance_signature)
+            .ok();
+    let by_channel_key =
+        signer.is_some_and(|signer| signer == channel.sender || Some(signer) == channel.signer);
+    by_channel_key
+        && channel.confirmed
+        && channel.state == "open"
+        && payment.balance > channel.balance
+        && payment.balance <= channel.deposit
+        && payment.balance - channel.balance == price
 }
 
 /// A 409 message when the payment is for another channel manager or receiver.

@@ -16,6 +16,15 @@
 //! A paid request is forwarded with its method, path, query and body; `RDN-*` headers,
 //! cookies, `Authorization` and hop-by-hop headers stay here. The upstream's status, headers
 //! and body go back with the paywall's `RDN-*` headers added.
+//!
+//! **Upstream failures are not charged**: the payment is checked first (a refused one
+//! never reaches the upstream), the upstream is asked, and the payment is stored only
+//! once its complete answer (any status: an upstream 404 or 500 is an answer) is here,
+//! before anything is sent. When the upstream cannot be reached, times out (60 s) or
+//! breaks off, the client gets a 502 saying nothing was charged, and the same proof pays
+//! for the retry. If another request spent the same proof meanwhile, the answer is
+//! dropped and the request refused (402) like any stale proof. See the paywall's
+//! "When the payment is stored".
 
 use std::{path::Path, time::Duration};
 
@@ -31,7 +40,10 @@ use axum::{
 use serde::Deserialize;
 use uraiden_protocol::{parse_amount, U192};
 
-use crate::{app::AppState, paywall::Price};
+use crate::{
+    app::AppState,
+    paywall::{paywall_layer_after_answer, NotServed, Price},
+};
 
 /// Requests bodies larger than this are refused rather than buffered.
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -115,7 +127,7 @@ impl ProxyConfig {
             // `any` is a method router's fallback, which `route_layer` on it would skip:
             // layer the route in a router of its own instead.
             // axum panics on an invalid or overlapping pattern: report it as a config error.
-            let layer = state.paywall(Price::fixed_amount(price));
+            let layer = paywall_layer_after_answer(state.clone(), Price::fixed_amount(price));
             let added = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let paid = Router::new()
                     .route(&route.path, any(forward))
@@ -161,7 +173,8 @@ async fn forward(State(upstream): State<Upstream>, request: Request) -> Response
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(body) => body,
         Err(_) => {
-            return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large to forward").into_response()
+            let reason = format!("The request body is larger than {MAX_BODY} bytes, too large to forward.");
+            return NotServed { status: StatusCode::PAYLOAD_TOO_LARGE, reason }.into_response();
         }
     };
     let mut headers = HeaderMap::new();
@@ -174,13 +187,10 @@ async fn forward(State(upstream): State<Upstream>, request: Request) -> Response
     let reply = match sent {
         Ok(reply) => reply,
         Err(error) => {
-            // The payment is already stored: say so, so the client does not pay again blindly.
-            tracing::error!(%error, "upstream request failed after payment");
-            return (
-                StatusCode::BAD_GATEWAY,
-                "The payment was accepted, but the upstream server did not answer.",
-            )
-                .into_response();
+            tracing::warn!(%error, "the upstream did not answer");
+            let reason = if error.is_timeout() { "did not answer in time" } else { "could not be reached" };
+            let reason = format!("The upstream server {reason}.");
+            return NotServed { status: StatusCode::BAD_GATEWAY, reason }.into_response();
         }
     };
     let status = reply.status();
@@ -193,12 +203,9 @@ async fn forward(State(upstream): State<Upstream>, request: Request) -> Response
     let bytes: Bytes = match reply.bytes().await {
         Ok(bytes) => bytes,
         Err(error) => {
-            tracing::error!(%error, "reading the upstream's body failed after payment");
-            return (
-                StatusCode::BAD_GATEWAY,
-                "The payment was accepted, but the upstream's answer broke off.",
-            )
-                .into_response();
+            tracing::warn!(%error, "the upstream's answer broke off");
+            let reason = "The upstream server's answer broke off.".to_owned();
+            return NotServed { status: StatusCode::BAD_GATEWAY, reason }.into_response();
         }
     };
     let mut response = Response::new(Body::from(bytes));

@@ -1,12 +1,19 @@
 //! The paywalled proxy (`--proxy-config`): a real upstream on 127.0.0.1:0, the proxy's
-//! router through `oneshot` with the in-memory backend.
+//! router with the in-memory backend, through `oneshot` (so request targets reach it
+//! exactly as written) or served on 127.0.0.1:0 (for the peer's address).
 
 mod http_support;
 
-use axum::{http::StatusCode, routing, Router};
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{extract::State, http::StatusCode, response::IntoResponse, routing, Router};
 use http_support::*;
-use uraiden_protocol::header as rdn;
-use uraiden_server::proxy::ProxyConfig;
+use uraiden_protocol::{header as rdn, U192};
+use uraiden_server::{config::HttpOptions, proxy::ProxyConfig};
 
 /// An upstream that echoes what it received: path, query, and whether RDN headers or cookies
 /// reached it.
@@ -61,4 +68,177 @@ fn bad_upstreams_and_patterns_are_refused_at_startup() {
             .expect("parses");
         assert!(config.router(&state).is_err(), "{routes}");
     }
+}
+
+/// What the recording upstream was asked: the request target exactly as it arrived, and the
+/// headers.
+#[derive(Clone, Debug)]
+struct Asked {
+    target: String,
+    headers: axum::http::HeaderMap,
+}
+
+/// A real upstream on 127.0.0.1 that records every request and answers each with
+/// `served <target>`, marked cacheable by anyone (as a CDN origin would). A request for a
+/// path ending in `/together` waits until a second one arrives (or five seconds pass).
+#[derive(Clone)]
+struct RecordingUpstream {
+    asked: Arc<Mutex<Vec<Asked>>>,
+    together: Arc<tokio::sync::Barrier>,
+}
+
+impl RecordingUpstream {
+    fn new() -> Self {
+        Self { asked: Arc::default(), together: Arc::new(tokio::sync::Barrier::new(2)) }
+    }
+
+    fn app(&self) -> Router {
+        Router::new().fallback(record).with_state(self.clone())
+    }
+
+    /// Serves on a free port; returns the base URL `http://127.0.0.1:N/base/`.
+    async fn start(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let app = self.app();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{address}/base/")
+    }
+
+    /// The requests since the last call.
+    fn take(&self) -> Vec<Asked> {
+        std::mem::take(&mut *self.asked.lock().expect("lock"))
+    }
+
+    fn targets(&self) -> Vec<String> {
+        self.take().into_iter().map(|asked| asked.target).collect()
+    }
+}
+
+async fn record(
+    State(upstream): State<RecordingUpstream>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> impl IntoResponse {
+    let target = uri.to_string();
+    upstream.asked.lock().expect("lock").push(Asked { target: target.clone(), headers });
+    if uri.path().ends_with("/together") {
+        let _ = tokio::time::timeout(Duration::from_secs(5), upstream.together.wait()).await;
+    }
+    (
+        [
+            ("cache-control", "public, max-age=3600"),
+            ("cdn-cache-control", "max-age=3600"),
+            ("surrogate-control", "max-age=3600"),
+            ("connection", "x-upstream-hop"),
+            ("x-upstream-hop", "for the proxy only"),
+        ],
+        format!("served {target}"),
+    )
+}
+
+const CHEAP: u64 = 1;
+const PREMIUM: u64 = 10;
+
+/// A proxy with a cheap and a premium part of one upstream.
+fn cheap_and_premium(upstream: &str, options: HttpOptions) -> (Router, Arc<FakeBackend>) {
+    let config = ProxyConfig::parse(&format!(
+        "upstream = \"{upstream}\"\n\
+         [[route]]\npath = \"/cheap/{{*rest}}\"\nprice = {CHEAP}\n\
+         [[route]]\npath = \"/premium/{{*rest}}\"\nprice = {PREMIUM}\n"
+    ))
+    .expect("valid config");
+    let backend = FakeBackend::healthy();
+    let app = config.router(&state_with(backend.clone(), options)).expect("router");
+    (app, backend)
+}
+
+fn balance(backend: &FakeBackend) -> U192 {
+    backend.channel.lock().expect("lock").balance
+}
+
+/// A port nothing listens on (bound, then released).
+async fn closed_port() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    listener.local_addr().expect("address")
+}
+
+#[tokio::test]
+async fn an_upstream_that_never_answers_is_not_charged_and_the_same_proof_pays_later() {
+    let address = closed_port().await;
+    let (app, backend) = cheap_and_premium(&format!("http://{address}/base/"), default_options());
+    let proof = payment(CHEAP);
+
+    // Down: connection refused.
+    let (response, body) = send(&app, with_payment(get("/cheap/report"), &proof)).await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(balance(&backend), U192::ZERO, "charged for an upstream that is down");
+    let message = json(&body)["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message.contains("Nothing was charged"), "{message}");
+    assert_eq!(header(&response, rdn::SENDER_BALANCE), None);
+
+    // Up, but hanging up before its response head.
+    let listener = tokio::net::TcpListener::bind(address).await.expect("rebind");
+    let hang_up = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.expect("accept");
+        let mut buffer = [0u8; 1024];
+        let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut buffer).await;
+        drop(socket);
+        listener
+    });
+    let (response, _) = send(&app, with_payment(get("/cheap/report"), &proof)).await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(balance(&backend), U192::ZERO, "charged for an upstream that hung up");
+
+    // Back: the same proof pays.
+    let listener = hang_up.await.expect("hang-up server");
+    let upstream = RecordingUpstream::new();
+    let app_upstream = upstream.app();
+    tokio::spawn(async move { axum::serve(listener, app_upstream).await });
+    let (response, body) = send(&app, with_payment(get("/cheap/report"), &proof)).await;
+    assert_eq!(response.status(), StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(body, b"served /base/cheap/report");
+    assert_eq!(balance(&backend), U192::from(CHEAP));
+    assert_eq!(header(&response, rdn::SENDER_BALANCE), Some("1"));
+}
+
+#[tokio::test]
+async fn refused_payments_never_reach_the_upstream() {
+    let upstream = RecordingUpstream::new();
+    let (app, backend) = cheap_and_premium(&upstream.start().await, default_options());
+    let mut unknown = payment(CHEAP);
+    unknown.open_block_number += 1;
+    for (what, proof) in [
+        ("a stranger's signature", payment_signed_by(&stranger_key(), CHEAP)),
+        ("the wrong amount", payment(CHEAP + 1)),
+        ("beyond the deposit", payment(DEPOSIT + 1)),
+        ("an unknown channel", unknown),
+    ] {
+        let (response, _) = send(&app, with_payment(get("/cheap/report"), &proof)).await;
+        assert_eq!(response.status(), StatusCode::PAYMENT_REQUIRED, "{what}");
+        assert_eq!(upstream.targets(), Vec::<String>::new(), "{what}");
+    }
+    assert_eq!(balance(&backend), U192::ZERO);
+}
+
+/// Two requests with one proof both reach the upstream before either is stored: one is
+/// stored and served, the other's answer is dropped and it is refused.
+#[tokio::test]
+async fn a_payment_that_loses_the_race_gets_no_content() {
+    let upstream = RecordingUpstream::new();
+    let (app, backend) = cheap_and_premium(&upstream.start().await, default_options());
+    let proof = payment(CHEAP);
+    let first = send(&app, with_payment(get("/cheap/together"), &proof));
+    let second = send(&app, with_payment(get("/cheap/together"), &proof));
+    let (first, second) = tokio::join!(first, second);
+    let asked = upstream.take();
+    assert_eq!(asked.len(), 2, "both were checked and forwarded before either was stored");
+    assert!(asked.iter().all(|asked| !asked.headers.contains_key(rdn::BALANCE_SIGNATURE)), "{asked:?}");
+    let mut statuses = [first.0.status(), second.0.status()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::PAYMENT_REQUIRED]);
+    let (loser, body) = if first.0.status() == StatusCode::OK { second } else { first };
+    assert!(!String::from_utf8_lossy(&body).contains("served"), "the loser got the content");
+    assert_eq!(header(&loser, rdn::INVALID_BALANCE_PROOF), Some("invalid-balance-proof"));
+    assert_eq!(balance(&backend), U192::from(CHEAP));
 }
