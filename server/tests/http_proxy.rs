@@ -157,6 +157,121 @@ fn balance(backend: &FakeBackend) -> U192 {
     backend.channel.lock().expect("lock").balance
 }
 
+/// Serves `app` on 127.0.0.1 as `uraiden-server start` does (with the peer's address).
+async fn serve(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
+    });
+    format!("http://{address}")
+}
+
+#[tokio::test]
+async fn dot_segments_are_refused_before_pricing_and_never_reach_the_upstream() {
+    let upstream = RecordingUpstream::new();
+    let base = upstream.start().await;
+    let (app, backend) = cheap_and_premium(&base, default_options());
+
+    let attacks = [
+        "/cheap/../premium/report",
+        "/cheap/%2e%2e/premium/report",
+        "/cheap/%2E%2e/premium/report",
+        "/cheap/.%2e/premium/report",
+        "/cheap/%2E./premium/report",
+        "/cheap/%252e%252e/premium/report",
+        "/cheap/%25252E%25252E/premium/report",
+        "/cheap/..%2fpremium/report",
+        "/cheap/%2e%2e%2Fpremium/report",
+        "/cheap/..\\premium/report",
+        "/cheap/..%5Cpremium/report",
+        "/cheap/..;/premium/report",
+        "/cheap/./report",
+        "/cheap/report/..",
+        "/cheap/../../admin",
+        "/cheap/%2e%2e/%2e%2e/admin",
+        "/cheap/x/../../../admin?q=1",
+    ];
+    for attack in attacks {
+        let (response, body) = send(&app, with_payment(get(attack), &payment(CHEAP))).await;
+        let body = String::from_utf8_lossy(&body).into_owned();
+        let asked = upstream.targets();
+        assert!(
+            asked.iter().all(|target| target.starts_with("/base/cheap/")),
+            "{attack}: paid {CHEAP} for the cheap route, the upstream was asked for {asked:?} ({} {body})",
+            response.status()
+        );
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{attack}: {body}");
+        assert!(asked.is_empty(), "{attack}: {asked:?}");
+        assert!(body.contains("dot segment"), "{attack}: {body}");
+        assert_eq!(balance(&backend), U192::ZERO, "{attack}: nothing is charged");
+    }
+
+    // Without a payment too: refused before any price is named.
+    let (response, _) = send(&app, get("/premium/../cheap/x")).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(header(&response, rdn::PRICE), None);
+
+    // Dots inside names are no dot segments.
+    let mut paid = 0;
+    for fine in ["/cheap/a..b/report", "/cheap/.well-known/x", "/cheap/.../x", "/cheap/v1.2/file.tar.gz?x=.."]
+    {
+        paid += CHEAP;
+        let (response, body) = send(&app, with_payment(get(fine), &payment(paid))).await;
+        assert_eq!(response.status(), StatusCode::OK, "{fine}: {}", String::from_utf8_lossy(&body));
+        assert_eq!(upstream.targets(), vec![format!("/base{fine}")]);
+    }
+}
+
+#[tokio::test]
+async fn paid_answers_say_private_no_store_whatever_the_upstream_says() {
+    let upstream = RecordingUpstream::new();
+    let (app, _) = cheap_and_premium(&upstream.start().await, default_options());
+    let (response, body) = send(&app, with_payment(get("/cheap/article"), &payment(CHEAP))).await;
+    assert_eq!(response.status(), StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(body, b"served /base/cheap/article");
+    assert!(header(&response, rdn::BALANCE_SIGNATURE).is_some());
+    assert_eq!(header(&response, "cache-control"), Some("private, no-store"));
+    assert_eq!(header(&response, "cdn-cache-control"), None);
+    assert_eq!(header(&response, "surrogate-control"), None);
+}
+
+#[tokio::test]
+async fn hop_by_hop_and_client_forwarding_headers_stay_here() {
+    let upstream = RecordingUpstream::new();
+    let (app, _) = cheap_and_premium(&upstream.start().await, default_options());
+    let proxy = serve(app).await;
+    let mut request = reqwest::Client::new()
+        .get(format!("{proxy}/cheap/page"))
+        .header("connection", "keep-alive, x-hop-secret")
+        .header("x-hop-secret", "for the next hop only")
+        .header("x-forwarded-for", "203.0.113.7")
+        .header("x-forwarded-proto", "https")
+        .header("x-forwarded-host", "bank.example")
+        .header("forwarded", "for=203.0.113.7;proto=https")
+        .header("x-real-ip", "203.0.113.7")
+        .header("x-kept", "end to end");
+    for (name, value) in payment(CHEAP).to_header_pairs() {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.expect("proxy answers");
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let asked = upstream.take();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    let headers = &asked[0].headers;
+    let value = |name: &str| headers.get(name).map(|value| value.to_str().expect("ASCII"));
+    assert_eq!(value("x-kept"), Some("end to end"));
+    assert_eq!(value("x-hop-secret"), None, "named in Connection: {headers:?}");
+    assert_eq!(value("forwarded"), None);
+    assert_eq!(value("x-real-ip"), None);
+    assert_eq!(headers.get_all("x-forwarded-for").iter().count(), 1, "{headers:?}");
+    assert_eq!(value("x-forwarded-for"), Some("127.0.0.1"), "the peer, not what the client claimed");
+    assert_eq!(value("x-forwarded-proto"), Some("http"));
+    assert_eq!(value("x-forwarded-host"), Some(proxy.trim_start_matches("http://")));
+    // And back: what the upstream's `Connection` names is for the proxy alone.
+    assert_eq!(response.headers().get("x-upstream-hop"), None, "{:?}", response.headers());
+}
+
 /// A port nothing listens on (bound, then released).
 async fn closed_port() -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
