@@ -349,6 +349,21 @@ impl core::fmt::Display for Refusal {
     }
 }
 
+/// The `name=value` pairs of one `Cookie` header line (RFC 6265 §5.4: pairs separated by
+/// `;`), trimmed, quoted values unquoted, for a `lookup` over cookies.
+///
+/// Each pair is decoded on its own: a pair that is not UTF-8 (a cookie set by another
+/// application of the domain, in Latin-1 say) is skipped rather than making the whole line
+/// unreadable, and so is a pair without `=`.
+pub fn cookie_pairs(line: &[u8]) -> impl Iterator<Item = (&str, &str)> {
+    line.split(|byte| *byte == b';').filter_map(|pair| {
+        let (name, value) = core::str::from_utf8(pair).ok()?.split_once('=')?;
+        let value = value.trim();
+        let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
+        Some((name.trim(), value))
+    })
+}
+
 /// Parses an address: `0x` + 40 hex digits; mixed case must be a valid EIP-55 checksum.
 pub fn parse_address(input: &str) -> Result<Address> {
     let invalid = |problem| Error::InvalidAddress { input: quote(input), problem };
@@ -462,6 +477,25 @@ mod tests {
         let message = err.to_string();
         assert!(message.starts_with(&format!("{header}: ")), "{message}");
         message
+    }
+
+    #[test]
+    fn cookie_pairs_are_decoded_one_by_one() {
+        let line = b"a=1; RDN-Open-Block=\"42\" ;broken; theme=caf\xc3\xa9; name=Jos\xe9; b = x=y ;=; c=";
+        assert_eq!(
+            cookie_pairs(line).collect::<Vec<_>>(),
+            vec![
+                ("a", "1"),
+                ("RDN-Open-Block", "42"),
+                ("theme", "caf\u{e9}"),
+                ("b", "x=y"),
+                ("", ""),
+                ("c", "")
+            ],
+            "the Latin-1 pair alone is skipped"
+        );
+        assert_eq!(cookie_pairs(b"").count(), 0);
+        assert_eq!(cookie_pairs(b"\xff\xfe").count(), 0);
     }
 
     #[test]

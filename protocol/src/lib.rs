@@ -11,7 +11,7 @@
 //! - `channel`: [`ChannelId`], [`ChannelKey`] and token amounts ([`U192`], [`parse_amount`]).
 //! - `erc223`: the data of an ERC223 transfer that opens or tops up a channel.
 //! - `headers`: the `RDN-*` headers ([`header`] names, [`PaymentHeaders`], [`PaywallInfo`],
-//!   [`Refusal`]).
+//!   [`Refusal`]) and the `Cookie` lines browsers send them in ([`cookie_pairs`]).
 //! - `error`: the crate's [`Error`].
 //!
 //! The crate is pure (no I/O, no async runtime) and builds for `wasm32-unknown-unknown`.
@@ -36,7 +36,7 @@ pub use eip712::{
 pub use erc223::TokenFallbackData;
 pub use error::{Error, Result};
 pub use headers::{
-    names as header, parse_address, PaymentHeaders, PaywallInfo, Refusal, DEFAULT_GATEWAY_PATH,
+    cookie_pairs, names as header, parse_address, PaymentHeaders, PaywallInfo, Refusal, DEFAULT_GATEWAY_PATH,
 };
 pub use signature::{
     recover_balance_proof_signer, recover_closing_proof_signer, recover_signer, ProofSignature,

@@ -16,6 +16,23 @@
 //! - **200** (the handler's response, plus the `RDN-*` headers) only after the channel
 //!   manager has verified and durably stored the payment.
 //!
+//! No answer of the paywall may be kept by a shared cache: a paid one would be served to
+//! the next visitor for free and carries the sender's proof, a 402 may carry the channel's
+//! last proof. Each says `Cache-Control: private, no-store`, whatever the handler (or the
+//! proxy's upstream) said, and loses CDN-only caching headers.
+//!
+//! # When the payment is stored
+//!
+//! By default the payment is stored first and the handler runs only for a stored payment.
+//! A handler that fetches its answer elsewhere (the proxy) can fail before it has anything
+//! to serve; for it, [`paywall_layer_after_answer`] checks the payment against the
+//! channel as the receiver sees it now, runs the handler, and stores the payment only once
+//! the handler has answered, before anything is sent. A handler that had nothing to serve
+//! answers [`NotServed`]: nothing is charged and the same proof can be sent again. A
+//! payment that loses a race while the handler runs is refused and the answer dropped;
+//! one that the check refuses goes to the channel manager as usual (so it is refused with
+//! its reason, or, if the channel changed in between, stored before the handler runs).
+//!
 //! # Headers, cookies, and why payment cookies are expired
 //!
 //! A browser navigation cannot add headers, so a payment may come as cookies of the same
@@ -60,7 +77,10 @@ use axum::{
     Json,
 };
 use serde::Serialize;
-use uraiden_protocol::{header as rdn, PaymentHeaders, PaywallInfo, ProofSignature, Refusal, U192};
+use uraiden_protocol::{
+    cookie_pairs, header as rdn, recover_balance_proof_signer, PaymentHeaders, PaywallInfo, ProofSignature,
+    Refusal, U192,
+};
 
 use crate::{app::AppState, assets, backend::PaymentRejected};
 
@@ -138,16 +158,46 @@ impl<'a> PriceRequest<'a> {
     }
 }
 
-/// The state of one paywalled route: the receiver and the route's price.
+/// The state of one paywalled route: the receiver, the route's price, and when the payment
+/// is stored.
 #[derive(Clone, Debug)]
 pub struct PaywallGate {
     state: AppState,
     price: Price,
+    commit: CommitOrder,
 }
 
 impl PaywallGate {
     pub const fn new(state: AppState, price: Price) -> Self {
-        Self { state, price }
+        Self { state, price, commit: CommitOrder::BeforeHandler }
+    }
+}
+
+/// When the paywall stores a payment, relative to running the route's handler.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CommitOrder {
+    /// Store the payment, then run the handler: it runs only for stored payments.
+    #[default]
+    BeforeHandler,
+    /// Check the payment, run the handler, and store the payment when the handler answered
+    /// something other than [`NotServed`], before the answer is sent (see the module docs).
+    AfterAnswer,
+}
+
+/// A handler's answer when it had nothing to serve (the proxy's upstream did not answer):
+/// under [`CommitOrder::AfterAnswer`] the payment is not stored, and the answer says so.
+#[derive(Clone, Debug)]
+pub struct NotServed {
+    pub status: StatusCode,
+    /// What went wrong, for people.
+    pub reason: String,
+}
+
+impl IntoResponse for NotServed {
+    fn into_response(self) -> Response {
+        let mut response = error_response(self.status, "not served", &self.reason, None);
+        response.extensions_mut().insert(self);
+        response
     }
 }
 
@@ -160,8 +210,18 @@ pub type PaywallLayer = FromFnLayer<PaywallMiddleware, PaywallGate, (State<Paywa
 
 /// The paywall as a `from_fn_with_state` layer.
 pub fn paywall_layer(state: AppState, price: Price) -> PaywallLayer {
+    gate_layer(PaywallGate::new(state, price))
+}
+
+/// The paywall for a handler that fetches its answer elsewhere: the payment is stored only
+/// once the handler answered ([`CommitOrder::AfterAnswer`]).
+pub fn paywall_layer_after_answer(state: AppState, price: Price) -> PaywallLayer {
+    gate_layer(PaywallGate { commit: CommitOrder::AfterAnswer, ..PaywallGate::new(state, price) })
+}
+
+fn gate_layer(gate: PaywallGate) -> PaywallLayer {
     let middleware: PaywallMiddleware = |gate, request, next| Box::pin(require_payment(gate, request, next));
-    axum::middleware::from_fn_with_state(PaywallGate::new(state, price), middleware)
+    axum::middleware::from_fn_with_state(gate, middleware)
 }
 
 /// The paywall middleware: serves `next` only for a payment of this route's price.
@@ -173,11 +233,17 @@ pub async fn require_payment(State(gate): State<PaywallGate>, request: Request, 
         Err(_) => Vec::new(),
     };
     let price = gate.price.of(&PriceRequest::new(&parts, &params));
-    charge(&gate.state, price, Request::from_parts(parts, body), next).await
+    charge(&gate.state, price, gate.commit, Request::from_parts(parts, body), next).await
 }
 
 /// Charges `price` for `request` and, once paid, serves it with `next`.
-async fn charge(state: &AppState, price: U192, request: Request, next: Next) -> Response {
+async fn charge(
+    state: &AppState,
+    price: U192,
+    commit: CommitOrder,
+    request: Request,
+    next: Next,
+) -> Response {
     let client = Client::of(request.headers(), state.options().tls);
     let info = state.gateway().paywall_info(price);
 
@@ -204,6 +270,21 @@ async fn charge(state: &AppState, price: U192, request: Request, next: Next) -> 
         return error_response(StatusCode::CONFLICT, "wrong receiver", &message, client.consumed());
     }
 
+    let path = request.uri().path().to_owned();
+    let handler = match commit {
+        CommitOrder::AfterAnswer if looks_acceptable(state, &payment, &info, price) => {
+            let answer = next.run(request).await;
+            if let Some(not_served) = answer.extensions().get::<NotServed>() {
+                let reason = &not_served.reason;
+                tracing::info!(sender = %payment.sender, %path, %reason, "nothing served, nothing charged");
+                let message = format!("{reason} Nothing was charged: send the same payment again later.");
+                return error_response(not_served.status, "not served", &message, None);
+            }
+            Handler::Answered(answer)
+        }
+        _ => Handler::Pending(request, next),
+    };
+
     let started = Instant::now();
     let outcome = state.backend().accept_payment(&payment, price).await;
     state.metrics().observe_verification(started.elapsed().as_secs_f64());
@@ -215,10 +296,14 @@ async fn charge(state: &AppState, price: U192, request: Request, next: Next) -> 
                 open_block = accepted.channel.open_block_number,
                 balance = %accepted.balance,
                 %price,
-                path = %request.uri().path(),
+                %path,
                 "payment accepted"
             );
-            let mut response = next.run(request).await;
+            let mut response = handler.answer().await;
+            if response.extensions().get::<NotServed>().is_some() {
+                // Stored before the handler ran (the check above said no, the manager yes).
+                tracing::warn!(sender = %accepted.channel.sender, %path, "payment stored, but nothing served");
+            }
             let info = PaywallInfo {
                 sender: Some(accepted.channel.sender),
                 sender_balance: Some(accepted.balance),
@@ -227,7 +312,7 @@ async fn charge(state: &AppState, price: U192, request: Request, next: Next) -> 
             };
             let headers = response.headers_mut();
             set_rdn_headers(headers, &info, None);
-            headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("private, no-store"));
+            forbid_storing(headers);
             append_cookies(headers, client.consumed().unwrap_or_default());
             response
         }
@@ -277,6 +362,42 @@ async fn charge(state: &AppState, price: U192, request: Request, next: Next) -> 
             )
         }
     }
+}
+
+/// The route's handler: still to run, or run already (its answer not sent yet).
+enum Handler {
+    Pending(Request, Next),
+    Answered(Response),
+}
+
+impl Handler {
+    async fn answer(self) -> Response {
+        match self {
+            Self::Pending(request, next) => next.run(request).await,
+            Self::Answered(answer) => answer,
+        }
+    }
+}
+
+/// Whether the channel manager would accept `payment` now, judged from its in-memory view of
+/// the channel: keeps refused payments away from a handler that runs before the payment is
+/// stored. Only a filter: `accept_payment` decides, and a payment this lets through can
+/// still lose a race there.
+fn looks_acceptable(state: &AppState, payment: &PaymentHeaders, info: &PaywallInfo, price: U192) -> bool {
+    let Some(channel) = state.backend().channel(payment.sender, payment.open_block_number) else {
+        return false;
+    };
+    let signer =
+        recover_balance_proof_signer(&info.domain(), &payment.balance_proof(), &payment.balance_signature)
+            .ok();
+    let by_channel_key =
+        signer.is_some_and(|signer| signer == channel.sender || Some(signer) == channel.signer);
+    by_channel_key
+        && channel.confirmed
+        && channel.state == "open"
+        && payment.balance > channel.balance
+        && payment.balance <= channel.deposit
+        && payment.balance - channel.balance == price
 }
 
 /// A 409 message when the payment is for another channel manager or receiver.
@@ -381,19 +502,14 @@ impl PaymentSource {
     }
 }
 
-/// The request's cookies, from every `Cookie` header; quoted values are unquoted.
+/// The request's cookies, from every `Cookie` header; quoted values are unquoted, and pairs
+/// that are not UTF-8 (another application's) are skipped.
 fn request_cookies(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .get_all(header::COOKIE)
         .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|line| line.split(';'))
-        .filter_map(|pair| {
-            let (name, value) = pair.split_once('=')?;
-            let value = value.trim();
-            let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
-            Some((name.trim().to_owned(), value.to_owned()))
-        })
+        .flat_map(|line| cookie_pairs(line.as_bytes()))
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
         .collect()
 }
 
@@ -496,7 +612,7 @@ async fn payment_required(
     *response.status_mut() = StatusCode::PAYMENT_REQUIRED;
     let headers = response.headers_mut();
     set_rdn_headers(headers, &info, refusal);
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    forbid_storing(headers);
     headers.insert(header::VARY, HeaderValue::from_static("Accept, Cookie"));
     append_cookies(headers, client.consumed().unwrap_or_default());
     response
@@ -534,6 +650,21 @@ fn expire_payment_cookies(tls: bool) -> Vec<String> {
     PAYMENT_STARTERS.iter().map(|name| format!("{name}=; Path=/; Max-Age=0; SameSite=Lax{secure}")).collect()
 }
 
+/// Makes an answer one no cache keeps (see the module docs): `private, no-store`, and no
+/// CDN-only caching headers (`CDN-Cache-Control` of RFC 9213 and its vendor variants such
+/// as `Cloudflare-CDN-Cache-Control`, `Surrogate-Control`), which CDNs obey over it.
+fn forbid_storing(headers: &mut HeaderMap) {
+    let cdn_only: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| name.as_str().ends_with("cdn-cache-control") || *name == "surrogate-control")
+        .cloned()
+        .collect();
+    for name in cdn_only {
+        headers.remove(name);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+}
+
 fn append_cookies(headers: &mut HeaderMap, cookies: Vec<String>) {
     for cookie in cookies {
         if let Ok(value) = HeaderValue::try_from(cookie) {
@@ -552,7 +683,7 @@ fn error_response(
     let mut response =
         (status, Json(serde_json::json!({ "error": error, "message": message }))).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    forbid_storing(headers);
     if status == StatusCode::BAD_GATEWAY || status == StatusCode::SERVICE_UNAVAILABLE {
         // The health check runs every few seconds; a client may retry after that.
         headers.insert(header::RETRY_AFTER, HeaderValue::from(Duration::from_secs(5).as_secs()));

@@ -13,25 +13,50 @@
 //! price = "1000000000000000000"   # amounts beyond u64 as decimal strings
 //! ```
 //!
-//! A paid request is forwarded with its method, path, query and body; `RDN-*` headers,
-//! cookies, `Authorization` and hop-by-hop headers stay here. The upstream's status, headers
-//! and body go back with the paywall's `RDN-*` headers added.
+//! A paid request is forwarded with its method, path, query and body to the upstream's
+//! path followed by the request's (`/cdn/a.css` → `http://127.0.0.1:8000/cdn/a.css`).
+//!
+//! - **Paths**: a path with a dot segment (`..` or `.`, raw or percent-encoded in any case
+//!   or any number of times, split off by an encoded `/` or a `\`, or followed by `;`) is
+//!   refused with 400 before any route is priced. The router prices the raw path, but URL libraries and
+//!   servers resolve dot segments, so `/cheap/../premium/report` would be paid at the cheap
+//!   price and served from `/premium/report`, and `/cheap/../../admin` would leave the
+//!   upstream's base path. The upstream is only ever asked for paths under its base.
+//! - **Headers**: `RDN-*` headers, cookies, `Authorization`, hop-by-hop headers and those
+//!   the `Connection` header names stay here, in both directions, and so do the upstream's
+//!   `Set-Cookie`. What a client claims about earlier hops (`X-Forwarded-*`, `Forwarded`,
+//!   `X-Real-IP`) is dropped: this proxy is the edge, and it sets `X-Forwarded-For` (the
+//!   peer's address), `X-Forwarded-Proto` and `X-Forwarded-Host` itself.
+//! - **Answers**: the upstream's status, headers and body go back with the paywall's
+//!   `RDN-*` headers, and `Cache-Control: private, no-store` whatever the upstream said.
+//! - **Upstream failures are not charged**: the payment is checked first (a refused one
+//!   never reaches the upstream), the upstream is asked, and the payment is stored only
+//!   once its complete answer (any status: an upstream 404 or 500 is an answer) is here,
+//!   before anything is sent. When the upstream cannot be reached, times out (60 s) or
+//!   breaks off, the client gets a 502 saying nothing was charged, and the same proof pays
+//!   for the retry. If another request spent the same proof meanwhile, the answer is
+//!   dropped and the request refused (402) like any stale proof. See the paywall's
+//!   "When the payment is stored".
 
-use std::{path::Path, time::Duration};
+use std::{net::SocketAddr, path::Path, time::Duration};
 
 use anyhow::Context;
 use axum::{
     body::{Body, Bytes},
-    extract::{Request, State},
-    http::{header, HeaderMap, HeaderName, StatusCode},
+    extract::{ConnectInfo, Request, State},
+    http::{header, request::Parts, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri},
+    middleware::Next,
     response::{IntoResponse, Response},
     routing::any,
-    Router,
+    Json, Router,
 };
 use serde::Deserialize;
 use uraiden_protocol::{parse_amount, U192};
 
-use crate::{app::AppState, paywall::Price};
+use crate::{
+    app::AppState,
+    paywall::{paywall_layer_after_answer, NotServed, Price},
+};
 
 /// Requests bodies larger than this are refused rather than buffered.
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -75,6 +100,8 @@ impl PriceValue {
 struct Upstream {
     base: reqwest::Url,
     client: reqwest::Client,
+    /// Clients reach this receiver over TLS (`X-Forwarded-Proto`).
+    tls: bool,
 }
 
 impl ProxyConfig {
@@ -105,7 +132,7 @@ impl ProxyConfig {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .context("building the HTTP client")?;
-        let upstream = Upstream { base, client };
+        let upstream = Upstream { base, client, tls: state.options().tls };
         let mut router = Router::new();
         for route in &self.routes {
             if !route.path.starts_with('/') {
@@ -115,7 +142,7 @@ impl ProxyConfig {
             // `any` is a method router's fallback, which `route_layer` on it would skip:
             // layer the route in a router of its own instead.
             // axum panics on an invalid or overlapping pattern: report it as a config error.
-            let layer = state.paywall(Price::fixed_amount(price));
+            let layer = paywall_layer_after_answer(state.clone(), Price::fixed_amount(price));
             let added = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let paid = Router::new()
                     .route(&route.path, any(forward))
@@ -127,7 +154,90 @@ impl ProxyConfig {
                 anyhow::anyhow!("route path {:?} is not a valid axum pattern or overlaps another", route.path)
             })?;
         }
-        Ok(router)
+        // Outside every route's paywall: refused before a price is named.
+        Ok(router.layer(axum::middleware::from_fn(refuse_dot_segments)))
+    }
+}
+
+/// The message of the 400 for a path with dot segments.
+const DOT_SEGMENTS: &str = "The path has a dot segment (`.` or `..`, also percent-encoded, split off by an \
+    encoded `/` or a `\\`, or followed by `;`), which the upstream could resolve to another resource than the \
+    one priced here; send the path without it.";
+
+/// Refuses, before any route is priced, a request whose path has dot segments: the router
+/// and the price see the raw path, but the URL the upstream is asked for (and the upstream
+/// itself) would resolve them, so `/cheap/../premium/report` would be paid at the cheap price
+/// and served from `/premium/report`. Browsers resolve dot segments before sending; no
+/// honest client sends them.
+async fn refuse_dot_segments(request: Request, next: Next) -> Response {
+    if has_dot_segments(request.uri().path()) {
+        let body = serde_json::json!({ "error": "dot segment in path", "message": DOT_SEGMENTS });
+        return (StatusCode::BAD_REQUEST, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response();
+    }
+    next.run(request).await
+}
+
+/// Whether `path` has a segment that some URL parser or server resolves as `.` or `..`: raw
+/// or percent-encoded any number of times in any case (`%2e`, `%252E`), after an encoded `/`
+/// or a `\` (URL parsers treat it as `/`) splits it, or followed by `;parameters` (some
+/// servers strip them).
+fn has_dot_segments(path: &str) -> bool {
+    path.split('/').any(|segment| {
+        fully_percent_decoded(segment.as_bytes()).split(|byte| matches!(byte, b'/' | b'\\')).any(|piece| {
+            let name = piece.split(|byte| *byte == b';').next().unwrap_or_default();
+            name == b"." || name == b".."
+        })
+    })
+}
+
+/// `bytes` percent-decoded until nothing decodes any more (`%252e` → `%2e` → `.`).
+fn fully_percent_decoded(bytes: &[u8]) -> Vec<u8> {
+    let mut decoded = bytes.to_vec();
+    // Every round that changes something makes the text shorter, so this ends.
+    loop {
+        let next = percent_decoded(&decoded);
+        if next == decoded {
+            return decoded;
+        }
+        decoded = next;
+    }
+}
+
+fn percent_decoded(bytes: &[u8]) -> Vec<u8> {
+    let hex = |digit: u8| char::from(digit).to_digit(16);
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while let Some((&byte, tail)) = rest.split_first() {
+        match tail {
+            [high, low, after @ ..] if byte == b'%' => {
+                if let (Some(high), Some(low)) = (hex(*high), hex(*low)) {
+                    // Two hex digits make one byte.
+                    decoded.push((high * 16 + low) as u8);
+                    rest = after;
+                    continue;
+                }
+                decoded.push(byte);
+            }
+            _ => decoded.push(byte),
+        }
+        rest = tail;
+    }
+    decoded
+}
+
+impl Upstream {
+    /// The upstream URL for a request: the base's path, then the request's path and query.
+    /// `None` when it would not stay under the base (only dot segments, refused before,
+    /// could do that).
+    fn url_for(&self, uri: &Uri) -> Option<reqwest::Url> {
+        if has_dot_segments(uri.path()) {
+            return None;
+        }
+        let mut url = self.base.clone();
+        let base_path = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{base_path}{}", uri.path()));
+        url.set_query(uri.query());
+        url.path().strip_prefix(&base_path).is_some_and(|rest| rest.starts_with('/')).then_some(url)
     }
 }
 
@@ -142,6 +252,7 @@ fn stays_here(name: &HeaderName) -> bool {
                 | "authorization"
                 | "connection"
                 | "keep-alive"
+                | "proxy-connection"
                 | "proxy-authenticate"
                 | "proxy-authorization"
                 | "te"
@@ -152,53 +263,92 @@ fn stays_here(name: &HeaderName) -> bool {
         )
 }
 
+/// What a client may claim about earlier hops; the upstream might trust it, so only this
+/// proxy says it.
+fn claims_forwarding(name: &HeaderName) -> bool {
+    let name = name.as_str();
+    name.starts_with("x-forwarded-") || name == "forwarded" || name == "x-real-ip"
+}
+
+/// The headers a `Connection` header names: for this hop only (RFC 9110 §7.6.1).
+fn connection_options(headers: &HeaderMap) -> Vec<HeaderName> {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|option| HeaderName::try_from(option.trim()).ok())
+        .collect()
+}
+
+/// `headers` without this hop's and this receiver's.
+fn end_to_end(headers: &HeaderMap) -> HeaderMap {
+    let this_hop = connection_options(headers);
+    let mut kept = HeaderMap::new();
+    for (name, value) in headers {
+        if !stays_here(name) && !this_hop.contains(name) {
+            kept.append(name, value.clone());
+        }
+    }
+    kept
+}
+
+/// The headers of the upstream request: the client's end-to-end ones, minus what it claims
+/// about forwarding, plus what this proxy knows (`X-Forwarded-For`, `-Proto`, `-Host`).
+fn upstream_request_headers(parts: &Parts, tls: bool) -> HeaderMap {
+    let mut headers = end_to_end(&parts.headers);
+    let claimed: Vec<HeaderName> = headers.keys().filter(|name| claims_forwarding(name)).cloned().collect();
+    for name in claimed {
+        headers.remove(name);
+    }
+    if let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+        if let Ok(peer) = HeaderValue::try_from(peer.ip().to_string()) {
+            headers.insert("x-forwarded-for", peer);
+        }
+    }
+    headers.insert("x-forwarded-proto", HeaderValue::from_static(if tls { "https" } else { "http" }));
+    // HTTP/2 carries the host in the URI rather than in a `Host` header.
+    let host = parts.headers.get(header::HOST).cloned().or_else(|| {
+        parts.uri.authority().and_then(|authority| HeaderValue::try_from(authority.as_str()).ok())
+    });
+    if let Some(host) = host {
+        headers.insert("x-forwarded-host", host);
+    }
+    headers
+}
+
 async fn forward(State(upstream): State<Upstream>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let mut url = upstream.base.clone();
-    let base_path = url.path().trim_end_matches('/').to_owned();
-    url.set_path(&format!("{base_path}{}", parts.uri.path()));
-    url.set_query(parts.uri.query());
+    let Some(url) = upstream.url_for(&parts.uri) else {
+        return NotServed { status: StatusCode::BAD_REQUEST, reason: DOT_SEGMENTS.into() }.into_response();
+    };
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(body) => body,
         Err(_) => {
-            return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large to forward").into_response()
+            let reason = format!("The request body is larger than {MAX_BODY} bytes, too large to forward.");
+            return NotServed { status: StatusCode::PAYLOAD_TOO_LARGE, reason }.into_response();
         }
     };
-    let mut headers = HeaderMap::new();
-    for (name, value) in &parts.headers {
-        if !stays_here(name) {
-            headers.append(name, value.clone());
-        }
-    }
+    let headers = upstream_request_headers(&parts, upstream.tls);
     let sent = upstream.client.request(parts.method, url).headers(headers).body(body).send().await;
     let reply = match sent {
         Ok(reply) => reply,
         Err(error) => {
-            // The payment is already stored: say so, so the client does not pay again blindly.
-            tracing::error!(%error, "upstream request failed after payment");
-            return (
-                StatusCode::BAD_GATEWAY,
-                "The payment was accepted, but the upstream server did not answer.",
-            )
-                .into_response();
+            tracing::warn!(%error, "the upstream did not answer");
+            let reason = if error.is_timeout() { "did not answer in time" } else { "could not be reached" };
+            let reason = format!("The upstream server {reason}.");
+            return NotServed { status: StatusCode::BAD_GATEWAY, reason }.into_response();
         }
     };
     let status = reply.status();
-    let mut response_headers = HeaderMap::new();
-    for (name, value) in reply.headers() {
-        if !stays_here(name) && name != header::SET_COOKIE {
-            response_headers.append(name, value.clone());
-        }
-    }
+    let mut response_headers = end_to_end(reply.headers());
+    response_headers.remove(header::SET_COOKIE);
     let bytes: Bytes = match reply.bytes().await {
         Ok(bytes) => bytes,
         Err(error) => {
-            tracing::error!(%error, "reading the upstream's body failed after payment");
-            return (
-                StatusCode::BAD_GATEWAY,
-                "The payment was accepted, but the upstream's answer broke off.",
-            )
-                .into_response();
+            tracing::warn!(%error, "the upstream's answer broke off");
+            let reason = "The upstream server's answer broke off.".to_owned();
+            return NotServed { status: StatusCode::BAD_GATEWAY, reason }.into_response();
         }
     };
     let mut response = Response::new(Body::from(bytes));
@@ -243,6 +393,80 @@ mod tests {
             "upstream = \"http://x\"\nextra = 1\n[[route]]\npath = \"/a\"\nprice = 1"
         )
         .is_err());
+    }
+
+    #[test]
+    fn dot_segments_are_found_however_they_are_written() {
+        for path in [
+            "/a/../b",
+            "/a/./b",
+            "/a/..",
+            "/..",
+            "/a/%2e%2e/b",
+            "/a/%2E%2e/b",
+            "/a/.%2E/b",
+            "/a/%2e./b",
+            "/a/%2e/b",
+            "/a/%252e%252e/b",
+            "/a/%25252e%25252E/b",
+            "/a/..%2fb",
+            "/a/%2e%2e%2Fb",
+            "/a/..\\b",
+            "/a/..%5cb",
+            "/a/..;/b",
+            "/a/..;jsessionid=1/b",
+            "/a/x%2f..%2fb",
+        ] {
+            assert!(has_dot_segments(path), "{path}");
+        }
+        for path in [
+            "/",
+            "/a/b",
+            "/a..b/c",
+            "/.well-known/x",
+            "/.../x",
+            "/a/%2e%2e%2e",
+            "/a;x=../b",
+            "/%",
+            "/%2",
+            "/%zz",
+        ] {
+            assert!(!has_dot_segments(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn percent_decoding_leaves_broken_escapes_alone() {
+        assert_eq!(percent_decoded(b"%41%4a%4A%"), b"AJJ%");
+        assert_eq!(percent_decoded(b"%zz%4"), b"%zz%4");
+        assert_eq!(fully_percent_decoded(b"%2525252e"), b".");
+    }
+
+    #[test]
+    fn upstream_urls_stay_under_the_base() {
+        let upstream =
+            |base: &str| Upstream { base: base.parse().unwrap(), client: reqwest::Client::new(), tls: false };
+        let uri = |text: &str| text.parse::<Uri>().unwrap();
+        for base in ["http://127.0.0.1:1/base", "http://127.0.0.1:1/base/"] {
+            let url = upstream(base).url_for(&uri("/cdn/a.css?v=1")).unwrap();
+            assert_eq!(url.as_str(), "http://127.0.0.1:1/base/cdn/a.css?v=1");
+            assert_eq!(upstream(base).url_for(&uri("/cdn/../../admin")), None);
+        }
+        let root = upstream("http://127.0.0.1:1");
+        assert_eq!(root.url_for(&uri("/x")).unwrap().as_str(), "http://127.0.0.1:1/x");
+    }
+
+    #[test]
+    fn connection_named_headers_stay_on_this_hop() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONNECTION, HeaderValue::from_static("keep-alive, X-Secret , bad header"));
+        headers.insert("x-secret", HeaderValue::from_static("1"));
+        headers.insert("x-kept", HeaderValue::from_static("2"));
+        headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+        let kept = end_to_end(&headers);
+        let mut names = kept.keys().map(HeaderName::as_str).collect::<Vec<_>>();
+        names.sort_unstable();
+        assert_eq!(names, ["accept", "x-kept"]);
     }
 
     #[test]

@@ -414,3 +414,66 @@ async fn metrics_count_payments_and_refusals() {
         assert!(text.contains(line), "missing {line:?}:\n{text}");
     }
 }
+
+/// A shared cache must never keep a paid answer: it would serve it to the next visitor for
+/// free, or hand out the sender's proof. The handler's own caching headers do not count.
+#[tokio::test]
+async fn paid_answers_are_never_stored_by_shared_caches_whatever_the_handler_says() {
+    use axum::{http::HeaderMap, routing::get as get_route};
+    let backend = FakeBackend::healthy();
+    let state = state_with(backend.clone(), default_options());
+    let cacheable = || async {
+        let mut headers = HeaderMap::new();
+        headers.insert("cache-control", "public, max-age=3600".parse().unwrap());
+        headers.insert("cdn-cache-control", "max-age=3600".parse().unwrap());
+        headers.insert("cloudflare-cdn-cache-control", "max-age=3600".parse().unwrap());
+        headers.insert("surrogate-control", "max-age=3600".parse().unwrap());
+        (headers, "the paid article")
+    };
+    let app = Router::new().route(
+        "/article",
+        get_route(cacheable).route_layer(state.paywall(uraiden_server::paywall::Price::fixed(5))),
+    );
+
+    let (response, body) = send(&app, with_payment(get("/article"), &payment(5))).await;
+    assert_eq!(response.status(), StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(body, b"the paid article");
+    assert!(header(&response, rdn::BALANCE_SIGNATURE).is_some());
+    assert_eq!(header(&response, "cache-control"), Some("private, no-store"), "a paid answer");
+    for cdn_header in ["cdn-cache-control", "cloudflare-cdn-cache-control", "surrogate-control"] {
+        assert_eq!(header(&response, cdn_header), None, "{cdn_header} would let a CDN keep it");
+    }
+
+    // Every other answer of the paywall, with or without the channel's values, is not
+    // stored either.
+    let refused = send(&app, with_payment(get("/article"), &payment(5))).await.0;
+    let unpaid = send(&app, get("/article")).await.0;
+    let malformed = send(&app, get("/article").header(rdn::OPEN_BLOCK, "x")).await.0;
+    for (what, response) in [("refused", refused), ("unpaid", unpaid), ("malformed", malformed)] {
+        assert_eq!(header(&response, "cache-control"), Some("private, no-store"), "{what}");
+    }
+}
+
+/// Other applications on the same domain may set cookies this receiver cannot decode (UTF-8
+/// text, or raw Latin-1 bytes): the payment cookies beside them are still read.
+#[tokio::test]
+async fn a_non_ascii_cookie_elsewhere_on_the_domain_does_not_hide_the_payment() {
+    use axum::http::HeaderValue;
+    let (app, backend) = demo();
+    let utf8 = format!("theme=caf\u{e9}; {}; lang=\u{65e5}\u{672c}", as_cookies(&payment(5)));
+    let latin1 =
+        [b"name=Jos\xe9; ".as_slice(), as_cookies(&payment(10)).as_bytes(), b"; x=\xff\xfe"].concat();
+    for (neighbours, line, balance) in [("UTF-8", utf8.into_bytes(), 5u64), ("Latin-1", latin1, 10)] {
+        let cookie = HeaderValue::from_bytes(&line).unwrap();
+        let (response, body) =
+            send(&app, get("/echofix/hello").header("accept", BROWSER_ACCEPT).header("cookie", cookie)).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{neighbours} neighbours: {}",
+            String::from_utf8_lossy(&body)
+        );
+        assert_eq!(body, b"hello");
+        assert_eq!(backend.channel.lock().unwrap().balance, uraiden_protocol::U192::from(balance));
+    }
+}
