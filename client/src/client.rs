@@ -253,11 +253,17 @@ impl Client {
         self.open_channel(receiver, initial_deposit(value).max(value)).await
     }
 
-    /// Merges what the chain knows into the state file: every channel this sender created
-    /// (`ChannelCreated` logs) and its current deposit and closing state (`getChannelInfo`,
-    /// which reflects every top-up, close request and settlement). Balance proofs cannot be
-    /// recovered from the chain: a recovered channel starts at balance 0 until the receiver
-    /// returns its last proof (see [`Channel::adopt_receiver_proof`]).
+    /// Merges what the chain knows into the state file: every channel in this sender's name
+    /// whose proofs this client's key signs (`ChannelCreated` logs) and its current deposit
+    /// and closing state (`getChannelInfo`, which reflects every top-up, close request and
+    /// settlement). Balance proofs cannot be recovered from the chain: a recovered channel
+    /// starts at balance 0 until the receiver returns its last proof (see
+    /// [`Channel::adopt_receiver_proof`]).
+    ///
+    /// A channel whose delegated signer is another key is skipped with a warning: whoever
+    /// holds that key can spend what the channel holds, so paying from it or topping it up
+    /// would fund them (someone may have opened it in this account's name, on a contract that
+    /// allowed it, to be adopted and topped up).
     pub async fn sync_channels(&self) -> Result<()> {
         let filter = Filter::new()
             .address(self.inner.channel_manager)
@@ -277,7 +283,20 @@ impl Client {
                 continue;
             };
             let Some(open_block) = block.and_then(|b| u32::try_from(b).ok()) else { continue };
-            ids.push(ChannelId::new(created.inner.data.sender, created.inner.data.receiver, open_block));
+            let id = ChannelId::new(created.inner.data.sender, created.inner.data.receiver, open_block);
+            let signer = created.inner.data.signer;
+            if signer != self.address() {
+                tracing::warn!(
+                    %id,
+                    %signer,
+                    "not adopting a channel in this account's name whose proofs another key signs \
+                     (whoever holds it can spend what the channel holds): it is neither paid from nor \
+                     topped up here; an uncooperative close from this account returns what its proofs \
+                     did not pay"
+                );
+                continue;
+            }
+            ids.push(id);
         }
         // Channels only the file knows (e.g. before `start_block`) are checked too.
         ids.extend(self.store().channels().filter(|r| r.state != ChannelState::Closed).map(|r| r.id));

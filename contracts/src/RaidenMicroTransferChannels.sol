@@ -63,7 +63,9 @@ contract RaidenMicroTransferChannels is EIP712, ITokenFallback {
     /// @notice The deployer; the only account that may change the trusted contracts.
     address public immutable owner;
 
-    /// @notice Contracts allowed to open and top up channels on behalf of senders.
+    /// @notice Contracts allowed to open and top up channels on behalf of senders (delegate functions,
+    /// or ERC223 data naming another sender). A trusted contract must only name the account it acts
+    /// for: a channel opened in someone's name blocks that account's own opening in the same block.
     mapping(address trustedContract => bool trusted) public trustedContracts;
 
     mapping(bytes32 key => Channel) internal _channels;
@@ -128,6 +130,9 @@ contract RaidenMicroTransferChannels is EIP712, ITokenFallback {
     error NotToken(address caller);
     /// @notice ERC223 data must be 40 (create), 60 (create with signer) or 44 (top up) bytes long.
     error InvalidTokenFallbackData(uint256 length);
+    /// @notice The ERC223 data names `channelSender` as the channel's sender but the tokens came from
+    /// `from`: put `from` first in the data (only trusted contracts may act for another sender).
+    error TokenSenderMismatch(address from, address channelSender);
     /// @notice A deposit or a resulting channel deposit does not fit in uint192.
     error DepositTooLarge(uint256 deposit);
     /// @notice The current block number does not fit in uint32, so no channel can be opened.
@@ -250,10 +255,17 @@ contract RaidenMicroTransferChannels is EIP712, ITokenFallback {
     /// @notice ERC223 entry point: the token calls it after transferring `value` tokens here.
     /// `data` selects the action: sender(20) ‖ receiver(20) opens a channel, sender(20) ‖ receiver(20)
     /// ‖ signer(20) opens one with a delegated signer, sender(20) ‖ receiver(20) ‖ openBlockNumber(4,
-    /// big-endian) tops one up.
+    /// big-endian) tops one up. The sender must be `from`, the account the tokens came from, unless
+    /// `from` is a trusted contract.
+    /// @dev Without the sender check anyone could open a channel in another account's name with a
+    /// signer of their choice: that reverts the account's own opening in the same block (same key),
+    /// and a client that adopts the newest channel and tops it up funds the stranger's signer. Top-ups
+    /// are held to the same rule: a stranger's top-up would be an irreversible gift (the remainder
+    /// goes to the channel's sender), so a wrong sender in the data never costs the payer its tokens.
+    /// @param from The account whose tokens were transferred.
     /// @param value The tokens received, in base units; must fit in uint192.
     /// @param data The action, as above; any other length reverts.
-    function tokenFallback(address, uint256 value, bytes calldata data) external {
+    function tokenFallback(address from, uint256 value, bytes calldata data) external {
         if (msg.sender != address(token)) revert NotToken(msg.sender);
         if (value > type(uint192).max) revert DepositTooLarge(value);
         // casting to 'uint192' is safe because larger values reverted above
@@ -263,6 +275,7 @@ contract RaidenMicroTransferChannels is EIP712, ITokenFallback {
         uint256 length = data.length;
         if (length != 40 && length != 44 && length != 60) revert InvalidTokenFallbackData(length);
         address sender = address(bytes20(data[0:20]));
+        if (sender != from && !trustedContracts[from]) revert TokenSenderMismatch(from, sender);
         address receiver = address(bytes20(data[20:40]));
         if (length == 44) {
             _topUp(sender, receiver, uint32(bytes4(data[40:44])), deposit);

@@ -3,25 +3,7 @@ pragma solidity ^0.8.24;
 
 import {ChannelsFixture} from "./utils/ChannelsFixture.sol";
 import {RaidenMicroTransferChannels} from "../src/RaidenMicroTransferChannels.sol";
-
-/// @dev A contract that opens and tops up channels for senders with its own tokens, as a trusted
-/// contract (e.g. a faucet or a token sale) would.
-contract ChannelFunder {
-    RaidenMicroTransferChannels internal immutable manager;
-
-    constructor(RaidenMicroTransferChannels manager_) {
-        manager = manager_;
-        manager_.token().approve(address(manager_), type(uint256).max);
-    }
-
-    function open(address sender, address receiver, uint192 deposit) external {
-        manager.createChannelDelegate(sender, receiver, deposit);
-    }
-
-    function topUp(address sender, address receiver, uint32 openBlockNumber, uint192 addedDeposit) external {
-        manager.topUpDelegate(sender, receiver, openBlockNumber, addedDeposit);
-    }
-}
+import {ChannelFunder} from "./utils/ChannelFunder.sol";
 
 /// @notice Construction, ownership, ERC-5267 domain and the trusted-contract (delegate) paths.
 contract DeploymentTest is ChannelsFixture {

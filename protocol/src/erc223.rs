@@ -8,6 +8,8 @@
 //! | 44 | sender ‖ receiver ‖ uint32 open block (big-endian) | top up |
 //!
 //! The contract reverts for any other length; [`TokenFallbackData::decode`] refuses it too.
+//! The sender must be the account whose tokens the transfer moves: the contract refuses data
+//! naming anyone else (`TokenSenderMismatch`) unless the transfer comes from a trusted contract.
 
 use alloy_primitives::{aliases::U192, Address, Bytes, U256};
 use alloy_sol_types::{sol, SolCall};

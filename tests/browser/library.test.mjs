@@ -132,26 +132,31 @@ for (const method of ["erc223", "permit"]) {
   );
 }
 
+/** The browser forgets everything (storage and the client) and gets a fresh client. */
+async function loseStorage(user) {
+  await user.page.evaluate(() => localStorage.clear());
+  await user.page.reload();
+  await loadLibrary(user.page, stack.serverUrl);
+  await createClient(user.page);
+  assert.equal(await channelJs(user.page, "(client) => client.loadStoredChannel()"), null);
+}
+
 test(
-  "storage lost: loadChannelFromBlockchain finds the open channel and the wallet signs from then on",
+  "storage lost: loadChannelFromBlockchain finds the open channel the wallet signs for, and the wallet signs from then on",
   reportFailures(
     () => ({ stack, browser }),
     async () => {
       const user = await newClient();
       try {
-        const opened = await channelJs(user.page, "(client) => client.openChannel({ deposit: 100n })");
+        const opened = await channelJs(user.page, "(client) => client.openChannel({ deposit: 100n, sessionKey: false })");
         assert.equal(await pay(user.page, "before"), "200 before");
 
-        // The browser forgets everything: storage and the client.
-        await user.page.evaluate(() => localStorage.clear());
-        await user.page.reload();
-        await loadLibrary(user.page, stack.serverUrl);
-        await createClient(user.page);
-        assert.equal(await channelJs(user.page, "(client) => client.loadStoredChannel()"), null);
+        await loseStorage(user);
         const found = await channelJs(user.page, "(client) => client.loadChannelFromBlockchain()");
         assert.equal(found.openBlockNumber, opened.openBlockNumber);
         assert.equal(found.deposit, "100");
-        assert.equal(found.sessionKeyLost, true, "the session key cannot come back from the chain");
+        assert.equal(found.signer.toLowerCase(), user.sender.address.toLowerCase());
+        assert.equal(found.sessionKey, false);
 
         // The next payment resyncs on the receiver's last proof (5) and the wallet signs 10.
         const prompts = user.wallet.calls("eth_signTypedData_v4").length;
@@ -159,6 +164,42 @@ test(
         assert.ok(user.wallet.calls("eth_signTypedData_v4").length > prompts, "the wallet signed");
         const onServer = await stack.serverChannels(user.sender.address);
         assert.equal(onServer[0].balance, "10");
+      } finally {
+        await user.browser.close();
+      }
+    },
+  ),
+);
+
+test(
+  "storage lost: loadChannelFromBlockchain does not adopt a channel whose signer is a key the browser no longer holds",
+  reportFailures(
+    () => ({ stack, browser }),
+    async () => {
+      const user = await newClient();
+      try {
+        const opened = await channelJs(user.page, "(client) => client.openChannel({ deposit: 100n })");
+        assert.notEqual(opened.signer.toLowerCase(), user.sender.address.toLowerCase(), "a session key signs");
+
+        // Whoever holds the signer's key could spend a top-up: the channel is skipped and named.
+        await loseStorage(user);
+        const refusal = (script) =>
+          user.page.evaluate(
+            (script) =>
+              new Function("client", `return (${script})(client)`)(window.client).then(
+                () => null,
+                (error) => ({ name: error.name, code: error.code, message: error.message }),
+              ),
+            script,
+          );
+        const refused = await refusal("(client) => client.loadChannelFromBlockchain()");
+        assert.equal(refused?.name, "NoChannelError");
+        assert.equal(refused.code, 5004);
+        assert.match(refused.message, new RegExp(`block ${opened.openBlockNumber} \\(signer ${opened.signer}\\)`, "i"));
+        const sent = user.wallet.transactions().length;
+        assert.equal((await refusal("(client) => client.topUpChannel(10n)"))?.name, "NoChannelError");
+        assert.equal(user.wallet.transactions().length, sent, "nothing was sent");
+        assert.equal((await stack.channelOnChain(user.sender.address, opened.openBlockNumber)).deposit, 100n);
       } finally {
         await user.browser.close();
       }

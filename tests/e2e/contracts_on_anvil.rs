@@ -7,7 +7,7 @@ use alloy::{
     primitives::{Address, B256, U256},
     providers::Provider,
     rpc::types::TransactionRequest,
-    sol_types::SolEvent,
+    sol_types::{SolError, SolEvent},
 };
 use serde::Deserialize;
 use uraiden_chain::contracts::{CustomToken, RaidenMicroTransferChannels};
@@ -296,5 +296,33 @@ async fn erc223_data_from_rust_opens_and_tops_up_channels() -> anyhow::Result<()
     assert!(as_sender.send_transaction(tx).await?.get_receipt().await?.status(), "ERC223 top-up reverted");
     let info = manager.getChannelInfo(sender, receiver, open_block).call().await?;
     assert_eq!(info.deposit, deposit + added);
+    Ok(())
+}
+
+#[tokio::test]
+async fn erc223_data_naming_another_sender_is_refused() -> anyhow::Result<()> {
+    let chain = TestChain::start().await?;
+    let (victim, receiver, stranger) = (chain.address(4), chain.address(1), chain.address(5));
+    let deployer = chain.provider(chain.key(0));
+    CustomToken::new(chain.deployment.token, &deployer)
+        .transfer_0(stranger, tokens(50))
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    let as_stranger = chain.provider(chain.key(5));
+
+    // A zero-value transfer opening a channel in the victim's name with the stranger's signer,
+    // then a paid one: both refused, naming the stranger and the victim.
+    let hijack = TokenFallbackData::CreateChannelWithSigner { sender: victim, receiver, signer: stranger };
+    for value in [U192::ZERO, U192::from(tokens(5))] {
+        let tx = TransactionRequest::default()
+            .with_to(chain.deployment.token)
+            .with_input(hijack.transfer_calldata(chain.deployment.channel_manager, value));
+        let refusal = format!("{:?}", as_stranger.send_transaction(tx).await.err());
+        let selector = alloy::hex::encode(RaidenMicroTransferChannels::TokenSenderMismatch::SELECTOR);
+        assert!(refusal.contains(&selector), "not refused with TokenSenderMismatch: {refusal}");
+    }
+    assert_eq!(chain.token_balance(stranger).await, U256::from(tokens(50)), "nothing moved");
     Ok(())
 }

@@ -41,9 +41,9 @@ export async function page(): Promise<void> {
   void toppedUp;
   // @ts-expect-error the contract has no top-up with permit
   void raiden.topUpChannel(10n, { method: "permit" });
-  const lost: boolean = channel.sessionKeyLost;
+  const promptFree: boolean = channel.sessionKey;
   const deposit: bigint = channel.deposit;
-  void lost;
+  void promptFree;
   void deposit;
   const proof: SignedBalanceProof = await raiden.incrementBalanceAndSign(5n);
   const valid: boolean = raiden.verifyProof(proof.balance, proof.signature);

@@ -1,6 +1,9 @@
 //! A channel's off-chain state on the sender's side: which channel, its deposit, the last
 //! balance signed (and its signature, which a cooperative close must present again), and the
 //! session key when the channel has a delegated signer.
+//!
+//! A channel found on chain is adopted only when this library controls its signer (see
+//! [`recovered_channel`]).
 
 use alloy_primitives::Address;
 use uraiden_protocol::{
@@ -23,24 +26,17 @@ pub struct ChannelState {
     pub last_signature: Option<ProofSignature>,
     /// The channel's delegated signer, when it was opened with a browser session key.
     pub session_key: Option<LocalSigningKey>,
-    /// A delegated signer whose key this browser does not have (a channel recovered from the
-    /// chain after storage was lost): proofs then need the sender's wallet.
-    pub lost_signer: Option<Address>,
 }
 
 impl ChannelState {
     /// A channel with nothing paid yet.
     pub fn new(id: ChannelId, deposit: U192, session_key: Option<LocalSigningKey>) -> Self {
-        Self { id, deposit, balance: U192::ZERO, last_signature: None, session_key, lost_signer: None }
+        Self { id, deposit, balance: U192::ZERO, last_signature: None, session_key }
     }
 
     /// The address whose signatures the contract accepts besides the sender's.
     pub fn signer(&self) -> Address {
-        match (&self.session_key, self.lost_signer) {
-            (Some(key), _) => key.address(),
-            (None, Some(lost)) => lost,
-            (None, None) => self.id.sender,
-        }
+        self.session_key.as_ref().map_or(self.id.sender, LocalSigningKey::address)
     }
 
     /// The same channel after a proof of `balance` was signed (`signature`, when known).
@@ -109,27 +105,32 @@ pub fn newest_first(mut blocks: Vec<u64>) -> Result<Vec<u32>> {
 }
 
 /// The sender's state of channel `id` rebuilt from the chain (`info`, its `signer`) and what
-/// this browser stored about it, if anything. The balance is the highest one known: stored,
-/// withdrawn by the receiver, or requested at close; the receiver's 402 resyncs the rest.
+/// this browser stored about it, if anything; `None` when this library does not control the
+/// signer, that is when it is neither the sender (the wallet signs) nor the stored session key.
+/// Such a channel is not adopted: whoever holds its key can spend what it holds, so paying
+/// from it or topping it up would fund them (a contract that let anyone open channels in
+/// another account's name, or a session key this browser lost: it cannot tell which).
+/// The balance is the highest one known: stored, withdrawn by the receiver, or requested at
+/// close; the receiver's 402 resyncs the rest.
 pub fn recovered_channel(
     id: ChannelId,
     info: &OnChainChannel,
     signer: Address,
     stored: Option<ChannelState>,
-) -> ChannelState {
+) -> Option<ChannelState> {
+    let mut channel = stored.unwrap_or_else(|| ChannelState::new(id, info.deposit, None));
+    // A stored key only helps when it is the signer the contract knows.
+    channel.session_key = channel.session_key.filter(|key| key.address() == signer);
+    if channel.signer() != signer {
+        return None;
+    }
     let on_chain_balance =
         if info.settle_block_number == 0 { info.withdrawn_balance } else { info.closing_balance };
-    let mut channel = stored.unwrap_or_else(|| ChannelState::new(id, info.deposit, None));
     channel.deposit = info.deposit;
     if channel.balance < on_chain_balance {
         channel = channel.with_balance(on_chain_balance, None);
     }
-    // A stored key only helps when it is the signer the contract knows.
-    if channel.session_key.as_ref().is_some_and(|key| key.address() != signer) {
-        channel.session_key = None;
-    }
-    channel.lost_signer = (channel.session_key.is_none() && signer != id.sender).then_some(signer);
-    channel
+    Some(channel)
 }
 
 #[cfg(test)]
@@ -173,14 +174,6 @@ mod tests {
     }
 
     #[test]
-    fn a_lost_session_key_still_names_the_signer() {
-        let lost = Address::repeat_byte(0x42);
-        let channel = ChannelState { lost_signer: Some(lost), ..channel(None) };
-        assert_eq!(channel.signer(), lost);
-        assert_eq!(self::channel(None).signer(), channel.id.sender);
-    }
-
-    #[test]
     fn resyncs_only_to_what_our_keys_signed() {
         let key = LocalSigningKey::from_bytes(&B256::repeat_byte(5)).unwrap();
         let channel = channel(Some(key.clone()));
@@ -209,35 +202,53 @@ mod tests {
         assert_eq!(newest_first(vec![1 << 32]).unwrap_err().kind(), ErrorKind::InvalidResponse);
     }
 
-    #[test]
-    fn channels_recovered_from_the_chain_keep_what_is_known() {
-        let key = LocalSigningKey::from_bytes(&B256::repeat_byte(5)).unwrap();
-        let id = channel(None).id;
-        let info = |settle_block_number, closing, withdrawn| OnChainChannel {
+    fn on_chain(settle_block_number: u32, closing: u64, withdrawn: u64) -> OnChainChannel {
+        OnChainChannel {
             key: B256::ZERO,
             deposit: U192::from(150),
             settle_block_number,
             closing_balance: U192::from(closing),
             withdrawn_balance: U192::from(withdrawn),
-        };
+        }
+    }
+
+    #[test]
+    fn a_channel_whose_signer_is_a_strangers_key_is_not_adopted() {
+        let id = channel(None).id;
+        let attacker = Address::repeat_byte(0xad);
+        // Opened in the sender's name with the attacker's signer: nothing stored here.
+        assert!(recovered_channel(id, &on_chain(0, 0, 0), attacker, None).is_none());
+        // Stored with our own session key, but the contract names another signer.
+        let ours = LocalSigningKey::from_bytes(&B256::repeat_byte(5)).unwrap();
+        assert!(
+            recovered_channel(id, &on_chain(0, 0, 0), attacker, Some(channel(Some(ours.clone())))).is_none()
+        );
+        // A session key this browser lost is no different: its holder cannot be told apart.
+        assert!(recovered_channel(id, &on_chain(0, 0, 0), ours.address(), None).is_none());
+        assert!(recovered_channel(id, &on_chain(0, 0, 0), ours.address(), Some(channel(None))).is_none());
+    }
+
+    #[test]
+    fn channels_recovered_from_the_chain_keep_what_is_known() {
+        let key = LocalSigningKey::from_bytes(&B256::repeat_byte(5)).unwrap();
+        let id = channel(None).id;
         // Nothing stored, the sender signs: open → withdrawn balance, closing → closing balance.
-        let open = recovered_channel(id, &info(0, 0, 30), id.sender, None);
+        let open = recovered_channel(id, &on_chain(0, 0, 30), id.sender, None).unwrap();
         assert_eq!((open.deposit, open.balance, open.signer()), (U192::from(150), U192::from(30), id.sender));
-        assert!(open.lost_signer.is_none() && open.session_key.is_none());
-        let closing = recovered_channel(id, &info(900, 70, 30), id.sender, None);
+        assert!(open.session_key.is_none());
+        let closing = recovered_channel(id, &on_chain(900, 70, 30), id.sender, None).unwrap();
         assert_eq!(closing.balance, U192::from(70));
-        // Nothing stored, a session key signs: lost.
-        let lost = recovered_channel(id, &info(0, 0, 0), key.address(), None);
-        assert_eq!((lost.lost_signer, lost.signer()), (Some(key.address()), key.address()));
         // Stored with the right key and a higher balance: kept, with the chain's deposit.
         let stored = channel(Some(key.clone()));
-        let kept = recovered_channel(id, &info(0, 0, 30), key.address(), Some(stored.clone()));
-        assert_eq!((kept.deposit, kept.balance), (U192::from(150), U192::from(90)));
-        assert!(kept.session_key.is_some() && kept.lost_signer.is_none());
-        // Stored with a key the contract does not know: dropped, signer marked lost.
-        let other = Address::repeat_byte(0x77);
-        let replaced = recovered_channel(id, &info(0, 0, 0), other, Some(stored));
-        assert!(replaced.session_key.is_none());
-        assert_eq!(replaced.lost_signer, Some(other));
+        let kept = recovered_channel(id, &on_chain(0, 0, 30), key.address(), Some(stored.clone())).unwrap();
+        assert_eq!(
+            (kept.deposit, kept.balance, kept.signer()),
+            (U192::from(150), U192::from(90), key.address())
+        );
+        assert!(kept.session_key.is_some());
+        // Stored with a key, but the contract says the sender signs: the key is dropped.
+        let sender_signs = recovered_channel(id, &on_chain(0, 0, 0), id.sender, Some(stored)).unwrap();
+        assert!(sender_signs.session_key.is_none());
+        assert_eq!(sender_signs.signer(), id.sender);
     }
 }

@@ -75,12 +75,6 @@ export interface Channel {
   signer: string;
   /** Whether proofs are signed in the browser without a wallet prompt. */
   sessionKey: boolean;
-  /**
-   * True when the channel's signer is a session key this browser no longer has (storage was
-   * lost; see `loadChannelFromBlockchain`). Proofs are then signed by the sender's wallet, one
-   * prompt each: close the channel and open a new one to pay without prompts again.
-   */
-  sessionKeyLost: boolean;
 }
 export interface SignedBalanceProof {
   sender: string;
@@ -256,7 +250,6 @@ fn channel_to_js(channel: &ChannelState) -> JsValue {
         .set("balance", amount_to_js(channel.balance))
         .set("signer", channel.signer().to_checksum(None))
         .set("sessionKey", channel.session_key.is_some())
-        .set("sessionKeyLost", channel.lost_signer.is_some())
         .build()
 }
 
@@ -615,8 +608,10 @@ impl Inner {
         }
     }
 
-    /// The newest channel from the account to `receiver` that still exists on chain, rebuilt
-    /// from its `ChannelCreated` event and the contract's views.
+    /// The newest channel from the account to `receiver` that still exists on chain and whose
+    /// signer this library controls, rebuilt from its `ChannelCreated` event and the contract's
+    /// views. Channels signed for by any other key are skipped; when only such channels exist,
+    /// the error names them.
     async fn load_channel_from_blockchain(
         &self,
         receiver: Option<Address>,
@@ -626,6 +621,7 @@ impl Inner {
         let sender = self.account().await?;
         let topics = abi::channel_created_topics(sender, receiver);
         let blocks = self.provider.log_blocks(self.contract, &topics, from_block.unwrap_or(0)).await?;
+        let mut not_ours = Vec::new();
         for open_block_number in newest_first(blocks)? {
             let id = ChannelId::new(sender, receiver, open_block_number);
             let info = match self.provider.call(self.contract, &abi::get_channel_info(&id)).await {
@@ -640,10 +636,26 @@ impl Inner {
             let stored = storage::load(&self.storage_key(&id))?
                 .and_then(|json| storage::from_json(&json, sender, receiver).ok())
                 .filter(|stored| stored.id == id);
-            let channel = recovered_channel(id, &info, signer, stored);
-            return self.remember(channel);
+            match recovered_channel(id, &info, signer, stored) {
+                Some(channel) => return self.remember(channel),
+                None => not_ours.push(format!("block {open_block_number} (signer {signer})")),
+            }
         }
-        Ok(JsValue::NULL)
+        if not_ours.is_empty() {
+            return Ok(JsValue::NULL);
+        }
+        Err(UraidenError::new(
+            ErrorKind::NoChannel,
+            format!(
+                "no channel from {sender} to {receiver} was loaded: the open channel(s) of {} are signed for \
+                 by a key that is neither this account nor a session key held in this browser (someone else \
+                 opened them in this account's name, or this browser lost their session key). Whoever holds \
+                 that key can spend what they hold, so they are neither paid from nor topped up here; \
+                 closing one from this account (uncooperativeClose, then settle) returns what its proofs \
+                 did not pay. Open a new channel to pay",
+                not_ours.join(", ")
+            ),
+        ))
     }
 
     async fn get_channel_info(&self) -> Result<JsValue> {
@@ -1031,8 +1043,10 @@ impl MicroRaiden {
     /// `create`) that still exists on chain, from its `ChannelCreated` event (`eth_getLogs` from
     /// `fromBlock`, default 0), and makes it current; `null` when there is none. For a browser
     /// that lost its storage: the balance is what the chain knows (withdrawn or closing balance,
-    /// or what was stored) and resyncs from the receiver on the next 402; a lost session key
-    /// shows as `sessionKeyLost`.
+    /// or what was stored) and resyncs from the receiver on the next 402. Only a channel whose
+    /// signer is the account itself or a session key this browser holds is loaded: one signed
+    /// for by any other key (opened in this account's name by someone else, or a lost session
+    /// key) is skipped, and when only such channels exist it throws `NoChannelError` naming them.
     #[wasm_bindgen(js_name = loadChannelFromBlockchain, unchecked_return_type = "Promise<Channel | null>")]
     pub fn load_channel_from_blockchain(
         &self,

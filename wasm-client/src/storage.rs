@@ -31,8 +31,9 @@ struct StoredChannel {
     balance_signature: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     session_key: Option<B256>,
-    /// The channel's delegated signer when its key is not `session_key` (lost).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Written by earlier versions for a channel loaded from the chain whose signer's key this
+    /// browser did not hold; such a record is refused now (see `recovered_channel`).
+    #[serde(default, skip_serializing)]
     lost_signer: Option<Address>,
 }
 
@@ -44,7 +45,7 @@ pub fn to_json(channel: &ChannelState) -> String {
         balance: channel.balance.to_string(),
         balance_signature: channel.last_signature.as_ref().map(ProofSignature::to_hex),
         session_key: channel.session_key.as_ref().map(LocalSigningKey::to_secret_bytes),
-        lost_signer: channel.lost_signer,
+        lost_signer: None,
     };
     serde_json::to_string(&stored).unwrap_or_default()
 }
@@ -58,6 +59,17 @@ pub fn from_json(json: &str, sender: Address, receiver: Address) -> Result<Chann
         )
     };
     let stored: StoredChannel = serde_json::from_str(json).map_err(|e| unreadable(e.to_string()))?;
+    if let Some(signer) = stored.lost_signer {
+        return Err(UraidenError::new(
+            ErrorKind::NoChannel,
+            format!(
+                "the stored channel opened in block {} is signed for by {signer}, a key this browser does \
+                 not hold, so it is not used (whoever holds that key can spend its deposit); \
+                 forgetStoredChannel() removes it",
+                stored.open_block_number
+            ),
+        ));
+    }
     let deposit = parse_amount(&stored.deposit).map_err(|e| unreadable(e.to_string()))?;
     let balance = parse_amount(&stored.balance).map_err(|e| unreadable(e.to_string()))?;
     let session_key = stored
@@ -76,7 +88,6 @@ pub fn from_json(json: &str, sender: Address, receiver: Address) -> Result<Chann
         balance,
         last_signature,
         session_key,
-        lost_signer: stored.lost_signer,
     })
 }
 
@@ -143,13 +154,7 @@ mod tests {
         let id = ChannelId::new(SENDER, RECEIVER, 12);
         let domain = uraiden_protocol::channel_manager_domain(1, RECEIVER);
         let signature = key.sign_balance_proof(&domain, &id.balance_proof(U192::from(35))).unwrap();
-        let lost = ChannelState {
-            lost_signer: Some(Address::repeat_byte(9)),
-            ..ChannelState::new(id, U192::MAX, None)
-        };
-        for channel in
-            [ChannelState::new(id, U192::MAX, None), ChannelState::new(id, U192::MAX, Some(key)), lost]
-        {
+        for channel in [ChannelState::new(id, U192::MAX, None), ChannelState::new(id, U192::MAX, Some(key))] {
             for last_signature in [None, Some(signature)] {
                 let channel = channel.clone().with_balance(U192::from(35), last_signature);
                 let loaded = from_json(&to_json(&channel), SENDER, RECEIVER).unwrap();
@@ -157,12 +162,26 @@ mod tests {
                     (loaded.id, loaded.deposit, loaded.balance, loaded.last_signature),
                     (channel.id, channel.deposit, channel.balance, channel.last_signature)
                 );
-                assert_eq!((loaded.signer(), loaded.lost_signer), (channel.signer(), channel.lost_signer));
+                assert_eq!(loaded.signer(), channel.signer());
             }
         }
-        // Records written before balanceSignature / lostSigner existed still load.
+        // Records written before balanceSignature existed still load.
         let json = to_json(&ChannelState::new(id, U192::from(10), None));
         assert_eq!(json, r#"{"openBlockNumber":12,"deposit":"10","balance":"0"}"#);
+    }
+
+    #[test]
+    fn records_of_channels_whose_signer_key_is_not_held_are_refused() {
+        // An earlier version stored a channel loaded from the chain with a signer it did not hold.
+        let json = r#"{"openBlockNumber":12,"deposit":"10","balance":"0","lostSigner":"0xadadadadadadadadadadadadadadadadadadadad"}"#;
+        let err = from_json(json, SENDER, RECEIVER).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NoChannel);
+        assert!(
+            err.message().to_lowercase().contains("block 12 is signed for by 0xadadadad"),
+            "{}",
+            err.message()
+        );
+        assert!(err.message().ends_with("forgetStoredChannel() removes it"));
     }
 
     #[test]
