@@ -328,6 +328,79 @@ async fn an_uncooperative_close_in_a_replacement_block_is_disputed() {
     tasks.shutdown().await;
 }
 
+/// The receiver's own dispute is mined, then a reorg drops it while the sender's close stays:
+/// the dispute must go out again at once, not after the delay meant for a transaction that
+/// was merely slow (64 retries, a minute here), or the challenge period can run out on it.
+#[tokio::test]
+async fn a_dispute_that_a_reorg_drops_is_sent_again_at_once() {
+    let harness = Harness::new().await;
+    let receiver_provider = harness.chain.provider(harness.chain.key(RECEIVER));
+    let mut config = harness.config(receiver_provider, 1, true);
+    // 100 ms polls: a resend after 64 retries of 10 polls would take 64 s.
+    config.poll_interval = Duration::from_millis(100);
+    let (manager, tasks) = harness.start_with(config).await;
+    harness.fund_and_approve(100).await;
+    let channel = harness.create_channel(100).await;
+    harness.synced(&manager).await;
+    for balance in [10, 20, 30] {
+        assert_eq!(pay(&manager, &harness, channel, balance).await, Ok(U192::from(balance)));
+    }
+    let before = (
+        harness.chain.token_balance(channel.sender).await,
+        harness.chain.token_balance(channel.receiver).await,
+    );
+
+    // Blocks only when the test mines them, so the dispute lands in a block of its own.
+    let anvil = harness.anvil();
+    let set_automine = |on: bool| {
+        let anvil = anvil.clone();
+        async move {
+            let () = anvil.raw_request("evm_setAutomine".into(), [on]).await.expect("evm_setAutomine");
+        }
+    };
+    set_automine(false).await;
+    let close = harness
+        .chain
+        .channel_manager(SENDER)
+        .uncooperativeClose(channel.receiver, channel.open_block_number, U192::ZERO)
+        .send()
+        .await
+        .expect("the sender's close is sent");
+    harness.chain.mine(1).await;
+    assert!(close.get_receipt().await.expect("mined").status(), "uncooperativeClose reverted");
+    let mark = harness.snapshot().await;
+
+    // Fork A: blocks until the receiver's dispute is in one and the receiver has seen it.
+    let mut fork_a = 0;
+    let settled = || manager.channel(channel.sender, channel.open_block_number).map(|c| c.state);
+    while settled() != Some(ChannelState::Settled) {
+        assert!(fork_a < 150, "the receiver never disputed the close");
+        harness.chain.mine(1).await;
+        fork_a += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Fork B: the dispute is gone (from the blocks and the pool), the close stays.
+    harness.revert(mark).await;
+    let _: serde_json::Value =
+        anvil.raw_request("anvil_dropAllTransactions".into(), ()).await.expect("anvil_dropAllTransactions");
+    set_automine(true).await;
+    harness.chain.mine(fork_a + 2).await;
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while settled() != Some(ChannelState::Settled) || harness.chain.token_balance(channel.receiver).await == before.1 {
+        assert!(Instant::now() < deadline, "the dropped dispute was not sent again within 20 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let after = (
+        harness.chain.token_balance(channel.sender).await,
+        harness.chain.token_balance(channel.receiver).await,
+    );
+    assert_eq!(after.1 - before.1, U256::from(30u64), "the receiver is paid its full last balance");
+    assert_eq!(after.0 - before.0, U256::from(70u64), "the sender gets the rest");
+    tasks.shutdown().await;
+}
+
 /// A reorg deeper than `--confirmations` (2 here, the reorg replaces 6 blocks): a confirmed
 /// top-up is undone, so the deposit goes back and payments above it are refused; the
 /// payments accepted meanwhile stay recorded.
