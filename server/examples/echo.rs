@@ -8,7 +8,11 @@
 
 use std::path::PathBuf;
 
-use alloy::{network::EthereumWallet, primitives::Address, providers::ProviderBuilder};
+use alloy::{
+    network::EthereumWallet,
+    primitives::Address,
+    providers::{Provider, ProviderBuilder},
+};
 use anyhow::Context;
 use axum::{extract::Path, routing::get, Router};
 use clap::Parser;

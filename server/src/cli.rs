@@ -206,8 +206,8 @@ pub struct LimitArgs {
     #[arg(long, env = "URAIDEN_BODY_TIMEOUT_MS", default_value_t = millis(HttpLimits::default().body_timeout),
           value_parser = clap::value_parser!(u64).range(1..))]
     pub body_timeout_ms: u64,
-    /// Milliseconds a request may take until its answer (503 after); a request whose payment
-    /// is being stored is always answered.
+    /// Milliseconds a request for a paywalled resource may take until its answer (503 after);
+    /// a request whose payment is being stored is always answered.
     #[arg(long, env = "URAIDEN_REQUEST_TIMEOUT_MS", default_value_t = millis(HttpLimits::default().request_timeout),
           value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_ms: u64,

@@ -230,7 +230,7 @@ impl Receiver {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let served = serve::serve(listener, self.tls, self.router, self.limits, shutdown).await;
+        let served = serve::serve_within(listener, self.tls, self.router, self.limits, shutdown).await;
         if let Some((_, tasks)) = self.chain {
             tasks.shutdown().await;
         }

@@ -107,10 +107,22 @@ pub async fn load_tls(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
+/// Serves `router` on `listener` within the default [`HttpLimits`] until `shutdown`
+/// completes; see [`serve_within`]. A receiver is served by
+/// [`Receiver::run`](crate::receiver::Receiver::run), which also adds its middleware.
+pub async fn serve(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    serve_within(listener, tls, router, HttpLimits::default(), shutdown).await
+}
+
 /// Serves `router` on `listener` within `limits` until `shutdown` completes; then stops
 /// accepting, lets open connections finish their requests (for up to
 /// [`HttpLimits::shutdown_drain`]) and returns.
-pub async fn serve(
+pub async fn serve_within(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     router: Router,

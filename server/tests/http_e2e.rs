@@ -8,7 +8,6 @@
 use std::{
     net::SocketAddr,
     os::unix::fs::PermissionsExt,
-    sync::Arc,
     time::{Duration, Instant},
 };
 

@@ -10,7 +10,6 @@
 use std::{
     future::Future,
     net::SocketAddr,
-    sync::Arc,
     time::{Duration, Instant},
 };
 

@@ -141,10 +141,11 @@ async fn trickle_headers(
             return Some(started.elapsed());
         }
         let mut buffer = [0u8; 1024];
-        match tokio::time::timeout(Duration::from_millis(100), stream.read(&mut buffer)).await {
-            // An answer (a 408, say) is fine; the connection must end.
-            Ok(Ok(0) | Err(_)) => return Some(started.elapsed()),
-            Ok(Ok(_)) | Err(_) => {}
+        // An answer (a 408, say) is fine; the connection must end.
+        if let Ok(Ok(0) | Err(_)) =
+            tokio::time::timeout(Duration::from_millis(100), stream.read(&mut buffer)).await
+        {
+            return Some(started.elapsed());
         }
     }
     None

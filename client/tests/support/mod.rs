@@ -7,7 +7,6 @@
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
-    sync::Arc,
     time::Duration,
 };
 
@@ -69,7 +68,6 @@ impl Env {
         config.http.api_token = ApiToken::new("op");
         let receiver = uraiden_server::receiver::Receiver::start(config).await.expect("the receiver starts");
         let manager = receiver.manager().expect("a receiver on a chain").clone();
-        let deployment = chain.deployment;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address: SocketAddr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
