@@ -11,9 +11,8 @@
 //! (chain follower and on-chain duties, on their own node connections) and builds
 //! [`Receiver::router`], the paywalled resources and the receiver's routes under one
 //! middleware stack: CORS, a trace span per request, the body deadline, and the request
-//! deadline on the paywalled resources. [`Receiver::run`]
-//! serves it within [`HttpLimits`] over HTTP or TLS and, once stopped, stops the background
-//! tasks.
+//! deadline on the paywalled resources. [`Receiver::run`] serves it within [`HttpLimits`]
+//! over HTTP or TLS and, once stopped, stops the background tasks.
 
 use std::{fmt, future::Future, path::PathBuf, sync::Arc, time::Duration};
 
@@ -22,7 +21,7 @@ use anyhow::Context;
 use axum::{middleware::from_fn_with_state, Router};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-use tower_http::trace::TraceLayer;
+use tower_http::{cors::CorsLayer, trace::TraceLayer};
 use uraiden_chain::contracts::RaidenMicroTransferChannels;
 
 use crate::{
@@ -134,12 +133,13 @@ impl fmt::Debug for Receiver {
 }
 
 impl Receiver {
-    /// Checks the HTTP settings, reads the token and chain id from the node (so that a wrong
-    /// address or a dead node stops here with a clear message, not at the first payment),
-    /// starts the channel manager and builds the router.
+    /// Loads the TLS files and checks the CORS origins, reads the token and chain id from
+    /// the node (so that a wrong address or a dead node stops here with a clear message, not
+    /// at the first payment), starts the channel manager and builds the router.
     pub async fn start(config: ReceiverConfig) -> anyhow::Result<Self> {
         let ReceiverConfig { channels, http } = config;
         let tls = load_tls(http.tls.as_ref()).await?;
+        let cors = crate::cors::cors_layer(&http.cors_origins)?;
         let contract = channels.channel_manager;
         let (chain_id, token) = read_gateway(&channels.provider, contract).await?;
         let (manager, tasks) =
@@ -152,7 +152,7 @@ impl Receiver {
             chain_id,
             "channel manager started"
         );
-        match Self::assemble(Arc::new(manager.clone()), gateway, http, tls) {
+        match Self::assemble(Arc::new(manager.clone()), gateway, http, tls, cors) {
             Ok(mut receiver) => {
                 receiver.chain = Some((manager, tasks));
                 Ok(receiver)
@@ -172,7 +172,8 @@ impl Receiver {
         http: HttpConfig,
     ) -> anyhow::Result<Self> {
         let tls = load_tls(http.tls.as_ref()).await?;
-        Self::assemble(backend, gateway, http, tls)
+        let cors = crate::cors::cors_layer(&http.cors_origins)?;
+        Self::assemble(backend, gateway, http, tls, cors)
     }
 
     fn assemble(
@@ -180,8 +181,8 @@ impl Receiver {
         gateway: Gateway,
         http: HttpConfig,
         tls: Option<TlsAcceptor>,
+        cors: Option<CorsLayer>,
     ) -> anyhow::Result<Self> {
-        let cors = crate::cors::cors_layer(&http.cors_origins)?;
         let options =
             HttpOptions { tls: tls.is_some(), paywall_dir: http.paywall_dir, api_token: http.api_token };
         let state = AppState::new(backend, gateway, options);
