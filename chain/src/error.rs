@@ -16,6 +16,14 @@ pub enum Error {
         "key file {path} has mode {mode:o}; it must be readable by its owner only (run `chmod 600 {path}`)"
     )]
     KeyFileTooOpen { path: PathBuf, mode: u32 },
+    /// A password or API-token file is readable by other users.
+    #[error(
+        "{path} has mode {mode:o}; it holds a secret and must be readable by its owner only (run `chmod 600 {path}`)"
+    )]
+    SecretFileTooOpen { path: PathBuf, mode: u32 },
+    /// A password or API-token file is not UTF-8 text.
+    #[error("{path} is not UTF-8 text; put the secret in it as plain text")]
+    SecretFileNotText { path: PathBuf },
     /// The key file is neither a JSON keystore nor 32 bytes of hex.
     #[error("key file {path} is neither a JSON keystore nor a 64-digit hex private key")]
     KeyFileFormat { path: PathBuf },

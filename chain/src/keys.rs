@@ -1,22 +1,32 @@
 //! Loading an account key from disk: a Geth/Parity JSON keystore (with a password file) or
 //! a file holding 64 hex digits. Either must be mode 0600, as the seed's receiver demanded:
-//! whoever reads the key can take every channel's earnings.
+//! whoever reads the key can take every channel's earnings. So must the files of other
+//! secrets (the keystore's password, the operator's API token): [`read_secret_file`].
+//!
+//! Secrets are read straight into buffers that are wiped when dropped ([`Zeroizing`]), never
+//! into a plain `String` first.
 
-use std::{os::unix::fs::PermissionsExt, path::Path};
+use std::{
+    fs::File,
+    io::Read,
+    os::unix::fs::PermissionsExt,
+    path::{Path, PathBuf},
+};
 
 use alloy::signers::local::PrivateKeySigner;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::{Error, Result};
 
 /// Reads the key at `key_path`. A keystore needs `password`; a hex key ignores it.
 pub fn load_private_key(key_path: &Path, password: Option<&str>) -> Result<PrivateKeySigner> {
-    let unreadable = |source| Error::KeyFileUnreadable { path: key_path.to_owned(), source };
-    let mode = std::fs::metadata(key_path).map_err(unreadable)?.permissions().mode();
-    if mode & 0o077 != 0 {
-        return Err(Error::KeyFileTooOpen { path: key_path.to_owned(), mode: mode & 0o777 });
-    }
-    let contents = Zeroizing::new(std::fs::read_to_string(key_path).map_err(unreadable)?);
+    let contents =
+        read_owner_only(key_path, |path, mode| Error::KeyFileTooOpen { path, mode }).map_err(|error| {
+            match error {
+                Error::SecretFileNotText { path } => Error::KeyFileFormat { path },
+                error => error,
+            }
+        })?;
     let text = contents.trim();
     if text.starts_with('{') {
         let password = password.ok_or_else(|| Error::PasswordMissing { path: key_path.to_owned() })?;
@@ -30,13 +40,47 @@ pub fn load_private_key(key_path: &Path, password: Option<&str>) -> Result<Priva
     digits.parse::<PrivateKeySigner>().map_err(|_| Error::KeyFileFormat { path: key_path.to_owned() })
 }
 
-/// Reads a password file, dropping one trailing newline (editors add it, keystores don't).
+/// Reads a password file (mode 0600), dropping one trailing newline (editors add it,
+/// keystores don't).
 pub fn read_password_file(path: &Path) -> Result<Zeroizing<String>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| Error::KeyFileUnreadable { path: path.to_owned(), source })?;
-    let trimmed = text.strip_suffix('\n').unwrap_or(&text);
-    let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
-    Ok(Zeroizing::new(trimmed.to_owned()))
+    let mut text = read_secret_file(path)?;
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    Ok(text)
+}
+
+/// Reads a file holding a secret (a password, an API token), refusing it unless only its
+/// owner may read it (mode 0600), straight into a buffer wiped on drop.
+pub fn read_secret_file(path: &Path) -> Result<Zeroizing<String>> {
+    read_owner_only(path, |path, mode| Error::SecretFileTooOpen { path, mode })
+}
+
+/// Reads `path` as text after checking, on the opened file, that neither group nor others
+/// may access it (`too_open` makes the refusal). The buffer is allocated once at the file's
+/// size, so no copy of the secret is left behind by a reallocation.
+fn read_owner_only(path: &Path, too_open: impl FnOnce(PathBuf, u32) -> Error) -> Result<Zeroizing<String>> {
+    let unreadable = |source| Error::KeyFileUnreadable { path: path.to_owned(), source };
+    let mut file = File::open(path).map_err(unreadable)?;
+    let metadata = file.metadata().map_err(unreadable)?;
+    let mode = metadata.permissions().mode();
+    if mode & 0o077 != 0 {
+        return Err(too_open(path.to_owned(), mode & 0o777));
+    }
+    // One byte more than the file, so that reading to its end needs no growth.
+    let capacity = usize::try_from(metadata.len()).unwrap_or(0).saturating_add(1);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
+    file.read_to_end(&mut bytes).map_err(unreadable)?;
+    match String::from_utf8(std::mem::take(&mut *bytes)) {
+        Ok(text) => Ok(Zeroizing::new(text)),
+        Err(error) => {
+            error.into_bytes().zeroize();
+            Err(Error::SecretFileNotText { path: path.to_owned() })
+        }
+    }
 }
 
 #[cfg(test)]
@@ -107,6 +151,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = write(dir.path(), "pw", "secret \n", 0o600);
         assert_eq!(read_password_file(&path).unwrap().as_str(), "secret ");
+        let path = write(dir.path(), "pw-crlf", "secret\r\n\n", 0o600);
+        assert_eq!(read_password_file(&path).unwrap().as_str(), "secret\r\n");
+        let path = write(dir.path(), "pw-crlf", "secret\r\n", 0o600);
+        assert_eq!(read_password_file(&path).unwrap().as_str(), "secret");
+    }
+
+    #[test]
+    fn secret_files_readable_by_others_are_refused_without_revealing_them() {
+        let dir = tempfile::tempdir().unwrap();
+        for mode in [0o644, 0o640, 0o604, 0o660] {
+            let path = write(dir.path(), "secret", "correct horse battery", mode);
+            for result in [read_password_file(&path), read_secret_file(&path)] {
+                let err = result.unwrap_err();
+                assert!(matches!(err, Error::SecretFileTooOpen { .. }), "{err}");
+                let message = err.to_string();
+                assert!(message.contains(&format!("chmod 600 {}", path.display())), "{message}");
+                assert!(message.contains(&format!("{:o}", mode)), "{message}");
+                assert!(!message.contains("horse"), "message leaks the secret: {message}");
+            }
+        }
+        let path = write(dir.path(), "secret", "correct horse battery", 0o600);
+        assert_eq!(read_secret_file(&path).unwrap().as_str(), "correct horse battery");
+        let path = write(dir.path(), "binary", "", 0o600);
+        fs::write(&path, [0xff, 0xfe, 0x00]).unwrap();
+        assert!(matches!(read_secret_file(&path), Err(Error::SecretFileNotText { .. })));
     }
 
     fn hex_bytes(hex: &str) -> [u8; 32] {

@@ -40,11 +40,9 @@ use uraiden_protocol::{
     LocalSigningKey, PaymentHeaders, ProofSignature, U192,
 };
 use uraiden_server::{
-    app::{receiver_routes, AppState},
-    channels::{ChannelManager, ChannelManagerConfig},
-    config::{Gateway, HttpOptions},
+    channels::ChannelManagerConfig,
     paywall::Price,
-    serve,
+    receiver::{Receiver, ReceiverConfig, Resources},
     store::Durability,
 };
 
@@ -433,8 +431,8 @@ async fn open_channels(chain: &TestChain, count: usize) -> anyhow::Result<Vec<Ch
 struct Server {
     url: String,
     stop: oneshot::Sender<()>,
-    serving: tokio::task::JoinHandle<std::io::Result<()>>,
-    background: uraiden_server::channels::BackgroundTasks,
+    /// Serving, then stopping the channel manager's tasks.
+    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
     _dir: tempfile::TempDir,
 }
 
@@ -454,30 +452,26 @@ impl Server {
         // anvil mines only on transactions and never reorgs: mined is enough.
         config.confirmations = 1;
         config.poll_interval = Duration::from_millis(200);
-        let (manager, background) = ChannelManager::start(config).await?;
+        let mut config = ReceiverConfig::new(config);
+        config.http.resources = Resources::routes(|state| {
+            Router::new()
+                .route("/free", get(|| async { "free" }))
+                .route("/paid", get(|| async { "paid" }).route_layer(state.paywall(Price::fixed(1))))
+        });
+        let receiver = Receiver::start(config).await?;
         let head = alloy::providers::Provider::get_block_number(&chain.provider(chain.key(0))).await?;
+        let manager = receiver.manager().expect("a receiver on a chain");
         anyhow::ensure!(
             manager.wait_for_block(head, Duration::from_secs(30)).await,
             "the server did not sync"
         );
-        let gateway = Gateway::new(
-            manager.receiver(),
-            deployment.channel_manager,
-            deployment.token,
-            deployment.chain_id,
-        );
-        let state = AppState::new(Arc::new(manager), gateway, HttpOptions::default());
-        let router = Router::new()
-            .route("/free", get(|| async { "free" }))
-            .route("/paid", get(|| async { "paid" }).route_layer(state.paywall(Price::fixed(1))))
-            .merge(receiver_routes(state));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let address: SocketAddr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let serving = tokio::spawn(serve::serve(listener, None, router, async move {
+        let serving = tokio::spawn(receiver.run(listener, async move {
             let _ = stopped.await;
         }));
-        let server = Self { url: format!("http://{address}"), stop, serving, background, _dir: dir };
+        let server = Self { url: format!("http://{address}"), stop, serving, _dir: dir };
         // The paywall answers 502 until the first node health check.
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -491,6 +485,5 @@ impl Server {
     async fn stop(self) {
         let _ = self.stop.send(());
         let _ = self.serving.await;
-        self.background.shutdown().await;
     }
 }

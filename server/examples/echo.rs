@@ -6,7 +6,7 @@
 //!     --private-key receiver.key --channel-manager-address 0x… --state-file echo.db
 //! ```
 
-use std::{path::PathBuf, sync::Arc};
+use std::path::PathBuf;
 
 use alloy::{
     network::EthereumWallet,
@@ -16,13 +16,12 @@ use alloy::{
 use anyhow::Context;
 use axum::{extract::Path, routing::get, Router};
 use clap::Parser;
-use uraiden_chain::{contracts::RaidenMicroTransferChannels, keys};
+use uraiden_chain::keys;
 use uraiden_protocol::{LocalSigningKey, U192};
 use uraiden_server::{
-    app::{receiver_routes, AppState},
-    channels::{ChannelManager, ChannelManagerConfig},
-    config::{Gateway, HttpOptions},
+    channels::ChannelManagerConfig,
     paywall::Price,
+    receiver::{Receiver, ReceiverConfig, Resources},
     serve,
 };
 
@@ -62,27 +61,26 @@ async fn main() -> anyhow::Result<()> {
         .wallet(EthereumWallet::from(signer))
         .connect_http(args.rpc_provider.parse().context("--rpc-provider is not a URL")?)
         .erased();
-    let chain_id = provider.get_chain_id().await.context("the Ethereum node does not answer")?;
-    let contract = args.channel_manager_address;
-    let token = RaidenMicroTransferChannels::new(contract, &provider).token().call().await?;
 
-    // The channel manager follows the chain and decides on payments.
-    let config =
-        ChannelManagerConfig::new(provider, receiver_key, contract, args.state_file, args.start_block);
-    let (manager, background) = ChannelManager::start(config).await?;
-    let gateway = Gateway::new(manager.receiver(), contract, token, chain_id);
-    let state = AppState::new(Arc::new(manager), gateway, HttpOptions::default());
-
-    // Paywalled resources: a fixed price and a price computed from the request.
-    let by_length = Price::dynamic(|request| U192::from(request.param("param").map_or(0, str::len)));
-    let app = Router::new()
-        .route("/echofix/{param}", get(echo).route_layer(state.paywall(Price::fixed(5))))
-        .route("/echodyn/{param}", get(echo).route_layer(state.paywall(by_length)))
-        .merge(receiver_routes(state));
+    // The channel manager follows the chain and decides on payments; the resources are
+    // paywalled: a fixed price and a price computed from the request.
+    let channels = ChannelManagerConfig::new(
+        provider,
+        receiver_key,
+        args.channel_manager_address,
+        args.state_file,
+        args.start_block,
+    );
+    let mut config = ReceiverConfig::new(channels);
+    config.http.resources = Resources::routes(|state| {
+        let by_length = Price::dynamic(|request| U192::from(request.param("param").map_or(0, str::len)));
+        Router::new()
+            .route("/echofix/{param}", get(echo).route_layer(state.paywall(Price::fixed(5))))
+            .route("/echodyn/{param}", get(echo).route_layer(state.paywall(by_length)))
+    });
+    let receiver = Receiver::start(config).await?;
 
     let listener = tokio::net::TcpListener::bind(&args.listen).await?;
     tracing::info!("echo server on http://{}", listener.local_addr()?);
-    serve::serve(listener, None, app, serve::shutdown_signal()).await?;
-    background.shutdown().await;
-    Ok(())
+    receiver.run(listener, serve::shutdown_signal()).await
 }

@@ -9,7 +9,6 @@ use std::{
     io::IsTerminal,
     net::SocketAddr,
     path::{Path, PathBuf},
-    sync::Arc,
     time::Duration,
 };
 
@@ -21,14 +20,14 @@ use alloy::{
 };
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use uraiden_chain::{contracts::RaidenMicroTransferChannels, keys, DeployOptions};
+use uraiden_chain::{keys, DeployOptions};
 use uraiden_protocol::{LocalSigningKey, U192};
 
 use crate::{
-    app::{self, AppState},
     channels::{ChannelManager, ChannelManagerConfig, StartError},
-    config::{ApiToken, Gateway, HttpOptions},
+    config::{ApiToken, HttpLimits},
     duties::{CloseOutcome, WithdrawOutcome},
+    receiver::{HttpConfig, Receiver, ReceiverConfig, Resources, TlsFiles},
     serve,
     store::StoreError,
 };
@@ -189,6 +188,55 @@ pub struct StartArgs {
     /// fetch and read the RDN-* headers: for single-page apps served from another origin.
     #[arg(long = "cors-origin", env = "URAIDEN_CORS_ORIGIN", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// What one client may hold of the server: slow or silent clients are cut off, and the
+/// connections served at once are capped (see README, "Serving limits").
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Connections served at once; more wait in the kernel's queue. Keep it well below the
+    /// open-file limit (ulimit -n): the state file and the node connections need descriptors.
+    #[arg(long, env = "URAIDEN_MAX_CONNECTIONS", default_value_t = HttpLimits::default().max_connections,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_connections: usize,
+    /// Milliseconds a client has to send a request head, from connecting or from its previous
+    /// answer (so also the keep-alive idle timeout).
+    #[arg(long, env = "URAIDEN_HEADER_TIMEOUT_MS", default_value_t = millis(HttpLimits::default().header_timeout),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout_ms: u64,
+    /// Milliseconds a client has to send a request's whole body.
+    #[arg(long, env = "URAIDEN_BODY_TIMEOUT_MS", default_value_t = millis(HttpLimits::default().body_timeout),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout_ms: u64,
+    /// Milliseconds a request for a paywalled resource may take until its answer (503 after);
+    /// a request whose payment is being stored is always answered.
+    #[arg(long, env = "URAIDEN_REQUEST_TIMEOUT_MS", default_value_t = millis(HttpLimits::default().request_timeout),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_ms: u64,
+    /// Milliseconds a client has to complete the TLS handshake.
+    #[arg(long, env = "URAIDEN_TLS_HANDSHAKE_TIMEOUT_MS",
+          default_value_t = millis(HttpLimits::default().tls_handshake_timeout),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub tls_handshake_timeout_ms: u64,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> HttpLimits {
+        HttpLimits {
+            max_connections: self.max_connections,
+            header_timeout: Duration::from_millis(self.header_timeout_ms),
+            body_timeout: Duration::from_millis(self.body_timeout_ms),
+            request_timeout: Duration::from_millis(self.request_timeout_ms),
+            tls_handshake_timeout: Duration::from_millis(self.tls_handshake_timeout_ms),
+            ..HttpLimits::default()
+        }
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn positive_amount(text: &str) -> Result<U192, String> {
@@ -295,102 +343,71 @@ async fn deploy(account: &AccountArgs, args: DeployArgs) -> anyhow::Result<()> {
 /// Reads the operator's API token from --api-token-file or --api-token / URAIDEN_API_TOKEN.
 fn api_token(receiver: &ReceiverArgs) -> anyhow::Result<Option<ApiToken>> {
     let text = match (&receiver.api_token_file, &receiver.api_token) {
-        (Some(file), _) => std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read --api-token-file {}", file.display()))?,
-        (None, Some(token)) => token.clone(),
+        (Some(file), _) => keys::read_secret_file(file)
+            .with_context(|| format!("reading --api-token-file {}", file.display()))?,
+        (None, Some(token)) => zeroize::Zeroizing::new(token.clone()),
         (None, None) => return Ok(None),
     };
     ApiToken::new(&text).map(Some).context("the API token is empty; put a long random string in it")
 }
 
-async fn start(account: &AccountArgs, receiver: &ReceiverArgs, args: StartArgs) -> anyhow::Result<()> {
-    let contract = receiver
-        .channel_manager_address
-        .context("start needs --channel-manager-address 0x… (printed by `uraiden-server deploy`)")?;
-    let state_file = receiver
-        .state_file
-        .clone()
-        .context("start needs --state-file FILE: where channels and accepted payments are stored")?;
-    let cors = crate::cors::cors_layer(&args.cors_origins)?;
-    let signer = load_signer(account, "start")?;
+/// The channel manager's settings from the command line: node, key, contract, state file.
+fn channel_config(
+    account: &AccountArgs,
+    receiver: &ReceiverArgs,
+    command: &str,
+) -> anyhow::Result<ChannelManagerConfig> {
+    let contract = receiver.channel_manager_address.with_context(|| {
+        format!("{command} needs --channel-manager-address 0x… (printed by `uraiden-server deploy`)")
+    })?;
+    let state_file = receiver.state_file.clone().with_context(|| {
+        format!("{command} needs --state-file FILE: where channels and accepted payments are stored")
+    })?;
+    let signer = load_signer(account, command)?;
     let receiver_key = LocalSigningKey::from_bytes(&signer.to_bytes())
         .map_err(|_| anyhow::anyhow!("the receiver's key is not a valid secp256k1 key"))?;
-    let api_token = api_token(receiver)?;
-    let tls = match (&receiver.ssl_cert, &receiver.ssl_key) {
-        (Some(cert), Some(key)) => Some(serve::load_tls(cert, key).await?),
-        _ => None,
-    };
-
     let provider =
         ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(rpc_url(account)?).erased();
-    // Token and chain id come from the node, so a wrong address or a dead node stops here
-    // with a clear message rather than at the first payment.
-    let node_error = |what: &str| {
-        format!(
-            "cannot {what} from the Ethereum node at {} (is it running? see --rpc-provider)",
-            account.rpc_provider
-        )
-    };
-    let chain_id = tokio::time::timeout(NODE_TIMEOUT, provider.get_chain_id())
-        .await
-        .map_err(|_| {
-            anyhow::anyhow!("{}: no answer within {NODE_TIMEOUT:?}", node_error("read the chain id"))
-        })?
-        .with_context(|| node_error("read the chain id"))?;
-    let token = tokio::time::timeout(
-        NODE_TIMEOUT,
-        RaidenMicroTransferChannels::new(contract, &provider).token().call(),
-    )
-    .await
-    .map_err(|_| anyhow::anyhow!("{}: no answer within {NODE_TIMEOUT:?}", node_error("read the token")))?
-    .with_context(|| {
-        format!(
-            "cannot read token() of channel manager {contract} on chain {chain_id}; check \
-                 --channel-manager-address and --rpc-provider"
-        )
-    })?;
-
     let mut config =
         ChannelManagerConfig::new(provider, receiver_key, contract, state_file, receiver.start_block);
     config.confirmations = receiver.confirmations;
     config.poll_interval = Duration::from_millis(receiver.poll_interval_ms);
     config.durability = receiver.durability;
     config.gas_price = receiver.gas_price;
-    config.withdraw_threshold = args.withdraw_threshold;
-    config.close_signed_timeout = args.close_signed_timeout;
-    let (manager, background) =
-        ChannelManager::start(config).await.context("starting the channel manager")?;
-    let gateway = Gateway::new(manager.receiver(), contract, token, chain_id);
-    tracing::info!(
-        receiver = %gateway.receiver,
-        contract = %gateway.contract,
-        token = %gateway.token,
-        chain_id,
-        "channel manager started"
-    );
+    Ok(config)
+}
 
-    let options = HttpOptions { tls: tls.is_some(), paywall_dir: receiver.paywall_info.clone(), api_token };
-    let state = AppState::new(Arc::new(manager), gateway, options);
-    let router = match &args.proxy_config {
-        Some(path) => {
-            crate::proxy::ProxyConfig::load(path)?.router(&state)?.merge(app::receiver_routes(state))
-        }
-        None => app::app(state),
+async fn start(account: &AccountArgs, receiver: &ReceiverArgs, args: StartArgs) -> anyhow::Result<()> {
+    let mut channels = channel_config(account, receiver, "start")?;
+    channels.withdraw_threshold = args.withdraw_threshold;
+    channels.close_signed_timeout = args.close_signed_timeout;
+    let resources = match &args.proxy_config {
+        Some(path) => Resources::Proxy(crate::proxy::ProxyConfig::load(path)?),
+        None => Resources::Echo,
     };
-    let router = match cors {
-        Some(cors) => router.layer(cors),
-        None => router,
+    let tls = match (&receiver.ssl_cert, &receiver.ssl_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert: cert.clone(), key: key.clone() }),
+        _ => None,
     };
+    let http = HttpConfig {
+        resources,
+        tls,
+        paywall_dir: receiver.paywall_info.clone(),
+        api_token: api_token(receiver)?,
+        cors_origins: args.cors_origins,
+        limits: args.limits.limits(),
+    };
+    serve::raise_open_file_limit(http.limits.max_connections);
+    let server = Receiver::start(ReceiverConfig { channels, http }).await?;
 
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
         .await
         .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
     let address: SocketAddr = listener.local_addr()?;
-    let scheme = if tls.is_some() { "https" } else { "http" };
+    let scheme = if server.is_tls() { "https" } else { "http" };
     tracing::info!(%address, "listening on {scheme}://{address}");
-    serve::serve(listener, tls, router, serve::shutdown_signal()).await.context("serving HTTP")?;
-    // Requests in flight have finished (their payments are stored); now stop following the chain.
-    background.shutdown().await;
+    // Requests in flight finish (their payments are stored), then the chain follower stops.
+    server.run(listener, serve::shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -402,28 +419,11 @@ async fn open_offline(
     receiver: &ReceiverArgs,
     command: &str,
 ) -> anyhow::Result<(ChannelManager, crate::channels::BackgroundTasks)> {
-    let contract = receiver.channel_manager_address.with_context(|| {
-        format!("{command} needs --channel-manager-address 0x… (printed by `uraiden-server deploy`)")
-    })?;
-    let state_file = receiver
-        .state_file
-        .clone()
-        .with_context(|| format!("{command} needs --state-file FILE: the server's state file"))?;
-    let signer = load_signer(account, command)?;
-    let receiver_key = LocalSigningKey::from_bytes(&signer.to_bytes())
-        .map_err(|_| anyhow::anyhow!("the receiver's key is not a valid secp256k1 key"))?;
-    let provider =
-        ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(rpc_url(account)?).erased();
-    let head = tokio::time::timeout(NODE_TIMEOUT, provider.get_block_number())
+    let mut config = channel_config(account, receiver, command)?;
+    let head = tokio::time::timeout(NODE_TIMEOUT, config.provider.get_block_number())
         .await
         .map_err(|_| anyhow::anyhow!("the Ethereum node at {} does not answer", account.rpc_provider))?
         .with_context(|| format!("cannot reach the Ethereum node at {}", account.rpc_provider))?;
-    let mut config =
-        ChannelManagerConfig::new(provider, receiver_key, contract, state_file.clone(), receiver.start_block);
-    config.confirmations = receiver.confirmations;
-    config.poll_interval = Duration::from_millis(receiver.poll_interval_ms);
-    config.durability = receiver.durability;
-    config.gas_price = receiver.gas_price;
     config.on_chain_duties = false;
     let (manager, background) = ChannelManager::start(config).await.map_err(|error| match error {
         StartError::Store(error @ StoreError::Locked { .. }) => anyhow::anyhow!(
@@ -505,6 +505,8 @@ async fn close_all(account: &AccountArgs, receiver: &ReceiverArgs) -> anyhow::Re
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
@@ -600,13 +602,55 @@ mod tests {
     }
 
     #[test]
+    fn start_takes_the_serving_limits() {
+        let Command::Start(start) = parse(&["start"]).unwrap().command else { panic!("not start") };
+        assert_eq!(start.limits.limits(), HttpLimits::default());
+        let Command::Start(start) = parse(&[
+            "start",
+            "--max-connections",
+            "64",
+            "--header-timeout-ms",
+            "500",
+            "--body-timeout-ms",
+            "600",
+            "--request-timeout-ms",
+            "700",
+            "--tls-handshake-timeout-ms",
+            "800",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("not start")
+        };
+        let limits = start.limits.limits();
+        assert_eq!(limits.max_connections, 64);
+        assert_eq!(
+            [
+                limits.header_timeout,
+                limits.body_timeout,
+                limits.request_timeout,
+                limits.tls_handshake_timeout
+            ],
+            [500, 600, 700, 800].map(Duration::from_millis)
+        );
+        assert!(parse(&["start", "--max-connections", "0"]).is_err());
+        assert!(parse(&["start", "--header-timeout-ms", "0"]).is_err());
+    }
+
+    #[test]
     fn api_token_from_value_or_file() {
         let mut cli = parse(&["--api-token", " t0k3n ", "start"]).unwrap();
         assert!(api_token(&cli.receiver).unwrap().unwrap().matches("t0k3n"));
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("token");
         std::fs::write(&file, "from-file\n").unwrap();
-        cli.receiver.api_token_file = Some(file);
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        cli.receiver.api_token_file = Some(file.clone());
+        let refused = format!("{:#}", api_token(&cli.receiver).unwrap_err());
+        assert!(refused.contains(&format!("chmod 600 {}", file.display())), "{refused}");
+        assert!(!refused.contains("from-file"), "{refused}");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert!(api_token(&cli.receiver).unwrap().unwrap().matches("from-file"));
         cli.receiver.api_token_file = None;
         cli.receiver.api_token = Some("  ".into());

@@ -1,9 +1,10 @@
 //! The settings the HTTP side runs with, once resolved from the command line and the node.
 
-use std::{fmt, path::PathBuf};
+use std::{fmt, path::PathBuf, time::Duration};
 
 use subtle::ConstantTimeEq;
 use uraiden_protocol::{Address, PaywallInfo, DEFAULT_GATEWAY_PATH, U192};
+use zeroize::Zeroizing;
 
 /// Who gets paid, where: the values every paywalled response announces.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,13 +42,13 @@ impl Gateway {
 
 /// The operator's bearer token for the channel listings.
 #[derive(Clone)]
-pub struct ApiToken(String);
+pub struct ApiToken(Zeroizing<String>);
 
 impl ApiToken {
     /// A token; `None` when it is empty after trimming (an empty token would let anyone in).
     pub fn new(token: &str) -> Option<Self> {
         let token = token.trim();
-        (!token.is_empty()).then(|| Self(token.to_owned()))
+        (!token.is_empty()).then(|| Self(Zeroizing::new(token.to_owned())))
     }
 
     /// Compares in constant time, so response timing does not reveal the token bit by bit.
@@ -72,6 +73,43 @@ pub struct HttpOptions {
     pub paywall_dir: Option<PathBuf>,
     /// Enables the operator's channel listings.
     pub api_token: Option<ApiToken>,
+}
+
+/// What one client may hold of the server, so that slow or silent clients (slowloris) and
+/// piles of idle sockets cannot take it down or keep it from its duties.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Connections served at once (`--max-connections`). Beyond it, new connections wait in
+    /// the kernel's accept queue until one ends. Keep it well below the process's open-file
+    /// limit (`ulimit -n`): the state file and the node connections need descriptors too.
+    pub max_connections: usize,
+    /// Time a client has to send a complete request head, from when the connection is
+    /// accepted or its previous response was sent; it is also the keep-alive idle timeout
+    /// (`--header-timeout-ms`).
+    pub header_timeout: Duration,
+    /// Time a client has to send a request's whole body (`--body-timeout-ms`).
+    pub body_timeout: Duration,
+    /// Time a request for a paywalled resource may take until its answer, unless a payment
+    /// is being committed for it: a paid request is always served (`--request-timeout-ms`).
+    /// The receiver's own API is not cut: its operator actions send transactions.
+    pub request_timeout: Duration,
+    /// Time a client has to complete the TLS handshake (`--tls-handshake-timeout-ms`).
+    pub tls_handshake_timeout: Duration,
+    /// How long connections still open at shutdown get to finish their requests.
+    pub shutdown_drain: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 512,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(30),
+            tls_handshake_timeout: Duration::from_secs(10),
+            shutdown_drain: Duration::from_secs(30),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,10 @@
 //! The µRaiden receiver: paywalls HTTP resources and collects micropayments over ERC20
 //! payment channels (SPEC §4 and §5).
 //!
+//! - [`receiver`]: the composition root: [`Receiver::start`](receiver::Receiver::start) puts a
+//!   receiver together (channel manager, router under one middleware stack, serving limits);
+//!   everything that runs a receiver goes through it.
+//!
 //! HTTP side:
 //! - [`cli`]: the command line (the seed's options): `start` serves, `deploy` deploys,
 //!   `withdraw` and `close-all` collect earned balances with the server stopped.
@@ -14,7 +18,8 @@
 //! - [`backend`]: the [`ChannelBackend`](backend::ChannelBackend) trait the HTTP side uses.
 //! - [`proxy`]: paywalls an upstream HTTP server (the seed's `PaywalledProxyUrl`).
 //! - [`cors`]: cross-origin access for apps that pay from another origin (`--cors-origin`).
-//! - [`serve`]: HTTP or TLS serving with graceful shutdown on ctrl-c and SIGTERM.
+//! - [`serve`]: HTTP or TLS serving within the connection cap and timeouts, with graceful
+//!   shutdown on ctrl-c and SIGTERM.
 //!
 //! Money core:
 //! - [`channels`]: the [`ChannelManager`](channels::ChannelManager), which decides on payments.
@@ -37,6 +42,7 @@ pub mod metrics;
 mod payment_writer;
 pub mod paywall;
 pub mod proxy;
+pub mod receiver;
 pub mod serve;
 pub mod store;
 pub mod sync;

@@ -286,6 +286,8 @@ async fn charge(
     };
 
     let started = Instant::now();
+    // From here the sender may be charged: no request deadline may drop the answer.
+    crate::serve::payment_committing();
     let outcome = state.backend().accept_payment(&payment, price).await;
     state.metrics().observe_verification(started.elapsed().as_secs_f64());
     match outcome {

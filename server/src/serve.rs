@@ -1,49 +1,332 @@
-//! Serving a router over plain HTTP or TLS (rustls), until a shutdown signal; in-flight
-//! requests (and so payments being stored) finish before `serve` returns.
+//! Serving a router over plain HTTP or TLS (rustls) until a shutdown signal, with the limits
+//! of [`HttpLimits`]: a cap on connections, a deadline for each request head (which is also
+//! the keep-alive idle timeout) and for the TLS handshake, so that slow or silent clients
+//! cannot pile up sockets. In-flight requests (and so payments being stored) finish before
+//! [`serve`] returns.
+//!
+//! Requests are also bounded: [`body_deadline`] limits how long a request's body may take to
+//! arrive, [`request_deadline`] how long a paywalled request may take until its answer,
+//! except that a request whose payment is being committed ([`payment_committing`]) is always
+//! answered.
+//!
+//! HTTP/1.1 only: hyper bounds an HTTP/1 request head with a timer, not an HTTP/2
+//! connection's preface or its streams; browsers fall back to HTTP/1.1 through ALPN.
 
-use std::{future::Future, io, net::SocketAddr, path::Path, time::Duration};
+use std::{
+    future::Future,
+    io,
+    net::SocketAddr,
+    path::Path,
+    pin::Pin,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    task::{Context, Poll},
+    time::Duration,
+};
 
-use axum::Router;
-use axum_server::tls_rustls::RustlsConfig;
-use tokio::net::TcpListener;
+use axum::{
+    body::{Body, Bytes},
+    extract::{ConnectInfo, Request, State},
+    http::StatusCode,
+    middleware::Next,
+    response::{IntoResponse, Response},
+    Router,
+};
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use hyper::{body::Incoming, server::conn::http1};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    net::{TcpListener, TcpStream},
+    sync::Semaphore,
+};
+use tokio_rustls::TlsAcceptor;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tower_service::Service;
 
-/// How long in-flight TLS connections get after the signal; plain HTTP waits for all
-/// requests, as axum does.
-const TLS_DRAIN: Duration = Duration::from_secs(30);
+use crate::config::HttpLimits;
+
+/// Pause after an accept error (out of descriptors, say) before accepting again.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// Open files kept for the process's own use beyond the connection cap: the state file, the
+/// node and upstream connections, logs.
+const RESERVED_FILES: u64 = 128;
+
+/// Raises the soft open-file limit to the hard one (the process may use what the system
+/// allows it), and warns when `max_connections` would still leave fewer than
+/// [`RESERVED_FILES`] descriptors for the receiver's own work.
+pub fn raise_open_file_limit(max_connections: usize) {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let limit = getrlimit(Resource::Nofile);
+    if let (Some(soft), Some(hard)) = (limit.current, limit.maximum) {
+        if soft < hard {
+            let raised = rustix::process::Rlimit { current: Some(hard), maximum: Some(hard) };
+            if let Err(error) = setrlimit(Resource::Nofile, raised) {
+                tracing::warn!(%error, soft, hard, "cannot raise the open-file limit");
+            }
+        }
+    }
+    if let Some(soft) = getrlimit(Resource::Nofile).current {
+        let wanted = u64::try_from(max_connections).unwrap_or(u64::MAX).saturating_add(RESERVED_FILES);
+        if wanted > soft {
+            tracing::warn!(
+                max_connections,
+                open_file_limit = soft,
+                "--max-connections leaves fewer than {RESERVED_FILES} descriptors for the state file and \
+                 the node: lower it or raise the limit (ulimit -n)"
+            );
+        }
+    }
+}
 
 /// Loads `--ssl-cert` and `--ssl-key` (PEM).
-pub async fn load_tls(cert: &Path, key: &Path) -> anyhow::Result<RustlsConfig> {
+pub async fn load_tls(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
     // Several crates in the tree enable rustls providers; pick one explicitly so rustls
     // does not refuse to guess. An error only means one is installed already.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    RustlsConfig::from_pem_file(cert, key).await.map_err(|error| {
+    let unusable = |error: &dyn std::fmt::Display| {
         anyhow::anyhow!(
             "cannot load the TLS certificate {} and key {} (PEM files expected): {error}",
             cert.display(),
             key.display()
         )
-    })
+    };
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|error| unusable(&error))?;
+    let private_key = PrivateKeyDer::from_pem_file(key).map_err(|error| unusable(&error))?;
+    let mut config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(chain, private_key)
+        .map_err(|error| unusable(&error))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
-/// Serves `router` on `listener` until `shutdown` completes.
+/// Serves `router` on `listener` within the default [`HttpLimits`] until `shutdown`
+/// completes; see [`serve_within`]. A receiver is served by
+/// [`Receiver::run`](crate::receiver::Receiver::run), which also adds its middleware.
 pub async fn serve(
     listener: TcpListener,
-    tls: Option<RustlsConfig>,
+    tls: Option<TlsAcceptor>,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let service = router.into_make_service_with_connect_info::<SocketAddr>();
-    match tls {
-        None => axum::serve(listener, service).with_graceful_shutdown(shutdown).await,
-        Some(config) => {
-            let handle = axum_server::Handle::new();
-            let signal_handle = handle.clone();
-            tokio::spawn(async move {
-                shutdown.await;
-                signal_handle.graceful_shutdown(Some(TLS_DRAIN));
-            });
-            axum_server::from_tcp_rustls(listener.into_std()?, config)?.handle(handle).serve(service).await
+    serve_within(listener, tls, router, HttpLimits::default(), shutdown).await
+}
+
+/// Serves `router` on `listener` within `limits` until `shutdown` completes; then stops
+/// accepting, lets open connections finish their requests (for up to
+/// [`HttpLimits::shutdown_drain`]) and returns.
+pub async fn serve_within(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    router: Router,
+    limits: HttpLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let connections = TaskTracker::new();
+    let finish = CancellationToken::new();
+    let cut = CancellationToken::new();
+    tokio::pin!(shutdown);
+    loop {
+        // At the cap, stop accepting: new connections wait in the kernel's queue and take no
+        // descriptor of ours until a connection ends (the header timeout ends silent ones).
+        let slot = tokio::select! {
+            () = &mut shutdown => break,
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+        };
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                    continue;
+                }
+            },
+        };
+        let connection = Connection {
+            router: router.clone(),
+            peer,
+            limits: limits.clone(),
+            finish: finish.clone(),
+            cut: cut.clone(),
+        };
+        let tls = tls.clone();
+        connections.spawn(async move {
+            connection.serve(stream, tls).await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    connections.close();
+    finish.cancel();
+    if tokio::time::timeout(limits.shutdown_drain, connections.wait()).await.is_err() {
+        tracing::warn!(
+            open = connections.len(),
+            "connections still open {:?} after shutdown; closing them",
+            limits.shutdown_drain
+        );
+        cut.cancel();
+        connections.wait().await;
+    }
+    Ok(())
+}
+
+/// One accepted connection and what it needs to be served.
+struct Connection {
+    router: Router,
+    peer: SocketAddr,
+    limits: HttpLimits,
+    /// Cancelled at shutdown: finish the request in progress, then close.
+    finish: CancellationToken,
+    /// Cancelled when the shutdown drain is over: close now.
+    cut: CancellationToken,
+}
+
+impl Connection {
+    async fn serve(self, stream: TcpStream, tls: Option<TlsAcceptor>) {
+        let _ = stream.set_nodelay(true);
+        let Some(acceptor) = tls else {
+            return self.serve_http(stream).await;
+        };
+        let handshake = tokio::select! {
+            () = self.finish.cancelled() => return,
+            handshake = tokio::time::timeout(self.limits.tls_handshake_timeout, acceptor.accept(stream)) => handshake,
+        };
+        match handshake {
+            Ok(Ok(stream)) => self.serve_http(stream).await,
+            Ok(Err(error)) => tracing::debug!(peer = %self.peer, %error, "TLS handshake failed"),
+            Err(_) => tracing::debug!(peer = %self.peer, "TLS handshake timed out"),
         }
+    }
+
+    async fn serve_http(self, stream: impl AsyncRead + AsyncWrite + Unpin + Send + 'static) {
+        let Self { router, peer, limits, finish, cut } = self;
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            let mut router = router.clone();
+            async move { router.call(request).await }
+        });
+        let mut builder = http1::Builder::new();
+        builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+        let connection = builder.serve_connection(TokioIo::new(stream), service);
+        tokio::pin!(connection);
+        let finished = tokio::select! {
+            result = connection.as_mut() => Some(result),
+            () = finish.cancelled() => None,
+        };
+        let result = match finished {
+            Some(result) => result,
+            None => {
+                // Shutdown: answer the request in progress, then close.
+                connection.as_mut().graceful_shutdown();
+                tokio::select! {
+                    result = connection.as_mut() => result,
+                    () = cut.cancelled() => Ok(()),
+                }
+            }
+        };
+        if let Err(error) = result {
+            tracing::debug!(%peer, %error, "connection ended");
+        }
+    }
+}
+
+tokio::task_local! {
+    /// Set while a request runs under [`request_deadline`]: whether a payment is being
+    /// committed for it, after which no deadline may drop its answer.
+    static PAYMENT_COMMITTING: Arc<AtomicBool>;
+}
+
+/// Called before a payment is committed: from here on the request is answered however long
+/// it takes, since the sender has paid for the answer. Outside [`request_deadline`], a no-op.
+pub fn payment_committing() {
+    let _ = PAYMENT_COMMITTING.try_with(|committing| committing.store(true, Ordering::SeqCst));
+}
+
+/// Middleware (`from_fn_with_state(limit, body_deadline)`): the request's body must
+/// arrive within `limit` ([`HttpLimits::body_timeout`]).
+pub async fn body_deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    let request = if request.body().is_end_stream() {
+        request
+    } else {
+        request.map(|body| Body::new(DeadlineBody::new(body, limit)))
+    };
+    next.run(request).await
+}
+
+/// Middleware (`from_fn_with_state(limit, request_deadline)`) for the paywalled resources:
+/// a request not answered within `limit` ([`HttpLimits::request_timeout`]) gets a 503,
+/// unless [`payment_committing`] was called for it.
+pub async fn request_deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    let committing = Arc::new(AtomicBool::new(false));
+    let response = PAYMENT_COMMITTING.scope(committing.clone(), next.run(request));
+    tokio::pin!(response);
+    let in_time = tokio::time::timeout(limit, &mut response).await;
+    match in_time {
+        Ok(response) => response,
+        // Only this task polls `response`, so the flag cannot change while we decide.
+        Err(_) if committing.load(Ordering::SeqCst) => response.await,
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The request took too long and was stopped; nothing was charged. Retry it.",
+        )
+            .into_response(),
+    }
+}
+
+/// A request body that fails once its deadline passes, so a client trickling an upload
+/// cannot hold a handler forever.
+struct DeadlineBody {
+    inner: Body,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    limit: Duration,
+}
+
+impl DeadlineBody {
+    fn new(inner: Body, limit: Duration) -> Self {
+        Self { inner, deadline: Box::pin(tokio::time::sleep(limit)), limit }
+    }
+}
+
+impl HttpBody for DeadlineBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame);
+        }
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            let limit = self.limit;
+            return Poll::Ready(Some(Err(axum::Error::new(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("the request body did not arrive within {limit:?}"),
+            )))));
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 

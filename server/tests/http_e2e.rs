@@ -8,7 +8,6 @@
 use std::{
     net::SocketAddr,
     os::unix::fs::PermissionsExt,
-    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -19,10 +18,9 @@ use uraiden_protocol::{
     LocalSigningKey, PaymentHeaders, ProofSignature, Refusal, U192,
 };
 use uraiden_server::{
-    app::{self, AppState},
-    channels::{BackgroundTasks, ChannelManager, ChannelManagerConfig},
-    config::{ApiToken, Gateway, HttpOptions},
-    serve,
+    channels::{ChannelManager, ChannelManagerConfig},
+    config::ApiToken,
+    receiver::ReceiverConfig,
 };
 
 const RECEIVER: usize = 1;
@@ -35,7 +33,8 @@ struct Receiver {
     chain: TestChain,
     _dir: tempfile::TempDir,
     manager: ChannelManager,
-    tasks: BackgroundTasks,
+    /// Serving, then stopping the chain follower and the duties.
+    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
     url: String,
     stop: oneshot::Sender<()>,
     domain: Eip712Domain,
@@ -60,24 +59,19 @@ impl Receiver {
         config.confirmations = 1;
         config.poll_interval = Duration::from_millis(20);
         config.balance_check_interval = Duration::from_millis(100);
-        let (manager, tasks) = ChannelManager::start(config).await.expect("the channel manager starts");
+        let mut config = ReceiverConfig::new(config);
+        config.http.api_token = ApiToken::new("op");
+        let receiver = uraiden_server::receiver::Receiver::start(config).await.expect("the receiver starts");
+        let manager = receiver.manager().expect("a receiver on a chain").clone();
         let deployment = chain.deployment;
-        let gateway = Gateway::new(
-            chain.address(RECEIVER),
-            deployment.channel_manager,
-            deployment.token,
-            deployment.chain_id,
-        );
-        let options = HttpOptions { api_token: ApiToken::new("op"), ..HttpOptions::default() };
-        let state = AppState::new(Arc::new(manager.clone()), gateway, options);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address: SocketAddr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(serve::serve(listener, None, app::app(state), async move {
+        let serving = tokio::spawn(receiver.run(listener, async move {
             let _ = stopped.await;
         }));
         let domain = channel_manager_domain(deployment.chain_id, deployment.channel_manager);
-        Self { chain, _dir: dir, manager, tasks, url: format!("http://{address}"), stop, domain }
+        Self { chain, _dir: dir, manager, serving, url: format!("http://{address}"), stop, domain }
     }
 
     async fn synced(&self) {
@@ -226,7 +220,7 @@ async fn pays_refuses_closes_and_reports_a_dead_node() {
     }
 
     let _ = receiver.stop.send(());
-    receiver.tasks.shutdown().await;
+    receiver.serving.await.unwrap().unwrap();
 }
 
 #[tokio::test]

@@ -10,7 +10,6 @@
 use std::{
     future::Future,
     net::SocketAddr,
-    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -22,10 +21,9 @@ use uraiden_protocol::{
     LocalSigningKey, PaymentHeaders, ProofSignature, Refusal, U192,
 };
 use uraiden_server::{
-    app::{self, AppState},
-    channels::{BackgroundTasks, ChannelManager, ChannelManagerConfig},
-    config::{ApiToken, Gateway, HttpOptions},
-    serve,
+    channels::{ChannelManager, ChannelManagerConfig},
+    config::ApiToken,
+    receiver::ReceiverConfig,
     store::ChannelState,
 };
 
@@ -39,7 +37,8 @@ struct Receiver {
     chain: TestChain,
     _dir: tempfile::TempDir,
     manager: ChannelManager,
-    tasks: BackgroundTasks,
+    /// Serving, then stopping the chain follower and the duties.
+    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
     url: String,
     stop: oneshot::Sender<()>,
     domain: Eip712Domain,
@@ -72,24 +71,19 @@ impl Receiver {
         config.confirmations = 2;
         config.poll_interval = Duration::from_millis(20);
         config.balance_check_interval = Duration::from_millis(100);
-        let (manager, tasks) = ChannelManager::start(config).await.expect("the channel manager starts");
+        let mut config = ReceiverConfig::new(config);
+        config.http.api_token = ApiToken::new("op");
+        let receiver = uraiden_server::receiver::Receiver::start(config).await.expect("the receiver starts");
+        let manager = receiver.manager().expect("a receiver on a chain").clone();
         let deployment = chain.deployment;
-        let gateway = Gateway::new(
-            chain.address(RECEIVER),
-            deployment.channel_manager,
-            deployment.token,
-            deployment.chain_id,
-        );
-        let options = HttpOptions { api_token: ApiToken::new("op"), ..HttpOptions::default() };
-        let state = AppState::new(Arc::new(manager.clone()), gateway, options);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address: SocketAddr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(serve::serve(listener, None, app::app(state), async move {
+        let serving = tokio::spawn(receiver.run(listener, async move {
             let _ = stopped.await;
         }));
         let domain = channel_manager_domain(deployment.chain_id, deployment.channel_manager);
-        Self { chain, _dir: dir, manager, tasks, url: format!("http://{address}"), stop, domain }
+        Self { chain, _dir: dir, manager, serving, url: format!("http://{address}"), stop, domain }
     }
 
     async fn head(&self) -> u64 {
@@ -297,5 +291,5 @@ async fn a_channel_is_paid_topped_up_closed_and_settled_over_http() {
     receiver.refused(&receiver.payment(channel, 25), Refusal::NonexistingChannel).await;
 
     let _ = receiver.stop.send(());
-    receiver.tasks.shutdown().await;
+    receiver.serving.await.unwrap().unwrap();
 }

@@ -7,7 +7,10 @@ mod http_support;
 use std::net::SocketAddr;
 
 use http_support::*;
-use uraiden_server::{app, config::HttpOptions, serve};
+use uraiden_server::{
+    receiver::{HttpConfig, Receiver, TlsFiles},
+    serve,
+};
 
 #[tokio::test]
 async fn serves_https_with_secure_cookies_and_stops_gracefully() {
@@ -17,13 +20,17 @@ async fn serves_https_with_secure_cookies_and_stops_gracefully() {
     std::fs::write(&cert, certified.cert.pem()).expect("write cert");
     std::fs::write(&key, certified.signing_key.serialize_pem()).expect("write key");
 
-    let tls = serve::load_tls(&cert, &key).await.expect("the PEM files load");
-    let options = HttpOptions { tls: true, ..default_options() };
-    let router = app::app(state_with(FakeBackend::healthy(), options));
+    let http = HttpConfig {
+        tls: Some(TlsFiles { cert, key }),
+        api_token: default_options().api_token,
+        ..HttpConfig::default()
+    };
+    let receiver =
+        Receiver::over_backend(FakeBackend::healthy(), gateway(), http).await.expect("the PEM files load");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address: SocketAddr = listener.local_addr().expect("address");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve::serve(listener, Some(tls), router, async move {
+    let server = tokio::spawn(receiver.run(listener, async move {
         let _ = stopped.await;
     }));
 
@@ -61,6 +68,9 @@ async fn unreadable_certificates_are_reported_with_their_paths() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cert = dir.path().join("missing-cert.pem");
     std::fs::write(dir.path().join("key.pem"), "not a key").expect("write");
-    let error = serve::load_tls(&cert, &dir.path().join("key.pem")).await.expect_err("refused").to_string();
+    let Err(error) = serve::load_tls(&cert, &dir.path().join("key.pem")).await else {
+        panic!("unreadable PEM files were accepted");
+    };
+    let error = error.to_string();
     assert!(error.contains("missing-cert.pem") && error.contains("PEM"), "{error}");
 }

@@ -7,7 +7,6 @@
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
-    sync::Arc,
     time::Duration,
 };
 
@@ -17,10 +16,9 @@ use uraiden_client::{Client, ClientConfig, SessionOptions};
 use uraiden_e2e::TestChain;
 use uraiden_protocol::{Address, LocalSigningKey, U192};
 use uraiden_server::{
-    app::{self, AppState},
-    channels::{BackgroundTasks, ChannelManager, ChannelManagerConfig},
-    config::{ApiToken, Gateway, HttpOptions},
-    serve,
+    channels::{ChannelManager, ChannelManagerConfig},
+    config::ApiToken,
+    receiver::ReceiverConfig,
 };
 
 pub const RECEIVER: usize = 1;
@@ -33,7 +31,8 @@ pub struct Env {
     pub chain: TestChain,
     pub dir: tempfile::TempDir,
     pub manager: ChannelManager,
-    tasks: Option<BackgroundTasks>,
+    /// Serving, then stopping the chain follower and the duties.
+    serving: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     pub url: String,
     stop: Option<oneshot::Sender<()>>,
 }
@@ -65,27 +64,21 @@ impl Env {
         config.on_chain_duties = duties;
         config.poll_interval = Duration::from_millis(20);
         config.balance_check_interval = Duration::from_millis(100);
-        let (manager, tasks) = ChannelManager::start(config).await.expect("the channel manager starts");
-        let deployment = chain.deployment;
-        let gateway = Gateway::new(
-            chain.address(RECEIVER),
-            deployment.channel_manager,
-            deployment.token,
-            deployment.chain_id,
-        );
-        let options = HttpOptions { api_token: ApiToken::new("op"), ..HttpOptions::default() };
-        let state = AppState::new(Arc::new(manager.clone()), gateway, options);
+        let mut config = ReceiverConfig::new(config);
+        config.http.api_token = ApiToken::new("op");
+        let receiver = uraiden_server::receiver::Receiver::start(config).await.expect("the receiver starts");
+        let manager = receiver.manager().expect("a receiver on a chain").clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address: SocketAddr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(serve::serve(listener, None, app::app(state), async move {
+        let serving = tokio::spawn(receiver.run(listener, async move {
             let _ = stopped.await;
         }));
         let env = Self {
             chain,
             dir,
             manager,
-            tasks: Some(tasks),
+            serving: Some(serving),
             url: format!("http://{address}"),
             stop: Some(stop),
         };
@@ -154,8 +147,8 @@ impl Env {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(tasks) = self.tasks.take() {
-            tasks.shutdown().await;
+        if let Some(serving) = self.serving.take() {
+            serving.await.unwrap().unwrap();
         }
     }
 }

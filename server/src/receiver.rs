@@ -1,0 +1,274 @@
+//! The composition root: the one place a receiver is put together. Everything that runs a
+//! receiver (the command line, the examples, the benchmark, the tests) goes through it:
+//!
+//! ```ignore
+//! let receiver = Receiver::start(ReceiverConfig::new(channels)).await?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:5000").await?;
+//! receiver.run(listener, serve::shutdown_signal()).await?;
+//! ```
+//!
+//! [`Receiver::start`] reads the token and chain id from the node, starts the channel manager
+//! (chain follower and on-chain duties, on their own node connections) and builds
+//! [`Receiver::router`], the paywalled resources and the receiver's routes under one
+//! middleware stack: CORS, a trace span per request, the body deadline, and the request
+//! deadline on the paywalled resources. [`Receiver::run`] serves it within [`HttpLimits`]
+//! over HTTP or TLS and, once stopped, stops the background tasks.
+
+use std::{fmt, future::Future, path::PathBuf, sync::Arc, time::Duration};
+
+use alloy::providers::Provider;
+use anyhow::Context;
+use axum::{middleware::from_fn_with_state, Router};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tower_http::{cors::CorsLayer, trace::TraceLayer};
+use uraiden_chain::contracts::RaidenMicroTransferChannels;
+
+use crate::{
+    app::{self, AppState},
+    backend::ChannelBackend,
+    channels::{BackgroundTasks, ChannelManager, ChannelManagerConfig},
+    config::{ApiToken, Gateway, HttpLimits, HttpOptions},
+    proxy::ProxyConfig,
+    serve,
+};
+
+/// How long startup waits for the node before giving up with a clear message.
+const NODE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the receiver paywalls, besides its own routes (REST API, `/js/*`, `/metrics`).
+#[derive(Clone, Default)]
+pub enum Resources {
+    /// The seed's echo demo of `uraiden-server start`: `/echofix/{param}`, `/echodyn/{param}`.
+    #[default]
+    Echo,
+    /// Paywalled paths of an upstream server (`--proxy-config`).
+    Proxy(ProxyConfig),
+    /// Routes of the program embedding the receiver, built with its state (for
+    /// `state.paywall(price)`).
+    Routes(Arc<dyn Fn(&AppState) -> Router + Send + Sync>),
+}
+
+impl Resources {
+    /// Routes built by `build` with the receiver's state.
+    pub fn routes(build: impl Fn(&AppState) -> Router + Send + Sync + 'static) -> Self {
+        Self::Routes(Arc::new(build))
+    }
+
+    fn router(&self, state: &AppState) -> anyhow::Result<Router> {
+        match self {
+            Self::Echo => Ok(app::echo_routes(state)),
+            Self::Proxy(proxy) => proxy.router(state),
+            Self::Routes(build) => Ok(build(state)),
+        }
+    }
+}
+
+impl fmt::Debug for Resources {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Echo => f.write_str("Echo"),
+            Self::Proxy(_) => f.write_str("Proxy(..)"),
+            Self::Routes(_) => f.write_str("Routes(..)"),
+        }
+    }
+}
+
+/// The TLS certificate chain and key, PEM files (`--ssl-cert`, `--ssl-key`).
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// The HTTP side of a receiver.
+#[derive(Clone, Debug, Default)]
+pub struct HttpConfig {
+    pub resources: Resources,
+    /// Serve over TLS with these files; cookies then get `Secure`.
+    pub tls: Option<TlsFiles>,
+    /// `--paywall-info DIR`: the paywall page and `/js/*` from here instead of the built-in copy.
+    pub paywall_dir: Option<PathBuf>,
+    /// Enables the operator's channel listings.
+    pub api_token: Option<ApiToken>,
+    /// `--cors-origin`: origins whose pages may pay with fetch.
+    pub cors_origins: Vec<String>,
+    pub limits: HttpLimits,
+}
+
+/// Everything a receiver runs with.
+#[derive(Debug)]
+pub struct ReceiverConfig {
+    /// The node, the receiver's key, the contract, the state file and the duties' settings.
+    pub channels: ChannelManagerConfig,
+    pub http: HttpConfig,
+}
+
+impl ReceiverConfig {
+    /// The echo demo over HTTP with the default limits.
+    pub fn new(channels: ChannelManagerConfig) -> Self {
+        Self { channels, http: HttpConfig::default() }
+    }
+}
+
+/// A started receiver: its state, its middleware-wrapped router, and the channel manager's
+/// background tasks, stopped by [`run`](Self::run) once serving ends.
+pub struct Receiver {
+    state: AppState,
+    router: Router,
+    tls: Option<TlsAcceptor>,
+    limits: HttpLimits,
+    /// The channel manager and its tasks; `None` for a receiver over another backend.
+    chain: Option<(ChannelManager, BackgroundTasks)>,
+}
+
+impl fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("gateway", self.state.gateway())
+            .field("tls", &self.tls.is_some())
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Receiver {
+    /// Loads the TLS files and checks the CORS origins, reads the token and chain id from
+    /// the node (so that a wrong address or a dead node stops here with a clear message, not
+    /// at the first payment), starts the channel manager and builds the router.
+    pub async fn start(config: ReceiverConfig) -> anyhow::Result<Self> {
+        let ReceiverConfig { channels, http } = config;
+        let tls = load_tls(http.tls.as_ref()).await?;
+        let cors = crate::cors::cors_layer(&http.cors_origins)?;
+        let contract = channels.channel_manager;
+        let (chain_id, token) = read_gateway(&channels.provider, contract).await?;
+        let (manager, tasks) =
+            ChannelManager::start(channels).await.context("starting the channel manager")?;
+        let gateway = Gateway::new(manager.receiver(), contract, token, chain_id);
+        tracing::info!(
+            receiver = %gateway.receiver,
+            contract = %gateway.contract,
+            token = %gateway.token,
+            chain_id,
+            "channel manager started"
+        );
+        match Self::assemble(Arc::new(manager.clone()), gateway, http, tls, cors) {
+            Ok(mut receiver) => {
+                receiver.chain = Some((manager, tasks));
+                Ok(receiver)
+            }
+            Err(error) => {
+                tasks.shutdown().await;
+                Err(error)
+            }
+        }
+    }
+
+    /// The HTTP side alone, over any backend (a test's fake, say): the same router and
+    /// serving as [`start`](Self::start), without a chain.
+    pub async fn over_backend(
+        backend: Arc<dyn ChannelBackend>,
+        gateway: Gateway,
+        http: HttpConfig,
+    ) -> anyhow::Result<Self> {
+        let tls = load_tls(http.tls.as_ref()).await?;
+        let cors = crate::cors::cors_layer(&http.cors_origins)?;
+        Self::assemble(backend, gateway, http, tls, cors)
+    }
+
+    fn assemble(
+        backend: Arc<dyn ChannelBackend>,
+        gateway: Gateway,
+        http: HttpConfig,
+        tls: Option<TlsAcceptor>,
+        cors: Option<CorsLayer>,
+    ) -> anyhow::Result<Self> {
+        let options =
+            HttpOptions { tls: tls.is_some(), paywall_dir: http.paywall_dir, api_token: http.api_token };
+        let state = AppState::new(backend, gateway, options);
+        // The request timeout bounds the paywalled resources only: the receiver's own API
+        // sends transactions (withdraw, close-all) that must not be abandoned half-way.
+        let resources = http
+            .resources
+            .router(&state)?
+            .layer(from_fn_with_state(http.limits.request_timeout, serve::request_deadline));
+        let router = resources
+            .merge(app::receiver_routes(state.clone()))
+            .layer(from_fn_with_state(http.limits.body_timeout, serve::body_deadline))
+            .layer(TraceLayer::new_for_http());
+        // Outermost, so that preflights and every answer (a timeout's too) carry CORS headers.
+        let router = match cors {
+            Some(cors) => router.layer(cors),
+            None => router,
+        };
+        Ok(Self { state, router, tls, limits: http.limits, chain: None })
+    }
+
+    /// The shared state: the backend, the gateway, the options.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The channel manager; `None` for a receiver [`over_backend`](Self::over_backend).
+    pub fn manager(&self) -> Option<&ChannelManager> {
+        self.chain.as_ref().map(|(manager, _)| manager)
+    }
+
+    /// The paywalled resources and the receiver's routes under the one middleware stack.
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// Whether it serves over TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// Serves on `listener` until `shutdown` completes; requests in flight finish (their
+    /// payments are stored), then the chain follower and the duties stop.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let served = serve::serve_within(listener, self.tls, self.router, self.limits, shutdown).await;
+        if let Some((_, tasks)) = self.chain {
+            tasks.shutdown().await;
+        }
+        served.context("serving HTTP")
+    }
+}
+
+async fn load_tls(files: Option<&TlsFiles>) -> anyhow::Result<Option<TlsAcceptor>> {
+    match files {
+        Some(files) => Ok(Some(serve::load_tls(&files.cert, &files.key).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The chain id and the channel manager's token, from the node.
+async fn read_gateway(
+    provider: &alloy::providers::DynProvider,
+    contract: alloy::primitives::Address,
+) -> anyhow::Result<(u64, alloy::primitives::Address)> {
+    let no_answer = |what: &str| {
+        anyhow::anyhow!("cannot {what}: the Ethereum node gave no answer within {NODE_TIMEOUT:?} (is it running? see --rpc-provider)")
+    };
+    let chain_id = tokio::time::timeout(NODE_TIMEOUT, provider.get_chain_id())
+        .await
+        .map_err(|_| no_answer("read the chain id"))?
+        .context("cannot read the chain id from the Ethereum node (is it running? see --rpc-provider)")?;
+    let token = tokio::time::timeout(
+        NODE_TIMEOUT,
+        RaidenMicroTransferChannels::new(contract, provider).token().call(),
+    )
+    .await
+    .map_err(|_| no_answer("read the token"))?
+    .with_context(|| {
+        format!(
+            "cannot read token() of channel manager {contract} on chain {chain_id}; check \
+                 --channel-manager-address and --rpc-provider"
+        )
+    })?;
+    Ok((chain_id, token))
+}
