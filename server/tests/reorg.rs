@@ -388,7 +388,9 @@ async fn a_dispute_that_a_reorg_drops_is_sent_again_at_once() {
     harness.chain.mine(fork_a + 2).await;
 
     let deadline = Instant::now() + Duration::from_secs(20);
-    while settled() != Some(ChannelState::Settled) || harness.chain.token_balance(channel.receiver).await == before.1 {
+    while settled() != Some(ChannelState::Settled)
+        || harness.chain.token_balance(channel.receiver).await == before.1
+    {
         assert!(Instant::now() < deadline, "the dropped dispute was not sent again within 20 s");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
