@@ -75,6 +75,26 @@ write(
   }),
 );
 
+write(
+  "cookies",
+  balanceProofs.slice(0, 2).flatMap(({ message, signature }) => {
+    const payment = [
+      `RDN-Contract-Address=${verifyingContract}`,
+      `RDN-Receiver-Address=${message.receiver}`,
+      `RDN-Sender-Address=${message.sender}`,
+      `RDN-Open-Block=${message.openBlockNumber}`,
+      `RDN-Balance=${message.balance}`,
+      `RDN-Balance-Signature="${signature}"`,
+    ].join("; ");
+    return [
+      Buffer.from(payment),
+      // Neighbours set by other applications of the domain: UTF-8, Latin-1, no '=', empty.
+      Buffer.concat([Buffer.from("theme=café; "), Buffer.from(payment)]),
+      Buffer.concat([Buffer.from("lang="), Buffer.from([0x66, 0xe9, 0x65]), Buffer.from("; flag; ;"), Buffer.from(payment)]),
+    ];
+  }),
+);
+
 write("amounts", [
   "0",
   "5",

@@ -342,6 +342,8 @@ async fn the_receiver_still_disputes_under_a_connection_flood() {
         dir.path().join("receiver.db"),
         chain.deployment.deploy_block,
     );
+    // anvil mines only on transactions and never reorgs: mined is enough here.
+    config.confirmations = 1;
     config.poll_interval = Duration::from_millis(20);
     config.balance_check_interval = Duration::from_millis(100);
     let mut config = ReceiverConfig::new(config);
