@@ -7,8 +7,8 @@ use alloy::{
     rpc::types::TransactionReceipt,
 };
 use uraiden_protocol::{
-    recover_balance_proof_signer, recover_closing_proof_signer, ChannelId, PaymentHeaders, ProofSignature,
-    U192,
+    recover_balance_proof_signer, recover_closing_proof_signer, request_deadline, ChannelId, PaymentHeaders,
+    ProofSignature, SignedCloseRequest, SignedStatusRequest, U192,
 };
 
 use crate::{
@@ -75,6 +75,25 @@ impl Channel {
         })
     }
 
+    /// A status request signed now: a 402 answering it carries the receiver's last accepted
+    /// proof, to resync from.
+    pub fn status_request(&self) -> Result<SignedStatusRequest> {
+        Ok(SignedStatusRequest::sign(
+            self.client.key(),
+            self.client.domain(),
+            self.id,
+            request_deadline(unix_now()),
+        )?)
+    }
+
+    /// A close request at the last balance signed now: what the receiver's API takes to co-sign
+    /// the close.
+    pub fn close_request(&self) -> Result<SignedCloseRequest> {
+        let balance = self.snapshot().balance;
+        let deadline = request_deadline(unix_now());
+        Ok(SignedCloseRequest::sign(self.client.key(), self.client.domain(), self.id, balance, deadline)?)
+    }
+
     fn require_open(&self, record: &ChannelRecord, operation: &'static str) -> Result<()> {
         if record.state == ChannelState::Open {
             Ok(())
@@ -137,6 +156,21 @@ impl Channel {
         tracing::info!(channel = %self.id, from = %record.balance, to = %balance, "balance resynced from the receiver");
         record.balance = balance;
         record.balance_signature = Some(signature);
+        store.update(record)?;
+        Ok(true)
+    }
+
+    /// The receiver accepted no payment in this channel: back to balance zero (the proofs
+    /// signed here never arrived). Returns whether anything changed.
+    pub(crate) fn adopt_unpaid(&self) -> Result<bool> {
+        let mut store = self.client.store();
+        let Some(mut record) = store.get(&self.id).cloned() else { return Ok(false) };
+        if record.balance.is_zero() && record.balance_signature.is_none() {
+            return Ok(false);
+        }
+        tracing::info!(channel = %self.id, from = %record.balance, "the receiver accepted nothing: balance 0");
+        record.balance = U192::ZERO;
+        record.balance_signature = None;
         store.update(record)?;
         Ok(true)
     }
@@ -274,6 +308,11 @@ impl Channel {
         tracing::info!(channel = %id, "settled");
         Ok(())
     }
+}
+
+/// Unix seconds by this machine's clock (the receiver allows a few minutes of difference).
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs())
 }
 
 /// Waits for a sent transaction's receipt and checks that it succeeded.

@@ -1,8 +1,10 @@
 //! The receiver's REST API as the sender uses it: asking for the closing signature of the
-//! last proof (`DELETE {gateway}/channels/<sender>/<open_block>`), then closing on chain.
+//! last balance (`DELETE {gateway}/channels/<sender>/<open_block>` with a close request signed
+//! just now), then closing on chain.
 
+use reqwest::StatusCode;
 use serde::Deserialize;
-use uraiden_protocol::ProofSignature;
+use uraiden_protocol::{parse_amount, ProofSignature};
 
 use crate::{
     channel::Channel,
@@ -14,38 +16,71 @@ struct CloseResponse {
     close_signature: String,
 }
 
+/// A 409's last accepted proof: the receiver holds another balance than ours.
+#[derive(Debug, Deserialize)]
+struct OtherBalance {
+    balance: String,
+    balance_signature: Option<String>,
+}
+
 /// Asks the receiver at `gateway_url` (its origin + `RDN-Gateway-Path`) to sign the closing
-/// proof for the channel's last balance. The receiver agrees only when that is the last
-/// proof it accepted.
+/// proof for the channel's last balance, with a close request signed now. When the receiver
+/// holds another last balance it says so with its last proof: once that proof is verified as
+/// ours, the channel adopts it and asks again, once.
 pub async fn request_closing_signature(
     http: &reqwest::Client,
     gateway_url: &str,
     channel: &Channel,
 ) -> Result<ProofSignature> {
     let id = channel.id();
-    let record = channel.snapshot();
-    let signature = record.balance_signature.ok_or_else(|| Error::Receiver {
-        url: gateway_url.to_owned(),
-        reason: "nothing was paid in this channel, so there is no proof to close with".into(),
-    })?;
     let url =
         format!("{}/channels/{}/{}", gateway_url.trim_end_matches('/'), id.sender, id.open_block_number);
-    let body =
-        serde_json::json!({ "balance": record.balance.to_string(), "balance_signature": signature.to_hex() });
-    let response = http
-        .delete(&url)
-        .json(&body)
-        .send()
-        .await
-        .map_err(|source| Error::Http { url: url.clone(), source })?;
-    let status = response.status();
-    let text = response.text().await.map_err(|source| Error::Http { url: url.clone(), source })?;
-    if !status.is_success() {
-        return Err(Error::Receiver { url, reason: format!("refused to sign the close ({status}): {text}") });
+    for attempt in 0..2 {
+        let request = channel.close_request()?;
+        let body = serde_json::json!({
+            "balance": request.balance.to_string(),
+            "deadline": request.deadline,
+            "signature": request.signature.to_hex(),
+        });
+        let response = http
+            .delete(&url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|source| Error::Http { url: url.clone(), source })?;
+        let status = response.status();
+        let text = response.text().await.map_err(|source| Error::Http { url: url.clone(), source })?;
+        if status == StatusCode::CONFLICT && attempt == 0 {
+            if let Ok(other) = serde_json::from_str::<OtherBalance>(&text) {
+                if adopt_receivers_balance(channel, &other)? {
+                    continue;
+                }
+            }
+        }
+        if !status.is_success() {
+            return Err(Error::Receiver {
+                url,
+                reason: format!("refused to sign the close ({status}): {text}"),
+            });
+        }
+        let parsed: CloseResponse = serde_json::from_str(&text).map_err(|e| Error::Receiver {
+            url: url.clone(),
+            reason: format!("unexpected close answer: {e}"),
+        })?;
+        return Ok(ProofSignature::from_hex(&parsed.close_signature)?);
     }
-    let parsed: CloseResponse = serde_json::from_str(&text)
-        .map_err(|e| Error::Receiver { url: url.clone(), reason: format!("unexpected close answer: {e}") })?;
-    Ok(ProofSignature::from_hex(&parsed.close_signature)?)
+    Err(Error::Receiver { url, reason: "the receiver's last balance kept changing while closing".into() })
+}
+
+/// Adopts the last proof of a 409 when it is ours; whether the balance changed.
+fn adopt_receivers_balance(channel: &Channel, other: &OtherBalance) -> Result<bool> {
+    let balance = parse_amount(&other.balance)?;
+    match &other.balance_signature {
+        Some(signature) => channel.adopt_receiver_proof(balance, ProofSignature::from_hex(signature)?),
+        // Nothing accepted yet: a close at zero needs no proof of ours.
+        None if balance.is_zero() => channel.adopt_unpaid(),
+        None => Ok(false),
+    }
 }
 
 /// Closes the channel cooperatively through its receiver's API (learned from the 402s that

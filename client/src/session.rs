@@ -295,14 +295,16 @@ impl Session {
                 }
                 (Some(Refusal::InvalidBalanceProof), Some(channel)) => {
                     self.hooks.on_invalid_balance_proof(channel.id());
-                    self.resync(&info, &channel, &mut resyncs).map_err(give_up)?;
+                    let last = self.ask_last_proof(&method, &url, info.clone(), &channel).await?;
+                    self.resync(&last, &channel, &mut resyncs).map_err(give_up)?;
                     Next::PayPrice
                 }
                 (Some(refusal), Some(channel)) => {
                     self.ensure_same_contract(&info)?;
                     if refusal == Refusal::InvalidAmount {
                         self.hooks.on_invalid_amount(channel.id());
-                        self.resync(&info, &channel, &mut resyncs).map_err(give_up)?;
+                        let last = self.ask_last_proof(&method, &url, info.clone(), &channel).await?;
+                        self.resync(&last, &channel, &mut resyncs).map_err(give_up)?;
                         Next::PayPrice
                     } else {
                         // Insufficient funds: our record of the deposit was wrong. Read the
@@ -382,9 +384,43 @@ impl Session {
         Ok(channel)
     }
 
+    /// The receiver's last accepted proof of `channel`, which a refusal does not carry: asks
+    /// `url` again with a status request signed now (and no payment), whose 402 does. Returns
+    /// `refused` unchanged when the receiver will not say.
+    async fn ask_last_proof(
+        &self,
+        method: &Method,
+        url: &Url,
+        refused: PaywallInfo,
+        channel: &Channel,
+    ) -> Result<PaywallInfo> {
+        if refused.balance_signature.is_some() {
+            return Ok(refused);
+        }
+        let mut request = self.http.request(method.clone(), url.clone());
+        for (name, value) in channel.status_request()?.to_header_pairs() {
+            request = request.header(name, value);
+        }
+        let response = request.send().await.map_err(|source| Error::Http { url: url.to_string(), source })?;
+        let lookup = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
+        let answer = (response.status() == StatusCode::PAYMENT_REQUIRED)
+            .then(|| PaywallInfo::parse(lookup).ok())
+            .flatten()
+            .filter(|answer| answer.sender == Some(channel.id().sender) && answer.sender_balance.is_some());
+        Ok(answer.unwrap_or(refused))
+    }
+
     /// Continues from the receiver's last accepted proof, once verified as ours.
     fn resync(&self, info: &PaywallInfo, channel: &Channel, resyncs: &mut u32) -> Result<(), String> {
         *resyncs += 1;
+        if info.sender_balance == Some(U192::ZERO) && info.balance_signature.is_none() {
+            // The receiver accepted nothing yet: our proofs never arrived.
+            return match channel.adopt_unpaid() {
+                Ok(true) if *resyncs <= 2 => Ok(()),
+                Ok(_) => Err(format!("the receiver keeps refusing proofs in channel {}", channel.id())),
+                Err(e) => Err(e.to_string()),
+            };
+        }
         let (Some(balance), Some(signature)) = (info.sender_balance, info.balance_signature) else {
             return Err(format!(
                 "the receiver refused the proof for channel {} and sent no last proof to continue from (is \

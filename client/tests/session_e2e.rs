@@ -133,6 +133,14 @@ async fn invalid_amount_resyncs_from_the_receivers_verified_proof() {
     assert_eq!(count(&hooks.invalid_amount), 1);
     assert_eq!(channel.balance(), U192::from(10));
     assert_eq!(env.receiver_balance(channel.id().open_block_number), Some(U192::from(10)));
+
+    // Closing with a transfer the receiver never saw (local 13): its 409 names its last proof,
+    // ours, and the close request signed again for that balance closes the channel at 10.
+    channel.create_transfer(U192::from(3)).unwrap();
+    let receiver_before = env.token_balance(env.chain.address(RECEIVER)).await;
+    uraiden_client::close_via_receiver(&reqwest::Client::new(), &channel).await.unwrap();
+    assert_eq!((channel.state(), channel.balance()), (ChannelState::Closed, U192::from(10)));
+    assert_eq!(env.token_balance(env.chain.address(RECEIVER)).await, receiver_before + U256::from(10));
     env.shutdown().await;
 }
 

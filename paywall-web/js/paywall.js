@@ -57,6 +57,7 @@ const MESSAGES = {
   payment_loop: "The receiver did not accept several payments in a row; nothing more is paid automatically. Check the channel below, then press Pay.",
   insufficient_deposit: "Your channel's remaining deposit does not cover this payment; top up the channel or open a new one.",
   insufficient_eth: "Your account has too little ETH to pay for gas; get some ETH on this network first.",
+  resync_in_wallet: "The receiver refused the payment's balance: press Pay to ask it for its last balance (one signature in your wallet), then pay on top of it.",
   session_key_lost: "This channel's session key is gone from this browser (its storage was cleared): close the channel to get the rest of your deposit back, then open a new one. Until then each view needs a wallet signature.",
   unauthorized: "Connect your wallet first.",
   timeout: "The transaction was not mined in time; check your wallet, then reload this page.",
@@ -207,6 +208,7 @@ const state = {
   block: null,
   ended: null, // "settled" after this page closed or settled the channel
   sessionKeyLost: false,
+  unsynced: false, // a refusal left the balance unknown: Pay asks the receiver first
   busy: false,
   payable: false, // the receiver has seen the channel (or we do not know it has not)
   attention: null, // a button id to highlight
@@ -583,12 +585,11 @@ const PROBE_SIGNATURE =
   "0x0cf2228b1c2190ecd747ec2f5a1e6a4583f45a4dbba2d5474f6317e2c8ac8b1e13d6834653a6c01efa6b91007b356e49037dbdb26a53c05ea035d93e87587e361c";
 
 /**
- * Asks the receiver about the channel with a proof it never accepts (balance zero): the
- * refusal says whether it knows the channel ("invalid-balance-proof" once it does) and, when
- * the proof is by the channel's sender or signer, carries its last accepted proof. Returns
- * `{ reason, balance, balanceSignature }`; throws when the receiver cannot be reached.
+ * Asks the receiver about the channel with a proof it never accepts (balance zero, by a
+ * stranger's key): the refusal says whether it knows the channel ("invalid-balance-proof" once
+ * it does). Returns `{ reason }`; throws when the receiver cannot be reached.
  */
-async function askReceiver(channel, signature = PROBE_SIGNATURE) {
+async function askReceiver(channel) {
   const response = await fetch(location.href, {
     method: "GET",
     cache: "no-store",
@@ -600,48 +601,26 @@ async function askReceiver(channel, signature = PROBE_SIGNATURE) {
       "RDN-Sender-Address": channel.sender,
       "RDN-Open-Block": String(channel.openBlockNumber),
       "RDN-Balance": "0",
-      "RDN-Balance-Signature": signature,
+      "RDN-Balance-Signature": PROBE_SIGNATURE,
     },
   });
   const body = await response.json().catch(() => ({}));
   if (response.status !== 402) {
     throw Object.assign(new Error(body.message || `the receiver answered ${response.status}`), { name: "ReceiverError" });
   }
-  return {
-    reason: body.reason || null,
-    balance: /^\d+$/.test(String(body.balance)) ? BigInt(body.balance) : null,
-    balanceSignature: body.balanceSignature || null,
-  };
+  return { reason: body.reason || null };
 }
 
 /**
- * The receiver's last accepted proof for `channel`, resyncing the page's confirmed balance.
- * With a session key this costs no prompt; with the wallet it asks for one signature, so the
- * page does it unprompted only for session-key channels.
+ * The receiver's last accepted proof for the current channel, resyncing the page's confirmed
+ * balance: the library asks with a status request signed now (free with a session key, one
+ * wallet signature otherwise). Returns `{ reason, balance, balanceSignature, adopted }`.
  */
-async function syncWithReceiver(channel) {
-  const signed = channel.balance;
-  const confirmed = confirmedBalance();
-  const restore = async () => {
-    // The zero proof became the library's last signed balance: put the real one back (free
-    // with a session key), else remember the confirmed balance against the zero.
-    if (channel.sessionKey) await state.client.signNewProof(signed).catch((e) => console.warn("paywall:", e));
-    state.channel = state.client.channel;
-    if (state.channel) setConfirmedBalance(state.channel, confirmed);
-  };
-  let answer;
-  try {
-    const zero = await state.client.signNewProof(0n);
-    answer = await askReceiver(channel, zero.signature);
-  } catch (error) {
-    await restore();
-    throw error;
-  }
+async function syncWithReceiver() {
+  const answer = await state.client.syncWithReceiver(location.href);
   state.channel = state.client.channel;
-  if (answer.reason !== "invalid-balance-proof" || !adoptReceiverProof(answer.balance, answer.balanceSignature)) {
-    await restore();
-  }
-  return answer;
+  const adopted = answer.balance !== null && adoptReceiverProof(answer.balance, answer.balanceSignature);
+  return { ...answer, adopted };
 }
 
 /**
@@ -704,6 +683,11 @@ function recordAutoPay() {
 
 /** Signs the confirmed balance plus the price, sets the cookies and reloads into the content. */
 async function pay() {
+  if (state.unsynced) {
+    setStatus("asking the receiver for its last balance…", { busy: true, detail: "Sign the status request in your wallet." });
+    await syncWithReceiver();
+    state.unsynced = false;
+  }
   const channel = state.channel;
   const price = info.price;
   const before = confirmedBalance();
@@ -764,7 +748,19 @@ async function afterNavigation(pending) {
     return false;
   };
   if (ours) setConfirmedBalance(channel, BigInt(pending.before));
-  const resynced = sameAddress(info.sender, channel.sender) && adoptReceiverProof(info.balance, info.balanceSignature);
+  // The refusal names the receiver's last proof only to a status request: ask with one (free
+  // with a session key; with the wallet, Pay asks first, as it prompts anyway).
+  let resynced = sameAddress(info.sender, channel.sender) && adoptReceiverProof(info.balance, info.balanceSignature);
+  if (!resynced && UNSYNCED[info.reason] && state.channel.sessionKey) {
+    resynced = await syncWithReceiver().then((answer) => answer.adopted, (error) => {
+      console.warn("paywall: receiver", error);
+      return false;
+    });
+  } else if (!resynced && UNSYNCED[info.reason]) {
+    state.unsynced = true;
+    showError(info.reason, MESSAGES.resync_in_wallet);
+    return false;
+  }
   if (!resynced) unsynced();
   if (!state.channel.sessionKey) return false; // every retry would prompt: leave it to the Pay button
 
@@ -941,37 +937,20 @@ async function closeCooperatively() {
   await act("asking the receiver to co-sign the close…", async () => {
     const channel = state.channel;
     let refusal = null;
+    const detail = channel.sessionKey
+      ? "Closing with the receiver's signature: confirm in your wallet; the channel settles at once."
+      : "Sign the close request, then confirm the close, in your wallet; the channel settles at once.";
+    setStatus(TX, { busy: true, detail });
     try {
-      // The receiver co-signs only its last accepted proof: make it the library's last proof.
-      const answer = await syncWithReceiver(channel);
-      // Takes no payments but open on chain: the receiver co-signed a close before (the
-      // transaction was then rejected or lost); it gives the same signature for the same proof.
-      const alreadyCoSigned = answer.reason === "nonexisting-channel" && channelState() === "open";
-      if (alreadyCoSigned) {
-        // Fall through to closeChannel with the library's last proof.
-      } else if (answer.reason !== "invalid-balance-proof" || answer.balance === null) {
-        throw new Error(REFUSALS[answer.reason] || "the receiver does not take payments from this channel");
-      }
-      if (!alreadyCoSigned && (!state.channel || state.channel.balance !== answer.balance)) {
-        throw new Error(answer.balanceSignature
-          ? "its last proof is not one this browser can adopt"
-          : "the receiver sent its balance without its proof");
-      }
+      // The library asks the receiver with a close request signed now (continuing from the
+      // receiver's last balance when it differs), checks its signature, and closes.
+      await state.client.closeChannel({ receiverUrl: receiverUrl() });
     } catch (error) {
-      if (Number(error && error.code) === 4001) throw error;
-      refusal = error instanceof TypeError ? "it cannot be reached" : error.message;
-    }
-    if (refusal === null) {
-      setStatus(TX, { busy: true, detail: "Closing with the receiver's signature: confirm in your wallet; the channel settles at once." });
-      try {
-        // The library asks the receiver (DELETE with the last proof), checks its signature, closes.
-        await state.client.closeChannel({ receiverUrl: receiverUrl() });
-      } catch (error) {
-        if (!CLOSE_REFUSED_CODES.has(Number(error && error.code))) throw error;
-        refusal = error.message;
-      }
+      if (!CLOSE_REFUSED_CODES.has(Number(error && error.code))) throw error;
+      refusal = error.message;
     }
     if (refusal !== null) {
+      state.channel = state.client.channel;
       state.attention = "close-uncooperative";
       showError("close_refused", `The receiver did not co-sign the close (${refusal}). You can close without it: press “Close without the receiver”, then settle after the challenge period.`);
       return;
@@ -991,7 +970,7 @@ async function closeUncooperatively() {
     if (channel.sessionKey) {
       // Close with what the receiver accepted, if it answers (it may be why we are here).
       try {
-        const answer = await Promise.race([syncWithReceiver(channel), sleep(3_000).then(() => null)]);
+        const answer = await Promise.race([syncWithReceiver(), sleep(3_000).then(() => null)]);
         if (answer && answer.balance !== null) balance = confirmedBalance();
       } catch (error) {
         console.warn("paywall: receiver", error);

@@ -11,7 +11,7 @@ use core::fmt;
 use alloy_primitives::{aliases::U192, keccak256, Address, B256};
 
 use crate::{
-    eip712::{BalanceProof, ClosingProof},
+    eip712::{BalanceProof, CloseRequest, ClosingProof, StatusRequest},
     error::{quote, Error, Result},
 };
 
@@ -58,6 +58,29 @@ impl ChannelId {
             receiver: self.receiver,
             openBlockNumber: self.open_block_number,
             balance,
+        }
+    }
+
+    /// The sender's request, valid until `deadline` (unix seconds), that the receiver co-sign
+    /// closing this channel at `balance`.
+    pub const fn close_request(&self, balance: U192, deadline: u64) -> CloseRequest {
+        CloseRequest {
+            sender: self.sender,
+            receiver: self.receiver,
+            openBlockNumber: self.open_block_number,
+            balance,
+            deadline,
+        }
+    }
+
+    /// The sender's request, valid until `deadline` (unix seconds), for the receiver's last
+    /// accepted proof of this channel.
+    pub const fn status_request(&self, deadline: u64) -> StatusRequest {
+        StatusRequest {
+            sender: self.sender,
+            receiver: self.receiver,
+            openBlockNumber: self.open_block_number,
+            deadline,
         }
     }
 }

@@ -1,8 +1,10 @@
 //! The one definition of the messages a channel's parties sign (EIP-712 v4), and their domain.
 //!
 //! The sender (or its delegated signer) signs a [`BalanceProof`]; the receiver countersigns
-//! a [`ClosingProof`] for a cooperative close. Both are hashed under the channel manager's
-//! domain ([`channel_manager_domain`]); [`SolStruct::eip712_signing_hash`] gives the digest
+//! a [`ClosingProof`] for a cooperative close. Two more messages never reach the chain: a
+//! [`CloseRequest`] and a [`StatusRequest`], signed *now* by the sender or its signer to ask the
+//! receiver for a closing signature or for its last accepted proof (see `requests`). All four
+//! are hashed under the channel manager's domain ([`channel_manager_domain`]); [`SolStruct::eip712_signing_hash`] gives the digest
 //! that is signed and recovered. The contract, the wasm client and the server are all checked
 //! against the same known-answer vectors (`tests/vectors/eip712.json`).
 
@@ -38,6 +40,35 @@ sol! {
         address receiver;
         uint32 openBlockNumber;
         uint192 balance;
+    }
+
+    /// The sender's (or its signer's) request, valid until `deadline` (unix seconds), that the
+    /// receiver co-sign closing the channel at `balance`, its last accepted balance. The
+    /// receiver's `DELETE /api/1/channels/…` takes this, not a balance proof: proofs travel in
+    /// headers and cookies and leak, a close request is made for one close.
+    ///
+    /// EIP-712: `CloseRequest(address sender,address receiver,uint32 openBlockNumber,uint192 balance,uint64 deadline)`.
+    #[derive(Debug, Default, PartialEq, Eq, Hash)]
+    struct CloseRequest {
+        address sender;
+        address receiver;
+        uint32 openBlockNumber;
+        uint192 balance;
+        uint64 deadline;
+    }
+
+    /// The sender's (or its signer's) request, valid until `deadline` (unix seconds), for the
+    /// receiver's last accepted proof of the channel. It has no balance: the client that asks
+    /// has lost track of it. A type of its own, so a status request, which travels with paying
+    /// requests, can never authorise a close.
+    ///
+    /// EIP-712: `StatusRequest(address sender,address receiver,uint32 openBlockNumber,uint64 deadline)`.
+    #[derive(Debug, Default, PartialEq, Eq, Hash)]
+    struct StatusRequest {
+        address sender;
+        address receiver;
+        uint32 openBlockNumber;
+        uint64 deadline;
     }
 }
 
@@ -75,6 +106,14 @@ mod tests {
         assert_eq!(
             BalanceProof::eip712_type_hash(&BalanceProof::default()),
             keccak256(format!("BalanceProof{spec}"))
+        );
+        assert_eq!(
+            CloseRequest::eip712_encode_type(),
+            "CloseRequest(address sender,address receiver,uint32 openBlockNumber,uint192 balance,uint64 deadline)"
+        );
+        assert_eq!(
+            StatusRequest::eip712_encode_type(),
+            "StatusRequest(address sender,address receiver,uint32 openBlockNumber,uint64 deadline)"
         );
     }
 

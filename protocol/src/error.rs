@@ -121,6 +121,43 @@ pub enum Error {
         /// Which set of headers it belongs to and what to send.
         context: &'static str,
     },
+    /// A close or status request whose deadline has passed (by the receiver's clock).
+    #[error(
+        "the request expired: its deadline {deadline} is before the receiver's time {now} (unix seconds); \
+         sign a new one with a deadline a few minutes ahead"
+    )]
+    RequestExpired {
+        /// The request's deadline.
+        deadline: u64,
+        /// The receiver's unix time.
+        now: u64,
+    },
+    /// A close or status request valid for longer than the receiver allows.
+    #[error(
+        "the request's deadline {deadline} is more than {max_seconds} seconds after the receiver's time \
+         {now} (unix seconds); sign one that expires sooner (is the clock right?)"
+    )]
+    RequestDeadlineTooFar {
+        /// The request's deadline.
+        deadline: u64,
+        /// The receiver's unix time.
+        now: u64,
+        /// The longest lifetime accepted.
+        max_seconds: u64,
+    },
+    /// A close or status request signed by neither the channel's sender nor its signer.
+    #[error(
+        "the request is signed by {signer}, neither the channel's sender {sender} nor its signer \
+         {channel_signer}; sign it with the channel's key, for this receiver, contract and chain"
+    )]
+    RequestSigner {
+        /// Who signed it (recovered).
+        signer: alloy_primitives::Address,
+        /// The channel's sender.
+        sender: alloy_primitives::Address,
+        /// The channel's delegated signer (the sender when there is none).
+        channel_signer: alloy_primitives::Address,
+    },
     /// ERC223 `tokenFallback` data of a length the channel manager does not accept.
     #[error(
         "ERC223 transfer data must be 40 bytes (create: sender‖receiver), 60 bytes (create with \

@@ -13,6 +13,7 @@ use crate::{
     channel::{check_canonical_decimal, parse_amount, ChannelId},
     eip712::{channel_manager_domain, BalanceProof},
     error::{quote, Error, Result},
+    requests::SignedStatusRequest,
     signature::ProofSignature,
 };
 
@@ -53,6 +54,10 @@ pub mod names {
     pub const INSUFFICIENT_FUNDS: &str = "RDN-Insufficient-Funds";
     /// Refusal: the balance increment is not the price.
     pub const INVALID_AMOUNT: &str = "RDN-Invalid-Amount";
+    /// A status request's deadline (unix seconds), see [`SignedStatusRequest`](crate::SignedStatusRequest).
+    pub const STATUS_DEADLINE: &str = "RDN-Status-Deadline";
+    /// A status request's signature: the 402 then carries the channel's last accepted proof.
+    pub const STATUS_SIGNATURE: &str = "RDN-Status-Signature";
 }
 
 use names::*;
@@ -362,6 +367,66 @@ pub fn cookie_pairs(line: &[u8]) -> impl Iterator<Item = (&str, &str)> {
         let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
         Some((name.trim(), value))
     })
+}
+
+const STATUS_CONTEXT: &str = "a status request needs RDN-Sender-Address, RDN-Open-Block, \
+    RDN-Status-Deadline and RDN-Status-Signature";
+
+/// The status request's headers: a request that carries them proves, now, that it comes from
+/// the channel's sender or signer, and its 402 carries the channel's last accepted proof.
+///
+/// They go with a paying request (the channel is the payment's) or alone, as a *probe* that
+/// only asks (see [`is_status_probe`](SignedStatusRequest::is_status_probe)). Headers only,
+/// never cookies: cookies ride along with every request to the origin; a page's script,
+/// which is what asks, can set headers.
+impl SignedStatusRequest {
+    /// Every header of a status request, in the order [`to_header_pairs`](Self::to_header_pairs)
+    /// writes them.
+    pub const HEADER_NAMES: [&'static str; 4] =
+        [SENDER_ADDRESS, OPEN_BLOCK, STATUS_DEADLINE, STATUS_SIGNATURE];
+
+    /// Reads a status request for a channel of `receiver` through `lookup`: `Ok(None)` when
+    /// neither `RDN-Status-Deadline` nor `RDN-Status-Signature` is present; otherwise all four
+    /// headers are required and strict, as in [`PaymentHeaders::parse`].
+    pub fn parse_headers<'a>(
+        receiver: Address,
+        lookup: impl Fn(&str) -> Option<&'a str>,
+    ) -> Result<Option<Self>> {
+        let get = |name: &str| lookup(name).map(str::trim);
+        if get(STATUS_DEADLINE).is_none() && get(STATUS_SIGNATURE).is_none() {
+            return Ok(None);
+        }
+        let required = |name: &'static str| {
+            get(name).ok_or(Error::MissingHeader { header: name, context: STATUS_CONTEXT })
+        };
+        let sender = parse_address_header(SENDER_ADDRESS, required(SENDER_ADDRESS)?)?;
+        let open_block_number =
+            parse_open_block(required(OPEN_BLOCK)?).map_err(|e| e.in_header(OPEN_BLOCK))?;
+        let deadline = parse_decimal_u64(required(STATUS_DEADLINE)?, "deadline in unix seconds", u64::MAX)
+            .map_err(|e| e.in_header(STATUS_DEADLINE))?;
+        let signature =
+            required(STATUS_SIGNATURE)?.parse().map_err(|e: Error| e.in_header(STATUS_SIGNATURE))?;
+        Ok(Some(Self { channel: ChannelId::new(sender, receiver, open_block_number), deadline, signature }))
+    }
+
+    /// Whether a request only asks: it carries a status request and no payment (none of
+    /// `RDN-Balance`, `RDN-Sender-Balance`, `RDN-Balance-Signature`, `RDN-Payment`). Its
+    /// `RDN-Sender-Address` and `RDN-Open-Block` then name the channel, not a payment.
+    pub fn is_status_probe<'a>(lookup: impl Fn(&str) -> Option<&'a str>) -> bool {
+        let present = |name: &str| lookup(name).is_some();
+        (present(STATUS_DEADLINE) || present(STATUS_SIGNATURE))
+            && ![BALANCE, SENDER_BALANCE, BALANCE_SIGNATURE, PAYMENT].into_iter().any(present)
+    }
+
+    /// The headers to send (the sender EIP-55 checksummed).
+    pub fn to_header_pairs(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (SENDER_ADDRESS, self.channel.sender.to_checksum(None)),
+            (OPEN_BLOCK, self.channel.open_block_number.to_string()),
+            (STATUS_DEADLINE, self.deadline.to_string()),
+            (STATUS_SIGNATURE, self.signature.to_hex()),
+        ]
+    }
 }
 
 /// Parses an address: `0x` + 40 hex digits; mixed case must be a valid EIP-55 checksum.

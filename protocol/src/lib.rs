@@ -2,11 +2,15 @@
 //!
 //! # Modules
 //!
-//! - `eip712`: the one definition of [`BalanceProof`] and [`ClosingProof`] (`sol!`) and the
+//! - `eip712`: the one definition of [`BalanceProof`], [`ClosingProof`], [`CloseRequest`] and
+//!   [`StatusRequest`] (`sol!`) and the
 //!   channel manager's domain ([`channel_manager_domain`]).
 //! - `signature`: [`ProofSignature`], a 65-byte signature the contract accepts, and signer
 //!   recovery ([`recover_signer`], [`recover_balance_proof_signer`]).
 //! - `signer`: [`LocalSigningKey`], RFC 6979 signing of digests and proofs.
+//! - `requests`: [`SignedCloseRequest`] and [`SignedStatusRequest`], what a sender signs *now*
+//!   to close cooperatively or to learn its last accepted proof, and the deadline rule
+//!   ([`check_request_deadline`]).
 //! - `typed_data`: the `eth_signTypedData_v4` JSON a wallet signs.
 //! - `channel`: [`ChannelId`], [`ChannelKey`] and token amounts ([`U192`], [`parse_amount`]).
 //! - `erc223`: the data of an ERC223 transfer that opens or tops up a channel.
@@ -23,6 +27,7 @@ mod eip712;
 mod erc223;
 mod error;
 mod headers;
+mod requests;
 mod signature;
 mod signer;
 mod typed_data;
@@ -31,15 +36,24 @@ pub use alloy_primitives::{aliases::U192, Address, B256, U256};
 pub use alloy_sol_types::{Eip712Domain, SolStruct};
 pub use channel::{parse_amount, ChannelId, ChannelKey};
 pub use eip712::{
-    channel_manager_domain, eip712_signing_hash, BalanceProof, ClosingProof, DOMAIN_NAME, DOMAIN_VERSION,
+    channel_manager_domain, eip712_signing_hash, BalanceProof, CloseRequest, ClosingProof, StatusRequest,
+    DOMAIN_NAME, DOMAIN_VERSION,
 };
 pub use erc223::TokenFallbackData;
 pub use error::{Error, Result};
 pub use headers::{
     cookie_pairs, names as header, parse_address, PaymentHeaders, PaywallInfo, Refusal, DEFAULT_GATEWAY_PATH,
 };
+pub use requests::{
+    check_request_deadline, request_deadline, SignedCloseRequest, SignedStatusRequest,
+    MAX_REQUEST_LIFETIME_SECS, REQUEST_LIFETIME_SECS,
+};
 pub use signature::{
-    recover_balance_proof_signer, recover_closing_proof_signer, recover_signer, ProofSignature,
+    recover_balance_proof_signer, recover_close_request_signer, recover_closing_proof_signer, recover_signer,
+    recover_status_request_signer, ProofSignature,
 };
 pub use signer::LocalSigningKey;
-pub use typed_data::{balance_proof_typed_data, closing_proof_typed_data, typed_data_json};
+pub use typed_data::{
+    balance_proof_typed_data, close_request_typed_data, closing_proof_typed_data, status_request_typed_data,
+    typed_data_json,
+};

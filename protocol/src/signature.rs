@@ -23,7 +23,7 @@ use k256::{
 };
 
 use crate::{
-    eip712::{BalanceProof, ClosingProof},
+    eip712::{BalanceProof, CloseRequest, ClosingProof, StatusRequest},
     error::{Error, Result},
 };
 
@@ -242,6 +242,26 @@ pub fn recover_closing_proof_signer(
     signature: &ProofSignature,
 ) -> Result<Address> {
     signature.recover_signer(&proof.eip712_signing_hash(domain))
+}
+
+/// The address that signed `request` under `domain`: valid when it is the sender or the
+/// channel's delegated signer (and the deadline is fresh, see `SignedCloseRequest::verify`).
+pub fn recover_close_request_signer(
+    domain: &Eip712Domain,
+    request: &CloseRequest,
+    signature: &ProofSignature,
+) -> Result<Address> {
+    signature.recover_signer(&request.eip712_signing_hash(domain))
+}
+
+/// The address that signed `request` under `domain`: valid when it is the sender or the
+/// channel's delegated signer (and the deadline is fresh, see `SignedStatusRequest::verify`).
+pub fn recover_status_request_signer(
+    domain: &Eip712Domain,
+    request: &StatusRequest,
+    signature: &ProofSignature,
+) -> Result<Address> {
+    signature.recover_signer(&request.eip712_signing_hash(domain))
 }
 
 #[cfg(test)]

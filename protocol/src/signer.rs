@@ -12,7 +12,7 @@ use alloy_sol_types::{Eip712Domain, SolStruct};
 use k256::ecdsa::SigningKey;
 
 use crate::{
-    eip712::{BalanceProof, ClosingProof},
+    eip712::{BalanceProof, CloseRequest, ClosingProof, StatusRequest},
     error::{Error, Result},
     signature::ProofSignature,
 };
@@ -120,6 +120,24 @@ impl LocalSigningKey {
     /// Signs a receiver's [`ClosingProof`] under the channel manager's `domain`.
     pub fn sign_closing_proof(&self, domain: &Eip712Domain, proof: &ClosingProof) -> Result<ProofSignature> {
         self.sign_typed_data(domain, proof)
+    }
+
+    /// Signs a sender's [`CloseRequest`] under the channel manager's `domain`.
+    pub fn sign_close_request(
+        &self,
+        domain: &Eip712Domain,
+        request: &CloseRequest,
+    ) -> Result<ProofSignature> {
+        self.sign_typed_data(domain, request)
+    }
+
+    /// Signs a sender's [`StatusRequest`] under the channel manager's `domain`.
+    pub fn sign_status_request(
+        &self,
+        domain: &Eip712Domain,
+        request: &StatusRequest,
+    ) -> Result<ProofSignature> {
+        self.sign_typed_data(domain, request)
     }
 }
 

@@ -10,7 +10,7 @@ use alloy_primitives::{aliases::U192, Address};
 use alloy_sol_types::{Eip712Domain, SolStruct};
 use serde_json::{json, Map, Value};
 
-use crate::eip712::{BalanceProof, ClosingProof};
+use crate::eip712::{BalanceProof, CloseRequest, ClosingProof, StatusRequest};
 
 /// The `eth_signTypedData_v4` JSON for a sender's balance proof.
 pub fn balance_proof_typed_data(domain: &Eip712Domain, proof: &BalanceProof) -> Value {
@@ -31,6 +31,34 @@ pub fn closing_proof_typed_data(domain: &Eip712Domain, proof: &ClosingProof) -> 
         proof.receiver,
         proof.openBlockNumber,
         proof.balance,
+    )
+}
+
+/// The `eth_signTypedData_v4` JSON for a sender's close request (`deadline` a decimal string,
+/// like every integer that may not fit a JavaScript number).
+pub fn close_request_typed_data(domain: &Eip712Domain, request: &CloseRequest) -> Value {
+    typed_data_json::<CloseRequest>(
+        domain,
+        json!({
+            "sender": lower_hex(&request.sender),
+            "receiver": lower_hex(&request.receiver),
+            "openBlockNumber": request.openBlockNumber,
+            "balance": request.balance.to_string(),
+            "deadline": request.deadline.to_string(),
+        }),
+    )
+}
+
+/// The `eth_signTypedData_v4` JSON for a sender's status request.
+pub fn status_request_typed_data(domain: &Eip712Domain, request: &StatusRequest) -> Value {
+    typed_data_json::<StatusRequest>(
+        domain,
+        json!({
+            "sender": lower_hex(&request.sender),
+            "receiver": lower_hex(&request.receiver),
+            "openBlockNumber": request.openBlockNumber,
+            "deadline": request.deadline.to_string(),
+        }),
     )
 }
 

@@ -4,9 +4,13 @@
 //! - `GET /channels`, `/channels/{sender}`, `/channels/{sender}/{open_block}`: for the
 //!   operator only (`Authorization: Bearer <token>`); off (404) without a configured token.
 //!   Listings never carry a sender's signature.
-//! - `DELETE /channels/{sender}/{open_block}` with `{"balance", "balance_signature"}`: the
-//!   receiver's closing signature, given only for the channel's last accepted proof. Public,
-//!   since only the sender (or whoever it gave the proof to) knows that proof.
+//! - `DELETE /channels/{sender}/{open_block}` with `{"balance", "deadline", "signature"}`, a
+//!   close request the channel's sender or signer signed just now (EIP-712 `CloseRequest`, see
+//!   `uraiden_protocol::SignedCloseRequest`): the receiver's closing signature for the
+//!   channel's last accepted balance. Not for a balance proof, even the last one: proofs travel
+//!   in headers and cookies and leak, and anyone holding one could close someone's channel. A
+//!   close request for another balance is a 409 that carries the last accepted proof (its
+//!   signer may see it) so the sender can close at it.
 //! - Operator actions (bearer token), which send the receiver's transactions:
 //!   `POST /withdraw` (body optional: `{"min_amount": "<decimal>"}`) and
 //!   `POST /channels/{sender}/{open_block}/withdraw` take earned balances without closing;
@@ -14,7 +18,10 @@
 //!   a CLI command because the running server holds the state file (one process per file):
 //!   an operator collects without stopping the business. Each answers per channel.
 
-use std::sync::LazyLock;
+use std::{
+    sync::{LazyLock, Mutex},
+    time::{Duration, Instant},
+};
 
 use axum::{
     body::Bytes,
@@ -26,12 +33,15 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use uraiden_protocol::{parse_address, parse_amount, Address, ProofSignature, U192};
+use uraiden_protocol::{
+    parse_address, parse_amount, Address, ChannelId, ProofSignature, SignedCloseRequest, U192,
+};
 
 use crate::{
     app::AppState,
     backend::{
-        ChannelClose, ChannelView, CloseOutcome, CloseRefused, WithdrawError, WithdrawOutcome, Withdrawal,
+        ChannelClose, ChannelView, CloseOutcome, CloseRefused, LastProof, WithdrawError, WithdrawOutcome,
+        Withdrawal,
     },
 };
 
@@ -67,6 +77,13 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     Conflict(String),
+    /// An authentic close request for another balance: the 409 carries the last proof.
+    #[error(
+        "the close request is for another balance than the channel's last accepted one, {}; sign a close \
+         request for that balance (its proof is in balance / balance_signature)",
+        .0.balance
+    )]
+    NotLastBalance(LastProof),
     /// A transaction or chain read of the receiver failed (a 502 with the reason).
     #[error("{0}")]
     Chain(String),
@@ -82,7 +99,7 @@ impl ApiError {
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::OperatorApiDisabled => (StatusCode::NOT_FOUND, "operator api disabled"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::Conflict(_) | Self::NotLastBalance(_) => (StatusCode::CONFLICT, "conflict"),
             Self::Chain(_) => (StatusCode::BAD_GATEWAY, "chain error"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
         }
@@ -95,8 +112,12 @@ impl IntoResponse for ApiError {
             tracing::error!(%detail, "API request failed");
         }
         let (status, code) = self.status_and_code();
-        let mut response =
-            (status, Json(json!({ "error": code, "message": self.to_string() }))).into_response();
+        let mut body = json!({ "error": code, "message": self.to_string() });
+        if let (Self::NotLastBalance(last), Some(fields)) = (&self, body.as_object_mut()) {
+            fields.insert("balance".into(), last.balance.to_string().into());
+            fields.insert("balance_signature".into(), last.signature.map(|s| s.to_hex()).into());
+        }
+        let mut response = (status, Json(body)).into_response();
         if matches!(self, Self::Unauthorized) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
@@ -123,9 +144,42 @@ impl FromRequestParts<AppState> for Operator {
         if token.matches(presented) {
             Ok(Self)
         } else {
-            tracing::warn!("operator API request with a wrong bearer token");
+            if let Some(unlogged) = WRONG_TOKEN_LOG.allow(Instant::now()) {
+                tracing::warn!(unlogged, "operator API request with a wrong bearer token");
+            }
             Err(ApiError::Unauthorized)
         }
+    }
+}
+
+/// Wrong operator tokens are logged at most once a minute, with how many were not: a line per
+/// guess would let anyone fill the operator's disk.
+static WRONG_TOKEN_LOG: LogLimiter = LogLimiter::new(Duration::from_secs(60));
+
+/// Lets one event through per `interval`, counting the others.
+#[derive(Debug)]
+struct LogLimiter {
+    interval: Duration,
+    /// The last event let through, and the events held back since. std Mutex: held for a
+    /// comparison, never across an `.await`.
+    state: Mutex<(Option<Instant>, u64)>,
+}
+
+impl LogLimiter {
+    const fn new(interval: Duration) -> Self {
+        Self { interval, state: Mutex::new((None, 0)) }
+    }
+
+    /// `Some(held back since the last one)` when an event at `now` may be logged.
+    fn allow(&self, now: Instant) -> Option<u64> {
+        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (last, held_back) = &mut *state;
+        if last.is_some_and(|last| now.saturating_duration_since(last) < self.interval) {
+            *held_back += 1;
+            return None;
+        }
+        *last = Some(now);
+        Some(std::mem::take(held_back))
     }
 }
 
@@ -221,13 +275,15 @@ async fn channel_detail(
         .ok_or_else(|| unknown(sender, open_block))
 }
 
-/// The body of a cooperative-close request.
+/// The body of a cooperative-close request: a close request signed just now.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CloseRequest {
-    /// Decimal string, or a JSON number as the seed sent it.
+struct CloseRequestJson {
+    /// Decimal string, or a JSON number.
     balance: AmountJson,
-    balance_signature: String,
+    /// Unix seconds: a JSON number or a decimal string.
+    deadline: AmountJson,
+    signature: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -237,6 +293,11 @@ enum AmountJson {
     Text(String),
 }
 
+const CLOSE_REQUEST_HELP: &str = "send {\"balance\": \"<decimal>\", \"deadline\": <unix seconds>, \
+    \"signature\": \"0x…\"}: an EIP-712 CloseRequest(address sender,address receiver,uint32 openBlockNumber,\
+    uint192 balance,uint64 deadline) over the channel's last accepted balance, signed by the channel's sender \
+    or signer, with a deadline at most 10 minutes ahead";
+
 /// `DELETE /api/1/channels/{sender}/{open_block}`.
 async fn cooperative_close(
     State(state): State<AppState>,
@@ -244,38 +305,52 @@ async fn cooperative_close(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let (sender, open_block) = (sender_from_path(&sender)?, open_block_from_path(&open_block)?);
-    let request: CloseRequest = serde_json::from_slice(&body).map_err(|error| {
-        ApiError::BadRequest(format!(
-            "expected a JSON body {{\"balance\": \"<decimal>\", \"balance_signature\": \"0x…\"}} with the \
-             channel's last balance proof: {error}"
-        ))
+    let json: Value = serde_json::from_slice(&body).map_err(|error| {
+        ApiError::BadRequest(format!("expected a JSON body ({error}); {CLOSE_REQUEST_HELP}"))
     })?;
-    let balance = match request.balance {
-        AmountJson::Number(number) => U192::from(number),
-        AmountJson::Text(text) => {
-            parse_amount(text.trim()).map_err(|error| ApiError::BadRequest(format!("balance: {error}")))?
-        }
+    if json.get("balance_signature").is_some() {
+        // The seed's body: a balance proof, which anyone who saw it holds.
+        return Err(ApiError::Forbidden(format!(
+            "a balance proof does not authorise a close (proofs leak through headers and cookies); \
+             {CLOSE_REQUEST_HELP}"
+        )));
+    }
+    let body: CloseRequestJson = serde_json::from_value(json)
+        .map_err(|error| ApiError::BadRequest(format!("{error}; {CLOSE_REQUEST_HELP}")))?;
+    let signature: ProofSignature =
+        body.signature.trim().parse().map_err(|error| ApiError::BadRequest(format!("signature: {error}")))?;
+    let request = SignedCloseRequest {
+        channel: ChannelId::new(sender, state.gateway().receiver, open_block),
+        balance: amount_from_json(body.balance, "balance")?,
+        deadline: deadline_from_json(body.deadline)?,
+        signature,
     };
-    let signature: ProofSignature = request
-        .balance_signature
-        .trim()
-        .parse()
-        .map_err(|error| ApiError::BadRequest(format!("balance_signature: {error}")))?;
-    match state.backend().sign_cooperative_close(sender, open_block, balance, &signature).await {
+    match state.backend().sign_cooperative_close(&request).await {
         Ok(close_signature) => {
-            tracing::info!(%sender, open_block, %balance, "closing signature given");
+            tracing::info!(%sender, open_block, balance = %request.balance, "closing signature given");
             Ok(Json(json!({ "close_signature": close_signature.to_hex() })))
         }
         Err(CloseRefused::UnknownChannel) => Err(unknown(sender, open_block)),
-        Err(CloseRefused::NotLastProof) => Err(ApiError::Forbidden(
-            "balance and balance_signature are not this channel's last accepted proof; send the last proof \
-             the receiver accepted (it is in RDN-Sender-Balance / RDN-Balance-Signature of its responses)"
-                .into(),
-        )),
+        Err(CloseRefused::NotAuthorized(reason)) => {
+            Err(ApiError::Forbidden(format!("close request refused: {reason}")))
+        }
+        Err(CloseRefused::NotLastBalance(last)) => Err(ApiError::NotLastBalance(last)),
         Err(CloseRefused::NotOpen(state)) => {
             Err(ApiError::Conflict(format!("the channel is not open (it is {state}); nothing to close")))
         }
         Err(CloseRefused::Internal(detail)) => Err(ApiError::Internal(detail)),
+    }
+}
+
+fn deadline_from_json(deadline: AmountJson) -> Result<u64, ApiError> {
+    match deadline {
+        AmountJson::Number(number) => Ok(number),
+        AmountJson::Text(text) => text.trim().parse().map_err(|_| {
+            ApiError::BadRequest(format!(
+                "deadline: expected unix seconds as a number or decimal string, got {:?}",
+                text.chars().take(24).collect::<String>()
+            ))
+        }),
     }
 }
 
@@ -442,17 +517,33 @@ mod tests {
 
     #[test]
     fn close_request_accepts_strings_and_numbers_and_rejects_extras() {
-        let text: CloseRequest =
-            serde_json::from_str(r#"{"balance": "13000", "balance_signature": "0x00"}"#).unwrap();
+        let text: CloseRequestJson =
+            serde_json::from_str(r#"{"balance": "13000", "deadline": "1700000000", "signature": "0x00"}"#)
+                .unwrap();
         assert!(matches!(text.balance, AmountJson::Text(ref t) if t == "13000"));
-        let number: CloseRequest =
-            serde_json::from_str(r#"{"balance": 13000, "balance_signature": "0x00"}"#).unwrap();
+        assert_eq!(deadline_from_json(text.deadline).unwrap(), 1_700_000_000);
+        let number: CloseRequestJson =
+            serde_json::from_str(r#"{"balance": 13000, "deadline": 5, "signature": "0x00"}"#).unwrap();
         assert!(matches!(number.balance, AmountJson::Number(13000)));
-        assert!(serde_json::from_str::<CloseRequest>(r#"{"balance": 1, "balance_signature": "0x", "x": 1}"#)
-            .is_err());
-        assert!(
-            serde_json::from_str::<CloseRequest>(r#"{"balance": -1, "balance_signature": "0x"}"#).is_err()
-        );
+        let extra = r#"{"balance": 1, "deadline": 5, "signature": "0x", "x": 1}"#;
+        assert!(serde_json::from_str::<CloseRequestJson>(extra).is_err());
+        assert!(serde_json::from_str::<CloseRequestJson>(
+            r#"{"balance": -1, "deadline": 5, "signature": "0x"}"#
+        )
+        .is_err());
+        assert!(deadline_from_json(AmountJson::Text("soon".into())).is_err());
+    }
+
+    #[test]
+    fn the_log_limiter_lets_one_event_through_per_interval_and_counts_the_rest() {
+        let limiter = LogLimiter::new(Duration::from_secs(60));
+        let start = Instant::now();
+        assert_eq!(limiter.allow(start), Some(0));
+        for second in 1..=59 {
+            assert_eq!(limiter.allow(start + Duration::from_secs(second)), None);
+        }
+        assert_eq!(limiter.allow(start + Duration::from_secs(60)), Some(59));
+        assert_eq!(limiter.allow(start + Duration::from_secs(61)), None);
     }
 
     #[test]

@@ -9,9 +9,11 @@
 use std::{future::Future, pin::Pin};
 
 // The money core's payment outcomes are the HTTP side's too: one definition each.
-pub use crate::channels::{AcceptedPayment, LastProof, PaymentRejected};
+pub use crate::channels::{AcceptedPayment, LastProof, PaymentRejected, StatusRefused};
 pub use crate::duties::{ChannelClose, CloseOutcome, WithdrawError, WithdrawOutcome, Withdrawal};
-use uraiden_protocol::{Address, ChannelId, PaymentHeaders, ProofSignature, U192, U256};
+use uraiden_protocol::{
+    Address, ChannelId, PaymentHeaders, ProofSignature, SignedCloseRequest, SignedStatusRequest, U192, U256,
+};
 
 /// A boxed `Send` future: trait objects cannot have `async fn`s.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -35,14 +37,15 @@ pub trait ChannelBackend: Send + Sync + 'static {
     /// Every channel the receiver knows, in any state.
     fn channels(&self) -> Vec<ChannelView>;
 
-    /// The receiver's closing signature for `balance`, given only when
-    /// `(balance, balance_signature)` is the channel's last accepted proof.
+    /// The channel's last accepted proof, given only for a fresh status request by the
+    /// channel's sender or signer (the 402's `RDN-Sender-Balance` / `RDN-Balance-Signature`).
+    fn last_proof(&self, request: &SignedStatusRequest) -> Result<LastProof, StatusRefused>;
+
+    /// The receiver's closing signature, given only for a fresh close request by the channel's
+    /// sender or signer over its last accepted balance.
     fn sign_cooperative_close<'a>(
         &'a self,
-        sender: Address,
-        open_block: u32,
-        balance: U192,
-        balance_signature: &'a ProofSignature,
+        request: &'a SignedCloseRequest,
     ) -> BoxFuture<'a, Result<ProofSignature, CloseRefused>>;
 
     /// Totals for `/api/1/stats`.
@@ -77,8 +80,11 @@ pub struct OperatorUnsupported;
 pub enum CloseRefused {
     /// No channel by that sender and open block.
     UnknownChannel,
-    /// The balance and signature are not the channel's last accepted proof.
-    NotLastProof,
+    /// The close request is stale or not by the channel's sender or signer: why.
+    NotAuthorized(String),
+    /// An authentic close request for another balance than the last accepted one (which its
+    /// signer may see, to close at it).
+    NotLastBalance(LastProof),
     /// The channel is not open any more (closing or settled).
     NotOpen(String),
     /// Signing or storing failed; internal detail, not shown.
@@ -171,23 +177,23 @@ impl ChannelBackend for crate::channels::ChannelManager {
         Self::channels(self).into_iter().map(channel_view).collect()
     }
 
+    fn last_proof(&self, request: &SignedStatusRequest) -> Result<LastProof, StatusRefused> {
+        Self::last_proof(self, request)
+    }
+
     fn sign_cooperative_close<'a>(
         &'a self,
-        sender: Address,
-        open_block: u32,
-        balance: U192,
-        balance_signature: &'a ProofSignature,
+        request: &'a SignedCloseRequest,
     ) -> BoxFuture<'a, Result<ProofSignature, CloseRefused>> {
         use crate::channels::CloseRefused as Refused;
         Box::pin(async move {
-            Self::sign_cooperative_close(self, sender, open_block, balance, balance_signature).await.map_err(
-                |refused| match refused {
-                    Refused::UnknownChannel { .. } => CloseRefused::UnknownChannel,
-                    Refused::NotLastProof => CloseRefused::NotLastProof,
-                    Refused::Settled => CloseRefused::NotOpen("settled".into()),
-                    Refused::Store(detail) => CloseRefused::Internal(detail),
-                },
-            )
+            Self::sign_cooperative_close(self, request).await.map_err(|refused| match refused {
+                Refused::UnknownChannel { .. } => CloseRefused::UnknownChannel,
+                Refused::NotAuthorized(error) => CloseRefused::NotAuthorized(error.to_string()),
+                Refused::NotLastBalance { last } => CloseRefused::NotLastBalance(last),
+                Refused::Settled => CloseRefused::NotOpen("settled".into()),
+                Refused::Store(detail) => CloseRefused::Internal(detail),
+            })
         })
     }
 

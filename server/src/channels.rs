@@ -6,13 +6,17 @@
 //! What the HTTP side calls:
 //! - [`ChannelManager::accept_payment`]: the hot path of every paid request.
 //! - [`ChannelManager::sign_cooperative_close`]: `DELETE /api/1/channels/<sender>/<block>`.
+//! - [`ChannelManager::last_proof`]: the last accepted proof, for a 402 to its own sender.
 //! - [`ChannelManager::channel`], [`ChannelManager::channels`], [`ChannelManager::stats`]:
 //!   the REST API; [`ChannelManager::health`]: 502 decisions, from background checks only.
 //!
-//! Refusals and the last proof: a [`PaymentRejected::Refused`] carries the channel's last
-//! accepted proof ([`LastProof`], echoed as `RDN-Sender-Balance` / `RDN-Balance-Signature`)
-//! only when the refused request itself carried a valid signature by the channel's sender or
-//! signer. A stranger who merely names someone's channel learns nothing about it.
+//! Who may see the last proof, or close: proofs travel in headers and cookies and leak, so
+//! holding one, even the last, proves nothing. The channel's last accepted proof
+//! ([`LastProof`], echoed as `RDN-Sender-Balance` / `RDN-Balance-Signature`) is given only for
+//! a fresh [`SignedStatusRequest`], and a closing signature only for a fresh
+//! [`SignedCloseRequest`] over the last balance, each signed by the channel's sender or signer
+//! with a deadline the protocol's rule accepts by this receiver's clock
+//! ([`uraiden_protocol::check_request_deadline`]).
 //!
 //! Reorgs: while the [chain sync](crate::sync) reconciles one (from noticing it until the
 //! replacement blocks are read), payments are refused with [`PaymentRejected::Unavailable`]
@@ -39,7 +43,8 @@ use tokio_util::sync::CancellationToken;
 use uraiden_chain::contracts::RaidenMicroTransferChannels;
 use uraiden_protocol::{
     channel_manager_domain, recover_balance_proof_signer, Address, ChannelId, ChannelKey, Eip712Domain,
-    LocalSigningKey, PaymentHeaders, ProofSignature, Refusal, U192, U256,
+    LocalSigningKey, PaymentHeaders, ProofSignature, Refusal, SignedCloseRequest, SignedStatusRequest, U192,
+    U256,
 };
 
 use crate::{
@@ -155,7 +160,8 @@ pub struct AcceptedPayment {
 }
 
 /// The last accepted proof of a channel, for `RDN-Sender-Balance` and
-/// `RDN-Balance-Signature` (see the module's note on who may see it).
+/// `RDN-Balance-Signature`: only for a fresh request by its sender or signer (see the module's
+/// note).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LastProof {
     pub sender: Address,
@@ -168,9 +174,10 @@ pub struct LastProof {
 /// Why a payment was not accepted.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PaymentRejected {
-    /// A 402 with the refusal's header; `last` is what the sender may resync from.
+    /// A 402 with the refusal's header (the last proof only for a status request, see
+    /// [`ChannelManager::last_proof`]).
     #[error("{refusal}")]
-    Refused { refusal: Refusal, last: Option<LastProof> },
+    Refused { refusal: Refusal },
     /// The request pays another contract or receiver (a 409 with this message).
     #[error("{0}")]
     WrongGateway(String),
@@ -189,10 +196,26 @@ pub enum CloseRefused {
     UnknownChannel { sender: Address, open_block: u32 },
     #[error("the channel is already settled")]
     Settled,
-    #[error("balance and signature are not the channel's last accepted balance proof")]
-    NotLastProof,
+    /// The close request is stale or not by the channel's sender or signer.
+    #[error("{0}")]
+    NotAuthorized(uraiden_protocol::Error),
+    /// The request is authentic but for another balance than the last accepted one, which
+    /// its signer may see.
+    #[error("the close request is for another balance than the channel's last accepted {}", last.balance)]
+    NotLastBalance { last: LastProof },
     #[error("{0}")]
     Store(String),
+}
+
+/// Why a status request got no last proof.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StatusRefused {
+    /// The channel is unknown, closed or unconfirmed: what a payment would be refused with.
+    #[error("{0}")]
+    Channel(Refusal),
+    /// The status request is stale or not by the channel's sender or signer.
+    #[error("{0}")]
+    NotAuthorized(uraiden_protocol::Error),
 }
 
 /// A channel as the operator API shows it.
@@ -495,9 +518,9 @@ impl ChannelManager {
         }
         let id = payment.channel_id();
         let key = id.key();
-        let refused = |refusal, last| Err(PaymentRejected::Refused { refusal, last });
+        let refused = |refusal| Err(PaymentRejected::Refused { refusal });
 
-        let (previous, deposit, pending_top_up, signer, last) = {
+        let (previous, deposit, pending_top_up, signer) = {
             let view = self.shared.view();
             match view.channels.get(&key) {
                 Some(channel)
@@ -508,14 +531,13 @@ impl ChannelManager {
                         channel.deposit,
                         view.pending.topped_up.get(&key).copied().unwrap_or_default(),
                         channel.signer,
-                        last_proof(channel),
                     )
                 }
-                Some(_) => return refused(Refusal::NonexistingChannel, None),
+                Some(_) => return refused(Refusal::NonexistingChannel),
                 None if view.pending.created.contains_key(&key) => {
-                    return refused(Refusal::InsufficientConfirmations, None)
+                    return refused(Refusal::InsufficientConfirmations)
                 }
-                None => return refused(Refusal::NonexistingChannel, None),
+                None => return refused(Refusal::NonexistingChannel),
             }
         };
 
@@ -523,12 +545,11 @@ impl ChannelManager {
         let recovered =
             recover_balance_proof_signer(&self.shared.domain, &proof, &payment.balance_signature).ok();
         if recovered.is_none() || (recovered != Some(signer) && recovered != Some(id.sender)) {
-            return refused(Refusal::InvalidBalanceProof, None);
+            return refused(Refusal::InvalidBalanceProof);
         }
-        // The requester holds the channel's key: it may see the last proof from here on.
         let balance = payment.balance;
         if balance <= previous {
-            return refused(Refusal::InvalidBalanceProof, Some(last));
+            return refused(Refusal::InvalidBalanceProof);
         }
         if balance > deposit {
             let refusal = if balance <= deposit.saturating_add(pending_top_up) {
@@ -536,10 +557,10 @@ impl ChannelManager {
             } else {
                 Refusal::InsufficientFunds
             };
-            return refused(refusal, Some(last));
+            return refused(refusal);
         }
         if balance - previous != price {
-            return refused(Refusal::InvalidAmount, Some(last));
+            return refused(Refusal::InvalidAmount);
         }
 
         let signature = payment.balance_signature;
@@ -550,43 +571,58 @@ impl ChannelManager {
         Ok(AcceptedPayment { channel: id, balance, signature })
     }
 
-    /// Signs a `ClosingProof` for the channel's last accepted proof, so the sender can
-    /// `cooperativeClose` at once. Only for exactly that proof: a stranger, who does not have
-    /// it, cannot close someone's channel. The channel then takes no more payments.
+    /// The channel's last accepted proof, for a fresh status request by its sender or signer
+    /// (deadline by this receiver's clock). Answers from memory.
+    pub fn last_proof(&self, request: &SignedStatusRequest) -> Result<LastProof, StatusRefused> {
+        let key = request.channel.key();
+        let view = self.shared.view();
+        let channel = match view.channels.get(&key) {
+            Some(channel) if channel.state == ChannelState::Open && !view.pending.closing.contains(&key) => {
+                channel
+            }
+            Some(_) => return Err(StatusRefused::Channel(Refusal::NonexistingChannel)),
+            None if view.pending.created.contains_key(&key) => {
+                return Err(StatusRefused::Channel(Refusal::InsufficientConfirmations))
+            }
+            None => return Err(StatusRefused::Channel(Refusal::NonexistingChannel)),
+        };
+        request
+            .verify(&self.shared.domain, channel.signer, crate::store::unix_now())
+            .map_err(StatusRefused::NotAuthorized)?;
+        Ok(last_proof(channel))
+    }
+
+    /// Signs a `ClosingProof` for the channel's last accepted balance, so the sender can
+    /// `cooperativeClose` at once: only for a fresh close request by the channel's sender or
+    /// signer over exactly that balance (zero for a channel nothing was paid on). Holding a
+    /// balance proof is not enough: proofs leak. The channel then takes no more payments.
     pub async fn sign_cooperative_close(
         &self,
-        sender: Address,
-        open_block: u32,
-        balance: U192,
-        balance_signature: &ProofSignature,
+        request: &SignedCloseRequest,
     ) -> Result<ProofSignature, CloseRefused> {
-        let id = ChannelId::new(sender, self.shared.identity.receiver, open_block);
+        let id = request.channel;
         let key = id.key();
-        let state = {
+        let (state, balance) = {
             let view = self.shared.view();
-            let Some(channel) = view.channels.get(&key) else {
-                return Err(CloseRefused::UnknownChannel { sender, open_block });
+            let channel = match view.channels.get(&key) {
+                Some(channel) if id.receiver == self.shared.identity.receiver => channel,
+                _ => {
+                    return Err(CloseRefused::UnknownChannel {
+                        sender: id.sender,
+                        open_block: id.open_block_number,
+                    })
+                }
             };
             if channel.state == ChannelState::Settled {
                 return Err(CloseRefused::Settled);
             }
-            let is_last_proof =
-                channel.balance == balance && channel.balance_signature.as_ref() == Some(balance_signature);
-            // A channel nothing was paid on has no last proof to present: a zero-balance proof
-            // signed by the channel's signer (or sender) shows the request is the sender's.
-            let is_unpaid_and_signed = channel.balance_signature.is_none()
-                && channel.balance.is_zero()
-                && balance.is_zero()
-                && recover_balance_proof_signer(
-                    &self.shared.domain,
-                    &id.balance_proof(balance),
-                    balance_signature,
-                )
-                .is_ok_and(|signer| signer == channel.signer || signer == sender);
-            if !is_last_proof && !is_unpaid_and_signed {
-                return Err(CloseRefused::NotLastProof);
+            request
+                .verify(&self.shared.domain, channel.signer, crate::store::unix_now())
+                .map_err(CloseRefused::NotAuthorized)?;
+            if request.balance != channel.balance {
+                return Err(CloseRefused::NotLastBalance { last: last_proof(channel) });
             }
-            channel.state
+            (channel.state, channel.balance)
         };
         if state == ChannelState::Open {
             // Durable before the signature leaves: after a restart the channel must still
@@ -597,7 +633,14 @@ impl ChannelManager {
                     .await
                     .map_err(|error| CloseRefused::Store(format!("the state writer failed: {error}")))??;
             if !marked {
-                return Err(CloseRefused::NotLastProof);
+                // A payment moved the balance on meanwhile.
+                let last = self.shared.view().channels.get(&key).map(last_proof);
+                return Err(match last {
+                    Some(last) => CloseRefused::NotLastBalance { last },
+                    None => {
+                        CloseRefused::UnknownChannel { sender: id.sender, open_block: id.open_block_number }
+                    }
+                });
             }
         }
         self.sign_closing_proof(id, balance).map_err(|e| CloseRefused::Store(e.to_string()))
@@ -970,7 +1013,7 @@ impl Shared {
 /// it now (`None`: gone): another request changed it since the payment was checked.
 fn conflict_refusal(balance: U192, now: Option<&ChannelRecord>) -> PaymentRejected {
     let Some(now) = now else {
-        return PaymentRejected::Refused { refusal: Refusal::NonexistingChannel, last: None };
+        return PaymentRejected::Refused { refusal: Refusal::NonexistingChannel };
     };
     let refusal = if now.state != ChannelState::Open {
         Refusal::NonexistingChannel
@@ -981,8 +1024,7 @@ fn conflict_refusal(balance: U192, now: Option<&ChannelRecord>) -> PaymentReject
     } else {
         Refusal::InvalidAmount
     };
-    let last = (now.state == ChannelState::Open).then(|| last_proof(now));
-    PaymentRejected::Refused { refusal, last }
+    PaymentRejected::Refused { refusal }
 }
 
 fn last_proof(channel: &ChannelRecord) -> LastProof {

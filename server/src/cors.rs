@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::http::{header, HeaderName, HeaderValue, Method};
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use uraiden_protocol::{header as rdn, PaymentHeaders, Refusal};
+use uraiden_protocol::{header as rdn, PaymentHeaders, Refusal, SignedStatusRequest};
 
 /// How long a browser may cache a preflight answer.
 const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(600);
@@ -28,8 +28,10 @@ pub fn cors_layer(origins: &[String]) -> anyhow::Result<Option<CorsLayer>> {
             origins.iter().map(|origin| parse_origin(origin)).collect::<anyhow::Result<Vec<_>>>()?;
         AllowOrigin::list(origins)
     };
+    // A status request (RDN-Status-*) asks for the last proof after a refusal.
     let request_headers = PaymentHeaders::HEADER_NAMES
         .iter()
+        .chain(&SignedStatusRequest::HEADER_NAMES)
         .filter_map(|name| header_name(name))
         .chain([header::CONTENT_TYPE, header::AUTHORIZATION]);
     Ok(Some(

@@ -55,11 +55,14 @@
 //!
 //! # Who sees the last proof
 //!
-//! A 402 carries the channel's last balance and signature only when the backend returns
-//! them, which it does only when the request's own proof was signed by the channel's sender
-//! or signer ([`PaymentRejected::Refused`]). Sender and open block are public on chain, and
-//! the last proof is what `DELETE /api/1/channels/…` takes to hand out a closing signature:
-//! giving it to anyone who names the channel would let strangers close it (SPEC §7).
+//! A 402 carries the channel's last balance and signature (`RDN-Sender-Balance`,
+//! `RDN-Balance-Signature`) only to a request with a fresh status request of the channel's
+//! sender or signer (`RDN-Status-Deadline` + `RDN-Status-Signature`, headers only; see
+//! [`SignedStatusRequest`]). A payment's own signature is not enough: an old proof replayed
+//! by whoever captured it is signed by the signer too. The status request goes with a
+//! payment (the 402 of a refusal then lets the sender resync) or alone, as a probe
+//! (`RDN-Sender-Address` + `RDN-Open-Block` and no balance proof), whose 402 carries the last
+//! proof and no refusal. A stale or foreign status request is a 409 that says why.
 
 use std::{
     future::Future,
@@ -79,10 +82,14 @@ use axum::{
 use serde::Serialize;
 use uraiden_protocol::{
     cookie_pairs, header as rdn, recover_balance_proof_signer, PaymentHeaders, PaywallInfo, ProofSignature,
-    Refusal, U192,
+    Refusal, SignedStatusRequest, U192,
 };
 
-use crate::{app::AppState, assets, backend::PaymentRejected};
+use crate::{
+    app::AppState,
+    assets,
+    backend::{LastProof, PaymentRejected, StatusRefused},
+};
 
 /// What a resource costs, in the token's smallest unit.
 #[derive(Clone)]
@@ -252,8 +259,31 @@ async fn charge(
         return error_response(StatusCode::BAD_GATEWAY, "bad gateway", reason, None);
     }
 
-    let payment = match client.source.parse(request.headers()) {
-        Ok(None) => return payment_required(state, &client, info, None).await,
+    let status = match status_request(state, request.headers()) {
+        Ok(status) => status,
+        Err(message) => {
+            state.metrics().payment_error(409);
+            return error_response(
+                StatusCode::CONFLICT,
+                "status request refused",
+                &message,
+                client.consumed(),
+            );
+        }
+    };
+    let probe = status.is_some() && SignedStatusRequest::is_status_probe(header_lookup(request.headers()));
+    let parsed = if probe { Ok(None) } else { client.source.parse(request.headers()) };
+    let payment = match parsed {
+        Ok(None) => {
+            let (info, refusal) = match &status {
+                Some((_, Ok(last))) => (with_last_proof(info, last), None),
+                Some((request, Err(refusal))) => {
+                    (PaywallInfo { sender: Some(request.channel.sender), ..info }, Some(*refusal))
+                }
+                None => (info, None),
+            };
+            return payment_required(state, &client, info, refusal).await;
+        }
         Ok(Some(payment)) => payment,
         Err(error) => {
             state.metrics().payment_error(409);
@@ -318,7 +348,7 @@ async fn charge(
             append_cookies(headers, client.consumed().unwrap_or_default());
             response
         }
-        Err(PaymentRejected::Refused { refusal, last }) => {
+        Err(PaymentRejected::Refused { refusal }) => {
             state.metrics().payment_refused(refusal);
             tracing::info!(
                 sender = %payment.sender,
@@ -328,13 +358,11 @@ async fn charge(
                 "payment refused"
             );
             let info = PaywallInfo { sender: Some(payment.sender), ..info };
-            // The backend sets `last` only for the channel's own sender or signer.
+            // Only for a fresh status request of the channel's own sender or signer, read
+            // again: the refusal may be a race another payment of the channel won.
+            let last = status.and_then(|(request, _)| state.backend().last_proof(&request).ok());
             let info = match last {
-                Some(last) => PaywallInfo {
-                    sender_balance: Some(last.balance),
-                    balance_signature: last.signature,
-                    ..info
-                },
+                Some(last) => with_last_proof(info, &last),
                 None => info,
             };
             payment_required(state, &client, info, Some(refusal)).await
@@ -400,6 +428,44 @@ fn looks_acceptable(state: &AppState, payment: &PaymentHeaders, info: &PaywallIn
         && payment.balance > channel.balance
         && payment.balance <= channel.deposit
         && payment.balance - channel.balance == price
+}
+
+/// A status request of the channel's sender or signer: what the backend says about it (the last
+/// proof, or why the channel has none to give). `Err` is a 409's message: malformed, stale, or
+/// not by the channel's sender or signer.
+type StatusAnswer = (SignedStatusRequest, Result<LastProof, Refusal>);
+
+fn status_request(state: &AppState, headers: &HeaderMap) -> Result<Option<StatusAnswer>, String> {
+    let parsed = SignedStatusRequest::parse_headers(state.gateway().receiver, header_lookup(headers))
+        .map_err(|error| {
+            format!(
+                "Malformed status request: {error}. Send RDN-Sender-Address, RDN-Open-Block, \
+                 RDN-Status-Deadline and RDN-Status-Signature as headers."
+            )
+        })?;
+    let Some(request) = parsed else { return Ok(None) };
+    match state.backend().last_proof(&request) {
+        Ok(last) => Ok(Some((request, Ok(last)))),
+        Err(StatusRefused::Channel(refusal)) => Ok(Some((request, Err(refusal)))),
+        Err(StatusRefused::NotAuthorized(error)) => Err(format!(
+            "Status request refused: {error}. Nothing was charged; sign a new StatusRequest and retry."
+        )),
+    }
+}
+
+/// Header lookup for the protocol's parsers; a value that is not visible ASCII is present but
+/// unusable, so the parser names that header rather than calling it missing.
+fn header_lookup<'h>(headers: &'h HeaderMap) -> impl Fn(&str) -> Option<&'h str> + 'h {
+    |name| headers.get(name).map(|value| value.to_str().unwrap_or("\u{fffd}"))
+}
+
+fn with_last_proof(info: PaywallInfo, last: &LastProof) -> PaywallInfo {
+    PaywallInfo {
+        sender: Some(last.sender),
+        sender_balance: Some(last.balance),
+        balance_signature: last.signature,
+        ..info
+    }
 }
 
 /// A 409 message when the payment is for another channel manager or receiver.

@@ -12,12 +12,13 @@ use alloy::{primitives::U256, providers::Provider};
 use tempfile::TempDir;
 use uraiden_e2e::{ChannelManagerInstance, TestChain, TokenInstance};
 use uraiden_protocol::{
-    channel_manager_domain, Address, ChannelId, Eip712Domain, LocalSigningKey, PaymentHeaders,
-    ProofSignature, Refusal, B256, U192,
+    channel_manager_domain, request_deadline, Address, ChannelId, Eip712Domain, LocalSigningKey,
+    PaymentHeaders, ProofSignature, Refusal, SignedCloseRequest, SignedStatusRequest, B256, U192,
 };
 use uraiden_server::{
     channels::{
         BackgroundTasks, ChannelManager, ChannelManagerConfig, CloseRefused, PaymentRejected, StartError,
+        StatusRefused,
     },
     store::{ChannelState, StoreError},
 };
@@ -108,6 +109,17 @@ impl Harness {
         self.chain.top_up(SENDER, channel, added).await
     }
 
+    /// A close request of `channel` at `balance` by `signer`, valid for the next minutes.
+    fn close_request(
+        &self,
+        signer: &LocalSigningKey,
+        channel: ChannelId,
+        balance: u64,
+    ) -> SignedCloseRequest {
+        let deadline = request_deadline(unix_now());
+        SignedCloseRequest::sign(signer, &self.domain, channel, U192::from(balance), deadline).expect("signs")
+    }
+
     fn sign(&self, signer: &LocalSigningKey, channel: ChannelId, balance: u64) -> ProofSignature {
         signer.sign_balance_proof(&self.domain, &channel.balance_proof(U192::from(balance))).expect("signs")
     }
@@ -191,23 +203,29 @@ async fn every_refusal_names_its_reason() {
     // Unknown channel: another open block.
     let unknown = ChannelId::new(channel.sender, channel.receiver, channel.open_block_number + 1);
     let result = pay(&manager, &harness.payment(&sender, unknown, 10)).await;
-    assert_eq!(result, Err(PaymentRejected::Refused { refusal: Refusal::NonexistingChannel, last: None }));
+    assert_eq!(result, Err(PaymentRejected::Refused { refusal: Refusal::NonexistingChannel }));
 
-    // Wrong signer: nothing about the channel is revealed to whoever sent it.
+    // Wrong signer.
     let result = pay(&manager, &harness.payment(&stranger, channel, 10)).await;
-    assert_eq!(result, Err(PaymentRejected::Refused { refusal: Refusal::InvalidBalanceProof, last: None }));
+    assert_eq!(result, Err(PaymentRejected::Refused { refusal: Refusal::InvalidBalanceProof }));
 
     assert_eq!(pay(&manager, &harness.payment(&sender, channel, 10)).await, Ok(U192::from(10u64)));
 
-    // Not increasing: the sender learns the last proof to resync from.
-    match pay(&manager, &harness.payment(&sender, channel, 10)).await {
-        Err(PaymentRejected::Refused { refusal: Refusal::InvalidBalanceProof, last: Some(last) }) => {
-            assert_eq!(last.balance, U192::from(10u64));
-            assert_eq!(last.signature, Some(harness.sign(&sender, channel, 10)));
-            assert_eq!((last.sender, last.open_block), (channel.sender, channel.open_block_number));
-        }
-        other => panic!("expected InvalidBalanceProof with the last proof, got {other:?}"),
-    }
+    // Not increasing: refused; the last proof only for a fresh status request (the sender's).
+    assert_eq!(
+        refusal(pay(&manager, &harness.payment(&sender, channel, 10)).await),
+        Refusal::InvalidBalanceProof
+    );
+    let status = SignedStatusRequest::sign(&sender, &harness.domain, channel, request_deadline(unix_now()))
+        .expect("signs");
+    let last = manager.last_proof(&status).expect("the sender may see its last proof");
+    assert_eq!(last.balance, U192::from(10u64));
+    assert_eq!(last.signature, Some(harness.sign(&sender, channel, 10)));
+    assert_eq!((last.sender, last.open_block), (channel.sender, channel.open_block_number));
+    let by_stranger =
+        SignedStatusRequest::sign(&stranger, &harness.domain, channel, request_deadline(unix_now()))
+            .expect("signs");
+    assert!(matches!(manager.last_proof(&by_stranger), Err(StatusRefused::NotAuthorized(_))));
     assert_eq!(
         refusal(pay(&manager, &harness.payment(&sender, channel, 5)).await),
         Refusal::InvalidBalanceProof
@@ -455,25 +473,24 @@ async fn a_cooperative_close_is_signed_only_for_the_last_proof_and_settles_on_ch
     }
     let (who, block) = (channel.sender, channel.open_block_number);
 
-    let older = harness.sign(&sender, channel, 20);
-    assert_eq!(
-        manager.sign_cooperative_close(who, block, U192::from(20u64), &older).await,
-        Err(CloseRefused::NotLastProof)
-    );
-    let forged = harness.sign(&harness.key(STRANGER), channel, 30);
-    assert_eq!(
-        manager.sign_cooperative_close(who, block, U192::from(30u64), &forged).await,
-        Err(CloseRefused::NotLastProof)
-    );
+    let older = harness.close_request(&sender, channel, 20);
     assert!(matches!(
-        manager.sign_cooperative_close(who, block + 1, U192::from(30u64), &forged).await,
+        manager.sign_cooperative_close(&older).await,
+        Err(CloseRefused::NotLastBalance { last }) if last.balance == U192::from(30u64)
+    ));
+    let forged = harness.close_request(&harness.key(STRANGER), channel, 30);
+    assert!(matches!(manager.sign_cooperative_close(&forged).await, Err(CloseRefused::NotAuthorized(_))));
+    let elsewhere = ChannelId::new(who, channel.receiver, block + 1);
+    assert!(matches!(
+        manager.sign_cooperative_close(&harness.close_request(&sender, elsewhere, 30)).await,
         Err(CloseRefused::UnknownChannel { .. })
     ));
 
     let last = harness.sign(&sender, channel, 30);
-    let closing = manager.sign_cooperative_close(who, block, U192::from(30u64), &last).await.expect("signed");
+    let request = harness.close_request(&sender, channel, 30);
+    let closing = manager.sign_cooperative_close(&request).await.expect("signed");
     // Asking again gives the same signature; the channel takes no more payments.
-    assert_eq!(manager.sign_cooperative_close(who, block, U192::from(30u64), &last).await, Ok(closing));
+    assert_eq!(manager.sign_cooperative_close(&request).await, Ok(closing));
     assert_eq!(manager.channel(who, block).map(|c| c.state), Some(ChannelState::CloseSigned));
     assert_eq!(
         refusal(pay(&manager, &harness.payment(&sender, channel, 40)).await),
@@ -489,17 +506,14 @@ async fn a_cooperative_close_is_signed_only_for_the_last_proof_and_settles_on_ch
     harness.synced(&manager).await;
     let snapshot = manager.channel(who, block).expect("kept for the record");
     assert_eq!((snapshot.state, snapshot.settled_balance), (ChannelState::Settled, Some(U192::from(30u64))));
-    assert_eq!(
-        manager.sign_cooperative_close(who, block, U192::from(30u64), &last).await,
-        Err(CloseRefused::Settled)
-    );
+    assert_eq!(manager.sign_cooperative_close(&request).await, Err(CloseRefused::Settled));
     assert_eq!(manager.stats().settled_channels, 1);
     tasks.shutdown().await;
 }
 
-/// A channel nothing was paid on: the receiver co-signs a close at zero for a zero-balance
-/// proof by the channel's signer (here a delegated session key), never for anyone else's, and
-/// the sender gets the whole deposit back at once.
+/// A channel nothing was paid on: the receiver co-signs a close at zero for a close request by
+/// the channel's signer (here a delegated session key), never for anyone else's, and the
+/// sender gets the whole deposit back at once.
 #[tokio::test]
 async fn an_unpaid_channel_closes_cooperatively_with_a_zero_proof_by_its_signer() {
     let harness = Harness::new().await;
@@ -509,20 +523,23 @@ async fn an_unpaid_channel_closes_cooperatively_with_a_zero_proof_by_its_signer(
     harness.synced(&manager).await;
     let (who, block) = (channel.sender, channel.open_block_number);
 
-    let by_stranger = harness.sign(&harness.key(STRANGER), channel, 0);
-    assert_eq!(
-        manager.sign_cooperative_close(who, block, U192::ZERO, &by_stranger).await,
-        Err(CloseRefused::NotLastProof)
-    );
-    let above_zero = harness.sign(&session_key, channel, 10);
-    assert_eq!(
-        manager.sign_cooperative_close(who, block, U192::from(10u64), &above_zero).await,
-        Err(CloseRefused::NotLastProof)
-    );
+    let by_stranger = harness.close_request(&harness.key(STRANGER), channel, 0);
+    assert!(matches!(
+        manager.sign_cooperative_close(&by_stranger).await,
+        Err(CloseRefused::NotAuthorized(_))
+    ));
+    let above_zero = harness.close_request(&session_key, channel, 10);
+    assert!(matches!(
+        manager.sign_cooperative_close(&above_zero).await,
+        Err(CloseRefused::NotLastBalance { .. })
+    ));
     assert_eq!(manager.channel(who, block).map(|c| c.state), Some(ChannelState::Open));
 
     let zero = harness.sign(&session_key, channel, 0);
-    let closing = manager.sign_cooperative_close(who, block, U192::ZERO, &zero).await.expect("signed");
+    let closing = manager
+        .sign_cooperative_close(&harness.close_request(&session_key, channel, 0))
+        .await
+        .expect("signed");
     assert_eq!(manager.channel(who, block).map(|c| c.state), Some(ChannelState::CloseSigned));
     assert_eq!(
         refusal(pay(&manager, &harness.payment(&session_key, channel, 10)).await),
@@ -585,4 +602,8 @@ async fn an_honest_uncooperative_close_is_settled_at_once() {
     assert_eq!(harness.balance_of(channel.receiver).await - before, U256::from(20u64));
     assert!(harness.head().await < close_block + 500, "settled within the challenge period");
     tasks.shutdown().await;
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs()
 }

@@ -12,7 +12,9 @@ use std::{
 use alloy::{consensus::Transaction as _, primitives::U256, providers::Provider};
 use tempfile::TempDir;
 use uraiden_e2e::{ChannelManagerInstance, TestChain};
-use uraiden_protocol::{Address, ChannelId, LocalSigningKey, PaymentHeaders, Refusal, U192};
+use uraiden_protocol::{
+    request_deadline, Address, ChannelId, LocalSigningKey, PaymentHeaders, Refusal, SignedCloseRequest, U192,
+};
 use uraiden_server::{
     channels::{BackgroundTasks, ChannelManager, ChannelManagerConfig, PaymentRejected},
     duties::{CloseOutcome, WithdrawOutcome},
@@ -124,6 +126,20 @@ impl Harness {
         self.chain.open_channel(sender, self.chain.address(RECEIVER), deposit, None).await
     }
 
+    /// [`SENDER`]'s close request of `channel` at `balance`, valid for the next minutes.
+    fn close_request(&self, channel: ChannelId, balance: u64) -> SignedCloseRequest {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970");
+        let deadline = request_deadline(now.as_secs());
+        SignedCloseRequest::sign(
+            &self.key(SENDER),
+            &self.chain.domain(),
+            channel,
+            U192::from(balance),
+            deadline,
+        )
+        .expect("signs")
+    }
+
     fn payment(&self, sender: usize, channel: ChannelId, balance: u64) -> PaymentHeaders {
         PaymentHeaders {
             payment: Some(U192::from(PRICE)),
@@ -227,10 +243,8 @@ async fn withdrawing_takes_the_earned_balance_and_the_sync_agrees() {
     // A close after withdrawals pays the receiver only what is still owed.
     harness.pay_up_to(&manager, SENDER, channel, 50, 60).await;
     let last = harness.payment(SENDER, channel, 60);
-    let closing = manager
-        .sign_cooperative_close(sender, open_block, U192::from(60u64), &last.balance_signature)
-        .await
-        .expect("closing signature");
+    let closing =
+        manager.sign_cooperative_close(&harness.close_request(channel, 60)).await.expect("closing signature");
     harness.chain.cooperative_close(SENDER, channel, 60, &last.balance_signature, &closing).await;
     harness.synced(&manager).await;
     assert_eq!(state(&manager, channel), Some(ChannelState::Settled));
@@ -427,16 +441,7 @@ async fn a_close_signed_channel_the_sender_leaves_is_closed_by_the_receiver() {
     let channel = harness.open_channel(SENDER, 100).await;
     harness.synced(&manager).await;
     harness.pay_up_to(&manager, SENDER, channel, 0, 30).await;
-    let last = harness.payment(SENDER, channel, 30);
-    manager
-        .sign_cooperative_close(
-            channel.sender,
-            channel.open_block_number,
-            U192::from(30u64),
-            &last.balance_signature,
-        )
-        .await
-        .expect("closing signature");
+    manager.sign_cooperative_close(&harness.close_request(channel, 30)).await.expect("closing signature");
     let before = harness.balance_of(channel.receiver).await;
 
     // Within the timeout the sender may still close: the receiver waits.

@@ -33,7 +33,14 @@ async fn preflight_of_a_paying_request_is_allowed_for_a_listed_origin() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(header(&response, "access-control-allow-origin"), Some(APP_ORIGIN));
     let allowed = header(&response, "access-control-allow-headers").unwrap().to_ascii_lowercase();
-    for name in ["rdn-balance", "rdn-balance-signature", "rdn-sender-address", "rdn-open-block"] {
+    for name in [
+        "rdn-balance",
+        "rdn-balance-signature",
+        "rdn-sender-address",
+        "rdn-open-block",
+        "rdn-status-deadline",
+        "rdn-status-signature",
+    ] {
         assert!(allowed.contains(name), "{name} not allowed in {allowed}");
     }
 }

@@ -17,8 +17,9 @@ use alloy::primitives::{Bytes, U256};
 use tokio::sync::oneshot;
 use uraiden_e2e::{ChannelManagerInstance, TestChain};
 use uraiden_protocol::{
-    channel_manager_domain, header as rdn, recover_closing_proof_signer, Address, ChannelId, Eip712Domain,
-    LocalSigningKey, PaymentHeaders, ProofSignature, Refusal, U192,
+    channel_manager_domain, header as rdn, recover_closing_proof_signer, request_deadline, Address,
+    ChannelId, Eip712Domain, LocalSigningKey, PaymentHeaders, ProofSignature, Refusal, SignedCloseRequest,
+    U192,
 };
 use uraiden_server::{
     channels::{ChannelManager, ChannelManagerConfig},
@@ -239,11 +240,23 @@ async fn a_channel_is_paid_topped_up_closed_and_settled_over_http() {
     let twenty = receiver.payment(channel, 20);
     receiver.pays(&twenty).await;
 
-    // 6. Cooperative close of the last proof: the receiver signs, the sender submits.
+    // 6. Cooperative close at the last balance, for the sender's fresh close request: the
+    // receiver signs, the sender submits.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let close = SignedCloseRequest::sign(
+        &key(&receiver.chain, SENDER),
+        &receiver.domain,
+        channel,
+        U192::from(20u64),
+        request_deadline(now),
+    )
+    .unwrap();
     let client = reqwest::Client::new();
     let response = client
         .delete(format!("{}/api/1/channels/{}/{}", receiver.url, channel.sender, channel.open_block_number))
-        .json(&serde_json::json!({ "balance": "20", "balance_signature": twenty.balance_signature.to_hex() }))
+        .json(&serde_json::json!({
+            "balance": "20", "deadline": close.deadline, "signature": close.signature.to_hex()
+        }))
         .send()
         .await
         .unwrap();

@@ -233,40 +233,83 @@ async fn each_refusal_names_exactly_one_reason() {
     let stranger = payment_signed_by(&stranger_key(), 10);
     let mut unknown = payment(10);
     unknown.open_block_number = 999;
+    // The last proof only with a fresh status request of the channel's sender: a payment's
+    // own signature proves nothing (an old proof replayed by whoever captured it has one).
     let cases = [
         (payment(12), Refusal::InvalidAmount, true),
         (payment(5), Refusal::InvalidBalanceProof, true),
         (payment(25), Refusal::InsufficientFunds, true),
-        (stranger, Refusal::InvalidBalanceProof, false),
+        (stranger, Refusal::InvalidBalanceProof, true),
         (unknown, Refusal::NonexistingChannel, false),
     ];
-    for (payment, refusal, sees_last_proof) in cases {
-        let (response, body) = send(&app, with_payment(get("/echofix/a"), &payment)).await;
-        assert_eq!(response.status(), StatusCode::PAYMENT_REQUIRED, "{refusal:?}");
-        assert_eq!(reason_headers(&response), vec![refusal.header_name()], "{refusal:?}");
-        assert_eq!(header(&response, refusal.header_name()), Some(refusal.code()));
-        assert_paywall_headers(&response, "5");
-        assert_eq!(header(&response, rdn::SENDER_ADDRESS), Some(payment.sender.to_checksum(None).as_str()));
-        let body = json(&body);
-        assert_eq!(body["reason"], refusal.code());
-        assert_eq!(body["message"], refusal.message());
-        if sees_last_proof {
-            assert_eq!(header(&response, rdn::SENDER_BALANCE), Some("5"), "{refusal:?}");
-            assert!(header(&response, rdn::BALANCE_SIGNATURE).is_some());
-            assert_eq!(body["balance"], "5");
-        } else {
-            assert!(
-                header(&response, rdn::SENDER_BALANCE).is_none(),
-                "{refusal:?}: a stranger learns nothing"
+    for (payment, refusal, senders_channel) in cases {
+        for fresh_status in [false, true] {
+            let mut request = with_payment(get("/echofix/a"), &payment);
+            if fresh_status && senders_channel {
+                request = with_status(request, &status_request());
+            }
+            let (response, body) = send(&app, request).await;
+            assert_eq!(response.status(), StatusCode::PAYMENT_REQUIRED, "{refusal:?}");
+            assert_eq!(reason_headers(&response), vec![refusal.header_name()], "{refusal:?}");
+            assert_eq!(header(&response, refusal.header_name()), Some(refusal.code()));
+            assert_paywall_headers(&response, "5");
+            assert_eq!(
+                header(&response, rdn::SENDER_ADDRESS),
+                Some(payment.sender.to_checksum(None).as_str())
             );
-            assert!(header(&response, rdn::BALANCE_SIGNATURE).is_none());
-            assert!(body.get("balanceSignature").is_none());
+            let body = json(&body);
+            assert_eq!(body["reason"], refusal.code());
+            assert_eq!(body["message"], refusal.message());
+            if fresh_status && senders_channel {
+                assert_eq!(header(&response, rdn::SENDER_BALANCE), Some("5"), "{refusal:?}");
+                assert!(header(&response, rdn::BALANCE_SIGNATURE).is_some());
+                assert_eq!(body["balance"], "5");
+            } else {
+                assert!(
+                    header(&response, rdn::SENDER_BALANCE).is_none(),
+                    "{refusal:?}: no status request, no last proof"
+                );
+                assert!(header(&response, rdn::BALANCE_SIGNATURE).is_none());
+                assert!(body.get("balanceSignature").is_none());
+            }
         }
     }
 
     *backend.force_refusal.lock().unwrap() = Some(Refusal::InsufficientConfirmations);
     let (response, _) = send(&app, with_payment(get("/echofix/a"), &payment(10))).await;
     assert_eq!(reason_headers(&response), vec![Refusal::InsufficientConfirmations.header_name()]);
+}
+
+#[tokio::test]
+async fn a_status_probe_gets_the_last_proof_only_when_fresh_and_by_the_sender() {
+    let (app, _) = demo();
+    send(&app, with_payment(get("/echofix/a"), &payment(5))).await;
+    let last = payment(5).balance_signature.to_hex();
+
+    let (response, body) = send(&app, with_status(get("/echofix/a"), &status_request())).await;
+    assert_eq!(response.status(), StatusCode::PAYMENT_REQUIRED);
+    assert!(reason_headers(&response).is_empty(), "a probe is no refused payment");
+    assert_eq!(header(&response, rdn::SENDER_BALANCE), Some("5"));
+    assert_eq!(header(&response, rdn::BALANCE_SIGNATURE), Some(last.as_str()));
+    assert_eq!(json(&body)["balanceSignature"], last);
+
+    let now = unix_now();
+    for (status, words) in [
+        (status_request_by(&stranger_key(), now + 60), "neither the channel's sender"),
+        (status_request_by(&sender_key(), now - 1), "expired"),
+        (status_request_by(&sender_key(), now + 3_600), "more than 600 seconds"),
+    ] {
+        let (response, body) = send(&app, with_status(get("/echofix/a"), &status)).await;
+        assert_eq!(response.status(), StatusCode::CONFLICT, "{words}");
+        assert!(header(&response, rdn::BALANCE_SIGNATURE).is_none());
+        let message = json(&body)["message"].as_str().unwrap().to_owned();
+        assert!(message.contains(words) && message.contains("Nothing was charged"), "{message}");
+    }
+    // Half a status request is malformed.
+    let (response, body) =
+        send(&app, get("/echofix/a").header(rdn::STATUS_DEADLINE, (now + 60).to_string())).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(json(&body)["message"].as_str().unwrap().contains("RDN-Sender-Address: missing"));
 }
 
 #[tokio::test]

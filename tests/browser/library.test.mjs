@@ -142,7 +142,7 @@ async function loseStorage(user) {
 }
 
 test(
-  "storage lost: loadChannelFromBlockchain finds the open channel the wallet signs for, and the wallet signs from then on",
+  "storage lost: loadChannelFromBlockchain finds the open channel the wallet signs for; the wallet resyncs and closes with fresh requests",
   reportFailures(
     () => ({ stack, browser }),
     async () => {
@@ -164,6 +164,20 @@ test(
         assert.ok(user.wallet.calls("eth_signTypedData_v4").length > prompts, "the wallet signed");
         const onServer = await stack.serverChannels(user.sender.address);
         assert.equal(onServer[0].balance, "10");
+        const typedSigned = (from) =>
+          user.wallet.calls("eth_signTypedData_v4").slice(from).map((call) => JSON.parse(call.params[1]).primaryType);
+        assert.ok(typedSigned(prompts).includes("StatusRequest"), "the resync asked with a status request");
+
+        // Closing: the wallet signs a close request (a balance proof closes nothing), the
+        // receiver co-signs its last balance, and the channel settles at once.
+        const beforeClose = user.wallet.calls("eth_signTypedData_v4").length;
+        const closed = await user.page.evaluate(async (receiverUrl) => {
+          const result = await window.client.closeChannel({ receiverUrl });
+          return { cooperative: result.cooperative, balance: String(result.balance) };
+        }, stack.serverUrl);
+        assert.deepEqual(closed, { cooperative: true, balance: "10" });
+        assert.deepEqual(typedSigned(beforeClose), ["CloseRequest"]);
+        assert.equal(await stack.channelOnChain(user.sender.address, opened.openBlockNumber), null, "settled: deleted");
       } finally {
         await user.browser.close();
       }

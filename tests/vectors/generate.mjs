@@ -1,12 +1,15 @@
 #!/usr/bin/env node
-// Known-answer vectors for µRaiden's EIP-712 v4 messages (BalanceProof, ClosingProof).
+// Known-answer vectors for µRaiden's EIP-712 v4 messages: the on-chain BalanceProof and
+// ClosingProof (eip712.json, also checked by the contract), and the off-chain CloseRequest and
+// StatusRequest a sender signs to ask the receiver (eip712-requests.json; the contract never
+// sees them, so they live in a file of their own).
 //
 // This is an implementation independent of the Rust crate (viem + noble-curves), so the
 // Rust `uraiden-protocol` crate, the contract tests and the wasm client can all be checked
 // against the same numbers.
 //
-//   node tests/vectors/generate.mjs           # (re)writes tests/vectors/eip712.json
-//   node tests/vectors/generate.mjs --check   # exits 1 if the committed file is stale
+//   node tests/vectors/generate.mjs           # (re)writes tests/vectors/eip712*.json
+//   node tests/vectors/generate.mjs --check   # exits 1 if a committed file is stale
 //
 // Run from the repository root (viem comes from the root node_modules).
 
@@ -26,6 +29,7 @@ import {
 import { mnemonicToAccount } from 'viem/accounts';
 
 const OUT = join(dirname(fileURLToPath(import.meta.url)), 'eip712.json');
+const OUT_REQUESTS = join(dirname(fileURLToPath(import.meta.url)), 'eip712-requests.json');
 
 // anvil's / hardhat's well-known development mnemonic: accounts 0–4.
 const MNEMONIC = 'test test test test test test test test test test test junk';
@@ -57,6 +61,16 @@ const PROOF_FIELDS = [
   { name: 'balance', type: 'uint192' },
 ];
 const PRIMARY_TYPES = ['BalanceProof', 'ClosingProof'];
+// Signed by the sender (or its delegated signer) to ask the receiver, valid until `deadline`.
+const REQUEST_FIELDS = {
+  CloseRequest: [...PROOF_FIELDS, { name: 'deadline', type: 'uint64' }],
+  StatusRequest: [...PROOF_FIELDS.filter((f) => f.name !== 'balance'), { name: 'deadline', type: 'uint64' }],
+};
+const FIELDS = {
+  BalanceProof: PROOF_FIELDS,
+  ClosingProof: PROOF_FIELDS,
+  ...REQUEST_FIELDS,
+};
 
 const domain = {
   name: 'MicroTransferChannels',
@@ -66,10 +80,13 @@ const domain = {
 };
 
 const encodeType = (primaryType) =>
-  `${primaryType}(${PROOF_FIELDS.map((f) => `${f.type} ${f.name}`).join(',')})`;
+  `${primaryType}(${FIELDS[primaryType].map((f) => `${f.type} ${f.name}`).join(',')})`;
 
 const MAX_UINT32 = 2 ** 32 - 1;
 const MAX_UINT192 = (1n << 192n) - 1n;
+const MAX_UINT64 = (1n << 64n) - 1n;
+// A deadline as a client signs it: a few minutes after some moment (2023-11-14T22:13:20Z).
+const DEADLINE = 1_700_000_300n;
 
 const addr = (who) => who.account.address.toLowerCase();
 
@@ -87,25 +104,38 @@ const CASES = [
   ['closing-proof-max', 'ClosingProof', sender, receiver, MAX_UINT32, MAX_UINT192],
 ];
 
-async function buildCase([name, primaryType, from, signer, openBlockNumber, balance]) {
-  const message = {
-    sender: addr(from),
-    receiver: addr(receiver),
-    openBlockNumber,
-    balance: balance.toString(10),
-  };
+const REQUEST_CASES = [
+  ['close-request-typical', 'CloseRequest', sender, sender, 123456, 5_000_000_000_000_000_000n, DEADLINE],
+  ['close-request-zero-balance', 'CloseRequest', sender2, sender2, 1, 0n, DEADLINE],
+  ['close-request-delegated-signer', 'CloseRequest', sender, delegate, 123456, 25n, DEADLINE],
+  ['close-request-max', 'CloseRequest', sender, sender, MAX_UINT32, MAX_UINT192, MAX_UINT64],
+  ['status-request-typical', 'StatusRequest', sender, sender, 123456, null, DEADLINE],
+  ['status-request-delegated-signer', 'StatusRequest', sender, delegate, 123456, null, DEADLINE],
+  ['status-request-max', 'StatusRequest', sender2, sender2, MAX_UINT32, null, MAX_UINT64],
+  ['status-request-zero', 'StatusRequest', sender2, sender2, 0, null, 0n],
+];
+
+async function buildCase([name, primaryType, from, signer, openBlockNumber, balance, deadline = null]) {
+  const fields = FIELDS[primaryType];
+  const message = { sender: addr(from), receiver: addr(receiver), openBlockNumber };
+  if (balance !== null) message.balance = balance.toString(10);
+  if (deadline !== null) message.deadline = deadline.toString(10);
   const typedData = {
-    types: { EIP712Domain: DOMAIN_FIELDS, [primaryType]: PROOF_FIELDS },
+    types: { EIP712Domain: DOMAIN_FIELDS, [primaryType]: fields },
     primaryType,
     domain,
     message,
   };
-  // viem wants bigint for uint192; the JSON above keeps the decimal string a wallet gets.
+  // viem wants bigint for uint192 and uint64; the JSON above keeps the decimal strings a
+  // wallet gets.
+  const big = {};
+  if (balance !== null) big.balance = balance;
+  if (deadline !== null) big.deadline = deadline;
   const hashable = {
-    types: { [primaryType]: PROOF_FIELDS },
+    types: { [primaryType]: fields },
     primaryType,
     domain,
-    message: { ...message, balance },
+    message: { ...message, ...big },
   };
   const structHash = hashStruct({ data: hashable.message, primaryType, types: hashable.types });
   const digest = hashTypedData(hashable);
@@ -132,6 +162,26 @@ async function buildCase([name, primaryType, from, signer, openBlockNumber, bala
   };
 }
 
+async function buildRequests() {
+  const cases = [];
+  for (const c of REQUEST_CASES) cases.push(await buildCase(c));
+  const vectors = {
+    description:
+      'Known-answer vectors for the EIP-712 v4 CloseRequest/StatusRequest a channel\'s sender (or its delegated ' +
+      'signer) signs to ask the receiver for a closing signature or for its last accepted proof; never sent on ' +
+      'chain. Same domain, keys and roles as eip712.json. Addresses and hex are lowercase; balance and ' +
+      'deadline (unix seconds) are decimal strings. Generated by tests/vectors/generate.mjs with viem; ' +
+      'check with `--check`.',
+    domain,
+    domainSeparator: hashDomain({ domain, types: { EIP712Domain: DOMAIN_FIELDS } }),
+    typeHashes: Object.fromEntries(
+      Object.keys(REQUEST_FIELDS).map((t) => [t, keccak256(stringToHex(encodeType(t)))]),
+    ),
+    cases,
+  };
+  return `${JSON.stringify(vectors, null, 2)}\n`;
+}
+
 async function build() {
   const cases = [];
   for (const c of CASES) cases.push(await buildCase(c));
@@ -154,26 +204,34 @@ async function build() {
   return `${JSON.stringify(vectors, null, 2)}\n`;
 }
 
-const text = await build();
-const shown = relative(process.cwd(), OUT) || OUT;
-if (process.argv.includes('--check')) {
-  let committed = null;
-  try {
-    committed = readFileSync(OUT, 'utf8');
-  } catch {
-    // reported below
+const outputs = [
+  [OUT, await build()],
+  [OUT_REQUESTS, await buildRequests()],
+];
+let stale = false;
+for (const [out, text] of outputs) {
+  const shown = relative(process.cwd(), out) || out;
+  if (process.argv.includes('--check')) {
+    let committed = null;
+    try {
+      committed = readFileSync(out, 'utf8');
+    } catch {
+      // reported below
+    }
+    if (committed !== text) {
+      console.error(
+        committed === null
+          ? `${shown} is missing; run \`node tests/vectors/generate.mjs\` to create it.`
+          : `${shown} differs from what generate.mjs produces; run \`node tests/vectors/generate.mjs\` ` +
+              'and review the diff (the vectors are the shared reference: a change here is a protocol change).',
+      );
+      stale = true;
+    } else {
+      console.log(`${shown} is up to date (${JSON.parse(text).cases.length} cases).`);
+    }
+  } else {
+    writeFileSync(out, text);
+    console.log(`wrote ${shown} (${JSON.parse(text).cases.length} cases)`);
   }
-  if (committed !== text) {
-    console.error(
-      committed === null
-        ? `${shown} is missing; run \`node tests/vectors/generate.mjs\` to create it.`
-        : `${shown} differs from what generate.mjs produces; run \`node tests/vectors/generate.mjs\` ` +
-            'and review the diff (the vectors are the shared reference: a change here is a protocol change).',
-    );
-    process.exit(1);
-  }
-  console.log(`${shown} is up to date (${JSON.parse(text).cases.length} cases).`);
-} else {
-  writeFileSync(OUT, text);
-  console.log(`wrote ${shown} (${JSON.parse(text).cases.length} cases)`);
 }
+if (stale) process.exit(1);

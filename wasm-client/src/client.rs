@@ -10,8 +10,9 @@ use std::{cell::RefCell, future::Future, rc::Rc};
 use alloy_primitives::{Address, Bytes, U256};
 use js_sys::{Array, Promise};
 use uraiden_protocol::{
-    balance_proof_typed_data, channel_manager_domain, recover_balance_proof_signer, ChannelId, Eip712Domain,
-    LocalSigningKey, PaymentHeaders, ProofSignature, Refusal, TokenFallbackData, U192,
+    balance_proof_typed_data, channel_manager_domain, close_request_typed_data, request_deadline,
+    status_request_typed_data, ChannelId, Eip712Domain, LocalSigningKey, PaymentHeaders, PaywallInfo,
+    ProofSignature, Refusal, SignedCloseRequest, SignedStatusRequest, SolStruct, TokenFallbackData, U192,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -113,8 +114,21 @@ export interface CloseResult extends TransactionResult {
    */
   fallbackReason?: string;
 }
+export interface ReceiverStatus {
+  /**
+   * Why the receiver has no last proof to give (`"nonexisting-channel"`,
+   * `"insufficient-confirmations"`), `null` when it answered with it.
+   */
+  reason: string | null;
+  /** The receiver's last accepted balance, `null` when it did not say. */
+  balance: bigint | null;
+  /** Its proof, `null` before the first payment (or when the receiver did not say). */
+  balanceSignature: string | null;
+  /** Whether the channel now continues from that proof (it is ours and differed). */
+  resynced: boolean;
+}
 export interface ClosingSignature {
-  /** The balance both signatures are over: the channel's last proof. */
+  /** The balance both signatures are over: the receiver's last accepted balance. */
   balance: bigint;
   /** The sender's (or session key's) BalanceProof signature the receiver accepted. */
   balanceSignature: string;
@@ -145,8 +159,10 @@ export interface CloseChannelOptions {
   closingSignature?: string;
   /**
    * Ask the receiver for its closing signature first (`DELETE {api}/channels/{sender}/{block}`
-   * with the last proof), then close cooperatively: its origin (`https://shop.example`, API at
-   * `/api/1`) or API base URL (`https://shop.example/api/1`, or `/api/1` on the same origin).
+   * with a close request signed now: by the session key, else one wallet prompt), then close
+   * cooperatively: its origin (`https://shop.example`, API at `/api/1`) or API base URL
+   * (`https://shop.example/api/1`, or `/api/1` on the same origin). When the receiver holds
+   * another last balance signed by this channel, the close continues from it.
    */
   receiverUrl?: string;
   /**
@@ -154,7 +170,7 @@ export interface CloseChannelOptions {
    * instead of failing (`CloseResult.fallbackReason` says why). Default false.
    */
   fallbackUncooperative?: boolean;
-  /** Defaults to the channel's last signed balance (must be it with `receiverUrl`). */
+  /** Defaults to the channel's last signed balance (must be it, or omitted, with `receiverUrl`). */
   balance?: bigint;
 }
 export interface PayingFetchOptions {
@@ -347,18 +363,46 @@ impl Inner {
 
     /// Signs `balance` in `channel`: with the session key when there is one, else the wallet.
     async fn sign(&self, channel: &ChannelState, balance: U192) -> Result<ProofSignature> {
-        let domain = self.domain();
         let proof = channel.id.balance_proof(balance);
+        self.sign_typed(channel, &proof, balance_proof_typed_data(&self.domain(), &proof)).await
+    }
+
+    /// A close request of `channel` at its balance, signed now (session key, else wallet).
+    async fn close_request(&self, channel: &ChannelState) -> Result<SignedCloseRequest> {
+        let deadline = request_deadline(unix_now());
+        let request = channel.id.close_request(channel.balance, deadline);
+        let typed_data = close_request_typed_data(&self.domain(), &request);
+        let signature = self.sign_typed(channel, &request, typed_data).await?;
+        Ok(SignedCloseRequest { channel: channel.id, balance: channel.balance, deadline, signature })
+    }
+
+    /// A status request of `channel`, signed now (session key, else wallet).
+    async fn status_request(&self, channel: &ChannelState) -> Result<SignedStatusRequest> {
+        let deadline = request_deadline(unix_now());
+        let request = channel.id.status_request(deadline);
+        let typed_data = status_request_typed_data(&self.domain(), &request);
+        let signature = self.sign_typed(channel, &request, typed_data).await?;
+        Ok(SignedStatusRequest { channel: channel.id, deadline, signature })
+    }
+
+    /// Signs `message`, an EIP-712 struct of `channel` (`typed_data` is its wallet JSON): with the
+    /// session key when there is one, else the sender's wallet, whose signer is checked.
+    async fn sign_typed<T: SolStruct>(
+        &self,
+        channel: &ChannelState,
+        message: &T,
+        typed_data: serde_json::Value,
+    ) -> Result<ProofSignature> {
+        let domain = self.domain();
         if let Some(key) = &channel.session_key {
-            return Ok(key.sign_balance_proof(&domain, &proof)?);
+            return Ok(key.sign_typed_data(&domain, message)?);
         }
         self.ensure_chain().await?;
-        let typed_data = balance_proof_typed_data(&domain, &proof).to_string();
-        let signature = self.provider.sign_typed_data_v4(channel.id.sender, &typed_data).await?;
+        let signature = self.provider.sign_typed_data_v4(channel.id.sender, &typed_data.to_string()).await?;
         let signature = ProofSignature::from_hex(&signature).map_err(|e| {
             UraidenError::new(ErrorKind::InvalidSignature, format!("the wallet's signature is unusable: {e}"))
         })?;
-        let signer = recover_balance_proof_signer(&domain, &proof, &signature)?;
+        let signer = signature.recover_signer(&message.eip712_signing_hash(&domain))?;
         if signer != channel.id.sender {
             return Err(UraidenError::new(
                 ErrorKind::InvalidSignature,
@@ -489,20 +533,101 @@ impl Inner {
         }
     }
 
-    /// The receiver's closing signature over the channel's last proof, from its API.
+    /// The receiver's closing signature over its last accepted balance, from its API, for a
+    /// close request signed now: (the channel at that balance, its balance proof, the closing
+    /// signature). When the receiver holds another balance signed by this channel, the channel
+    /// continues from it and asks once more.
     async fn request_closing_signature(
         &self,
         channel: &ChannelState,
         receiver_url: &str,
-    ) -> Result<(ProofSignature, ProofSignature)> {
-        // Check the URL before a wallet prompt for the proof.
+    ) -> Result<(ChannelState, ProofSignature, ProofSignature)> {
+        // Check the URL before a wallet prompt.
         close::close_url(receiver_url, &channel.id)?;
-        // Nothing paid yet: the receiver co-signs a zero balance signed by the channel's signer.
-        let balance_signature = self.last_proof(channel).await?;
-        let closing_signature =
-            close::request(receiver_url, &channel.id, channel.balance, &balance_signature).await?;
-        close::verify_closing_signature(&self.domain(), &channel.id, channel.balance, &closing_signature)?;
-        Ok((balance_signature, closing_signature))
+        let mut channel = channel.clone();
+        for attempt in 0..2 {
+            let request = self.close_request(&channel).await?;
+            match close::request(receiver_url, &request).await? {
+                close::CloseAnswer::Signed(closing_signature) => {
+                    let domain = self.domain();
+                    close::verify_closing_signature(
+                        &domain,
+                        &channel.id,
+                        channel.balance,
+                        &closing_signature,
+                    )?;
+                    // Nothing paid yet: a zero balance signed by the channel's signer.
+                    let balance_signature = self.last_proof(&channel).await?;
+                    return Ok((channel, balance_signature, closing_signature));
+                }
+                close::CloseAnswer::OtherBalance { balance, signature } if attempt == 0 => {
+                    channel = channel.resynced(&self.domain(), balance, signature.as_ref()).ok_or_else(|| {
+                        UraidenError::new(
+                            ErrorKind::CloseRefused,
+                            format!(
+                                "the receiver's last balance {balance} is not signed by this channel's sender or \
+                                 signer, so the channel cannot close at it cooperatively"
+                            ),
+                        )
+                    })?;
+                    self.remember(channel.clone())?;
+                }
+                close::CloseAnswer::OtherBalance { balance, .. } => {
+                    return Err(UraidenError::new(
+                        ErrorKind::CloseRefused,
+                        format!("the receiver's last balance moved again ({balance}) while closing; retry"),
+                    ))
+                }
+            }
+        }
+        Err(UraidenError::new(ErrorKind::CloseRefused, "the receiver did not co-sign the close"))
+    }
+
+    /// Asks the paywall at `url` for this channel's last accepted proof with a status request
+    /// signed now (no payment), and continues from it when it is ours.
+    async fn sync_with_receiver(&self, url: &str) -> Result<JsValue> {
+        let channel = self.current_channel()?;
+        let status = self.status_request(&channel).await?;
+        let init = RequestInit::new();
+        init.set_method("GET");
+        let request = Request::new_with_str_and_init(url, &init)
+            .map_err(|_| UraidenError::invalid_argument("url", format!("not a valid URL: {url}")))?;
+        let headers = request.headers();
+        let _ = headers.set("Accept", "application/json");
+        for (name, value) in status.to_header_pairs() {
+            let _ = headers.set(name, &value);
+        }
+        let response = paying_fetch::fetch(&request).await?;
+        if response.status() != 402 {
+            let body = paying_fetch::text(&response).await;
+            return Err(UraidenError::new(
+                ErrorKind::InvalidResponse,
+                format!(
+                    "the receiver answered the status request with HTTP {}: {}",
+                    response.status(),
+                    paying_fetch::message_of(&body)
+                ),
+            ));
+        }
+        let info = paying_fetch::paywall_info(&paying_fetch::read_headers(&response))?;
+        let answer = info.sender.filter(|sender| *sender == channel.id.sender).and(info.sender_balance);
+        let resynced = paying_fetch::accepted_state(&info, &self.domain(), &channel);
+        let changed = resynced.is_some();
+        if let Some(resynced) = resynced {
+            self.remember(resynced)?;
+        }
+        let reason = paying_fetch::refusal(&response).map(Refusal::code);
+        Ok(ObjectBuilder::default()
+            .set("reason", reason.map_or(JsValue::NULL, JsValue::from))
+            .set("balance", answer.map_or(JsValue::NULL, amount_to_js))
+            .set(
+                "balanceSignature",
+                info.balance_signature
+                    .filter(|_| answer.is_some())
+                    .map_or(JsValue::NULL, |s| s.to_hex().into()),
+            )
+            .set("resynced", changed)
+            .build())
     }
 
     async fn close_channel(&self, options: JsValue) -> Result<JsValue> {
@@ -531,7 +656,7 @@ impl Inner {
                 ),
             ));
         }
-        let balance = balance.unwrap_or(channel.balance);
+        let mut balance = balance.unwrap_or(channel.balance);
         let mut fallback_reason = None;
         let signatures = match (closing_signature, &receiver_url) {
             (Some(closing_signature), _) => {
@@ -544,7 +669,10 @@ impl Inner {
                 Some((balance_signature, closing_signature))
             }
             (None, Some(url)) => match self.request_closing_signature(&channel, url).await {
-                Ok(signatures) => Some(signatures),
+                Ok((closing, balance_signature, closing_signature)) => {
+                    balance = closing.balance;
+                    Some((balance_signature, closing_signature))
+                }
                 // Only the receiver's part falls back; a wallet refusal stays a refusal.
                 Err(error)
                     if fallback
@@ -730,6 +858,22 @@ impl Inner {
         }
     }
 
+    /// Sends `probe` (the paying request's copy) with a status request signed now instead of a
+    /// payment: its 402 names the receiver's last accepted proof.
+    async fn ask_last_proof(&self, channel: &ChannelState, probe: Request) -> Result<Option<PaywallInfo>> {
+        let status = self.status_request(channel).await?;
+        for (name, value) in status.to_header_pairs() {
+            probe
+                .headers()
+                .set(name, &value)
+                .map_err(|_| UraidenError::invalid_argument("init", "the request's headers are immutable"))?;
+        }
+        let response = paying_fetch::fetch(&probe).await?;
+        Ok((response.status() == 402)
+            .then(|| paying_fetch::paywall_info(&paying_fetch::read_headers(&response)).ok())
+            .flatten())
+    }
+
     async fn paying_fetch(&self, input: String, options: JsValue) -> Result<JsValue> {
         let max_price = required(amount_field(&options, "maxPrice")?, "maxPrice")?;
         let init: RequestInit =
@@ -797,7 +941,15 @@ impl Inner {
                 if paid { channel.clone().with_balance(balance, Some(balance_signature)) } else { channel };
             // The receiver's answer names what it now holds (our proof when accepted, its
             // previous one when refused): that is the balance, and what a cooperative close presents.
-            let answer = paying_fetch::paywall_info(&paying_fetch::read_headers(&response)).ok();
+            // A refusal carries the previous one only for a status request: ask with one then.
+            let mut answer = paying_fetch::paywall_info(&paying_fetch::read_headers(&response)).ok();
+            if !paid && attempt == 0 && answer.as_ref().is_some_and(|info| info.sender_balance.is_none()) {
+                if let Some(Refusal::InvalidBalanceProof | Refusal::InvalidAmount) =
+                    paying_fetch::refusal(&response)
+                {
+                    answer = self.ask_last_proof(&state, copy(&template)?).await?.or(answer);
+                }
+            }
             let resynced =
                 answer.as_ref().and_then(|info| paying_fetch::accepted_state(info, &self.domain(), &state));
             let out_of_sync = !paid && resynced.is_some();
@@ -809,6 +961,12 @@ impl Inner {
         }
         Ok(response.into())
     }
+}
+
+/// Unix seconds by this browser's clock (the receiver allows a few minutes of difference).
+fn unix_now() -> u64 {
+    // Positive and far below 2^53.
+    (js_sys::Date::now() / 1000.0) as u64
 }
 
 #[wasm_bindgen]
@@ -1014,7 +1172,7 @@ impl MicroRaiden {
         let inner = self.inner.clone();
         promise(async move {
             let channel = inner.current_channel()?;
-            let (balance_signature, closing_signature) =
+            let (channel, balance_signature, closing_signature) =
                 inner.request_closing_signature(&channel, &receiver_url).await?;
             Ok(ObjectBuilder::default()
                 .set("balance", amount_to_js(channel.balance))
@@ -1024,9 +1182,19 @@ impl MicroRaiden {
         })
     }
 
+    /// Asks the paywalled resource at `url` for the channel's last accepted proof, proving with a
+    /// status request signed now (the session key; else one wallet prompt) rather than a
+    /// payment, and continues from it when the channel's sender or signer signed it.
+    #[wasm_bindgen(js_name = syncWithReceiver, unchecked_return_type = "Promise<ReceiverStatus>")]
+    pub fn sync_with_receiver(&self, url: String) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move { inner.sync_with_receiver(&url).await })
+    }
+
     /// Adopts the receiver's last accepted proof (`RDN-Sender-Balance`, `RDN-Balance-Signature`
-    /// of its responses) as the channel's balance, after checking that the channel's sender or
-    /// signer signed it; throws `InvalidSignatureError` otherwise. `payingFetch` does this itself.
+    /// of a 402 to a status request) as the channel's balance, after checking that the channel's
+    /// sender or signer signed it; throws `InvalidSignatureError` otherwise. `payingFetch` and
+    /// `syncWithReceiver` do this themselves.
     #[wasm_bindgen(js_name = resyncFromReceiver, unchecked_return_type = "Channel")]
     pub fn resync_from_receiver(
         &self,

@@ -1,11 +1,15 @@
 //! Cooperative close through the receiver's API (SPEC §4):
-//! `DELETE {api}/channels/{sender}/{openBlock}` with `{"balance": "<decimal>", "balance_signature":
-//! "0x…"}`, the channel's last accepted proof, answers `{"close_signature": "0x…"}`.
+//! `DELETE {api}/channels/{sender}/{openBlock}` with `{"balance": "<decimal>", "deadline": <unix
+//! seconds>, "signature": "0x…"}`, a close request the sender or the channel's signer signed just
+//! now (`uraiden_protocol::SignedCloseRequest`), answers `{"close_signature": "0x…"}`. For an
+//! authentic request of another balance it answers 409 with its last accepted proof
+//! (`balance`, `balance_signature`), to close at that one.
 //!
 //! URL building and answer reading are pure and tested natively; [`request`] is the `fetch`.
 
 use uraiden_protocol::{
-    recover_closing_proof_signer, ChannelId, Eip712Domain, ProofSignature, DEFAULT_GATEWAY_PATH, U192,
+    parse_amount, recover_closing_proof_signer, ChannelId, Eip712Domain, ProofSignature, SignedCloseRequest,
+    DEFAULT_GATEWAY_PATH, U192,
 };
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -40,16 +44,41 @@ pub fn close_url(receiver_url: &str, channel: &ChannelId) -> Result<String> {
     Ok(format!("{origin}{api}/channels/{:#x}/{}", channel.sender, channel.open_block_number))
 }
 
-/// The JSON body: the channel's last accepted proof.
-pub fn close_body(balance: U192, balance_signature: &ProofSignature) -> String {
-    serde_json::json!({ "balance": balance.to_string(), "balance_signature": balance_signature.to_hex() })
-        .to_string()
+/// The JSON body: the close request.
+pub fn close_body(request: &SignedCloseRequest) -> String {
+    serde_json::json!({
+        "balance": request.balance.to_string(),
+        "deadline": request.deadline,
+        "signature": request.signature.to_hex(),
+    })
+    .to_string()
 }
 
-/// The receiver's closing signature from its answer, or why there is none.
-pub fn read_answer(status: u16, body: &str) -> Result<ProofSignature> {
+/// What the receiver answered a close request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CloseAnswer {
+    /// Its closing signature (not verified yet).
+    Signed(ProofSignature),
+    /// It holds another last balance: this one, with its proof (none before any payment).
+    OtherBalance { balance: U192, signature: Option<ProofSignature> },
+}
+
+/// The receiver's answer, or why it refused.
+pub fn read_answer(status: u16, body: &str) -> Result<CloseAnswer> {
     let json: Option<serde_json::Value> = serde_json::from_str(body).ok();
     let text = |key: &str| json.as_ref().and_then(|j| j.get(key)).and_then(|v| v.as_str()).map(str::to_owned);
+    if status == 409 {
+        if let Some(balance) = text("balance").and_then(|b| parse_amount(&b).ok()) {
+            let signature =
+                text("balance_signature").map(|s| ProofSignature::from_hex(&s)).transpose().map_err(|e| {
+                    UraidenError::new(
+                        ErrorKind::InvalidResponse,
+                        format!("the receiver's balance_signature: {e}"),
+                    )
+                })?;
+            return Ok(CloseAnswer::OtherBalance { balance, signature });
+        }
+    }
     if status == 200 {
         let signature = text("close_signature").ok_or_else(|| {
             UraidenError::new(
@@ -57,7 +86,7 @@ pub fn read_answer(status: u16, body: &str) -> Result<ProofSignature> {
                 "the receiver answered 200 without a close_signature; is receiverUrl a µRaiden receiver?",
             )
         })?;
-        return ProofSignature::from_hex(&signature).map_err(|e| {
+        return ProofSignature::from_hex(&signature).map(CloseAnswer::Signed).map_err(|e| {
             UraidenError::new(ErrorKind::InvalidResponse, format!("the receiver's close_signature: {e}"))
         });
     }
@@ -71,8 +100,8 @@ pub fn read_answer(status: u16, body: &str) -> Result<ProofSignature> {
     });
     let hint = match status {
         403 => {
-            "; the receiver holds another last proof: pay it once more (its RDN-Sender-Balance and \
-             RDN-Balance-Signature resync this channel) or close uncooperatively"
+            "; the close request was not accepted: is the clock of this computer right, and is this \
+             the channel's sender or its session key?"
         }
         404 => "; the receiver does not know this channel (not confirmed yet, or another receiver)",
         409 => "; it is closing or closed already: settleChannel() after the challenge period",
@@ -104,21 +133,16 @@ pub fn verify_closing_signature(
     Ok(())
 }
 
-/// Asks the receiver at `receiver_url` for its closing signature over the last proof.
-pub async fn request(
-    receiver_url: &str,
-    channel: &ChannelId,
-    balance: U192,
-    balance_signature: &ProofSignature,
-) -> Result<ProofSignature> {
-    let url = close_url(receiver_url, channel)?;
+/// Sends `request` to the receiver at `receiver_url`.
+pub async fn request(receiver_url: &str, request: &SignedCloseRequest) -> Result<CloseAnswer> {
+    let url = close_url(receiver_url, &request.channel)?;
     let headers = web_sys::Headers::new().map_err(|_| UraidenError::new(ErrorKind::Network, "no Headers"))?;
     // A fresh Headers object accepts Content-Type.
     let _ = headers.set("Content-Type", "application/json");
     let init = RequestInit::new();
     init.set_method("DELETE");
     init.set_headers(&headers);
-    init.set_body(&JsValue::from_str(&close_body(balance, balance_signature)));
+    init.set_body(&JsValue::from_str(&close_body(request)));
     let request = Request::new_with_str_and_init(&url, &init)
         .map_err(|_| UraidenError::invalid_argument("receiverUrl", format!("not a valid URL: {url}")))?;
     let response = paying_fetch::fetch(&request).await.map_err(|e| {
@@ -168,12 +192,21 @@ mod tests {
 
     #[test]
     fn the_body_is_the_servers_close_request() {
-        let signature =
-            ProofSignature::from_bytes(&[[1u8; 32].as_slice(), &[2u8; 32], &[28]].concat()).unwrap();
-        let body: serde_json::Value = serde_json::from_str(&close_body(U192::MAX, &signature)).unwrap();
+        let key = LocalSigningKey::from_bytes(&B256::repeat_byte(7)).unwrap();
+        let domain = channel_manager_domain(31337, Address::repeat_byte(0xcc));
+        let request = SignedCloseRequest::sign(
+            &key,
+            &domain,
+            channel(Address::repeat_byte(1)),
+            U192::MAX,
+            1_700_000_300,
+        )
+        .unwrap();
+        let body: serde_json::Value = serde_json::from_str(&close_body(&request)).unwrap();
         assert_eq!(body["balance"], U192::MAX.to_string());
-        assert_eq!(body["balance_signature"], signature.to_hex());
-        assert_eq!(body.as_object().unwrap().len(), 2);
+        assert_eq!(body["deadline"], 1_700_000_300u64);
+        assert_eq!(body["signature"], request.signature.to_hex());
+        assert_eq!(body.as_object().unwrap().len(), 3);
     }
 
     #[test]
@@ -183,7 +216,7 @@ mod tests {
         let id = channel(key.address());
         let closing = key.sign_closing_proof(&domain, &id.closing_proof(U192::from(9))).unwrap();
         let answer = format!(r#"{{"close_signature":"{}"}}"#, closing.to_hex());
-        let signature = read_answer(200, &answer).unwrap();
+        let CloseAnswer::Signed(signature) = read_answer(200, &answer).unwrap() else { panic!("signed") };
         assert_eq!(signature, closing);
         verify_closing_signature(&domain, &id, U192::from(9), &signature).unwrap();
         let err = verify_closing_signature(&domain, &id, U192::from(10), &signature).unwrap_err();
@@ -197,9 +230,21 @@ mod tests {
 
         assert_eq!(read_answer(200, "{}").unwrap_err().kind(), ErrorKind::InvalidResponse);
         assert_eq!(read_answer(200, "<html>").unwrap_err().kind(), ErrorKind::InvalidResponse);
-        let err = read_answer(403, r#"{"error":"forbidden","message":"not the last proof"}"#).unwrap_err();
+        let err = read_answer(403, r#"{"error":"forbidden","message":"the request expired"}"#).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::CloseRefused);
-        assert!(err.message().starts_with("the receiver refused to co-sign the close (HTTP 403): not the last proof; the receiver holds another last proof"), "{}", err.message());
+        assert!(err.message().starts_with("the receiver refused to co-sign the close (HTTP 403): the request expired; the close request was not accepted"), "{}", err.message());
+        let other = format!(
+            r#"{{"error":"conflict","message":"…","balance":"7","balance_signature":"{}"}}"#,
+            closing.to_hex()
+        );
+        assert_eq!(
+            read_answer(409, &other).unwrap(),
+            CloseAnswer::OtherBalance { balance: U192::from(7), signature: Some(closing) }
+        );
+        assert_eq!(
+            read_answer(409, r#"{"balance":"0","balance_signature":null}"#).unwrap(),
+            CloseAnswer::OtherBalance { balance: U192::ZERO, signature: None }
+        );
         let err =
             read_answer(409, r#"{"error":"conflict","message":"the channel is not open"}"#).unwrap_err();
         assert!(err.message().contains("settleChannel()"), "{}", err.message());

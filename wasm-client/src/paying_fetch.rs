@@ -2,7 +2,9 @@
 //!
 //! The decision ([`next_balance`]) is pure: refuse a price above `maxPrice` or a paywall of
 //! another chain or channel manager, resume from the receiver's last accepted balance when
-//! the 402 proves it with our own signature, and never go past the deposit.
+//! the 402 proves it with our own signature, and never go past the deposit. A refusal carries
+//! that last proof only to a status request signed now, so after a refusal that shows this
+//! browser out of sync the client asks once more with one (no payment), then pays on top.
 
 use alloy_primitives::Address;
 use uraiden_protocol::{header, Eip712Domain, PaywallInfo, Refusal, U192};
@@ -126,6 +128,22 @@ pub fn read_headers(response: &Response) -> Vec<(&'static str, String)> {
 pub fn refusal(response: &Response) -> Option<Refusal> {
     let headers = response.headers();
     Refusal::ALL.into_iter().find(|refusal| headers.has(refusal.header_name()).unwrap_or(false))
+}
+
+/// The response's body as text (empty when it cannot be read).
+pub async fn text(response: &Response) -> String {
+    match response.text() {
+        Ok(text) => JsFuture::from(text).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// The `message` of a JSON error body, else the start of the body.
+pub fn message_of(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|json| json.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| body.trim().chars().take(200).collect())
 }
 
 /// `fetch(request)`, a rejection being a network error.

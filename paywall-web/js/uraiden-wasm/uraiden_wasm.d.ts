@@ -87,8 +87,21 @@ export interface CloseResult extends TransactionResult {
      */
     fallbackReason?: string;
 }
+export interface ReceiverStatus {
+    /**
+     * Why the receiver has no last proof to give (`"nonexisting-channel"`,
+     * `"insufficient-confirmations"`), `null` when it answered with it.
+     */
+    reason: string | null;
+    /** The receiver's last accepted balance, `null` when it did not say. */
+    balance: bigint | null;
+    /** Its proof, `null` before the first payment (or when the receiver did not say). */
+    balanceSignature: string | null;
+    /** Whether the channel now continues from that proof (it is ours and differed). */
+    resynced: boolean;
+}
 export interface ClosingSignature {
-    /** The balance both signatures are over: the channel's last proof. */
+    /** The balance both signatures are over: the receiver's last accepted balance. */
     balance: bigint;
     /** The sender's (or session key's) BalanceProof signature the receiver accepted. */
     balanceSignature: string;
@@ -119,8 +132,10 @@ export interface CloseChannelOptions {
     closingSignature?: string;
     /**
      * Ask the receiver for its closing signature first (`DELETE {api}/channels/{sender}/{block}`
-     * with the last proof), then close cooperatively: its origin (`https://shop.example`, API at
-     * `/api/1`) or API base URL (`https://shop.example/api/1`, or `/api/1` on the same origin).
+     * with a close request signed now: by the session key, else one wallet prompt), then close
+     * cooperatively: its origin (`https://shop.example`, API at `/api/1`) or API base URL
+     * (`https://shop.example/api/1`, or `/api/1` on the same origin). When the receiver holds
+     * another last balance signed by this channel, the close continues from it.
      */
     receiverUrl?: string;
     /**
@@ -128,7 +143,7 @@ export interface CloseChannelOptions {
      * instead of failing (`CloseResult.fallbackReason` says why). Default false.
      */
     fallbackUncooperative?: boolean;
-    /** Defaults to the channel's last signed balance (must be it with `receiverUrl`). */
+    /** Defaults to the channel's last signed balance (must be it, or omitted, with `receiverUrl`). */
     balance?: bigint;
 }
 export interface PayingFetchOptions {
@@ -236,8 +251,9 @@ export class MicroRaiden {
     requestClosingSignature(receiverUrl: string): Promise<ClosingSignature>;
     /**
      * Adopts the receiver's last accepted proof (`RDN-Sender-Balance`, `RDN-Balance-Signature`
-     * of its responses) as the channel's balance, after checking that the channel's sender or
-     * signer signed it; throws `InvalidSignatureError` otherwise. `payingFetch` does this itself.
+     * of a 402 to a status request) as the channel's balance, after checking that the channel's
+     * sender or signer signed it; throws `InvalidSignatureError` otherwise. `payingFetch` and
+     * `syncWithReceiver` do this themselves.
      */
     resyncFromReceiver(balance: bigint, signature: string): Channel;
     /**
@@ -252,6 +268,12 @@ export class MicroRaiden {
      * Asks the wallet to switch to the channel manager's chain, when it is elsewhere.
      */
     switchChain(): Promise<void>;
+    /**
+     * Asks the paywalled resource at `url` for the channel's last accepted proof, proving with a
+     * status request signed now (the session key; else one wallet prompt) rather than a
+     * payment, and continues from it when the channel's sender or signer signed it.
+     */
+    syncWithReceiver(url: string): Promise<ReceiverStatus>;
     /**
      * Adds `deposit` to the channel: `approve` + `topUp`, or one ERC223 transfer with
      * `{ method: "erc223" }`.
@@ -372,6 +394,7 @@ export interface InitOutput {
     readonly microraiden_settleChannel: (a: number) => unknown;
     readonly microraiden_signNewProof: (a: number, b: unknown) => unknown;
     readonly microraiden_switchChain: (a: number) => unknown;
+    readonly microraiden_syncWithReceiver: (a: number, b: number, c: number) => unknown;
     readonly microraiden_token: (a: number) => [number, number];
     readonly microraiden_topUpChannel: (a: number, b: unknown, c: number) => unknown;
     readonly microraiden_verifyProof: (a: number, b: unknown, c: number, d: number) => [number, number, number];

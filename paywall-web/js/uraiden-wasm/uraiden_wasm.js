@@ -209,8 +209,9 @@ export class MicroRaiden {
     }
     /**
      * Adopts the receiver's last accepted proof (`RDN-Sender-Balance`, `RDN-Balance-Signature`
-     * of its responses) as the channel's balance, after checking that the channel's sender or
-     * signer signed it; throws `InvalidSignatureError` otherwise. `payingFetch` does this itself.
+     * of a 402 to a status request) as the channel's balance, after checking that the channel's
+     * sender or signer signed it; throws `InvalidSignatureError` otherwise. `payingFetch` and
+     * `syncWithReceiver` do this themselves.
      * @param {bigint} balance
      * @param {string} signature
      * @returns {Channel}
@@ -247,6 +248,19 @@ export class MicroRaiden {
      */
     switchChain() {
         const ret = wasm.microraiden_switchChain(this.__wbg_ptr);
+        return ret;
+    }
+    /**
+     * Asks the paywalled resource at `url` for the channel's last accepted proof, proving with a
+     * status request signed now (the session key; else one wallet prompt) rather than a
+     * payment, and continues from it when the channel's sender or signer signed it.
+     * @param {string} url
+     * @returns {Promise<ReceiverStatus>}
+     */
+    syncWithReceiver(url) {
+        const ptr0 = passStringToWasm0(url, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        const len0 = WASM_VECTOR_LEN;
+        const ret = wasm.microraiden_syncWithReceiver(this.__wbg_ptr, ptr0, len0);
         return ret;
     }
     /**
@@ -890,7 +904,7 @@ function __wbg_get_imports() {
             return ret;
         },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 297, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 303, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h60702a48838d1764);
             return ret;
         },

@@ -26,6 +26,7 @@ export const microraiden_resyncFromReceiver: (a: number, b: unknown, c: number, 
 export const microraiden_settleChannel: (a: number) => unknown;
 export const microraiden_signNewProof: (a: number, b: unknown) => unknown;
 export const microraiden_switchChain: (a: number) => unknown;
+export const microraiden_syncWithReceiver: (a: number, b: number, c: number) => unknown;
 export const microraiden_token: (a: number) => [number, number];
 export const microraiden_topUpChannel: (a: number, b: unknown, c: number) => unknown;
 export const microraiden_verifyProof: (a: number, b: unknown, c: number, d: number) => [number, number, number];

@@ -14,14 +14,14 @@ use axum::{
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 use uraiden_protocol::{
-    channel_manager_domain, recover_balance_proof_signer, Address, ChannelId, LocalSigningKey,
-    PaymentHeaders, ProofSignature, Refusal, U192,
+    channel_manager_domain, recover_balance_proof_signer, request_deadline, Address, ChannelId,
+    LocalSigningKey, PaymentHeaders, ProofSignature, Refusal, SignedCloseRequest, SignedStatusRequest, U192,
 };
 use uraiden_server::{
     app::AppState,
     backend::{
         AcceptedPayment, BoxFuture, ChannelBackend, ChannelView, CloseRefused, HealthView, LastProof,
-        PaymentRejected, StatsView,
+        PaymentRejected, StatsView, StatusRefused,
     },
     config::{ApiToken, Gateway, HttpOptions},
 };
@@ -78,6 +78,16 @@ impl FakeBackend {
         sender_key().address()
     }
 
+    fn last(&self) -> LastProof {
+        let channel = self.channel.lock().unwrap();
+        LastProof {
+            sender: self.sender(),
+            open_block: OPEN_BLOCK,
+            balance: channel.balance,
+            signature: channel.signature,
+        }
+    }
+
     fn view(&self) -> ChannelView {
         let channel = self.channel.lock().unwrap();
         ChannelView {
@@ -99,37 +109,31 @@ impl ChannelBackend for FakeBackend {
         price: U192,
     ) -> BoxFuture<'a, Result<AcceptedPayment, PaymentRejected>> {
         Box::pin(async move {
-            let refused = |refusal, last| Err(PaymentRejected::Refused { refusal, last });
+            let refused = |refusal| Err(PaymentRejected::Refused { refusal });
             if payment.sender != self.sender() || payment.open_block_number != OPEN_BLOCK {
-                return refused(Refusal::NonexistingChannel, None);
+                return refused(Refusal::NonexistingChannel);
             }
             let domain = channel_manager_domain(CHAIN_ID, contract());
             let signer =
                 recover_balance_proof_signer(&domain, &payment.balance_proof(), &payment.balance_signature);
             if signer != Ok(self.sender()) {
-                return refused(Refusal::InvalidBalanceProof, None);
+                return refused(Refusal::InvalidBalanceProof);
             }
             let mut channel = self.channel.lock().unwrap();
-            let last = LastProof {
-                sender: self.sender(),
-                open_block: OPEN_BLOCK,
-                balance: channel.balance,
-                signature: channel.signature,
-            };
             if let Some(refusal) = *self.force_refusal.lock().unwrap() {
-                return refused(refusal, Some(last));
+                return refused(refusal);
             }
             if channel.close_signed {
-                return refused(Refusal::NonexistingChannel, None);
+                return refused(Refusal::NonexistingChannel);
             }
             if payment.balance <= channel.balance {
-                return refused(Refusal::InvalidBalanceProof, Some(last));
+                return refused(Refusal::InvalidBalanceProof);
             }
             if payment.balance > U192::from(DEPOSIT) {
-                return refused(Refusal::InsufficientFunds, Some(last));
+                return refused(Refusal::InsufficientFunds);
             }
             if payment.balance - channel.balance != price {
-                return refused(Refusal::InvalidAmount, Some(last));
+                return refused(Refusal::InvalidAmount);
             }
             channel.balance = payment.balance;
             channel.signature = Some(payment.balance_signature);
@@ -149,29 +153,34 @@ impl ChannelBackend for FakeBackend {
         vec![self.view()]
     }
 
+    fn last_proof(&self, request: &SignedStatusRequest) -> Result<LastProof, StatusRefused> {
+        if request.channel != channel_id() {
+            return Err(StatusRefused::Channel(Refusal::NonexistingChannel));
+        }
+        let domain = channel_manager_domain(CHAIN_ID, contract());
+        request.verify(&domain, self.sender(), unix_now()).map_err(StatusRefused::NotAuthorized)?;
+        Ok(self.last())
+    }
+
     fn sign_cooperative_close<'a>(
         &'a self,
-        sender: Address,
-        open_block: u32,
-        balance: U192,
-        balance_signature: &'a ProofSignature,
+        request: &'a SignedCloseRequest,
     ) -> BoxFuture<'a, Result<ProofSignature, CloseRefused>> {
         Box::pin(async move {
-            if sender != self.sender() || open_block != OPEN_BLOCK {
+            if request.channel != channel_id() {
                 return Err(CloseRefused::UnknownChannel);
             }
-            let mut channel = self.channel.lock().unwrap();
-            if channel.balance != balance || channel.signature.as_ref() != Some(balance_signature) {
-                return Err(CloseRefused::NotLastProof);
-            }
-            channel.close_signed = true;
-            let receiver_key = LocalSigningKey::from_hex(STRANGER_KEY).unwrap();
             let domain = channel_manager_domain(CHAIN_ID, contract());
+            request
+                .verify(&domain, self.sender(), unix_now())
+                .map_err(|error| CloseRefused::NotAuthorized(error.to_string()))?;
+            if request.balance != self.channel.lock().unwrap().balance {
+                return Err(CloseRefused::NotLastBalance(self.last()));
+            }
+            self.channel.lock().unwrap().close_signed = true;
+            let receiver_key = LocalSigningKey::from_hex(STRANGER_KEY).unwrap();
             Ok(receiver_key
-                .sign_closing_proof(
-                    &domain,
-                    &ChannelId::new(sender, receiver(), open_block).closing_proof(balance),
-                )
+                .sign_closing_proof(&domain, &request.channel.closing_proof(request.balance))
                 .unwrap())
         })
     }
@@ -204,6 +213,53 @@ pub fn state_with(backend: Arc<FakeBackend>, options: HttpOptions) -> AppState {
 
 pub fn default_options() -> HttpOptions {
     HttpOptions { tls: false, paywall_dir: None, api_token: ApiToken::new(API_TOKEN) }
+}
+
+/// The fake's one channel.
+pub fn channel_id() -> ChannelId {
+    ChannelId::new(sender_key().address(), receiver(), OPEN_BLOCK)
+}
+
+/// Unix seconds now.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// A status request of the fake's channel signed by `key`, valid until `deadline`.
+pub fn status_request_by(key: &LocalSigningKey, deadline: u64) -> SignedStatusRequest {
+    SignedStatusRequest::sign(key, &channel_manager_domain(CHAIN_ID, contract()), channel_id(), deadline)
+        .unwrap()
+}
+
+/// A fresh status request of the sender.
+pub fn status_request() -> SignedStatusRequest {
+    status_request_by(&sender_key(), request_deadline(unix_now()))
+}
+
+/// A close request of the fake's channel at `balance`, signed by `key`, valid until `deadline`.
+pub fn close_request_by(key: &LocalSigningKey, balance: u64, deadline: u64) -> SignedCloseRequest {
+    let domain = channel_manager_domain(CHAIN_ID, contract());
+    SignedCloseRequest::sign(key, &domain, channel_id(), U192::from(balance), deadline).unwrap()
+}
+
+/// The JSON body of `DELETE /api/1/channels/…` for `request`.
+pub fn close_body(request: &SignedCloseRequest) -> String {
+    serde_json::json!({
+        "balance": request.balance.to_string(),
+        "deadline": request.deadline,
+        "signature": request.signature.to_hex(),
+    })
+    .to_string()
+}
+
+pub fn with_status(
+    mut builder: axum::http::request::Builder,
+    status: &SignedStatusRequest,
+) -> axum::http::request::Builder {
+    for (name, value) in status.to_header_pairs() {
+        builder = builder.header(name, value);
+    }
+    builder
 }
 
 /// A signed payment of the sender's channel at cumulative `balance`.
