@@ -43,12 +43,6 @@ export interface Channel {
     signer: string;
     /** Whether proofs are signed in the browser without a wallet prompt. */
     sessionKey: boolean;
-    /**
-     * True when the channel's signer is a session key this browser no longer has (storage was
-     * lost; see `loadChannelFromBlockchain`). Proofs are then signed by the sender's wallet, one
-     * prompt each: close the channel and open a new one to pay without prompts again.
-     */
-    sessionKeyLost: boolean;
 }
 export interface SignedBalanceProof {
     sender: string;
@@ -217,8 +211,10 @@ export class MicroRaiden {
      * `create`) that still exists on chain, from its `ChannelCreated` event (`eth_getLogs` from
      * `fromBlock`, default 0), and makes it current; `null` when there is none. For a browser
      * that lost its storage: the balance is what the chain knows (withdrawn or closing balance,
-     * or what was stored) and resyncs from the receiver on the next 402; a lost session key
-     * shows as `sessionKeyLost`.
+     * or what was stored) and resyncs from the receiver on the next 402. Only a channel whose
+     * signer is the account itself or a session key this browser holds is loaded: one signed
+     * for by any other key (opened in this account's name by someone else, or a lost session
+     * key) is skipped, and when only such channels exist it throws `NoChannelError` naming them.
      */
     loadChannelFromBlockchain(receiver?: string | null, fromBlock?: number | null): Promise<Channel | null>;
     /**

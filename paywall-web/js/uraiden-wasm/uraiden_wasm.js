@@ -135,8 +135,10 @@ export class MicroRaiden {
      * `create`) that still exists on chain, from its `ChannelCreated` event (`eth_getLogs` from
      * `fromBlock`, default 0), and makes it current; `null` when there is none. For a browser
      * that lost its storage: the balance is what the chain knows (withdrawn or closing balance,
-     * or what was stored) and resyncs from the receiver on the next 402; a lost session key
-     * shows as `sessionKeyLost`.
+     * or what was stored) and resyncs from the receiver on the next 402. Only a channel whose
+     * signer is the account itself or a session key this browser holds is loaded: one signed
+     * for by any other key (opened in this account's name by someone else, or a lost session
+     * key) is skipped, and when only such channels exist it throws `NoChannelError` naming them.
      * @param {string | null} [receiver]
      * @param {number | null} [fromBlock]
      * @returns {Promise<Channel | null>}
@@ -904,7 +906,7 @@ function __wbg_get_imports() {
             return ret;
         },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 303, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 306, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h60702a48838d1764);
             return ret;
         },
