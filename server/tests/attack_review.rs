@@ -1,0 +1,83 @@
+//! Attacks found by review that still succeed: each test here fails on the code it was
+//! written against, showing the hole.
+
+mod http_support;
+
+use std::{
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use axum::{extract::State, http::StatusCode, routing, Router};
+use http_support::*;
+use uraiden_protocol::U192;
+use uraiden_server::proxy::ProxyConfig;
+
+/// An upstream API with a side effect per call (sending a message, running a costly job):
+/// it counts the calls it executed and takes a moment to answer, as real work does.
+async fn counting_upstream(executed: Arc<AtomicUsize>) -> String {
+    let app = Router::new()
+        .fallback(routing::any(|State(executed): State<Arc<AtomicUsize>>| async move {
+            executed.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            "job done"
+        }))
+        .with_state(executed);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{address}/base/")
+}
+
+/// A sender who pays once for a proxied route sends the same proof in many requests at once.
+/// Every one passes the in-memory check (`looks_acceptable`) before any is stored, so the
+/// upstream executes every one of them; only one is charged. Against an upstream whose calls
+/// cost the operator (an LLM API, SMS gateway, a render job), one payment of 1 buys N calls,
+/// and the receiver also buffers N full upstream answers in memory.
+#[tokio::test]
+async fn one_proof_sent_in_parallel_makes_the_proxy_run_the_upstream_once_per_request() {
+    let executed = Arc::new(AtomicUsize::new(0));
+    let upstream = counting_upstream(executed.clone()).await;
+    let config =
+        ProxyConfig::parse(&format!("upstream = \"{upstream}\"\n[[route]]\npath = \"/job/{{*rest}}\"\nprice = 1\n"))
+            .expect("valid config");
+    let backend = FakeBackend::healthy();
+    let app = config.router(&state_with(backend.clone(), default_options())).expect("router");
+
+    let proof = payment(1);
+    const PARALLEL: usize = 8;
+    let requests = (0..PARALLEL).map(|_| {
+        let app = app.clone();
+        let proof = proof.clone();
+        async move { send(&app, with_payment(get("/job/run").method("POST"), &proof)).await }
+    });
+    let answers = futures_join_all(requests).await;
+    let served = answers.iter().filter(|(response, _)| response.status() == StatusCode::OK).count();
+    let charged = backend.channel.lock().expect("lock").balance;
+
+    assert_eq!(served, 1, "one paid request is served");
+    assert_eq!(charged, U192::from(1), "one payment is charged");
+    assert_eq!(
+        executed.load(Ordering::SeqCst),
+        served,
+        "the upstream executed {} paid jobs for {charged} token(s) charged",
+        executed.load(Ordering::SeqCst)
+    );
+}
+
+/// `join_all` without a futures dependency: spawn each on the runtime, await in order.
+async fn futures_join_all<F, T>(futures: impl Iterator<Item = F>) -> Vec<T>
+where
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.expect("task"));
+    }
+    out
+}
