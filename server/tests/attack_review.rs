@@ -41,9 +41,10 @@ async fn counting_upstream(executed: Arc<AtomicUsize>) -> String {
 async fn one_proof_sent_in_parallel_makes_the_proxy_run_the_upstream_once_per_request() {
     let executed = Arc::new(AtomicUsize::new(0));
     let upstream = counting_upstream(executed.clone()).await;
-    let config =
-        ProxyConfig::parse(&format!("upstream = \"{upstream}\"\n[[route]]\npath = \"/job/{{*rest}}\"\nprice = 1\n"))
-            .expect("valid config");
+    let config = ProxyConfig::parse(&format!(
+        "upstream = \"{upstream}\"\n[[route]]\npath = \"/job/{{*rest}}\"\nprice = 1\n"
+    ))
+    .expect("valid config");
     let backend = FakeBackend::healthy();
     let app = config.router(&state_with(backend.clone(), default_options())).expect("router");
 
@@ -80,4 +81,53 @@ where
         out.push(handle.await.expect("task"));
     }
     out
+}
+
+/// An upstream job that takes longer than the receiver's request timeout but less than the
+/// proxy's own upstream timeout (defaults: 30 s and 60 s). The request deadline drops the
+/// proxied request after the upstream has started the work and answers 503 "nothing was
+/// charged", so the same proof can be sent again, and again: the upstream runs the job every
+/// time, the sender is never charged, and an honest client never gets the answer either.
+#[tokio::test]
+async fn a_job_slower_than_the_request_timeout_runs_upstream_for_free_again_and_again() {
+    use uraiden_server::{
+        config::HttpLimits,
+        receiver::{HttpConfig, Receiver, Resources},
+    };
+    let executed = Arc::new(AtomicUsize::new(0));
+    let app = Router::new()
+        .fallback(routing::any(|State(executed): State<Arc<AtomicUsize>>| async move {
+            executed.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            "job done"
+        }))
+        .with_state(executed.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let config = ProxyConfig::parse(&format!(
+        "upstream = \"http://{address}/base/\"\n[[route]]\npath = \"/job/{{*rest}}\"\nprice = 1\n"
+    ))
+    .expect("valid config");
+    // The same proportion as the defaults (request 30 s < upstream 60 s), scaled down.
+    let limits = HttpLimits { request_timeout: Duration::from_millis(300), ..HttpLimits::default() };
+    let http = HttpConfig { resources: Resources::Proxy(config), limits, ..HttpConfig::default() };
+    let backend = FakeBackend::healthy();
+    let receiver = Receiver::over_backend(backend.clone(), gateway(), http).await.expect("receiver");
+    let router = receiver.router();
+
+    let proof = payment(1);
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let (response, _) = send(&router, with_payment(get("/job/run").method("POST"), &proof)).await;
+        statuses.push(response.status());
+    }
+    // Let the upstream finish the jobs it was given.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let charged = backend.channel.lock().expect("lock").balance;
+    let runs = executed.load(Ordering::SeqCst);
+    assert!(
+        U192::from(runs) <= charged,
+        "the upstream ran the job {runs} times for {charged} token(s) charged; answers: {statuses:?}"
+    );
 }
