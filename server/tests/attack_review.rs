@@ -131,3 +131,60 @@ async fn a_job_slower_than_the_request_timeout_runs_upstream_for_free_again_and_
         "the upstream ran the job {runs} times for {charged} token(s) charged; answers: {statuses:?}"
     );
 }
+
+/// Slow read: a client that pipelines requests and never reads the answers. Once the answers
+/// fill the socket buffers, the server blocks writing; no limit covers that (the header
+/// timeout runs only while a head is awaited, the request timeout only until the answer is
+/// produced), so the connection holds its slot for ever. As many such connections as
+/// `--max-connections` (512 by default) take the receiver off the air for everyone: no
+/// payment, no TLS, nothing but sockets needed.
+#[tokio::test]
+async fn clients_that_never_read_their_answers_hold_every_connection_slot_for_ever() {
+    use tokio::io::AsyncWriteExt;
+    use uraiden_server::{
+        config::HttpLimits,
+        receiver::{HttpConfig, Receiver},
+    };
+    let limits = HttpLimits {
+        max_connections: 2,
+        header_timeout: Duration::from_millis(300),
+        body_timeout: Duration::from_millis(300),
+        request_timeout: Duration::from_millis(300),
+        ..HttpLimits::default()
+    };
+    let http = HttpConfig { limits, ..HttpConfig::default() };
+    let receiver = Receiver::over_backend(FakeBackend::healthy(), gateway(), http).await.expect("receiver");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(receiver.run(listener, std::future::pending()));
+
+    // Sockets with a tiny receive buffer, each pipelining paywall pages it never reads: a few
+    // more than the cap, since the server ends some of them (not all).
+    let request = "GET /echofix/x HTTP/1.1\r\nHost: localhost\r\nAccept: text/html\r\n\r\n".repeat(4000);
+    let mut attackers = Vec::new();
+    for _ in 0..8 {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(4096).expect("small receive buffer");
+        let mut stream = socket.connect(address).await.expect("connect");
+        let request = request.clone();
+        attackers.push(tokio::spawn(async move {
+            let _ = stream.write_all(request.as_bytes()).await;
+            // Hold the connection, never read.
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            drop(stream);
+        }));
+    }
+    // Many times every timeout of the server.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let honest = reqwest::Client::new().get(format!("http://{address}/echofix/x")).send();
+    let answer = tokio::time::timeout(Duration::from_secs(5), honest).await;
+    for attacker in &attackers {
+        attacker.abort();
+    }
+    let status = answer.map(|sent| sent.map(|response| response.status()));
+    assert!(
+        matches!(status, Ok(Ok(StatusCode::PAYMENT_REQUIRED))),
+        "an honest client got no answer within 8 s (server timeouts: 300 ms) while slow readers held the connections: {status:?}"
+    );
+}
