@@ -188,3 +188,93 @@ async fn clients_that_never_read_their_answers_hold_every_connection_slot_for_ev
         "an honest client got no answer within 8 s (server timeouts: 300 ms) while slow readers held the connections: {status:?}"
     );
 }
+
+/// How common upstream servers read a request path before routing it: percent-decoded
+/// (WSGI's `PATH_INFO`, Apache with `AllowEncodedSlashes On`, many frameworks) and with
+/// `;parameters` dropped from each segment (Tomcat, Spring, Jetty).
+fn as_upstreams_read_it(path: &str) -> String {
+    let decoded = percent_decode(path);
+    decoded
+        .split('/')
+        .map(|segment| segment.split(';').next().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%' && index + 2 < bytes.len() {
+            if let Ok(byte) = u8::from_str_radix(&text[index + 1..index + 3], 16) {
+                out.push(byte);
+                index += 3;
+                continue;
+            }
+        }
+        out.push(bytes[index]);
+        index += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A site that prices a part of a path more than the rest: `/docs/*` at 1, the more specific
+/// `/docs/premium/*` at 10. The router matches the raw path, segment by segment, so a
+/// premium path with its `/` percent-encoded (`/docs/premium%2Freport`) or with a `;`
+/// parameter in a segment (`/docs/premium;x/report`) matches `/docs/{*rest}` and is paid at 1;
+/// it is forwarded as written, and an upstream that decodes `%2F` or drops `;parameters`
+/// serves `/docs/premium/report`. Only dot segments are refused before pricing.
+#[tokio::test]
+async fn a_premium_path_written_with_an_encoded_slash_or_a_segment_parameter_is_paid_at_the_cheap_price() {
+    let asked = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let app = Router::new()
+        .fallback(
+            |State(asked): State<Arc<std::sync::Mutex<Vec<String>>>>, uri: axum::http::Uri| async move {
+                asked.lock().expect("lock").push(uri.path().to_owned());
+                "served"
+            },
+        )
+        .with_state(asked.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let config = ProxyConfig::parse(&format!(
+        "upstream = \"http://{address}/base/\"\n\
+         [[route]]\npath = \"/docs/{{*rest}}\"\nprice = 1\n\
+         [[route]]\npath = \"/docs/premium/{{*rest}}\"\nprice = 10\n"
+    ))
+    .expect("valid config");
+    let backend = FakeBackend::healthy();
+    let app = config.router(&state_with(backend.clone(), default_options())).expect("router");
+
+    // The premium route does cost 10.
+    let (response, _) = send(&app, get("/docs/premium/report")).await;
+    assert_eq!(header(&response, uraiden_protocol::header::PRICE), Some("10"));
+
+    let mut paid_cheaply = Vec::new();
+    let mut balance = 0;
+    for path in [
+        "/docs/premium%2Freport",
+        "/docs/premium%2freport",
+        "/docs/premium;x/report",
+        "/docs/premium;/report",
+    ] {
+        let (response, _) = send(&app, get(path)).await;
+        let price = header(&response, uraiden_protocol::header::PRICE).map(str::to_owned);
+        if response.status() == StatusCode::PAYMENT_REQUIRED && price.as_deref() == Some("1") {
+            balance += 1;
+            let (response, _) = send(&app, with_payment(get(path), &payment(balance))).await;
+            let upstream_path = asked.lock().expect("lock").pop().unwrap_or_default();
+            if response.status() == StatusCode::OK
+                && as_upstreams_read_it(&upstream_path).starts_with("/base/docs/premium/")
+            {
+                paid_cheaply.push(format!("{path} -> upstream {upstream_path}"));
+            }
+        }
+    }
+    assert!(
+        paid_cheaply.is_empty(),
+        "premium content (price 10) paid at 1, the upstream reading the path as /docs/premium/…: {paid_cheaply:#?}"
+    );
+}
