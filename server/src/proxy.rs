@@ -16,12 +16,15 @@
 //! A paid request is forwarded with its method, path, query and body to the upstream's
 //! path followed by the request's (`/cdn/a.css` → `http://127.0.0.1:8000/cdn/a.css`).
 //!
-//! - **Paths**: a path with a dot segment (`..` or `.`, raw or percent-encoded in any case
-//!   or any number of times, split off by an encoded `/` or a `\`, or followed by `;`) is
-//!   refused with 400 before any route is priced. The router prices the raw path, but URL libraries and
-//!   servers resolve dot segments, so `/cheap/../premium/report` would be paid at the cheap
-//!   price and served from `/premium/report`, and `/cheap/../../admin` would leave the
-//!   upstream's base path. The upstream is only ever asked for paths under its base.
+//! - **Paths**: an ambiguous path (a `..` or `.` segment, or a segment holding an encoded `/`,
+//!   a `\` or a `;`, raw or percent-encoded in any case or any number of times) is refused
+//!   with 400 before any route is priced. The router prices the raw path, but URL libraries
+//!   and servers resolve dot segments, decode `%2F` or strip `;parameters`, so
+//!   `/cheap/../premium/report` or `/docs/premium%2Freport` would be paid at a cheaper route's
+//!   price and served as the premium path, and `/cheap/../../admin` would leave the
+//!   upstream's base path. The upstream is only ever asked for paths under its base. An
+//!   upstream that matches paths case-insensitively must be priced with that in mind: the
+//!   router is case-sensitive.
 //! - **Headers**: `RDN-*` headers, cookies, `Authorization`, hop-by-hop headers and those
 //!   the `Connection` header names stay here, in both directions, and so do the upstream's
 //!   `Set-Cookie`. What a client claims about earlier hops (`X-Forwarded-*`, `Forwarded`,
@@ -155,38 +158,40 @@ impl ProxyConfig {
             })?;
         }
         // Outside every route's paywall: refused before a price is named.
-        Ok(router.layer(axum::middleware::from_fn(refuse_dot_segments)))
+        Ok(router.layer(axum::middleware::from_fn(refuse_ambiguous_paths)))
     }
 }
 
-/// The message of the 400 for a path with dot segments.
-const DOT_SEGMENTS: &str = "The path has a dot segment (`.` or `..`, also percent-encoded, split off by an \
-    encoded `/` or a `\\`, or followed by `;`), which the upstream could resolve to another resource than the \
-    one priced here; send the path without it.";
+/// The message of the 400 for an ambiguous path.
+const AMBIGUOUS_PATH: &str = "The path has a dot segment (`.` or `..`), an encoded `/` or `\\`, or a `;` \
+    (also percent-encoded), which the upstream could read as another resource than the one priced here; \
+    send the plain path.";
 
-/// Refuses, before any route is priced, a request whose path has dot segments: the router
-/// and the price see the raw path, but the URL the upstream is asked for (and the upstream
-/// itself) would resolve them, so `/cheap/../premium/report` would be paid at the cheap price
-/// and served from `/premium/report`. Browsers resolve dot segments before sending; no
-/// honest client sends them.
-async fn refuse_dot_segments(request: Request, next: Next) -> Response {
-    if has_dot_segments(request.uri().path()) {
-        let body = serde_json::json!({ "error": "dot segment in path", "message": DOT_SEGMENTS });
+/// Refuses, before any route is priced, a request whose path is ambiguous
+/// ([`is_ambiguous_path`]): the router and the price see the raw path, but the URL the
+/// upstream is asked for (and the upstream itself) would resolve it, so
+/// `/cheap/../premium/report` would be paid at the cheap price and served from
+/// `/premium/report`. Browsers resolve dot segments before sending; no honest client sends
+/// the rest to a paywalled API.
+async fn refuse_ambiguous_paths(request: Request, next: Next) -> Response {
+    if is_ambiguous_path(request.uri().path()) {
+        let body = serde_json::json!({ "error": "ambiguous path", "message": AMBIGUOUS_PATH });
         return (StatusCode::BAD_REQUEST, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response();
     }
     next.run(request).await
 }
 
-/// Whether `path` has a segment that some URL parser or server resolves as `.` or `..`: raw
-/// or percent-encoded any number of times in any case (`%2e`, `%252E`), after an encoded `/`
-/// or a `\` (URL parsers treat it as `/`) splits it, or followed by `;parameters` (some
-/// servers strip them).
-fn has_dot_segments(path: &str) -> bool {
+/// Whether some URL parser or upstream server could read `path` as another path than the one
+/// the router priced: a segment that is `.` or `..`, or that holds a `/`, a `\\` or a `;`,
+/// raw or percent-encoded any number of times in any case (`%2e`, `%252E`, `%2F`, `%5c`).
+/// URL parsers treat `\\` as `/`; many servers decode `%2F` into a separator (WSGI's
+/// `PATH_INFO`, Apache with `AllowEncodedSlashes`) or strip `;parameters` (Tomcat, Jetty,
+/// Spring), so `/docs/premium%2Freport` or `/docs/premium;x/report`, priced by a cheaper
+/// `/docs/{*rest}`, would be served as `/docs/premium/report`.
+fn is_ambiguous_path(path: &str) -> bool {
     path.split('/').any(|segment| {
-        fully_percent_decoded(segment.as_bytes()).split(|byte| matches!(byte, b'/' | b'\\')).any(|piece| {
-            let name = piece.split(|byte| *byte == b';').next().unwrap_or_default();
-            name == b"." || name == b".."
-        })
+        let decoded = fully_percent_decoded(segment.as_bytes());
+        decoded == b"." || decoded == b".." || decoded.iter().any(|byte| matches!(byte, b'/' | b'\\' | b';'))
     })
 }
 
@@ -227,10 +232,10 @@ fn percent_decoded(bytes: &[u8]) -> Vec<u8> {
 
 impl Upstream {
     /// The upstream URL for a request: the base's path, then the request's path and query.
-    /// `None` when it would not stay under the base (only dot segments, refused before,
+    /// `None` when it would not stay under the base (only ambiguous paths, refused before,
     /// could do that).
     fn url_for(&self, uri: &Uri) -> Option<reqwest::Url> {
-        if has_dot_segments(uri.path()) {
+        if is_ambiguous_path(uri.path()) {
             return None;
         }
         let mut url = self.base.clone();
@@ -320,7 +325,7 @@ fn upstream_request_headers(parts: &Parts, tls: bool) -> HeaderMap {
 async fn forward(State(upstream): State<Upstream>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let Some(url) = upstream.url_for(&parts.uri) else {
-        return NotServed { status: StatusCode::BAD_REQUEST, reason: DOT_SEGMENTS.into() }.into_response();
+        return NotServed { status: StatusCode::BAD_REQUEST, reason: AMBIGUOUS_PATH.into() }.into_response();
     };
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(body) => body,
@@ -396,7 +401,7 @@ mod tests {
     }
 
     #[test]
-    fn dot_segments_are_found_however_they_are_written() {
+    fn ambiguous_paths_are_found_however_they_are_written() {
         for path in [
             "/a/../b",
             "/a/./b",
@@ -416,22 +421,19 @@ mod tests {
             "/a/..;/b",
             "/a/..;jsessionid=1/b",
             "/a/x%2f..%2fb",
+            "/docs/premium%2Freport",
+            "/docs/premium%2freport",
+            "/docs/premium%252Freport",
+            "/docs/premium;x/report",
+            "/docs/premium;/report",
+            "/docs/premium%3B/report",
+            "/docs/premium%5Creport",
         ] {
-            assert!(has_dot_segments(path), "{path}");
+            assert!(is_ambiguous_path(path), "{path}");
         }
-        for path in [
-            "/",
-            "/a/b",
-            "/a..b/c",
-            "/.well-known/x",
-            "/.../x",
-            "/a/%2e%2e%2e",
-            "/a;x=../b",
-            "/%",
-            "/%2",
-            "/%zz",
-        ] {
-            assert!(!has_dot_segments(path), "{path}");
+        for path in ["/", "/a/b", "/a..b/c", "/.well-known/x", "/.../x", "/a/%2e%2e%2e", "/%", "/%2", "/%zz"]
+        {
+            assert!(!is_ambiguous_path(path), "{path}");
         }
     }
 
