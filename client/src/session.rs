@@ -259,7 +259,16 @@ impl Session {
                         "the receiver refused a request that carried no payment: {refusal}"
                     )))
                 }
-                (None, _) => Next::PayPrice,
+                (None, None) => Next::PayPrice,
+                // A receiver names the reason of every refusal (SPEC §4); one that does not may
+                // well have kept the payment, and paying again could go on for ever.
+                (None, Some(channel)) => {
+                    return Err(give_up(format!(
+                        "the receiver answered the payment in channel {} with a 402 that names no \
+                         refusal; it may have kept it, so nothing more is paid",
+                        channel.id()
+                    )))
+                }
                 (Some(Refusal::NonexistingChannel), Some(channel)) => {
                     self.hooks.on_nonexisting_channel(channel.id());
                     // Only forgetting counts: waiting for a new channel is bounded by `waits`.
