@@ -499,8 +499,12 @@ impl Store {
         {
             let mut update = transaction
                 .prepare_cached(
+                    // Amounts are canonical decimals: a longer one is larger, and of equal
+                    // length they compare as text. A proof above the deposit (lowered since it
+                    // was checked, by a reorg's rollback) could not be claimed on chain.
                     "UPDATE channels SET balance = ?1, balance_signature = ?2, updated_at = ?3
-                     WHERE channel_key = ?4 AND balance = ?5 AND state = 'open' AND on_chain = 1",
+                     WHERE channel_key = ?4 AND balance = ?5 AND state = 'open' AND on_chain = 1
+                       AND (length(deposit) > length(?1) OR (length(deposit) = length(?1) AND deposit >= ?1))",
                 )
                 .map_err(sqlite)?;
             for payment in payments {
@@ -1504,6 +1508,31 @@ mod tests {
         assert_eq!(writes[2..], [PaymentWrite::Recorded, PaymentWrite::Recorded]);
         assert_eq!(store.channel(first.key()).expect("reads").map(|c| c.balance), Some(U192::from(10u64)));
         assert_eq!(store.channel(second.key()).expect("reads").map(|c| c.balance), Some(U192::from(3u64)));
+    }
+
+    /// A payment checked against a deposit that a reorg's rollback lowered before it reached the
+    /// store: the compare-and-set refuses it, since a proof above the deposit cannot be claimed
+    /// on chain. Deposits of other lengths in decimal are compared as numbers (9 < 10 < 100).
+    #[test]
+    fn a_payment_above_the_stored_deposit_is_not_recorded() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(&dir.path().join("state.db"), identity()).expect("opens");
+        let mut record = channel(1, 10);
+        record.deposit = U192::from(10u64);
+        insert(&mut store, &record, 10);
+        let pay = |previous: u64, balance: u64| PaymentToRecord {
+            key: record.key(),
+            previous: U192::from(previous),
+            balance: U192::from(balance),
+            signature: signature(balance),
+        };
+        let writes =
+            store.record_payments(&[pay(0, 9), pay(9, 11), pay(9, 100), pay(9, 10)]).expect("writes");
+        assert_eq!(writes[0], PaymentWrite::Recorded);
+        assert!(matches!(&writes[1], PaymentWrite::Conflict(Some(now)) if now.balance == U192::from(9u64)));
+        assert!(matches!(&writes[2], PaymentWrite::Conflict(Some(_))));
+        assert_eq!(writes[3], PaymentWrite::Recorded);
+        assert_eq!(store.channel(record.key()).expect("reads").map(|c| c.balance), Some(U192::from(10u64)));
     }
 
     #[test]
