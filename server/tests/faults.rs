@@ -7,8 +7,8 @@
 //!   once the node is back, with the chain's changes made meanwhile (a top-up) honoured;
 //! - the state file's disk fills up: payments the receiver cannot store are refused with
 //!   503 and not charged, and are taken again once space returns;
-//! - (ignored until done) the fees jump after the receiver sent a transaction: it must be
-//!   sent again at its nonce with a fee that gets it mined.
+//! - the fees jump after the receiver sent a transaction: it is sent again at its nonce
+//!   with a fee that gets it mined.
 //!
 //! Either way, every payment acknowledged with a 200 is in the state file afterwards: a
 //! receiver started again on the same file has exactly the last acknowledged proof.
@@ -337,7 +337,6 @@ async fn a_full_disk_refuses_payments_with_503_and_they_are_taken_again_when_spa
 // ---------------------------------------------------------------------------------------
 
 #[tokio::test]
-#[ignore = "not done yet: a receiver transaction priced out of the pool waits for its receipt (5 minutes) instead of being sent again at its nonce with a higher fee; see server/src/duties.rs"]
 async fn a_withdrawal_priced_out_of_the_pool_is_sent_again_at_its_nonce_with_a_higher_fee() {
     use alloy::providers::Provider;
     let chain = TestChain::start().await.expect("anvil starts and the contracts deploy");
