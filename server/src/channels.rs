@@ -97,7 +97,8 @@ pub struct ChannelManagerConfig {
     /// own ([`crate::duties`]).
     pub on_chain_duties: bool,
     /// `--gas-price`: the gas price (wei) of every transaction the receiver sends, as a legacy
-    /// transaction; `None`: the node's EIP-1559 fee estimate.
+    /// transaction (raised by an eighth each time one is sent again for not being mined);
+    /// `None`: the node's EIP-1559 fee estimate.
     pub gas_price: Option<u128>,
     /// `--withdraw-threshold`: the duties withdraw a channel's earned balance once this much is
     /// unwithdrawn; `None`: only when the operator asks.

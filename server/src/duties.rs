@@ -33,9 +33,10 @@
 //! (or the failure) is recorded: the loop never starts a second transaction for a channel
 //! while one is on its way, and the operator's withdraw and close-all wait for it. Sends share
 //! the receiver's account, so they go one at a time, each with the node's pending nonce;
-//! receipts are awaited in parallel. A transaction that stays in the node's pool (its fee too
-//! low) still holds up the ones sent after it, which take later nonces: replacing it at its
-//! nonce with a higher fee is not done yet.
+//! receipts are awaited in parallel. A transaction not mined within a number of polls (its
+//! fee too low for the pool, or the node dropped it) is sent again at its nonce with a fee
+//! at least an eighth higher, so that it neither holds up its channel nor the transactions
+//! sent after it.
 //!
 //! A close that fails (typically no ETH for gas) leaves the channel `close_pending`: it takes
 //! no payments and is retried with exponential backoff, and at once when the balance watcher
@@ -53,7 +54,7 @@ use alloy::{
     contract::{CallBuilder, CallDecoder},
     primitives::Bytes,
     providers::{DynProvider, Provider},
-    rpc::types::TransactionReceipt,
+    rpc::types::{TransactionReceipt, TransactionRequest},
 };
 use tokio::{
     sync::{OwnedMutexGuard, Semaphore},
@@ -77,6 +78,9 @@ const MAX_BACKOFF_DOUBLINGS: u32 = 5;
 const RESEND_AFTER_RETRIES: u32 = 64;
 /// How long a sent transaction may take to be mined before the attempt counts as failed.
 const RECEIPT_TIMEOUT: Duration = Duration::from_secs(300);
+/// Polls after which a sent transaction that is not mined is sent again at its nonce with a
+/// higher fee (a minute at the default 2 s poll).
+const RESEND_UNMINED_AFTER_POLLS: u32 = 30;
 /// Duties on their way at once (each mostly waiting for its receipt). When all are taken,
 /// the most urgent of the waiting duties gets the next free one.
 const MAX_CONCURRENT_DUTIES: usize = 16;
@@ -90,10 +94,13 @@ pub(crate) struct ReceiverTransactions {
     provider: DynProvider,
     contract: Address,
     receiver: Address,
-    /// `--gas-price`: sent as a legacy (type 0) transaction with exactly this gas price,
-    /// which every EVM chain accepts and which is what the seed's option meant; without it
-    /// the provider's fillers pick EIP-1559 fees from the node's estimate.
+    /// `--gas-price`: sent as a legacy (type 0) transaction with this gas price, which every
+    /// EVM chain accepts and which is what the seed's option meant (a transaction sent again
+    /// because it was not mined pays an eighth more each time); without it, EIP-1559 fees
+    /// from the node's estimate.
     gas_price: Option<u128>,
+    /// How often receipts are looked for.
+    poll_interval: Duration,
     first_retry: Duration,
     /// One send at a time, each with the nonce read from the node's pending count inside the
     /// lane: the provider's cached nonce filler counts a nonce as used even when the send
@@ -111,6 +118,26 @@ pub(crate) struct ReceiverTransactions {
     /// balance withdrawn to. The synced `withdrawn` (from `ChannelWithdraw` events) stays the
     /// record; this only keeps the same balance from being withdrawn twice meanwhile.
     withdrawn_to: Mutex<HashMap<ChannelKey, U192>>,
+}
+
+/// What a transaction pays for gas.
+#[derive(Clone, Copy, Debug)]
+enum Fees {
+    /// `--gas-price`: a type 0 transaction.
+    Legacy(u128),
+    Eip1559 {
+        max_fee: u128,
+        tip: u128,
+    },
+}
+
+impl Fees {
+    fn highest(self) -> u128 {
+        match self {
+            Self::Legacy(gas_price) => gas_price,
+            Self::Eip1559 { max_fee, .. } => max_fee,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -135,6 +162,7 @@ impl ReceiverTransactions {
             contract: config.channel_manager,
             receiver: config.receiver_key.address(),
             gas_price: config.gas_price,
+            poll_interval: config.poll_interval,
             first_retry: config.poll_interval * RETRY_AFTER_POLLS,
             send_lane: tokio::sync::Mutex::new(()),
             attempts: Mutex::new(HashMap::new()),
@@ -162,15 +190,17 @@ impl ReceiverTransactions {
         RaidenMicroTransferChannels::new(self.contract, &self.provider)
     }
 
-    /// Sends `call` (with `--gas-price` if set) and waits for a successful receipt.
+    /// Sends `call` (with `--gas-price` if set) and waits for a successful receipt. One that
+    /// is not mined [`RESEND_UNMINED_AFTER_POLLS`] polls after it was sent (its fee too low
+    /// for the pool, or the node dropped it) is sent again at its nonce, with the node's
+    /// current fee estimate but at least an eighth more than before (what nodes ask of a
+    /// replacement); any of the sent versions may be the one mined.
     async fn submit<P: Provider, D: CallDecoder>(
         &self,
-        mut call: CallBuilder<P, D>,
+        call: CallBuilder<P, D>,
     ) -> Result<TransactionReceipt, String> {
-        if let Some(gas_price) = self.gas_price {
-            call = call.gas_price(gas_price);
-        }
-        let pending = {
+        let request = call.from(self.receiver).into_transaction_request();
+        let (nonce, mut fees, first) = {
             let _lane = self.send_lane.lock().await;
             let nonce = self
                 .provider
@@ -178,18 +208,100 @@ impl ReceiverTransactions {
                 .pending()
                 .await
                 .map_err(|error| format!("reading the receiver's nonce: {error}"))?;
-            call.from(self.receiver).nonce(nonce).send().await.map_err(|error| error.to_string())?
+            let fees = self.fees(None).await?;
+            let hash = self.send_at(&request, nonce, fees).await?;
+            (nonce, fees, hash)
         };
-        let receipt = pending
-            .with_timeout(Some(RECEIPT_TIMEOUT))
-            .get_receipt()
-            .await
-            .map_err(|error| error.to_string())?;
-        if receipt.status() {
-            Ok(receipt)
-        } else {
-            Err(format!("transaction {} reverted", receipt.transaction_hash))
+        let started = Instant::now();
+        let mut sent = vec![first];
+        let mut last_sent = Instant::now();
+        loop {
+            tokio::time::sleep(self.poll_interval).await;
+            if let Some(receipt) = self.mined(&sent).await {
+                return receipt;
+            }
+            if started.elapsed() > RECEIPT_TIMEOUT {
+                return Err(format!("transaction {first} was not mined within {RECEIPT_TIMEOUT:?}"));
+            }
+            if last_sent.elapsed() < self.poll_interval * RESEND_UNMINED_AFTER_POLLS {
+                continue;
+            }
+            let mined_nonce = match self.provider.get_transaction_count(self.receiver).await {
+                Ok(mined_nonce) => mined_nonce,
+                Err(error) => {
+                    // What was sent may still be mined: keep watching it.
+                    tracing::warn!(%error, "reading the receiver's nonce failed; retrying");
+                    continue;
+                }
+            };
+            if mined_nonce > nonce {
+                // Our nonce was used: by one of ours mined since the look above, or by
+                // another transaction (then the duty is retried).
+                if let Some(receipt) = self.mined(&sent).await {
+                    return receipt;
+                }
+                return Err(format!("nonce {nonce} was used by another transaction than {first}"));
+            }
+            fees = self.fees(Some(fees)).await?;
+            match self.send_at(&request, nonce, fees).await {
+                Ok(hash) => {
+                    tracing::warn!(%first, %hash, nonce, "transaction not mined; sent again with a higher fee");
+                    sent.push(hash);
+                }
+                // Typically the previous version was mined meanwhile: the next poll sees it.
+                Err(error) => tracing::warn!(%first, nonce, %error, "sending again with a higher fee failed"),
+            }
+            last_sent = Instant::now();
         }
+    }
+
+    /// The receipt of whichever of `sent` was mined, if any: `Ok` if it succeeded.
+    async fn mined(&self, sent: &[B256]) -> Option<Result<TransactionReceipt, String>> {
+        for hash in sent {
+            match self.provider.get_transaction_receipt(*hash).await {
+                Ok(Some(receipt)) if receipt.status() => return Some(Ok(receipt)),
+                Ok(Some(receipt)) => {
+                    return Some(Err(format!("transaction {} reverted", receipt.transaction_hash)))
+                }
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%hash, %error, "reading a receipt failed; retrying"),
+            }
+        }
+        None
+    }
+
+    /// The fees for a send: `--gas-price` (legacy) or the node's EIP-1559 estimate, and for
+    /// a replacement at least an eighth above `previous`.
+    async fn fees(&self, previous: Option<Fees>) -> Result<Fees, String> {
+        let bump =
+            |now: u128, before: Option<u128>| before.map_or(now, |before| now.max(before + before / 8 + 1));
+        match self.gas_price {
+            Some(gas_price) => Ok(Fees::Legacy(bump(gas_price, previous.map(Fees::highest)))),
+            None => {
+                let estimate = self
+                    .provider
+                    .estimate_eip1559_fees()
+                    .await
+                    .map_err(|error| format!("estimating the fees: {error}"))?;
+                let (max_fee, tip) = match previous {
+                    Some(Fees::Eip1559 { max_fee, tip }) => (Some(max_fee), Some(tip)),
+                    _ => (None, None),
+                };
+                let tip = bump(estimate.max_priority_fee_per_gas, tip);
+                Ok(Fees::Eip1559 { max_fee: bump(estimate.max_fee_per_gas, max_fee).max(tip), tip })
+            }
+        }
+    }
+
+    /// Sends `request` at `nonce` with `fees`; the transaction's hash.
+    async fn send_at(&self, request: &TransactionRequest, nonce: u64, fees: Fees) -> Result<B256, String> {
+        let request = request.clone().nonce(nonce);
+        let request = match fees {
+            Fees::Legacy(gas_price) => request.gas_price(gas_price),
+            Fees::Eip1559 { max_fee, tip } => request.max_fee_per_gas(max_fee).max_priority_fee_per_gas(tip),
+        };
+        let pending = self.provider.send_transaction(request).await.map_err(|error| error.to_string())?;
+        Ok(*pending.tx_hash())
     }
 
     fn attempts(&self) -> MutexGuard<'_, HashMap<(ChannelKey, Action), Attempt>> {
