@@ -18,7 +18,7 @@ use crate::{
     backend::ChannelBackend,
     config::{Gateway, HttpOptions},
     metrics::Metrics,
-    paywall::{paywall_layer, PaywallLayer, Price},
+    paywall::{paywall_layer, ChannelsAtUpstream, PaywallLayer, Price},
 };
 
 /// Everything a request handler needs; a cheap clone of one `Arc`.
@@ -33,6 +33,7 @@ struct Shared {
     options: HttpOptions,
     assets: PaywallAssets,
     metrics: Metrics,
+    upstream_calls: ChannelsAtUpstream,
 }
 
 impl std::fmt::Debug for AppState {
@@ -44,7 +45,16 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     pub fn new(backend: Arc<dyn ChannelBackend>, gateway: Gateway, options: HttpOptions) -> Self {
         let assets = PaywallAssets::new(options.paywall_dir.clone());
-        Self { inner: Arc::new(Shared { backend, gateway, options, assets, metrics: Metrics::new() }) }
+        Self {
+            inner: Arc::new(Shared {
+                backend,
+                gateway,
+                options,
+                assets,
+                metrics: Metrics::new(),
+                upstream_calls: ChannelsAtUpstream::default(),
+            }),
+        }
     }
 
     /// A layer that puts `price` on a route: `get(handler).route_layer(state.paywall(price))`.
@@ -70,6 +80,10 @@ impl AppState {
 
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    pub(crate) fn upstream_calls(&self) -> &ChannelsAtUpstream {
+        &self.inner.upstream_calls
     }
 }
 

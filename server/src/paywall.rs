@@ -65,9 +65,10 @@
 //! proof and no refusal. A stale or foreign status request is a 409 that says why.
 
 use std::{
+    collections::HashSet,
     future::Future,
     pin::Pin,
-    sync::Arc,
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
     time::{Duration, Instant},
 };
 
@@ -81,8 +82,8 @@ use axum::{
 };
 use serde::Serialize;
 use uraiden_protocol::{
-    cookie_pairs, header as rdn, recover_balance_proof_signer, PaymentHeaders, PaywallInfo, ProofSignature,
-    Refusal, SignedStatusRequest, U192,
+    cookie_pairs, header as rdn, recover_balance_proof_signer, ChannelId, PaymentHeaders, PaywallInfo,
+    ProofSignature, Refusal, SignedStatusRequest, U192,
 };
 
 use crate::{
@@ -301,8 +302,23 @@ async fn charge(
     }
 
     let path = request.uri().path().to_owned();
+    // Held until the payment is stored: see `ChannelsAtUpstream`.
+    let mut at_upstream = None;
     let handler = match commit {
         CommitOrder::AfterAnswer if looks_acceptable(state, &payment, &info, price) => {
+            let Some(call) = state.upstream_calls().enter(payment.channel_id()) else {
+                state.metrics().payment_error(429);
+                let message = "Another paid request of this channel is being answered; nothing was \
+                    charged: send this one once that one is answered.";
+                let mut response =
+                    error_response(StatusCode::TOO_MANY_REQUESTS, "payment in progress", message, None);
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+                return response;
+            };
+            at_upstream = Some(call);
+            // The answer decides whether the sender is charged, so no request deadline may drop
+            // it half-way; the upstream's own timeout bounds the wait.
+            crate::serve::payment_committing();
             let answer = next.run(request).await;
             if let Some(not_served) = answer.extensions().get::<NotServed>() {
                 let reason = &not_served.reason;
@@ -319,6 +335,7 @@ async fn charge(
     // From here the sender may be charged: no request deadline may drop the answer.
     crate::serve::payment_committing();
     let outcome = state.backend().accept_payment(&payment, price).await;
+    drop(at_upstream);
     state.metrics().observe_verification(started.elapsed().as_secs_f64());
     match outcome {
         Ok(accepted) => {
@@ -406,6 +423,39 @@ impl Handler {
             Self::Pending(request, next) => next.run(request).await,
             Self::Answered(answer) => answer,
         }
+    }
+}
+
+/// The channels with a paid request at the upstream of a route that charges after the answer
+/// ([`CommitOrder::AfterAnswer`]): one at a time per channel, until its payment is stored.
+/// Every request carrying the same proof looks acceptable until one of them is stored, so
+/// without this one payment sent in parallel would make the upstream work once per copy.
+/// Honest senders lose nothing: on one channel, each proof builds on the last accepted one.
+#[derive(Debug, Default)]
+pub struct ChannelsAtUpstream(Mutex<HashSet<ChannelId>>);
+
+impl ChannelsAtUpstream {
+    fn channels(&self) -> MutexGuard<'_, HashSet<ChannelId>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// `None` while another request of `channel` is at the upstream.
+    fn enter(&self, channel: ChannelId) -> Option<AtUpstream<'_>> {
+        let entered = self.channels().insert(channel);
+        // Built only on entry: dropping one frees the channel.
+        entered.then(|| AtUpstream { calls: self, channel })
+    }
+}
+
+/// A request at the upstream; its channel is free again when this is dropped.
+struct AtUpstream<'a> {
+    calls: &'a ChannelsAtUpstream,
+    channel: ChannelId,
+}
+
+impl Drop for AtUpstream<'_> {
+    fn drop(&mut self) {
+        self.calls.channels().remove(&self.channel);
     }
 }
 
