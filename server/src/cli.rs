@@ -220,6 +220,10 @@ pub struct LimitArgs {
           default_value_t = millis(HttpLimits::default().tls_handshake_timeout),
           value_parser = clap::value_parser!(u64).range(1..))]
     pub tls_handshake_timeout_ms: u64,
+    /// Milliseconds a write to a client may wait for it to read; then the connection is closed.
+    #[arg(long, env = "URAIDEN_WRITE_TIMEOUT_MS", default_value_t = millis(HttpLimits::default().write_timeout),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub write_timeout_ms: u64,
 }
 
 impl LimitArgs {
@@ -230,6 +234,7 @@ impl LimitArgs {
             body_timeout: Duration::from_millis(self.body_timeout_ms),
             request_timeout: Duration::from_millis(self.request_timeout_ms),
             tls_handshake_timeout: Duration::from_millis(self.tls_handshake_timeout_ms),
+            write_timeout: Duration::from_millis(self.write_timeout_ms),
             ..HttpLimits::default()
         }
     }

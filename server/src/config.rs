@@ -95,6 +95,9 @@ pub struct HttpLimits {
     pub request_timeout: Duration,
     /// Time a client has to complete the TLS handshake (`--tls-handshake-timeout-ms`).
     pub tls_handshake_timeout: Duration,
+    /// Time a write to a client may wait for it to read (`--write-timeout-ms`): a client that
+    /// stops reading its answers cannot hold its connection, and so a slot, for ever.
+    pub write_timeout: Duration,
     /// How long connections still open at shutdown get to finish their requests.
     pub shutdown_drain: Duration,
 }
@@ -107,6 +110,7 @@ impl Default for HttpLimits {
             body_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(30),
             tls_handshake_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(30),
             shutdown_drain: Duration::from_secs(30),
         }
     }
