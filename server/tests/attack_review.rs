@@ -150,6 +150,7 @@ async fn clients_that_never_read_their_answers_hold_every_connection_slot_for_ev
         header_timeout: Duration::from_millis(300),
         body_timeout: Duration::from_millis(300),
         request_timeout: Duration::from_millis(300),
+        write_timeout: Duration::from_millis(300),
         ..HttpLimits::default()
     };
     let http = HttpConfig { limits, ..HttpConfig::default() };

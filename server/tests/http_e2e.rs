@@ -14,8 +14,8 @@ use std::{
 use tokio::sync::oneshot;
 use uraiden_e2e::TestChain;
 use uraiden_protocol::{
-    channel_manager_domain, header as rdn, recover_closing_proof_signer, ChannelId, Eip712Domain,
-    LocalSigningKey, PaymentHeaders, ProofSignature, Refusal, U192,
+    channel_manager_domain, header as rdn, recover_closing_proof_signer, request_deadline, ChannelId,
+    Eip712Domain, LocalSigningKey, PaymentHeaders, ProofSignature, Refusal, SignedCloseRequest, U192,
 };
 use uraiden_server::{
     channels::{ChannelManager, ChannelManagerConfig},
@@ -140,16 +140,18 @@ async fn pays_refuses_closes_and_reports_a_dead_node() {
         U192::from(5)
     );
 
-    // Refusals, each with its one header; the sender (not a stranger) sees its last proof.
+    // Refusals, each with its one header. None shows the last proof: a proof, even the
+    // sender's, may be a replayed one; only a status request signed now sees it
+    // (`http_close_auth.rs`).
     let mut unknown = receiver.payment(SENDER, channel, 10);
     unknown.open_block_number += 1000;
     unknown.balance_signature = receiver
         .payment(SENDER, ChannelId { open_block_number: unknown.open_block_number, ..channel }, 10)
         .balance_signature;
     for (payment, refusal, sees_last) in [
-        (receiver.payment(SENDER, channel, 7), Refusal::InvalidAmount, true),
-        (receiver.payment(SENDER, channel, 5), Refusal::InvalidBalanceProof, true),
-        (receiver.payment(SENDER, channel, 15), Refusal::InsufficientFunds, true),
+        (receiver.payment(SENDER, channel, 7), Refusal::InvalidAmount, false),
+        (receiver.payment(SENDER, channel, 5), Refusal::InvalidBalanceProof, false),
+        (receiver.payment(SENDER, channel, 15), Refusal::InsufficientFunds, false),
         (receiver.payment(STRANGER, channel, 10), Refusal::InvalidBalanceProof, false),
         (unknown, Refusal::NonexistingChannel, false),
     ] {
@@ -183,18 +185,28 @@ async fn pays_refuses_closes_and_reports_a_dead_node() {
     let text = client.get(&listing).bearer_auth("op").send().await.unwrap().text().await.unwrap();
     assert!(text.contains("\"balance\":\"8\"") && !text.contains("signature"), "{text}");
 
-    // Cooperative close: only for the last proof, and the signature is the receiver's.
-    let last = receiver.payment(SENDER, channel, 8).balance_signature;
+    // Cooperative close: a balance proof, even the last, closes nothing; a close request the
+    // sender signed now, over the last balance, gets the receiver's closing signature.
     let close_url =
         format!("{}/api/1/channels/{}/{}", receiver.url, channel.sender, channel.open_block_number);
-    let close = |balance: &str, signature: &ProofSignature| {
-        client
-            .delete(&close_url)
-            .json(&serde_json::json!({ "balance": balance, "balance_signature": signature.to_hex() }))
-            .send()
-    };
-    assert_eq!(close("5", &paid.balance_signature).await.unwrap().status(), 403);
-    let response = close("8", &last).await.unwrap();
+    let last = receiver.payment(SENDER, channel, 8).balance_signature;
+    let old_body = serde_json::json!({ "balance": "8", "balance_signature": last.to_hex() });
+    assert_eq!(client.delete(&close_url).json(&old_body).send().await.unwrap().status(), 403);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let request = SignedCloseRequest::sign(
+        &key(&receiver.chain, SENDER),
+        &receiver.domain,
+        channel,
+        U192::from(8),
+        request_deadline(now),
+    )
+    .unwrap();
+    let body = serde_json::json!({
+        "balance": "8",
+        "deadline": request.deadline,
+        "signature": request.signature.to_hex(),
+    });
+    let response = client.delete(&close_url).json(&body).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     let signature: ProofSignature = body["close_signature"].as_str().unwrap().parse().unwrap();
