@@ -53,6 +53,8 @@ impl Receiver {
             dir.path().join("receiver.db"),
             chain.deployment.deploy_block,
         );
+        // anvil mines only on transactions and never reorgs: mined is enough here.
+        config.confirmations = 1;
         config.poll_interval = Duration::from_millis(20);
         config.balance_check_interval = Duration::from_millis(100);
         let (manager, tasks) = ChannelManager::start(config).await.expect("the channel manager starts");

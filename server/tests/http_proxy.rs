@@ -336,8 +336,9 @@ async fn refused_payments_never_reach_the_upstream() {
     assert_eq!(balance(&backend), U192::ZERO);
 }
 
-/// Two requests with one proof both reach the upstream before either is stored: one is
-/// stored and served, the other's answer is dropped and it is refused.
+/// Two requests with one proof at once: only one reaches the upstream (one paid request per
+/// channel is there at a time) and is stored and served; the other is turned away with 429
+/// and nothing charged, without the content.
 #[tokio::test]
 async fn a_payment_that_loses_the_race_gets_no_content() {
     let upstream = RecordingUpstream::new();
@@ -347,13 +348,18 @@ async fn a_payment_that_loses_the_race_gets_no_content() {
     let second = send(&app, with_payment(get("/cheap/together"), &proof));
     let (first, second) = tokio::join!(first, second);
     let asked = upstream.take();
-    assert_eq!(asked.len(), 2, "both were checked and forwarded before either was stored");
     assert!(asked.iter().all(|asked| !asked.headers.contains_key(rdn::BALANCE_SIGNATURE)), "{asked:?}");
     let mut statuses = [first.0.status(), second.0.status()];
     statuses.sort();
-    assert_eq!(statuses, [StatusCode::OK, StatusCode::PAYMENT_REQUIRED]);
     let (loser, body) = if first.0.status() == StatusCode::OK { second } else { first };
     assert!(!String::from_utf8_lossy(&body).contains("served"), "the loser got the content");
-    assert_eq!(header(&loser, rdn::INVALID_BALANCE_PROOF), Some("invalid-balance-proof"));
+    // The loser either met the winner at the upstream (429) or came after it was stored (402).
+    match statuses {
+        [StatusCode::OK, StatusCode::TOO_MANY_REQUESTS] => assert_eq!(asked.len(), 1, "{asked:?}"),
+        [StatusCode::OK, StatusCode::PAYMENT_REQUIRED] => {
+            assert_eq!(header(&loser, rdn::INVALID_BALANCE_PROOF), Some("invalid-balance-proof"));
+        }
+        other => panic!("expected one 200 and one refusal, got {other:?}"),
+    }
     assert_eq!(balance(&backend), U192::from(CHEAP));
 }

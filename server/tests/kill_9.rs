@@ -18,8 +18,9 @@ use std::{
 use tokio::io::AsyncBufReadExt;
 use uraiden_e2e::TestChain;
 use uraiden_protocol::{
-    channel_manager_domain, header as rdn, recover_closing_proof_signer, Address, ChannelId, Eip712Domain,
-    LocalSigningKey, PaymentHeaders, ProofSignature, Refusal, U192,
+    channel_manager_domain, header as rdn, recover_closing_proof_signer, request_deadline, Address,
+    ChannelId, Eip712Domain, LocalSigningKey, PaymentHeaders, ProofSignature, Refusal, SignedCloseRequest,
+    SignedStatusRequest, U192,
 };
 
 const RECEIVER: usize = 1;
@@ -91,10 +92,13 @@ async fn kill_9_loses_no_accepted_payment(durability: &str) {
     let server = Server::start(&chain, dir.path(), durability).await;
     for (&(sender, channel), &acked) in channels.iter().zip(&acknowledged) {
         // Replaying the last acknowledged proof is refused, and the refusal shows the sender
-        // the stored last proof: the acknowledged one, or (another channel) one payment more
-        // whose 200 the kill cut off.
+        // (asking with a status request signed now) the stored last proof: the acknowledged
+        // one, or (another channel) one payment more whose 200 the kill cut off.
         let replay = payment(contract, &key(&chain, sender), &domain, channel, acked);
-        let response = get_echo(&client, &server.url, &replay).await.unwrap();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let status =
+            SignedStatusRequest::sign(&key(&chain, sender), &domain, channel, request_deadline(now)).unwrap();
+        let response = get_echo_asking(&client, &server.url, &replay, &status).await.unwrap();
         assert_eq!(response.status(), 402);
         assert!(response.headers().contains_key(Refusal::InvalidBalanceProof.header_name()));
         let stored: u64 = header(&response, rdn::SENDER_BALANCE).unwrap().parse().unwrap();
@@ -116,15 +120,23 @@ async fn kill_9_loses_no_accepted_payment(durability: &str) {
     let next = payment(contract, &key, &domain, channel, last + PRICE);
     assert_eq!(get_echo(&client, &server.url, &next).await.unwrap().status(), 200);
     let close_url = format!("{}/api/1/channels/{}/{}", server.url, channel.sender, channel.open_block_number);
-    let close = |balance: u64, signature: ProofSignature| {
+    // A close request signed now: for a stale balance refused (409), for the last one signed.
+    let close = |balance: u64| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let request =
+            SignedCloseRequest::sign(&key, &domain, channel, U192::from(balance), request_deadline(now))
+                .unwrap();
         client
             .delete(&close_url)
-            .json(&serde_json::json!({ "balance": balance.to_string(), "balance_signature": signature.to_hex() }))
+            .json(&serde_json::json!({
+                "balance": balance.to_string(),
+                "deadline": request.deadline,
+                "signature": request.signature.to_hex(),
+            }))
             .send()
     };
-    let previous = payment(contract, &key, &domain, channel, last).balance_signature;
-    assert_eq!(close(last, previous).await.unwrap().status(), 403);
-    let response = close(last + PRICE, next.balance_signature).await.unwrap();
+    assert_eq!(close(last).await.unwrap().status(), 409);
+    let response = close(last + PRICE).await.unwrap();
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     let signature: ProofSignature = body["close_signature"].as_str().unwrap().parse().unwrap();
@@ -222,11 +234,35 @@ async fn get_echo(
     url: &str,
     payment: &PaymentHeaders,
 ) -> Option<reqwest::Response> {
+    get_echo_with(client, url, payment.to_header_pairs()).await
+}
+
+/// As [`get_echo`], with a status request: a refusal then carries the last proof.
+async fn get_echo_asking(
+    client: &reqwest::Client,
+    url: &str,
+    payment: &PaymentHeaders,
+    status: &SignedStatusRequest,
+) -> Option<reqwest::Response> {
+    let mut headers = payment.to_header_pairs();
+    // The channel's sender and open block are the payment's already.
+    let sent: Vec<&str> = headers.iter().map(|(name, _)| *name).collect();
+    let extra: Vec<_> =
+        status.to_header_pairs().into_iter().filter(|(name, _)| !sent.contains(name)).collect();
+    headers.extend(extra);
+    get_echo_with(client, url, headers).await
+}
+
+async fn get_echo_with(
+    client: &reqwest::Client,
+    url: &str,
+    headers: Vec<(&'static str, String)>,
+) -> Option<reqwest::Response> {
     let deadline = Instant::now() + WAIT;
     loop {
         let mut request = client.get(format!("{url}/echofix/x"));
-        for (name, value) in payment.to_header_pairs() {
-            request = request.header(name, value);
+        for (name, value) in &headers {
+            request = request.header(*name, value);
         }
         let response = request.send().await.ok()?;
         if response.status() != 502 || Instant::now() > deadline {
