@@ -2,7 +2,7 @@
 //! of [`HttpLimits`]: a cap on connections, a deadline for each request head (which is also
 //! the keep-alive idle timeout) and for the TLS handshake, so that slow or silent clients
 //! cannot pile up sockets. In-flight requests (and so payments being stored) finish before
-//! [`serve`] returns.
+//! [`serve_within`] returns.
 //!
 //! Requests are also bounded: [`body_deadline`] limits how long a request's body may take to
 //! arrive, [`request_deadline`] how long a paywalled request may take until its answer,
@@ -105,18 +105,6 @@ pub async fn load_tls(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
         .map_err(|error| unusable(&error))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
-}
-
-/// Serves `router` on `listener` within the default [`HttpLimits`] until `shutdown`
-/// completes; see [`serve_within`]. A receiver is served by
-/// [`Receiver::run`](crate::receiver::Receiver::run), which also adds its middleware.
-pub async fn serve(
-    listener: TcpListener,
-    tls: Option<TlsAcceptor>,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> io::Result<()> {
-    serve_within(listener, tls, router, HttpLimits::default(), shutdown).await
 }
 
 /// Serves `router` on `listener` within `limits` until `shutdown` completes; then stops

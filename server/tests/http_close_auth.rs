@@ -9,7 +9,7 @@
 // The harness below panics as the failure report, like the tests themselves.
 #![allow(clippy::unwrap_used)]
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
 use alloy::primitives::U256;
 use tokio::sync::oneshot;
@@ -19,10 +19,8 @@ use uraiden_protocol::{
     PaymentHeaders, ProofSignature, Refusal, SignedCloseRequest, SignedStatusRequest, U192,
 };
 use uraiden_server::{
-    app::{self, AppState},
-    channels::{BackgroundTasks, ChannelManager, ChannelManagerConfig},
-    config::{Gateway, HttpOptions},
-    serve,
+    channels::{ChannelManager, ChannelManagerConfig},
+    receiver::ReceiverConfig,
 };
 
 const RECEIVER: usize = 1;
@@ -36,7 +34,8 @@ struct Receiver {
     chain: TestChain,
     _dir: tempfile::TempDir,
     manager: ChannelManager,
-    tasks: BackgroundTasks,
+    /// Serving, then stopping the chain follower and the duties.
+    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
     url: String,
     stop: oneshot::Sender<()>,
     http: reqwest::Client,
@@ -57,26 +56,21 @@ impl Receiver {
         config.confirmations = 1;
         config.poll_interval = Duration::from_millis(20);
         config.balance_check_interval = Duration::from_millis(100);
-        let (manager, tasks) = ChannelManager::start(config).await.expect("the channel manager starts");
-        let deployment = chain.deployment;
-        let gateway = Gateway::new(
-            chain.address(RECEIVER),
-            deployment.channel_manager,
-            deployment.token,
-            deployment.chain_id,
-        );
-        let state = AppState::new(Arc::new(manager.clone()), gateway, HttpOptions::default());
+        let receiver = uraiden_server::receiver::Receiver::start(ReceiverConfig::new(config))
+            .await
+            .expect("the receiver starts");
+        let manager = receiver.manager().expect("a receiver on a chain").clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address: SocketAddr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(serve::serve(listener, None, app::app(state), async move {
+        let serving = tokio::spawn(receiver.run(listener, async move {
             let _ = stopped.await;
         }));
         let receiver = Self {
             chain,
             _dir: dir,
             manager,
-            tasks,
+            serving,
             url: format!("http://{address}"),
             stop,
             http: reqwest::Client::new(),
@@ -87,7 +81,7 @@ impl Receiver {
 
     async fn stop(self) {
         let _ = self.stop.send(());
-        self.tasks.shutdown().await;
+        self.serving.await.expect("serving ends").expect("serving ends cleanly");
     }
 
     async fn synced(&self) {
