@@ -39,7 +39,13 @@ async fn milking_receiver(env: &Env) -> String {
     );
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address: SocketAddr = listener.local_addr().unwrap();
-    tokio::spawn(serve::serve(listener, None, router, std::future::pending()));
+    tokio::spawn(serve::serve_within(
+        listener,
+        None,
+        router,
+        uraiden_server::config::HttpLimits::default(),
+        std::future::pending(),
+    ));
     format!("http://{address}")
 }
 

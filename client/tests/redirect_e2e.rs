@@ -23,7 +23,7 @@ use uraiden_client::{Error, Session};
 use uraiden_protocol::U192;
 use uraiden_server::{
     app::{self, AppState},
-    config::{ApiToken, Gateway, HttpOptions},
+    config::{ApiToken, Gateway, HttpLimits, HttpOptions},
     proxy::ProxyConfig,
     serve,
 };
@@ -111,7 +111,8 @@ async fn paywalled_proxy(env: &Env, upstream: &str) -> String {
         .route("/moved", get(|| async { Redirect::to("/echofix/moved") }));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address: SocketAddr = listener.local_addr().unwrap();
-    tokio::spawn(serve::serve(listener, None, router, std::future::pending()));
+    // A second front end over `env`'s manager: its own router, the receiver's serving limits.
+    tokio::spawn(serve::serve_within(listener, None, router, HttpLimits::default(), std::future::pending()));
     format!("http://{address}")
 }
 
