@@ -16,9 +16,10 @@ use crate::{
     api,
     assets::{self, PaywallAssets},
     backend::ChannelBackend,
-    config::{Gateway, HttpOptions},
+    config::{Gateway, HttpOptions, RateLimits},
     metrics::Metrics,
-    paywall::{paywall_layer, ChannelsAtUpstream, PaywallLayer, Price},
+    paywall::{paywall_layer, ChannelsAtUpstream, PaywallGate, PaywallLayer, Price},
+    rate_limit::{Limits, Rate},
 };
 
 /// Everything a request handler needs; a cheap clone of one `Arc`.
@@ -34,6 +35,8 @@ struct Shared {
     assets: PaywallAssets,
     metrics: Metrics,
     upstream_calls: ChannelsAtUpstream,
+    rate_limits: Limits,
+    max_tracked_keys: usize,
 }
 
 impl std::fmt::Debug for AppState {
@@ -43,7 +46,18 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
+    /// A state without rate limits.
     pub fn new(backend: Arc<dyn ChannelBackend>, gateway: Gateway, options: HttpOptions) -> Self {
+        Self::with_rate_limits(backend, gateway, options, &RateLimits::default())
+    }
+
+    /// A state with the receiver-wide `rate_limits`.
+    pub fn with_rate_limits(
+        backend: Arc<dyn ChannelBackend>,
+        gateway: Gateway,
+        options: HttpOptions,
+        rate_limits: &RateLimits,
+    ) -> Self {
         let assets = PaywallAssets::new(options.paywall_dir.clone());
         Self {
             inner: Arc::new(Shared {
@@ -53,6 +67,8 @@ impl AppState {
                 assets,
                 metrics: Metrics::new(),
                 upstream_calls: ChannelsAtUpstream::default(),
+                rate_limits: Limits::receiver_wide(rate_limits),
+                max_tracked_keys: rate_limits.max_tracked_keys,
             }),
         }
     }
@@ -60,6 +76,12 @@ impl AppState {
     /// A layer that puts `price` on a route: `get(handler).route_layer(state.paywall(price))`.
     pub fn paywall(&self, price: Price) -> PaywallLayer {
         paywall_layer(self.clone(), price)
+    }
+
+    /// [`paywall`](Self::paywall) with a rate limit of the route's own, by client address
+    /// and by sender, on top of the receiver-wide ones.
+    pub fn paywall_with_rate_limit(&self, price: Price, rate: Rate) -> PaywallLayer {
+        PaywallGate::new(self.clone(), price).with_rate_limit(rate).layer()
     }
 
     pub fn backend(&self) -> &dyn ChannelBackend {
@@ -84,6 +106,16 @@ impl AppState {
 
     pub(crate) fn upstream_calls(&self) -> &ChannelsAtUpstream {
         &self.inner.upstream_calls
+    }
+
+    /// The receiver-wide rate limits.
+    pub fn rate_limits(&self) -> &Limits {
+        &self.inner.rate_limits
+    }
+
+    /// How many keys each rate limiter tracks at most, a route's too.
+    pub fn max_tracked_keys(&self) -> usize {
+        self.inner.max_tracked_keys
     }
 }
 

@@ -25,8 +25,9 @@ use uraiden_protocol::{LocalSigningKey, U192};
 
 use crate::{
     channels::{ChannelManager, ChannelManagerConfig, StartError},
-    config::{ApiToken, HttpLimits},
+    config::{ApiToken, HttpLimits, RateLimits},
     duties::{CloseOutcome, WithdrawOutcome},
+    rate_limit::Rate,
     receiver::{HttpConfig, Receiver, ReceiverConfig, Resources, TlsFiles},
     serve,
     store::StoreError,
@@ -190,6 +191,39 @@ pub struct StartArgs {
     pub cors_origins: Vec<String>,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub rate_limits: RateLimitArgs,
+}
+
+/// How many requests one client address, and one sender, may make (see README, "Rate
+/// limits"). RATE is REQUESTS/PERIOD[,burst=N]: `100/1s`, `600/1m,burst=50`; PERIOD in ms,
+/// s, m or h; the burst defaults to REQUESTS.
+#[derive(Debug, Args)]
+pub struct RateLimitArgs {
+    /// Requests per client address (IPv6 by /64), before any signature work; 429 beyond.
+    /// Not for a receiver behind a reverse proxy, where all clients share one address.
+    /// Default: off.
+    #[arg(long, env = "URAIDEN_RATE_LIMIT_PER_CLIENT_ADDRESS", value_name = "RATE")]
+    pub rate_limit_per_client_address: Option<Rate>,
+    /// Paid requests per sender, once the proof's signer is known and before it is charged;
+    /// 429 beyond, nothing charged. Default: off.
+    #[arg(long, env = "URAIDEN_RATE_LIMIT_PER_SENDER", value_name = "RATE")]
+    pub rate_limit_per_sender: Option<Rate>,
+    /// Keys (addresses, senders) each limit tracks at most; beyond, the buckets closest to
+    /// full are forgotten.
+    #[arg(long, env = "URAIDEN_RATE_LIMIT_MAX_KEYS", default_value_t = RateLimits::default().max_tracked_keys,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub rate_limit_max_keys: usize,
+}
+
+impl RateLimitArgs {
+    fn rate_limits(&self) -> RateLimits {
+        RateLimits {
+            per_client_address: self.rate_limit_per_client_address,
+            per_sender: self.rate_limit_per_sender,
+            max_tracked_keys: self.rate_limit_max_keys,
+        }
+    }
 }
 
 /// What one client may hold of the server: slow or silent clients are cut off, and the
@@ -401,6 +435,7 @@ async fn start(account: &AccountArgs, receiver: &ReceiverArgs, args: StartArgs) 
         api_token: api_token(receiver)?,
         cors_origins: args.cors_origins,
         limits: args.limits.limits(),
+        rate_limits: args.rate_limits.rate_limits(),
     };
     serve::raise_open_file_limit(http.limits.max_connections);
     let server = Receiver::start(ReceiverConfig { channels, http }).await?;
@@ -641,6 +676,33 @@ mod tests {
         );
         assert!(parse(&["start", "--max-connections", "0"]).is_err());
         assert!(parse(&["start", "--header-timeout-ms", "0"]).is_err());
+    }
+
+    #[test]
+    fn start_takes_the_rate_limits() {
+        let Command::Start(start) = parse(&["start"]).unwrap().command else { panic!("not start") };
+        assert_eq!(start.rate_limits.rate_limits(), RateLimits::default());
+        let Command::Start(start) = parse(&[
+            "start",
+            "--rate-limit-per-client-address",
+            "100/1s,burst=200",
+            "--rate-limit-per-sender",
+            "10/1m",
+            "--rate-limit-max-keys",
+            "5000",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("not start")
+        };
+        let limits = start.rate_limits.rate_limits();
+        assert_eq!(limits.per_client_address, Some(Rate::new(100, Duration::from_secs(1), 200).unwrap()));
+        assert_eq!(limits.per_sender, Some(Rate::new(10, Duration::from_secs(60), 10).unwrap()));
+        assert_eq!(limits.max_tracked_keys, 5000);
+        let refused = parse(&["start", "--rate-limit-per-sender", "10 per second"]).unwrap_err().to_string();
+        assert!(refused.contains("REQUESTS/PERIOD"), "{refused}");
+        assert!(parse(&["start", "--rate-limit-max-keys", "0"]).is_err());
     }
 
     #[test]

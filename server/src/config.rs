@@ -6,6 +6,8 @@ use subtle::ConstantTimeEq;
 use uraiden_protocol::{Address, PaywallInfo, DEFAULT_GATEWAY_PATH, U192};
 use zeroize::Zeroizing;
 
+use crate::rate_limit::Rate;
+
 /// Who gets paid, where: the values every paywalled response announces.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Gateway {
@@ -113,6 +115,27 @@ impl Default for HttpLimits {
             write_timeout: Duration::from_secs(30),
             shutdown_drain: Duration::from_secs(30),
         }
+    }
+}
+
+/// The receiver-wide rate limits (see [`rate_limit`](crate::rate_limit)); each is off unless
+/// set. A route may add its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Requests per client address (an IPv6 /64), checked before any signature work
+    /// (`--rate-limit-per-client-address`).
+    pub per_client_address: Option<Rate>,
+    /// Paid requests per sender, checked once the proof's signer is known and before the
+    /// payment is stored (`--rate-limit-per-sender`).
+    pub per_sender: Option<Rate>,
+    /// Keys each limiter tracks at most; beyond, the buckets closest to full are forgotten
+    /// (`--rate-limit-max-keys`).
+    pub max_tracked_keys: usize,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self { per_client_address: None, per_sender: None, max_tracked_keys: 100_000 }
     }
 }
 

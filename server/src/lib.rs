@@ -17,6 +17,8 @@
 //! - [`config`]: the resolved settings ([`Gateway`](config::Gateway), API token, TLS).
 //! - [`backend`]: the [`ChannelBackend`](backend::ChannelBackend) trait the HTTP side uses.
 //! - [`proxy`]: paywalls an upstream HTTP server (the seed's `PaywalledProxyUrl`).
+//! - [`rate_limit`]: requests per client address (before any signature work) and per sender
+//!   (before a payment is stored), receiver-wide and per route; 429 with `Retry-After`.
 //! - [`cors`]: cross-origin access for apps that pay from another origin (`--cors-origin`).
 //! - [`serve`]: HTTP or TLS serving within the connection cap and timeouts, with graceful
 //!   shutdown on ctrl-c and SIGTERM.
@@ -42,6 +44,7 @@ pub mod metrics;
 mod payment_writer;
 pub mod paywall;
 pub mod proxy;
+pub mod rate_limit;
 pub mod receiver;
 pub mod serve;
 pub mod store;

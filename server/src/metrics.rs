@@ -1,8 +1,8 @@
 //! Prometheus metrics, served at `/metrics`.
 //!
-//! Counters and the latency histogram are updated by the paywall as payments happen; the
-//! channel and sync gauges are refreshed from the backend's in-memory state when scraped,
-//! so they cost nothing between scrapes.
+//! Counters and the latency histogram are updated by the paywall and the rate limits as
+//! requests happen; the channel and sync gauges are refreshed from the backend's in-memory
+//! state when scraped, so they cost nothing between scrapes.
 
 use prometheus::{
     Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
@@ -19,6 +19,7 @@ pub struct Metrics {
     payments_accepted: IntCounter,
     payments_refused: IntCounterVec,
     payment_errors: IntCounterVec,
+    rate_limited: IntCounterVec,
     verification_seconds: Histogram,
     channels: IntGaugeVec,
     sync_lag_blocks: IntGauge,
@@ -43,6 +44,14 @@ impl Metrics {
             &["status"],
         )
         .expect("valid");
+        let rate_limited = IntCounterVec::new(
+            Opts::new(
+                "rate_limited_total",
+                "Requests refused with a 429 by a rate limit, by what was limited and route pattern",
+            ),
+            &["by", "route"],
+        )
+        .expect("valid");
         let verification_seconds = Histogram::with_opts(
             HistogramOpts::new(
                 "payment_verification_seconds",
@@ -63,6 +72,7 @@ impl Metrics {
             Box::new(payments_accepted.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(payments_refused.clone()),
             Box::new(payment_errors.clone()),
+            Box::new(rate_limited.clone()),
             Box::new(verification_seconds.clone()),
             Box::new(channels.clone()),
             Box::new(sync_lag_blocks.clone()),
@@ -80,6 +90,7 @@ impl Metrics {
             payments_accepted,
             payments_refused,
             payment_errors,
+            rate_limited,
             verification_seconds,
             channels,
             sync_lag_blocks,
@@ -98,6 +109,12 @@ impl Metrics {
 
     pub(crate) fn payment_error(&self, status: u16) {
         self.payment_errors.with_label_values(&[&status.to_string()]).inc();
+    }
+
+    /// A request refused by a rate limit: `by` is `client_address` or `sender`, `route` a
+    /// route pattern (never an address: the labels stay few).
+    pub(crate) fn rate_limited(&self, by: &str, route: &str) {
+        self.rate_limited.with_label_values(&[by, route]).inc();
     }
 
     pub(crate) fn observe_verification(&self, seconds: f64) {
@@ -141,6 +158,7 @@ mod tests {
         metrics.payment_accepted();
         metrics.payment_refused(Refusal::InsufficientFunds);
         metrics.observe_verification(0.002);
+        metrics.rate_limited("sender", "/echofix/{param}");
         metrics.refresh(
             &StatsView { open_channels: 3, sync_block: 42, ..StatsView::default() },
             &HealthView { node_reachable: true, sync_lag_blocks: 2, ..HealthView::default() },
@@ -157,6 +175,7 @@ mod tests {
             "uraiden_sync_block 42",
             "uraiden_node_reachable 1",
             "uraiden_payment_verification_seconds_count 1",
+            "uraiden_rate_limited_total{by=\"sender\",route=\"/echofix/{param}\"} 1",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");
         }

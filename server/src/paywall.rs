@@ -11,6 +11,9 @@
 //! A request is answered:
 //! - **502** when the background health check says the node is unreachable or the
 //!   receiver's ETH is too low (no per-request chain call);
+//! - **429** with `Retry-After` when a rate limit refuses it (see [`rate_limit`](crate::rate_limit)):
+//!   the route's limit by client address before anything else, the sender's once its proof
+//!   is known to be by the channel's sender or signer; nothing is charged;
 //! - **409** when its payment headers are malformed or name another contract or receiver;
 //! - **402** without payment, or with a refused one (exactly one reason header);
 //! - **200** (the handler's response, plus the `RDN-*` headers) only after the channel
@@ -50,8 +53,8 @@
 //!
 //! Payment cookies are consumed: every answer to a request that paid with cookies (200,
 //! 402 or 409) expires them (`Max-Age=0; Path=/`), so a proof is sent once and a bad or
-//! partial cookie set cannot lock the browser out. A 502 or 503 leaves them, so the same
-//! proof is retried when the receiver is back.
+//! partial cookie set cannot lock the browser out. A 502, 503 or 429 leaves them, so the same
+//! proof is retried when the receiver is back or the limit allows.
 //!
 //! # Who sees the last proof
 //!
@@ -89,7 +92,8 @@ use uraiden_protocol::{
 use crate::{
     app::AppState,
     assets,
-    backend::{LastProof, PaymentRejected, StatusRefused},
+    backend::{ChannelView, LastProof, PaymentRejected, StatusRefused},
+    rate_limit::{route_label, too_many_requests, LimitedBy, Limits, Rate, RetryAfter},
 };
 
 /// What a resource costs, in the token's smallest unit.
@@ -173,11 +177,32 @@ pub struct PaywallGate {
     state: AppState,
     price: Price,
     commit: CommitOrder,
+    /// The route's own rate limits, on top of the receiver-wide ones.
+    route_limits: Option<Arc<Limits>>,
 }
 
 impl PaywallGate {
     pub const fn new(state: AppState, price: Price) -> Self {
-        Self { state, price, commit: CommitOrder::BeforeHandler }
+        Self { state, price, commit: CommitOrder::BeforeHandler, route_limits: None }
+    }
+
+    /// Limits this route to `rate` per client address (before any signature work) and,
+    /// apart, per sender (once the proof's signer is known, before it is charged).
+    pub fn with_rate_limit(self, rate: Rate) -> Self {
+        let limits = Limits::both(rate, self.state.max_tracked_keys());
+        Self { route_limits: Some(Arc::new(limits)), ..self }
+    }
+
+    /// Stores payments only once the handler answered ([`CommitOrder::AfterAnswer`]).
+    pub fn after_answer(self) -> Self {
+        Self { commit: CommitOrder::AfterAnswer, ..self }
+    }
+
+    /// The gate as a `from_fn_with_state` layer, for `route_layer`.
+    pub fn layer(self) -> PaywallLayer {
+        let middleware: PaywallMiddleware =
+            |gate, request, next| Box::pin(require_payment(gate, request, next));
+        axum::middleware::from_fn_with_state(self, middleware)
     }
 }
 
@@ -218,18 +243,13 @@ pub type PaywallLayer = FromFnLayer<PaywallMiddleware, PaywallGate, (State<Paywa
 
 /// The paywall as a `from_fn_with_state` layer.
 pub fn paywall_layer(state: AppState, price: Price) -> PaywallLayer {
-    gate_layer(PaywallGate::new(state, price))
+    PaywallGate::new(state, price).layer()
 }
 
 /// The paywall for a handler that fetches its answer elsewhere: the payment is stored only
 /// once the handler answered ([`CommitOrder::AfterAnswer`]).
 pub fn paywall_layer_after_answer(state: AppState, price: Price) -> PaywallLayer {
-    gate_layer(PaywallGate { commit: CommitOrder::AfterAnswer, ..PaywallGate::new(state, price) })
-}
-
-fn gate_layer(gate: PaywallGate) -> PaywallLayer {
-    let middleware: PaywallMiddleware = |gate, request, next| Box::pin(require_payment(gate, request, next));
-    axum::middleware::from_fn_with_state(gate, middleware)
+    PaywallGate::new(state, price).after_answer().layer()
 }
 
 /// The paywall middleware: serves `next` only for a payment of this route's price.
@@ -241,7 +261,15 @@ pub async fn require_payment(State(gate): State<PaywallGate>, request: Request, 
         Err(_) => Vec::new(),
     };
     let price = gate.price.of(&PriceRequest::new(&parts, &params));
-    charge(&gate.state, price, gate.commit, Request::from_parts(parts, body), next).await
+    let request = Request::from_parts(parts, body);
+    // Before any signature work (a status request's, a payment's).
+    if let Some(limits) = &gate.route_limits {
+        if let Err(retry) = limits.check_client_address(&request) {
+            let route = route_label(&request);
+            return too_many_requests(gate.state.metrics(), LimitedBy::ClientAddress, &route, retry);
+        }
+    }
+    charge(&gate.state, price, gate.commit, gate.route_limits.as_deref(), request, next).await
 }
 
 /// Charges `price` for `request` and, once paid, serves it with `next`.
@@ -249,6 +277,7 @@ async fn charge(
     state: &AppState,
     price: U192,
     commit: CommitOrder,
+    route_limits: Option<&Limits>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -299,6 +328,13 @@ async fn charge(
     if let Some(message) = wrong_gateway(state, &payment) {
         state.metrics().payment_error(409);
         return error_response(StatusCode::CONFLICT, "wrong receiver", &message, client.consumed());
+    }
+
+    // Before the upstream is asked and before anything is stored: a refused request is not
+    // charged, and its proof pays later.
+    if let Some(retry) = sender_over_limit(state, route_limits, &payment, &info) {
+        tracing::info!(sender = %payment.sender, "payment refused: sender over its rate limit");
+        return too_many_requests(state.metrics(), LimitedBy::Sender, &route_label(&request), retry);
     }
 
     let path = request.uri().path().to_owned();
@@ -467,17 +503,45 @@ fn looks_acceptable(state: &AppState, payment: &PaymentHeaders, info: &PaywallIn
     let Some(channel) = state.backend().channel(payment.sender, payment.open_block_number) else {
         return false;
     };
-    let signer =
-        recover_balance_proof_signer(&info.domain(), &payment.balance_proof(), &payment.balance_signature)
-            .ok();
-    let by_channel_key =
-        signer.is_some_and(|signer| signer == channel.sender || Some(signer) == channel.signer);
-    by_channel_key
+    signed_by_channel_key(payment, info, &channel)
         && channel.confirmed
         && channel.state == "open"
         && payment.balance > channel.balance
         && payment.balance <= channel.deposit
         && payment.balance - channel.balance == price
+}
+
+/// Whether `payment`'s proof is signed by `channel`'s sender or its delegated signer.
+fn signed_by_channel_key(payment: &PaymentHeaders, info: &PaywallInfo, channel: &ChannelView) -> bool {
+    let signer =
+        recover_balance_proof_signer(&info.domain(), &payment.balance_proof(), &payment.balance_signature)
+            .ok();
+    signer.is_some_and(|signer| signer == channel.sender || Some(signer) == channel.signer)
+}
+
+/// Takes one paid request of the sender's budget, receiver-wide and then the route's, once its
+/// proof is known to be by the channel's sender or signer (one more signature recovery, only
+/// when a sender limit is set): a forged proof naming someone's channel must not spend that
+/// sender's budget; the channel manager refuses it anyway. `Some` when a limit refuses.
+fn sender_over_limit(
+    state: &AppState,
+    route_limits: Option<&Limits>,
+    payment: &PaymentHeaders,
+    info: &PaywallInfo,
+) -> Option<RetryAfter> {
+    let scopes: Vec<&Limits> = [Some(state.rate_limits()), route_limits]
+        .into_iter()
+        .flatten()
+        .filter(|limits| limits.limits_senders())
+        .collect();
+    if scopes.is_empty() {
+        return None;
+    }
+    let channel = state.backend().channel(payment.sender, payment.open_block_number)?;
+    if !signed_by_channel_key(payment, info, &channel) {
+        return None;
+    }
+    scopes.into_iter().find_map(|limits| limits.check_sender(payment.sender).err())
 }
 
 /// A status request of the channel's sender or signer: what the backend says about it (the last

@@ -11,6 +11,8 @@
 //! [[route]]
 //! path = "/article/{id}"
 //! price = "1000000000000000000"   # amounts beyond u64 as decimal strings
+//! # optional: per client address, and apart per sender, on top of the receiver-wide limits
+//! rate_limit = { requests = 10, period_ms = 1000, burst = 20 }
 //! ```
 //!
 //! A paid request is forwarded with its method, path, query and body to the upstream's
@@ -58,7 +60,8 @@ use uraiden_protocol::{parse_amount, U192};
 
 use crate::{
     app::AppState,
-    paywall::{paywall_layer_after_answer, NotServed, Price},
+    paywall::{NotServed, PaywallGate, Price},
+    rate_limit::Rate,
 };
 
 /// Requests bodies larger than this are refused rather than buffered.
@@ -80,6 +83,9 @@ pub struct ProxyConfig {
 pub struct ProxyRoute {
     pub path: String,
     pub price: PriceValue,
+    /// This route's own rate limit (`burst` defaults to `requests`).
+    #[serde(default)]
+    pub rate_limit: Option<Rate>,
 }
 
 /// A price as a TOML integer or a decimal string.
@@ -145,7 +151,12 @@ impl ProxyConfig {
             // `any` is a method router's fallback, which `route_layer` on it would skip:
             // layer the route in a router of its own instead.
             // axum panics on an invalid or overlapping pattern: report it as a config error.
-            let layer = paywall_layer_after_answer(state.clone(), Price::fixed_amount(price));
+            let gate = PaywallGate::new(state.clone(), Price::fixed_amount(price)).after_answer();
+            let layer = match route.rate_limit {
+                Some(rate) => gate.with_rate_limit(rate),
+                None => gate,
+            }
+            .layer();
             let added = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let paid = Router::new()
                     .route(&route.path, any(forward))
@@ -383,6 +394,37 @@ mod tests {
         assert_eq!(config.routes.len(), 2);
         assert_eq!(config.routes[0].price.amount().unwrap(), U192::from(5));
         assert_eq!(config.routes[1].price.amount().unwrap(), U192::MAX);
+    }
+
+    #[test]
+    fn config_takes_a_rate_limit_per_route() {
+        let config = ProxyConfig::parse(
+            "upstream = \"http://x\"\n[[route]]\npath = \"/a\"\nprice = 1\n\
+             rate_limit = { requests = 10, period_ms = 1000, burst = 20 }\n\
+             [[route]]\npath = \"/b\"\nprice = 1\nrate_limit = { requests = 3, period_ms = 500 }\n\
+             [[route]]\npath = \"/c\"\nprice = 1\n",
+        )
+        .unwrap();
+        let limits: Vec<_> = config.routes.iter().map(|route| route.rate_limit).collect();
+        assert_eq!(
+            limits,
+            [
+                Some(Rate::new(10, Duration::from_secs(1), 20).unwrap()),
+                Some(Rate::new(3, Duration::from_millis(500), 3).unwrap()),
+                None
+            ]
+        );
+        for bad in [
+            "{ requests = 0, period_ms = 1000 }",
+            "{ requests = 1, period_ms = 0 }",
+            "{ requests = 1, period_ms = 1000, burst = 0 }",
+            "{ requests = 1 }",
+            "{ requests = 1, period = 1000 }",
+        ] {
+            let text =
+                format!("upstream = \"http://x\"\n[[route]]\npath = \"/a\"\nprice = 1\nrate_limit = {bad}\n");
+            assert!(ProxyConfig::parse(&text).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -10,8 +10,9 @@
 //! [`Receiver::start`] reads the token and chain id from the node, starts the channel manager
 //! (chain follower and on-chain duties, on their own node connections) and builds
 //! [`Receiver::router`], the paywalled resources and the receiver's routes under one
-//! middleware stack: CORS, a trace span per request, the body deadline, and the request
-//! deadline on the paywalled resources. [`Receiver::run`] serves it within [`HttpLimits`]
+//! middleware stack: CORS, a trace span per request, the body deadline, the rate limit per
+//! client address (before any paywall: see [`rate_limit`](crate::rate_limit)), and the
+//! request deadline on the paywalled resources. [`Receiver::run`] serves it within [`HttpLimits`]
 //! over HTTP or TLS and, once stopped, stops the background tasks.
 
 use std::{fmt, future::Future, path::PathBuf, sync::Arc, time::Duration};
@@ -28,9 +29,9 @@ use crate::{
     app::{self, AppState},
     backend::ChannelBackend,
     channels::{BackgroundTasks, ChannelManager, ChannelManagerConfig},
-    config::{ApiToken, Gateway, HttpLimits, HttpOptions},
+    config::{ApiToken, Gateway, HttpLimits, HttpOptions, RateLimits},
     proxy::ProxyConfig,
-    serve,
+    rate_limit, serve,
 };
 
 /// How long startup waits for the node before giving up with a clear message.
@@ -94,6 +95,8 @@ pub struct HttpConfig {
     /// `--cors-origin`: origins whose pages may pay with fetch.
     pub cors_origins: Vec<String>,
     pub limits: HttpLimits,
+    /// The receiver-wide rate limits (off by default); routes may add their own.
+    pub rate_limits: RateLimits,
 }
 
 /// Everything a receiver runs with.
@@ -185,15 +188,18 @@ impl Receiver {
     ) -> anyhow::Result<Self> {
         let options =
             HttpOptions { tls: tls.is_some(), paywall_dir: http.paywall_dir, api_token: http.api_token };
-        let state = AppState::new(backend, gateway, options);
+        let state = AppState::with_rate_limits(backend, gateway, options, &http.rate_limits);
         // The request timeout bounds the paywalled resources only: the receiver's own API
         // sends transactions (withdraw, close-all) that must not be abandoned half-way.
         let resources = http
             .resources
             .router(&state)?
             .layer(from_fn_with_state(http.limits.request_timeout, serve::request_deadline));
+        // Every route, outside every paywall: a flood from one address is refused before any
+        // signature work.
         let router = resources
             .merge(app::receiver_routes(state.clone()))
+            .layer(from_fn_with_state(state.clone(), rate_limit::limit_client_address))
             .layer(from_fn_with_state(http.limits.body_timeout, serve::body_deadline))
             .layer(TraceLayer::new_for_http());
         // Outermost, so that preflights and every answer (a timeout's too) carry CORS headers.

@@ -1,0 +1,287 @@
+//! Rate limits over real HTTP against a real anvil (issue: "Keep attacking" → rate limits):
+//! a flood from one client address is refused before any signature work, one sender spread
+//! over several addresses is refused once its proof is known to be its own and is not
+//! charged, a route's own limit from the proxy's TOML applies to that route alone, and every
+//! refusal is a 429 with `Retry-After`, counted in `/metrics`.
+//!
+//! Clients come from different loopback addresses (Linux routes all of 127.0.0.0/8 to
+//! loopback): each `Client` binds its socket to one.
+
+// The harness below panics as the failure report, like the tests themselves.
+#![allow(clippy::unwrap_used)]
+
+use std::{
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    time::Duration,
+};
+
+use tokio::sync::oneshot;
+use uraiden_e2e::TestChain;
+use uraiden_protocol::{ChannelId, PaymentHeaders, U192};
+use uraiden_server::{
+    channels::{ChannelManager, ChannelManagerConfig},
+    config::RateLimits,
+    proxy::ProxyConfig,
+    receiver::{HttpConfig, Receiver, ReceiverConfig, Resources},
+};
+
+const RECEIVER: usize = 1;
+const SENDER: usize = 2;
+const STRANGER: usize = 5;
+const DEPOSIT: u64 = 30;
+const WAIT: Duration = Duration::from_secs(20);
+const APP_ORIGIN: &str = "https://app.example";
+
+/// A receiver over a fresh anvil, served on 127.0.0.1:0 through `Receiver::start` and `run`.
+struct Served {
+    chain: TestChain,
+    _dir: tempfile::TempDir,
+    manager: ChannelManager,
+    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+    address: SocketAddr,
+    stop: oneshot::Sender<()>,
+}
+
+impl Served {
+    async fn start(http: HttpConfig) -> Self {
+        let chain = TestChain::start().await.expect("anvil starts and the contracts deploy");
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = ChannelManagerConfig::new(
+            chain.provider(chain.key(RECEIVER)),
+            chain.signing_key(RECEIVER),
+            chain.deployment.channel_manager,
+            dir.path().join("receiver.db"),
+            chain.deployment.deploy_block,
+        );
+        // anvil mines only on transactions and never reorgs: mined is enough here.
+        config.confirmations = 1;
+        config.poll_interval = Duration::from_millis(20);
+        config.balance_check_interval = Duration::from_millis(100);
+        let receiver =
+            Receiver::start(ReceiverConfig { channels: config, http }).await.expect("the receiver starts");
+        let manager = receiver.manager().expect("a receiver on a chain").clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let serving = tokio::spawn(receiver.run(listener, async move {
+            let _ = stopped.await;
+        }));
+        let served = Self { chain, _dir: dir, manager, serving, address, stop };
+        served.synced().await;
+        served
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.serving.await.expect("serving ends").expect("serving ends cleanly");
+    }
+
+    async fn synced(&self) {
+        let head = self.chain.head().await;
+        assert!(self.manager.wait_for_block(head, WAIT).await, "the manager did not reach block {head}");
+    }
+
+    /// Opens a channel of [`DEPOSIT`] from [`SENDER`] and waits until the receiver takes
+    /// payments from it.
+    async fn open_channel(&self) -> ChannelId {
+        self.chain.transfer_tokens(self.chain.address(SENDER), DEPOSIT).await;
+        let channel = self.chain.open_channel(SENDER, self.chain.address(RECEIVER), DEPOSIT, None).await;
+        self.synced().await;
+        channel
+    }
+
+    fn payment(&self, signer: usize, channel: ChannelId, balance: u64) -> PaymentHeaders {
+        self.chain.payment(&self.chain.signing_key(signer), channel, balance)
+    }
+
+    /// The balance the receiver has accepted in `channel`.
+    fn balance(&self, channel: ChannelId) -> U192 {
+        self.manager.channel(channel.sender, channel.open_block_number).expect("a known channel").balance
+    }
+
+    /// `GET path`, from `127.0.0.<host>`, with `payment` if any and an `Origin`.
+    async fn get(&self, host: u8, path: &str, payment: Option<&PaymentHeaders>) -> reqwest::Response {
+        let client = reqwest::Client::builder()
+            .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, host)))
+            .build()
+            .unwrap();
+        let mut request = client.get(format!("http://{}{path}", self.address)).header("origin", APP_ORIGIN);
+        for (name, value) in payment.map(PaymentHeaders::to_header_pairs).unwrap_or_default() {
+            request = request.header(name, value);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// The `/metrics` text, fetched from an address no test limits.
+    async fn metrics(&self) -> String {
+        self.get(250, "/metrics", None).await.text().await.unwrap()
+    }
+}
+
+/// The sum of the samples of `metric` (a name, or a name with labels) in `text`.
+fn sample(text: &str, metric: &str) -> u64 {
+    text.lines()
+        .filter(|line| line.starts_with(metric) && !line.starts_with('#'))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// Asserts `response` is the rate limit's 429, by `by`; returns its `Retry-After` in seconds.
+async fn assert_rate_limited(response: reqwest::Response, by: &str, what: &str) -> u64 {
+    assert_eq!(response.status(), 429, "{what}: {:?}", response.headers());
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry_after >= 1, "{what}: Retry-After {retry_after}");
+    assert_eq!(
+        response.headers().get("access-control-allow-origin").map(|value| value.to_str().unwrap()),
+        Some(APP_ORIGIN),
+        "{what}: the 429 carries CORS headers"
+    );
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "rate limited", "{what}: {body}");
+    assert_eq!(body["limited_by"], by, "{what}: {body}");
+    assert!(body["message"].as_str().unwrap().contains(&format!("Retry after {retry_after} s")), "{body}");
+    retry_after
+}
+
+/// A flood of forged payments from one address: the first `burst` cost a signature recovery
+/// each and are refused (402); every later one is refused with a 429 before the paywall
+/// recovers anything, so the backend sees only the first ones. Another address is unaffected.
+#[tokio::test]
+async fn a_flood_from_one_address_is_refused_before_any_signature_work() {
+    const BURST: u64 = 5;
+    const FLOOD: u64 = 20;
+    let http = HttpConfig {
+        cors_origins: vec![APP_ORIGIN.to_owned()],
+        rate_limits: RateLimits {
+            per_client_address: Some(format!("{BURST}/1h").parse().unwrap()),
+            ..RateLimits::default()
+        },
+        ..HttpConfig::default()
+    };
+    let served = Served::start(http).await;
+    let channel = ChannelId::new(served.chain.address(SENDER), served.chain.address(RECEIVER), 1);
+    let forged = served.payment(STRANGER, channel, 5);
+
+    for request in 1..=BURST {
+        let response = served.get(1, "/echofix/x", Some(&forged)).await;
+        assert_eq!(response.status(), 402, "forged payment {request} within the burst");
+    }
+    for request in 1..=FLOOD {
+        let response = served.get(1, "/echofix/x", Some(&forged)).await;
+        assert_rate_limited(response, "client_address", &format!("forged payment {request} over the limit"))
+            .await;
+    }
+    let response = served.get(2, "/echofix/x", Some(&forged)).await;
+    assert_eq!(response.status(), 402, "another address has its own budget");
+
+    let metrics = served.metrics().await;
+    assert_eq!(sample(&metrics, "uraiden_payments_refused_total{"), BURST + 1, "{metrics}");
+    assert_eq!(
+        sample(&metrics, r#"uraiden_rate_limited_total{by="client_address",route="/echofix/{param}"}"#),
+        FLOOD,
+        "{metrics}"
+    );
+    served.stop().await;
+}
+
+/// A sender paying from two addresses is limited as one once its proofs verify; the refused
+/// payment is not charged and the same proof pays once `Retry-After` has passed. Forged proofs
+/// naming the sender's channel do not spend the sender's budget.
+#[tokio::test]
+async fn a_sender_over_two_addresses_is_limited_once_its_proof_verifies_and_is_not_charged() {
+    let http = HttpConfig {
+        cors_origins: vec![APP_ORIGIN.to_owned()],
+        rate_limits: RateLimits {
+            per_sender: Some("1/5s,burst=2".parse().unwrap()),
+            ..RateLimits::default()
+        },
+        ..HttpConfig::default()
+    };
+    let served = Served::start(http).await;
+    let channel = served.open_channel().await;
+
+    for request in 1..=3 {
+        let forged = served.payment(STRANGER, channel, 5);
+        let response = served.get(3, "/echofix/x", Some(&forged)).await;
+        assert_eq!(response.status(), 402, "forged proof {request} naming the sender");
+    }
+    let response = served.get(1, "/echofix/x", Some(&served.payment(SENDER, channel, 5))).await;
+    assert_eq!(response.status(), 200, "the sender's first payment");
+    let response = served.get(2, "/echofix/x", Some(&served.payment(SENDER, channel, 10))).await;
+    assert_eq!(response.status(), 200, "the sender's second payment, from another address");
+
+    let third = served.payment(SENDER, channel, 15);
+    let response = served.get(1, "/echofix/x", Some(&third)).await;
+    let retry_after = assert_rate_limited(response, "sender", "the sender's third payment").await;
+    assert!(retry_after <= 5, "Retry-After {retry_after} beyond the period");
+    assert_eq!(served.balance(channel), U192::from(10u64), "the refused payment was not charged");
+    let metrics = served.metrics().await;
+    assert_eq!(
+        sample(&metrics, r#"uraiden_rate_limited_total{by="sender",route="/echofix/{param}"}"#),
+        1,
+        "{metrics}"
+    );
+
+    // The wait the 429 asked for is the condition awaited.
+    tokio::time::sleep(Duration::from_secs(retry_after)).await;
+    let response = served.get(2, "/echofix/x", Some(&third)).await;
+    assert_eq!(response.status(), 200, "the same proof pays after Retry-After");
+    assert_eq!(served.balance(channel), U192::from(15u64));
+    served.stop().await;
+}
+
+/// A route's `rate_limit` in the proxy's TOML: per address and per sender on that route, none
+/// on the route without one.
+#[tokio::test]
+async fn a_proxy_route_limit_from_toml_applies_to_that_route_only() {
+    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream_address = upstream.local_addr().unwrap();
+    let app = axum::Router::new().fallback(|| async { "from upstream" });
+    tokio::spawn(async move { axum::serve(upstream, app).await });
+    let config = ProxyConfig::parse(&format!(
+        "upstream = \"http://{upstream_address}\"\n\
+         [[route]]\npath = \"/limited/{{*rest}}\"\nprice = 1\n\
+         rate_limit = {{ requests = 1, period_ms = 3600000, burst = 2 }}\n\
+         [[route]]\npath = \"/open/{{*rest}}\"\nprice = 1\n"
+    ))
+    .unwrap();
+    let http = HttpConfig {
+        resources: Resources::Proxy(config),
+        cors_origins: vec![APP_ORIGIN.to_owned()],
+        ..HttpConfig::default()
+    };
+    let served = Served::start(http).await;
+
+    // By address: two unpaid requests, then 429; the other route and another address are not
+    // limited.
+    for request in 1..=2 {
+        assert_eq!(served.get(1, "/limited/a", None).await.status(), 402, "request {request}");
+    }
+    assert_rate_limited(served.get(1, "/limited/a", None).await, "client_address", "third request").await;
+    for _ in 0..5 {
+        assert_eq!(served.get(1, "/open/a", None).await.status(), 402, "the route without a limit");
+    }
+    assert_eq!(served.get(2, "/limited/a", None).await.status(), 402, "another address");
+
+    // By sender: two payments from two addresses, then 429, not charged; the other route
+    // still takes the same proof.
+    let channel = served.open_channel().await;
+    let response = served.get(3, "/limited/x", Some(&served.payment(SENDER, channel, 1))).await;
+    assert_eq!(response.status(), 200, "first payment");
+    let response = served.get(4, "/limited/x", Some(&served.payment(SENDER, channel, 2))).await;
+    assert_eq!(response.status(), 200, "second payment");
+    let third = served.payment(SENDER, channel, 3);
+    assert_rate_limited(served.get(5, "/limited/x", Some(&third)).await, "sender", "third payment").await;
+    assert_eq!(served.balance(channel), U192::from(2u64), "the refused payment was not charged");
+    let response = served.get(5, "/open/x", Some(&third)).await;
+    assert_eq!(response.status(), 200, "the same proof pays on the route without a limit");
+    assert_eq!(response.text().await.unwrap(), "from upstream");
+    assert_eq!(served.balance(channel), U192::from(3u64));
+
+    let metrics = served.metrics().await;
+    for by in ["client_address", "sender"] {
+        let metric = format!(r#"uraiden_rate_limited_total{{by="{by}",route="/limited/{{*rest}}"}}"#);
+        assert_eq!(sample(&metrics, &metric), 1, "{metric} in\n{metrics}");
+    }
+    served.stop().await;
+}
