@@ -520,9 +520,11 @@ fn signed_by_channel_key(payment: &PaymentHeaders, info: &PaywallInfo, channel: 
 }
 
 /// Takes one paid request of the sender's budget, receiver-wide and then the route's, once its
-/// proof is known to be by the channel's sender or signer (one more signature recovery, only
-/// when a sender limit is set): a forged proof naming someone's channel must not spend that
-/// sender's budget; the channel manager refuses it anyway. `Some` when a limit refuses.
+/// proof is known to be by the channel's sender or signer and above the channel's accepted
+/// balance (one more signature recovery, only when a sender limit is set). Neither a forged
+/// proof naming someone's channel nor a replay of an accepted one (proofs leak) may spend that
+/// sender's budget, or anyone could lock a sender out; the channel manager refuses both
+/// anyway. `Some` when a limit refuses.
 fn sender_over_limit(
     state: &AppState,
     route_limits: Option<&Limits>,
@@ -538,7 +540,7 @@ fn sender_over_limit(
         return None;
     }
     let channel = state.backend().channel(payment.sender, payment.open_block_number)?;
-    if !signed_by_channel_key(payment, info, &channel) {
+    if payment.balance <= channel.balance || !signed_by_channel_key(payment, info, &channel) {
         return None;
     }
     scopes.into_iter().find_map(|limits| limits.check_sender(payment.sender).err())

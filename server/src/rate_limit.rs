@@ -9,8 +9,9 @@
 //!   the proxy's address, so leave this limit off there (or size it for all of them).
 //! - **By sender**, once a payment's signature is recovered and found to be by the channel's
 //!   sender or signer, and before the payment is stored: a refused request is not charged
-//!   and its proof pays later. A forged proof naming someone else's channel never counts
-//!   against that sender.
+//!   and its proof pays later. Only a proof above the channel's accepted balance counts:
+//!   neither a forged proof naming someone else's channel nor a replay of an accepted one
+//!   (proofs leak) spends that sender's budget.
 //!
 //! The receiver-wide limits ([`RateLimits`]) cover every route: by client address the
 //! receiver's own too (API, `/js/*`, `/metrics`), by sender every paywalled one. A route may

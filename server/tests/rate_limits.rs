@@ -186,7 +186,8 @@ async fn a_flood_from_one_address_is_refused_before_any_signature_work() {
 
 /// A sender paying from two addresses is limited as one once its proofs verify; the refused
 /// payment is not charged and the same proof pays once `Retry-After` has passed. Forged proofs
-/// naming the sender's channel do not spend the sender's budget.
+/// naming the sender's channel, and replays of its accepted proofs, do not spend the sender's
+/// budget (else anyone could lock a sender out).
 #[tokio::test]
 async fn a_sender_over_two_addresses_is_limited_once_its_proof_verifies_and_is_not_charged() {
     let http = HttpConfig {
@@ -205,8 +206,15 @@ async fn a_sender_over_two_addresses_is_limited_once_its_proof_verifies_and_is_n
         let response = served.get(3, "/echofix/x", Some(&forged)).await;
         assert_eq!(response.status(), 402, "forged proof {request} naming the sender");
     }
-    let response = served.get(1, "/echofix/x", Some(&served.payment(SENDER, channel, 5))).await;
+    let first = served.payment(SENDER, channel, 5);
+    let response = served.get(1, "/echofix/x", Some(&first)).await;
     assert_eq!(response.status(), 200, "the sender's first payment");
+    // Proofs leak: whoever replays an accepted one holds a genuine signature of the sender,
+    // but a proof that cannot pay any more must not spend the sender's budget either.
+    for replay in 1..=3 {
+        let response = served.get(3, "/echofix/x", Some(&first)).await;
+        assert_eq!(response.status(), 402, "replay {replay} of the accepted proof");
+    }
     let response = served.get(2, "/echofix/x", Some(&served.payment(SENDER, channel, 10))).await;
     assert_eq!(response.status(), 200, "the sender's second payment, from another address");
 
