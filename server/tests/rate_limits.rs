@@ -11,7 +11,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::{
-    net::{IpAddr, Ipv4Addr, SocketAddr},
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
     time::Duration,
 };
 
@@ -21,6 +21,7 @@ use uraiden_protocol::{ChannelId, PaymentHeaders, U192};
 use uraiden_server::{
     channels::{ChannelManager, ChannelManagerConfig},
     config::RateLimits,
+    paywall::Price,
     proxy::ProxyConfig,
     receiver::{HttpConfig, Receiver, ReceiverConfig, Resources},
 };
@@ -44,6 +45,11 @@ struct Served {
 
 impl Served {
     async fn start(http: HttpConfig) -> Self {
+        Self::start_on(http, "127.0.0.1:0").await
+    }
+
+    /// Serves on `bind` (`[::]:0` for IPv4 and IPv6 on one socket).
+    async fn start_on(http: HttpConfig, bind: &str) -> Self {
         let chain = TestChain::start().await.expect("anvil starts and the contracts deploy");
         let dir = tempfile::tempdir().unwrap();
         let mut config = ChannelManagerConfig::new(
@@ -60,7 +66,7 @@ impl Served {
         let receiver =
             Receiver::start(ReceiverConfig { channels: config, http }).await.expect("the receiver starts");
         let manager = receiver.manager().expect("a receiver on a chain").clone();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(bind).await.unwrap();
         let address = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let serving = tokio::spawn(receiver.run(listener, async move {
@@ -101,11 +107,21 @@ impl Served {
 
     /// `GET path`, from `127.0.0.<host>`, with `payment` if any and an `Origin`.
     async fn get(&self, host: u8, path: &str, payment: Option<&PaymentHeaders>) -> reqwest::Response {
-        let client = reqwest::Client::builder()
-            .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, host)))
-            .build()
-            .unwrap();
-        let mut request = client.get(format!("http://{}{path}", self.address)).header("origin", APP_ORIGIN);
+        self.get_from(IpAddr::V4(Ipv4Addr::new(127, 0, 0, host)), path, payment).await
+    }
+
+    /// `GET path` from the loopback address `from` (to 127.0.0.1 or ::1 alike).
+    async fn get_from(
+        &self,
+        from: IpAddr,
+        path: &str,
+        payment: Option<&PaymentHeaders>,
+    ) -> reqwest::Response {
+        let client = reqwest::Client::builder().local_address(from).build().unwrap();
+        let to =
+            if from.is_ipv4() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { IpAddr::V6(Ipv6Addr::LOCALHOST) };
+        let to = SocketAddr::new(to, self.address.port());
+        let mut request = client.get(format!("http://{to}{path}")).header("origin", APP_ORIGIN);
         for (name, value) in payment.map(PaymentHeaders::to_header_pairs).unwrap_or_default() {
             request = request.header(name, value);
         }
@@ -291,5 +307,46 @@ async fn a_proxy_route_limit_from_toml_applies_to_that_route_only() {
         let metric = format!(r#"uraiden_rate_limited_total{{by="{by}",route="/limited/{{*rest}}"}}"#);
         assert_eq!(sample(&metrics, &metric), 1, "{metric} in\n{metrics}");
     }
+    served.stop().await;
+}
+
+/// A route limited through the embedding API (`paywall_with_rate_limit`), served on one socket
+/// for IPv4 and IPv6: IPv4 clients arrive as IPv4-mapped IPv6 addresses there, and must still
+/// be limited one address at a time (not all together as one /64), IPv6 clients by their /64.
+#[tokio::test]
+async fn an_embedded_route_limit_keys_ipv4_clients_apart_on_a_dual_stack_socket() {
+    let http = HttpConfig {
+        resources: Resources::routes(|state| {
+            let echo = || axum::routing::get(|| async { "paid" });
+            axum::Router::new()
+                .route(
+                    "/limited/{param}",
+                    echo().route_layer(
+                        state.paywall_with_rate_limit(Price::fixed(1), "1/1h,burst=1".parse().unwrap()),
+                    ),
+                )
+                .route("/open/{param}", echo().route_layer(state.paywall(Price::fixed(1))))
+        }),
+        cors_origins: vec![APP_ORIGIN.to_owned()],
+        ..HttpConfig::default()
+    };
+    let served = Served::start_on(http, "[::]:0").await;
+    let v4 = |host: u8| IpAddr::V4(Ipv4Addr::new(127, 0, 0, host));
+    let v6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
+
+    for (client, name) in [(v4(1), "127.0.0.1"), (v4(2), "127.0.0.2"), (v6, "::1")] {
+        let response = served.get_from(client, "/limited/a", None).await;
+        assert_eq!(response.status(), 402, "{name}'s first request");
+        let response = served.get_from(client, "/limited/a", None).await;
+        assert_rate_limited(response, "client_address", &format!("{name}'s second request")).await;
+        let response = served.get_from(client, "/open/a", None).await;
+        assert_eq!(response.status(), 402, "{name} on the route without a limit");
+    }
+    let metrics = served.metrics().await;
+    assert_eq!(
+        sample(&metrics, r#"uraiden_rate_limited_total{by="client_address",route="/limited/{param}"}"#),
+        3,
+        "{metrics}"
+    );
     served.stop().await;
 }
