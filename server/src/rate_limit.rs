@@ -191,7 +191,6 @@ impl RetryAfter {
 /// One rate, per key, over at most `max_keys` keys at a time.
 #[derive(Debug)]
 pub struct RateLimiter<K> {
-    rate: Rate,
     /// `rate.interval()`, the time one request takes of the budget.
     interval: Duration,
     /// How far ahead of now a key's arrival time may run: `burst` intervals.
@@ -202,17 +201,13 @@ pub struct RateLimiter<K> {
     arrivals: Mutex<HashMap<K, Instant>>,
 }
 
-impl<K: Eq + Hash + Clone> RateLimiter<K> {
+impl<K: Eq + Hash> RateLimiter<K> {
     /// A limiter of `rate` tracking at most `max_keys` keys (at least one).
     pub fn new(rate: Rate, max_keys: usize) -> Self {
         let interval = rate.interval();
         // `Rate::new` checked that this does not overflow.
         let tolerance = interval.saturating_mul(rate.burst);
-        Self { rate, interval, tolerance, max_keys: max_keys.max(1), arrivals: Mutex::default() }
-    }
-
-    pub const fn rate(&self) -> Rate {
-        self.rate
+        Self { interval, tolerance, max_keys: max_keys.max(1), arrivals: Mutex::default() }
     }
 
     /// Takes one request of `key`'s budget now, or says how long until there is one.

@@ -188,7 +188,16 @@ impl Receiver {
     ) -> anyhow::Result<Self> {
         let options =
             HttpOptions { tls: tls.is_some(), paywall_dir: http.paywall_dir, api_token: http.api_token };
-        let state = AppState::with_rate_limits(backend, gateway, options, &http.rate_limits);
+        let rate_limits = &http.rate_limits;
+        if rate_limits.per_client_address.is_some() || rate_limits.per_sender.is_some() {
+            tracing::info!(
+                per_client_address = ?rate_limits.per_client_address.map(|rate| rate.to_string()),
+                per_sender = ?rate_limits.per_sender.map(|rate| rate.to_string()),
+                max_tracked_keys = rate_limits.max_tracked_keys,
+                "rate limits"
+            );
+        }
+        let state = AppState::with_rate_limits(backend, gateway, options, rate_limits);
         // The request timeout bounds the paywalled resources only: the receiver's own API
         // sends transactions (withdraw, close-all) that must not be abandoned half-way.
         let resources = http
