@@ -1,8 +1,10 @@
 //! The receiver's on-chain duties: every transaction the receiver sends.
 //!
 //! Disputes and settlements (background): when a sender requests an uncooperative close, the
-//! receiver answers during the challenge period with `cooperativeClose` and its last accepted
-//! proof (plus its own closing signature):
+//! receiver answers during the challenge period with `cooperativeClose` and its best accepted
+//! proof that the contract takes (plus its own closing signature): the last accepted one,
+//! unless a reorg took away a top-up it was paid with and it is above the deposit now; then
+//! the highest proof kept within the deposit on chain ([`crate::store::Store::best_proof_within`]):
 //! - if the sender claimed less than that proof, this is the dispute that gets the receiver
 //!   its full due;
 //! - if the sender claimed exactly that, it settles the channel now instead of after the
@@ -62,7 +64,7 @@ use tokio::{
 };
 use tokio_util::sync::CancellationToken;
 use uraiden_chain::contracts::RaidenMicroTransferChannels;
-use uraiden_protocol::{Address, ChannelId, ChannelKey, B256, U192};
+use uraiden_protocol::{Address, ChannelId, ChannelKey, ProofSignature, B256, U192};
 
 use crate::{
     channels::{ChannelManager, ChannelManagerConfig},
@@ -586,7 +588,7 @@ impl ChannelManager {
                 report.push(line(channel.balance, CloseOutcome::AlreadyClosing));
                 continue;
             };
-            let outcome = match self.close_with_last_proof(&channel).await {
+            let outcome = match self.close_with_best_proof(&channel).await {
                 Ok(transaction) => CloseOutcome::Closed { transaction },
                 Err(error) => CloseOutcome::Pending { error },
             };
@@ -595,21 +597,23 @@ impl ChannelManager {
         report
     }
 
-    /// Sends `cooperativeClose` with the channel's last proof and the receiver's closing
-    /// signature; on failure marks the channel `close_pending` for the duty loop to retry.
-    /// The caller holds the channel's claim.
-    async fn close_with_last_proof(&self, channel: &ChannelRecord) -> Result<B256, String> {
+    /// Sends `cooperativeClose` with the channel's best proof the contract takes (see
+    /// [`claimable_proof`](Self::claimable_proof)) and the receiver's closing signature; on
+    /// failure marks the channel `close_pending` for the duty loop to retry. The caller holds
+    /// the channel's claim.
+    async fn close_with_best_proof(&self, channel: &ChannelRecord) -> Result<B256, String> {
         let key = channel.key();
         let result = self.send_close(channel).await;
         let eth_low = self.health().receiver_eth_low;
         self.transactions().record_attempt(key, Action::Close, result.is_ok(), eth_low);
         match &result {
-            Ok(transaction) => tracing::info!(
+            Ok((transaction, balance)) => tracing::info!(
                 channel = %channel.id,
-                balance = %channel.balance,
+                %balance,
+                last_balance = %channel.balance,
                 claimed = ?channel.close_request.map(|request| request.balance),
                 %transaction,
-                "closed a channel with the receiver's last proof"
+                "closed a channel with the receiver's best proof"
             ),
             Err(error) => {
                 tracing::warn!(channel = %channel.id, %error, "closing failed; the channel is close_pending and will be retried");
@@ -623,14 +627,55 @@ impl ChannelManager {
                 }
             }
         }
-        result
+        result.map(|(transaction, _)| transaction)
     }
 
-    async fn send_close(&self, channel: &ChannelRecord) -> Result<B256, String> {
-        let proof_signature =
-            channel.balance_signature.ok_or_else(|| "the channel has no accepted proof".to_owned())?;
+    /// The highest accepted proof the contract takes now: the last one, unless it is above the
+    /// channel's deposit (a reorg took away a top-up it was paid with); then the best proof
+    /// kept within the deposit on chain now.
+    async fn claimable_proof(&self, channel: &ChannelRecord) -> Result<(U192, ProofSignature), String> {
+        let last = channel.balance_signature.ok_or_else(|| "the channel has no accepted proof".to_owned())?;
+        if channel.balance <= channel.deposit {
+            return Ok((channel.balance, last));
+        }
+        let info = self
+            .transactions()
+            .contract()
+            .getChannelInfo(channel.id.sender, channel.id.receiver, channel.id.open_block_number)
+            .call()
+            .await
+            .map_err(|error| format!("reading the channel's deposit on chain: {error}"))?;
+        let deposit = info.deposit;
+        if channel.balance <= deposit {
+            return Ok((channel.balance, last));
+        }
+        self.best_proof_within(channel.key(), deposit)
+            .await
+            .map_err(|error| format!("reading the kept proofs: {error}"))?
+            .ok_or_else(|| {
+                format!(
+                    "no accepted proof within the channel's deposit of {deposit} (the last one, {}, is above \
+                     it since a reorg took a top-up away)",
+                    channel.balance
+                )
+            })
+    }
+
+    /// Sends the close; its transaction and the balance it closed with.
+    async fn send_close(&self, channel: &ChannelRecord) -> Result<(B256, U192), String> {
+        let (balance, proof_signature) = self.claimable_proof(channel).await?;
+        if let Some(request) = channel.close_request {
+            if balance < request.balance {
+                // Closing would pay the receiver less than the sender's own settlement will.
+                return Err(format!(
+                    "the best proof the contract takes ({balance}) is below the sender's claim ({}): \
+                     left to the sender's settlement",
+                    request.balance
+                ));
+            }
+        }
         let closing_signature = self
-            .sign_closing_proof(channel.id, channel.balance)
+            .sign_closing_proof(channel.id, balance)
             .map_err(|error| format!("signing the closing proof: {error}"))?;
         let transactions = self.transactions();
         let contract = transactions.contract();
@@ -638,11 +683,11 @@ impl ChannelManager {
             channel.id.sender,
             channel.id.receiver,
             channel.id.open_block_number,
-            channel.balance,
+            balance,
             Bytes::copy_from_slice(&proof_signature.as_bytes()),
             Bytes::copy_from_slice(&closing_signature.as_bytes()),
         );
-        transactions.submit(call).await.map(|receipt| receipt.transaction_hash)
+        transactions.submit(call).await.map(|receipt| (receipt.transaction_hash, balance))
     }
 
     fn transactions(&self) -> &ReceiverTransactions {
@@ -680,8 +725,8 @@ impl ChannelManager {
     async fn perform(&self, duty: Duty, channel: &ChannelRecord) {
         match duty {
             Duty::Dispute { .. } | Duty::Settle { .. } | Duty::Close => {
-                // Failures are logged, recorded and retried by `close_with_last_proof`.
-                let _ = self.close_with_last_proof(channel).await;
+                // Failures are logged, recorded and retried by `close_with_best_proof`.
+                let _ = self.close_with_best_proof(channel).await;
             }
             Duty::Withdraw => {
                 let (sender, open_block) = (channel.id.sender, channel.id.open_block_number);

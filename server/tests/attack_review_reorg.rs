@@ -1,4 +1,5 @@
-//! A reorg attack found by review that still succeeds (real anvil, real channel manager).
+//! Reorg attacks found by review (real anvil, real channel manager): a reorg that takes away a
+//! top-up the receiver was paid with.
 
 use std::{
     path::PathBuf,
@@ -8,8 +9,8 @@ use std::{
 use alloy::{primitives::U256, providers::Provider};
 use tempfile::TempDir;
 use uraiden_e2e::TestChain;
-use uraiden_protocol::{ChannelId, PaymentHeaders, U192};
-use uraiden_server::channels::{ChannelManager, ChannelManagerConfig};
+use uraiden_protocol::{ChannelId, PaymentHeaders, Refusal, U192};
+use uraiden_server::channels::{ChannelManager, ChannelManagerConfig, PaymentRejected};
 
 const RECEIVER: usize = 1;
 const SENDER: usize = 2;
@@ -30,13 +31,13 @@ fn payment(chain: &TestChain, channel: ChannelId, balance: u64) -> PaymentHeader
 }
 
 /// A top-up that a reorg removes (deeper than the confirmations: the case the issue says only
-/// more confirmations prevent, for the payments made *with* the top-up). The receiver keeps
-/// only its last accepted proof, now above the channel's deposit, which the contract refuses
-/// (`BalanceExceedsDeposit`): the sender closes at 0, the receiver cannot dispute, and it loses
-/// not only what the vanished top-up paid but also everything paid from the deposit that is
-/// still on chain, for which it had accepted (and then dropped) a valid proof.
+/// more confirmations prevent, for the payments made *with* the top-up). The receiver's last
+/// accepted proof is now above the channel's deposit, which the contract refuses
+/// (`BalanceExceedsDeposit`). When the sender closes at 0, the receiver must still dispute
+/// with the best proof it accepted within the deposit still on chain (50), losing only what
+/// the vanished top-up paid. Meanwhile the channel takes no payment until the sender tops up
+/// again: no proof at or below the last accepted balance counts twice.
 #[tokio::test]
-#[ignore = "open (issue 9 review): the receiver keeps only its last proof; keeping the best proof within each deposit it has seen is the fix"]
 async fn a_reorged_top_up_costs_the_receiver_the_whole_channel_not_just_the_top_up() {
     let chain = TestChain::start().await.expect("anvil starts and the contracts deploy");
     let dir: TempDir = tempfile::tempdir().expect("tempdir");
@@ -94,6 +95,12 @@ async fn a_reorged_top_up_costs_the_receiver_the_whole_channel_not_just_the_top_
     synced(&chain, &manager).await;
     let seen = manager.channel(channel.sender, channel.open_block_number).expect("the channel survives");
     assert_eq!((seen.deposit, seen.balance), (U192::from(50u64), U192::from(100u64)), "deposit, last proof");
+    for (balance, refusal) in [(60, Refusal::InvalidBalanceProof), (110, Refusal::InsufficientFunds)] {
+        match manager.accept_payment(&payment(&chain, channel, balance), U192::from(PRICE)).await {
+            Err(PaymentRejected::Refused { refusal: got }) => assert_eq!(got, refusal, "paying {balance}"),
+            other => panic!("paying {balance} after the reorg: expected {refusal:?}, got {other:?}"),
+        }
+    }
     let receiver_before = chain.token_balance(chain.address(RECEIVER)).await;
     let sender_before = chain.token_balance(chain.address(SENDER)).await;
 
@@ -119,7 +126,7 @@ async fn a_reorged_top_up_costs_the_receiver_the_whole_channel_not_just_the_top_
     tasks.shutdown().await;
     assert!(
         received >= U256::from(50u64),
-        "the receiver accepted 50 from the deposit still on chain and got {received}: its only proof (100) \
+        "the receiver accepted 50 from the deposit still on chain and got {received}: its last proof (100) \
          exceeds the deposit (50) after the top-up was reorged away"
     );
 }
