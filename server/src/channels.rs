@@ -748,18 +748,23 @@ impl ChannelManager {
     /// the new blocks. Returns the channels that changed.
     pub(crate) async fn roll_back_to(&self, fork: BlockRef) -> Result<Vec<ChannelKey>, StoreError> {
         let shared = Arc::clone(&self.shared);
-        tokio::task::spawn_blocking(move || shared.roll_back(Some(fork.number), fork))
+        let keys = tokio::task::spawn_blocking(move || shared.roll_back(Some(fork.number), fork))
             .await
-            .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))
+            .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))?;
+        // A close or withdrawal sent for them may have been in the replaced blocks.
+        self.shared.transactions.forget_attempts(&keys);
+        Ok(keys)
     }
 
     /// Takes every channel off chain (keeping the accepted proofs) and makes `anchor` the sync
     /// head, for a reorg deeper than the kept history: the sync re-reads everything after it.
     pub(crate) async fn forget_chain(&self, anchor: BlockRef) -> Result<Vec<ChannelKey>, StoreError> {
         let shared = Arc::clone(&self.shared);
-        tokio::task::spawn_blocking(move || shared.roll_back(None, anchor))
+        let keys = tokio::task::spawn_blocking(move || shared.roll_back(None, anchor))
             .await
-            .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))
+            .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))?;
+        self.shared.transactions.forget_attempts(&keys);
+        Ok(keys)
     }
 
     /// The channel's highest accepted proof within `deposit` (see

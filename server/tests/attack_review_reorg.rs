@@ -1,5 +1,5 @@
 //! Reorg attacks found by review (real anvil, real channel manager): a reorg that takes away a
-//! top-up the receiver was paid with.
+//! top-up the receiver was paid with, and one that drops the receiver's dispute.
 
 use std::{
     path::PathBuf,
@@ -128,5 +128,102 @@ async fn a_reorged_top_up_costs_the_receiver_the_whole_channel_not_just_the_top_
         received >= U256::from(50u64),
         "the receiver accepted 50 from the deposit still on chain and got {received}: its last proof (100) \
          exceeds the deposit (50) after the top-up was reorged away"
+    );
+}
+
+/// Polls `condition` every poll of the test's receivers until it holds or `within` passes;
+/// returns whether it held.
+async fn holds_within<F: std::future::Future<Output = bool>>(
+    within: Duration,
+    mut condition: impl FnMut() -> F,
+) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        if condition().await {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The receiver's dispute of a low uncooperative close is mined, then a reorg drops it (a
+/// fork that keeps the sender's close request but not the dispute). The close is still in its
+/// challenge period: if the receiver waits for its usual resend delay (64 first retries, ~21
+/// minutes at the default poll, more than a 500-block challenge period lasts on a chain with
+/// 2 s blocks), the sender settles at its low claim. The receiver must see that the
+/// block its dispute was mined in is confirmed without the settlement, and dispute again at
+/// once. Confirmations 3 here, so that the dispute's settlement is never confirmed before the
+/// reorg: `reorg.rs` has the case where it was (the rollback then changes the channel, and a
+/// settled channel makes the duty loop forget the attempt anyway).
+#[tokio::test]
+async fn a_dispute_dropped_by_a_reorg_before_its_settlement_is_confirmed_is_sent_again_at_once() {
+    // Polls of 50 ms: the old resend delay is 64 × 10 polls = 32 s; the new rule resends a few
+    // polls after the fork passes the dispute's block.
+    const POLL: Duration = Duration::from_millis(50);
+    const WITHIN: Duration = Duration::from_secs(10);
+    let chain = TestChain::start().await.expect("anvil starts and the contracts deploy");
+    let dir: TempDir = tempfile::tempdir().expect("tempdir");
+    let mut config = ChannelManagerConfig::new(
+        chain.provider(chain.key(RECEIVER)),
+        chain.signing_key(RECEIVER),
+        chain.deployment.channel_manager,
+        dir.path().join("receiver.db"),
+        chain.deployment.deploy_block,
+    );
+    config.confirmations = 3;
+    config.poll_interval = POLL;
+    config.balance_check_interval = Duration::from_millis(100);
+    config.on_chain_duties = true;
+    let (manager, tasks) = ChannelManager::start(config).await.expect("the channel manager starts");
+    let anvil = chain.provider(chain.key(0));
+
+    chain.transfer_tokens(chain.address(SENDER), 100).await;
+    let channel = chain.open_channel(SENDER, chain.address(RECEIVER), 100, None).await;
+    chain.mine(2).await;
+    synced(&chain, &manager).await;
+    for balance in (10..=50).step_by(10) {
+        manager.accept_payment(&payment(&chain, channel, balance), U192::from(PRICE)).await.expect("paid");
+    }
+    let receiver_before = chain.token_balance(chain.address(RECEIVER)).await;
+    let sender_before = chain.token_balance(chain.address(SENDER)).await;
+
+    // The sender closes claiming 10; the receiver acts once the request is confirmed.
+    chain.uncooperative_close(SENDER, channel, 10).await;
+    let mark: U256 = anvil.raw_request("evm_snapshot".into(), ()).await.expect("evm_snapshot");
+    chain.mine(2).await;
+    let receiver = chain.address(RECEIVER);
+    let disputed = || async { chain.token_balance(receiver).await > receiver_before };
+    assert!(holds_within(WAIT, disputed).await, "the receiver did not dispute the first time");
+    let fork_a_head = chain.head().await;
+
+    // Fork B: the close request stays, the dispute is gone (and not sent again by the node).
+    let reverted: bool = anvil.raw_request("evm_revert".into(), [mark]).await.expect("evm_revert");
+    assert!(reverted);
+    let _: serde_json::Value =
+        anvil.raw_request("anvil_dropAllTransactions".into(), ()).await.expect("anvil_dropAllTransactions");
+    assert_eq!(chain.token_balance(receiver).await, receiver_before, "fork B has no dispute");
+    chain.transfer_tokens(chain.address(STRANGER), 1).await;
+    chain.mine(fork_a_head + 3 - chain.head().await).await;
+    synced(&chain, &manager).await;
+
+    assert!(
+        holds_within(WITHIN, disputed).await,
+        "the receiver did not dispute again within {WITHIN:?} after a reorg dropped its dispute"
+    );
+    chain.mine(3).await;
+    synced(&chain, &manager).await;
+    tasks.shutdown().await;
+    assert_eq!(
+        chain.token_balance(receiver).await - receiver_before,
+        U256::from(50u64),
+        "the receiver's due"
+    );
+    assert_eq!(
+        chain.token_balance(chain.address(SENDER)).await - sender_before,
+        U256::from(50u64),
+        "the refund"
     );
 }
