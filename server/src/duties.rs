@@ -469,7 +469,8 @@ pub enum WithdrawError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChannelClose {
     pub channel: ChannelId,
-    /// The balance closed with (the last accepted proof; 0 when nothing was paid).
+    /// The balance closed with (the last accepted proof, or the best one within the deposit
+    /// after a reorg took a top-up away; 0 when nothing was paid).
     pub balance: U192,
     pub outcome: CloseOutcome,
 }
@@ -652,11 +653,11 @@ impl ChannelManager {
                 report.push(line(channel.balance, CloseOutcome::AlreadyClosing));
                 continue;
             };
-            let outcome = match self.close_with_best_proof(&channel).await {
-                Ok(transaction) => CloseOutcome::Closed { transaction },
-                Err(error) => CloseOutcome::Pending { error },
+            let (balance, outcome) = match self.close_with_best_proof(&channel).await {
+                Ok((transaction, balance)) => (balance, CloseOutcome::Closed { transaction }),
+                Err(error) => (channel.balance, CloseOutcome::Pending { error }),
             };
-            report.push(line(channel.balance, outcome));
+            report.push(line(balance, outcome));
         }
         report
     }
@@ -664,8 +665,8 @@ impl ChannelManager {
     /// Sends `cooperativeClose` with the channel's best proof the contract takes (see
     /// [`claimable_proof`](Self::claimable_proof)) and the receiver's closing signature; on
     /// failure marks the channel `close_pending` for the duty loop to retry. The caller holds
-    /// the channel's claim.
-    async fn close_with_best_proof(&self, channel: &ChannelRecord) -> Result<B256, String> {
+    /// the channel's claim. Returns the transaction and the balance it closed with.
+    async fn close_with_best_proof(&self, channel: &ChannelRecord) -> Result<(B256, U192), String> {
         let key = channel.key();
         let result = self.send_close(channel).await;
         let health = self.health();
@@ -700,7 +701,7 @@ impl ChannelManager {
                 }
             }
         }
-        result.map(|(transaction, _, _)| transaction)
+        result.map(|(transaction, balance, _)| (transaction, balance))
     }
 
     /// The highest accepted proof the contract takes now: the last one, unless it is above the
