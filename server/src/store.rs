@@ -1531,7 +1531,13 @@ mod tests {
                 let dir = tempfile::tempdir().expect("tempdir");
                 let path = dir.path().join("state.db");
                 let mut store = Store::open_with_durability(&path, identity(), durability).expect("opens");
-                let records: Vec<_> = (0..batch).map(|sender| channel(sender as u8 + 1, 10)).collect();
+                // A deposit every balance of the rounds fits in.
+                let records: Vec<_> = (0..batch)
+                    .map(|sender| ChannelRecord {
+                        deposit: U192::from(1_000u64),
+                        ..channel(sender as u8 + 1, 10)
+                    })
+                    .collect();
                 for record in &records {
                     insert(&mut store, record, 10);
                 }
