@@ -104,12 +104,11 @@ async fn a_reorged_top_up_costs_the_receiver_the_whole_channel_not_just_the_top_
     let receiver_before = chain.token_balance(chain.address(RECEIVER)).await;
     let sender_before = chain.token_balance(chain.address(SENDER)).await;
 
-    // The sender closes claiming 0 and settles after the challenge period.
+    // The sender closes claiming 0 and settles after the challenge period, unless the
+    // receiver's dispute (awaited here, up to WAIT) settled the channel first.
     chain.uncooperative_close(SENDER, channel, 0).await;
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(3) {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let receiver = chain.address(RECEIVER);
+    holds_within(WAIT, || async { chain.token_balance(receiver).await > receiver_before }).await;
     let challenge_period: u32 =
         chain.channel_manager(0).challengePeriod().call().await.expect("challengePeriod");
     chain.mine(u64::from(challenge_period) + 2).await;
