@@ -16,7 +16,10 @@
 //! Collecting without waiting for the senders:
 //! - [`ChannelManager::withdraw`] takes a channel's earned balance (last accepted proof minus
 //!   what was withdrawn) and keeps the channel open; with `--withdraw-threshold N` the duty
-//!   loop does so whenever a channel's unwithdrawn balance reaches N.
+//!   loop does so whenever a channel's unwithdrawn balance reaches N. After a reorg took away
+//!   a top-up the last proof was paid with, the contract refuses it (above the deposit) and
+//!   the withdrawal fails until the sender tops up again; a close still collects the best
+//!   proof within the deposit.
 //! - [`ChannelManager::close_all`] closes every channel with a payment, for shutting a business
 //!   down; channels nobody paid in are left to their senders.
 //! - A channel in `close_signed` (the sender got the receiver's closing signature) that the
