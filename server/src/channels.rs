@@ -21,7 +21,11 @@
 //! Reorgs: while the [chain sync](crate::sync) reconciles one (from noticing it until the
 //! replacement blocks are read), payments are refused with [`PaymentRejected::Unavailable`]
 //! (a 502) and [`NodeHealth::reconciling`] says so; the rollback itself changes the channels
-//! in the store and in memory in one step.
+//! in the store and in memory in one step. A rollback that lowers a channel's deposit below
+//! its last accepted balance (a top-up taken away) keeps that balance: the channel takes
+//! payments again only above it, once the sender tops up again, so that no proof pays twice;
+//! closes and disputes use the best proof kept within the deposit on chain (see
+//! [`crate::duties`]).
 //!
 //! A channel whose sender requested an uncooperative close, or for which the receiver signed
 //! a cooperative close, or which is settled, refuses payments with `NonexistingChannel`: the
@@ -744,16 +748,34 @@ impl ChannelManager {
     /// the new blocks. Returns the channels that changed.
     pub(crate) async fn roll_back_to(&self, fork: BlockRef) -> Result<Vec<ChannelKey>, StoreError> {
         let shared = Arc::clone(&self.shared);
-        tokio::task::spawn_blocking(move || shared.roll_back(Some(fork.number), fork))
+        let keys = tokio::task::spawn_blocking(move || shared.roll_back(Some(fork.number), fork))
             .await
-            .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))
+            .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))?;
+        // A close or withdrawal sent for them may have been in the replaced blocks.
+        self.shared.transactions.forget_attempts(&keys);
+        Ok(keys)
     }
 
     /// Takes every channel off chain (keeping the accepted proofs) and makes `anchor` the sync
     /// head, for a reorg deeper than the kept history: the sync re-reads everything after it.
     pub(crate) async fn forget_chain(&self, anchor: BlockRef) -> Result<Vec<ChannelKey>, StoreError> {
         let shared = Arc::clone(&self.shared);
-        tokio::task::spawn_blocking(move || shared.roll_back(None, anchor))
+        let keys = tokio::task::spawn_blocking(move || shared.roll_back(None, anchor))
+            .await
+            .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))?;
+        self.shared.transactions.forget_attempts(&keys);
+        Ok(keys)
+    }
+
+    /// The channel's highest accepted proof within `deposit` (see
+    /// [`Store::best_proof_within`]), for closing after a reorg took a top-up away.
+    pub(crate) async fn best_proof_within(
+        &self,
+        key: ChannelKey,
+        deposit: U192,
+    ) -> Result<Option<(U192, ProofSignature)>, StoreError> {
+        let shared = Arc::clone(&self.shared);
+        tokio::task::spawn_blocking(move || shared.store().best_proof_within(key, deposit))
             .await
             .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))
     }

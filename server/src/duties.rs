@@ -1,8 +1,10 @@
 //! The receiver's on-chain duties: every transaction the receiver sends.
 //!
 //! Disputes and settlements (background): when a sender requests an uncooperative close, the
-//! receiver answers during the challenge period with `cooperativeClose` and its last accepted
-//! proof (plus its own closing signature):
+//! receiver answers during the challenge period with `cooperativeClose` and its best accepted
+//! proof that the contract takes (plus its own closing signature): the last accepted one,
+//! unless a reorg took away a top-up it was paid with and it is above the deposit now; then
+//! the highest proof kept within the deposit on chain ([`crate::store::Store::best_proof_within`]):
 //! - if the sender claimed less than that proof, this is the dispute that gets the receiver
 //!   its full due;
 //! - if the sender claimed exactly that, it settles the channel now instead of after the
@@ -14,7 +16,10 @@
 //! Collecting without waiting for the senders:
 //! - [`ChannelManager::withdraw`] takes a channel's earned balance (last accepted proof minus
 //!   what was withdrawn) and keeps the channel open; with `--withdraw-threshold N` the duty
-//!   loop does so whenever a channel's unwithdrawn balance reaches N.
+//!   loop does so whenever a channel's unwithdrawn balance reaches N. After a reorg took away
+//!   a top-up the last proof was paid with, the contract refuses it (above the deposit) and
+//!   the withdrawal fails until the sender tops up again; a close still collects the best
+//!   proof within the deposit.
 //! - [`ChannelManager::close_all`] closes every channel with a payment, for shutting a business
 //!   down; channels nobody paid in are left to their senders.
 //! - A channel in `close_signed` (the sender got the receiver's closing signature) that the
@@ -37,6 +42,14 @@
 //! fee too low for the pool, or the node dropped it) is sent again at its nonce with a fee
 //! at least an eighth higher, so that it neither holds up its channel nor the transactions
 //! sent after it.
+//!
+//! A close that was mined but whose settlement the sync does not confirm (a reorg dropped
+//! it, while the sender's close request, still in its challenge period, stayed) is sent
+//! again as soon as the sync has confirmed the block it was mined in without it, or when a
+//! rollback changes its channel, and in any case once half of what was left of the
+//! challenge period when it was sent has passed: never only after the usual resend delay
+//! (64 first retries, about 21 minutes at the default poll), which can be longer than a
+//! 500-block challenge period on a chain with fast blocks.
 //!
 //! A close that fails (typically no ETH for gas) leaves the channel `close_pending`: it takes
 //! no payments and is retried with exponential backoff, and at once when the balance watcher
@@ -62,7 +75,7 @@ use tokio::{
 };
 use tokio_util::sync::CancellationToken;
 use uraiden_chain::contracts::RaidenMicroTransferChannels;
-use uraiden_protocol::{Address, ChannelId, ChannelKey, B256, U192};
+use uraiden_protocol::{Address, ChannelId, ChannelKey, ProofSignature, B256, U192};
 
 use crate::{
     channels::{ChannelManager, ChannelManagerConfig},
@@ -73,8 +86,8 @@ use crate::{
 const RETRY_AFTER_POLLS: u32 = 10;
 /// Failures after which the backoff stops growing (2^5 = 32 × the first delay).
 const MAX_BACKOFF_DOUBLINGS: u32 = 5;
-/// After a sent transaction, how many first delays to wait before trying again if the
-/// settlement still has not been seen (e.g. a reorg dropped the transaction).
+/// After a sent transaction, how many first delays to wait at most before trying again if the
+/// settlement still has not been seen (see [`Attempt::landed`] for the earlier triggers).
 const RESEND_AFTER_RETRIES: u32 = 64;
 /// How long a sent transaction may take to be mined before the attempt counts as failed.
 const RECEIPT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -153,6 +166,36 @@ struct Attempt {
     failures: u32,
     /// The receiver's ETH was low when it failed: retry as soon as it is not.
     eth_low: bool,
+    /// Where the transaction that went through was mined, if it did.
+    landed: Option<Landed>,
+}
+
+/// A close that was mined, and when to send it again if its settlement is not seen: a reorg
+/// may drop it while the sender's close request stays, and the challenge period runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Landed {
+    /// The block it was mined in. Once the sync has confirmed this far and the channel still
+    /// needs the close, the block that had it is no longer on the chain (the settlement
+    /// would have been confirmed with it).
+    block: u64,
+    /// The chain head by which to send again regardless (the sync may lag): halfway through
+    /// what was left of the challenge period when it was sent, so that a dropped dispute is
+    /// sent again in time however short the period is.
+    resend_by: Option<u64>,
+}
+
+impl Landed {
+    fn new(block: u64, head: u64, settle_block: Option<u64>) -> Self {
+        let resend_by =
+            settle_block.map(|settle_block| head + (settle_block.saturating_sub(head) / 2).max(1));
+        Self { block, resend_by }
+    }
+
+    /// Whether the close should be sent again now that the sync has confirmed up to
+    /// `confirmed` and the head is `head`, its settlement still not seen.
+    fn is_lost(self, head: u64, confirmed: u64) -> bool {
+        confirmed >= self.block || self.resend_by.is_some_and(|block| head >= block)
+    }
 }
 
 impl ReceiverTransactions {
@@ -312,12 +355,23 @@ impl ReceiverTransactions {
         self.withdrawn_to.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Whether the background loop may try `action` on the channel now.
-    fn may_attempt(&self, key: ChannelKey, action: Action, eth_low_now: bool) -> bool {
+    /// Whether the background loop may try `action` on the channel now, with the chain head
+    /// at `head` and the sync's confirmed block at `confirmed`.
+    fn may_attempt(
+        &self,
+        key: ChannelKey,
+        action: Action,
+        eth_low_now: bool,
+        head: u64,
+        confirmed: u64,
+    ) -> bool {
         let Some(attempt) = self.attempts().get(&(key, action)).copied() else { return true };
         let wait = if attempt.failures == 0 {
             if action == Action::Withdraw {
                 // Done; the next one is due when the threshold is reached again.
+                return true;
+            }
+            if attempt.landed.is_some_and(|landed| landed.is_lost(head, confirmed)) {
                 return true;
             }
             self.first_retry * RESEND_AFTER_RETRIES
@@ -329,14 +383,29 @@ impl ReceiverTransactions {
         attempt.at.elapsed() >= wait
     }
 
-    fn record_attempt(&self, key: ChannelKey, action: Action, succeeded: bool, eth_low: bool) {
+    /// Records an attempt: `succeeded` with where it landed (closes), or failed.
+    fn record_attempt(
+        &self,
+        key: ChannelKey,
+        action: Action,
+        succeeded: bool,
+        eth_low: bool,
+        landed: Option<Landed>,
+    ) {
         let mut attempts = self.attempts();
         let failures = match (succeeded, attempts.get(&(key, action))) {
             (true, _) => 0,
             (false, Some(previous)) => previous.failures.saturating_add(1),
             (false, None) => 1,
         };
-        attempts.insert((key, action), Attempt { at: Instant::now(), failures, eth_low });
+        attempts.insert((key, action), Attempt { at: Instant::now(), failures, eth_low, landed });
+    }
+
+    /// Forgets the attempts for `keys`, whose chain state a reorg's rollback changed: what was
+    /// sent for them may be gone with the replaced blocks, and their duties are due again at
+    /// the next round.
+    pub(crate) fn forget_attempts(&self, keys: &[ChannelKey]) {
+        self.attempts().retain(|(key, _), _| !keys.contains(key));
     }
 
     /// Forgets the attempts of channels that no longer need any.
@@ -403,7 +472,8 @@ pub enum WithdrawError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChannelClose {
     pub channel: ChannelId,
-    /// The balance closed with (the last accepted proof; 0 when nothing was paid).
+    /// The balance closed with (the last accepted proof, or the best one within the deposit
+    /// after a reorg took a top-up away; 0 when nothing was paid).
     pub balance: U192,
     pub outcome: CloseOutcome,
 }
@@ -448,11 +518,11 @@ impl ChannelManager {
         let key = ChannelId::new(sender, self.receiver(), open_block).key();
         match &result {
             Ok(Withdrawal { outcome: WithdrawOutcome::Withdrawn { .. }, .. }) => {
-                self.transactions().record_attempt(key, Action::Withdraw, true, false);
+                self.transactions().record_attempt(key, Action::Withdraw, true, false, None);
             }
             Err(WithdrawError::Transaction(_) | WithdrawError::Node(_)) => {
                 let eth_low = self.health().receiver_eth_low;
-                self.transactions().record_attempt(key, Action::Withdraw, false, eth_low);
+                self.transactions().record_attempt(key, Action::Withdraw, false, eth_low, None);
             }
             _ => {}
         }
@@ -586,30 +656,41 @@ impl ChannelManager {
                 report.push(line(channel.balance, CloseOutcome::AlreadyClosing));
                 continue;
             };
-            let outcome = match self.close_with_last_proof(&channel).await {
-                Ok(transaction) => CloseOutcome::Closed { transaction },
-                Err(error) => CloseOutcome::Pending { error },
+            let (balance, outcome) = match self.close_with_best_proof(&channel).await {
+                Ok((transaction, balance)) => (balance, CloseOutcome::Closed { transaction }),
+                Err(error) => (channel.balance, CloseOutcome::Pending { error }),
             };
-            report.push(line(channel.balance, outcome));
+            report.push(line(balance, outcome));
         }
         report
     }
 
-    /// Sends `cooperativeClose` with the channel's last proof and the receiver's closing
-    /// signature; on failure marks the channel `close_pending` for the duty loop to retry.
-    /// The caller holds the channel's claim.
-    async fn close_with_last_proof(&self, channel: &ChannelRecord) -> Result<B256, String> {
+    /// Sends `cooperativeClose` with the channel's best proof the contract takes (see
+    /// [`claimable_proof`](Self::claimable_proof)) and the receiver's closing signature; on
+    /// failure marks the channel `close_pending` for the duty loop to retry. The caller holds
+    /// the channel's claim. Returns the transaction and the balance it closed with.
+    async fn close_with_best_proof(&self, channel: &ChannelRecord) -> Result<(B256, U192), String> {
         let key = channel.key();
         let result = self.send_close(channel).await;
-        let eth_low = self.health().receiver_eth_low;
-        self.transactions().record_attempt(key, Action::Close, result.is_ok(), eth_low);
+        let health = self.health();
+        let landed = result.as_ref().ok().map(|&(_, _, block)| {
+            Landed::new(block, health.chain_head, channel.close_request.map(|request| request.settle_block))
+        });
+        self.transactions().record_attempt(
+            key,
+            Action::Close,
+            result.is_ok(),
+            health.receiver_eth_low,
+            landed,
+        );
         match &result {
-            Ok(transaction) => tracing::info!(
+            Ok((transaction, balance, _)) => tracing::info!(
                 channel = %channel.id,
-                balance = %channel.balance,
+                %balance,
+                last_balance = %channel.balance,
                 claimed = ?channel.close_request.map(|request| request.balance),
                 %transaction,
-                "closed a channel with the receiver's last proof"
+                "closed a channel with the receiver's best proof"
             ),
             Err(error) => {
                 tracing::warn!(channel = %channel.id, %error, "closing failed; the channel is close_pending and will be retried");
@@ -623,14 +704,56 @@ impl ChannelManager {
                 }
             }
         }
-        result
+        result.map(|(transaction, balance, _)| (transaction, balance))
     }
 
-    async fn send_close(&self, channel: &ChannelRecord) -> Result<B256, String> {
-        let proof_signature =
-            channel.balance_signature.ok_or_else(|| "the channel has no accepted proof".to_owned())?;
+    /// The highest accepted proof the contract takes now: the last one, unless it is above the
+    /// channel's deposit (a reorg took away a top-up it was paid with); then the best proof
+    /// kept within the deposit on chain now.
+    async fn claimable_proof(&self, channel: &ChannelRecord) -> Result<(U192, ProofSignature), String> {
+        let last = channel.balance_signature.ok_or_else(|| "the channel has no accepted proof".to_owned())?;
+        if channel.balance <= channel.deposit {
+            return Ok((channel.balance, last));
+        }
+        let info = self
+            .transactions()
+            .contract()
+            .getChannelInfo(channel.id.sender, channel.id.receiver, channel.id.open_block_number)
+            .call()
+            .await
+            .map_err(|error| format!("reading the channel's deposit on chain: {error}"))?;
+        let deposit = info.deposit;
+        if channel.balance <= deposit {
+            return Ok((channel.balance, last));
+        }
+        self.best_proof_within(channel.key(), deposit)
+            .await
+            .map_err(|error| format!("reading the kept proofs: {error}"))?
+            .ok_or_else(|| {
+                format!(
+                    "no accepted proof within the channel's deposit of {deposit} (the last one, {}, is above \
+                     it since a reorg took a top-up away)",
+                    channel.balance
+                )
+            })
+    }
+
+    /// Sends the close; its transaction, the balance it closed with, and the block it was
+    /// mined in.
+    async fn send_close(&self, channel: &ChannelRecord) -> Result<(B256, U192, u64), String> {
+        let (balance, proof_signature) = self.claimable_proof(channel).await?;
+        if let Some(request) = channel.close_request {
+            if balance < request.balance {
+                // Closing would pay the receiver less than the sender's own settlement will.
+                return Err(format!(
+                    "the best proof the contract takes ({balance}) is below the sender's claim ({}): \
+                     left to the sender's settlement",
+                    request.balance
+                ));
+            }
+        }
         let closing_signature = self
-            .sign_closing_proof(channel.id, channel.balance)
+            .sign_closing_proof(channel.id, balance)
             .map_err(|error| format!("signing the closing proof: {error}"))?;
         let transactions = self.transactions();
         let contract = transactions.contract();
@@ -638,11 +761,13 @@ impl ChannelManager {
             channel.id.sender,
             channel.id.receiver,
             channel.id.open_block_number,
-            channel.balance,
+            balance,
             Bytes::copy_from_slice(&proof_signature.as_bytes()),
             Bytes::copy_from_slice(&closing_signature.as_bytes()),
         );
-        transactions.submit(call).await.map(|receipt| receipt.transaction_hash)
+        let receipt = transactions.submit(call).await?;
+        let block = receipt.block_number.ok_or_else(|| "a receipt without a block".to_owned())?;
+        Ok((receipt.transaction_hash, balance, block))
     }
 
     fn transactions(&self) -> &ReceiverTransactions {
@@ -680,8 +805,8 @@ impl ChannelManager {
     async fn perform(&self, duty: Duty, channel: &ChannelRecord) {
         match duty {
             Duty::Dispute { .. } | Duty::Settle { .. } | Duty::Close => {
-                // Failures are logged, recorded and retried by `close_with_last_proof`.
-                let _ = self.close_with_last_proof(channel).await;
+                // Failures are logged, recorded and retried by `close_with_best_proof`.
+                let _ = self.close_with_best_proof(channel).await;
             }
             Duty::Withdraw => {
                 let (sender, open_block) = (channel.id.sender, channel.id.open_block_number);
@@ -737,7 +862,14 @@ pub(crate) async fn run(manager: ChannelManager, config: ChannelManagerConfig, c
         due.sort_by_key(|(duty, _)| *duty);
         for (duty, channel) in due {
             let transactions = manager.transactions();
-            if !transactions.may_attempt(channel.key(), duty.action(), health.receiver_eth_low) {
+            let (head, confirmed) = (health.chain_head, health.confirmed_block);
+            if !transactions.may_attempt(
+                channel.key(),
+                duty.action(),
+                health.receiver_eth_low,
+                head,
+                confirmed,
+            ) {
                 continue;
             }
             // Taken: this channel's transaction is on its way (or the operator's is).
@@ -791,7 +923,21 @@ fn duty_of(
 
 #[cfg(test)]
 mod tests {
-    use super::Duty;
+    use super::{Duty, Landed};
+
+    #[test]
+    fn a_landed_close_is_sent_again_once_its_block_is_confirmed_or_half_the_challenge_is_gone() {
+        // Mined in block 100 with the head at 100 and the sender's settle block at 140.
+        let dispute = Landed::new(100, 100, Some(140));
+        assert!(!dispute.is_lost(105, 99), "not confirmed yet");
+        assert!(dispute.is_lost(102, 100), "confirmed without its settlement");
+        assert!(dispute.is_lost(120, 90), "half the challenge period gone, the sync lagging");
+        assert!(!dispute.is_lost(119, 90));
+        // Past the settle block: at the next block.
+        assert!(Landed::new(100, 150, Some(140)).is_lost(151, 0));
+        // The receiver's own close has no challenge period: only its confirmation counts.
+        assert!(!Landed::new(100, 100, None).is_lost(10_000, 99));
+    }
 
     #[test]
     fn duties_are_ordered_by_urgency() {

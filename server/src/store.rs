@@ -1,11 +1,14 @@
-//! The receiver's durable state: channels, the last accepted balance proof of each, and how
-//! far the chain has been followed. SQLite today (`--state-file`), behind [`Store`]'s few
+//! The receiver's durable state: channels, the last accepted balance proof of each (and the
+//! best one within each of its recent deposits, for after a reorg takes a top-up away), and
+//! how far the chain has been followed. SQLite today (`--state-file`), behind [`Store`]'s few
 //! methods so that a PostgreSQL implementation can replace it later.
 //!
 //! Guarantees:
 //! - **An acknowledged payment survives kill -9.** [`Store::record_payments`] returns only
 //!   after the transaction is committed to the write-ahead log; with
 //!   [`Durability::PowerLoss`] the log is also fsynced, so it survives a power loss too.
+//!   The payment's proof is also kept as the best within the channel's deposit in the same
+//!   transaction ([`Store::best_proof_within`]).
 //! - **One process per file.** [`Store::open`] takes an exclusive lock on `<file>.lock` and
 //!   holds it until the store is dropped.
 //! - **Nobody else reads the senders' signatures.** The file is created with mode 0600 and an
@@ -16,8 +19,9 @@
 //!   newer server is refused rather than misread.
 //!
 //! Amounts are stored as canonical decimal text: SQLite has no 192-bit integer and
-//! PostgreSQL's `NUMERIC` reads the same text. SQL only ever compares them for equality (the
-//! compare-and-set of a payment); arithmetic happens in Rust.
+//! PostgreSQL's `NUMERIC` reads the same text. SQL compares them for equality (the
+//! compare-and-set of a payment) or, where it must order them, as canonical decimals (a
+//! longer one is larger, then as text); arithmetic happens in Rust.
 
 use std::{
     collections::HashMap,
@@ -93,7 +97,26 @@ const MIGRATIONS: &[&str] = &[
          settled_balance TEXT,
          PRIMARY KEY (block_number, channel_key)
      );",
+    // 3: the best proof within each deposit a channel had when payments were accepted, so that
+    // a reorg that takes a top-up away leaves a proof the contract still takes (see
+    // `Store::best_proof_within`). An existing file starts with each channel's last proof.
+    "CREATE TABLE deposit_proofs (
+         channel_key TEXT NOT NULL,
+         deposit     TEXT NOT NULL,
+         balance     TEXT NOT NULL,
+         signature   BLOB NOT NULL,
+         PRIMARY KEY (channel_key, deposit)
+     );
+     INSERT INTO deposit_proofs (channel_key, deposit, balance, signature)
+         SELECT channel_key, deposit, balance, balance_signature FROM channels
+         WHERE balance_signature IS NOT NULL;",
 ];
+
+/// How many of a channel's deposits keep their best proof: those of the last
+/// `KEPT_DEPOSIT_PROOFS` distinct deposits payments were accepted within (the highest
+/// balances, since balances only grow). A reorg would have to take away more top-ups than
+/// that, each paid into, for the receiver to lose more than those top-ups paid.
+pub const KEPT_DEPOSIT_PROOFS: usize = 8;
 
 /// How many blocks below the sync head keep their hash and undo information: a reorg whose
 /// fork point is within them is rolled back to exactly that point; a deeper one cannot be
@@ -507,6 +530,17 @@ impl Store {
                        AND (length(deposit) > length(?1) OR (length(deposit) = length(?1) AND deposit >= ?1))",
                 )
                 .map_err(sqlite)?;
+            // The channel's best proof within its current deposit: the payment just recorded
+            // (balances only grow), in the same transaction as the last proof.
+            let mut keep_best = transaction
+                .prepare_cached(
+                    "INSERT INTO deposit_proofs (channel_key, deposit, balance, signature)
+                     SELECT channel_key, deposit, balance, balance_signature FROM channels
+                     WHERE channel_key = ?1
+                     ON CONFLICT (channel_key, deposit) DO UPDATE SET
+                         balance = excluded.balance, signature = excluded.signature",
+                )
+                .map_err(sqlite)?;
             for payment in payments {
                 let changed = update
                     .execute(params![
@@ -518,6 +552,7 @@ impl Store {
                     ])
                     .map_err(sqlite)?;
                 writes.push(if changed == 1 {
+                    keep_best.execute([key_text(payment.key)]).map_err(sqlite)?;
                     PaymentWrite::Recorded
                 } else {
                     // As this transaction sees it, earlier payments of the batch included.
@@ -528,6 +563,38 @@ impl Store {
         }
         transaction.commit().map_err(sqlite)?;
         Ok(writes)
+    }
+
+    /// The highest accepted proof of the channel whose balance is at most `deposit`: what the
+    /// receiver closes or disputes with when the channel's deposit on chain is `deposit`. The
+    /// last accepted proof may be above it after a reorg took a top-up away, and the contract
+    /// refuses a proof above the deposit; the best proof within each earlier deposit is kept
+    /// for that (the last [`KEPT_DEPOSIT_PROOFS`] deposits). `None`: no accepted proof fits.
+    pub fn best_proof_within(
+        &self,
+        key: ChannelKey,
+        deposit: U192,
+    ) -> Result<Option<(U192, ProofSignature)>> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT balance, signature FROM deposit_proofs WHERE channel_key = ?1")
+            .map_err(|e| self.sqlite(e))?;
+        let rows = statement
+            .query_map([key_text(key)], |row| Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?)))
+            .map_err(|e| self.sqlite(e))?;
+        let mut best: Option<(U192, ProofSignature)> = None;
+        for row in rows {
+            let (balance, signature) = row.map_err(|e| self.sqlite(e))?;
+            let balance: U192 =
+                balance.parse().map_err(|_| self.corrupt("deposit_proofs.balance", balance.clone()))?;
+            let signature = ProofSignature::from_bytes(&signature).map_err(|_| {
+                self.corrupt("deposit_proofs.signature", format!("{} bytes", signature.len()))
+            })?;
+            if balance <= deposit && best.is_none_or(|(best, _)| balance > best) {
+                best = Some((balance, signature));
+            }
+        }
+        Ok(best)
     }
 
     /// Marks the channel [`ChannelState::CloseSigned`] if it is open with last balance
@@ -782,6 +849,16 @@ impl ChainBatch<'_> {
                     to_i64(record.created_at),
                     to_i64(unix_now()),
                 ],
+            )
+            .map_err(|source| self.file.sqlite(source))?;
+        // A new deposit may start a new best proof: keep the last few (see
+        // `KEPT_DEPOSIT_PROOFS`), the ones with the highest balances.
+        self.transaction
+            .execute(
+                "DELETE FROM deposit_proofs WHERE channel_key = ?1 AND deposit NOT IN (
+                     SELECT deposit FROM deposit_proofs WHERE channel_key = ?1
+                     ORDER BY length(balance) DESC, balance DESC LIMIT ?2)",
+                params![key_text(record.key()), KEPT_DEPOSIT_PROOFS as i64],
             )
             .map_err(|source| self.file.sqlite(source))?;
         Ok(())
@@ -1454,7 +1531,13 @@ mod tests {
                 let dir = tempfile::tempdir().expect("tempdir");
                 let path = dir.path().join("state.db");
                 let mut store = Store::open_with_durability(&path, identity(), durability).expect("opens");
-                let records: Vec<_> = (0..batch).map(|sender| channel(sender as u8 + 1, 10)).collect();
+                // A deposit every balance of the rounds fits in.
+                let records: Vec<_> = (0..batch)
+                    .map(|sender| ChannelRecord {
+                        deposit: U192::from(1_000u64),
+                        ..channel(sender as u8 + 1, 10)
+                    })
+                    .collect();
                 for record in &records {
                     insert(&mut store, record, 10);
                 }
@@ -1508,6 +1591,129 @@ mod tests {
         assert_eq!(writes[2..], [PaymentWrite::Recorded, PaymentWrite::Recorded]);
         assert_eq!(store.channel(first.key()).expect("reads").map(|c| c.balance), Some(U192::from(10u64)));
         assert_eq!(store.channel(second.key()).expect("reads").map(|c| c.balance), Some(U192::from(3u64)));
+    }
+
+    /// Pays `from..=to` in steps of 10 (the channel's balance is `from - 10` before).
+    fn pay_up_to(store: &mut Store, key: ChannelKey, from: u64, to: u64) {
+        for balance in (from..=to).step_by(10) {
+            let write =
+                store.record_payment(key, U192::from(balance - 10), U192::from(balance), &signature(balance));
+            assert_eq!(write.expect("writes"), PaymentWrite::Recorded, "paying {balance}");
+        }
+    }
+
+    fn best(store: &Store, key: ChannelKey, deposit: u64) -> Option<u64> {
+        store.best_proof_within(key, U192::from(deposit)).expect("reads").map(|(balance, proof)| {
+            assert_eq!(proof, signature(balance.to::<u64>()), "the signature of balance {balance}");
+            balance.to::<u64>()
+        })
+    }
+
+    /// A top-up, paid into, that a rollback takes away: the last proof (100) is above the
+    /// deposit again (50), and the best proof within it (50) is what a close can use.
+    #[test]
+    fn the_best_proof_within_each_deposit_is_kept_for_a_rollback_of_a_top_up() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = anchored(&dir);
+        let opened = ChannelRecord { deposit: U192::from(50u64), ..channel(1, 10) };
+        let key = opened.key();
+        apply(&mut store, 10, &opened);
+        assert_eq!(best(&store, key, 50), None, "nothing paid yet");
+        pay_up_to(&mut store, key, 10, 50);
+        apply(&mut store, 12, &ChannelRecord { deposit: U192::from(100u64), ..opened.clone() });
+        pay_up_to(&mut store, key, 60, 100);
+        assert_eq!(best(&store, key, 100), Some(100));
+
+        roll_back_after(&mut store, 11);
+        let now = store.channel(key).expect("reads").expect("on chain");
+        assert_eq!((now.deposit, now.balance), (U192::from(50u64), U192::from(100u64)));
+        assert_eq!(best(&store, key, 50), Some(50));
+        assert_eq!(best(&store, key, 99), Some(50), "the best of what fits, not the deposit's own");
+        assert_eq!(best(&store, key, 49), None, "one proof per deposit: nothing below 50 is kept");
+        // Payments go on only above the last accepted balance, so none fits the deposit now.
+        assert!(matches!(
+            store
+                .record_payment(key, U192::from(100u64), U192::from(110u64), &signature(110))
+                .expect("writes"),
+            PaymentWrite::Conflict(Some(_))
+        ));
+        assert_eq!(best(&store, key, 100), Some(100), "a reorg that brings the top-up back");
+    }
+
+    #[test]
+    fn only_the_proofs_of_the_last_deposits_are_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = anchored(&dir);
+        let opened = ChannelRecord { deposit: U192::from(10u64), ..channel(1, 10) };
+        let key = opened.key();
+        apply(&mut store, 10, &opened);
+        let deposits = KEPT_DEPOSIT_PROOFS as u64 + 5;
+        for step in 1..=deposits {
+            pay_up_to(&mut store, key, 10 * step, 10 * step);
+            apply(
+                &mut store,
+                10 + step,
+                &ChannelRecord { deposit: U192::from(10 * (step + 1)), ..opened.clone() },
+            );
+        }
+        let kept: i64 = store
+            .connection
+            .query_row("SELECT COUNT(*) FROM deposit_proofs WHERE channel_key = ?1", [key_text(key)], |row| {
+                row.get(0)
+            })
+            .expect("counts");
+        assert_eq!(kept, KEPT_DEPOSIT_PROOFS as i64);
+        assert_eq!(best(&store, key, 10 * deposits), Some(10 * deposits));
+        let oldest_kept = 10 * (deposits - KEPT_DEPOSIT_PROOFS as u64 + 1);
+        assert_eq!(best(&store, key, oldest_kept), Some(oldest_kept));
+        assert_eq!(best(&store, key, oldest_kept - 1), None, "older deposits are forgotten");
+    }
+
+    /// A file of the second schema (the last before the kept proofs): each channel's last proof
+    /// becomes the best proof within its deposit.
+    #[test]
+    fn a_second_version_file_keeps_each_last_proof_as_the_best_within_its_deposit() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("state.db");
+        let (paid, unpaid) = (channel(1, 10), channel(2, 10));
+        {
+            let file =
+                OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).expect("creates");
+            drop(file);
+            let connection = Connection::open(&path).expect("opens");
+            connection
+                .execute_batch(&format!(
+                    "CREATE TABLE schema_version (version INTEGER NOT NULL);
+                     INSERT INTO schema_version VALUES (2);
+                     {}
+                     {}",
+                    MIGRATIONS[0], MIGRATIONS[1],
+                ))
+                .expect("writes the second schema");
+            for (record, balance, proof) in [(&paid, "70", Some(signature(70))), (&unpaid, "0", None)] {
+                connection
+                    .execute(
+                        "INSERT INTO channels (channel_key, sender, open_block, deposit, signer, withdrawn, state,
+                             balance, balance_signature, created_at, updated_at)
+                         VALUES (?1, ?2, 10, '100', ?3, '0', 'open', ?4, ?5, 1, 1)",
+                        params![
+                            key_text(record.key()),
+                            address_text(record.id.sender),
+                            address_text(record.signer),
+                            balance,
+                            proof.map(|proof| proof.as_bytes().to_vec()),
+                        ],
+                    )
+                    .expect("inserts");
+            }
+        }
+        let mut store = Store::open(&path, identity()).expect("migrates");
+        assert_eq!(best(&store, paid.key(), 100), Some(70));
+        assert_eq!(best(&store, paid.key(), 69), None);
+        assert_eq!(best(&store, unpaid.key(), 100), None);
+        // Payments after the migration keep their best proofs as well.
+        pay_up_to(&mut store, unpaid.key(), 10, 20);
+        assert_eq!(best(&store, unpaid.key(), 100), Some(20));
     }
 
     /// A payment checked against a deposit that a reorg's rollback lowered before it reached the

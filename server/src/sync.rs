@@ -21,8 +21,9 @@
 //! per block, each changed channel's chain fields from before it. The newest kept block the
 //! node still has is the fork point; everything applied after it is rolled back in one
 //! transaction (channels created after it leave the chain but keep their accepted proofs,
-//! which count again if the same creation is mined again at the same height), and the sync
-//! reads on from there. From the detection until the new blocks are read, payments are
+//! which count again if the same creation is mined again at the same height), the receiver's
+//! transactions for the changed channels count as not sent (their duties are due again, see
+//! [`crate::duties`]), and the sync reads on from there. From the detection until the new blocks are read, payments are
 //! refused as unavailable (a 502). A reorg deeper than the kept history cannot be located:
 //! every channel leaves the chain (proofs kept) and the whole history is read again from the
 //! start block. Either is logged as an error and shown in the health: the payments accepted
