@@ -26,6 +26,7 @@ use uraiden_server::{
     channels::{ChannelManager, ChannelManagerConfig},
     config::RateLimits,
     paywall::Price,
+    proxy::ProxyConfig,
     receiver::{HttpConfig, Receiver, ReceiverConfig, Resources},
 };
 
@@ -182,6 +183,57 @@ async fn a_strangers_replays_of_a_refused_proof_lock_the_sender_out() {
         response.status(),
         200,
         "the sender's valid payment after a stranger's replays of its refused proof: {:?}",
+        response.headers()
+    );
+    assert_eq!(served.balance(channel), U192::from(5u64));
+    served.stop().await;
+}
+
+/// In proxy mode the payment is stored only once the upstream answered: while the upstream is
+/// down the sender gets "nothing served, nothing charged" (502) and is told to send the same
+/// payment again later. Each of those retries spent its sender budget, so when the upstream is
+/// back the honest sender's same proof is refused with a 429 for up to an hour here (a
+/// reorg's 502 and a full disk's 503 come after the same check and spend it too).
+#[tokio::test]
+#[ignore = "open (issue 9 review 2): sender_over_limit spends the sender's budget before the \
+            upstream is asked and before accept_payment, so requests that end in 502 (upstream \
+            down, reorg reconciling, catching up) or 503 (state file not writable) spend it though \
+            nothing was served or charged; fix: take the sender's budget only once the payment is \
+            stored (check without spending before, spend after accept_payment succeeds)"]
+async fn retries_the_receiver_could_not_serve_spend_the_senders_budget() {
+    // An upstream port that refuses connections until the upstream starts on it.
+    let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let upstream_address = reserved.local_addr().unwrap();
+    drop(reserved);
+    let config = ProxyConfig::parse(&format!(
+        "upstream = \"http://{upstream_address}\"\n[[route]]\npath = \"/paid/{{*rest}}\"\nprice = 5\n"
+    ))
+    .unwrap();
+    let http = HttpConfig {
+        resources: Resources::Proxy(config),
+        rate_limits: RateLimits {
+            per_sender: Some("1/1h,burst=2".parse().unwrap()),
+            ..RateLimits::default()
+        },
+        ..HttpConfig::default()
+    };
+    let served = Served::start(http).await;
+    let channel = served.open_channel().await;
+    let payment = served.payment(channel, 5);
+    for attempt in 1..=2 {
+        let response = served.get(1, "/paid/report", Some(&payment)).await;
+        assert_eq!(response.status(), 502, "attempt {attempt} while the upstream is down");
+    }
+    assert_eq!(served.balance(channel), U192::ZERO, "nothing was charged");
+
+    let upstream = tokio::net::TcpListener::bind(upstream_address).await.unwrap();
+    let app = axum::Router::new().fallback(|| async { "the report" });
+    tokio::spawn(async move { axum::serve(upstream, app).await });
+    let response = served.get(1, "/paid/report", Some(&payment)).await;
+    assert_eq!(
+        response.status(),
+        200,
+        "the same payment once the upstream is back: {:?}",
         response.headers()
     );
     assert_eq!(served.balance(channel), U192::from(5u64));
