@@ -9,7 +9,6 @@ use std::{net::SocketAddr, time::Duration};
 use support::{test_options, Env, SENDER, WAIT};
 use tokio::sync::oneshot;
 use uraiden_client::Session;
-use uraiden_protocol::U192;
 use uraiden_server::{
     channels::ChannelManagerConfig,
     config::RateLimits,
