@@ -240,6 +240,61 @@ async fn retries_the_receiver_could_not_serve_spend_the_senders_budget() {
     served.stop().await;
 }
 
+/// A paying client sends the proxy the client-address headers it strips (`X-Forwarded-*`,
+/// `Forwarded`, `X-Real-IP`) under names it does not: the other common client-IP headers
+/// (`Client-IP`, `True-Client-IP`, `X-Client-IP`, `X-Cluster-Client-IP`, `CF-Connecting-IP`,
+/// `Fastly-Client-IP`) and the underscore spellings, which CGI-style upstreams (WSGI, Rack,
+/// PHP) read as the same variable as the dashed name (`X_Forwarded_For` and
+/// `X-Forwarded-For` are both `HTTP_X_FORWARDED_FOR`). An upstream that trusts any of them
+/// for access control or its own rate limits sees an address the client chose.
+#[tokio::test]
+#[ignore = "open (issue 9 review 2): proxy::claims_forwarding strips only x-forwarded-*, forwarded \
+            and x-real-ip, so client-chosen Client-IP, True-Client-IP, X-Client-IP, \
+            X-Cluster-Client-IP, CF-Connecting-IP, Fastly-Client-IP and underscore spellings such as \
+            X_Forwarded_For reach the upstream; fix: strip those names too and drop every request \
+            header with an underscore in its name (as nginx does by default)"]
+async fn the_proxy_forwards_no_client_address_the_client_chose() {
+    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream_address = upstream.local_addr().unwrap();
+    let app = axum::Router::new().fallback(|headers: axum::http::HeaderMap| async move {
+        let mut names: Vec<String> = headers.keys().map(|name| name.as_str().to_owned()).collect();
+        names.sort();
+        names.join("\n")
+    });
+    tokio::spawn(async move { axum::serve(upstream, app).await });
+    let config = ProxyConfig::parse(&format!(
+        "upstream = \"http://{upstream_address}\"\n[[route]]\npath = \"/paid/{{*rest}}\"\nprice = 5\n"
+    ))
+    .unwrap();
+    let served =
+        Served::start(HttpConfig { resources: Resources::Proxy(config), ..HttpConfig::default() }).await;
+    let channel = served.open_channel().await;
+
+    let spoofed = [
+        "client-ip",
+        "true-client-ip",
+        "x-client-ip",
+        "x-cluster-client-ip",
+        "cf-connecting-ip",
+        "fastly-client-ip",
+        "x_forwarded_for",
+        "x_real_ip",
+    ];
+    let mut request = Served::client(1).get(served.url("/paid/report"));
+    for name in spoofed {
+        request = request.header(name, "10.0.0.1");
+    }
+    for (name, value) in served.payment(channel, 5).to_header_pairs() {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let seen = response.text().await.unwrap();
+    let forwarded: Vec<&str> = seen.lines().filter(|name| spoofed.contains(name)).collect();
+    assert!(forwarded.is_empty(), "the upstream got client-chosen addresses in {forwarded:?}");
+    served.stop().await;
+}
+
 /// A route with its own sender limit, under a receiver-wide one: the receiver-wide budget is
 /// taken first, then the route refuses. The README says a refused request spends nothing of
 /// the budget, yet the refused one spent the receiver-wide budget: the sender, who made one
