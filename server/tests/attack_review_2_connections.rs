@@ -22,7 +22,7 @@ use http_support::*;
 use tokio::{io::AsyncReadExt, net::TcpSocket, sync::oneshot, task::JoinSet};
 use uraiden_server::{
     config::{HttpLimits, RateLimits},
-    receiver::{HttpConfig, Receiver},
+    receiver::{HttpConfig, Receiver, TlsFiles},
 };
 
 const HEADER_TIMEOUT: Duration = Duration::from_millis(800);
@@ -105,4 +105,52 @@ async fn one_address_reopening_silent_connections_locks_everyone_else_out() {
         )
     });
     assert_eq!(response.unwrap().status(), 402);
+}
+
+/// Over TLS the limit by client address holds as over plain HTTP (the peer address is known
+/// to every request of a TLS connection too), also for requests on one kept-alive connection.
+#[tokio::test]
+async fn the_client_address_limit_holds_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let http = HttpConfig {
+        tls: Some(TlsFiles { cert, key }),
+        rate_limits: RateLimits {
+            per_client_address: Some("1/1h,burst=2".parse().unwrap()),
+            ..RateLimits::default()
+        },
+        ..HttpConfig::default()
+    };
+    let receiver = Receiver::over_backend(FakeBackend::healthy(), gateway(), http).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let serving = tokio::spawn(receiver.run(listener, async move {
+        let _ = stopped.await;
+    }));
+
+    let client = |host: u8| {
+        reqwest::Client::builder()
+            .local_address(from(host))
+            .resolve("localhost", address)
+            .tls_certs_only([reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).unwrap()])
+            .build()
+            .unwrap()
+    };
+    let url = format!("https://localhost:{}/echofix/x", address.port());
+    let same = client(11);
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(same.get(&url).send().await.unwrap().status().as_u16());
+    }
+    // A new connection from the same address is the same client.
+    statuses.push(client(11).get(&url).send().await.unwrap().status().as_u16());
+    let other = client(12).get(&url).send().await.unwrap().status().as_u16();
+    let _ = stop.send(());
+    serving.await.unwrap().unwrap();
+    assert_eq!(statuses, [402, 402, 429, 429]);
+    assert_eq!(other, 402, "another address has its own budget");
 }
