@@ -590,3 +590,24 @@ fn a_steady_flood_of_new_keys_costs_one_scan_per_eighth_of_the_cap_not_per_key()
     }
     assert!(scans <= 2, "{scans} scans of {max_keys} keys for {flood} new keys");
 }
+
+/// An attacker with a few more addresses than the limiter tracks (an IPv6 /47 holds 131,072
+/// /64s, more than the default 100,000 keys) cycles through them: each address is forgotten
+/// before it comes round again, so every request finds a full bucket and the limit never
+/// refuses anything. Here 90 keys against a cap of 80, a burst of 1 and no refill: ten rounds
+/// should pass 90 requests, the first round's.
+#[test]
+#[ignore = "open (issue 9 review 2): with more keys than --rate-limit-max-keys cycling round robin, \
+            eviction forgets every key before it returns, so the limit by address refuses nothing \
+            (the README says eviction forgets at most a little); fix: under eviction pressure key \
+            IPv6 clients by a wider prefix (/56, then /48), or keep a shared overflow bucket for \
+            new keys while the table is full, and document the bound"]
+fn more_addresses_than_tracked_keys_are_never_limited() {
+    use std::time::Instant;
+    use uraiden_server::rate_limit::{Rate, RateLimiter};
+
+    let limiter = RateLimiter::new(Rate::new(1, Duration::from_secs(3600), 1).unwrap(), 80);
+    let now = Instant::now();
+    let passed = (0..10).flat_map(|_| 0..90u32).filter(|key| limiter.check_at(*key, now).is_ok()).count();
+    assert!(passed <= 90, "{passed} of 900 requests passed a limit of 1 per hour per key over 90 keys");
+}

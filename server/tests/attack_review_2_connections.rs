@@ -1,4 +1,5 @@
-//! Issue 9, second outside review: the connection cap attacked by one persistent client.
+//! Issue 9, second outside review: the connection cap attacked by one persistent client, and
+//! the limit by client address over TLS.
 //!
 //! The slowloris fixes close silent connections after the header timeout and cap the
 //! connections served at once; the tests in `slowloris.rs` send one flood and wait for it to
