@@ -611,3 +611,58 @@ fn more_addresses_than_tracked_keys_are_never_limited() {
     let passed = (0..10).flat_map(|_| 0..90u32).filter(|key| limiter.check_at(*key, now).is_ok()).count();
     assert!(passed <= 90, "{passed} of 900 requests passed a limit of 1 per hour per key over 90 keys");
 }
+
+/// Status requests carry a genuine signature of the sender, and leak like proofs do; one
+/// replayed by a stranger (within its deadline) reads the last proof, as designed, but neither
+/// it nor a stranger's own forged one, alone or with a replayed accepted proof, spends the
+/// sender's budget.
+#[tokio::test]
+async fn status_requests_genuine_replayed_or_forged_do_not_spend_the_senders_budget() {
+    use uraiden_protocol::{request_deadline, SignedStatusRequest};
+
+    let http = HttpConfig {
+        rate_limits: RateLimits {
+            per_sender: Some("1/1h,burst=2".parse().unwrap()),
+            ..RateLimits::default()
+        },
+        ..HttpConfig::default()
+    };
+    let served = Served::start(http).await;
+    let channel = served.open_channel().await;
+    let first = served.payment(channel, 5);
+    assert_eq!(served.get(1, "/echofix/x", Some(&first)).await.status(), 200);
+
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let sign = |key: usize| {
+        SignedStatusRequest::sign(
+            &served.chain.signing_key(key),
+            &served.chain.domain(),
+            channel,
+            request_deadline(now),
+        )
+        .unwrap()
+    };
+    let (genuine, forged) = (sign(SENDER), sign(5));
+    for host in 3..=6 {
+        let mut request = Served::client(host).get(served.url("/echofix/x"));
+        for (name, value) in genuine.to_header_pairs() {
+            request = request.header(name, value);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 402, "replayed status probe from 127.0.0.{host}");
+        // With the replayed accepted proof too.
+        let mut request = Served::client(host).get(served.url("/echofix/x"));
+        for (name, value) in genuine.to_header_pairs().into_iter().chain(first.to_header_pairs()) {
+            request = request.header(name, value);
+        }
+        assert_eq!(request.send().await.unwrap().status(), 402, "status request + replayed proof");
+        let mut request = Served::client(host).get(served.url("/echofix/x"));
+        for (name, value) in forged.to_header_pairs() {
+            request = request.header(name, value);
+        }
+        assert_eq!(request.send().await.unwrap().status(), 409, "forged status probe from 127.0.0.{host}");
+    }
+    let response = served.get(2, "/echofix/x", Some(&served.payment(channel, 10))).await;
+    assert_eq!(response.status(), 200, "the sender's second payment of a burst of two");
+    served.stop().await;
+}
