@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (cargo-fuzz, libFuzzer, nightly) of the protocol crate's parsers of
-# untrusted bytes: RDN-* headers, signatures and recovery (differential against alloy/k256),
-# ERC223 data, amounts. Targets: protocol/fuzz/fuzz_targets/; seed corpus: protocol/fuzz/corpus/.
+# untrusted bytes: RDN-* headers and cookies, signatures and recovery (differential against
+# alloy/k256), ERC223 data, amounts, the API's JSON bodies, keystore files. Targets: protocol/fuzz/fuzz_targets/; seed corpus: protocol/fuzz/corpus/.
 #
 #   scripts/fuzz.sh                 each target briefly (--seconds 15), as `npm test` runs it
 #   scripts/fuzz.sh --runs 10000000 each target for that many executions; prints the counts

@@ -21,6 +21,9 @@ pub enum Error {
         "{path} has mode {mode:o}; it holds a secret and must be readable by its owner only (run `chmod 600 {path}`)"
     )]
     SecretFileTooOpen { path: PathBuf, mode: u32 },
+    /// A key, password or API-token file is larger than any such secret.
+    #[error("{path} is larger than {max} bytes; it cannot be a key, keystore, password or token file")]
+    SecretFileTooLarge { path: PathBuf, max: u64 },
     /// A password or API-token file is not UTF-8 text.
     #[error("{path} is not UTF-8 text; put the secret in it as plain text")]
     SecretFileNotText { path: PathBuf },
@@ -30,6 +33,10 @@ pub enum Error {
     /// The keystore's password is wrong or the keystore is damaged.
     #[error("cannot decrypt keystore {path}: wrong password or damaged file")]
     KeystoreDecrypt { path: PathBuf },
+    /// The keystore file is malformed, of an unsupported kind, or asks for an absurd key
+    /// derivation cost; nothing was derived.
+    #[error("keystore {path}: {reason}")]
+    KeystoreInvalid { path: PathBuf, reason: String },
     /// A keystore needs a password and none was given.
     #[error("keystore {path} needs a password: pass --private-key-password-file")]
     PasswordMissing { path: PathBuf },

@@ -3,6 +3,9 @@
 //! whoever reads the key can take every channel's earnings. So must the files of other
 //! secrets (the keystore's password, the operator's API token): [`read_secret_file`].
 //!
+//! A keystore is parsed and checked by `uraiden_protocol::keystore` before anything is
+//! derived: the file chooses its key derivation's cost, so an absurd one is refused, not run.
+//!
 //! Secrets are read straight into buffers that are wiped when dropped ([`Zeroizing`]), never
 //! into a plain `String` first.
 
@@ -14,6 +17,7 @@ use std::{
 };
 
 use alloy::signers::local::PrivateKeySigner;
+use uraiden_protocol::keystore::{Keystore, KeystoreError};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::{Error, Result};
@@ -29,8 +33,16 @@ pub fn load_private_key(key_path: &Path, password: Option<&str>) -> Result<Priva
         })?;
     let text = contents.trim();
     if text.starts_with('{') {
+        // Checked (shape, lengths, KDF cost) before the password is even needed.
+        let keystore = Keystore::parse(text).map_err(|error| match error {
+            KeystoreError::WrongPassword => Error::KeystoreDecrypt { path: key_path.to_owned() },
+            error => Error::KeystoreInvalid { path: key_path.to_owned(), reason: error.to_string() },
+        })?;
         let password = password.ok_or_else(|| Error::PasswordMissing { path: key_path.to_owned() })?;
-        return PrivateKeySigner::decrypt_keystore(key_path, password)
+        let key = keystore
+            .decrypt(password.as_bytes())
+            .map_err(|_| Error::KeystoreDecrypt { path: key_path.to_owned() })?;
+        return PrivateKeySigner::from_slice(key.as_slice())
             .map_err(|_| Error::KeystoreDecrypt { path: key_path.to_owned() });
     }
     let digits = text.strip_prefix("0x").unwrap_or(text);
@@ -59,9 +71,14 @@ pub fn read_secret_file(path: &Path) -> Result<Zeroizing<String>> {
     read_owner_only(path, |path, mode| Error::SecretFileTooOpen { path, mode })
 }
 
+/// The largest key, keystore, password or token file read: a keystore is under 1 KiB, and a
+/// larger file (or one that never ends, a FIFO) would otherwise be read whole into memory.
+pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
 /// Reads `path` as text after checking, on the opened file, that neither group nor others
-/// may access it (`too_open` makes the refusal). The buffer is allocated once at the file's
-/// size, so no copy of the secret is left behind by a reallocation.
+/// may access it (`too_open` makes the refusal) and that it is at most
+/// [`MAX_SECRET_FILE_BYTES`]. The buffer is allocated once at the file's size, so no copy of
+/// the secret is left behind by a reallocation.
 fn read_owner_only(path: &Path, too_open: impl FnOnce(PathBuf, u32) -> Error) -> Result<Zeroizing<String>> {
     let unreadable = |source| Error::KeyFileUnreadable { path: path.to_owned(), source };
     let mut file = File::open(path).map_err(unreadable)?;
@@ -70,10 +87,18 @@ fn read_owner_only(path: &Path, too_open: impl FnOnce(PathBuf, u32) -> Error) ->
     if mode & 0o077 != 0 {
         return Err(too_open(path.to_owned(), mode & 0o777));
     }
-    // One byte more than the file, so that reading to its end needs no growth.
+    let too_large = || Error::SecretFileTooLarge { path: path.to_owned(), max: MAX_SECRET_FILE_BYTES };
+    if metadata.len() > MAX_SECRET_FILE_BYTES {
+        return Err(too_large());
+    }
+    // One byte more than the file, so that reading to its end needs no growth; the read stops
+    // one byte past the bound whatever the file claimed.
     let capacity = usize::try_from(metadata.len()).unwrap_or(0).saturating_add(1);
     let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
-    file.read_to_end(&mut bytes).map_err(unreadable)?;
+    (&mut file).take(MAX_SECRET_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_SECRET_FILE_BYTES {
+        return Err(too_large());
+    }
     match String::from_utf8(std::mem::take(&mut *bytes)) {
         Ok(text) => Ok(Zeroizing::new(text)),
         Err(error) => {
@@ -144,6 +169,83 @@ mod tests {
         assert_eq!(load_private_key(&path, Some("correct horse")).unwrap().address(), signer.address());
         assert!(matches!(load_private_key(&path, Some("wrong")), Err(Error::KeystoreDecrypt { .. })));
         assert!(matches!(load_private_key(&path, None), Err(Error::PasswordMissing { .. })));
+    }
+
+    /// A V3 keystore with these `kdf` and `kdfparams`, the other fields well formed (an
+    /// arbitrary ciphertext and MAC: every file here fails on its parameters, or on its MAC).
+    fn keystore_json(kdf: &str, kdfparams: &str) -> String {
+        format!(
+            r#"{{"version": 3, "id": "6c4485f3-3cc0-4081-848e-8bf489f2c262", "crypto": {{
+                "cipher": "aes-128-ctr", "cipherparams": {{"iv": "76f07196b3c94f25b8f34d869493f640"}},
+                "ciphertext": "{0}", "kdf": "{kdf}", "kdfparams": {kdfparams}, "mac": "{0}"}}}}"#,
+            "11".repeat(32)
+        )
+    }
+
+    /// Loads `keystore` on another thread; `Err` when that panicked or is still deriving after
+    /// a minute (a file that chooses a KDF cost of hours is a hang, not an answer).
+    fn load_keystore_within_a_minute(keystore: String) -> Result<Result<PrivateKeySigner>, &'static str> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "ks.json", &keystore, 0o600);
+        let (sent, received) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _dir = dir;
+            let _ = sent.send(load_private_key(&path, Some("pw")));
+        });
+        received.recv_timeout(std::time::Duration::from_secs(60)).map_err(|error| match error {
+            std::sync::mpsc::RecvTimeoutError::Timeout => "still deriving after a minute",
+            std::sync::mpsc::RecvTimeoutError::Disconnected => "the loader panicked",
+        })
+    }
+
+    #[test]
+    fn a_keystore_asking_for_hours_of_key_derivation_is_refused_before_deriving() {
+        // A hostile (or absurd) file chooses the KDF's cost: 4096 scrypt passes of 64 MiB each,
+        // or 4 billion PBKDF2 rounds. The loader must refuse it, not spend hours on it.
+        for (kdf, params) in [
+            ("scrypt", r#"{"dklen": 32, "n": 65536, "r": 8, "p": 4096, "salt": "00"}"#),
+            ("pbkdf2", r#"{"dklen": 32, "c": 4294967295, "prf": "hmac-sha256", "salt": "00"}"#),
+        ] {
+            let loaded = load_keystore_within_a_minute(keystore_json(kdf, params));
+            let message =
+                loaded.unwrap_or_else(|problem| panic!("{kdf} {params}: {problem}")).unwrap_err().to_string();
+            assert!(message.contains("too costly"), "{kdf}: {message}");
+        }
+    }
+
+    #[test]
+    fn a_keystore_with_malformed_parameters_is_refused_without_a_panic() {
+        // A derived key shorter than the MAC's half of it, a short IV, a cipher that is not
+        // AES-128-CTR, a KDF that is not the one named: each refused with what is wrong.
+        let short_dklen =
+            keystore_json("pbkdf2", r#"{"dklen": 16, "c": 1, "prf": "hmac-sha256", "salt": "00"}"#);
+        let short_iv =
+            keystore_json("pbkdf2", r#"{"dklen": 32, "c": 1, "prf": "hmac-sha256", "salt": "00"}"#)
+                .replace("76f07196b3c94f25b8f34d869493f640", "76f07196");
+        let cbc = keystore_json("pbkdf2", r#"{"dklen": 32, "c": 1, "prf": "hmac-sha256", "salt": "00"}"#)
+            .replace("aes-128-ctr", "aes-128-cbc");
+        let mixed = keystore_json("scrypt", r#"{"dklen": 32, "c": 1, "prf": "hmac-sha256", "salt": "00"}"#);
+        for (what, keystore) in
+            [("dklen", short_dklen), ("iv", short_iv), ("cipher", cbc), ("kdfparams", mixed)]
+        {
+            let loaded = load_keystore_within_a_minute(keystore);
+            let error = loaded.unwrap_or_else(|problem| panic!("{what}: {problem}")).unwrap_err();
+            assert!(error.to_string().contains(what), "{what}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_secret_file_larger_than_any_secret_is_refused_before_reading_it() {
+        // A multi-gigabyte "key file" (or a FIFO that never ends) would be read whole into
+        // memory; no key, keystore, password or token is near 64 KiB.
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "huge", &"7".repeat(64 * 1024 + 1), 0o600);
+        for error in [load_private_key(&path, Some("pw")).unwrap_err(), read_secret_file(&path).unwrap_err()]
+        {
+            assert!(error.to_string().contains("larger than 65536 bytes"), "{error}");
+        }
+        let path = write(dir.path(), "fits", &"7".repeat(64 * 1024), 0o600);
+        assert_eq!(read_secret_file(&path).unwrap().len(), 64 * 1024);
     }
 
     #[test]

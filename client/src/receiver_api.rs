@@ -3,25 +3,12 @@
 //! just now), then closing on chain.
 
 use reqwest::StatusCode;
-use serde::Deserialize;
-use uraiden_protocol::{parse_amount, ProofSignature};
+use uraiden_protocol::{CloseRequestBody, ClosingSignatureBody, LastProofBody, ProofSignature};
 
 use crate::{
     channel::Channel,
     error::{Error, Result},
 };
-
-#[derive(Debug, Deserialize)]
-struct CloseResponse {
-    close_signature: String,
-}
-
-/// A 409's last accepted proof: the receiver holds another balance than ours.
-#[derive(Debug, Deserialize)]
-struct OtherBalance {
-    balance: String,
-    balance_signature: Option<String>,
-}
 
 /// Asks the receiver at `gateway_url` (its origin + `RDN-Gateway-Path`) to sign the closing
 /// proof for the channel's last balance, with a close request signed now. When the receiver
@@ -37,21 +24,18 @@ pub async fn request_closing_signature(
         format!("{}/channels/{}/{}", gateway_url.trim_end_matches('/'), id.sender, id.open_block_number);
     for attempt in 0..2 {
         let request = channel.close_request()?;
-        let body = serde_json::json!({
-            "balance": request.balance.to_string(),
-            "deadline": request.deadline,
-            "signature": request.signature.to_hex(),
-        });
         let response = http
             .delete(&url)
-            .json(&body)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(CloseRequestBody::from(&request).to_json())
             .send()
             .await
             .map_err(|source| Error::Http { url: url.clone(), source })?;
         let status = response.status();
         let text = response.text().await.map_err(|source| Error::Http { url: url.clone(), source })?;
         if status == StatusCode::CONFLICT && attempt == 0 {
-            if let Ok(other) = serde_json::from_str::<OtherBalance>(&text) {
+            // A 409's last accepted proof: the receiver holds another balance than ours.
+            if let Ok(other) = LastProofBody::from_json(&text) {
                 if adopt_receivers_balance(channel, &other)? {
                     continue;
                 }
@@ -63,20 +47,20 @@ pub async fn request_closing_signature(
                 reason: format!("refused to sign the close ({status}): {text}"),
             });
         }
-        let parsed: CloseResponse = serde_json::from_str(&text).map_err(|e| Error::Receiver {
+        let parsed = ClosingSignatureBody::from_json(&text).map_err(|e| Error::Receiver {
             url: url.clone(),
             reason: format!("unexpected close answer: {e}"),
         })?;
-        return Ok(ProofSignature::from_hex(&parsed.close_signature)?);
+        return Ok(parsed.close_signature);
     }
     Err(Error::Receiver { url, reason: "the receiver's last balance kept changing while closing".into() })
 }
 
 /// Adopts the last proof of a 409 when it is ours; whether the balance changed.
-fn adopt_receivers_balance(channel: &Channel, other: &OtherBalance) -> Result<bool> {
-    let balance = parse_amount(&other.balance)?;
-    match &other.balance_signature {
-        Some(signature) => channel.adopt_receiver_proof(balance, ProofSignature::from_hex(signature)?),
+fn adopt_receivers_balance(channel: &Channel, other: &LastProofBody) -> Result<bool> {
+    let balance = other.balance;
+    match other.balance_signature {
+        Some(signature) => channel.adopt_receiver_proof(balance, signature),
         // Nothing accepted yet: a close at zero needs no proof of ours.
         None if balance.is_zero() => channel.adopt_unpaid(),
         None => Ok(false),

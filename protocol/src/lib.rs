@@ -16,17 +16,27 @@
 //! - `erc223`: the data of an ERC223 transfer that opens or tops up a channel.
 //! - `headers`: the `RDN-*` headers ([`header`] names, [`PaymentHeaders`], [`PaywallInfo`],
 //!   [`Refusal`]) and the `Cookie` lines browsers send them in ([`cookie_pairs`]).
+//! - `api`: the JSON bodies of the receiver's REST API that sender and receiver parse from
+//!   each other ([`CloseRequestBody`], [`ClosingSignatureBody`], [`LastProofBody`],
+//!   [`WithdrawBody`]).
+//! - `keystore` (cargo feature `keystore`): V3 keystore files, parsed and checked (including
+//!   the cost of their key derivation) before anything is derived.
 //! - `error`: the crate's [`Error`].
 //!
 //! The crate is pure (no I/O, no async runtime) and builds for `wasm32-unknown-unknown`.
 //! The cargo feature `rand` adds `LocalSigningKey::generate()` (getrandom; in the browser
-//! `crypto.getRandomValues`); without it the crate needs no randomness.
+//! `crypto.getRandomValues`); without it the crate needs no randomness. The feature
+//! `keystore` adds the `keystore` module (scrypt, PBKDF2, AES-128-CTR), which native tools
+//! need to load an account key and the browser build does without.
 
+mod api;
 mod channel;
 mod eip712;
 mod erc223;
 mod error;
 mod headers;
+#[cfg(feature = "keystore")]
+pub mod keystore;
 mod requests;
 mod signature;
 mod signer;
@@ -34,6 +44,7 @@ mod typed_data;
 
 pub use alloy_primitives::{aliases::U192, Address, B256, U256};
 pub use alloy_sol_types::{Eip712Domain, SolStruct};
+pub use api::{BodyError, CloseRequestBody, ClosingSignatureBody, LastProofBody, WithdrawBody};
 pub use channel::{parse_amount, ChannelId, ChannelKey};
 pub use eip712::{
     channel_manager_domain, eip712_signing_hash, BalanceProof, CloseRequest, ClosingProof, StatusRequest,

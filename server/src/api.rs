@@ -31,10 +31,11 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Value};
 use uraiden_protocol::{
-    parse_address, parse_amount, Address, ChannelId, ProofSignature, SignedCloseRequest, U192,
+    parse_address, Address, BodyError, ChannelId, CloseRequestBody, ClosingSignatureBody, LastProofBody,
+    WithdrawBody, U192,
 };
 
 use crate::{
@@ -114,8 +115,8 @@ impl IntoResponse for ApiError {
         let (status, code) = self.status_and_code();
         let mut body = json!({ "error": code, "message": self.to_string() });
         if let (Self::NotLastBalance(last), Some(fields)) = (&self, body.as_object_mut()) {
-            fields.insert("balance".into(), last.balance.to_string().into());
-            fields.insert("balance_signature".into(), last.signature.map(|s| s.to_hex()).into());
+            let last = LastProofBody { balance: last.balance, balance_signature: last.signature };
+            fields.extend(last.to_json_fields());
         }
         let mut response = (status, Json(body)).into_response();
         if matches!(self, Self::Unauthorized) {
@@ -275,24 +276,6 @@ async fn channel_detail(
         .ok_or_else(|| unknown(sender, open_block))
 }
 
-/// The body of a cooperative-close request: a close request signed just now.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CloseRequestJson {
-    /// Decimal string, or a JSON number.
-    balance: AmountJson,
-    /// Unix seconds: a JSON number or a decimal string.
-    deadline: AmountJson,
-    signature: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum AmountJson {
-    Number(u64),
-    Text(String),
-}
-
 const CLOSE_REQUEST_HELP: &str = "send {\"balance\": \"<decimal>\", \"deadline\": <unix seconds>, \
     \"signature\": \"0x…\"}: an EIP-712 CloseRequest(address sender,address receiver,uint32 openBlockNumber,\
     uint192 balance,uint64 deadline) over the channel's last accepted balance, signed by the channel's sender \
@@ -305,30 +288,20 @@ async fn cooperative_close(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let (sender, open_block) = (sender_from_path(&sender)?, open_block_from_path(&open_block)?);
-    let json: Value = serde_json::from_slice(&body).map_err(|error| {
-        ApiError::BadRequest(format!("expected a JSON body ({error}); {CLOSE_REQUEST_HELP}"))
-    })?;
-    if json.get("balance_signature").is_some() {
-        // The seed's body: a balance proof, which anyone who saw it holds.
-        return Err(ApiError::Forbidden(format!(
-            "a balance proof does not authorise a close (proofs leak through headers and cookies); \
-             {CLOSE_REQUEST_HELP}"
-        )));
-    }
-    let body: CloseRequestJson = serde_json::from_value(json)
-        .map_err(|error| ApiError::BadRequest(format!("{error}; {CLOSE_REQUEST_HELP}")))?;
-    let signature: ProofSignature =
-        body.signature.trim().parse().map_err(|error| ApiError::BadRequest(format!("signature: {error}")))?;
-    let request = SignedCloseRequest {
-        channel: ChannelId::new(sender, state.gateway().receiver, open_block),
-        balance: amount_from_json(body.balance, "balance")?,
-        deadline: deadline_from_json(body.deadline)?,
-        signature,
-    };
+    let request = CloseRequestBody::from_json(&body)
+        .map_err(|error| match error {
+            // The seed's body: a balance proof, which anyone who saw it holds.
+            BodyError::BalanceProof => ApiError::Forbidden(format!("{error}; {CLOSE_REQUEST_HELP}")),
+            BodyError::NotJson(_) | BodyError::Shape(_) => {
+                ApiError::BadRequest(format!("{error}; {CLOSE_REQUEST_HELP}"))
+            }
+            BodyError::Field { .. } => ApiError::BadRequest(error.to_string()),
+        })?
+        .for_channel(ChannelId::new(sender, state.gateway().receiver, open_block));
     match state.backend().sign_cooperative_close(&request).await {
         Ok(close_signature) => {
             tracing::info!(%sender, open_block, balance = %request.balance, "closing signature given");
-            Ok(Json(json!({ "close_signature": close_signature.to_hex() })))
+            Ok(Json(ClosingSignatureBody { close_signature }.to_json()))
         }
         Err(CloseRefused::UnknownChannel) => Err(unknown(sender, open_block)),
         Err(CloseRefused::NotAuthorized(reason)) => {
@@ -342,42 +315,20 @@ async fn cooperative_close(
     }
 }
 
-fn deadline_from_json(deadline: AmountJson) -> Result<u64, ApiError> {
-    match deadline {
-        AmountJson::Number(number) => Ok(number),
-        AmountJson::Text(text) => text.trim().parse().map_err(|_| {
-            ApiError::BadRequest(format!(
-                "deadline: expected unix seconds as a number or decimal string, got {:?}",
-                text.chars().take(24).collect::<String>()
-            ))
-        }),
-    }
-}
-
-/// The optional body of `POST /withdraw`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WithdrawRequest {
-    min_amount: Option<AmountJson>,
-}
-
 /// `POST /api/1/withdraw`: every channel with at least `min_amount` earned and not withdrawn.
 async fn withdraw_all(
     _: Operator,
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let request: WithdrawRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        WithdrawRequest::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|error| {
-            ApiError::BadRequest(format!("expected no body or {{\"min_amount\": \"<decimal>\"}}: {error}"))
+    let min_amount = WithdrawBody::from_json(&body)
+        .map_err(|error| match error {
+            BodyError::Field { .. } => ApiError::BadRequest(error.to_string()),
+            _ => ApiError::BadRequest(format!(
+                "expected no body or {{\"min_amount\": \"<decimal>\"}}: {error}"
+            )),
         })?
-    };
-    let min_amount = match request.min_amount {
-        None => U192::ZERO,
-        Some(amount) => amount_from_json(amount, "min_amount")?,
-    };
+        .min_amount;
     let report =
         state.backend().withdraw(None, min_amount).await.map_err(|e| ApiError::Conflict(e.to_string()))?;
     let withdrawals: Vec<Value> =
@@ -476,15 +427,6 @@ fn close_json(close: &ChannelClose) -> Value {
     entry
 }
 
-fn amount_from_json(amount: AmountJson, what: &str) -> Result<U192, ApiError> {
-    match amount {
-        AmountJson::Number(number) => Ok(U192::from(number)),
-        AmountJson::Text(text) => {
-            parse_amount(text.trim()).map_err(|error| ApiError::BadRequest(format!("{what}: {error}")))
-        }
-    }
-}
-
 fn sender_from_path(sender: &str) -> Result<Address, ApiError> {
     parse_address(sender)
         .map_err(|error| ApiError::BadRequest(format!("sender address in the path: {error}")))
@@ -513,25 +455,6 @@ mod tests {
             .as_array()
             .is_some_and(|abi| abi.iter().any(|item| item["name"] == "cooperativeClose")));
         assert!(TOKEN_ABI.as_array().is_some_and(|abi| abi.iter().any(|item| item["name"] == "transfer")));
-    }
-
-    #[test]
-    fn close_request_accepts_strings_and_numbers_and_rejects_extras() {
-        let text: CloseRequestJson =
-            serde_json::from_str(r#"{"balance": "13000", "deadline": "1700000000", "signature": "0x00"}"#)
-                .unwrap();
-        assert!(matches!(text.balance, AmountJson::Text(ref t) if t == "13000"));
-        assert_eq!(deadline_from_json(text.deadline).unwrap(), 1_700_000_000);
-        let number: CloseRequestJson =
-            serde_json::from_str(r#"{"balance": 13000, "deadline": 5, "signature": "0x00"}"#).unwrap();
-        assert!(matches!(number.balance, AmountJson::Number(13000)));
-        let extra = r#"{"balance": 1, "deadline": 5, "signature": "0x", "x": 1}"#;
-        assert!(serde_json::from_str::<CloseRequestJson>(extra).is_err());
-        assert!(serde_json::from_str::<CloseRequestJson>(
-            r#"{"balance": -1, "deadline": 5, "signature": "0x"}"#
-        )
-        .is_err());
-        assert!(deadline_from_json(AmountJson::Text("soon".into())).is_err());
     }
 
     #[test]

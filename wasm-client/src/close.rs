@@ -8,8 +8,8 @@
 //! URL building and answer reading are pure and tested natively; [`request`] is the `fetch`.
 
 use uraiden_protocol::{
-    parse_amount, recover_closing_proof_signer, ChannelId, Eip712Domain, ProofSignature, SignedCloseRequest,
-    DEFAULT_GATEWAY_PATH, U192,
+    recover_closing_proof_signer, ChannelId, CloseRequestBody, ClosingSignatureBody, Eip712Domain,
+    LastProofBody, ProofSignature, SignedCloseRequest, DEFAULT_GATEWAY_PATH, U192,
 };
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -46,12 +46,7 @@ pub fn close_url(receiver_url: &str, channel: &ChannelId) -> Result<String> {
 
 /// The JSON body: the close request.
 pub fn close_body(request: &SignedCloseRequest) -> String {
-    serde_json::json!({
-        "balance": request.balance.to_string(),
-        "deadline": request.deadline,
-        "signature": request.signature.to_hex(),
-    })
-    .to_string()
+    CloseRequestBody::from(request).to_json()
 }
 
 /// What the receiver answered a close request.
@@ -67,28 +62,23 @@ pub enum CloseAnswer {
 pub fn read_answer(status: u16, body: &str) -> Result<CloseAnswer> {
     let json: Option<serde_json::Value> = serde_json::from_str(body).ok();
     let text = |key: &str| json.as_ref().and_then(|j| j.get(key)).and_then(|v| v.as_str()).map(str::to_owned);
-    if status == 409 {
-        if let Some(balance) = text("balance").and_then(|b| parse_amount(&b).ok()) {
-            let signature =
-                text("balance_signature").map(|s| ProofSignature::from_hex(&s)).transpose().map_err(|e| {
-                    UraidenError::new(
-                        ErrorKind::InvalidResponse,
-                        format!("the receiver's balance_signature: {e}"),
-                    )
-                })?;
-            return Ok(CloseAnswer::OtherBalance { balance, signature });
-        }
+    if status == 409 && json.as_ref().is_some_and(|j| j.get("balance").is_some()) {
+        let last = LastProofBody::from_json(body).map_err(|e| {
+            UraidenError::new(ErrorKind::InvalidResponse, format!("the receiver's last accepted proof: {e}"))
+        })?;
+        return Ok(CloseAnswer::OtherBalance { balance: last.balance, signature: last.balance_signature });
     }
     if status == 200 {
-        let signature = text("close_signature").ok_or_else(|| {
-            UraidenError::new(
-                ErrorKind::InvalidResponse,
-                "the receiver answered 200 without a close_signature; is receiverUrl a µRaiden receiver?",
-            )
-        })?;
-        return ProofSignature::from_hex(&signature).map(CloseAnswer::Signed).map_err(|e| {
-            UraidenError::new(ErrorKind::InvalidResponse, format!("the receiver's close_signature: {e}"))
-        });
+        return ClosingSignatureBody::from_json(body)
+            .map(|answer| CloseAnswer::Signed(answer.close_signature))
+            .map_err(|e| {
+                UraidenError::new(
+                    ErrorKind::InvalidResponse,
+                    format!(
+                        "the receiver's answer to the close request: {e}; is receiverUrl a µRaiden receiver?"
+                    ),
+                )
+            });
     }
     let reason = text("message").unwrap_or_else(|| {
         let body = body.trim();
