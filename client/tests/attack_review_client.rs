@@ -44,6 +44,7 @@ async fn milking_receiver(env: &Env) -> String {
         None,
         router,
         uraiden_server::config::HttpLimits::default(),
+        state.metrics().clone(),
         std::future::pending(),
     ));
     format!("http://{address}")

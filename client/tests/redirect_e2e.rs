@@ -112,7 +112,15 @@ async fn paywalled_proxy(env: &Env, upstream: &str) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address: SocketAddr = listener.local_addr().unwrap();
     // A second front end over `env`'s manager: its own router, the receiver's serving limits.
-    tokio::spawn(serve::serve_within(listener, None, router, HttpLimits::default(), std::future::pending()));
+    let metrics = state.metrics().clone();
+    tokio::spawn(serve::serve_within(
+        listener,
+        None,
+        router,
+        HttpLimits::default(),
+        metrics,
+        std::future::pending(),
+    ));
     format!("http://{address}")
 }
 

@@ -235,6 +235,14 @@ pub struct LimitArgs {
     #[arg(long, env = "URAIDEN_MAX_CONNECTIONS", default_value_t = HttpLimits::default().max_connections,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_connections: usize,
+    /// Connections one client address (IPv4 address, IPv6 /64) may hold at once, TLS
+    /// handshakes included; one more is closed as soon as it is accepted. Default: a quarter
+    /// of --max-connections (128 of 512), room for browsers (6-8 connections per host, a few
+    /// tabs) and for NATs, while no address can hold every slot. Behind a reverse proxy every
+    /// client has the proxy's address: set it to --max-connections there.
+    #[arg(long, env = "URAIDEN_MAX_CONNECTIONS_PER_CLIENT",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_connections_per_client: Option<usize>,
     /// Milliseconds a client has to send a request head, from connecting or from its previous
     /// answer (so also the keep-alive idle timeout).
     #[arg(long, env = "URAIDEN_HEADER_TIMEOUT_MS", default_value_t = millis(HttpLimits::default().header_timeout),
@@ -264,6 +272,7 @@ impl LimitArgs {
     fn limits(&self) -> HttpLimits {
         HttpLimits {
             max_connections: self.max_connections,
+            max_connections_per_client: self.max_connections_per_client,
             header_timeout: Duration::from_millis(self.header_timeout_ms),
             body_timeout: Duration::from_millis(self.body_timeout_ms),
             request_timeout: Duration::from_millis(self.request_timeout_ms),
@@ -649,6 +658,8 @@ mod tests {
             "start",
             "--max-connections",
             "64",
+            "--max-connections-per-client",
+            "12",
             "--header-timeout-ms",
             "500",
             "--body-timeout-ms",
@@ -665,6 +676,7 @@ mod tests {
         };
         let limits = start.limits.limits();
         assert_eq!(limits.max_connections, 64);
+        assert_eq!(limits.connections_per_client(), 12);
         assert_eq!(
             [
                 limits.header_timeout,
@@ -675,6 +687,7 @@ mod tests {
             [500, 600, 700, 800].map(Duration::from_millis)
         );
         assert!(parse(&["start", "--max-connections", "0"]).is_err());
+        assert!(parse(&["start", "--max-connections-per-client", "0"]).is_err());
         assert!(parse(&["start", "--header-timeout-ms", "0"]).is_err());
     }
 

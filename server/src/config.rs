@@ -82,9 +82,17 @@ pub struct HttpOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HttpLimits {
     /// Connections served at once (`--max-connections`). Beyond it, new connections wait in
-    /// the kernel's accept queue until one ends. Keep it well below the process's open-file
+    /// the kernel's accept queue until one ends (unless their address is over its own cap,
+    /// below). Keep it well below the process's open-file
     /// limit (`ulimit -n`): the state file and the node connections need descriptors too.
     pub max_connections: usize,
+    /// Connections one client address (an IPv4 address, an IPv6 /64) may hold at once,
+    /// counted from accept (a TLS handshake included) to close
+    /// (`--max-connections-per-client`); `None` for a quarter of `max_connections` (at
+    /// least 1), see [`connections_per_client`](Self::connections_per_client). A connection
+    /// over it is closed as soon as it is accepted, so one address reopening silent
+    /// connections cannot hold every slot, nor fill the accept queue ahead of others.
+    pub max_connections_per_client: Option<usize>,
     /// Time a client has to send a complete request head, from when the connection is
     /// accepted or its previous response was sent; it is also the keep-alive idle timeout
     /// (`--header-timeout-ms`).
@@ -108,6 +116,7 @@ impl Default for HttpLimits {
     fn default() -> Self {
         Self {
             max_connections: 512,
+            max_connections_per_client: None,
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(30),
@@ -115,6 +124,17 @@ impl Default for HttpLimits {
             write_timeout: Duration::from_secs(30),
             shutdown_drain: Duration::from_secs(30),
         }
+    }
+}
+
+impl HttpLimits {
+    /// The cap of connections per client address: the one set, else a quarter of
+    /// `max_connections`. A browser opens 6 to 8 connections to a host, a few more with
+    /// several tabs, and a NAT puts several such users behind one address; a quarter (128
+    /// of the default 512) leaves them room, while one address can never hold more than a
+    /// quarter of the slots.
+    pub fn connections_per_client(&self) -> usize {
+        self.max_connections_per_client.unwrap_or(self.max_connections / 4).max(1)
     }
 }
 
@@ -152,5 +172,19 @@ mod tests {
         assert!(!token.matches("s3cret "));
         assert!(!token.matches(""));
         assert_eq!(format!("{token:?}"), "ApiToken(..)");
+    }
+
+    #[test]
+    fn connections_per_client_default_to_a_quarter_of_the_cap() {
+        let limits = |max_connections, max_connections_per_client| HttpLimits {
+            max_connections,
+            max_connections_per_client,
+            ..HttpLimits::default()
+        };
+        assert_eq!(HttpLimits::default().connections_per_client(), 128);
+        assert_eq!(limits(8, None).connections_per_client(), 2);
+        assert_eq!(limits(2, None).connections_per_client(), 1);
+        assert_eq!(limits(8, Some(6)).connections_per_client(), 6);
+        assert_eq!(limits(8, Some(0)).connections_per_client(), 1);
     }
 }

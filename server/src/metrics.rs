@@ -1,8 +1,9 @@
 //! Prometheus metrics, served at `/metrics`.
 //!
-//! Counters and the latency histogram are updated by the paywall and the rate limits as
-//! requests happen; the channel and sync gauges are refreshed from the backend's in-memory
-//! state when scraped, so they cost nothing between scrapes.
+//! Counters and the latency histogram are updated by the paywall, the rate limits and the
+//! accept loop as requests and connections happen; the channel and sync gauges are
+//! refreshed from the backend's in-memory state when scraped, so they cost nothing between
+//! scrapes.
 
 use prometheus::{
     Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
@@ -25,6 +26,7 @@ pub struct Metrics {
     sync_lag_blocks: IntGauge,
     sync_block: IntGauge,
     node_reachable: IntGauge,
+    connections_refused: IntCounter,
 }
 
 impl Metrics {
@@ -68,6 +70,11 @@ impl Metrics {
             IntGauge::new("sync_block", "Last block the channel manager processed").expect("valid");
         let node_reachable =
             IntGauge::new("node_reachable", "1 when the Ethereum node answers, else 0").expect("valid");
+        let connections_refused = IntCounter::new(
+            "connections_refused_total",
+            "Connections closed as soon as accepted: their client address held --max-connections-per-client",
+        )
+        .expect("valid");
         for collector in [
             Box::new(payments_accepted.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(payments_refused.clone()),
@@ -78,6 +85,7 @@ impl Metrics {
             Box::new(sync_lag_blocks.clone()),
             Box::new(sync_block.clone()),
             Box::new(node_reachable.clone()),
+            Box::new(connections_refused.clone()),
         ] {
             registry.register(collector).expect("metric names are unique");
         }
@@ -96,6 +104,7 @@ impl Metrics {
             sync_lag_blocks,
             sync_block,
             node_reachable,
+            connections_refused,
         }
     }
 
@@ -115,6 +124,11 @@ impl Metrics {
     /// route pattern (never an address: the labels stay few).
     pub(crate) fn rate_limited(&self, by: &str, route: &str) {
         self.rate_limited.with_label_values(&[by, route]).inc();
+    }
+
+    /// A connection closed at once for its client address's connection cap.
+    pub(crate) fn connection_refused(&self) {
+        self.connections_refused.inc();
     }
 
     pub(crate) fn observe_verification(&self, seconds: f64) {
@@ -159,6 +173,7 @@ mod tests {
         metrics.payment_refused(Refusal::InsufficientFunds);
         metrics.observe_verification(0.002);
         metrics.rate_limited("sender", "/echofix/{param}");
+        metrics.connection_refused();
         metrics.refresh(
             &StatsView { open_channels: 3, sync_block: 42, ..StatsView::default() },
             &HealthView { node_reachable: true, sync_lag_blocks: 2, ..HealthView::default() },
@@ -176,6 +191,7 @@ mod tests {
             "uraiden_node_reachable 1",
             "uraiden_payment_verification_seconds_count 1",
             "uraiden_rate_limited_total{by=\"sender\",route=\"/echofix/{param}\"} 1",
+            "uraiden_connections_refused_total 1",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");
         }

@@ -29,9 +29,13 @@
 //!   router is case-sensitive.
 //! - **Headers**: `RDN-*` headers, cookies, `Authorization`, hop-by-hop headers and those
 //!   the `Connection` header names stay here, in both directions, and so do the upstream's
-//!   `Set-Cookie`. What a client claims about earlier hops (`X-Forwarded-*`, `Forwarded`,
-//!   `X-Real-IP`) is dropped: this proxy is the edge, and it sets `X-Forwarded-For` (the
-//!   peer's address), `X-Forwarded-Proto` and `X-Forwarded-Host` itself.
+//!   `Set-Cookie`. What a client claims about earlier hops or its own address
+//!   (`X-Forwarded-*`, `Forwarded`, `X-Real-IP`, `Client-IP`, `True-Client-IP`,
+//!   `X-Client-IP`, `X-Cluster-Client-IP`, `CF-Connecting-IP`, `Fastly-Client-IP` and a few
+//!   more) is dropped: this proxy is the edge, and it sets `X-Forwarded-For` (the peer's
+//!   address), `X-Forwarded-Proto` and `X-Forwarded-Host` itself. So is every request
+//!   header with an `_` in its name, as nginx does by default: CGI-style upstreams (WSGI,
+//!   Rack, PHP) read `X_Forwarded_For` as the same variable as `X-Forwarded-For`.
 //! - **Answers**: the upstream's status, headers and body go back with the paywall's
 //!   `RDN-*` headers, and `Cache-Control: private, no-store` whatever the upstream said.
 //! - **Upstream failures are not charged**: the payment is checked first (a refused one
@@ -279,11 +283,33 @@ fn stays_here(name: &HeaderName) -> bool {
         )
 }
 
-/// What a client may claim about earlier hops; the upstream might trust it, so only this
-/// proxy says it.
+/// What a client may claim about earlier hops or its own address; the upstream might trust
+/// it (for access control or its own rate limits), so only this proxy says it.
 fn claims_forwarding(name: &HeaderName) -> bool {
     let name = name.as_str();
-    name.starts_with("x-forwarded-") || name == "forwarded" || name == "x-real-ip"
+    name.starts_with("x-forwarded-")
+        || matches!(
+            name,
+            "forwarded"
+                | "x-real-ip"
+                | "client-ip"
+                | "true-client-ip"
+                | "x-client-ip"
+                | "x-cluster-client-ip"
+                | "cf-connecting-ip"
+                | "fastly-client-ip"
+                | "x-original-forwarded-for"
+                | "x-originating-ip"
+                | "x-remote-ip"
+                | "x-remote-addr"
+        )
+}
+
+/// A name with an `_`: CGI-style upstreams (WSGI, Rack, PHP) read `-` and `_` alike as `_`,
+/// so `X_Forwarded_For` would reach them as `HTTP_X_FORWARDED_FOR` past
+/// [`claims_forwarding`]. Dropped whatever the name, as nginx does by default.
+fn has_underscore(name: &HeaderName) -> bool {
+    name.as_str().contains('_')
 }
 
 /// The headers a `Connection` header names: for this hop only (RFC 9110 §7.6.1).
@@ -310,10 +336,12 @@ fn end_to_end(headers: &HeaderMap) -> HeaderMap {
 }
 
 /// The headers of the upstream request: the client's end-to-end ones, minus what it claims
-/// about forwarding, plus what this proxy knows (`X-Forwarded-For`, `-Proto`, `-Host`).
+/// about forwarding and any with an `_` in its name, plus what this proxy knows
+/// (`X-Forwarded-For`, `-Proto`, `-Host`).
 fn upstream_request_headers(parts: &Parts, tls: bool) -> HeaderMap {
     let mut headers = end_to_end(&parts.headers);
-    let claimed: Vec<HeaderName> = headers.keys().filter(|name| claims_forwarding(name)).cloned().collect();
+    let claimed: Vec<HeaderName> =
+        headers.keys().filter(|name| claims_forwarding(name) || has_underscore(name)).cloned().collect();
     for name in claimed {
         headers.remove(name);
     }
@@ -511,6 +539,36 @@ mod tests {
         let mut names = kept.keys().map(HeaderName::as_str).collect::<Vec<_>>();
         names.sort_unstable();
         assert_eq!(names, ["accept", "x-kept"]);
+    }
+
+    #[test]
+    fn client_claimed_addresses_and_underscored_names_are_not_forwarded() {
+        let mut headers = HeaderMap::new();
+        for name in [
+            "X-Forwarded-For",
+            "x-forwarded-host",
+            "Forwarded",
+            "X-Real-IP",
+            "Client-IP",
+            "True-Client-IP",
+            "X-Client-IP",
+            "X-Cluster-Client-IP",
+            "CF-Connecting-IP",
+            "Fastly-Client-IP",
+            "X_Forwarded_For",
+            "x_real_ip",
+            "X_Anything",
+            "Accept",
+            "X-Request-Id",
+        ] {
+            headers.insert(HeaderName::try_from(name).unwrap(), HeaderValue::from_static("10.0.0.1"));
+        }
+        let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+        parts.headers = headers;
+        let forwarded = upstream_request_headers(&parts, true);
+        let mut names = forwarded.keys().map(HeaderName::as_str).collect::<Vec<_>>();
+        names.sort_unstable();
+        assert_eq!(names, ["accept", "x-forwarded-proto", "x-request-id"]);
     }
 
     #[test]

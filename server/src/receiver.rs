@@ -246,7 +246,9 @@ impl Receiver {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let served = serve::serve_within(listener, self.tls, self.router, self.limits, shutdown).await;
+        let metrics = self.state.metrics().clone();
+        let served =
+            serve::serve_within(listener, self.tls, self.router, self.limits, metrics, shutdown).await;
         if let Some((_, tasks)) = self.chain {
             tasks.shutdown().await;
         }

@@ -4,6 +4,17 @@
 //! cannot pile up sockets. In-flight requests (and so payments being stored) finish before
 //! [`serve_within`] returns.
 //!
+//! Connections are also capped per client address ([`HttpLimits::connections_per_client`],
+//! keyed as the rate limits key it: [`client_key`]), from accept to close, so a TLS
+//! handshake counts. A connection over its address's cap is closed as soon as it is
+//! accepted (counted in `uraiden_connections_refused_total`): the accept loop keeps
+//! draining the kernel's queue, so one address reopening silent connections holds at most
+//! its share of the slots and cannot queue ahead of everyone else. At the global cap, a
+//! connection under its address's cap waits (in the kernel's queue) for a slot rather than
+//! being closed: a burst of honest clients is served late rather than refused, and a
+//! refused client would have to race, for each freed slot, an attacker reconnecting in a
+//! loop.
+//!
 //! Requests are also bounded: [`body_deadline`] limits how long a request's body may take to
 //! arrive, [`request_deadline`] how long a paywalled request may take until its answer,
 //! except that a request whose payment is being committed ([`payment_committing`]) is always
@@ -13,14 +24,15 @@
 //! connection's preface or its streams; browsers fall back to HTTP/1.1 through ALPN.
 
 use std::{
+    collections::HashMap,
     future::Future,
     io,
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     path::Path,
     pin::Pin,
     sync::{
         atomic::{AtomicBool, Ordering},
-        Arc,
+        Arc, Mutex, PoisonError,
     },
     task::{Context, Poll},
     time::Duration,
@@ -46,7 +58,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower_service::Service;
 
-use crate::config::HttpLimits;
+use crate::{config::HttpLimits, metrics::Metrics, rate_limit::client_key};
 
 /// Pause after an accept error (out of descriptors, say) before accepting again.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
@@ -109,29 +121,23 @@ pub async fn load_tls(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
 
 /// Serves `router` on `listener` within `limits` until `shutdown` completes; then stops
 /// accepting, lets open connections finish their requests (for up to
-/// [`HttpLimits::shutdown_drain`]) and returns.
+/// [`HttpLimits::shutdown_drain`]) and returns. Connections refused for their address's cap
+/// are counted in `metrics`.
 pub async fn serve_within(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     router: Router,
     limits: HttpLimits,
+    metrics: Metrics,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let per_client = OpenPerClient::new(limits.connections_per_client());
     let connections = TaskTracker::new();
     let finish = CancellationToken::new();
     let cut = CancellationToken::new();
     tokio::pin!(shutdown);
     loop {
-        // At the cap, stop accepting: new connections wait in the kernel's queue and take no
-        // descriptor of ours until a connection ends (the header timeout ends silent ones).
-        let slot = tokio::select! {
-            () = &mut shutdown => break,
-            slot = slots.clone().acquire_owned() => match slot {
-                Ok(slot) => slot,
-                Err(_) => break,
-            },
-        };
         let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
@@ -141,6 +147,23 @@ pub async fn serve_within(
                     tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
                     continue;
                 }
+            },
+        };
+        let Some(client_slot) = per_client.open(peer.ip()) else {
+            // Closed at once, without waiting for a slot, so that the loop goes on draining
+            // the queue for other addresses.
+            tracing::debug!(%peer, "closing a connection over --max-connections-per-client");
+            metrics.connection_refused();
+            drop(stream);
+            continue;
+        };
+        // At the cap, stop accepting: new connections wait in the kernel's queue and take no
+        // descriptor of ours until a connection ends (the header timeout ends silent ones).
+        let slot = tokio::select! {
+            () = &mut shutdown => break,
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
             },
         };
         let connection = Connection {
@@ -154,6 +177,7 @@ pub async fn serve_within(
         connections.spawn(async move {
             connection.serve(stream, tls).await;
             drop(slot);
+            drop(client_slot);
         });
     }
     drop(listener);
@@ -169,6 +193,51 @@ pub async fn serve_within(
         connections.wait().await;
     }
     Ok(())
+}
+
+/// The connections open per client address ([`client_key`]), each at most `cap`.
+struct OpenPerClient {
+    /// Only addresses with a connection open: at most `--max-connections` (and one waiting
+    /// for a slot) entries.
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    cap: usize,
+}
+
+impl OpenPerClient {
+    fn new(cap: usize) -> Self {
+        Self { open: Arc::default(), cap }
+    }
+
+    /// Counts a connection from `peer` until the returned guard drops; `None` when its
+    /// address holds `cap` connections already.
+    fn open(&self, peer: IpAddr) -> Option<ClientConnection> {
+        let key = client_key(peer);
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = open.entry(key).or_default();
+        if *count >= self.cap {
+            return None;
+        }
+        *count += 1;
+        Some(ClientConnection { open: self.open.clone(), key })
+    }
+}
+
+/// One connection counted in [`OpenPerClient`], until dropped.
+struct ClientConnection {
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    key: IpAddr,
+}
+
+impl Drop for ClientConnection {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = open.get_mut(&self.key) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
 }
 
 /// One accepted connection and what it needs to be served.
@@ -415,5 +484,30 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<S> {
 
     fn is_write_vectored(&self) -> bool {
         self.stream.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_are_counted_per_client_key_until_closed() {
+        let per_client = OpenPerClient::new(2);
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        let first = per_client.open(ip("192.0.2.1")).unwrap();
+        // An IPv4 address mapped into IPv6 is the same client.
+        let second = per_client.open(ip("::ffff:192.0.2.1")).unwrap();
+        assert!(per_client.open(ip("192.0.2.1")).is_none());
+        assert!(per_client.open(ip("192.0.2.2")).is_some(), "another address has its own cap");
+        drop(first);
+        let third = per_client.open(ip("192.0.2.1")).unwrap();
+        // One IPv6 /64 is one client, another /64 another.
+        let in_64 =
+            [per_client.open(ip("2001:db8::1")).unwrap(), per_client.open(ip("2001:db8::2")).unwrap()];
+        assert!(per_client.open(ip("2001:db8::ffff:1")).is_none());
+        assert!(per_client.open(ip("2001:db8:0:1::1")).is_some());
+        drop((second, third, in_64));
+        assert!(per_client.open.lock().unwrap().is_empty(), "closed connections leave no entry");
     }
 }
