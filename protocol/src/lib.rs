@@ -16,12 +16,14 @@
 //! - `erc223`: the data of an ERC223 transfer that opens or tops up a channel.
 //! - `headers`: the `RDN-*` headers ([`header`] names, [`PaymentHeaders`], [`PaywallInfo`],
 //!   [`Refusal`]) and the `Cookie` lines browsers send them in ([`cookie_pairs`]).
+//! - `answer`: how a sender books a receiver's answer to a paid request ([`PaidAnswer`]).
 //! - `error`: the crate's [`Error`].
 //!
 //! The crate is pure (no I/O, no async runtime) and builds for `wasm32-unknown-unknown`.
 //! The cargo feature `rand` adds `LocalSigningKey::generate()` (getrandom; in the browser
 //! `crypto.getRandomValues`); without it the crate needs no randomness.
 
+mod answer;
 mod channel;
 mod eip712;
 mod erc223;
@@ -34,6 +36,7 @@ mod typed_data;
 
 pub use alloy_primitives::{aliases::U192, Address, B256, U256};
 pub use alloy_sol_types::{Eip712Domain, SolStruct};
+pub use answer::{PaidAnswer, MAX_RATE_LIMIT_RETRIES, MAX_RATE_LIMIT_WAIT_SECS};
 pub use channel::{parse_amount, ChannelId, ChannelKey};
 pub use eip712::{
     channel_manager_domain, eip712_signing_hash, BalanceProof, CloseRequest, ClosingProof, StatusRequest,
