@@ -129,6 +129,25 @@ impl Channel {
         Ok(signature)
     }
 
+    /// Takes back a transfer the receiver answered without charging it (SPEC §7: a payment
+    /// counts only once accepted): while the last proof is still the one for `sent`, the
+    /// balance and its signature go back to `before`. Signing `sent` again gives the same
+    /// proof (RFC 6979), so even a receiver that kept the refused proof never holds more than
+    /// the next payment would give it. Returns whether anything changed.
+    pub(crate) fn undo_transfer(&self, sent: U192, before: (U192, Option<ProofSignature>)) -> Result<bool> {
+        let mut store = self.client.store();
+        let Some(mut record) = store.get(&self.id).cloned() else { return Ok(false) };
+        if record.balance != sent || before.0 >= sent {
+            // Another payment of the channel moved on since: leave it to the resync rules.
+            return Ok(false);
+        }
+        tracing::info!(channel = %self.id, from = %sent, to = %before.0, "payment not charged; balance taken back");
+        record.balance = before.0;
+        record.balance_signature = before.1;
+        store.update(record)?;
+        Ok(true)
+    }
+
     /// Replaces the local balance with the receiver's last accepted proof, after checking
     /// that this sender signed it for this channel: the receiver can only return what we
     /// signed, so nothing unverified is ever trusted. Returns whether anything changed.

@@ -66,6 +66,14 @@ pub enum Error {
     /// The business-logic hook declined to pay.
     #[error("payment of {price} declined by the session's on_payment_requested hook")]
     PaymentDeclined { price: U192 },
+    /// The receiver is rate limiting these requests (429) for longer than a session waits:
+    /// nothing was charged, and the channel keeps its last accepted balance.
+    #[error(
+        "the receiver at {url} is rate limiting these requests (429 Too Many Requests); nothing was \
+         charged: retry {}",
+        retry_hint(*.retry_after_secs)
+    )]
+    RateLimited { url: String, retry_after_secs: Option<u64> },
     /// The session stopped retrying.
     #[error("gave up on {url}: {reason}")]
     GaveUp { url: String, reason: String },
@@ -78,6 +86,11 @@ pub enum Error {
     /// A header, amount or signature was malformed.
     #[error(transparent)]
     Protocol(#[from] uraiden_protocol::Error),
+}
+
+/// When to retry after a 429, for people.
+fn retry_hint(retry_after_secs: Option<u64>) -> String {
+    retry_after_secs.map_or_else(|| "later".to_owned(), |secs| format!("in {secs} s"))
 }
 
 impl Error {

@@ -11,12 +11,24 @@
 //! the call with an error naming the URL to request directly. Without the `cookies` feature
 //! reqwest keeps no cookie jar, so no cookie carries a payment either.
 //!
+//! A payment counts only once the receiver took it ([`PaidAnswer`], the rule the browser
+//! client follows too): an answer that charged nothing (409, 502) takes the channel's
+//! balance back to what it was; a 429 with a short `Retry-After` (at most
+//! [`MAX_RATE_LIMIT_WAIT_SECS`](uraiden_protocol::MAX_RATE_LIMIT_WAIT_SECS) s) sends the
+//! same proof again after the wait, a few times, and otherwise the balance goes back and
+//! the call fails with [`Error::RateLimited`], which says when to retry.
+//!
 //! Business logic plugs in through [`SessionHooks`] (the original's `on_*` events).
 
 use std::{fmt, sync::Arc, time::Duration};
 
-use reqwest::{header::LOCATION, redirect, Method, Response, StatusCode, Url};
-use uraiden_protocol::{Address, ChannelId, PaywallInfo, Refusal, U192};
+use reqwest::{
+    header::{LOCATION, RETRY_AFTER},
+    redirect, Method, Response, StatusCode, Url,
+};
+use uraiden_protocol::{
+    Address, ChannelId, PaidAnswer, PaywallInfo, ProofSignature, Refusal, MAX_RATE_LIMIT_RETRIES, U192,
+};
 
 use crate::{
     channel::Channel,
@@ -139,6 +151,23 @@ fn redirect_target(url: &Url, response: &Response) -> Option<Url> {
     url.join(location).ok().filter(|next| matches!(next.scheme(), "http" | "https"))
 }
 
+/// A payment on its way: the channel, the price, the balance of the proof sent, and the
+/// channel's proof before it (what the channel goes back to if nothing is charged).
+struct Paying {
+    channel: Channel,
+    price: U192,
+    sent: U192,
+    before: (U192, Option<ProofSignature>),
+}
+
+impl Paying {
+    /// The receiver charged nothing: the channel's balance is what it was before.
+    fn not_charged(&self) -> Result<()> {
+        self.channel.undo_transfer(self.sent, self.before)?;
+        Ok(())
+    }
+}
+
 /// What the loop does after a 402.
 enum Next {
     /// Send the same proof again after waiting.
@@ -175,7 +204,8 @@ impl Session {
     }
 
     /// Sends `method url`, paying 402s. A response other than 402 is returned as it is
-    /// (the caller decides what a 404 means); a 402 that cannot be paid is an error.
+    /// (the caller decides what a 404 means); a 402 that cannot be paid is an error, and so
+    /// is a 429 to a payment that lasts longer than the session waits (see the module docs).
     ///
     /// Redirects (at most 10) are followed without payment headers; see the module docs for
     /// which 402s behind a redirect are paid.
@@ -186,15 +216,16 @@ impl Session {
         let give_up = |reason: String| Error::GaveUp { url: requested.to_string(), reason };
         // Where the next request goes: `requested`, or where it redirected to.
         let (mut url, mut method) = (requested.clone(), method);
-        let mut paying: Option<(Channel, U192)> = None;
+        let mut paying: Option<Paying> = None;
         // What this call paid, once a paid request was answered with a redirect.
         let mut paid: Option<U192> = None;
         let (mut waits, mut resyncs, mut topups, mut reopenings) = (0u32, 0u32, 0u32, 0u32);
+        let mut rate_limited = 0u32;
         let mut redirects = 0u32;
         for _ in 0..self.options.max_attempts {
             let mut request = self.http.request(method.clone(), url.clone());
             if let Some(headers) =
-                paying.as_ref().and_then(|(channel, price)| channel.payment_headers(Some(*price)))
+                paying.as_ref().and_then(|paying| paying.channel.payment_headers(Some(paying.price)))
             {
                 for (name, value) in headers.to_header_pairs() {
                     request = request.header(name, value);
@@ -210,8 +241,8 @@ impl Session {
                 }
                 // A paid request answered with a redirect was accepted: the proof is not sent
                 // again, to the new URL or anywhere.
-                if let Some((_, price)) = paying.take() {
-                    paid = Some(price);
+                if let Some(paying) = paying.take() {
+                    paid = Some(paying.price);
                 }
                 // As browsers do: 303 means GET, and 301/302 turn a POST into a GET.
                 let becomes_get = match status {
@@ -226,11 +257,29 @@ impl Session {
                 continue;
             }
             if status.is_success() {
-                let cost = paying.as_ref().map(|(_, price)| *price).or(paid).unwrap_or(U192::ZERO);
+                let cost = paying.as_ref().map(|paying| paying.price).or(paid).unwrap_or(U192::ZERO);
                 self.hooks.on_success(&url, cost);
                 return Ok(response);
             }
             if status != StatusCode::PAYMENT_REQUIRED {
+                let retry_after = response.headers().get(RETRY_AFTER).and_then(|value| value.to_str().ok());
+                match (&paying, PaidAnswer::of(status.as_u16(), retry_after)) {
+                    // Nothing was charged and the same proof pays after a short wait: send it again.
+                    (Some(_), PaidAnswer::RateLimited { wait_secs: Some(wait), .. })
+                        if rate_limited < MAX_RATE_LIMIT_RETRIES =>
+                    {
+                        rate_limited += 1;
+                        tracing::info!(%url, wait, "rate limited; sending the same payment again after the wait");
+                        tokio::time::sleep(Duration::from_secs(wait)).await;
+                        continue;
+                    }
+                    (Some(sending), PaidAnswer::RateLimited { retry_after_secs, .. }) => {
+                        sending.not_charged()?;
+                        return Err(Error::RateLimited { url: url.to_string(), retry_after_secs });
+                    }
+                    (Some(sending), PaidAnswer::NotCharged) => sending.not_charged()?,
+                    _ => {}
+                }
                 self.hooks.on_http_error(&url, status);
                 return Ok(response);
             }
@@ -252,7 +301,7 @@ impl Session {
                 reason: format!("a 402 without usable payment headers: {e}"),
             })?;
             let refusal = Refusal::from_headers(lookup);
-            let sent = paying.as_ref().map(|(channel, _)| channel.clone());
+            let sent = paying.as_ref().map(|paying| paying.channel.clone());
             let next = match (refusal, sent) {
                 (Some(refusal), None) => {
                     return Err(give_up(format!(
@@ -342,7 +391,7 @@ impl Session {
                     }
                     tokio::time::sleep(self.options.retry_interval).await;
                 }
-                Next::PayPrice => paying = Some((self.pay(&url, &info).await?, info.price)),
+                Next::PayPrice => paying = Some(self.pay(&url, &info).await?),
             }
         }
         Err(give_up(format!("no success after {} requests", self.options.max_attempts)))
@@ -364,7 +413,7 @@ impl Session {
     }
 
     /// Signs a payment of the price in a suitable channel (reused, topped up or opened).
-    async fn pay(&self, url: &Url, info: &PaywallInfo) -> Result<Channel> {
+    async fn pay(&self, url: &Url, info: &PaywallInfo) -> Result<Paying> {
         self.ensure_same_contract(info)?;
         if let Some(limit) = self.options.max_price.filter(|limit| info.price > *limit) {
             return Err(Error::PriceAboveLimit { price: info.price, limit });
@@ -385,12 +434,15 @@ impl Session {
             )
             .await?;
         channel.set_gateway_url(&format!("{}{}", url.origin().ascii_serialization(), info.gateway_path))?;
+        let record = channel.snapshot();
+        let before = (record.balance, record.balance_signature);
         channel.create_transfer(info.price)?;
+        let sent = channel.balance();
         let mut used = self.used.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if !used.contains(&channel.id()) {
             used.push(channel.id());
         }
-        Ok(channel)
+        Ok(Paying { channel, price: info.price, sent, before })
     }
 
     /// The receiver's last accepted proof of `channel`, which a refusal does not carry: asks

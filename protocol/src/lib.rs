@@ -21,6 +21,7 @@
 //!   [`WithdrawBody`]).
 //! - `keystore` (cargo feature `keystore`): V3 keystore files, parsed and checked (including
 //!   the cost of their key derivation) before anything is derived.
+//! - `answer`: how a sender books a receiver's answer to a paid request ([`PaidAnswer`]).
 //! - `error`: the crate's [`Error`].
 //!
 //! The crate is pure (no I/O, no async runtime) and builds for `wasm32-unknown-unknown`.
@@ -29,6 +30,7 @@
 //! `keystore` adds the `keystore` module (scrypt, PBKDF2, AES-128-CTR), which native tools
 //! need to load an account key and the browser build does without.
 
+mod answer;
 mod api;
 mod channel;
 mod eip712;
@@ -44,6 +46,7 @@ mod typed_data;
 
 pub use alloy_primitives::{aliases::U192, Address, B256, U256};
 pub use alloy_sol_types::{Eip712Domain, SolStruct};
+pub use answer::{PaidAnswer, MAX_RATE_LIMIT_RETRIES, MAX_RATE_LIMIT_WAIT_SECS};
 pub use api::{BodyError, CloseRequestBody, ClosingSignatureBody, LastProofBody, WithdrawBody};
 pub use channel::{parse_amount, ChannelId, ChannelKey};
 pub use eip712::{

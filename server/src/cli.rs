@@ -205,12 +205,12 @@ pub struct RateLimitArgs {
     /// Default: off.
     #[arg(long, env = "URAIDEN_RATE_LIMIT_PER_CLIENT_ADDRESS", value_name = "RATE")]
     pub rate_limit_per_client_address: Option<Rate>,
-    /// Paid requests per sender, once the proof's signer is known and before it is charged;
-    /// 429 beyond, nothing charged. Default: off.
+    /// Paid requests per sender, spent only by stored payments; 429 beyond, nothing charged.
+    /// Default: off.
     #[arg(long, env = "URAIDEN_RATE_LIMIT_PER_SENDER", value_name = "RATE")]
     pub rate_limit_per_sender: Option<Rate>,
-    /// Keys (addresses, senders) each limit tracks at most; beyond, the buckets closest to
-    /// full are forgotten.
+    /// Keys (addresses, senders) each limit tracks at most; beyond, only refilled buckets are
+    /// forgotten, and new keys share one overflow bucket until one has refilled.
     #[arg(long, env = "URAIDEN_RATE_LIMIT_MAX_KEYS", default_value_t = RateLimits::default().max_tracked_keys,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub rate_limit_max_keys: usize,

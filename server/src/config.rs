@@ -145,10 +145,11 @@ pub struct RateLimits {
     /// Requests per client address (an IPv6 /64), checked before any signature work
     /// (`--rate-limit-per-client-address`).
     pub per_client_address: Option<Rate>,
-    /// Paid requests per sender, checked once the proof's signer is known and before the
-    /// payment is stored (`--rate-limit-per-sender`).
+    /// Paid requests per sender, checked before the payment is stored and spent only once it
+    /// is (`--rate-limit-per-sender`).
     pub per_sender: Option<Rate>,
-    /// Keys each limiter tracks at most; beyond, the buckets closest to full are forgotten
+    /// Keys each limiter tracks at most; beyond, only buckets that have refilled are
+    /// forgotten, and while there is none new keys share one overflow bucket
     /// (`--rate-limit-max-keys`).
     pub max_tracked_keys: usize,
 }

@@ -3,8 +3,8 @@
 //!
 //! A browser hides response headers from cross-origin scripts unless they are exposed, and
 //! sends a preflight before a request with custom headers: so the layer exposes every
-//! `RDN-*` header a 402 or 200 carries and allows the payment headers on requests. Off by
-//! default; payments never ride on cookies cross-origin (no credentials are allowed).
+//! `RDN-*` header a 402 or 200 carries, and `Retry-After`, and allows the payment headers on
+//! requests. Off by default; payments never ride on cookies cross-origin (no credentials are allowed).
 
 use std::time::Duration;
 
@@ -51,7 +51,8 @@ pub fn cors_layer(origins: &[String]) -> anyhow::Result<Option<CorsLayer>> {
     ))
 }
 
-/// Every `RDN-*` header a response may carry: the 402's terms, the last proof, refusals.
+/// Every `RDN-*` header a response may carry (the 402's terms, the last proof, refusals),
+/// and `Retry-After`: a page told 429 (or 502, 503) must read how long to wait.
 fn exposed_headers() -> Vec<HeaderName> {
     [
         rdn::GATEWAY_PATH,
@@ -67,6 +68,7 @@ fn exposed_headers() -> Vec<HeaderName> {
     .into_iter()
     .chain(Refusal::ALL.map(Refusal::header_name))
     .filter_map(header_name)
+    .chain([header::RETRY_AFTER])
     .collect()
 }
 
@@ -111,7 +113,8 @@ mod tests {
     #[test]
     fn exposes_every_refusal_and_the_last_proof() {
         let exposed = exposed_headers();
-        assert_eq!(exposed.len(), 9 + Refusal::ALL.len());
+        assert_eq!(exposed.len(), 10 + Refusal::ALL.len());
+        assert!(exposed.contains(&header::RETRY_AFTER));
         for name in ["rdn-price", "rdn-sender-balance", "rdn-balance-signature", "rdn-insufficient-funds"] {
             assert!(exposed.iter().any(|header| header.as_str() == name), "{name} not exposed");
         }

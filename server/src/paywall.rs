@@ -12,8 +12,9 @@
 //! - **502** when the background health check says the node is unreachable or the
 //!   receiver's ETH is too low (no per-request chain call);
 //! - **429** with `Retry-After` when a rate limit refuses it (see [`rate_limit`](crate::rate_limit)):
-//!   the route's limit by client address before anything else, the sender's once its proof
-//!   is known to be by the channel's sender or signer; nothing is charged;
+//!   the route's limit by client address before anything else; the sender's (checked in
+//!   every scope, spent only once the payment is stored) for a proof by the channel's sender
+//!   or signer; nothing is charged;
 //! - **409** when its payment headers are malformed or name another contract or receiver;
 //! - **402** without payment, or with a refused one (exactly one reason header);
 //! - **200** (the handler's response, plus the `RDN-*` headers) only after the channel
@@ -85,8 +86,8 @@ use axum::{
 };
 use serde::Serialize;
 use uraiden_protocol::{
-    cookie_pairs, header as rdn, recover_balance_proof_signer, ChannelId, PaymentHeaders, PaywallInfo,
-    ProofSignature, Refusal, SignedStatusRequest, U192,
+    cookie_pairs, header as rdn, recover_balance_proof_signer, Address, ChannelId, PaymentHeaders,
+    PaywallInfo, ProofSignature, Refusal, SignedStatusRequest, U192,
 };
 
 use crate::{
@@ -331,7 +332,7 @@ async fn charge(
     }
 
     // Before the upstream is asked and before anything is stored: a refused request is not
-    // charged, and its proof pays later.
+    // charged, and its proof pays later. Spent only once the payment is stored.
     if let Some(retry) = sender_over_limit(state, route_limits, &payment, &info) {
         tracing::info!(sender = %payment.sender, "payment refused: sender over its rate limit");
         return too_many_requests(state.metrics(), LimitedBy::Sender, &route_label(&request), retry);
@@ -376,6 +377,7 @@ async fn charge(
     match outcome {
         Ok(accepted) => {
             state.metrics().payment_accepted();
+            spend_sender_budget(state, route_limits, accepted.channel.sender);
             tracing::info!(
                 sender = %accepted.channel.sender,
                 open_block = accepted.channel.open_block_number,
@@ -519,31 +521,46 @@ fn signed_by_channel_key(payment: &PaymentHeaders, info: &PaywallInfo, channel: 
     signer.is_some_and(|signer| signer == channel.sender || Some(signer) == channel.signer)
 }
 
-/// Takes one paid request of the sender's budget, receiver-wide and then the route's, once its
-/// proof is known to be by the channel's sender or signer and above the channel's accepted
-/// balance (one more signature recovery, only when a sender limit is set). Neither a forged
-/// proof naming someone's channel nor a replay of an accepted one (proofs leak) may spend that
-/// sender's budget, or anyone could lock a sender out; the channel manager refuses both
-/// anyway. `Some` when a limit refuses.
+/// The scopes that limit senders on this route: the receiver-wide one and the route's own.
+fn sender_scopes<'a>(
+    state: &'a AppState,
+    route_limits: Option<&'a Limits>,
+) -> impl Iterator<Item = &'a Limits> {
+    [Some(state.rate_limits()), route_limits].into_iter().flatten().filter(|limits| limits.limits_senders())
+}
+
+/// Whether a scope's sender limit refuses `payment`, checked in every scope without spending
+/// (the budget is taken only once the payment is stored, see [`spend_sender_budget`]); `Some`
+/// with the longest wait of those that refuse. A signature is recovered only then: a 429 goes
+/// to a proof by the channel's sender or signer above the accepted balance; any other
+/// request goes on to the channel manager, which refuses it with its reason, so a stranger
+/// learns nothing of a sender's budget from forged or replayed proofs.
 fn sender_over_limit(
     state: &AppState,
     route_limits: Option<&Limits>,
     payment: &PaymentHeaders,
     info: &PaywallInfo,
 ) -> Option<RetryAfter> {
-    let scopes: Vec<&Limits> = [Some(state.rate_limits()), route_limits]
-        .into_iter()
-        .flatten()
-        .filter(|limits| limits.limits_senders())
-        .collect();
-    if scopes.is_empty() {
-        return None;
-    }
+    let retry = sender_scopes(state, route_limits)
+        .filter_map(|limits| limits.sender_allows(payment.sender).err())
+        .max_by_key(|retry| retry.0)?;
     let channel = state.backend().channel(payment.sender, payment.open_block_number)?;
-    if payment.balance <= channel.balance || !signed_by_channel_key(payment, info, &channel) {
-        return None;
+    (payment.balance > channel.balance && signed_by_channel_key(payment, info, &channel)).then_some(retry)
+}
+
+/// Takes one paid request of `sender`'s budget in every scope, once its payment is stored:
+/// a refused request, or one the receiver could not serve or store, spends nothing.
+///
+/// Checked before, spent after: a sender's payments in flight at once all pass the check
+/// while its budget has one left, so a burst may exceed the limit by the payments in flight
+/// between the check and the store (on one channel at most one proof per balance is stored,
+/// one at a time; a proxied route lets one paid request per channel reach the upstream). Each
+/// stored payment is spent even past the limit, so that excess is taken from the sender's
+/// next budget, and over time the rate holds.
+fn spend_sender_budget(state: &AppState, route_limits: Option<&Limits>, sender: Address) {
+    for limits in sender_scopes(state, route_limits) {
+        limits.spend_sender(sender);
     }
-    scopes.into_iter().find_map(|limits| limits.check_sender(payment.sender).err())
 }
 
 /// A status request of the channel's sender or signer: what the backend says about it (the last

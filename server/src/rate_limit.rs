@@ -7,29 +7,37 @@
 //!   grouped by its /64, which one host can rotate through at will). `X-Forwarded-For` is
 //!   not read: a client would choose its own key. Behind a reverse proxy every client shares
 //!   the proxy's address, so leave this limit off there (or size it for all of them).
-//! - **By sender**, once a payment's signature is recovered and found to be by the channel's
-//!   sender or signer, and before the payment is stored: a refused request is not charged
-//!   and its proof pays later. Only a proof above the channel's accepted balance counts:
-//!   neither a forged proof naming someone else's channel nor a replay of an accepted one
-//!   (proofs leak) spends that sender's budget.
+//! - **By sender**, on paywalled routes, for a payment whose signature is the channel's
+//!   sender's or signer's: checked (without spending) before the upstream is asked and the
+//!   payment stored, spent only once the payment is stored. A refused request (a proof above
+//!   the deposit, unconfirmed, a replay), or one the receiver could not serve or store (502,
+//!   503), spends nothing, so neither a stranger replaying a sender's proofs nor the sender's
+//!   own retries can lock it out. Payments in flight at once may all pass the check; each
+//!   stored one is spent even past the limit, so the excess comes off the sender's next
+//!   budget (see the paywall's `spend_sender_budget`).
 //!
 //! The receiver-wide limits ([`RateLimits`]) cover every route: by client address the
 //! receiver's own too (API, `/js/*`, `/metrics`), by sender every paywalled one. A route may
 //! add its own
 //! ([`AppState::paywall_with_rate_limit`](crate::app::AppState::paywall_with_rate_limit),
-//! the proxy's `rate_limit` per `[[route]]`), counted apart from the others.
+//! the proxy's `rate_limit` per `[[route]]`), counted apart from the others. A paid request
+//! spends its sender's budget in every scope only if every scope allows it. By client
+//! address, every request counts receiver-wide, whatever happens to it next (a route's own
+//! limit may still refuse it): that limit is for load, and a refused request is load too
+//! (as nginx's `limit_req` counts per zone).
 //!
 //! Each limit is a token bucket kept as a GCRA theoretical arrival time per key: `burst`
-//! requests at once, then `requests` per `period`; a refused request spends nothing, so a
-//! client that waits as told gets through. A refused request answers 429 with
-//! `Retry-After` (whole seconds, rounded up) and is counted in
+//! requests at once, then `requests` per `period`; a request a limit refuses spends nothing
+//! of that limit, so a client that waits as told gets through. A refused request answers 429
+//! with `Retry-After` (whole seconds, rounded up) and is counted in
 //! `uraiden_rate_limited_total{by, route}`. The keys tracked are capped
-//! ([`RateLimits::max_tracked_keys`]): full buckets are dropped first (they hold nothing a
-//! new bucket would not), then those closest to full, so a flood of addresses cannot grow
-//! memory without bound and forgets at most a little of what the evicted keys spent.
+//! ([`RateLimits::max_tracked_keys`]), and forgetting never hands anyone a fresh budget: only
+//! buckets that have refilled completely are forgotten, and while there is none, keys not
+//! tracked share one overflow bucket of [`OVERFLOW_SHARE`] times the rate (see
+//! [`RateLimiter`]).
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeSet, HashMap},
     fmt,
     hash::Hash,
     net::{IpAddr, Ipv6Addr, SocketAddr},
@@ -188,26 +196,70 @@ impl RetryAfter {
     }
 }
 
+/// How many times one key's rate the shared overflow bucket allows (see [`RateLimiter`]).
+pub const OVERFLOW_SHARE: u32 = 8;
+
 /// One rate, per key, over at most `max_keys` keys at a time.
+///
+/// A key's bucket is forgotten only once it has refilled completely: a new bucket is a full
+/// one, so forgetting it gives nobody anything. While every tracked bucket still holds some
+/// spending, a key not tracked gets no bucket of its own: all such keys share one overflow
+/// bucket of [`OVERFLOW_SHARE`] times the rate (requests and burst), until a tracked bucket
+/// has refilled and makes room. So memory stays bounded, limiting stays exact for tracked
+/// keys, and more keys than the cap are limited together rather than not at all. Buckets
+/// are indexed by when they are full again, so finding one to forget never scans the table.
 #[derive(Debug)]
 pub struct RateLimiter<K> {
-    /// `rate.interval()`, the time one request takes of the budget.
+    /// `rate.interval()`, the time one request takes of a key's budget.
     interval: Duration,
     /// How far ahead of now a key's arrival time may run: `burst` intervals.
     tolerance: Duration,
+    /// The time one request takes of the overflow bucket (whose tolerance is the same).
+    overflow_interval: Duration,
     max_keys: usize,
-    /// Each key's theoretical arrival time: when its bucket is full again. A std mutex: it
-    /// is never held across an await.
-    arrivals: Mutex<HashMap<K, Instant>>,
+    /// A std mutex: it is never held across an await.
+    table: Mutex<Table<K>>,
 }
 
-impl<K: Eq + Hash> RateLimiter<K> {
+/// The buckets of a limiter: each key's theoretical arrival time (when its bucket is full
+/// again), the same ordered by that time, and the overflow bucket's.
+#[derive(Debug)]
+struct Table<K> {
+    arrivals: HashMap<K, Instant>,
+    by_arrival: BTreeSet<(Instant, K)>,
+    overflow: Option<Instant>,
+}
+
+impl<K> Default for Table<K> {
+    fn default() -> Self {
+        Self { arrivals: HashMap::new(), by_arrival: BTreeSet::new(), overflow: None }
+    }
+}
+
+/// Which bucket a key's request is counted in.
+enum Bucket {
+    /// Its own, with its arrival time.
+    Tracked(Instant),
+    /// A new one of its own (full), which there is room for.
+    New,
+    /// The shared overflow bucket: the table is full of buckets still refilling.
+    Overflow,
+}
+
+impl<K: Eq + Hash + Ord + Clone> RateLimiter<K> {
     /// A limiter of `rate` tracking at most `max_keys` keys (at least one).
     pub fn new(rate: Rate, max_keys: usize) -> Self {
         let interval = rate.interval();
         // `Rate::new` checked that this does not overflow.
         let tolerance = interval.saturating_mul(rate.burst);
-        Self { interval, tolerance, max_keys: max_keys.max(1), arrivals: Mutex::default() }
+        let overflow_interval = (interval / OVERFLOW_SHARE).max(Duration::from_nanos(1));
+        Self {
+            interval,
+            tolerance,
+            overflow_interval,
+            max_keys: max_keys.max(1),
+            table: Mutex::new(Table::default()),
+        }
     }
 
     /// Takes one request of `key`'s budget now, or says how long until there is one.
@@ -217,41 +269,104 @@ impl<K: Eq + Hash> RateLimiter<K> {
 
     /// [`check`](Self::check) at `now` (a monotonic instant, never earlier than a previous one).
     pub fn check_at(&self, key: K, now: Instant) -> Result<(), RetryAfter> {
-        let mut arrivals = self.arrivals();
-        let known = arrivals.get(&key).copied();
-        let arrival = known.filter(|arrival| *arrival > now).unwrap_or(now) + self.interval;
-        let ahead = arrival - now;
-        if ahead > self.tolerance {
-            return Err(RetryAfter(ahead - self.tolerance));
-        }
-        if known.is_none() && arrivals.len() >= self.max_keys {
-            self.make_room(&mut arrivals, now);
-        }
-        arrivals.insert(key, arrival);
+        let mut table = self.table();
+        self.allows_in(&table, &key, now)?;
+        self.spend_in(&mut table, key, now);
         Ok(())
+    }
+
+    /// Whether `key` may make a request now, without taking it of the budget: pair with
+    /// [`spend`](Self::spend) once the request succeeded.
+    pub fn allows(&self, key: &K) -> Result<(), RetryAfter> {
+        self.allows_at(key, Instant::now())
+    }
+
+    /// [`allows`](Self::allows) at `now`.
+    pub fn allows_at(&self, key: &K, now: Instant) -> Result<(), RetryAfter> {
+        self.allows_in(&self.table(), key, now)
+    }
+
+    /// Takes one request of `key`'s budget, even past its limit (the key then waits that much
+    /// longer): for a request [`allows`](Self::allows) let through and that succeeded.
+    pub fn spend(&self, key: K) {
+        self.spend_at(key, Instant::now());
+    }
+
+    /// [`spend`](Self::spend) at `now`.
+    pub fn spend_at(&self, key: K, now: Instant) {
+        self.spend_in(&mut self.table(), key, now);
     }
 
     /// How many keys are tracked now.
     pub fn tracked_keys(&self) -> usize {
-        self.arrivals().len()
+        self.table().arrivals.len()
     }
 
-    /// Drops the full buckets; if that frees nothing, the eighth of the keys closest to full,
-    /// so that a flood of new keys costs one scan per `max_keys / 8` of them.
-    fn make_room(&self, arrivals: &mut HashMap<K, Instant>, now: Instant) {
-        arrivals.retain(|_, arrival| *arrival > now);
-        if arrivals.len() < self.max_keys {
-            return;
+    fn allows_in(&self, table: &Table<K>, key: &K, now: Instant) -> Result<(), RetryAfter> {
+        match self.bucket(table, key, now) {
+            Bucket::Tracked(arrival) => allows(Some(arrival), self.interval, self.tolerance, now),
+            Bucket::New => Ok(()),
+            Bucket::Overflow => allows(table.overflow, self.overflow_interval, self.tolerance, now),
         }
-        let mut times: Vec<Instant> = arrivals.values().copied().collect();
-        let evicted = (self.max_keys / 8).max(1).min(times.len());
-        let (_, threshold, _) = times.select_nth_unstable(evicted - 1);
-        let threshold = *threshold;
-        arrivals.retain(|_, arrival| *arrival > threshold);
     }
 
-    fn arrivals(&self) -> MutexGuard<'_, HashMap<K, Instant>> {
-        self.arrivals.lock().unwrap_or_else(PoisonError::into_inner)
+    fn spend_in(&self, table: &mut Table<K>, key: K, now: Instant) {
+        match self.bucket(table, &key, now) {
+            Bucket::Tracked(arrival) => {
+                table.by_arrival.remove(&(arrival, key.clone()));
+                let next = arrival.max(now) + self.interval;
+                table.by_arrival.insert((next, key.clone()));
+                table.arrivals.insert(key, next);
+            }
+            Bucket::New => {
+                if table.arrivals.len() >= self.max_keys {
+                    // `bucket` found the first one refilled: forgetting it loses nothing.
+                    if let Some((_, refilled)) = table.by_arrival.pop_first() {
+                        table.arrivals.remove(&refilled);
+                    }
+                }
+                let next = now + self.interval;
+                table.by_arrival.insert((next, key.clone()));
+                table.arrivals.insert(key, next);
+            }
+            Bucket::Overflow => {
+                table.overflow =
+                    Some(table.overflow.map_or(now, |arrival| arrival.max(now)) + self.overflow_interval);
+            }
+        }
+    }
+
+    fn bucket(&self, table: &Table<K>, key: &K, now: Instant) -> Bucket {
+        if let Some(arrival) = table.arrivals.get(key) {
+            Bucket::Tracked(*arrival)
+        } else if table.arrivals.len() < self.max_keys
+            || table.by_arrival.first().is_some_and(|(arrival, _)| *arrival <= now)
+        {
+            Bucket::New
+        } else {
+            Bucket::Overflow
+        }
+    }
+
+    fn table(&self) -> MutexGuard<'_, Table<K>> {
+        self.table.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// GCRA: whether a bucket whose arrival time is `arrival` (none: full) may take one more
+/// request of `interval` now, given `tolerance`; else how long until it may.
+fn allows(
+    arrival: Option<Instant>,
+    interval: Duration,
+    tolerance: Duration,
+    now: Instant,
+) -> Result<(), RetryAfter> {
+    let next = arrival.filter(|arrival| *arrival > now).unwrap_or(now) + interval;
+    let ahead = next - now;
+    if ahead > tolerance {
+        Err(RetryAfter(ahead - tolerance))
+    } else {
+        Ok(())
     }
 }
 
@@ -308,10 +423,18 @@ impl Limits {
         self.by_sender.is_some()
     }
 
-    /// Takes one request of `sender`'s budget: call only once a proof by the channel's sender
-    /// or signer is in hand.
-    pub fn check_sender(&self, sender: Address) -> Result<(), RetryAfter> {
-        self.by_sender.as_ref().map_or(Ok(()), |limiter| limiter.check(sender))
+    /// Whether `sender` may make a paid request now, without taking it of its budget: a
+    /// request may still be refused after this, and only a stored payment is
+    /// [spent](Self::spend_sender).
+    pub fn sender_allows(&self, sender: Address) -> Result<(), RetryAfter> {
+        self.by_sender.as_ref().map_or(Ok(()), |limiter| limiter.allows(&sender))
+    }
+
+    /// Takes one paid request of `sender`'s budget: call once its payment is stored.
+    pub fn spend_sender(&self, sender: Address) {
+        if let Some(limiter) = &self.by_sender {
+            limiter.spend(sender);
+        }
     }
 }
 
@@ -432,7 +555,7 @@ mod tests {
     }
 
     #[test]
-    fn a_flood_of_keys_stays_within_the_cap_and_keeps_limiting() {
+    fn a_flood_of_keys_stays_within_the_cap_and_shares_the_overflow_bucket() {
         let max_keys = 1_000;
         let limiter = RateLimiter::new(rate("1/1h,burst=2"), max_keys);
         let start = Instant::now();
@@ -440,18 +563,44 @@ mod tests {
         assert!(limiter.check_at(u32::MAX, start).is_ok());
         assert!(limiter.check_at(u32::MAX, start).is_ok());
         assert!(limiter.check_at(u32::MAX, start).is_err());
-        // Then a flood of new keys, none of whose buckets refills within the test.
+        // Then a flood of new keys, none of whose buckets refills within the flood.
+        let mut passed = 0;
         for key in 0..100_000u32 {
             let now = start + Duration::from_micros(u64::from(key));
-            assert!(limiter.check_at(key, now).is_ok(), "a new key has a budget");
+            passed += usize::from(limiter.check_at(key, now).is_ok());
             assert!(limiter.tracked_keys() <= max_keys, "{} keys tracked", limiter.tracked_keys());
         }
-        // The keys closest to full went first: the one furthest from it is still limited,
-        // and so are the most recent ones.
+        // Each tracked key once, then the overflow bucket's burst, shared by all the others.
+        let overflow_burst = (2 * OVERFLOW_SHARE) as usize;
+        assert_eq!(passed, max_keys - 1 + overflow_burst);
+        // Nothing tracked was forgotten: the key that spent everything is still limited, and
+        // so is each tracked key of the flood.
         let now = start + Duration::from_millis(100);
         assert!(limiter.check_at(u32::MAX, now).is_err());
-        assert!(limiter.check_at(99_999, now).is_ok());
-        assert!(limiter.check_at(99_999, now).is_err());
+        assert!(limiter.check_at(0, now).is_ok());
+        assert!(limiter.check_at(0, now).is_err());
+        // Once a bucket has refilled, a new key gets one of its own again.
+        let refilled = start + Duration::from_secs(2 * 3600);
+        assert!(limiter.check_at(200_000, refilled).is_ok());
+        assert!(limiter.check_at(200_000, refilled).is_ok());
+        assert!(limiter.check_at(200_000, refilled).is_err(), "its own burst of two");
+        assert_eq!(limiter.tracked_keys(), max_keys);
+    }
+
+    #[test]
+    fn allows_spends_nothing_and_a_spend_past_the_limit_is_owed() {
+        let limiter = RateLimiter::new(rate("1/1s,burst=1"), 10);
+        let start = Instant::now();
+        for _ in 0..3 {
+            assert_eq!(limiter.allows_at(&"a", start), Ok(()));
+        }
+        limiter.spend_at("a", start);
+        assert_eq!(limiter.allows_at(&"a", start), Err(RetryAfter(Duration::from_secs(1))));
+        // Two payments that passed the check before either was stored: both are spent, and
+        // the second is taken from the next second's budget.
+        limiter.spend_at("a", start);
+        assert_eq!(limiter.allows_at(&"a", start), Err(RetryAfter(Duration::from_secs(2))));
+        assert!(limiter.allows_at(&"a", start + Duration::from_secs(2)).is_ok());
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! flood from loopback would, over real HTTP against a real anvil.
 //!
 //! Tests marked `#[ignore = "open (issue 9 review 2): …"]` are attacks that succeed on the
-//! code reviewed: un-ignore each once its fix is in. The others are attacks the code held,
-//! kept as regression tests.
+//! code reviewed: un-ignore each once its fix is in. The others are attacks the code held or
+//! that were fixed, kept as regression tests.
 //!
 //! Clients come from different loopback addresses (Linux routes all of 127.0.0.0/8 to
 //! loopback): each request binds its socket to one.
@@ -153,12 +153,6 @@ async fn assert_rate_limited(response: reqwest::Response, by: &str, what: &str) 
 /// the sender's budget although the receiver refuses it: the sender's own valid payment is
 /// then refused with a 429, for as long as the stranger keeps replaying at the sender's rate.
 #[tokio::test]
-#[ignore = "open (issue 9 review 2): a refused proof of the sender replayed by a stranger spends \
-            the sender's budget (sender_over_limit counts any signed proof above the accepted \
-            balance, also one the manager refuses as above the deposit, wrong increment, unconfirmed \
-            or closed), so anyone holding one locks the sender out; fix: count only a proof that \
-            would be stored (looks_acceptable: confirmed, open, <= deposit, increment == price), \
-            or spend the budget only once accept_payment succeeded after a non-spending check"]
 async fn a_strangers_replays_of_a_refused_proof_lock_the_sender_out() {
     let http = HttpConfig {
         rate_limits: RateLimits {
@@ -201,11 +195,6 @@ async fn a_strangers_replays_of_a_refused_proof_lock_the_sender_out() {
 /// back the honest sender's same proof is refused with a 429 for up to an hour here (a
 /// reorg's 502 and a full disk's 503 come after the same check and spend it too).
 #[tokio::test]
-#[ignore = "open (issue 9 review 2): sender_over_limit spends the sender's budget before the \
-            upstream is asked and before accept_payment, so requests that end in 502 (upstream \
-            down, reorg reconciling, catching up) or 503 (state file not writable) spend it though \
-            nothing was served or charged; fix: take the sender's budget only once the payment is \
-            stored (check without spending before, spend after accept_payment succeeds)"]
 async fn retries_the_receiver_could_not_serve_spend_the_senders_budget() {
     // An upstream port that refuses connections until the upstream starts on it.
     let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -301,10 +290,6 @@ async fn the_proxy_forwards_no_client_address_the_client_chose() {
 /// `RDN-Insufficient-Confirmations`. Each of those refused attempts spends its sender budget,
 /// so once the channel is confirmed its first payment is refused with a 429.
 #[tokio::test]
-#[ignore = "open (issue 9 review 2): a proof refused for insufficient confirmations (the channel \
-            is known but not yet confirmed) spends the sender's budget, so a sender waiting for its \
-            new channel to be confirmed locks itself out; fix: as for the stranger's replays, take \
-            the budget only for a payment that would be stored"]
 async fn waiting_for_confirmations_spends_the_senders_budget() {
     let http = HttpConfig {
         rate_limits: RateLimits {
@@ -343,11 +328,6 @@ async fn waiting_for_confirmations_spends_the_senders_budget() {
 /// the budget, yet the refused one spent the receiver-wide budget: the sender, who made one
 /// payment of the two the receiver-wide burst allows, is refused on every other route.
 #[tokio::test]
-#[ignore = "open (issue 9 review 2): sender_over_limit spends the receiver-wide sender budget \
-            before the route's limit refuses (find_map over the scopes), so a request refused by \
-            the route still costs the receiver-wide budget; fix: check every scope without \
-            spending, then spend in all of them only when all allow (or give the refusing \
-            scope's tokens back)"]
 async fn a_route_limit_refusal_spends_the_receiver_wide_sender_budget() {
     let http = HttpConfig {
         resources: echo_routes_with_a_limited_one("1/1h,burst=1"),
@@ -373,21 +353,17 @@ async fn a_route_limit_refusal_spends_the_receiver_wide_sender_budget() {
     served.stop().await;
 }
 
-/// The same for the limit by client address: the receiver-wide middleware takes the budget,
-/// then the route's own limit refuses, and the refused request has spent the receiver-wide
-/// budget, so the client is refused on routes it never used.
+/// The limit by client address is for load, so every request an address sends counts
+/// receiver-wide, refused by a route's own limit or not (as nginx's `limit_req` counts per
+/// zone; the README and `rate_limit` say so): a client that keeps hitting a limited route
+/// is refused receiver-wide too once it has sent the receiver-wide burst. (The review asked
+/// to decide; a request refused by the receiver-wide limit spends nothing of either.)
 #[tokio::test]
-#[ignore = "open (issue 9 review 2): the receiver-wide limit by client address spends the budget \
-            before a route's own limit refuses the request, so a refused request is charged to the \
-            receiver-wide budget, contrary to the README (\"a refused request spends nothing of the \
-            budget\"); fix: check the route's limit without spending before the receiver-wide one \
-            spends, or say in the README that a request refused by a route's limit counts \
-            receiver-wide"]
-async fn a_route_limit_refusal_spends_the_receiver_wide_client_address_budget() {
+async fn every_request_of_an_address_counts_receiver_wide_even_one_a_route_limit_refuses() {
     let http = HttpConfig {
         resources: echo_routes_with_a_limited_one("1/1h,burst=1"),
         rate_limits: RateLimits {
-            per_client_address: Some("1/1h,burst=2".parse().unwrap()),
+            per_client_address: Some("1/1h,burst=3".parse().unwrap()),
             ..RateLimits::default()
         },
         ..HttpConfig::default()
@@ -399,7 +375,11 @@ async fn a_route_limit_refusal_spends_the_receiver_wide_client_address_budget() 
     let response = served.get(1, "/limited/a", None).await;
     assert_rate_limited(response, "client_address", "the second request on the limited route").await;
     let response = served.get(1, "/open/a", None).await;
-    assert_eq!(response.status(), 402, "the second request the receiver-wide burst allows");
+    assert_eq!(response.status(), 402, "the third request, within the receiver-wide burst of three");
+    let response = served.get(1, "/open/a", None).await;
+    assert_rate_limited(response, "client_address", "the fourth request, the route's refusal counted").await;
+    // Another address has its own budget everywhere.
+    assert_eq!(served.get(2, "/open/a", None).await.status(), 402);
     served.stop().await;
 }
 
@@ -407,9 +387,6 @@ async fn a_route_limit_refusal_spends_the_receiver_wide_client_address_budget() 
 /// cannot read its `Retry-After`: it is not a CORS-safelisted response header, and the CORS
 /// layer exposes only the `RDN-*` ones. The paying fetch helper cannot wait as told.
 #[tokio::test]
-#[ignore = "open (issue 9 review 2): Retry-After is missing from Access-Control-Expose-Headers, so \
-            a cross-origin page cannot read how long to wait after a 429; fix: add \
-            header::RETRY_AFTER to cors::exposed_headers"]
 async fn a_cross_origin_page_can_read_retry_after() {
     let http = HttpConfig {
         cors_origins: vec![APP_ORIGIN.to_owned()],
@@ -550,17 +527,15 @@ async fn a_sender_429_keeps_its_cookies_leaks_no_proof_and_charges_nothing() {
 }
 
 /// A steady flood of new client addresses once the limiter is at its cap (here 800 keys, a
-/// bucket refilling in 1 s, one new address a millisecond): each new key finds exactly one
-/// full bucket to drop, so every insertion scans all tracked keys under the limiter's one
-/// lock (`make_room` returns after `retain` freed a single key). The module promises one scan
-/// per `max_keys / 8` new keys; at the default of 100,000 keys and a slow rate such as
-/// `1/1m`, about 1,700 new addresses a second make every request wait for a full scan.
+/// bucket refilling in 1 s, one new address a millisecond): each new key takes the place of
+/// the one bucket that has just refilled, and gets a budget of its own; no bucket still
+/// refilling is forgotten to make room (that would hand its key a fresh budget). The review
+/// found each such insertion scanned every tracked key under the limiter's lock; the
+/// limiter now finds a refilled bucket through an index ordered by refill time, without a
+/// scan (a cost this test cannot observe without timing; it pins the behaviour that the
+/// remedy it suggested, evicting down to 7/8 of the cap, would break).
 #[test]
-#[ignore = "open (issue 9 review 2): RateLimiter::make_room stops after `retain` when it freed \
-            any key, so a steady flood of new keys at the cap frees one key per insertion and \
-            scans every tracked key under the mutex on each request; fix: after `retain`, also \
-            evict down to 7/8 of max_keys whenever the table is still above that"]
-fn a_steady_flood_of_new_keys_costs_one_scan_per_eighth_of_the_cap_not_per_key() {
+fn a_steady_flood_of_new_keys_reuses_refilled_buckets_and_forgets_no_other() {
     use std::time::Instant;
     use uraiden_server::rate_limit::{Rate, RateLimiter};
 
@@ -572,31 +547,26 @@ fn a_steady_flood_of_new_keys_costs_one_scan_per_eighth_of_the_cap_not_per_key()
     for key in 0..max_keys as u64 {
         assert!(limiter.check_at(key, at(key)).is_ok());
     }
-    // From here the first buckets start to be full again, one a millisecond.
-    let mut scans = 0;
-    let flood = max_keys as u64 / 8;
-    for key in 1_000..1_000 + flood {
-        if limiter.tracked_keys() >= max_keys {
-            // This insertion has to make room: one scan of every tracked key.
-            scans += 1;
-        }
-        assert!(limiter.check_at(key, at(key)).is_ok());
-        assert!(limiter.tracked_keys() <= max_keys);
+    // From here the first buckets are full again, one a millisecond.
+    for key in 1_000..1_000 + max_keys as u64 / 8 {
+        assert!(limiter.check_at(key, at(key)).is_ok(), "new key {key} gets a budget");
+        assert!(limiter.check_at(key, at(key)).is_err(), "new key {key} has a budget of its own");
+        assert_eq!(limiter.tracked_keys(), max_keys);
     }
-    assert!(scans <= 2, "{scans} scans of {max_keys} keys for {flood} new keys");
+    // The keys whose buckets are still refilling were all kept, and are still limited.
+    let now = at(1_000 + max_keys as u64 / 8);
+    for key in [200, 500, max_keys as u64 - 1] {
+        assert!(limiter.check_at(key, now).is_err(), "key {key} was forgotten while refilling");
+    }
 }
 
 /// An attacker with a few more addresses than the limiter tracks (an IPv6 /47 holds 131,072
 /// /64s, more than the default 100,000 keys) cycles through them: each address is forgotten
 /// before it comes round again, so every request finds a full bucket and the limit never
 /// refuses anything. Here 90 keys against a cap of 80, a burst of 1 and no refill: ten rounds
-/// should pass 90 requests, the first round's.
+/// should pass at most 90 requests, the first round's. Now 80 keys are tracked and the other
+/// ten share the overflow bucket, whose burst is `OVERFLOW_SHARE` of one key's.
 #[test]
-#[ignore = "open (issue 9 review 2): with more keys than --rate-limit-max-keys cycling round robin, \
-            eviction forgets every key before it returns, so the limit by address refuses nothing \
-            (the README says eviction forgets at most a little); fix: under eviction pressure key \
-            IPv6 clients by a wider prefix (/56, then /48), or keep a shared overflow bucket for \
-            new keys while the table is full, and document the bound"]
 fn more_addresses_than_tracked_keys_are_never_limited() {
     use std::time::Instant;
     use uraiden_server::rate_limit::{Rate, RateLimiter};
@@ -604,6 +574,7 @@ fn more_addresses_than_tracked_keys_are_never_limited() {
     let limiter = RateLimiter::new(Rate::new(1, Duration::from_secs(3600), 1).unwrap(), 80);
     let now = Instant::now();
     let passed = (0..10).flat_map(|_| 0..90u32).filter(|key| limiter.check_at(*key, now).is_ok()).count();
+    assert_eq!(passed, 80 + uraiden_server::rate_limit::OVERFLOW_SHARE as usize);
     assert!(passed <= 90, "{passed} of 900 requests passed a limit of 1 per hour per key over 90 keys");
 }
 

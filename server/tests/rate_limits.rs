@@ -350,3 +350,53 @@ async fn an_embedded_route_limit_keys_ipv4_clients_apart_on_a_dual_stack_socket(
     );
     served.stop().await;
 }
+
+/// A sender fires many payments at once to get past "checked before, spent once stored": they
+/// all pass the check while its budget has one request left. But on one channel only one
+/// proof per balance is stored, and every stored payment is spent even past the limit, so
+/// what got through is owed: the next payment waits for all of it.
+#[tokio::test]
+async fn payments_fired_at_once_get_through_at_most_while_in_flight_and_are_owed() {
+    let http = HttpConfig {
+        rate_limits: RateLimits {
+            per_sender: Some("1/1h,burst=1".parse().unwrap()),
+            ..RateLimits::default()
+        },
+        cors_origins: vec![APP_ORIGIN.to_owned()],
+        ..HttpConfig::default()
+    };
+    let served = Served::start(http).await;
+    let channel = served.open_channel().await;
+    // Every proof the deposit allows, each twice, at once, from twelve addresses.
+    let proofs: Vec<PaymentHeaders> = (1..=6).map(|n| served.payment(SENDER, channel, 5 * n)).collect();
+    let mut requests = tokio::task::JoinSet::new();
+    for (index, proof) in proofs.iter().chain(&proofs).enumerate() {
+        let host = u8::try_from(index).unwrap() + 1;
+        let client = reqwest::Client::builder()
+            .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, host)))
+            .build()
+            .unwrap();
+        let mut request = client.get(format!("http://{}/echofix/x", served.address));
+        for (name, value) in proof.to_header_pairs() {
+            request = request.header(name, value);
+        }
+        requests.spawn(request.send());
+    }
+    let mut served_ok = 0u64;
+    while let Some(answer) = requests.join_next().await {
+        let status = answer.unwrap().unwrap().status();
+        assert!([200, 402, 429].contains(&status.as_u16()), "{status}");
+        served_ok += u64::from(status == 200);
+    }
+    let stored = u64::try_from(served.balance(channel) / U192::from(5u64)).unwrap();
+    assert_eq!(served_ok, stored, "each 200 stored exactly one payment");
+    assert!(stored >= 1, "the burst of one passes");
+
+    // Owed: everything stored beyond the burst of one is taken from the hours after it.
+    let next = served.payment(SENDER, channel, 5 * stored + 5);
+    let retry_after =
+        assert_rate_limited(served.get(20, "/echofix/x", Some(&next)).await, "sender", "the next payment")
+            .await;
+    assert!(retry_after > (stored - 1) * 3600, "{stored} stored, Retry-After {retry_after}");
+    served.stop().await;
+}

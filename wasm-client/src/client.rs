@@ -11,8 +11,9 @@ use alloy_primitives::{Address, Bytes, U256};
 use js_sys::{Array, Promise};
 use uraiden_protocol::{
     balance_proof_typed_data, channel_manager_domain, close_request_typed_data, request_deadline,
-    status_request_typed_data, ChannelId, Eip712Domain, LocalSigningKey, PaymentHeaders, PaywallInfo,
-    ProofSignature, Refusal, SignedCloseRequest, SignedStatusRequest, SolStruct, TokenFallbackData, U192,
+    status_request_typed_data, ChannelId, Eip712Domain, LocalSigningKey, PaidAnswer, PaymentHeaders,
+    PaywallInfo, ProofSignature, Refusal, SignedCloseRequest, SignedStatusRequest, SolStruct,
+    TokenFallbackData, MAX_RATE_LIMIT_RETRIES, U192,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -935,8 +936,21 @@ impl Inner {
                 sleep(self.poll_interval_ms).await;
                 response = paying_fetch::fetch(&paying_request()?).await?;
             }
-            // 402 refused the proof, 409 its headers, 502 means the receiver could not check it.
-            let paid = !matches!(response.status(), 402 | 409 | 502);
+            // A rate limit charged nothing and the same proof pays after the wait: wait out a
+            // short `Retry-After` (bounded) and send it again; after a long one the 429 is the answer.
+            let mut rate_limited = 0;
+            while let PaidAnswer::RateLimited { wait_secs: Some(wait), .. } =
+                paying_fetch::paid_answer(&response)
+            {
+                if rate_limited == MAX_RATE_LIMIT_RETRIES {
+                    break;
+                }
+                rate_limited += 1;
+                sleep(u32::try_from(wait.saturating_mul(1000)).unwrap_or(u32::MAX)).await;
+                response = paying_fetch::fetch(&paying_request()?).await?;
+            }
+            // Counted only once the receiver took it (the rule every sender follows).
+            let paid = paying_fetch::paid_answer(&response).charged();
             let state =
                 if paid { channel.clone().with_balance(balance, Some(balance_signature)) } else { channel };
             // The receiver's answer names what it now holds (our proof when accepted, its
@@ -1290,7 +1304,10 @@ impl MicroRaiden {
     /// `fetch(input, init)`; on 402 pays the price (at most `maxPrice`) from the channel to
     /// that receiver and retries once (twice when the receiver's refusal shows this browser was
     /// out of sync: it then pays on top of the receiver's last accepted proof). The channel's
-    /// balance follows what the receiver accepted. Resolves to the final `Response`.
+    /// balance follows what the receiver accepted. A 429 charged nothing: after a short
+    /// `Retry-After` (at most 10 s) the same payment is sent again, a few times; otherwise the
+    /// 429 resolves, with its `Retry-After` readable, and nothing was counted. Resolves to the
+    /// final `Response`.
     #[wasm_bindgen(js_name = payingFetch, unchecked_return_type = "Promise<Response>")]
     pub fn paying_fetch(&self, input: String, options: PayingFetchOptions) -> Promise {
         let inner = self.inner.clone();

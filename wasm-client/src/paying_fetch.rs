@@ -7,7 +7,7 @@
 //! browser out of sync the client asks once more with one (no payment), then pays on top.
 
 use alloy_primitives::Address;
-use uraiden_protocol::{header, Eip712Domain, PaywallInfo, Refusal, U192};
+use uraiden_protocol::{header, Eip712Domain, PaidAnswer, PaywallInfo, Refusal, U192};
 use wasm_bindgen::{prelude::*, JsCast};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, Response};
@@ -122,6 +122,12 @@ pub fn read_headers(response: &Response) -> Vec<(&'static str, String)> {
         .iter()
         .filter_map(|name| headers.get(name).ok().flatten().map(|value| (*name, value)))
         .collect()
+}
+
+/// How the answer to a paid request is booked: [`PaidAnswer`], the rule every sender follows.
+pub fn paid_answer(response: &Response) -> PaidAnswer {
+    let retry_after = response.headers().get("retry-after").ok().flatten();
+    PaidAnswer::of(response.status(), retry_after.as_deref())
 }
 
 /// The refusal a 402 names, if any (`RDN-Insufficient-Confirmations`, …).
