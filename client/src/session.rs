@@ -27,7 +27,8 @@ use reqwest::{
     redirect, Method, Response, StatusCode, Url,
 };
 use uraiden_protocol::{
-    Address, ChannelId, PaidAnswer, PaywallInfo, ProofSignature, Refusal, MAX_RATE_LIMIT_RETRIES, U192,
+    header::SENDER_BALANCE, Address, ChannelId, PaidAnswer, PaywallInfo, ProofSignature, Refusal,
+    MAX_RATE_LIMIT_RETRIES, U192,
 };
 
 use crate::{
@@ -234,15 +235,33 @@ impl Session {
             let response =
                 request.send().await.map_err(|source| Error::Http { url: url.to_string(), source })?;
             let status = response.status();
+            // Counted only once the receiver says it holds the proof (the rule every sender
+            // follows); anything else puts the channel back to its last accepted proof.
+            let booked = paying.as_ref().map(|paying| {
+                let header = |name: &str| response.headers().get(name).and_then(|value| value.to_str().ok());
+                PaidAnswer::of(
+                    status.as_u16(),
+                    header(RETRY_AFTER.as_str()),
+                    header(SENDER_BALANCE),
+                    paying.sent,
+                )
+            });
+            if let (Some(sending), Some(PaidAnswer::NotCharged)) = (&paying, booked) {
+                if status != StatusCode::PAYMENT_REQUIRED {
+                    sending.not_charged()?;
+                }
+            }
             if let Some(next) = redirect_target(&url, &response) {
                 redirects += 1;
                 if redirects > MAX_REDIRECTS {
                     return Err(give_up(format!("more than {MAX_REDIRECTS} redirects")));
                 }
-                // A paid request answered with a redirect was accepted: the proof is not sent
-                // again, to the new URL or anywhere.
+                // A paid request answered with a redirect: the proof is not sent again, to the
+                // new URL or anywhere; if it was taken, the new URL is paid for.
                 if let Some(paying) = paying.take() {
-                    paid = Some(paying.price);
+                    if booked.is_some_and(PaidAnswer::charged) {
+                        paid = Some(paying.price);
+                    }
                 }
                 // As browsers do: 303 means GET, and 301/302 turn a POST into a GET.
                 let becomes_get = match status {
@@ -257,15 +276,15 @@ impl Session {
                 continue;
             }
             if status.is_success() {
-                let cost = paying.as_ref().map(|paying| paying.price).or(paid).unwrap_or(U192::ZERO);
+                let charged = paying.as_ref().filter(|_| booked.is_some_and(PaidAnswer::charged));
+                let cost = charged.map(|paying| paying.price).or(paid).unwrap_or(U192::ZERO);
                 self.hooks.on_success(&url, cost);
                 return Ok(response);
             }
             if status != StatusCode::PAYMENT_REQUIRED {
-                let retry_after = response.headers().get(RETRY_AFTER).and_then(|value| value.to_str().ok());
-                match (&paying, PaidAnswer::of(status.as_u16(), retry_after)) {
+                match (&paying, booked) {
                     // Nothing was charged and the same proof pays after a short wait: send it again.
-                    (Some(_), PaidAnswer::RateLimited { wait_secs: Some(wait), .. })
+                    (Some(_), Some(PaidAnswer::RateLimited { wait_secs: Some(wait), .. }))
                         if rate_limited < MAX_RATE_LIMIT_RETRIES =>
                     {
                         rate_limited += 1;
@@ -273,11 +292,10 @@ impl Session {
                         tokio::time::sleep(Duration::from_secs(wait)).await;
                         continue;
                     }
-                    (Some(sending), PaidAnswer::RateLimited { retry_after_secs, .. }) => {
+                    (Some(sending), Some(PaidAnswer::RateLimited { retry_after_secs, .. })) => {
                         sending.not_charged()?;
                         return Err(Error::RateLimited { url: url.to_string(), retry_after_secs });
                     }
-                    (Some(sending), PaidAnswer::NotCharged) => sending.not_charged()?,
                     _ => {}
                 }
                 self.hooks.on_http_error(&url, status);

@@ -940,7 +940,7 @@ impl Inner {
             // short `Retry-After` (bounded) and send it again; after a long one the 429 is the answer.
             let mut rate_limited = 0;
             while let PaidAnswer::RateLimited { wait_secs: Some(wait), .. } =
-                paying_fetch::paid_answer(&response)
+                paying_fetch::paid_answer(&response, balance)
             {
                 if rate_limited == MAX_RATE_LIMIT_RETRIES {
                     break;
@@ -950,7 +950,7 @@ impl Inner {
                 response = paying_fetch::fetch(&paying_request()?).await?;
             }
             // Counted only once the receiver took it (the rule every sender follows).
-            let paid = paying_fetch::paid_answer(&response).charged();
+            let paid = paying_fetch::paid_answer(&response, balance).charged();
             let state =
                 if paid { channel.clone().with_balance(balance, Some(balance_signature)) } else { channel };
             // The receiver's answer names what it now holds (our proof when accepted, its

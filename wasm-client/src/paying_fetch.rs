@@ -124,10 +124,13 @@ pub fn read_headers(response: &Response) -> Vec<(&'static str, String)> {
         .collect()
 }
 
-/// How the answer to a paid request is booked: [`PaidAnswer`], the rule every sender follows.
-pub fn paid_answer(response: &Response) -> PaidAnswer {
-    let retry_after = response.headers().get("retry-after").ok().flatten();
-    PaidAnswer::of(response.status(), retry_after.as_deref())
+/// How the answer to a paid request that sent balance `sent` is booked: [`PaidAnswer`], the
+/// rule every sender follows.
+pub fn paid_answer(response: &Response, sent: U192) -> PaidAnswer {
+    let headers = response.headers();
+    let retry_after = headers.get("retry-after").ok().flatten();
+    let echoed = headers.get(header::SENDER_BALANCE).ok().flatten();
+    PaidAnswer::of(response.status(), retry_after.as_deref(), echoed.as_deref(), sent)
 }
 
 /// The refusal a 402 names, if any (`RDN-Insufficient-Confirmations`, …).
