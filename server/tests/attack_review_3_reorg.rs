@@ -168,3 +168,83 @@ async fn two_reorged_top_ups_replaced_by_another_still_pay_the_best_proof_within
         "the receiver holds an accepted proof of 80, within the deposit of 80 on chain"
     );
 }
+
+/// The receiver's dispute of a low uncooperative close is dropped by a reorg, sent again, and
+/// the one sent again is dropped by a second reorg (the close request stays in every fork).
+/// The receiver must dispute a third time, and once the settlement is confirmed send nothing
+/// more: no loop of closes that can only revert.
+#[tokio::test]
+async fn a_dispute_dropped_by_two_reorgs_in_a_row_is_sent_again_each_time_and_then_no_more() {
+    const POLL: Duration = Duration::from_millis(50);
+    let chain = TestChain::start().await.expect("anvil starts and the contracts deploy");
+    let dir: TempDir = tempfile::tempdir().expect("tempdir");
+    let mut config = ChannelManagerConfig::new(
+        chain.provider(chain.key(RECEIVER)),
+        chain.signing_key(RECEIVER),
+        chain.deployment.channel_manager,
+        dir.path().join("receiver.db"),
+        chain.deployment.deploy_block,
+    );
+    config.confirmations = 3;
+    config.poll_interval = POLL;
+    config.balance_check_interval = Duration::from_millis(100);
+    config.on_chain_duties = true;
+    let (manager, tasks) = ChannelManager::start(config).await.expect("the channel manager starts");
+    let anvil = chain.provider(chain.key(0));
+    let receiver = chain.address(RECEIVER);
+
+    chain.transfer_tokens(chain.address(SENDER), 100).await;
+    let channel = chain.open_channel(SENDER, receiver, 100, None).await;
+    chain.mine(2).await;
+    synced(&chain, &manager).await;
+    pay(&chain, &manager, channel, 10, 50).await;
+    let receiver_before = chain.token_balance(receiver).await;
+    let sender_before = chain.token_balance(chain.address(SENDER)).await;
+
+    chain.uncooperative_close(SENDER, channel, 10).await;
+    let mut mark: U256 = anvil.raw_request("evm_snapshot".into(), ()).await.expect("evm_snapshot");
+    chain.mine(2).await;
+    let disputed = || async { chain.token_balance(receiver).await > receiver_before };
+    assert!(holds_within(WAIT, disputed).await, "the receiver did not dispute the first time");
+
+    for reorg in 1..=2 {
+        let fork_head = chain.head().await;
+        let reverted: bool = anvil.raw_request("evm_revert".into(), [mark]).await.expect("evm_revert");
+        assert!(reverted);
+        mark = anvil.raw_request("evm_snapshot".into(), ()).await.expect("evm_snapshot");
+        let _: serde_json::Value = anvil
+            .raw_request("anvil_dropAllTransactions".into(), ())
+            .await
+            .expect("anvil_dropAllTransactions");
+        assert_eq!(
+            chain.token_balance(receiver).await,
+            receiver_before,
+            "reorg {reorg}: no dispute in the fork"
+        );
+        chain.transfer_tokens(chain.address(STRANGER), 1).await;
+        chain.mine((fork_head + 3).saturating_sub(chain.head().await)).await;
+        synced(&chain, &manager).await;
+        assert!(
+            holds_within(WAIT, disputed).await,
+            "the receiver did not dispute again after reorg {reorg} dropped its dispute"
+        );
+    }
+    chain.mine(4).await;
+    synced(&chain, &manager).await;
+    // Settled and confirmed: the receiver sends nothing more (40 polls).
+    let sent = anvil.get_transaction_count(receiver).pending().await.expect("nonce");
+    tokio::time::sleep(POLL * 40).await;
+    let sent_after = anvil.get_transaction_count(receiver).pending().await.expect("nonce");
+    tasks.shutdown().await;
+    assert_eq!(sent_after, sent, "the receiver kept sending transactions after the settlement");
+    assert_eq!(
+        chain.token_balance(receiver).await - receiver_before,
+        U256::from(50u64),
+        "the receiver's due"
+    );
+    assert_eq!(
+        chain.token_balance(chain.address(SENDER)).await - sender_before,
+        U256::from(50u64),
+        "the refund"
+    );
+}
