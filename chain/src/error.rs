@@ -24,6 +24,12 @@ pub enum Error {
     /// A key, password or API-token file is larger than any such secret.
     #[error("{path} is larger than {max} bytes; it cannot be a key, keystore, password or token file")]
     SecretFileTooLarge { path: PathBuf, max: u64 },
+    /// A secret given as a pipe or FIFO that nobody writes, or whose writer sends nothing.
+    #[error(
+        "{path} is a pipe or FIFO that gave no secret (no writer opened it, or it sent nothing); \
+         put the secret in a plain file with mode 0600, or start its writer first"
+    )]
+    SecretFileNoWriter { path: PathBuf },
     /// A password or API-token file is not UTF-8 text.
     #[error("{path} is not UTF-8 text; put the secret in it as plain text")]
     SecretFileNotText { path: PathBuf },

@@ -10,10 +10,11 @@
 //! into a plain `String` first.
 
 use std::{
-    fs::File,
-    io::Read,
-    os::unix::fs::PermissionsExt,
+    fs::{File, OpenOptions},
+    io::{self, Read},
+    os::unix::fs::{OpenOptionsExt, PermissionsExt},
     path::{Path, PathBuf},
+    time::{Duration, Instant},
 };
 
 use alloy::signers::local::PrivateKeySigner;
@@ -75,13 +76,25 @@ pub fn read_secret_file(path: &Path) -> Result<Zeroizing<String>> {
 /// larger file (or one that never ends, a FIFO) would otherwise be read whole into memory.
 pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
 
+/// How long a FIFO may go without a writer before it is refused: `mkfifo` then a writer
+/// started just after the receiver still works, and a FIFO nobody writes fails fast.
+const NO_WRITER_WAIT: Duration = Duration::from_secs(3);
+/// How long a writer that has the pipe open may take to send the secret
+/// (`--private-key-password-file <(pass show …)` may wait for a passphrase prompt).
+const SILENT_WRITER_WAIT: Duration = Duration::from_secs(60);
+
 /// Reads `path` as text after checking, on the opened file, that neither group nor others
 /// may access it (`too_open` makes the refusal) and that it is at most
-/// [`MAX_SECRET_FILE_BYTES`]. The buffer is allocated once at the file's size, so no copy of
-/// the secret is left behind by a reallocation.
+/// [`MAX_SECRET_FILE_BYTES`]. The buffer is allocated once (at the file's size, or at the
+/// bound for a pipe), so no copy of the secret is left behind by a reallocation.
+///
+/// Opened without blocking: opening a FIFO that nobody writes would otherwise wait for ever,
+/// silently. A pipe or FIFO is read until its writer closes it; one without a writer for
+/// [`NO_WRITER_WAIT`], or whose writer sends nothing for [`SILENT_WRITER_WAIT`], is refused.
 fn read_owner_only(path: &Path, too_open: impl FnOnce(PathBuf, u32) -> Error) -> Result<Zeroizing<String>> {
     let unreadable = |source| Error::KeyFileUnreadable { path: path.to_owned(), source };
-    let mut file = File::open(path).map_err(unreadable)?;
+    let mut file =
+        OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path).map_err(unreadable)?;
     let metadata = file.metadata().map_err(unreadable)?;
     let mode = metadata.permissions().mode();
     if mode & 0o077 != 0 {
@@ -91,13 +104,18 @@ fn read_owner_only(path: &Path, too_open: impl FnOnce(PathBuf, u32) -> Error) ->
     if metadata.len() > MAX_SECRET_FILE_BYTES {
         return Err(too_large());
     }
-    // One byte more than the file, so that reading to its end needs no growth; the read stops
-    // one byte past the bound whatever the file claimed.
-    let capacity = usize::try_from(metadata.len()).unwrap_or(0).saturating_add(1);
+    let regular = metadata.is_file();
+    // One byte more than the contents, so that reading to the end needs no growth; the read
+    // stops one byte past the bound whatever the file claimed.
+    let expected = if regular { metadata.len() } else { MAX_SECRET_FILE_BYTES };
+    let capacity = usize::try_from(expected).unwrap_or(0).saturating_add(1);
     let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
-    (&mut file).take(MAX_SECRET_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(unreadable)?;
+    let complete = read_bounded(&mut file, regular, &mut bytes).map_err(unreadable)?;
     if bytes.len() as u64 > MAX_SECRET_FILE_BYTES {
         return Err(too_large());
+    }
+    if !complete {
+        return Err(Error::SecretFileNoWriter { path: path.to_owned() });
     }
     match String::from_utf8(std::mem::take(&mut *bytes)) {
         Ok(text) => Ok(Zeroizing::new(text)),
@@ -105,6 +123,31 @@ fn read_owner_only(path: &Path, too_open: impl FnOnce(PathBuf, u32) -> Error) ->
             error.into_bytes().zeroize();
             Err(Error::SecretFileNotText { path: path.to_owned() })
         }
+    }
+}
+
+/// Reads `file` (opened without blocking) to its end or one byte past
+/// [`MAX_SECRET_FILE_BYTES`]. A pipe is waited for: a writer that has not opened it yet (an
+/// empty end of file) up to [`NO_WRITER_WAIT`], one that sends nothing up to
+/// [`SILENT_WRITER_WAIT`]; `false` when it gave no complete secret within those.
+fn read_bounded(file: &mut File, regular: bool, bytes: &mut Vec<u8>) -> io::Result<bool> {
+    let started = Instant::now();
+    let mut bounded = file.take(MAX_SECRET_FILE_BYTES + 1);
+    loop {
+        // On an error, what was read so far stays in `bytes` and counts against the bound.
+        let waited_too_long = match bounded.read_to_end(bytes) {
+            Ok(_) if regular || !bytes.is_empty() => return Ok(true),
+            Ok(_) => started.elapsed() >= NO_WRITER_WAIT,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => false,
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                started.elapsed() >= SILENT_WRITER_WAIT
+            }
+            Err(error) => return Err(error),
+        };
+        if waited_too_long {
+            return Ok(false);
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

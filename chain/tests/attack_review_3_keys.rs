@@ -44,9 +44,6 @@ fn scrypt_allocation(n: u64, r: u64, p: u64) -> u64 {
 /// allocates 2.5 GiB: a keystore handed to the operator takes 2.5 times the memory the
 /// documented bound promises (enough to have the receiver killed on a small machine).
 #[test]
-#[ignore = "open (issue 9 review 3): the scrypt memory bound counts 128·r·n but scrypt allocates \
-            128·r·(n + p + 1) (n = 2, r = 2^22, p = 2 passes the checks and allocates 2.5 GiB); \
-            fix: bound 128·r·(n + p + 1) by MAX_SCRYPT_MEMORY in keystore::scrypt_kdf"]
 fn a_scrypt_keystore_needing_more_memory_than_the_bound_is_refused() {
     let (n, r, p) = (2, 1 << 22, 2);
     let allocation = scrypt_allocation(n, r, p);
@@ -149,9 +146,6 @@ fn a_fifo_that_never_ends_is_refused_at_the_bound() {
 /// `--private-key`) naming one hangs at startup, silently, forever. It should be refused (or
 /// read without blocking) with a message naming the file.
 #[test]
-#[ignore = "open (issue 9 review 3): a secret file that is a FIFO without a writer blocks File::open \
-            forever, and the receiver hangs at startup without a word; fix: open with O_NONBLOCK and \
-            refuse what is not a regular file (or clear O_NONBLOCK only after fstat says regular)"]
 fn a_fifo_without_a_writer_does_not_hang_the_receiver() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("silent");

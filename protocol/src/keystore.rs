@@ -5,7 +5,7 @@
 //! A keystore is untrusted input (an operator may be handed one), and it chooses the cost of
 //! its own key derivation. So [`Keystore::parse`] checks everything before any derivation:
 //! the shape, the lengths (a 16-byte IV, a 32-byte key and MAC), the cipher, the KDF's name
-//! against its parameters, and the cost: scrypt's memory `128·r·n` at most
+//! against its parameters, and the cost: scrypt's memory `128·r·(n + p + 1)` at most
 //! [`MAX_SCRYPT_MEMORY`] and work `n·r·p` at most [`MAX_SCRYPT_WORK`] (8 times Geth's
 //! standard n = 2^18, r = 8, p = 1), PBKDF2's rounds at most [`MAX_PBKDF2_ROUNDS`]. Only
 //! then does [`Keystore::decrypt`] derive, check the MAC and decrypt.
@@ -19,7 +19,8 @@ use serde_json::Value;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-/// The most memory scrypt may need, `128·r·n` bytes: 1 GiB.
+/// The most memory scrypt may need: 1 GiB. The `scrypt` crate allocates `128·r` bytes for
+/// each of the `n` blocks V, each of the `p` blocks B and one scratch block.
 pub const MAX_SCRYPT_MEMORY: u64 = 1 << 30;
 /// The most scrypt work, `n·r·p`: 2^24, 8 times Geth's standard parameters.
 pub const MAX_SCRYPT_WORK: u64 = 1 << 24;
@@ -214,10 +215,10 @@ fn scrypt_kdf(params: Value) -> Result<(Kdf, Vec<u8>), KeystoreError> {
         return Err(invalid("scrypt r and p must be at least 1"));
     }
     let (n, r, p) = (fields.n, fields.r, fields.p);
-    let memory = n.saturating_mul(r).saturating_mul(128);
+    let memory = n.saturating_add(p).saturating_add(1).saturating_mul(r).saturating_mul(128);
     if memory > MAX_SCRYPT_MEMORY {
         return Err(KeystoreError::TooCostly(format!(
-            "scrypt n = {n}, r = {r} needs {memory} bytes, more than {MAX_SCRYPT_MEMORY}"
+            "scrypt n = {n}, r = {r}, p = {p} needs {memory} bytes, more than {MAX_SCRYPT_MEMORY}"
         )));
     }
     let work = n.saturating_mul(r).saturating_mul(p);

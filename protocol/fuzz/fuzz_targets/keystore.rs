@@ -19,7 +19,8 @@ fuzz_target!(|data: &[u8]| {
         Kdf::Scrypt { log_n, r, p } => {
             let (n, r, p) = (1u64 << log_n, u64::from(r), u64::from(p));
             assert!(n >= 2 && r >= 1 && p >= 1, "{:?}", keystore.kdf);
-            assert!(128 * n * r <= MAX_SCRYPT_MEMORY, "{:?}", keystore.kdf);
+            // What the scrypt crate allocates: n blocks V, p blocks B and a scratch block.
+            assert!(128 * r * (n + p + 1) <= MAX_SCRYPT_MEMORY, "{:?}", keystore.kdf);
             assert!(n * r * p <= MAX_SCRYPT_WORK, "{:?}", keystore.kdf);
             n * r * p
         }
