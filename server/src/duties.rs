@@ -12,6 +12,9 @@
 //!
 //! A sender who claims *more* than the receiver can prove is left to settle: a
 //! `cooperativeClose` with the receiver's lower proof would only cost the receiver tokens.
+//! This includes a claim above the best proof the contract takes after a reorg took a
+//! top-up away: a normal outcome, logged, with no error and no retries (until a reorg's
+//! rollback changes the channel again).
 //!
 //! Collecting without waiting for the senders:
 //! - [`ChannelManager::withdraw`] takes a channel's earned balance (last accepted proof minus
@@ -37,11 +40,16 @@
 //! own channel. Each channel has a claim, held from the decision to send until the receipt
 //! (or the failure) is recorded: the loop never starts a second transaction for a channel
 //! while one is on its way, and the operator's withdraw and close-all wait for it. Sends share
-//! the receiver's account, so they go one at a time, each with the node's pending nonce;
-//! receipts are awaited in parallel. A transaction not mined within a number of polls (its
-//! fee too low for the pool, or the node dropped it) is sent again at its nonce with a fee
-//! at least an eighth higher, so that it neither holds up its channel nor the transactions
-//! sent after it.
+//! the receiver's account, so they go one at a time, each with the lowest nonce not mined
+//! that none of the receiver's own transactions waits at (one left in the pool by a restart
+//! is replaced, a gap is filled); receipts are awaited in parallel. A transaction not mined
+//! within a number of polls (its fee too low for the pool, or the node dropped it) is sent
+//! again at its nonce with a fee at least an eighth higher, and again until it is mined or
+//! another transaction takes the nonce: later nonces cannot be mined before it, so giving it
+//! up would hold up every later transaction, and a retry at a later nonce would close the
+//! channel twice. When a send finds a held nonce gone from the pool, its owner sends it again
+//! at once. Fees stop at 4 times the node's estimate (or
+//! `--gas-price`); a transaction unmined past the receipt timeout is reported in the health.
 //!
 //! A close that was mined but whose settlement the sync does not confirm (a reorg dropped
 //! it, while the sender's close request, still in its challenge period, stayed) is sent

@@ -469,6 +469,71 @@ async fn a_dispute_unmined_past_the_receipt_timeout_keeps_its_nonce_and_the_next
     tasks.shutdown().await;
 }
 
+/// The receiver restarts while its dispute waits in the pool. The restarted receiver must
+/// send the dispute again at that nonce (nothing else raises the one left there) rather than
+/// at the next one, behind it: a second close of the channel, which would revert once the
+/// first is mined.
+#[tokio::test]
+async fn a_dispute_pending_across_a_restart_is_replaced_at_its_nonce() {
+    let harness = Harness::new().await;
+    let mut config = harness.config();
+    config.resend_unmined_after_polls = 10;
+    let (manager, tasks) = harness.start(config).await;
+    let channel = harness.open_channel(SENDER, 100).await;
+    harness.synced(&manager).await;
+    harness.pay_up_to(&manager, SENDER, channel, 0, 30).await;
+    let receiver = channel.receiver;
+    let before = harness.balance_of(receiver).await;
+    let provider = harness.chain.provider(harness.chain.key(0));
+    let nonce = provider.get_transaction_count(receiver).latest().await.expect("nonce");
+    let first_block = harness.head().await + 1;
+
+    harness.set_automine(false).await;
+    let close = harness
+        .contract(SENDER)
+        .uncooperativeClose(channel.receiver, channel.open_block_number, U192::from(10u64))
+        .send()
+        .await
+        .expect("sent");
+    harness.mine(1).await;
+    assert!(close.get_receipt().await.expect("mined").status(), "uncooperativeClose reverted");
+    eventually("the dispute waits in the pool", || async {
+        harness.pooled_fee(receiver, nonce).await.is_some()
+    })
+    .await;
+    tasks.shutdown().await;
+    drop(manager);
+    let fee_before_restart = harness.pooled_fee(receiver, nonce).await.expect("still in the pool");
+
+    let mut config = harness.config();
+    config.resend_unmined_after_polls = 10;
+    let (manager, tasks) = harness.start(config).await;
+    eventually("the restarted receiver replaces the dispute at its nonce", || async {
+        harness.pooled_fee(receiver, nonce).await.is_some_and(|fee| fee > fee_before_restart)
+    })
+    .await;
+    harness.mine(1).await;
+    harness.set_automine(true).await;
+    eventually("the dispute lands", || async {
+        harness.synced(&manager).await;
+        state(&manager, channel) == Some(ChannelState::Settled)
+    })
+    .await;
+    assert_eq!(harness.balance_of(receiver).await - before, U256::from(30u64), "paid in full");
+    let mined = provider.get_transaction_count(receiver).latest().await.expect("nonce");
+    let pending = provider.get_transaction_count(receiver).pending().await.expect("nonce");
+    assert_eq!((mined, pending), (nonce + 1, nonce + 1), "one transaction, nothing left in the pool");
+    let mut statuses = Vec::new();
+    for block in first_block..=harness.head().await {
+        let receipts = provider.get_block_receipts(block.into()).await.expect("query").expect("block");
+        statuses.extend(
+            receipts.iter().filter(|receipt| receipt.from == receiver).map(|receipt| receipt.status()),
+        );
+    }
+    assert_eq!(statuses, [true], "the receiver's transactions and whether each succeeded");
+    tasks.shutdown().await;
+}
+
 #[tokio::test]
 async fn close_all_closes_paid_channels_and_leaves_unpaid_ones() {
     let harness = Harness::new().await;
