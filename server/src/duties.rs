@@ -33,7 +33,8 @@
 //! `POST /api/1/close-all`), or with the server stopped through the CLI (`uraiden-server
 //! withdraw`, `close-all`), which cannot open a state file a server holds.
 //!
-//! Duties run concurrently, most urgent first, at most `MAX_CONCURRENT_DUTIES` (16) at a time:
+//! Duties run concurrently, most urgent first, at most `MAX_CONCURRENT_DUTIES` (16) at a time,
+//! the last 4 of which only disputes take:
 //! a dispute before anything else, earliest deadline (the close request's settle block)
 //! first; then settlements of honest closes, the receiver's own closes, and withdrawals. A
 //! transaction whose receipt is slow (or never comes: the node dropped it) holds up only its
@@ -107,6 +108,10 @@ const MAX_FEE_OVER_ESTIMATE: u128 = 4;
 /// Duties on their way at once (each mostly waiting for its receipt). When all are taken,
 /// the most urgent of the waiting duties gets the next free one.
 const MAX_CONCURRENT_DUTIES: usize = 16;
+/// Of those, the slots only a dispute may take: a sender settling many small channels
+/// honestly (or slow withdrawals) cannot keep a dispute, whose deadline costs money, waiting.
+const DISPUTE_ONLY_SLOTS: usize = 4;
+const _: () = assert!(DISPUTE_ONLY_SLOTS < MAX_CONCURRENT_DUTIES, "other duties need slots too");
 
 /// Held while one of the receiver's transactions for a channel is on its way.
 type ChannelClaim = OwnedMutexGuard<()>;
@@ -971,6 +976,13 @@ enum Duty {
 }
 
 impl Duty {
+    /// Whether the duty may start with `free` of the duty slots free: any duty but into the
+    /// last [`DISPUTE_ONLY_SLOTS`], which only disputes take.
+    const fn may_take_a_slot(self, free: usize) -> bool {
+        let kept = if matches!(self, Self::Dispute { .. }) { 0 } else { DISPUTE_ONLY_SLOTS };
+        free > kept
+    }
+
     const fn action(self) -> Action {
         match self {
             Self::Dispute { .. } | Self::Settle { .. } | Self::Close => Action::Close,
@@ -1053,7 +1065,11 @@ pub(crate) async fn run(manager: ChannelManager, config: ChannelManagerConfig, c
             }
             // Taken: this channel's transaction is on its way (or the operator's is).
             let Some(claim) = transactions.try_claim(channel.key()) else { continue };
-            // All slots busy: the rest wait for the next round, sorted again.
+            // All slots busy (or all but those kept for disputes, and this is no dispute; the
+            // rest are none either): they wait for the next round, sorted again.
+            if !duty.may_take_a_slot(slots.available_permits()) {
+                break;
+            }
             let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else { break };
             let manager = manager.clone();
             in_flight.spawn(async move {
@@ -1102,7 +1118,21 @@ fn duty_of(
 
 #[cfg(test)]
 mod tests {
-    use super::{replacement_fee, Duty, Landed, MAX_FEE_OVER_ESTIMATE};
+    use super::{
+        replacement_fee, Duty, Landed, DISPUTE_ONLY_SLOTS, MAX_CONCURRENT_DUTIES, MAX_FEE_OVER_ESTIMATE,
+    };
+
+    #[test]
+    fn the_last_duty_slots_are_kept_for_disputes() {
+        let dispute = Duty::Dispute { settle_block: 10 };
+        for other in [Duty::Settle { settle_block: 5 }, Duty::Close, Duty::Withdraw] {
+            assert!(other.may_take_a_slot(MAX_CONCURRENT_DUTIES));
+            assert!(other.may_take_a_slot(DISPUTE_ONLY_SLOTS + 1));
+            assert!(!other.may_take_a_slot(DISPUTE_ONLY_SLOTS), "{other:?} takes a slot kept for disputes");
+        }
+        assert!(dispute.may_take_a_slot(1), "a dispute takes the last free slot");
+        assert!(!dispute.may_take_a_slot(0));
+    }
 
     #[test]
     fn a_replacement_pays_an_eighth_more_up_to_the_cap() {
