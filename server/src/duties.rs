@@ -385,7 +385,8 @@ impl ReceiverTransactions {
                     return receipt;
                 }
                 return Err(format!(
-                    "nonce {nonce} was used by another transaction than the receiver's {sent:?}"
+                    "nonce {nonce} was taken by another transaction than the versions sent ({sent:?}); the duty is \
+                     retried"
                 ));
             }
             let raised = match self.fees(Some(fees)).await {
