@@ -110,6 +110,12 @@ pub struct ChannelManagerConfig {
     /// `--close-signed-timeout`: blocks after which the receiver itself closes a channel whose
     /// sender got a closing signature but did not close; `None`: never.
     pub close_signed_timeout: Option<u64>,
+    /// Polls after which one of the receiver's transactions that is not mined is sent again
+    /// at its nonce with a higher fee. Default 30 (a minute at the default poll).
+    pub resend_unmined_after_polls: u32,
+    /// How long one of the receiver's transactions may wait unmined before the health reports
+    /// it (it keeps being sent again at its nonce). Default 300 s.
+    pub receipt_timeout: Duration,
 }
 
 impl ChannelManagerConfig {
@@ -138,6 +144,8 @@ impl ChannelManagerConfig {
             gas_price: None,
             withdraw_threshold: None,
             close_signed_timeout: None,
+            resend_unmined_after_polls: 30,
+            receipt_timeout: Duration::from_secs(300),
         }
     }
 }

@@ -12,6 +12,9 @@
 //!
 //! A sender who claims *more* than the receiver can prove is left to settle: a
 //! `cooperativeClose` with the receiver's lower proof would only cost the receiver tokens.
+//! This includes a claim above the best proof the contract takes after a reorg took a
+//! top-up away: a normal outcome, logged, with no error and no retries (until a reorg's
+//! rollback changes the channel again).
 //!
 //! Collecting without waiting for the senders:
 //! - [`ChannelManager::withdraw`] takes a channel's earned balance (last accepted proof minus
@@ -30,18 +33,24 @@
 //! `POST /api/1/close-all`), or with the server stopped through the CLI (`uraiden-server
 //! withdraw`, `close-all`), which cannot open a state file a server holds.
 //!
-//! Duties run concurrently, most urgent first, at most `MAX_CONCURRENT_DUTIES` (16) at a time:
+//! Duties run concurrently, most urgent first, at most `MAX_CONCURRENT_DUTIES` (16) at a time,
+//! the last 4 of which only disputes take:
 //! a dispute before anything else, earliest deadline (the close request's settle block)
 //! first; then settlements of honest closes, the receiver's own closes, and withdrawals. A
 //! transaction whose receipt is slow (or never comes: the node dropped it) holds up only its
 //! own channel. Each channel has a claim, held from the decision to send until the receipt
 //! (or the failure) is recorded: the loop never starts a second transaction for a channel
 //! while one is on its way, and the operator's withdraw and close-all wait for it. Sends share
-//! the receiver's account, so they go one at a time, each with the node's pending nonce;
-//! receipts are awaited in parallel. A transaction not mined within a number of polls (its
-//! fee too low for the pool, or the node dropped it) is sent again at its nonce with a fee
-//! at least an eighth higher, so that it neither holds up its channel nor the transactions
-//! sent after it.
+//! the receiver's account, so they go one at a time, each with the lowest nonce not mined
+//! that none of the receiver's own transactions waits at (one left in the pool by a restart
+//! is replaced, a gap is filled); receipts are awaited in parallel. A transaction not mined
+//! within a number of polls (its fee too low for the pool, or the node dropped it) is sent
+//! again at its nonce with a fee at least an eighth higher, and again until it is mined or
+//! another transaction takes the nonce: later nonces cannot be mined before it, so giving it
+//! up would hold up every later transaction, and a retry at a later nonce would close the
+//! channel twice. When a send finds a held nonce gone from the pool, its owner sends it again
+//! at once. Fees stop at 4 times the node's estimate (or
+//! `--gas-price`); a transaction unmined past the receipt timeout is reported in the health.
 //!
 //! A close that was mined but whose settlement the sync does not confirm (a reorg dropped
 //! it, while the sender's close request, still in its challenge period, stayed) is sent
@@ -58,8 +67,11 @@
 //! channel stays open.
 
 use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex, MutexGuard},
+    collections::{BTreeSet, HashMap},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex, MutexGuard,
+    },
     time::{Duration, Instant},
 };
 
@@ -67,7 +79,7 @@ use alloy::{
     contract::{CallBuilder, CallDecoder},
     primitives::Bytes,
     providers::{DynProvider, Provider},
-    rpc::types::{TransactionReceipt, TransactionRequest},
+    rpc::types::{BlockId, TransactionReceipt, TransactionRequest},
 };
 use tokio::{
     sync::{OwnedMutexGuard, Semaphore},
@@ -89,14 +101,17 @@ const MAX_BACKOFF_DOUBLINGS: u32 = 5;
 /// After a sent transaction, how many first delays to wait at most before trying again if the
 /// settlement still has not been seen (see [`Attempt::landed`] for the earlier triggers).
 const RESEND_AFTER_RETRIES: u32 = 64;
-/// How long a sent transaction may take to be mined before the attempt counts as failed.
-const RECEIPT_TIMEOUT: Duration = Duration::from_secs(300);
-/// Polls after which a sent transaction that is not mined is sent again at its nonce with a
-/// higher fee (a minute at the default 2 s poll).
-const RESEND_UNMINED_AFTER_POLLS: u32 = 30;
+/// A replacement's fee is at most this many times the node's current estimate (or
+/// `--gas-price`): under lasting congestion the eighth more each time compounds without
+/// bound otherwise.
+const MAX_FEE_OVER_ESTIMATE: u128 = 4;
 /// Duties on their way at once (each mostly waiting for its receipt). When all are taken,
 /// the most urgent of the waiting duties gets the next free one.
 const MAX_CONCURRENT_DUTIES: usize = 16;
+/// Of those, the slots only a dispute may take: a sender settling many small channels
+/// honestly (or slow withdrawals) cannot keep a dispute, whose deadline costs money, waiting.
+const DISPUTE_ONLY_SLOTS: usize = 4;
+const _: () = assert!(DISPUTE_ONLY_SLOTS < MAX_CONCURRENT_DUTIES, "other duties need slots too");
 
 /// Held while one of the receiver's transactions for a channel is on its way.
 type ChannelClaim = OwnedMutexGuard<()>;
@@ -115,12 +130,22 @@ pub(crate) struct ReceiverTransactions {
     /// How often receipts are looked for.
     poll_interval: Duration,
     first_retry: Duration,
+    /// A sent transaction not mined this long after it was sent (again) is sent again.
+    resend_unmined_after: Duration,
+    receipt_timeout: Duration,
     /// One send at a time, each with the nonce read from the node's pending count inside the
     /// lane: the provider's cached nonce filler counts a nonce as used even when the send
     /// fails (no ETH), and every later transaction would then wait forever behind the gap.
     /// A tokio Mutex because it is held across the `.await`s of the send; receipts are
     /// awaited outside it.
     send_lane: tokio::sync::Mutex<()>,
+    /// The nonces this process's transactions wait at (sent, not seen mined): each send
+    /// takes the lowest nonce not mined that is not among them.
+    held_nonces: Mutex<BTreeSet<u64>>,
+    /// Raised when a send finds one of the held nonces gone from the node's pool (the node
+    /// dropped it): its owner sends it again at once, since every later transaction waits
+    /// behind it.
+    lost_nonces: AtomicU64,
     /// std Mutex: a few map operations at a time, never across an `.await`.
     attempts: Mutex<HashMap<(ChannelKey, Action), Attempt>>,
     /// Each channel's claim: at most one transaction per channel on its way. A tokio Mutex
@@ -131,6 +156,28 @@ pub(crate) struct ReceiverTransactions {
     /// balance withdrawn to. The synced `withdrawn` (from `ChannelWithdraw` events) stays the
     /// record; this only keeps the same balance from being withdrawn twice meanwhile.
     withdrawn_to: Mutex<HashMap<ChannelKey, U192>>,
+}
+
+/// The fee of a send: `now` (the estimate or `--gas-price`) for a first one; for a
+/// replacement of one that paid `before`, at least an eighth more (what nodes ask) but at
+/// most [`MAX_FEE_OVER_ESTIMATE`] × `cap_base`. `None`: the cap leaves no room for a
+/// replacement.
+fn replacement_fee(now: u128, before: Option<u128>, cap_base: u128) -> Option<u128> {
+    let Some(before) = before else { return Some(now) };
+    let fee = now.max(before.saturating_add(before / 8 + 1));
+    (fee <= cap_base.saturating_mul(MAX_FEE_OVER_ESTIMATE)).then_some(fee)
+}
+
+/// A nonce a transaction of this process waits at, free again when dropped.
+struct HeldNonce<'a> {
+    nonces: &'a Mutex<BTreeSet<u64>>,
+    nonce: u64,
+}
+
+impl Drop for HeldNonce<'_> {
+    fn drop(&mut self) {
+        self.nonces.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&self.nonce);
+    }
 }
 
 /// What a transaction pays for gas.
@@ -168,6 +215,10 @@ struct Attempt {
     eth_low: bool,
     /// Where the transaction that went through was mined, if it did.
     landed: Option<Landed>,
+    /// The sender's close claims more than any proof the contract takes from the receiver:
+    /// its own settlement pays the receiver more, and nothing is sent (until a reorg's
+    /// rollback forgets this).
+    left_to_sender: bool,
 }
 
 /// A close that was mined, and when to send it again if its settlement is not seen: a reorg
@@ -207,7 +258,11 @@ impl ReceiverTransactions {
             gas_price: config.gas_price,
             poll_interval: config.poll_interval,
             first_retry: config.poll_interval * RETRY_AFTER_POLLS,
+            resend_unmined_after: config.poll_interval * config.resend_unmined_after_polls,
+            receipt_timeout: config.receipt_timeout,
             send_lane: tokio::sync::Mutex::new(()),
+            held_nonces: Mutex::new(BTreeSet::new()),
+            lost_nonces: AtomicU64::new(0),
             attempts: Mutex::new(HashMap::new()),
             claims: Mutex::new(HashMap::new()),
             withdrawn_to: Mutex::new(HashMap::new()),
@@ -233,43 +288,89 @@ impl ReceiverTransactions {
         RaidenMicroTransferChannels::new(self.contract, &self.provider)
     }
 
-    /// Sends `call` (with `--gas-price` if set) and waits for a successful receipt. One that
-    /// is not mined [`RESEND_UNMINED_AFTER_POLLS`] polls after it was sent (its fee too low
-    /// for the pool, or the node dropped it) is sent again at its nonce, with the node's
-    /// current fee estimate but at least an eighth more than before (what nodes ask of a
-    /// replacement); any of the sent versions may be the one mined.
+    /// Sends `call` (with `--gas-price` if set) and waits for its receipt: `Ok` if it
+    /// succeeded. The nonce is never given up while the transaction may still be mined:
+    /// one not mined `resend_unmined_after_polls` polls after it was sent (its fee too low for
+    /// the pool, or the node dropped it) is sent again at its nonce, with the node's current
+    /// fee estimate but at least an eighth more than before (what nodes ask of a
+    /// replacement), up to [`MAX_FEE_OVER_ESTIMATE`] times the estimate; any of the sent
+    /// versions may be the one mined. Past the receipt timeout `report` is told (the health's
+    /// last error), and the sending goes on: a nonce left behind in the pool would hold up
+    /// every later transaction of the receiver, and a retry at the next nonce would close the
+    /// channel twice. Ends with an error only when the first send is refused (the nonce stays
+    /// free) or another transaction took the nonce.
     async fn submit<P: Provider, D: CallDecoder>(
         &self,
         call: CallBuilder<P, D>,
+        report: &(dyn Fn(String) + Sync),
     ) -> Result<TransactionReceipt, String> {
         let request = call.from(self.receiver).into_transaction_request();
-        let (nonce, mut fees, first) = {
+        // Estimated once, at the latest block, and kept for every version sent: an estimate at
+        // the pending state would see the first version's effect and fail (a second close
+        // of the channel reverts).
+        let gas = self
+            .provider
+            .estimate_gas(request.clone())
+            .block(BlockId::latest())
+            .await
+            .map_err(|error| format!("estimating the gas: {error}"))?;
+        let request = request.gas_limit(gas);
+        let (held, mut fees, mut sent) = {
             let _lane = self.send_lane.lock().await;
-            let nonce = self
-                .provider
-                .get_transaction_count(self.receiver)
-                .pending()
-                .await
-                .map_err(|error| format!("reading the receiver's nonce: {error}"))?;
+            let count = |pending: bool| {
+                let count = self.provider.get_transaction_count(self.receiver);
+                async move {
+                    let count = if pending { count.pending() } else { count.latest() };
+                    count.await.map_err(|error| format!("reading the receiver's nonce: {error}"))
+                }
+            };
+            let (mined, pending) = (count(false).await?, count(true).await?);
+            // The lowest nonce not mined that none of this process's transactions waits at:
+            // a transaction sent before a restart that waits there is replaced (nobody would
+            // raise its fee any more), and a nonce whose first send was refused is filled.
+            let held = self.hold_nonce(mined, pending);
             let fees = self.fees(None).await?;
-            let hash = self.send_at(&request, nonce, fees).await?;
-            (nonce, fees, hash)
+            let sent = match self.send_at(&request, held.nonce, fees).await {
+                Ok(hash) => vec![hash],
+                Err(error) if held.nonce < pending => {
+                    // Typically a replacement priced too low: raised until it is taken.
+                    tracing::warn!(nonce = held.nonce, %error, "a transaction from before waits at the receiver's nonce; replacing it with a higher fee");
+                    Vec::new()
+                }
+                Err(error) => return Err(error),
+            };
+            (held, fees, sent)
         };
+        let nonce = held.nonce;
         let started = Instant::now();
-        let mut sent = vec![first];
+        let mut reported = false;
+        let mut cap_reported = false;
+        let mut lost_seen = self.lost_nonces.load(Ordering::Relaxed);
         let mut last_sent = Instant::now();
         loop {
             tokio::time::sleep(self.poll_interval).await;
             if let Some(receipt) = self.mined(&sent).await {
                 return receipt;
             }
-            if started.elapsed() > RECEIPT_TIMEOUT {
-                return Err(format!("transaction {first} was not mined within {RECEIPT_TIMEOUT:?}"));
+            if !reported && started.elapsed() > self.receipt_timeout {
+                reported = true;
+                let message = format!(
+                    "the receiver's transaction at nonce {nonce} is not mined after {:?} (sent {} times, last fee \
+                     {} wei/gas); it is sent again with a higher fee until it is",
+                    self.receipt_timeout,
+                    sent.len(),
+                    fees.highest()
+                );
+                tracing::error!("{message}");
+                report(message);
             }
-            if last_sent.elapsed() < self.poll_interval * RESEND_UNMINED_AFTER_POLLS {
+            let lost = self.lost_nonces.load(Ordering::Relaxed);
+            if lost == lost_seen && last_sent.elapsed() < self.resend_unmined_after {
                 continue;
             }
-            let mined_nonce = match self.provider.get_transaction_count(self.receiver).await {
+            lost_seen = lost;
+            last_sent = Instant::now();
+            let mined_nonce = match self.provider.get_transaction_count(self.receiver).latest().await {
                 Ok(mined_nonce) => mined_nonce,
                 Err(error) => {
                     // What was sent may still be mined: keep watching it.
@@ -283,19 +384,57 @@ impl ReceiverTransactions {
                 if let Some(receipt) = self.mined(&sent).await {
                     return receipt;
                 }
-                return Err(format!("nonce {nonce} was used by another transaction than {first}"));
+                return Err(format!(
+                    "nonce {nonce} was taken by another transaction than the versions sent ({sent:?}); the duty is \
+                     retried"
+                ));
             }
-            fees = self.fees(Some(fees)).await?;
+            let raised = match self.fees(Some(fees)).await {
+                Ok(raised) => raised,
+                Err(error) => {
+                    tracing::warn!(nonce, %error, "no fee for sending again; retrying");
+                    continue;
+                }
+            };
+            let capped = raised.highest() == fees.highest() && !sent.is_empty();
+            if capped && !cap_reported {
+                cap_reported = true;
+                tracing::error!(
+                    nonce,
+                    fee = fees.highest(),
+                    "the receiver's transaction is not mined and its fee is at the cap ({MAX_FEE_OVER_ESTIMATE} times \
+                     the node's estimate or --gas-price): sent again unchanged while it waits for the fees to fall; \
+                     raise --gas-price if it was set too low"
+                );
+            }
+            fees = raised;
             match self.send_at(&request, nonce, fees).await {
                 Ok(hash) => {
-                    tracing::warn!(%first, %hash, nonce, "transaction not mined; sent again with a higher fee");
-                    sent.push(hash);
+                    tracing::warn!(%hash, nonce, fee = fees.highest(), "transaction not mined; sent again with a higher fee");
+                    if !sent.contains(&hash) {
+                        sent.push(hash);
+                    }
                 }
+                // At the cap: typically the node still has it ("already known").
+                Err(error) if capped => tracing::debug!(nonce, %error, "sending again unchanged failed"),
                 // Typically the previous version was mined meanwhile: the next poll sees it.
-                Err(error) => tracing::warn!(%first, nonce, %error, "sending again with a higher fee failed"),
+                Err(error) => tracing::warn!(nonce, %error, "sending again failed"),
             }
-            last_sent = Instant::now();
         }
+    }
+
+    /// Marks the lowest nonce from `mined` on that no transaction of this process waits at
+    /// as taken, until the returned guard is dropped; signals the owners of held nonces at
+    /// or above `pending` (gone from the pool) to send theirs again. Called in the send lane.
+    fn hold_nonce(&self, mined: u64, pending: u64) -> HeldNonce<'_> {
+        let mut held = self.held_nonces.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if held.iter().any(|&nonce| nonce >= pending) {
+            // Not in the pool any more: the new transaction would wait behind the gap.
+            self.lost_nonces.fetch_add(1, Ordering::Relaxed);
+        }
+        let nonce = (mined..).find(|nonce| !held.contains(nonce)).unwrap_or(mined);
+        held.insert(nonce);
+        HeldNonce { nonces: &self.held_nonces, nonce }
     }
 
     /// The receipt of whichever of `sent` was mined, if any: `Ok` if it succeeded.
@@ -314,24 +453,33 @@ impl ReceiverTransactions {
     }
 
     /// The fees for a send: `--gas-price` (legacy) or the node's EIP-1559 estimate, and for
-    /// a replacement at least an eighth above `previous`.
+    /// a replacement at least an eighth above `previous`, but at most
+    /// [`MAX_FEE_OVER_ESTIMATE`] times the estimate (or `--gas-price`): `previous` unchanged
+    /// when the cap leaves no room for the eighth.
     async fn fees(&self, previous: Option<Fees>) -> Result<Fees, String> {
-        let bump =
-            |now: u128, before: Option<u128>| before.map_or(now, |before| now.max(before + before / 8 + 1));
         match self.gas_price {
-            Some(gas_price) => Ok(Fees::Legacy(bump(gas_price, previous.map(Fees::highest)))),
+            Some(gas_price) => {
+                let before = previous.map(Fees::highest);
+                Ok(replacement_fee(gas_price, before, gas_price)
+                    .map_or_else(|| previous.unwrap_or(Fees::Legacy(gas_price)), Fees::Legacy))
+            }
             None => {
                 let estimate = self
                     .provider
                     .estimate_eip1559_fees()
                     .await
                     .map_err(|error| format!("estimating the fees: {error}"))?;
-                let (max_fee, tip) = match previous {
-                    Some(Fees::Eip1559 { max_fee, tip }) => (Some(max_fee), Some(tip)),
-                    _ => (None, None),
+                let Some(Fees::Eip1559 { max_fee, tip }) = previous else {
+                    let tip = estimate.max_priority_fee_per_gas;
+                    return Ok(Fees::Eip1559 { max_fee: estimate.max_fee_per_gas.max(tip), tip });
                 };
-                let tip = bump(estimate.max_priority_fee_per_gas, tip);
-                Ok(Fees::Eip1559 { max_fee: bump(estimate.max_fee_per_gas, max_fee).max(tip), tip })
+                let cap_base = estimate.max_fee_per_gas;
+                let raised = replacement_fee(estimate.max_fee_per_gas, Some(max_fee), cap_base)
+                    .zip(replacement_fee(estimate.max_priority_fee_per_gas, Some(tip), cap_base));
+                Ok(raised.map_or(Fees::Eip1559 { max_fee, tip }, |(max_fee, tip)| Fees::Eip1559 {
+                    max_fee: max_fee.max(tip),
+                    tip,
+                }))
             }
         }
     }
@@ -366,6 +514,9 @@ impl ReceiverTransactions {
         confirmed: u64,
     ) -> bool {
         let Some(attempt) = self.attempts().get(&(key, action)).copied() else { return true };
+        if attempt.left_to_sender {
+            return false;
+        }
         let wait = if attempt.failures == 0 {
             if action == Action::Withdraw {
                 // Done; the next one is due when the threshold is reached again.
@@ -398,7 +549,15 @@ impl ReceiverTransactions {
             (false, Some(previous)) => previous.failures.saturating_add(1),
             (false, None) => 1,
         };
-        attempts.insert((key, action), Attempt { at: Instant::now(), failures, eth_low, landed });
+        let attempt = Attempt { at: Instant::now(), failures, eth_low, landed, left_to_sender: false };
+        attempts.insert((key, action), attempt);
+    }
+
+    /// Records that the channel's close is left to the sender's settlement.
+    fn record_left_to_sender(&self, key: ChannelKey) {
+        let attempt =
+            Attempt { at: Instant::now(), failures: 0, eth_low: false, landed: None, left_to_sender: true };
+        self.attempts().insert((key, Action::Close), attempt);
     }
 
     /// Forgets the attempts for `keys`, whose chain state a reorg's rollback changed: what was
@@ -576,7 +735,7 @@ impl ChannelManager {
             channel.balance,
             Bytes::copy_from_slice(&signature.as_bytes()),
         );
-        let receipt = transactions.submit(call).await.map_err(WithdrawError::Transaction)?;
+        let receipt = self.submit(call).await.map_err(WithdrawError::Transaction)?;
         transactions.withdrawn_to().insert(key, channel.balance);
         let amount = receipt
             .decoded_log::<RaidenMicroTransferChannels::ChannelWithdraw>()
@@ -657,7 +816,9 @@ impl ChannelManager {
                 continue;
             };
             let (balance, outcome) = match self.close_with_best_proof(&channel).await {
-                Ok((transaction, balance)) => (balance, CloseOutcome::Closed { transaction }),
+                Ok(Some((transaction, balance))) => (balance, CloseOutcome::Closed { transaction }),
+                // The sender asked to close meanwhile, claiming more than the receiver proves.
+                Ok(None) => (channel.balance, CloseOutcome::AlreadyClosing),
                 Err(error) => (channel.balance, CloseOutcome::Pending { error }),
             };
             report.push(line(balance, outcome));
@@ -668,12 +829,25 @@ impl ChannelManager {
     /// Sends `cooperativeClose` with the channel's best proof the contract takes (see
     /// [`claimable_proof`](Self::claimable_proof)) and the receiver's closing signature; on
     /// failure marks the channel `close_pending` for the duty loop to retry. The caller holds
-    /// the channel's claim. Returns the transaction and the balance it closed with.
-    async fn close_with_best_proof(&self, channel: &ChannelRecord) -> Result<(B256, U192), String> {
+    /// the channel's claim. Returns the transaction and the balance it closed with; `None`
+    /// when the sender's close claims more than that proof: then nothing is sent, and the
+    /// sender's own settlement pays the receiver more (a normal outcome, not retried).
+    async fn close_with_best_proof(&self, channel: &ChannelRecord) -> Result<Option<(B256, U192)>, String> {
         let key = channel.key();
         let result = self.send_close(channel).await;
+        if let Ok(None) = result {
+            self.transactions().record_left_to_sender(key);
+            tracing::info!(
+                channel = %channel.id,
+                last_balance = %channel.balance,
+                claimed = ?channel.close_request.map(|request| request.balance),
+                "the sender's close claims more than the best proof the contract takes from the receiver: left to \
+                 the sender's settlement, which pays the receiver more"
+            );
+            return Ok(None);
+        }
         let health = self.health();
-        let landed = result.as_ref().ok().map(|&(_, _, block)| {
+        let landed = result.as_ref().ok().and_then(Option::as_ref).map(|&(_, _, block)| {
             Landed::new(block, health.chain_head, channel.close_request.map(|request| request.settle_block))
         });
         self.transactions().record_attempt(
@@ -684,7 +858,7 @@ impl ChannelManager {
             landed,
         );
         match &result {
-            Ok((transaction, balance, _)) => tracing::info!(
+            Ok(Some((transaction, balance, _))) => tracing::info!(
                 channel = %channel.id,
                 %balance,
                 last_balance = %channel.balance,
@@ -692,6 +866,7 @@ impl ChannelManager {
                 %transaction,
                 "closed a channel with the receiver's best proof"
             ),
+            Ok(None) => {}
             Err(error) => {
                 tracing::warn!(channel = %channel.id, %error, "closing failed; the channel is close_pending and will be retried");
                 self.update_health(|health| {
@@ -704,16 +879,19 @@ impl ChannelManager {
                 }
             }
         }
-        result.map(|(transaction, balance, _)| (transaction, balance))
+        result.map(|sent| sent.map(|(transaction, balance, _)| (transaction, balance)))
     }
 
     /// The highest accepted proof the contract takes now: the last one, unless it is above the
     /// channel's deposit (a reorg took away a top-up it was paid with); then the best proof
-    /// kept within the deposit on chain now.
-    async fn claimable_proof(&self, channel: &ChannelRecord) -> Result<(U192, ProofSignature), String> {
+    /// kept within the deposit on chain now, if any.
+    async fn claimable_proof(
+        &self,
+        channel: &ChannelRecord,
+    ) -> Result<Option<(U192, ProofSignature)>, String> {
         let last = channel.balance_signature.ok_or_else(|| "the channel has no accepted proof".to_owned())?;
         if channel.balance <= channel.deposit {
-            return Ok((channel.balance, last));
+            return Ok(Some((channel.balance, last)));
         }
         let info = self
             .transactions()
@@ -724,34 +902,31 @@ impl ChannelManager {
             .map_err(|error| format!("reading the channel's deposit on chain: {error}"))?;
         let deposit = info.deposit;
         if channel.balance <= deposit {
-            return Ok((channel.balance, last));
+            return Ok(Some((channel.balance, last)));
         }
         self.best_proof_within(channel.key(), deposit)
             .await
-            .map_err(|error| format!("reading the kept proofs: {error}"))?
-            .ok_or_else(|| {
-                format!(
-                    "no accepted proof within the channel's deposit of {deposit} (the last one, {}, is above \
-                     it since a reorg took a top-up away)",
-                    channel.balance
-                )
-            })
+            .map_err(|error| format!("reading the kept proofs: {error}"))
     }
 
     /// Sends the close; its transaction, the balance it closed with, and the block it was
-    /// mined in.
-    async fn send_close(&self, channel: &ChannelRecord) -> Result<(B256, U192, u64), String> {
-        let (balance, proof_signature) = self.claimable_proof(channel).await?;
-        if let Some(request) = channel.close_request {
-            if balance < request.balance {
-                // Closing would pay the receiver less than the sender's own settlement will.
+    /// mined in. `None`: the sender's close claims more than the best proof the contract
+    /// takes, so closing would pay the receiver less than the sender's own settlement will.
+    async fn send_close(&self, channel: &ChannelRecord) -> Result<Option<(B256, U192, u64)>, String> {
+        let claimable = self.claimable_proof(channel).await?;
+        let claimed = channel.close_request.map(|request| request.balance);
+        let (balance, proof_signature) = match (claimable, claimed) {
+            (Some((balance, _)), Some(claimed)) if balance < claimed => return Ok(None),
+            (None, Some(_)) => return Ok(None),
+            (Some(proof), _) => proof,
+            (None, None) => {
                 return Err(format!(
-                    "the best proof the contract takes ({balance}) is below the sender's claim ({}): \
-                     left to the sender's settlement",
-                    request.balance
-                ));
+                    "no accepted proof within the channel's deposit (the last one, {}, is above it since a reorg \
+                     took a top-up away)",
+                    channel.balance
+                ))
             }
-        }
+        };
         let closing_signature = self
             .sign_closing_proof(channel.id, balance)
             .map_err(|error| format!("signing the closing proof: {error}"))?;
@@ -765,9 +940,19 @@ impl ChannelManager {
             Bytes::copy_from_slice(&proof_signature.as_bytes()),
             Bytes::copy_from_slice(&closing_signature.as_bytes()),
         );
-        let receipt = transactions.submit(call).await?;
+        let receipt = self.submit(call).await?;
         let block = receipt.block_number.ok_or_else(|| "a receipt without a block".to_owned())?;
-        Ok((receipt.transaction_hash, balance, block))
+        Ok(Some((receipt.transaction_hash, balance, block)))
+    }
+
+    /// Sends `call` from the receiver and waits for its receipt (see
+    /// [`ReceiverTransactions::submit`]); one slow to be mined shows in the health.
+    async fn submit<P: Provider, D: CallDecoder>(
+        &self,
+        call: CallBuilder<P, D>,
+    ) -> Result<TransactionReceipt, String> {
+        let report = |message: String| self.update_health(|health| health.last_error = Some(message));
+        self.transactions().submit(call, &report).await
     }
 
     fn transactions(&self) -> &ReceiverTransactions {
@@ -792,6 +977,13 @@ enum Duty {
 }
 
 impl Duty {
+    /// Whether the duty may start with `free` of the duty slots free: any duty but into the
+    /// last [`DISPUTE_ONLY_SLOTS`], which only disputes take.
+    const fn may_take_a_slot(self, free: usize) -> bool {
+        let kept = if matches!(self, Self::Dispute { .. }) { 0 } else { DISPUTE_ONLY_SLOTS };
+        free > kept
+    }
+
     const fn action(self) -> Action {
         match self {
             Self::Dispute { .. } | Self::Settle { .. } | Self::Close => Action::Close,
@@ -874,7 +1066,11 @@ pub(crate) async fn run(manager: ChannelManager, config: ChannelManagerConfig, c
             }
             // Taken: this channel's transaction is on its way (or the operator's is).
             let Some(claim) = transactions.try_claim(channel.key()) else { continue };
-            // All slots busy: the rest wait for the next round, sorted again.
+            // All slots busy (or all but those kept for disputes, and this is no dispute; the
+            // rest are none either): they wait for the next round, sorted again.
+            if !duty.may_take_a_slot(slots.available_permits()) {
+                break;
+            }
             let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else { break };
             let manager = manager.clone();
             in_flight.spawn(async move {
@@ -923,7 +1119,37 @@ fn duty_of(
 
 #[cfg(test)]
 mod tests {
-    use super::{Duty, Landed};
+    use super::{
+        replacement_fee, Duty, Landed, DISPUTE_ONLY_SLOTS, MAX_CONCURRENT_DUTIES, MAX_FEE_OVER_ESTIMATE,
+    };
+
+    #[test]
+    fn the_last_duty_slots_are_kept_for_disputes() {
+        let dispute = Duty::Dispute { settle_block: 10 };
+        for other in [Duty::Settle { settle_block: 5 }, Duty::Close, Duty::Withdraw] {
+            assert!(other.may_take_a_slot(MAX_CONCURRENT_DUTIES));
+            assert!(other.may_take_a_slot(DISPUTE_ONLY_SLOTS + 1));
+            assert!(!other.may_take_a_slot(DISPUTE_ONLY_SLOTS), "{other:?} takes a slot kept for disputes");
+        }
+        assert!(dispute.may_take_a_slot(1), "a dispute takes the last free slot");
+        assert!(!dispute.may_take_a_slot(0));
+    }
+
+    #[test]
+    fn a_replacement_pays_an_eighth_more_up_to_the_cap() {
+        assert_eq!(replacement_fee(100, None, 100), Some(100), "a first send pays the estimate");
+        assert_eq!(replacement_fee(100, Some(100), 100), Some(113), "an eighth more, rounded up");
+        assert_eq!(replacement_fee(300, Some(100), 100), Some(300), "or the estimate, if higher");
+        let cap = 100 * MAX_FEE_OVER_ESTIMATE;
+        assert_eq!(replacement_fee(100, Some(350), 100), Some(394));
+        assert_eq!(replacement_fee(100, Some(360), 100), None, "405 is above the cap of {cap}");
+        // Raised again and again without blocks, the fee stops at the cap.
+        let mut fee = 100;
+        while let Some(raised) = replacement_fee(100, Some(fee), 100) {
+            fee = raised;
+        }
+        assert!(fee <= cap && fee + fee / 8 + 1 > cap, "{fee}");
+    }
 
     #[test]
     fn a_landed_close_is_sent_again_once_its_block_is_confirmed_or_half_the_challenge_is_gone() {

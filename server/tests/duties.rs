@@ -106,6 +106,20 @@ impl Harness {
         assert_eq!(pending, mined, "the receiver's transaction is gone from the pool");
     }
 
+    /// The fee (max fee, or gas price) of `who`'s transaction at `nonce` in anvil's pool.
+    async fn pooled_fee(&self, who: Address, nonce: u64) -> Option<u128> {
+        let provider = self.chain.provider(self.chain.key(0));
+        let pool: serde_json::Value =
+            provider.raw_request("txpool_content".into(), ()).await.expect("txpool_content");
+        let (_, transactions) = pool["pending"]
+            .as_object()?
+            .iter()
+            .find(|(address, _)| address.parse::<Address>().ok() == Some(who))?;
+        let transaction = transactions.get(nonce.to_string())?;
+        let fee = transaction.get("maxFeePerGas").or_else(|| transaction.get("gasPrice"))?.as_str()?;
+        u128::from_str_radix(fee.trim_start_matches("0x"), 16).ok()
+    }
+
     async fn set_eth(&self, who: Address, wei: U256) {
         let provider = self.chain.provider(self.chain.key(0));
         let _: serde_json::Value =
@@ -326,8 +340,8 @@ async fn a_dispute_without_eth_waits_as_close_pending_and_lands_once_funded() {
 
 /// Two senders cheat one after the other. The receiver's dispute of the first is lost before
 /// it is mined (the node forgets it, so no receipt will ever come); the dispute of the second
-/// must not wait behind that receipt: it lands, for the full proven balance, while the
-/// first still waits.
+/// must not wait behind that receipt, nor behind the gap the lost one leaves at its nonce:
+/// the first is sent again at once, and both land, for the full proven balances.
 #[tokio::test]
 async fn a_lost_dispute_transaction_does_not_hold_up_the_next_dispute() {
     let harness = Harness::new().await;
@@ -354,19 +368,169 @@ async fn a_lost_dispute_transaction_does_not_hold_up_the_next_dispute() {
     harness.set_automine(true).await;
 
     let close_block = harness.chain.uncooperative_close(OTHER_SENDER, second, 10).await;
-    eventually("the second dispute lands", || async {
+    eventually("both disputes land", || async {
         harness.synced(&manager).await;
         state(&manager, second) == Some(ChannelState::Settled)
+            && state(&manager, first) == Some(ChannelState::Settled)
     })
     .await;
-    assert_eq!(harness.balance_of(second.receiver).await - before, U256::from(30u64), "paid in full");
+    assert_eq!(harness.balance_of(second.receiver).await - before, U256::from(60u64), "both paid in full");
+    assert_eq!(harness.balance_of(first.sender).await, U256::from(70u64));
     assert_eq!(harness.balance_of(second.sender).await, U256::from(70u64));
     assert!(harness.head().await < close_block + 500, "within the challenge period");
-    assert!(
-        matches!(state(&manager, first), Some(ChannelState::Closing | ChannelState::ClosePending)),
-        "the first dispute still waits for its lost transaction: {:?}",
-        state(&manager, first)
-    );
+    tasks.shutdown().await;
+}
+
+/// Under lasting congestion the receiver's dispute waits in the pool, unmined, past the
+/// receipt timeout. It must keep its nonce and keep being sent again there with a higher fee:
+/// a receiver that gave the nonce up would send its retry at the next nonce, behind it (a
+/// second close of the channel, which reverts and costs gas once the first is mined), and
+/// every later transaction, the next dispute included, would queue behind a nonce nothing
+/// raises any more. Once blocks come again, both disputes land with one transaction each:
+/// no nonce skipped, none reverted.
+#[tokio::test]
+async fn a_dispute_unmined_past_the_receipt_timeout_keeps_its_nonce_and_the_next_dispute_lands() {
+    let harness = Harness::new().await;
+    let mut config = harness.config();
+    // Sent again every 200 ms: the health reports it after the first time, and the fee
+    // cap (4 times the estimate, which stays put without blocks) leaves room for ten more.
+    config.receipt_timeout = Duration::from_millis(300);
+    config.resend_unmined_after_polls = 10;
+    let (manager, tasks) = harness.start(config).await;
+    let first = harness.open_channel(SENDER, 100).await;
+    let second = harness.open_channel(OTHER_SENDER, 100).await;
+    harness.synced(&manager).await;
+    harness.pay_up_to(&manager, SENDER, first, 0, 30).await;
+    harness.pay_up_to(&manager, OTHER_SENDER, second, 0, 30).await;
+    let receiver = first.receiver;
+    let before = harness.balance_of(receiver).await;
+    let provider = harness.chain.provider(harness.chain.key(0));
+    let nonce = provider.get_transaction_count(receiver).latest().await.expect("nonce");
+    let first_block = harness.head().await + 1;
+
+    // No blocks for a while: the first sender's close is mined by hand, the receiver's
+    // dispute of it waits in the pool.
+    harness.set_automine(false).await;
+    let close = harness
+        .contract(SENDER)
+        .uncooperativeClose(first.receiver, first.open_block_number, U192::from(10u64))
+        .send()
+        .await
+        .expect("sent");
+    harness.mine(1).await;
+    assert!(close.get_receipt().await.expect("mined").status(), "uncooperativeClose reverted");
+    eventually("the dispute waits in the pool", || async {
+        harness.pooled_fee(receiver, nonce).await.is_some()
+    })
+    .await;
+    eventually("the health reports the dispute not mined", || async {
+        manager.health().last_error.is_some_and(|error| error.contains("not mined"))
+    })
+    .await;
+
+    // Past the receipt timeout, the dispute is still raised at its nonce.
+    let fee_at_timeout = harness.pooled_fee(receiver, nonce).await.expect("still in the pool");
+    eventually("the dispute is sent again at its nonce after the receipt timeout", || async {
+        harness.pooled_fee(receiver, nonce).await.is_some_and(|fee| fee > fee_at_timeout)
+    })
+    .await;
+
+    // The second sender cheats; blocks come again.
+    let close = harness
+        .contract(OTHER_SENDER)
+        .uncooperativeClose(second.receiver, second.open_block_number, U192::from(10u64))
+        .send()
+        .await
+        .expect("sent");
+    harness.mine(1).await;
+    let close_block = close.get_receipt().await.expect("mined").block_number.expect("a block");
+    harness.set_automine(true).await;
+    eventually("both disputes land", || async {
+        harness.synced(&manager).await;
+        state(&manager, first) == Some(ChannelState::Settled)
+            && state(&manager, second) == Some(ChannelState::Settled)
+    })
+    .await;
+    assert!(harness.head().await < close_block + 500, "within the challenge period");
+    assert_eq!(harness.balance_of(receiver).await - before, U256::from(60u64), "both paid in full");
+
+    // One transaction per dispute, both succeeded; nothing left in the pool.
+    let mined = provider.get_transaction_count(receiver).latest().await.expect("nonce");
+    let pending = provider.get_transaction_count(receiver).pending().await.expect("nonce");
+    assert_eq!((mined, pending), (nonce + 2, nonce + 2), "the receiver sent exactly the two disputes");
+    let mut statuses = Vec::new();
+    for block in first_block..=harness.head().await {
+        let receipts = provider.get_block_receipts(block.into()).await.expect("query").expect("block");
+        statuses.extend(
+            receipts.iter().filter(|receipt| receipt.from == receiver).map(|receipt| receipt.status()),
+        );
+    }
+    assert_eq!(statuses, [true, true], "the receiver's transactions and whether each succeeded");
+    tasks.shutdown().await;
+}
+
+/// The receiver restarts while its dispute waits in the pool. The restarted receiver must
+/// send the dispute again at that nonce (nothing else raises the one left there) rather than
+/// at the next one, behind it: a second close of the channel, which would revert once the
+/// first is mined.
+#[tokio::test]
+async fn a_dispute_pending_across_a_restart_is_replaced_at_its_nonce() {
+    let harness = Harness::new().await;
+    let mut config = harness.config();
+    config.resend_unmined_after_polls = 10;
+    let (manager, tasks) = harness.start(config).await;
+    let channel = harness.open_channel(SENDER, 100).await;
+    harness.synced(&manager).await;
+    harness.pay_up_to(&manager, SENDER, channel, 0, 30).await;
+    let receiver = channel.receiver;
+    let before = harness.balance_of(receiver).await;
+    let provider = harness.chain.provider(harness.chain.key(0));
+    let nonce = provider.get_transaction_count(receiver).latest().await.expect("nonce");
+    let first_block = harness.head().await + 1;
+
+    harness.set_automine(false).await;
+    let close = harness
+        .contract(SENDER)
+        .uncooperativeClose(channel.receiver, channel.open_block_number, U192::from(10u64))
+        .send()
+        .await
+        .expect("sent");
+    harness.mine(1).await;
+    assert!(close.get_receipt().await.expect("mined").status(), "uncooperativeClose reverted");
+    eventually("the dispute waits in the pool", || async {
+        harness.pooled_fee(receiver, nonce).await.is_some()
+    })
+    .await;
+    tasks.shutdown().await;
+    drop(manager);
+    let fee_before_restart = harness.pooled_fee(receiver, nonce).await.expect("still in the pool");
+
+    let mut config = harness.config();
+    config.resend_unmined_after_polls = 10;
+    let (manager, tasks) = harness.start(config).await;
+    eventually("the restarted receiver replaces the dispute at its nonce", || async {
+        harness.pooled_fee(receiver, nonce).await.is_some_and(|fee| fee > fee_before_restart)
+    })
+    .await;
+    harness.mine(1).await;
+    harness.set_automine(true).await;
+    eventually("the dispute lands", || async {
+        harness.synced(&manager).await;
+        state(&manager, channel) == Some(ChannelState::Settled)
+    })
+    .await;
+    assert_eq!(harness.balance_of(receiver).await - before, U256::from(30u64), "paid in full");
+    let mined = provider.get_transaction_count(receiver).latest().await.expect("nonce");
+    let pending = provider.get_transaction_count(receiver).pending().await.expect("nonce");
+    assert_eq!((mined, pending), (nonce + 1, nonce + 1), "one transaction, nothing left in the pool");
+    let mut statuses = Vec::new();
+    for block in first_block..=harness.head().await {
+        let receipts = provider.get_block_receipts(block.into()).await.expect("query").expect("block");
+        statuses.extend(
+            receipts.iter().filter(|receipt| receipt.from == receiver).map(|receipt| receipt.status()),
+        );
+    }
+    assert_eq!(statuses, [true], "the receiver's transactions and whether each succeeded");
     tasks.shutdown().await;
 }
 
