@@ -220,3 +220,44 @@ test(
     },
   ),
 );
+
+test(
+  "a failure is thrown as an UraidenError that is a real Error, with a typed code",
+  reportFailures(
+    () => ({ stack, browser }),
+    async () => {
+      const caught = await browser.page.evaluate(async ({ chainId }) => {
+        const { MicroRaiden, UraidenError, ErrorCode } = window.uraiden;
+        try {
+          await MicroRaiden.create({ contract: "not an address", chainId });
+          return null;
+        } catch (error) {
+          return {
+            isError: error instanceof Error,
+            isUraidenError: typeof UraidenError === "function" && error instanceof UraidenError,
+            name: error.name,
+            code: error.code,
+            expectedCode: ErrorCode?.InvalidArgument,
+            message: error.message,
+            stack: typeof error.stack === "string" ? error.stack : null,
+            json: JSON.stringify(error),
+            text: String(error),
+          };
+        }
+      }, { chainId: stack.chainId });
+      assert.ok(caught, "create() with a malformed contract address rejects");
+      assert.equal(caught.isError, true, `instanceof Error: ${caught.json}`);
+      assert.equal(caught.isUraidenError, true, "instanceof UraidenError");
+      assert.equal(caught.expectedCode, 5001, "ErrorCode.InvalidArgument keeps its number");
+      assert.equal(caught.code, caught.expectedCode);
+      assert.equal(caught.name, "UraidenError");
+      assert.match(caught.message, /contract/);
+      assert.ok(caught.stack && caught.stack.length > 0, "a stack");
+      const json = JSON.parse(caught.json);
+      assert.equal(json.name, "UraidenError");
+      assert.equal(json.code, 5001);
+      assert.equal(json.message, caught.message);
+      assert.ok(caught.text.startsWith("UraidenError: "), caught.text);
+    },
+  ),
+);
