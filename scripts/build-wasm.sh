@@ -39,8 +39,15 @@ raw_wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release-wasm/uraiden_wasm.was
 paywall_dir="$root/paywall-web/js/uraiden-wasm"
 pkg_dir="$crate_dir/pkg"
 work="$CARGO_TARGET_DIR/uraiden-wasm-build"
-# What the paywall page loads: the web target's glue, its wasm and their types.
+# What the paywall page loads: the web target's glue, its wasm and their types, and the JS
+# snippets the glue imports (snippets/: the UraidenError class).
 paywall_files=(uraiden_wasm.js uraiden_wasm_bg.wasm uraiden_wasm.d.ts uraiden_wasm_bg.wasm.d.ts)
+copy_web_files() {
+  local from="$1" to="$2" file
+  mkdir -p "$to"
+  for file in "${paywall_files[@]}"; do cp "$from/$file" "$to/"; done
+  if [ -d "$from/snippets" ]; then cp -r "$from/snippets" "$to/"; fi
+}
 
 # --- tools -------------------------------------------------------------------------------------
 command -v node >/dev/null || die "node is not installed (Node >= 20): see README.md"
@@ -89,7 +96,8 @@ outputs_hash() {
 # target's `InitOutput`) type externref as `any`: they are opaque handles nobody should call, so
 # `unknown` is the honest type. The classes declare `[Symbol.dispose]()`, which needs the
 # `esnext.disposable` lib (TypeScript >= 5.2): reference it, so a project on lib ES2022 without
-# skipLibCheck typechecks too.
+# skipLibCheck typechecks too. A reexported JS class (UraidenError) is declared `let X: unknown`
+# beside the class declaration the crate writes for it: drop the `let`.
 tidy_types() {
   node - "$@" <<'JS'
 const fs = require("fs");
@@ -98,6 +106,8 @@ for (const file of process.argv.slice(2)) {
   let fixed = file.endsWith("_bg.wasm.d.ts")
     ? text.replace(/\bany\b/g, "unknown")
     : text.replace(/export interface InitOutput \{[\s\S]*?\n\}/, (block) => block.replace(/\bany\b/g, "unknown"));
+  fixed = fixed.replace(/^export let (\w+): unknown;\n\n?/gm, (line, name) =>
+    fixed.includes(`export class ${name} `) ? "" : line);
   if (fixed.includes("Symbol.dispose") && !fixed.includes('reference lib="esnext.disposable"')) {
     fixed = '/// <reference lib="esnext.disposable" />\n' + fixed;
   }
@@ -168,8 +178,8 @@ sync_dir() {
 assemble_pkg() {
   local out="$1" stage="$1/pkg" file
   mkdir -p "$stage/web"
-  cp "$out"/bundler/* "$stage/"
-  for file in "${paywall_files[@]}"; do cp "$out/web/$file" "$stage/web/"; done
+  cp -r "$out"/bundler/* "$stage/"
+  copy_web_files "$out/web" "$stage/web"
   node - "$crate_dir/npm/package.json" "$stage/package.json" "$version" "$license" "$repository" <<'EOF'
 const fs = require("fs");
 const [template, target, version, license, repository] = process.argv.slice(2);
@@ -208,8 +218,7 @@ if [ "$mode" = check ]; then
   tmp="$(mktemp -d)"
   trap 'rm -rf "$tmp"' EXIT
   build_into "$tmp/out" web
-  mkdir -p "$tmp/fresh"
-  for file in "${paywall_files[@]}"; do cp "$tmp/out/web/$file" "$tmp/fresh/"; done
+  copy_web_files "$tmp/out/web" "$tmp/fresh"
   if ! diff -rq "$tmp/fresh" "$paywall_dir" >&2; then
     die "paywall-web/js/uraiden-wasm/ differs from a fresh build of wasm-client/ (above).
   fresh build:   $tool_versions
@@ -235,8 +244,7 @@ fi
 build_into "$work/out" bundler web
 assemble_pkg "$work/out"
 sync_dir "$work/out/pkg" "$pkg_dir"
-mkdir -p "$work/out/paywall"
-for file in "${paywall_files[@]}"; do cp "$work/out/web/$file" "$work/out/paywall/"; done
+copy_web_files "$work/out/web" "$work/out/paywall"
 sync_dir "$work/out/paywall" "$paywall_dir"
 
 if [ -x node_modules/.bin/tsc ]; then

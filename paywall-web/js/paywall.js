@@ -321,19 +321,20 @@ function reportError(error) {
     return;
   }
   const code = Number(error && error.code);
-  const name = (error && error.name) || "";
   const message = String((error && error.message) || error);
-  if (code === 4001) showError("user_rejected", MESSAGES.user_rejected);
-  else if (code === 5002 || name === "NoProviderError") showError("no_wallet", MESSAGES.no_wallet);
-  else if (code === 5003 || code === 4901 || code === 4902 || name === "ChainMismatchError") {
-    showError("wrong_chain", wrongChainMessage(code === 4902));
-  } else if (code === 5005) showError("insufficient_deposit", MESSAGES.insufficient_deposit);
-  else if (code === 4100) showError("unauthorized", MESSAGES.unauthorized);
-  else if (code === 5008) showError("timeout", MESSAGES.timeout);
-  else if (code === 5012) showError("network", MESSAGES.network);
-  else if (code === 5011) showError("storage", MESSAGES.storage);
+  // The library's codes; provider errors thrown by the page's own wallet calls share the EIP-1193 ones.
+  const E = (state.lib && state.lib.ErrorCode) || {};
+  if (code === E.UserRejected) showError("user_rejected", MESSAGES.user_rejected);
+  else if (code === E.NoProvider) showError("no_wallet", MESSAGES.no_wallet);
+  else if (code === E.WrongChain || code === E.ChainDisconnected || code === E.UnrecognizedChain) {
+    showError("wrong_chain", wrongChainMessage(code === E.UnrecognizedChain));
+  } else if (code === E.InsufficientDeposit) showError("insufficient_deposit", MESSAGES.insufficient_deposit);
+  else if (code === E.Unauthorized) showError("unauthorized", MESSAGES.unauthorized);
+  else if (code === E.Timeout) showError("timeout", MESSAGES.timeout);
+  else if (code === E.Network) showError("network", MESSAGES.network);
+  else if (code === E.Storage) showError("storage", MESSAGES.storage);
   else if (/insufficient funds/i.test(message)) showError("insufficient_eth", MESSAGES.insufficient_eth);
-  else if (code === 5007) showError("transaction_failed", `The transaction was reverted: ${message}`);
+  else if (code === E.TransactionFailed) showError("transaction_failed", `The transaction was reverted: ${message}`);
   else showError("error", message);
 }
 
@@ -930,8 +931,11 @@ function receiverUrl() {
   return new URL(info.gatewayPath, location.origin).href;
 }
 
-/** What the library throws when the receiver will not co-sign: refused or unreachable, a bad answer, a wrong signature. */
-const CLOSE_REFUSED_CODES = new Set([5013, 5009, 5010]);
+/** Whether the library threw because the receiver will not co-sign: refused or unreachable, a bad answer, a wrong signature. */
+function isCloseRefusal(error) {
+  const { CloseRefused, InvalidResponse, InvalidSignature } = state.lib.ErrorCode;
+  return [CloseRefused, InvalidResponse, InvalidSignature].includes(Number(error && error.code));
+}
 
 async function closeCooperatively() {
   await act("asking the receiver to co-sign the close…", async () => {
@@ -946,7 +950,7 @@ async function closeCooperatively() {
       // receiver's last balance when it differs), checks its signature, and closes.
       await state.client.closeChannel({ receiverUrl: receiverUrl() });
     } catch (error) {
-      if (!CLOSE_REFUSED_CODES.has(Number(error && error.code))) throw error;
+      if (!isCloseRefusal(error)) throw error;
       refusal = error.message;
     }
     if (refusal !== null) {

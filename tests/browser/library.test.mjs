@@ -207,11 +207,11 @@ test(
             script,
           );
         const refused = await refusal("(client) => client.loadChannelFromBlockchain()");
-        assert.equal(refused?.name, "NoChannelError");
-        assert.equal(refused.code, 5004);
+        assert.equal(refused?.name, "UraidenError");
+        assert.equal(refused.code, 5004, "ErrorCode.NoChannel");
         assert.match(refused.message, new RegExp(`block ${opened.openBlockNumber} \\(signer ${opened.signer}\\)`, "i"));
         const sent = user.wallet.transactions().length;
-        assert.equal((await refusal("(client) => client.topUpChannel(10n)"))?.name, "NoChannelError");
+        assert.equal((await refusal("(client) => client.topUpChannel(10n)"))?.code, 5004, "ErrorCode.NoChannel");
         assert.equal(user.wallet.transactions().length, sent, "nothing was sent");
         assert.equal((await stack.channelOnChain(user.sender.address, opened.openBlockNumber)).deposit, 100n);
       } finally {

@@ -3,6 +3,7 @@
 // the documented types. scripts/build-wasm.sh runs `tsc -p wasm-client/npm/tsconfig.json`.
 import {
   MicroRaiden,
+  ErrorCode,
   UraidenError,
   balanceProofTypedData,
   discoverWallets,
@@ -74,10 +75,14 @@ export async function page(): Promise<void> {
 
 export function describe(error: unknown): string {
   if (error instanceof UraidenError) {
+    const asError: Error = error;
     const code: number = error.code;
     const data: unknown = error.data;
+    const cause: unknown = error.cause;
+    void asError;
     void data;
-    return code === 4001 ? "cancelled in the wallet" : `${error.name}: ${error.message}`;
+    void cause;
+    return code === ErrorCode.UserRejected ? "cancelled in the wallet" : `${error.name} ${ErrorCode[code] ?? code}: ${error.message}`;
   }
   return String(error);
 }

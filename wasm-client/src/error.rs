@@ -1,13 +1,13 @@
 //! `UraidenError`: the one error class every export throws or rejects with.
 //!
-//! JS code branches on the numeric `code`: the EIP-1193 provider codes pass through unchanged
+//! JS code branches on the numeric `code` (named by the exported `ErrorCode` enum): the EIP-1193 provider codes pass through unchanged
 //! (4001 means the user said no: show it, never re-prompt automatically), JSON-RPC errors keep
 //! their negative codes, and the library's own failures use the 5000 range below.
 
 use uraiden_protocol::Refusal;
 use wasm_bindgen::prelude::*;
 
-/// What went wrong, as a stable numeric code and a class-like name.
+/// What went wrong, as a stable numeric code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
     /// EIP-1193 4001: the user rejected the request in the wallet.
@@ -52,56 +52,76 @@ pub enum ErrorKind {
     CloseRefused,
 }
 
+/// The codes of [`ErrorKind`] as a JS enum (`ErrorCode.UserRejected === 4001`), so callers
+/// compare `error.code` with a name rather than a number. A provider may report other codes
+/// (JSON-RPC errors are negative): `code` is typed `number`, not `ErrorCode`.
+#[wasm_bindgen]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// The user rejected the request in the wallet: show it, never re-prompt automatically.
+    UserRejected = 4001,
+    /// The account or method is not authorised: call `requestAccounts()`.
+    Unauthorized = 4100,
+    /// The wallet does not support the method.
+    UnsupportedMethod = 4200,
+    /// The wallet is disconnected from all chains.
+    Disconnected = 4900,
+    /// The wallet is not connected to the requested chain.
+    ChainDisconnected = 4901,
+    /// The wallet does not know the chain: add it first.
+    UnrecognizedChain = 4902,
+    /// An argument was malformed (address, amount, signature, option).
+    InvalidArgument = 5001,
+    /// No EIP-1193 provider was given and `window.ethereum` is absent.
+    NoProvider = 5002,
+    /// The wallet is on another chain than the channel manager.
+    WrongChain = 5003,
+    /// There is no channel to act on (open one, or load the stored one).
+    NoChannel = 5004,
+    /// The new balance would exceed the channel's deposit (top up).
+    InsufficientDeposit = 5005,
+    /// A paywall asked more than the caller's `maxPrice`.
+    PriceTooHigh = 5006,
+    /// A transaction was mined but reverted.
+    TransactionFailed = 5007,
+    /// A transaction was not mined in time.
+    Timeout = 5008,
+    /// A provider or server answered something that is not what the protocol says.
+    InvalidResponse = 5009,
+    /// A signature does not recover to the expected signer.
+    InvalidSignature = 5010,
+    /// `localStorage` is unavailable or holds something unreadable.
+    Storage = 5011,
+    /// The network request itself failed (`fetch` rejected).
+    Network = 5012,
+    /// The receiver refused to sign a cooperative close (or could not be reached).
+    CloseRefused = 5013,
+}
+
 impl ErrorKind {
     /// The numeric `code` JS sees.
     pub const fn code(self) -> i32 {
         match self {
-            Self::UserRejected => 4001,
-            Self::Unauthorized => 4100,
-            Self::UnsupportedMethod => 4200,
-            Self::Disconnected => 4900,
-            Self::ChainDisconnected => 4901,
-            Self::UnrecognizedChain => 4902,
+            Self::UserRejected => ErrorCode::UserRejected as i32,
+            Self::Unauthorized => ErrorCode::Unauthorized as i32,
+            Self::UnsupportedMethod => ErrorCode::UnsupportedMethod as i32,
+            Self::Disconnected => ErrorCode::Disconnected as i32,
+            Self::ChainDisconnected => ErrorCode::ChainDisconnected as i32,
+            Self::UnrecognizedChain => ErrorCode::UnrecognizedChain as i32,
             Self::Rpc(code) => code,
-            Self::InvalidArgument => 5001,
-            Self::NoProvider => 5002,
-            Self::WrongChain => 5003,
-            Self::NoChannel => 5004,
-            Self::InsufficientDeposit => 5005,
-            Self::PriceTooHigh => 5006,
-            Self::TransactionFailed => 5007,
-            Self::Timeout => 5008,
-            Self::InvalidResponse => 5009,
-            Self::InvalidSignature => 5010,
-            Self::Storage => 5011,
-            Self::Network => 5012,
-            Self::CloseRefused => 5013,
-        }
-    }
-
-    /// The `name` JS sees, in viem's vocabulary where viem has one.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::UserRejected => "UserRejectedRequestError",
-            Self::Unauthorized => "UnauthorizedProviderError",
-            Self::UnsupportedMethod => "UnsupportedProviderMethodError",
-            Self::Disconnected => "ProviderDisconnectedError",
-            Self::ChainDisconnected => "ChainDisconnectedError",
-            Self::UnrecognizedChain => "SwitchChainError",
-            Self::Rpc(_) => "ProviderRpcError",
-            Self::InvalidArgument => "InvalidArgumentError",
-            Self::NoProvider => "NoProviderError",
-            Self::WrongChain => "ChainMismatchError",
-            Self::NoChannel => "NoChannelError",
-            Self::InsufficientDeposit => "InsufficientDepositError",
-            Self::PriceTooHigh => "PriceTooHighError",
-            Self::TransactionFailed => "TransactionRevertedError",
-            Self::Timeout => "TransactionTimeoutError",
-            Self::InvalidResponse => "InvalidResponseError",
-            Self::InvalidSignature => "InvalidSignatureError",
-            Self::Storage => "StorageError",
-            Self::Network => "NetworkError",
-            Self::CloseRefused => "CloseRefusedError",
+            Self::InvalidArgument => ErrorCode::InvalidArgument as i32,
+            Self::NoProvider => ErrorCode::NoProvider as i32,
+            Self::WrongChain => ErrorCode::WrongChain as i32,
+            Self::NoChannel => ErrorCode::NoChannel as i32,
+            Self::InsufficientDeposit => ErrorCode::InsufficientDeposit as i32,
+            Self::PriceTooHigh => ErrorCode::PriceTooHigh as i32,
+            Self::TransactionFailed => ErrorCode::TransactionFailed as i32,
+            Self::Timeout => ErrorCode::Timeout as i32,
+            Self::InvalidResponse => ErrorCode::InvalidResponse as i32,
+            Self::InvalidSignature => ErrorCode::InvalidSignature as i32,
+            Self::Storage => ErrorCode::Storage as i32,
+            Self::Network => ErrorCode::Network as i32,
+            Self::CloseRefused => ErrorCode::CloseRefused as i32,
         }
     }
 
@@ -119,20 +139,22 @@ impl ErrorKind {
     }
 }
 
-/// The error every `uraiden-wasm` export throws: `name`, numeric `code`, `message`, and for
-/// provider errors the provider's `data` (revert data, for instance).
-#[wasm_bindgen]
+/// The error every `uraiden-wasm` export throws: in JS an `UraidenError extends Error`
+/// (`wasm-client/js/errors.js`) with `name` `"UraidenError"`, numeric `code` (an [`ErrorCode`]
+/// or a provider's own code), `message`, and for provider errors the provider's `data` (revert
+/// data, for instance) and the provider's rejection as `cause`.
 #[derive(Clone, Debug)]
 pub struct UraidenError {
     kind: ErrorKind,
     message: String,
     data: Option<JsValue>,
+    cause: Option<JsValue>,
 }
 
 impl UraidenError {
     /// An error of `kind` with a message that says what happened and what to do.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), data: None }
+        Self { kind, message: message.into(), data: None, cause: None }
     }
 
     /// Attaches the provider's `data`.
@@ -146,6 +168,16 @@ impl UraidenError {
     /// The kind, for Rust callers.
     pub const fn kind(&self) -> ErrorKind {
         self.kind
+    }
+
+    /// The numeric `code` JS sees.
+    pub const fn code(&self) -> i32 {
+        self.kind.code()
+    }
+
+    /// What happened and what to do next.
+    pub fn message(&self) -> String {
+        self.message.clone()
     }
 
     /// A malformed argument: `what` names the argument.
@@ -163,7 +195,9 @@ impl UraidenError {
             .unwrap_or_else(|| "the provider rejected the request without a message".to_owned());
         let data = field("data").unwrap_or(JsValue::UNDEFINED);
         let (kind, message) = describe_provider_error(method, code, &message);
-        Self::new(kind, message).with_data(data)
+        let mut error = Self::new(kind, message).with_data(data);
+        error.cause = Some(rejection.clone());
+        error
     }
 
     /// A 402 refusal that persisted after paying.
@@ -193,36 +227,46 @@ impl From<uraiden_protocol::Error> for UraidenError {
     }
 }
 
-#[wasm_bindgen]
-impl UraidenError {
-    /// A class-like name such as `"UserRejectedRequestError"`.
-    #[wasm_bindgen(getter)]
-    pub fn name(&self) -> String {
-        self.kind.name().to_owned()
-    }
+#[wasm_bindgen(module = "/js/errors.js")]
+extern "C" {
+    /// The JS class, exported from the package so callers can test `instanceof UraidenError`
+    /// (declared for TypeScript below; scripts/build-wasm.sh drops wasm-bindgen's `unknown`).
+    #[wasm_bindgen(js_name = UraidenError, reexport, extends = js_sys::Error)]
+    type JsUraidenError;
 
-    /// EIP-1193 / JSON-RPC code, or the library's own (5001 and up).
-    #[wasm_bindgen(getter)]
-    pub fn code(&self) -> i32 {
-        self.kind.code()
-    }
+    #[wasm_bindgen(constructor, js_class = UraidenError)]
+    fn new(code: i32, message: &str, data: &JsValue, cause: &JsValue) -> JsUraidenError;
+}
 
-    /// What happened and what to do next.
-    #[wasm_bindgen(getter)]
-    pub fn message(&self) -> String {
-        self.message.clone()
-    }
+#[wasm_bindgen(typescript_custom_section)]
+const URAIDEN_ERROR_TS: &str = r#"
+/**
+ * The error every export throws or rejects with: `name` is `"UraidenError"`, `code` an
+ * `ErrorCode` (or a provider's own code: JSON-RPC errors are negative), `message` says what
+ * happened and what to do, `data` is the provider's error data and `cause` its rejection.
+ */
+export class UraidenError extends Error {
+  private constructor();
+  name: "UraidenError";
+  code: number;
+  data?: unknown;
+  cause?: unknown;
+}
+"#;
 
-    /// The provider's `data`, when it sent one.
-    #[wasm_bindgen(getter, unchecked_return_type = "unknown")]
-    pub fn data(&self) -> JsValue {
-        self.data.clone().unwrap_or(JsValue::UNDEFINED)
+impl From<UraidenError> for JsValue {
+    fn from(error: UraidenError) -> Self {
+        let undefined = JsValue::UNDEFINED;
+        let data = error.data.as_ref().unwrap_or(&undefined);
+        let cause = error.cause.as_ref().unwrap_or(&undefined);
+        JsUraidenError::new(error.kind.code(), &error.message, data, cause).into()
     }
+}
 
-    /// `name (code): message`.
-    #[wasm_bindgen(js_name = toString)]
-    pub fn to_js_string(&self) -> String {
-        format!("{} ({}): {}", self.kind.name(), self.kind.code(), self.message)
+impl core::fmt::Display for UraidenError {
+    /// `UraidenError (code): message`, as JS's `toString` shows the name and message.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "UraidenError ({}): {}", self.kind.code(), self.message)
     }
 }
 
@@ -239,7 +283,6 @@ mod tests {
             assert_eq!(ErrorKind::from_provider_code(code).code(), code);
         }
         assert_eq!(ErrorKind::from_provider_code(4001), ErrorKind::UserRejected);
-        assert_eq!(ErrorKind::UserRejected.name(), "UserRejectedRequestError");
         let ours = [
             ErrorKind::InvalidArgument,
             ErrorKind::NoProvider,

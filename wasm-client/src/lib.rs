@@ -3,7 +3,7 @@
 //!
 //! # Modules
 //!
-//! - `error`: [`UraidenError`], the exported error class (`name`, numeric `code`, `message`).
+//! - `error`: [`UraidenError`], thrown as a JS `UraidenError extends Error` (`name`, numeric `code`, `message`, `cause`), and the `ErrorCode` enum.
 //! - `amount`: JS `bigint` ↔ `uint192`.
 //! - `abi`: contract calldata from the forge artifacts, and the JSON-RPC hex codec.
 //! - `provider`: the duck-typed EIP-1193 provider and the calls the client makes through it.
@@ -33,5 +33,5 @@ mod storage;
 
 pub use client::MicroRaiden;
 pub use discovery::discover_wallets;
-pub use error::{ErrorKind, UraidenError};
+pub use error::{ErrorCode, ErrorKind, UraidenError};
 pub use proof::{balance_proof_typed_data_json, recover_balance_proof_signer_js};

@@ -2,6 +2,21 @@
 /* tslint:disable */
 /* eslint-disable */
 
+/**
+ * The error every export throws or rejects with: `name` is `"UraidenError"`, `code` an
+ * `ErrorCode` (or a provider's own code: JSON-RPC errors are negative), `message` says what
+ * happened and what to do, `data` is the provider's error data and `cause` its rejection.
+ */
+export class UraidenError extends Error {
+    private constructor();
+    name: "UraidenError";
+    code: number;
+    data?: unknown;
+    cause?: unknown;
+}
+
+
+
 /** Any EIP-1193 provider: `window.ethereum`, an EIP-6963 provider, a test wallet. */
 export interface Eip1193Provider {
     request(args: { method: string; params?: unknown[] | object }): Promise<unknown>;
@@ -169,6 +184,90 @@ export interface Eip6963ProviderDetail {
 
 
 /**
+ * The codes of [`ErrorKind`] as a JS enum (`ErrorCode.UserRejected === 4001`), so callers
+ * compare `error.code` with a name rather than a number. A provider may report other codes
+ * (JSON-RPC errors are negative): `code` is typed `number`, not `ErrorCode`.
+ */
+export enum ErrorCode {
+    /**
+     * The user rejected the request in the wallet: show it, never re-prompt automatically.
+     */
+    UserRejected = 4001,
+    /**
+     * The account or method is not authorised: call `requestAccounts()`.
+     */
+    Unauthorized = 4100,
+    /**
+     * The wallet does not support the method.
+     */
+    UnsupportedMethod = 4200,
+    /**
+     * The wallet is disconnected from all chains.
+     */
+    Disconnected = 4900,
+    /**
+     * The wallet is not connected to the requested chain.
+     */
+    ChainDisconnected = 4901,
+    /**
+     * The wallet does not know the chain: add it first.
+     */
+    UnrecognizedChain = 4902,
+    /**
+     * An argument was malformed (address, amount, signature, option).
+     */
+    InvalidArgument = 5001,
+    /**
+     * No EIP-1193 provider was given and `window.ethereum` is absent.
+     */
+    NoProvider = 5002,
+    /**
+     * The wallet is on another chain than the channel manager.
+     */
+    WrongChain = 5003,
+    /**
+     * There is no channel to act on (open one, or load the stored one).
+     */
+    NoChannel = 5004,
+    /**
+     * The new balance would exceed the channel's deposit (top up).
+     */
+    InsufficientDeposit = 5005,
+    /**
+     * A paywall asked more than the caller's `maxPrice`.
+     */
+    PriceTooHigh = 5006,
+    /**
+     * A transaction was mined but reverted.
+     */
+    TransactionFailed = 5007,
+    /**
+     * A transaction was not mined in time.
+     */
+    Timeout = 5008,
+    /**
+     * A provider or server answered something that is not what the protocol says.
+     */
+    InvalidResponse = 5009,
+    /**
+     * A signature does not recover to the expected signer.
+     */
+    InvalidSignature = 5010,
+    /**
+     * `localStorage` is unavailable or holds something unreadable.
+     */
+    Storage = 5011,
+    /**
+     * The network request itself failed (`fetch` rejected).
+     */
+    Network = 5012,
+    /**
+     * The receiver refused to sign a cooperative close (or could not be reached).
+     */
+    CloseRefused = 5013,
+}
+
+/**
  * A µRaiden sender: a wallet, a channel manager, and the current channel.
  */
 export class MicroRaiden {
@@ -305,36 +404,6 @@ export class MicroRaiden {
 }
 
 /**
- * The error every `uraiden-wasm` export throws: `name`, numeric `code`, `message`, and for
- * provider errors the provider's `data` (revert data, for instance).
- */
-export class UraidenError {
-    private constructor();
-    free(): void;
-    [Symbol.dispose](): void;
-    /**
-     * `name (code): message`.
-     */
-    toString(): string;
-    /**
-     * EIP-1193 / JSON-RPC code, or the library's own (5001 and up).
-     */
-    readonly code: number;
-    /**
-     * The provider's `data`, when it sent one.
-     */
-    readonly data: unknown;
-    /**
-     * What happened and what to do next.
-     */
-    readonly message: string;
-    /**
-     * A class-like name such as `"UserRejectedRequestError"`.
-     */
-    readonly name: string;
-}
-
-/**
  * The JSON string to pass to `eth_signTypedData_v4` for a balance proof.
  * @param chainId
  * @param contract
@@ -369,7 +438,6 @@ export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembl
 export interface InitOutput {
     readonly memory: WebAssembly.Memory;
     readonly __wbg_microraiden_free: (a: number, b: number) => void;
-    readonly __wbg_uraidenerror_free: (a: number, b: number) => void;
     readonly balanceProofTypedData: (a: bigint, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number) => [number, number, number, number];
     readonly discoverWallets: (a: number) => unknown;
     readonly microraiden_account: (a: number) => [number, number];
@@ -398,11 +466,6 @@ export interface InitOutput {
     readonly microraiden_topUpChannel: (a: number, b: unknown, c: number) => unknown;
     readonly microraiden_verifyProof: (a: number, b: unknown, c: number, d: number) => [number, number, number];
     readonly recoverBalanceProofSigner: (a: bigint, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number, k: number, l: number) => [number, number, number, number];
-    readonly uraidenerror_code: (a: number) => number;
-    readonly uraidenerror_data: (a: number) => unknown;
-    readonly uraidenerror_message: (a: number) => [number, number];
-    readonly uraidenerror_name: (a: number) => [number, number];
-    readonly uraidenerror_toString: (a: number) => [number, number];
     readonly wasm_bindgen__convert__closures_____invoke__h60702a48838d1764: (a: number, b: number, c: unknown) => [number, number];
     readonly wasm_bindgen__convert__closures_____invoke__hb98d63cc49481475: (a: number, b: number, c: unknown, d: unknown) => void;
     readonly wasm_bindgen__convert__closures_____invoke__h6fd8a9f17706f724: (a: number, b: number, c: unknown) => void;

@@ -1,5 +1,92 @@
 /* @ts-self-types="./uraiden_wasm.d.ts" */
 /* uraiden-wasm 0.1.0 (web target), built by scripts/build-wasm.sh with rustc 1.95.0, wasm-bindgen 0.2.130, wasm-opt 132. */
+import { UraidenError } from './snippets/uraiden-wasm-7a3bda58f4f0a90f/js/errors.js';
+
+
+/**
+ * The codes of [`ErrorKind`] as a JS enum (`ErrorCode.UserRejected === 4001`), so callers
+ * compare `error.code` with a name rather than a number. A provider may report other codes
+ * (JSON-RPC errors are negative): `code` is typed `number`, not `ErrorCode`.
+ * @enum {4001 | 4100 | 4200 | 4900 | 4901 | 4902 | 5001 | 5002 | 5003 | 5004 | 5005 | 5006 | 5007 | 5008 | 5009 | 5010 | 5011 | 5012 | 5013}
+ */
+export const ErrorCode = Object.freeze({
+    /**
+     * The user rejected the request in the wallet: show it, never re-prompt automatically.
+     */
+    UserRejected: 4001, "4001": "UserRejected",
+    /**
+     * The account or method is not authorised: call `requestAccounts()`.
+     */
+    Unauthorized: 4100, "4100": "Unauthorized",
+    /**
+     * The wallet does not support the method.
+     */
+    UnsupportedMethod: 4200, "4200": "UnsupportedMethod",
+    /**
+     * The wallet is disconnected from all chains.
+     */
+    Disconnected: 4900, "4900": "Disconnected",
+    /**
+     * The wallet is not connected to the requested chain.
+     */
+    ChainDisconnected: 4901, "4901": "ChainDisconnected",
+    /**
+     * The wallet does not know the chain: add it first.
+     */
+    UnrecognizedChain: 4902, "4902": "UnrecognizedChain",
+    /**
+     * An argument was malformed (address, amount, signature, option).
+     */
+    InvalidArgument: 5001, "5001": "InvalidArgument",
+    /**
+     * No EIP-1193 provider was given and `window.ethereum` is absent.
+     */
+    NoProvider: 5002, "5002": "NoProvider",
+    /**
+     * The wallet is on another chain than the channel manager.
+     */
+    WrongChain: 5003, "5003": "WrongChain",
+    /**
+     * There is no channel to act on (open one, or load the stored one).
+     */
+    NoChannel: 5004, "5004": "NoChannel",
+    /**
+     * The new balance would exceed the channel's deposit (top up).
+     */
+    InsufficientDeposit: 5005, "5005": "InsufficientDeposit",
+    /**
+     * A paywall asked more than the caller's `maxPrice`.
+     */
+    PriceTooHigh: 5006, "5006": "PriceTooHigh",
+    /**
+     * A transaction was mined but reverted.
+     */
+    TransactionFailed: 5007, "5007": "TransactionFailed",
+    /**
+     * A transaction was not mined in time.
+     */
+    Timeout: 5008, "5008": "Timeout",
+    /**
+     * A provider or server answered something that is not what the protocol says.
+     */
+    InvalidResponse: 5009, "5009": "InvalidResponse",
+    /**
+     * A signature does not recover to the expected signer.
+     */
+    InvalidSignature: 5010, "5010": "InvalidSignature",
+    /**
+     * `localStorage` is unavailable or holds something unreadable.
+     */
+    Storage: 5011, "5011": "Storage",
+    /**
+     * The network request itself failed (`fetch` rejected).
+     */
+    Network: 5012, "5012": "Network",
+    /**
+     * The receiver refused to sign a cooperative close (or could not be reached).
+     */
+    CloseRefused: 5013, "5013": "CloseRefused",
+});
 
 /**
  * A µRaiden sender: a wallet, a channel manager, and the current channel.
@@ -313,93 +400,7 @@ export class MicroRaiden {
 }
 if (Symbol.dispose) MicroRaiden.prototype[Symbol.dispose] = MicroRaiden.prototype.free;
 
-/**
- * The error every `uraiden-wasm` export throws: `name`, numeric `code`, `message`, and for
- * provider errors the provider's `data` (revert data, for instance).
- */
-export class UraidenError {
-    static __wrap(ptr) {
-        const obj = Object.create(UraidenError.prototype);
-        obj.__wbg_ptr = ptr;
-        UraidenErrorFinalization.register(obj, obj.__wbg_ptr, obj);
-        return obj;
-    }
-    __destroy_into_raw() {
-        const ptr = this.__wbg_ptr;
-        this.__wbg_ptr = 0;
-        UraidenErrorFinalization.unregister(this);
-        return ptr;
-    }
-    free() {
-        const ptr = this.__destroy_into_raw();
-        wasm.__wbg_uraidenerror_free(ptr, 0);
-    }
-    /**
-     * EIP-1193 / JSON-RPC code, or the library's own (5001 and up).
-     * @returns {number}
-     */
-    get code() {
-        const ret = wasm.uraidenerror_code(this.__wbg_ptr);
-        return ret;
-    }
-    /**
-     * The provider's `data`, when it sent one.
-     * @returns {unknown}
-     */
-    get data() {
-        const ret = wasm.uraidenerror_data(this.__wbg_ptr);
-        return ret;
-    }
-    /**
-     * What happened and what to do next.
-     * @returns {string}
-     */
-    get message() {
-        let deferred1_0;
-        let deferred1_1;
-        try {
-            const ret = wasm.uraidenerror_message(this.__wbg_ptr);
-            deferred1_0 = ret[0];
-            deferred1_1 = ret[1];
-            return getStringFromWasm0(ret[0], ret[1]);
-        } finally {
-            wasm.__wbindgen_free(deferred1_0, deferred1_1, 1);
-        }
-    }
-    /**
-     * A class-like name such as `"UserRejectedRequestError"`.
-     * @returns {string}
-     */
-    get name() {
-        let deferred1_0;
-        let deferred1_1;
-        try {
-            const ret = wasm.uraidenerror_name(this.__wbg_ptr);
-            deferred1_0 = ret[0];
-            deferred1_1 = ret[1];
-            return getStringFromWasm0(ret[0], ret[1]);
-        } finally {
-            wasm.__wbindgen_free(deferred1_0, deferred1_1, 1);
-        }
-    }
-    /**
-     * `name (code): message`.
-     * @returns {string}
-     */
-    toString() {
-        let deferred1_0;
-        let deferred1_1;
-        try {
-            const ret = wasm.uraidenerror_toString(this.__wbg_ptr);
-            deferred1_0 = ret[0];
-            deferred1_1 = ret[1];
-            return getStringFromWasm0(ret[0], ret[1]);
-        } finally {
-            wasm.__wbindgen_free(deferred1_0, deferred1_1, 1);
-        }
-    }
-}
-if (Symbol.dispose) UraidenError.prototype[Symbol.dispose] = UraidenError.prototype.free;
+export { UraidenError }
 
 /**
  * The JSON string to pass to `eth_signTypedData_v4` for a balance proof.
@@ -745,6 +746,10 @@ function __wbg_get_imports() {
             const ret = new Object();
             return ret;
         },
+        __wbg_new_f552ca9cc23d8b44: function(arg0, arg1, arg2, arg3, arg4) {
+            const ret = new UraidenError(arg0, getStringFromWasm0(arg1, arg2), arg3, arg4);
+            return ret;
+        },
         __wbg_new_f6667bebfb038bfc: function() { return handleError(function (arg0, arg1) {
             const ret = new Event(getStringFromWasm0(arg0, arg1));
             return ret;
@@ -893,10 +898,6 @@ function __wbg_get_imports() {
             const ret = arg0.toString(arg1);
             return ret;
         }, arguments); },
-        __wbg_uraidenerror_new: function(arg0) {
-            const ret = UraidenError.__wrap(arg0);
-            return ret;
-        },
         __wbg_url_1be993c7b186415b: function(arg0, arg1) {
             const ret = arg1.url;
             const ptr1 = passStringToWasm0(ret, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
@@ -966,9 +967,6 @@ function wasm_bindgen__convert__closures_____invoke__hb98d63cc49481475(arg0, arg
 const MicroRaidenFinalization = (typeof FinalizationRegistry === 'undefined')
     ? { register: () => {}, unregister: () => {} }
     : new FinalizationRegistry(ptr => wasm.__wbg_microraiden_free(ptr, 1));
-const UraidenErrorFinalization = (typeof FinalizationRegistry === 'undefined')
-    ? { register: () => {}, unregister: () => {} }
-    : new FinalizationRegistry(ptr => wasm.__wbg_uraidenerror_free(ptr, 1));
 
 function addToExternrefTable0(obj) {
     const idx = wasm.__externref_table_alloc();
