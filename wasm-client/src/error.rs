@@ -165,6 +165,12 @@ impl UraidenError {
         self
     }
 
+    /// The same error (kind, `data`, `cause`) with another message.
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
     /// The kind, for Rust callers.
     pub const fn kind(&self) -> ErrorKind {
         self.kind

@@ -87,8 +87,8 @@ impl Provider {
             let error = UraidenError::from_provider_rejection(method, &e);
             match revert_data(&e).and_then(|data| describe_revert(&data)) {
                 Some(revert) => {
-                    UraidenError::new(error.kind(), format!("{} (contract error {revert})", error.message()))
-                        .with_data(field(&e, "data").unwrap_or(JsValue::UNDEFINED))
+                    let message = format!("{} (contract error {revert})", error.message());
+                    error.with_message(message).with_data(field(&e, "data").unwrap_or(JsValue::UNDEFINED))
                 }
                 None => error,
             }
@@ -159,7 +159,8 @@ impl Provider {
             .build();
         let logs = self.request("eth_getLogs", Array::of1(&filter)).await.map_err(|e| {
             let hint = "; nodes may limit the block range: pass fromBlock (the contract's deployment block)";
-            UraidenError::new(e.kind(), format!("{}{hint}", e.message()))
+            let message = format!("{}{hint}", e.message());
+            e.with_message(message)
         })?;
         let logs: Array = logs.dyn_into().map_err(|_| {
             UraidenError::new(ErrorKind::InvalidResponse, "eth_getLogs: expected an array of logs")
