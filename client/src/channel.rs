@@ -7,8 +7,8 @@ use alloy::{
     rpc::types::TransactionReceipt,
 };
 use uraiden_protocol::{
-    recover_balance_proof_signer, recover_closing_proof_signer, request_deadline, ChannelId, PaymentHeaders,
-    ProofSignature, SignedCloseRequest, SignedStatusRequest, U192,
+    recover_closing_proof_signer, request_deadline, ChannelId, PaymentHeaders, ProofSignature, SenderChannel,
+    SignedCloseRequest, SignedStatusRequest, U192,
 };
 
 use crate::{
@@ -94,6 +94,12 @@ impl Channel {
         Ok(SignedCloseRequest::sign(self.client.key(), self.client.domain(), self.id, balance, deadline)?)
     }
 
+    /// The sender's rules for this channel as `record` knows it. This client signs with the
+    /// sender's own key: it delegates to no other signer.
+    fn rules(&self, record: &ChannelRecord) -> SenderChannel {
+        SenderChannel { id: self.id, deposit: record.deposit, signer: self.id.sender }
+    }
+
     fn require_open(&self, record: &ChannelRecord, operation: &'static str) -> Result<()> {
         if record.state == ChannelState::Open {
             Ok(())
@@ -113,14 +119,14 @@ impl Channel {
         let mut record =
             store.get(&self.id).cloned().unwrap_or_else(|| ChannelRecord::new(self.id, U192::ZERO));
         self.require_open(&record, "take payments")?;
-        let balance = record.balance.checked_add(value).filter(|b| *b <= record.deposit).ok_or(
+        let balance = self.rules(&record).balance_after(record.balance, value).map_err(|_| {
             Error::InsufficientDeposit {
                 channel: self.id,
                 balance: record.balance,
                 value,
                 deposit: record.deposit,
-            },
-        )?;
+            }
+        })?;
         let signature =
             self.client.key().sign_balance_proof(self.client.domain(), &self.id.balance_proof(balance))?;
         record.balance = balance;
@@ -152,25 +158,13 @@ impl Channel {
     /// that this sender signed it for this channel: the receiver can only return what we
     /// signed, so nothing unverified is ever trusted. Returns whether anything changed.
     pub fn adopt_receiver_proof(&self, balance: U192, signature: ProofSignature) -> Result<bool> {
-        let proof = self.id.balance_proof(balance);
-        let signer = recover_balance_proof_signer(self.client.domain(), &proof, &signature).ok();
-        if signer != Some(self.client.address()) {
-            return Err(Error::BadSignature(format!(
-                "the receiver's last proof for channel {} (balance {balance}) is not signed by this sender; \
-                 not adopting it",
-                self.id
-            )));
-        }
         let mut store = self.client.store();
         let Some(mut record) = store.get(&self.id).cloned() else { return Ok(false) };
+        self.rules(&record)
+            .receiver_proof(self.client.domain(), balance, Some(&signature))
+            .map_err(|refused| Error::BadSignature(format!("channel {}: {refused}", self.id)))?;
         if record.balance == balance && record.balance_signature == Some(signature) {
             return Ok(false);
-        }
-        if balance > record.deposit {
-            return Err(Error::BadSignature(format!(
-                "the receiver's last proof for channel {} is for {balance}, above the deposit {}",
-                self.id, record.deposit
-            )));
         }
         tracing::info!(channel = %self.id, from = %record.balance, to = %balance, "balance resynced from the receiver");
         record.balance = balance;

@@ -168,6 +168,48 @@ pub enum Error {
         /// The length received.
         got: usize,
     },
+    /// A payment would take the channel's balance past its deposit.
+    #[error(
+        "a balance of {balance} exceeds the channel's deposit of {deposit}; top up the channel or \
+         open a new one"
+    )]
+    ExceedsDeposit {
+        /// The balance the payment would need.
+        balance: alloy_primitives::aliases::U192,
+        /// The deposit.
+        deposit: alloy_primitives::aliases::U192,
+    },
+    /// The receiver's last proof is not signed by the channel's sender or signer (or not over
+    /// the balance it names, in this channel).
+    #[error(
+        "the receiver's last proof (balance {balance}) is not signed by this channel's sender or \
+         signer; not adopting it: pay on from the balance known here, or close the channel"
+    )]
+    ForeignReceiverProof {
+        /// The balance the receiver named.
+        balance: alloy_primitives::aliases::U192,
+    },
+    /// The receiver's last proof names more than the deposit.
+    #[error(
+        "the receiver's last proof (balance {balance}) is above the channel's deposit of \
+         {deposit}; not adopting it: a top-up this sender does not know of yet? reload the \
+         channel from the chain"
+    )]
+    ReceiverProofAboveDeposit {
+        /// The balance the receiver named.
+        balance: alloy_primitives::aliases::U192,
+        /// The deposit as the sender knows it.
+        deposit: alloy_primitives::aliases::U192,
+    },
+    /// The receiver named a balance above zero without the signature that proves it.
+    #[error(
+        "the receiver reports a balance of {balance} without its signature; only a balance of 0 \
+         is adopted unsigned"
+    )]
+    UnsignedReceiverBalance {
+        /// The balance the receiver named.
+        balance: alloy_primitives::aliases::U192,
+    },
 }
 
 impl Error {

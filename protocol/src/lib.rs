@@ -22,6 +22,8 @@
 //! - `keystore` (cargo feature `keystore`): V3 keystore files, parsed and checked (including
 //!   the cost of their key derivation) before anything is derived.
 //! - `answer`: how a sender books a receiver's answer to a paid request ([`PaidAnswer`]).
+//! - `sender`: the sender's rules for a channel ([`SenderChannel`]): pay within the deposit,
+//!   adopt the receiver's last proof only when it is provably the channel's own.
 //! - `error`: the crate's [`Error`].
 //!
 //! The crate is pure (no I/O, no async runtime) and builds for `wasm32-unknown-unknown`.
@@ -40,6 +42,7 @@ mod headers;
 #[cfg(feature = "keystore")]
 pub mod keystore;
 mod requests;
+mod sender;
 mod signature;
 mod signer;
 mod typed_data;
@@ -62,6 +65,7 @@ pub use requests::{
     check_request_deadline, request_deadline, SignedCloseRequest, SignedStatusRequest,
     MAX_REQUEST_LIFETIME_SECS, REQUEST_LIFETIME_SECS,
 };
+pub use sender::SenderChannel;
 pub use signature::{
     recover_balance_proof_signer, recover_close_request_signer, recover_closing_proof_signer, recover_signer,
     recover_status_request_signer, ProofSignature,
