@@ -5,7 +5,10 @@
 /**
  * The error every export throws or rejects with: `name` is `"UraidenError"`, `code` an
  * `ErrorCode` (or a provider's own code: JSON-RPC errors are negative), `message` says what
- * happened and what to do, `data` is the provider's error data and `cause` its rejection.
+ * happened and what to do, `data` is the provider's error data and `cause` its rejection;
+ * when the receiver refused a payment, `data` is `{ refusal }`, its reason
+ * (`"nonexisting-channel"`, `"insufficient-funds"`, `"insufficient-confirmations"`,
+ * `"invalid-balance-proof"`, `"invalid-amount"`).
  */
 export class UraidenError extends Error {
     private constructor();
@@ -265,6 +268,10 @@ export enum ErrorCode {
      * The receiver refused to sign a cooperative close (or could not be reached).
      */
     CloseRefused = 5013,
+    /**
+     * The receiver refused a payment the library could not fix (`data.refusal` says why).
+     */
+    PaymentRefused = 5014,
 }
 
 /**
