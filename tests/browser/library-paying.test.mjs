@@ -226,6 +226,7 @@ test(
         assert.equal(refused.expected, 5003);
         assert.equal(refused.code, refused.expected, refused.message);
         assert.match(refused.message, new RegExp(`chain 1\\b.*chain ${stack.chainId}`));
+        assert.equal(refused.causeCode, 4001, "the wallet's refusal is the cause");
         assert.equal(user.wallet.calls("wallet_switchEthereumChain").length, 1, "asked to switch once");
         assert.equal(user.wallet.transactions().length, 0, "nothing was sent");
         assert.equal((await stack.channelOnChain(user.sender.address, user.channel.openBlockNumber)).deposit, 100n);
@@ -286,6 +287,39 @@ test(
         const [onServer] = await lagging.serverChannels(user.sender.address);
         assert.deepEqual([onServer.balance, onServer.deposit], ["15", "20"]);
         assert.equal((await channelNow(user.page)).balance, "15");
+
+        // A client that waits only 300 ms: the refusal outlasts it and is thrown, typed.
+        await user.page.evaluate(
+          async ({ contract, token, chainId, receiver }) => {
+            const { MicroRaiden } = window.uraiden;
+            window.client = await MicroRaiden.create({
+              contract, token, chainId, receiver, pollIntervalMs: 100, confirmationTimeoutMs: 300,
+            });
+            await window.client.requestAccounts();
+            await window.client.loadStoredChannel();
+          },
+          { contract: lagging.manager, token: lagging.token, chainId: lagging.chainId, receiver: lagging.receiver.address },
+        );
+        assert.deepEqual(await pay(lagging, user.page, "fourth"), { status: 200, body: "fourth" });
+        await lagging.mine(1);
+        const later = Number(await lagging.blockNumber());
+        await waitUntil(async () => (await lagging.api("/stats")).body.sync_block >= later, {
+          interval: 20,
+          message: "the receiver to sync",
+        });
+        await user.page.evaluate(() => window.client.topUpChannel(10n));
+        const impatient = await pay(lagging, user.page, "fifth");
+        assert.equal(impatient.thrown?.isUraidenError, true, `thrown, not ${JSON.stringify(impatient)}`);
+        assert.equal(impatient.thrown.code, 5005, `ErrorCode.InsufficientDeposit: ${impatient.thrown.message}`);
+        assert.equal(impatient.thrown.refusal, "insufficient-funds");
+        assert.equal((await channelNow(user.page)).balance, "20", "the refused payment is not counted");
+        // Once the receiver has seen the top-up, the next call pays on top of the last accepted proof.
+        await waitUntil(async () => (await lagging.serverChannels(user.sender.address))[0].deposit === "30", {
+          timeout: 3 * pollIntervalMs,
+          message: "the receiver to see the second top-up",
+        });
+        assert.deepEqual(await pay(lagging, user.page, "fifth"), { status: 200, body: "fifth" });
+        assert.equal((await lagging.serverChannels(user.sender.address))[0].balance, "25");
       } finally {
         await user.browser.close();
       }

@@ -268,10 +268,13 @@ export class MicroRaiden {
      * `fetch(input, init)`; on 402 pays the price (at most `maxPrice`) from the channel to
      * that receiver and retries once (twice when the receiver's refusal shows this browser was
      * out of sync: it then pays on top of the receiver's last accepted proof). The channel's
-     * balance follows what the receiver accepted. A 429 charged nothing: after a short
-     * `Retry-After` (at most 10 s) the same payment is sent again, a few times; otherwise the
-     * 429 resolves, with its `Retry-After` readable, and nothing was counted. Resolves to the
-     * final `Response`.
+     * balance follows what the receiver accepted. Concurrent calls pay one after the other. A
+     * channel or top-up the receiver has not seen yet is waited for (`confirmationTimeoutMs`);
+     * a refusal that remains rejects with an `UraidenError` (`data.refusal` names it), never a
+     * 402. A 429 charged nothing: after a short `Retry-After` (at most 10 s) the same payment
+     * is sent again, a few times; otherwise the 429 resolves, with its `Retry-After` readable,
+     * and nothing was counted. Resolves to the final `Response`. With a session key it makes no
+     * wallet request.
      * @param {string} input
      * @param {PayingFetchOptions} options
      * @returns {Promise<Response>}
