@@ -108,7 +108,7 @@ test(
 );
 
 test(
-  "a refusal the library cannot fix is thrown as an UraidenError, not returned as a 402, and the queue goes on",
+  "a refusal the library cannot fix is thrown as an UraidenError, not returned as a 402, by each queued call",
   reportFailures(
     () => ({ stack }),
     async () => {
