@@ -619,7 +619,7 @@ function rpcErrorOf(error) {
  * (default true; false: EIP-6963 only).
  *
  * Returns `{ address, requests, prompts(), rejectNext(method, n?, error?), emit(event, data),
- * transactions(), clearRequests(), setAccountsExposed(bool) }`.
+ * transactions(), clearRequests(), setAccountsExposed(bool), setChain(id) }`.
  */
 export async function installWallet(context, options) {
   const {
@@ -854,6 +854,11 @@ export async function installWallet(context, options) {
     setAccountsExposed: async (exposed) => {
       state.exposed = exposed;
       await emit("accountsChanged", exposed ? [address] : []);
+    },
+    /** Simulates the user switching the wallet to `id` in the wallet itself (emits chainChanged). */
+    setChain: async (id) => {
+      state.currentChainId = id;
+      await emit("chainChanged", toHex(id));
     },
     get chainId() {
       return state.currentChainId;

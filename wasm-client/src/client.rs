@@ -31,6 +31,7 @@ use crate::{
     paying_fetch,
     permit::PermitRequest,
     provider::{sleep, Provider, Receipt, Transaction},
+    queue::PaymentQueue,
     storage,
 };
 
@@ -62,7 +63,8 @@ export interface CreateOptions {
   receiptTimeoutMs?: number;
   /**
    * How long `payingFetch` waits for the receiver to see a new channel or deposit confirmed
-   * (it retries the same proof every `pollIntervalMs`), default 120000 ms.
+   * (it retries the same proof every `pollIntervalMs`), default 120000 ms; then it throws
+   * (`Timeout`, `InsufficientDeposit` or `NoChannel`, with `data.refusal`).
    */
   confirmationTimeoutMs?: number;
 }
@@ -241,6 +243,8 @@ struct Inner {
     confirmations: u64,
     account: RefCell<Option<Address>>,
     channel: RefCell<Option<ChannelState>>,
+    /// Payments and balance updates, one at a time (see `queue`).
+    payments: PaymentQueue,
 }
 
 /// A µRaiden sender: a wallet, a channel manager, and the current channel.
@@ -323,6 +327,44 @@ impl Inner {
         Ok(())
     }
 
+    /// The wallet on the contract's chain, for what only the wallet can do (a transaction, a
+    /// wallet signature): asks it to switch when it is elsewhere (one prompt at most). A switch
+    /// declined or unsupported is `WrongChain`, the wallet's answer as `cause`; a chain the
+    /// wallet does not know stays 4902, as it needs adding first.
+    async fn require_chain(&self) -> Result<()> {
+        let wallet_chain = self.provider.chain_id().await?;
+        if wallet_chain == self.chain_id {
+            return Ok(());
+        }
+        let wrong_chain = |now: u64, why: &str| {
+            UraidenError::new(
+                ErrorKind::WrongChain,
+                format!(
+                    "the wallet is on chain {now}, the channel manager on chain {chain}{why}; switch the wallet to \
+                     chain {chain} and retry (payments with a session key need no wallet)",
+                    chain = self.chain_id
+                ),
+            )
+        };
+        match self.provider.switch_chain(self.chain_id).await {
+            Ok(()) => {}
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    ErrorKind::UserRejected | ErrorKind::UnsupportedMethod | ErrorKind::Rpc(_)
+                ) =>
+            {
+                let why = format!(" and did not switch ({})", error.message());
+                return Err(wrong_chain(wallet_chain, &why).caused_by(error));
+            }
+            Err(error) => return Err(error),
+        }
+        match self.provider.chain_id().await? {
+            now if now == self.chain_id => Ok(()),
+            now => Err(wrong_chain(now, "")),
+        }
+    }
+
     fn current_channel(&self) -> Result<ChannelState> {
         self.channel.borrow().clone().ok_or_else(|| {
             UraidenError::new(ErrorKind::NoChannel, "no channel: openChannel() or loadStoredChannel() first")
@@ -354,7 +396,7 @@ impl Inner {
 
     /// Sends a transaction from the connected account and waits until it is mined.
     async fn transact(&self, to: Address, data: Bytes, value: Option<U256>) -> Result<Receipt> {
-        self.ensure_chain().await?;
+        self.require_chain().await?;
         let from = self.account().await?;
         let hash = self.provider.send_transaction(&Transaction { from, to, data, value }).await?;
         self.provider
@@ -398,7 +440,7 @@ impl Inner {
         if let Some(key) = &channel.session_key {
             return Ok(key.sign_typed_data(&domain, message)?);
         }
-        self.ensure_chain().await?;
+        self.require_chain().await?;
         let signature = self.provider.sign_typed_data_v4(channel.id.sender, &typed_data.to_string()).await?;
         let signature = ProofSignature::from_hex(&signature).map_err(|e| {
             UraidenError::new(ErrorKind::InvalidSignature, format!("the wallet's signature is unusable: {e}"))
@@ -470,7 +512,7 @@ impl Inner {
     /// An EIP-2612 permit of `value` tokens from `owner` to the channel manager, valid for an
     /// hour, signed in the wallet (one prompt, no gas) and checked: (deadline, signature).
     async fn sign_permit(&self, owner: Address, value: U192) -> Result<(U256, ProofSignature)> {
-        self.ensure_chain().await?;
+        self.require_chain().await?;
         let domain = match self.provider.call(self.token, &abi::eip712_domain()).await {
             Ok(data) => abi::decode_eip712_domain(&data)?,
             Err(error) if error.kind() != ErrorKind::UserRejected => {
@@ -510,9 +552,12 @@ impl Inner {
 
     async fn top_up_channel(&self, added: U192, method: DepositMethod) -> Result<JsValue> {
         let channel = self.current_channel()?;
-        let deposit = channel.deposit.checked_add(added).ok_or_else(|| {
-            UraidenError::invalid_argument("deposit", "the total deposit would reach 2^192")
-        })?;
+        let total = |channel: &ChannelState| {
+            channel.deposit.checked_add(added).ok_or_else(|| {
+                UraidenError::invalid_argument("deposit", "the total deposit would reach 2^192")
+            })
+        };
+        total(&channel)?;
         match method {
             DepositMethod::Erc223 => {
                 let data = TokenFallbackData::TopUp { channel: channel.id };
@@ -523,7 +568,13 @@ impl Inner {
                 self.transact(self.contract, abi::top_up(&channel.id, added), None).await?;
             }
         }
-        self.remember(ChannelState { deposit, ..channel })
+        // Payments went on meanwhile: add to the channel as they left it, between two of them.
+        // From now on the receiver may refuse as insufficient funds until it sees the top-up;
+        // payingFetch waits for it then (`paying_fetch::receiver_lags`).
+        let _turn = self.payments.turn().await;
+        let now = self.current_channel().ok().filter(|now| now.id == channel.id).unwrap_or(channel);
+        let deposit = total(&now)?;
+        self.remember(ChannelState { deposit, ..now })
     }
 
     /// The signature over the channel's current balance: the one on record, else a new one.
@@ -843,13 +894,21 @@ impl Inner {
         }
     }
 
-    /// Whether `refusal` only means the receiver has not caught up with the chain yet: it
-    /// waits for confirmations, or does not know a channel that the contract says is open.
-    async fn receiver_catching_up(&self, refusal: Option<Refusal>, id: &ChannelId) -> Result<bool> {
+    /// Whether `refusal` of a proof of `balance` only means the receiver has not caught up with
+    /// the chain yet ([`paying_fetch::receiver_lags`]), or does not know a channel that the
+    /// contract says is open (the only case that asks the chain, through the wallet).
+    async fn receiver_catching_up(
+        &self,
+        refusal: Option<Refusal>,
+        channel: &ChannelState,
+        balance: U192,
+    ) -> Result<bool> {
+        if paying_fetch::receiver_lags(refusal, balance, channel.deposit) {
+            return Ok(true);
+        }
         match refusal {
-            Some(Refusal::InsufficientConfirmations) => Ok(true),
             Some(Refusal::NonexistingChannel) => {
-                match self.provider.call(self.contract, &abi::get_channel_info(id)).await {
+                match self.provider.call(self.contract, &abi::get_channel_info(&channel.id)).await {
                     Ok(data) => Ok(abi::decode_channel_info(&data)?.settle_block_number == 0),
                     Err(error) if error.message().contains("ChannelNotFound") => Ok(false),
                     Err(error) => Err(error),
@@ -893,6 +952,8 @@ impl Inner {
             return Ok(response.into());
         }
         let mut info = paying_fetch::paywall_info(&paying_fetch::read_headers(&response))?;
+        // One payment at a time: the next balance depends on the previous one's answer.
+        let _turn = self.payments.turn().await;
         if self.channel.borrow().as_ref().is_none_or(|c| c.id.receiver != info.receiver) {
             self.load_stored_channel(Some(info.receiver)).await?;
         }
@@ -928,10 +989,11 @@ impl Inner {
             response = paying_fetch::fetch(&paying_request()?).await?;
             // A channel or top-up the receiver has not seen confirmed yet: the same proof
             // becomes valid by itself once it has, so send it again (bounded) rather than fail.
-            let deadline = js_sys::Date::now() + f64::from(self.confirmation_timeout_ms);
+            let started = js_sys::Date::now();
+            let deadline = started + f64::from(self.confirmation_timeout_ms);
             while response.status() == 402
                 && js_sys::Date::now() < deadline
-                && self.receiver_catching_up(paying_fetch::refusal(&response), &channel.id).await?
+                && self.receiver_catching_up(paying_fetch::refusal(&response), &channel, balance).await?
             {
                 sleep(self.poll_interval_ms).await;
                 response = paying_fetch::fetch(&paying_request()?).await?;
@@ -970,6 +1032,14 @@ impl Inner {
             self.remember(resynced.unwrap_or(state))?;
             match answer {
                 Some(answer) if out_of_sync && attempt == 0 && response.status() == 402 => info = answer,
+                // Refused for good: thrown, so no caller takes the 402 for the resource's answer.
+                _ if response.status() == 402 => {
+                    // Milliseconds, far below 2^32.
+                    let waited_ms = (js_sys::Date::now() - started) as u32;
+                    let message = paying_fetch::message_of(&paying_fetch::text(&response).await);
+                    let refusal = paying_fetch::refusal(&response);
+                    return Err(paying_fetch::refused_payment(refusal, balance, waited_ms, &message));
+                }
                 _ => break,
             }
         }
@@ -1029,6 +1099,7 @@ impl MicroRaiden {
                 },
                 account: RefCell::new(None),
                 channel: RefCell::new(None),
+                payments: PaymentQueue::default(),
             };
             Ok(MicroRaiden { inner: Rc::new(inner) }.into())
         })
@@ -1131,6 +1202,7 @@ impl MicroRaiden {
         let inner = self.inner.clone();
         promise(async move {
             let balance = amount_from_js("balance", &balance)?;
+            let _turn = inner.payments.turn().await;
             let (id, signature) = inner.sign_and_record(inner.current_channel()?, balance).await?;
             Ok(proof_to_js(&id, balance, &signature))
         })
@@ -1144,6 +1216,7 @@ impl MicroRaiden {
     ) -> Promise {
         let inner = self.inner.clone();
         promise(async move {
+            let _turn = inner.payments.turn().await;
             let channel = inner.current_channel()?;
             let balance = channel.balance_after(amount_from_js("amount", &amount)?)?;
             let (id, signature) = inner.sign_and_record(channel, balance).await?;
@@ -1202,7 +1275,10 @@ impl MicroRaiden {
     #[wasm_bindgen(js_name = syncWithReceiver, unchecked_return_type = "Promise<ReceiverStatus>")]
     pub fn sync_with_receiver(&self, url: String) -> Promise {
         let inner = self.inner.clone();
-        promise(async move { inner.sync_with_receiver(&url).await })
+        promise(async move {
+            let _turn = inner.payments.turn().await;
+            inner.sync_with_receiver(&url).await
+        })
     }
 
     /// Adopts the receiver's last accepted proof (`RDN-Sender-Balance`, `RDN-Balance-Signature`
@@ -1304,10 +1380,13 @@ impl MicroRaiden {
     /// `fetch(input, init)`; on 402 pays the price (at most `maxPrice`) from the channel to
     /// that receiver and retries once (twice when the receiver's refusal shows this browser was
     /// out of sync: it then pays on top of the receiver's last accepted proof). The channel's
-    /// balance follows what the receiver accepted. A 429 charged nothing: after a short
-    /// `Retry-After` (at most 10 s) the same payment is sent again, a few times; otherwise the
-    /// 429 resolves, with its `Retry-After` readable, and nothing was counted. Resolves to the
-    /// final `Response`.
+    /// balance follows what the receiver accepted. Concurrent calls pay one after the other. A
+    /// channel or top-up the receiver has not seen yet is waited for (`confirmationTimeoutMs`);
+    /// a refusal that remains rejects with an `UraidenError` (`data.refusal` names it), never a
+    /// 402. A 429 charged nothing: after a short `Retry-After` (at most 10 s) the same payment
+    /// is sent again, a few times; otherwise the 429 resolves, with its `Retry-After` readable,
+    /// and nothing was counted. Resolves to the final `Response`. With a session key it makes no
+    /// wallet request.
     #[wasm_bindgen(js_name = payingFetch, unchecked_return_type = "Promise<Response>")]
     pub fn paying_fetch(&self, input: String, options: PayingFetchOptions) -> Promise {
         let inner = self.inner.clone();

@@ -50,6 +50,9 @@ pub enum ErrorKind {
     Network,
     /// 5013: the receiver refused to sign a cooperative close (or could not be reached).
     CloseRefused,
+    /// 5014: the receiver refused a payment and nothing the library can do (resync, wait for
+    /// confirmations) makes it accept; `data.refusal` names the receiver's reason.
+    PaymentRefused,
 }
 
 /// The codes of [`ErrorKind`] as a JS enum (`ErrorCode.UserRejected === 4001`), so callers
@@ -96,6 +99,8 @@ pub enum ErrorCode {
     Network = 5012,
     /// The receiver refused to sign a cooperative close (or could not be reached).
     CloseRefused = 5013,
+    /// The receiver refused a payment the library could not fix (`data.refusal` says why).
+    PaymentRefused = 5014,
 }
 
 impl ErrorKind {
@@ -122,6 +127,7 @@ impl ErrorKind {
             Self::Storage => ErrorCode::Storage as i32,
             Self::Network => ErrorCode::Network as i32,
             Self::CloseRefused => ErrorCode::CloseRefused as i32,
+            Self::PaymentRefused => ErrorCode::PaymentRefused as i32,
         }
     }
 
@@ -142,19 +148,22 @@ impl ErrorKind {
 /// The error every `uraiden-wasm` export throws: in JS an `UraidenError extends Error`
 /// (`wasm-client/js/errors.js`) with `name` `"UraidenError"`, numeric `code` (an [`ErrorCode`]
 /// or a provider's own code), `message`, and for provider errors the provider's `data` (revert
-/// data, for instance) and the provider's rejection as `cause`.
+/// data, for instance) and the provider's rejection as `cause`; a refused payment's `data` is
+/// `{ refusal }`, the receiver's reason (`"insufficient-funds"`, …).
 #[derive(Clone, Debug)]
 pub struct UraidenError {
     kind: ErrorKind,
     message: String,
     data: Option<JsValue>,
     cause: Option<JsValue>,
+    /// A payment's refusal, shown to JS as `data: { refusal: "<code>" }`.
+    refusal: Option<Refusal>,
 }
 
 impl UraidenError {
     /// An error of `kind` with a message that says what happened and what to do.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), data: None, cause: None }
+        Self { kind, message: message.into(), data: None, cause: None, refusal: None }
     }
 
     /// Attaches the provider's `data`.
@@ -162,6 +171,14 @@ impl UraidenError {
         if !data.is_undefined() && !data.is_null() {
             self.data = Some(data);
         }
+        self
+    }
+
+    /// This error, caused by `other`: it takes `other`'s `data` and `cause` (a provider's
+    /// rejection stays reachable as `cause` when a library error explains it).
+    pub fn caused_by(mut self, other: Self) -> Self {
+        self.data = other.data;
+        self.cause = other.cause;
         self
     }
 
@@ -174,6 +191,11 @@ impl UraidenError {
     /// The kind, for Rust callers.
     pub const fn kind(&self) -> ErrorKind {
         self.kind
+    }
+
+    /// The receiver's refusal this error reports, if any.
+    pub const fn refusal(&self) -> Option<Refusal> {
+        self.refusal
     }
 
     /// The numeric `code` JS sees.
@@ -206,9 +228,10 @@ impl UraidenError {
         error
     }
 
-    /// A 402 refusal that persisted after paying.
-    pub fn refused(refusal: Refusal) -> Self {
-        Self::new(ErrorKind::InvalidResponse, format!("payment refused ({}): {refusal}", refusal.code()))
+    /// The receiver's refusal of a payment, with its machine-readable reason as `data.refusal`.
+    pub fn with_refusal(mut self, refusal: Option<Refusal>) -> Self {
+        self.refusal = refusal;
+        self
     }
 }
 
@@ -249,7 +272,10 @@ const URAIDEN_ERROR_TS: &str = r#"
 /**
  * The error every export throws or rejects with: `name` is `"UraidenError"`, `code` an
  * `ErrorCode` (or a provider's own code: JSON-RPC errors are negative), `message` says what
- * happened and what to do, `data` is the provider's error data and `cause` its rejection.
+ * happened and what to do, `data` is the provider's error data and `cause` its rejection;
+ * when the receiver refused a payment, `data` is `{ refusal }`, its reason
+ * (`"nonexisting-channel"`, `"insufficient-funds"`, `"insufficient-confirmations"`,
+ * `"invalid-balance-proof"`, `"invalid-amount"`).
  */
 export class UraidenError extends Error {
   private constructor();
@@ -263,7 +289,10 @@ export class UraidenError extends Error {
 impl From<UraidenError> for JsValue {
     fn from(error: UraidenError) -> Self {
         let undefined = JsValue::UNDEFINED;
-        let data = error.data.as_ref().unwrap_or(&undefined);
+        let refusal = error
+            .refusal
+            .map(|refusal| crate::js::ObjectBuilder::default().set("refusal", refusal.code()).build());
+        let data = error.data.as_ref().or(refusal.as_ref()).unwrap_or(&undefined);
         let cause = error.cause.as_ref().unwrap_or(&undefined);
         JsUraidenError::new(error.kind.code(), &error.message, data, cause).into()
     }
@@ -303,9 +332,10 @@ mod tests {
             ErrorKind::Storage,
             ErrorKind::Network,
             ErrorKind::CloseRefused,
+            ErrorKind::PaymentRefused,
         ];
         let codes: Vec<i32> = ours.iter().map(|k| k.code()).collect();
-        assert_eq!(codes, (5001..=5013).collect::<Vec<_>>());
+        assert_eq!(codes, (5001..=5014).collect::<Vec<_>>());
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //! - `storage`: the `localStorage` record of a channel (and its session key).
 //! - `channel`: a channel's off-chain state: balance, deposit, signer; the next proof.
 //! - `client`: [`MicroRaiden`], the exported class (`MicroRaiden.create(…)`).
-//! - `paying_fetch`: `payingFetch`, a `fetch` that pays a 402 once.
+//! - `paying_fetch`: `payingFetch`, a `fetch` that pays a 402 once; what a refusal means.
+//! - `queue`: payments of one client one at a time.
 //! - `close`: the receiver's cooperative-close API (`closeChannel({ receiverUrl })`).
 //! - `discovery`: EIP-6963 `discoverWallets()`.
 //! - `permit`: EIP-2612 permits for `openChannel({ method: "permit" })`.
@@ -29,6 +30,7 @@ mod paying_fetch;
 mod permit;
 mod proof;
 mod provider;
+mod queue;
 mod storage;
 
 pub use client::MicroRaiden;

@@ -5,6 +5,10 @@
 //! the 402 proves it with our own signature, and never go past the deposit. A refusal carries
 //! that last proof only to a status request signed now, so after a refusal that shows this
 //! browser out of sync the client asks once more with one (no payment), then pays on top.
+//!
+//! A refusal that only means the receiver has not caught up with the chain ([`receiver_lags`])
+//! is waited out by sending the same proof again; a refusal that remains is thrown
+//! ([`refused_payment`]), never returned as a 402 the caller could mistake for an answer.
 
 use alloy_primitives::Address;
 use uraiden_protocol::{header, Eip712Domain, PaidAnswer, PaywallInfo, Refusal, U192};
@@ -113,6 +117,62 @@ pub fn accepted_state(
     let resynced = channel.resynced(domain, info.sender_balance?, info.balance_signature.as_ref())?;
     (resynced.balance != channel.balance || resynced.last_signature != channel.last_signature)
         .then_some(resynced)
+}
+
+/// Whether the receiver's `refusal` of a proof of `balance` only shows that it has not seen on
+/// chain what this client saw mined, so the same proof pays once it has: the channel or top-up
+/// is waiting for confirmations, or the receiver counts less deposit than the client knows
+/// (`deposit`, from its own mined open or top-up) covers. An unknown channel needs the chain's
+/// word; the caller asks it.
+pub fn receiver_lags(refusal: Option<Refusal>, balance: U192, deposit: U192) -> bool {
+    match refusal {
+        Some(Refusal::InsufficientConfirmations) => true,
+        Some(Refusal::InsufficientFunds) => balance <= deposit,
+        _ => false,
+    }
+}
+
+/// The error `payingFetch` throws when the receiver still refuses a proof of `balance` after
+/// every retry the refusal allowed (`waited_ms` spent waiting for the receiver); `message` is
+/// the receiver's own explanation.
+pub fn refused_payment(
+    refusal: Option<Refusal>,
+    balance: U192,
+    waited_ms: u32,
+    message: &str,
+) -> UraidenError {
+    let waited =
+        if waited_ms == 0 { String::new() } else { format!(" (retried for {} s)", waited_ms / 1000) };
+    let (kind, what) = match refusal {
+        Some(Refusal::NonexistingChannel) => (
+            ErrorKind::NoChannel,
+            "the receiver knows no open channel by this id (it was closed, or is not on chain); \
+             open a new channel",
+        ),
+        Some(Refusal::InsufficientFunds) => (
+            ErrorKind::InsufficientDeposit,
+            "the receiver counts a smaller deposit than this balance needs (a top-up it has not seen \
+             yet, or one that never happened); top up the channel, or retry later",
+        ),
+        Some(Refusal::InsufficientConfirmations) => (
+            ErrorKind::Timeout,
+            "the receiver has not seen the channel or its top-up confirmed yet; retry later: the same \
+             proof pays then",
+        ),
+        Some(Refusal::InvalidBalanceProof | Refusal::InvalidAmount) | None => (
+            ErrorKind::PaymentRefused,
+            "the receiver refused the proof and did not name a last proof of this channel to continue \
+             from",
+        ),
+    };
+    let reason = refusal.map_or("no reason given", Refusal::code);
+    UraidenError::new(
+        kind,
+        format!(
+            "payment of balance {balance} refused ({reason}){waited}: {what}; the receiver said: {message}"
+        ),
+    )
+    .with_refusal(refusal)
 }
 
 /// The response's headers that matter to a paywall, as (name, value) pairs.
@@ -249,6 +309,44 @@ mod tests {
         // Higher without, or with someone else's, signature: not believed.
         assert_eq!(next(&with(40, None), 5, Some(&ours)).unwrap(), U192::from(15));
         assert_eq!(next(&with(40, Some(sign(41).to_hex())), 5, Some(&ours)).unwrap(), U192::from(15));
+    }
+
+    #[test]
+    fn only_a_receiver_behind_the_chain_is_waited_for() {
+        let (ten, twenty) = (U192::from(10), U192::from(20));
+        assert!(receiver_lags(Some(Refusal::InsufficientConfirmations), twenty, ten));
+        // Insufficient funds within the deposit this client saw mined: a top-up not seen yet.
+        assert!(receiver_lags(Some(Refusal::InsufficientFunds), twenty, twenty));
+        assert!(!receiver_lags(Some(Refusal::InsufficientFunds), twenty, ten));
+        for refusal in [Refusal::InvalidBalanceProof, Refusal::InvalidAmount, Refusal::NonexistingChannel] {
+            assert!(!receiver_lags(Some(refusal), ten, twenty), "{refusal:?}");
+        }
+        assert!(!receiver_lags(None, ten, twenty));
+    }
+
+    #[test]
+    fn a_refusal_that_remains_is_a_typed_error_naming_the_reason() {
+        let cases = [
+            (Some(Refusal::NonexistingChannel), ErrorKind::NoChannel),
+            (Some(Refusal::InsufficientFunds), ErrorKind::InsufficientDeposit),
+            (Some(Refusal::InsufficientConfirmations), ErrorKind::Timeout),
+            (Some(Refusal::InvalidBalanceProof), ErrorKind::PaymentRefused),
+            (Some(Refusal::InvalidAmount), ErrorKind::PaymentRefused),
+            (None, ErrorKind::PaymentRefused),
+        ];
+        for (refusal, kind) in cases {
+            let error = refused_payment(refusal, U192::from(15), 2_500, "no");
+            assert_eq!((error.kind(), error.refusal()), (kind, refusal));
+        }
+        let error = refused_payment(Some(Refusal::InsufficientFunds), U192::from(15), 2_500, "too much");
+        assert!(
+            error
+                .message()
+                .starts_with("payment of balance 15 refused (insufficient-funds) (retried for 2 s): "),
+            "{}",
+            error.message()
+        );
+        assert!(error.message().ends_with("the receiver said: too much"), "{}", error.message());
     }
 
     #[test]

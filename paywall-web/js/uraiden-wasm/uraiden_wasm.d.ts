@@ -5,7 +5,10 @@
 /**
  * The error every export throws or rejects with: `name` is `"UraidenError"`, `code` an
  * `ErrorCode` (or a provider's own code: JSON-RPC errors are negative), `message` says what
- * happened and what to do, `data` is the provider's error data and `cause` its rejection.
+ * happened and what to do, `data` is the provider's error data and `cause` its rejection;
+ * when the receiver refused a payment, `data` is `{ refusal }`, its reason
+ * (`"nonexisting-channel"`, `"insufficient-funds"`, `"insufficient-confirmations"`,
+ * `"invalid-balance-proof"`, `"invalid-amount"`).
  */
 export class UraidenError extends Error {
     private constructor();
@@ -43,7 +46,8 @@ export interface CreateOptions {
     receiptTimeoutMs?: number;
     /**
      * How long `payingFetch` waits for the receiver to see a new channel or deposit confirmed
-     * (it retries the same proof every `pollIntervalMs`), default 120000 ms.
+     * (it retries the same proof every `pollIntervalMs`), default 120000 ms; then it throws
+     * (`Timeout`, `InsufficientDeposit` or `NoChannel`, with `data.refusal`).
      */
     confirmationTimeoutMs?: number;
 }
@@ -265,6 +269,10 @@ export enum ErrorCode {
      * The receiver refused to sign a cooperative close (or could not be reached).
      */
     CloseRefused = 5013,
+    /**
+     * The receiver refused a payment the library could not fix (`data.refusal` says why).
+     */
+    PaymentRefused = 5014,
 }
 
 /**
@@ -331,10 +339,13 @@ export class MicroRaiden {
      * `fetch(input, init)`; on 402 pays the price (at most `maxPrice`) from the channel to
      * that receiver and retries once (twice when the receiver's refusal shows this browser was
      * out of sync: it then pays on top of the receiver's last accepted proof). The channel's
-     * balance follows what the receiver accepted. A 429 charged nothing: after a short
-     * `Retry-After` (at most 10 s) the same payment is sent again, a few times; otherwise the
-     * 429 resolves, with its `Retry-After` readable, and nothing was counted. Resolves to the
-     * final `Response`.
+     * balance follows what the receiver accepted. Concurrent calls pay one after the other. A
+     * channel or top-up the receiver has not seen yet is waited for (`confirmationTimeoutMs`);
+     * a refusal that remains rejects with an `UraidenError` (`data.refusal` names it), never a
+     * 402. A 429 charged nothing: after a short `Retry-After` (at most 10 s) the same payment
+     * is sent again, a few times; otherwise the 429 resolves, with its `Retry-After` readable,
+     * and nothing was counted. Resolves to the final `Response`. With a session key it makes no
+     * wallet request.
      */
     payingFetch(input: string, options: PayingFetchOptions): Promise<Response>;
     /**

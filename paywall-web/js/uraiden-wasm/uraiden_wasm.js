@@ -7,7 +7,7 @@ import { UraidenError } from './snippets/uraiden-wasm-7a3bda58f4f0a90f/js/errors
  * The codes of [`ErrorKind`] as a JS enum (`ErrorCode.UserRejected === 4001`), so callers
  * compare `error.code` with a name rather than a number. A provider may report other codes
  * (JSON-RPC errors are negative): `code` is typed `number`, not `ErrorCode`.
- * @enum {4001 | 4100 | 4200 | 4900 | 4901 | 4902 | 5001 | 5002 | 5003 | 5004 | 5005 | 5006 | 5007 | 5008 | 5009 | 5010 | 5011 | 5012 | 5013}
+ * @enum {4001 | 4100 | 4200 | 4900 | 4901 | 4902 | 5001 | 5002 | 5003 | 5004 | 5005 | 5006 | 5007 | 5008 | 5009 | 5010 | 5011 | 5012 | 5013 | 5014}
  */
 export const ErrorCode = Object.freeze({
     /**
@@ -86,6 +86,10 @@ export const ErrorCode = Object.freeze({
      * The receiver refused to sign a cooperative close (or could not be reached).
      */
     CloseRefused: 5013, "5013": "CloseRefused",
+    /**
+     * The receiver refused a payment the library could not fix (`data.refusal` says why).
+     */
+    PaymentRefused: 5014, "5014": "PaymentRefused",
 });
 
 /**
@@ -264,10 +268,13 @@ export class MicroRaiden {
      * `fetch(input, init)`; on 402 pays the price (at most `maxPrice`) from the channel to
      * that receiver and retries once (twice when the receiver's refusal shows this browser was
      * out of sync: it then pays on top of the receiver's last accepted proof). The channel's
-     * balance follows what the receiver accepted. A 429 charged nothing: after a short
-     * `Retry-After` (at most 10 s) the same payment is sent again, a few times; otherwise the
-     * 429 resolves, with its `Retry-After` readable, and nothing was counted. Resolves to the
-     * final `Response`.
+     * balance follows what the receiver accepted. Concurrent calls pay one after the other. A
+     * channel or top-up the receiver has not seen yet is waited for (`confirmationTimeoutMs`);
+     * a refusal that remains rejects with an `UraidenError` (`data.refusal` names it), never a
+     * 402. A 429 charged nothing: after a short `Retry-After` (at most 10 s) the same payment
+     * is sent again, a few times; otherwise the 429 resolves, with its `Retry-After` readable,
+     * and nothing was counted. Resolves to the final `Response`. With a session key it makes no
+     * wallet request.
      * @param {string} input
      * @param {PayingFetchOptions} options
      * @returns {Promise<Response>}
@@ -576,6 +583,10 @@ function __wbg_get_imports() {
         },
         __wbg_addEventListener_847fd86b8c33ec43: function() { return handleError(function (arg0, arg1, arg2, arg3) {
             arg0.addEventListener(getStringFromWasm0(arg1, arg2), arg3);
+        }, arguments); },
+        __wbg_call_40b008ba32f73991: function() { return handleError(function (arg0, arg1) {
+            const ret = arg0.call(arg1);
+            return ret;
         }, arguments); },
         __wbg_call_a410eb4b59ed5965: function() { return handleError(function (arg0, arg1, arg2) {
             const ret = arg0.call(arg1, arg2);
@@ -910,7 +921,7 @@ function __wbg_get_imports() {
             return ret;
         },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 309, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 311, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h60702a48838d1764);
             return ret;
         },
