@@ -224,6 +224,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn public_chain_takes_a_name_an_http_url_and_a_short_symbol() {
+        let chain = PublicChain::new(" Sepolia ", "https://rpc.example", "ETH").unwrap();
+        assert_eq!(chain.name, "Sepolia");
+        assert_eq!(chain.rpc_urls, ["https://rpc.example"]);
+        let json = serde_json::to_value(&chain).unwrap();
+        assert_eq!(
+            json["nativeCurrency"],
+            serde_json::json!({ "name": "ETH", "symbol": "ETH", "decimals": 18 })
+        );
+        assert!(PublicChain::new("", "https://rpc.example", "ETH").is_err());
+        assert!(PublicChain::new("Sepolia", "ws://rpc.example", "ETH").is_err());
+        assert!(PublicChain::new("Sepolia", "https://rpc.example", "TOOLONG").is_err());
+    }
+
+    #[test]
     fn api_token_rejects_empty_and_compares_exactly() {
         assert!(ApiToken::new("  \n").is_none());
         let token = ApiToken::new(" s3cret\n").unwrap();
