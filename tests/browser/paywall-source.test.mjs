@@ -58,3 +58,11 @@ test("the paywall page type-checks against the library's .d.ts (tsc --checkJs, s
     assert.fail(`tsc -p ${path.relative(ROOT, PAYWALL_DIR)} failed:\n${error.stdout || ""}${error.stderr || error.message}`);
   }
 });
+
+test("the READMEs say how to install the built package, not `npm install uraiden-wasm` (it is not published)", () => {
+  for (const readme of ["README.md", "wasm-client/npm/README.md"]) {
+    const text = fs.readFileSync(path.join(ROOT, readme), "utf8");
+    assert.doesNotMatch(text, /npm install uraiden-wasm\b/, `${readme} points at a package the registry does not have`);
+  }
+  assert.match(fs.readFileSync(path.join(ROOT, "wasm-client/npm/README.md"), "utf8"), /npm install \S*wasm-client\/pkg/);
+});
