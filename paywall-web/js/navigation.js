@@ -109,7 +109,6 @@ async function resync() {
  * content. Returns true when it reloads.
  */
 export async function pay() {
-  const lib_ = lib();
   if (state.unsynced) {
     setStatus("asking the receiver for its last balance…", { busy: true, detail: "Sign the status request in your wallet." });
     await syncWithReceiver();
@@ -128,7 +127,7 @@ export async function pay() {
   state.channel = client().channel;
   remember("pending", /** @type {PendingPayment} */ ({ path: pagePath, channel: channelName(current), at: Date.now() }));
   remember(`paid:${pagePath}`, Date.now());
-  lib_.setPaymentCookies(info.contract, proof, price, COOKIE_MAX_AGE_SECONDS);
+  lib().setPaymentCookies(info.contract, proof, price, COOKIE_MAX_AGE_SECONDS);
   setStatus("reloading…", { busy: true });
   location.reload();
   return true;

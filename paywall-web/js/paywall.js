@@ -30,7 +30,7 @@ import { info } from "./info.js";
 import { maybeAutoPay, takePendingPayment } from "./navigation.js";
 import { state, wrongChain } from "./state.js";
 import { $, MESSAGES, REFUSALS, render, reportError, setStatus, showError } from "./view.js";
-import { createClient, discoveredWallet, injectedWallet, rpc } from "./wallet.js";
+import { announcedWallets, createClient, discoveredWallet, injectedWallet, rpc } from "./wallet.js";
 
 const POLL_MS = 3_000;
 
@@ -41,20 +41,48 @@ async function loadLibrary() {
   return lib;
 }
 
-/** Follows the wallet's account and chain. */
+/** Follows the wallet's account and chain (while it is the page's wallet). */
 function followWallet() {
   const provider = state.provider;
   if (!provider || typeof provider.on !== "function") return;
   provider.on("accountsChanged", (/** @type {string[] | undefined} */ accounts) => {
-    if (state.busy) return;
+    if (state.busy || provider !== state.provider) return;
     act("loading…", async () => {
       await createClient(); // the library remembers the first account it saw
       await useAccount((accounts && accounts[0]) || null);
     });
   });
   provider.on("chainChanged", () => {
-    if (state.busy || !state.account) return;
+    if (state.busy || !state.account || provider !== state.provider) return;
     act("loading…", async () => useAccount(state.account));
+  });
+}
+
+/**
+ * With several EIP-6963 wallets in the browser, a chooser: the page starts with
+ * `window.ethereum` (or the first announced) and switches when the user picks another.
+ * @param {import("./state.js").Library} lib
+ */
+async function offerWalletChoice(lib) {
+  const wallets = await announcedWallets(lib);
+  if (wallets.length < 2) return;
+  const select = /** @type {HTMLSelectElement} */ ($("wallet-choice"));
+  select.replaceChildren(
+    ...wallets.map((wallet, index) => Object.assign(document.createElement("option"), { value: String(index), textContent: wallet.name })),
+  );
+  const current = wallets.findIndex((wallet) => wallet.provider === state.provider);
+  select.value = String(Math.max(current, 0));
+  $("wallet-chooser").hidden = false;
+  select.addEventListener("change", () => {
+    const chosen = wallets[Number(select.value)];
+    if (!chosen || chosen.provider === state.provider) return;
+    act("switching wallet…", async () => {
+      Object.assign(state, { provider: chosen.provider, walletName: `${chosen.name} (EIP-6963)`, account: null });
+      await createClient();
+      followWallet();
+      const accounts = /** @type {string[]} */ (await rpc("eth_accounts").catch(() => []));
+      await useAccount(accounts[0] || null);
+    });
   });
 }
 
@@ -118,6 +146,8 @@ async function main() {
   if (!state.busy) render();
   followWallet();
   setTimeout(poll, POLL_MS);
+  // Not while paying: the page is about to reload.
+  if (!state.busy) await offerWalletChoice(state.lib).catch((error) => console.warn("paywall: wallets", error));
 }
 
 // Back to this page from the back/forward cache: its state is stale, load it anew.

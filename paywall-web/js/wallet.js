@@ -31,6 +31,16 @@ export async function discoveredWallet(lib) {
 }
 
 /**
+ * Every wallet that announces itself over EIP-6963 (several extensions can live side by side).
+ * @param {import("./state.js").Library} lib
+ * @returns {Promise<{ provider: Provider, name: string }[]>}
+ */
+export async function announcedWallets(lib) {
+  const wallets = await lib.discoverWallets(300);
+  return wallets.map((wallet) => ({ provider: wallet.provider, name: wallet.info.name || wallet.info.rdns || "wallet" }));
+}
+
+/**
  * A wallet call the library does not make for the page (balances, block number).
  * @param {string} method
  * @param {unknown[]} [params]

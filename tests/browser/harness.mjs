@@ -809,7 +809,8 @@ export async function installWallet(context, options) {
           return provider.removeListener(event, listener);
         },
       };
-      Object.defineProperty(window, "__uraidenTestWalletEmit", {
+      // One emitter per wallet (several wallets may share a page, as EIP-6963 allows).
+      Object.defineProperty(window, `${binding}Emit`, {
         value: (event, data) => {
           for (const listener of listeners.get(event) ?? []) {
             try {
@@ -834,7 +835,7 @@ export async function installWallet(context, options) {
   async function emit(event, data) {
     await Promise.all(
       context.pages().map((page) =>
-        page.evaluate(([e, d]) => window.__uraidenTestWalletEmit?.(e, d), [event, data]).catch(noop),
+        page.evaluate(([name, e, d]) => window[name]?.(e, d), [`${bindingName}Emit`, event, data]).catch(noop),
       ),
     );
   }
