@@ -66,6 +66,7 @@ function decimals() {
 export async function useAccount(account) {
   state.account = /** @type {import("./state.js").Address | null} */ (account);
   state.channel = null;
+  state.payFrom = null;
   state.onchain = null;
   state.ended = null;
   if (!account) return;
@@ -195,7 +196,8 @@ export async function closeUncooperatively() {
       }
     }
     setStatus(TX, { busy: true, detail: "Requesting the close on chain: confirm in your wallet. You can settle after the challenge period." });
-    await client().closeChannel({ balance: channel().balance });
+    await client().closeChannel({ balance: state.payFrom ?? channel().balance });
+    state.payFrom = null;
     state.channel = client().channel;
     await refreshChannel();
   });

@@ -45,7 +45,11 @@ function remember(key, value) {
   return null;
 }
 
-/** @typedef {{ path: string, channel: string, at: number }} PendingPayment */
+/**
+ * The payment a navigation carried: which page, which channel, and the balance before it (what
+ * the receiver had accepted), to continue from when the receiver does not take it.
+ * @typedef {{ path: string, channel: string, before: string, at: number }} PendingPayment
+ */
 
 /** @param {import("./state.js").Channel} c */
 const channelName = (c) => `${c.sender.toLowerCase()}:${c.openBlockNumber}`;
@@ -89,8 +93,19 @@ function recordAutoPay() {
   return true;
 }
 
-/** Continues from the receiver's last proof after a payment it did not take. */
-async function resync() {
+/**
+ * Continues from the receiver's last proof after a payment it did not take: asked with a status
+ * request when that is free (session key); with the wallet, the next payment builds on the
+ * balance before the refused one, unless the refusal disputes that balance (then Pay asks the
+ * receiver first, one signature).
+ * @param {PendingPayment} pending
+ * @param {boolean} balanceDisputed
+ */
+async function resync(pending, balanceDisputed) {
+  if (!channel().sessionKey && !balanceDisputed) {
+    state.payFrom = BigInt(pending.before);
+    return true;
+  }
   if (channel().sessionKey) {
     try {
       await syncWithReceiver();
@@ -117,15 +132,22 @@ export async function pay() {
   const current = channel();
   const price = info.price;
   if (price === null || !info.contract) return false;
-  if (current.balance + price > deposit()) {
+  const before = state.payFrom ?? current.balance;
+  if (before + price > deposit()) {
     showError("insufficient_deposit", MESSAGES.insufficient_deposit);
     state.attention = "topup";
     return false;
   }
   setStatus("paying…", { busy: true, detail: current.sessionKey ? "" : "Sign the payment in your wallet." });
-  const proof = await client().incrementBalanceAndSign(price);
+  const proof = await client().signNewProof(before + price);
   state.channel = client().channel;
-  remember("pending", /** @type {PendingPayment} */ ({ path: pagePath, channel: channelName(current), at: Date.now() }));
+  state.payFrom = null;
+  remember("pending", /** @type {PendingPayment} */ ({
+    path: pagePath,
+    channel: channelName(current),
+    before: before.toString(),
+    at: Date.now(),
+  }));
   remember(`paid:${pagePath}`, Date.now());
   lib().setPaymentCookies(info.contract, proof, price, COOKIE_MAX_AGE_SECONDS);
   setStatus("reloading…", { busy: true });
@@ -142,13 +164,13 @@ export async function pay() {
  */
 async function afterNavigation(pending) {
   const current = state.channel;
-  const ours = Boolean(pending && current && pending.channel === channelName(current));
+  const ours = pending && current && pending.channel === channelName(current) ? pending : null;
 
   if (lib().hasUnsentPaymentCookies()) {
     // The receiver expires payment cookies on every answer: these never reached it.
     lib().clearPaymentCookies();
     if (pending) remember(`paid:${pending.path}`, null);
-    if (ours) await resync();
+    if (ours) await resync(ours, false);
     showError("cookies_blocked", MESSAGES.cookies_blocked);
     return false;
   }
@@ -167,7 +189,7 @@ async function afterNavigation(pending) {
   if (info.reason === "insufficient-funds") state.attention = "topup";
   if (!current) return false;
   let resynced = adoptReceiverProof(info.balance, info.balanceSignature);
-  if (!resynced && ours) resynced = await resync();
+  if (!resynced && ours) resynced = await resync(ours, Boolean(UNSYNCED[info.reason]));
   if (!resynced && UNSYNCED[info.reason]) {
     showError(info.reason, channel().sessionKey ? UNSYNCED[info.reason] : MESSAGES.resync_in_wallet);
   }

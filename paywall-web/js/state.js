@@ -37,6 +37,7 @@ import { info } from "./info.js";
  * @property {"settled" | null} ended set after this page closed or settled the channel
  * @property {boolean} sessionKeyLost
  * @property {boolean} unsynced a refusal left the balance unknown: Pay asks the receiver first
+ * @property {bigint | null} payFrom the balance the receiver holds when the library's is ahead of it (a wallet-signed payment it did not take)
  * @property {boolean} busy
  * @property {boolean} payable the receiver has seen the channel (or we do not know it has not)
  * @property {number | null} repeatPaidAt when this page was last paid for, if that was moments ago (ms)
@@ -59,6 +60,7 @@ export const state = {
   ended: null,
   sessionKeyLost: false,
   unsynced: false,
+  payFrom: null,
   busy: false,
   payable: false,
   repeatPaidAt: null,
@@ -80,7 +82,9 @@ export function deposit() {
 /** What is left to pay with (closing: what comes back, the deposit minus the closing balance). */
 export function remaining() {
   const spent =
-    state.onchain && state.onchain.state === "closing" ? state.onchain.closingBalance : state.channel?.balance ?? 0n;
+    state.onchain && state.onchain.state === "closing"
+      ? state.onchain.closingBalance
+      : state.payFrom ?? state.channel?.balance ?? 0n;
   const left = deposit() - spent;
   return left > 0n ? left : 0n;
 }

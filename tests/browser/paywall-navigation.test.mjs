@@ -108,3 +108,60 @@ test(
     assert.equal(after.isPaywall, false);
   }),
 );
+
+test(
+  "a wallet-signed payment the receiver never saw (cookies blocked): the next Pay builds on the accepted balance, one signature",
+  { timeout: TIMEOUT },
+  reportFailures(() => current, async () => {
+    const sender = await stack.newSender(1000n);
+    await current.browser?.close();
+    const browser = await launchBrowser();
+    current.browser = browser;
+    const wallet = await installWallet(browser.context, {
+      account: sender.address,
+      privateKey: sender.privateKey,
+      rpcUrl: stack.rpcUrl,
+      chainId: stack.chainId,
+    });
+    const { page } = browser;
+    const url = (path) => `${stack.serverUrl}${path}`;
+
+    // A channel without a session key: each payment is a wallet signature.
+    assert.equal((await page.goto(url("/echofix/one"))).status(), 402);
+    await waitForView(page, (v) => v.buttons.open?.visible && v.buttons.open.enabled, { message: "#open" });
+    await page.uncheck("#session-key");
+    await typeInto(page, "deposit", "1");
+    await page.click("#open");
+    await clickWhenReady(page, "pay", { timeout: 90_000 });
+    await waitForContent(page, "one");
+    assert.equal(await receiverBalance(sender.address), PRICE);
+
+    // The next payment's cookies do not reach the receiver (as with cookies blocked).
+    await page.goto(url("/echofix/two"));
+    // Chromium adds cookies below the interception, so the request is made here without them.
+    await page.route("**/echofix/two", async (route) => {
+      const { cookie: _dropped, ...headers } = await route.request().allHeaders();
+      const response = await fetch(route.request().url(), { headers });
+      const kept = [...response.headers].filter(([name]) => !/^(set-cookie|content-encoding|content-length)$/i.test(name));
+      await route.fulfill({
+        status: response.status,
+        headers: Object.fromEntries(kept),
+        body: Buffer.from(await response.arrayBuffer()),
+      });
+    });
+    await clickWhenReady(page, "pay");
+    await waitForView(page, (v) => v.isPaywall && !v.statusBusy && v.error?.code === "cookies_blocked", {
+      timeout: 30_000,
+      message: "the page to say the payment cookie was not sent",
+    });
+    await page.unroute("**/echofix/two");
+    assert.equal(await receiverBalance(sender.address), PRICE, "nothing was paid");
+
+    // Cookies allowed again: one signature pays exactly the price on top of the accepted balance.
+    const prompts = wallet.prompts();
+    await clickWhenReady(page, "pay");
+    await waitForContent(page, "two");
+    assert.equal(await receiverBalance(sender.address), 2n * PRICE, "the receiver took balance + price");
+    assert.equal(wallet.prompts() - prompts, 1, "one wallet prompt: the payment's signature");
+  }),
+);
