@@ -25,7 +25,7 @@ use uraiden_protocol::{LocalSigningKey, U192};
 
 use crate::{
     channels::{ChannelManager, ChannelManagerConfig, StartError},
-    config::{ApiToken, HttpLimits, RateLimits},
+    config::{ApiToken, HttpLimits, PublicChain, RateLimits},
     duties::{CloseOutcome, WithdrawOutcome},
     rate_limit::Rate,
     receiver::{HttpConfig, Receiver, ReceiverConfig, Resources, TlsFiles},
@@ -84,6 +84,16 @@ pub struct ReceiverArgs {
     /// default: the page built into the binary.
     #[arg(long, env = "URAIDEN_PAYWALL_INFO", global = true)]
     pub paywall_info: Option<PathBuf>,
+    /// The chain's name as wallets show it (e.g. Sepolia), published with --chain-rpc-url so
+    /// the paywall page can add the chain to a wallet that does not know it.
+    #[arg(long, env = "URAIDEN_CHAIN_NAME", requires = "chain_rpc_url", global = true)]
+    pub chain_name: Option<String>,
+    /// A public JSON-RPC URL of the chain for wallets (not --rpc-provider, which may be private).
+    #[arg(long, env = "URAIDEN_CHAIN_RPC_URL", requires = "chain_name", global = true)]
+    pub chain_rpc_url: Option<String>,
+    /// The chain's currency symbol, for wallets that add the chain.
+    #[arg(long, env = "URAIDEN_CHAIN_CURRENCY_SYMBOL", default_value = "ETH", global = true)]
+    pub chain_currency_symbol: String,
     /// Blocks an event needs, its own included, before it counts. The default, 3, means a
     /// reorg of the last one or two blocks never undoes an event the receiver acted on; 1
     /// (mined is enough) suits only a chain that never reorgs (a local dev chain). A deeper
@@ -445,6 +455,13 @@ async fn start(account: &AccountArgs, receiver: &ReceiverArgs, args: StartArgs) 
         cors_origins: args.cors_origins,
         limits: args.limits.limits(),
         rate_limits: args.rate_limits.rate_limits(),
+        public_chain: match (&receiver.chain_name, &receiver.chain_rpc_url) {
+            (Some(name), Some(url)) => Some(
+                PublicChain::new(name, url, &receiver.chain_currency_symbol)
+                    .map_err(|problem| anyhow::anyhow!("--chain-name/--chain-rpc-url: {problem}"))?,
+            ),
+            _ => None,
+        },
     };
     serve::raise_open_file_limit(http.limits.max_connections);
     let server = Receiver::start(ReceiverConfig { channels, http }).await?;

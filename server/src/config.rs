@@ -2,6 +2,7 @@
 
 use std::{fmt, path::PathBuf, time::Duration};
 
+use serde::Serialize;
 use subtle::ConstantTimeEq;
 use uraiden_protocol::{Address, PaywallInfo, DEFAULT_GATEWAY_PATH, U192};
 use zeroize::Zeroizing;
@@ -18,12 +19,21 @@ pub struct Gateway {
     pub contract: Address,
     pub token: Address,
     pub chain_id: u64,
+    /// How a wallet that does not know the chain adds it, when the operator says.
+    pub public_chain: Option<PublicChain>,
 }
 
 impl Gateway {
     /// A gateway on the default path.
     pub fn new(receiver: Address, contract: Address, token: Address, chain_id: u64) -> Self {
-        Self { gateway_path: DEFAULT_GATEWAY_PATH.to_owned(), receiver, contract, token, chain_id }
+        Self {
+            gateway_path: DEFAULT_GATEWAY_PATH.to_owned(),
+            receiver,
+            contract,
+            token,
+            chain_id,
+            public_chain: None,
+        }
     }
 
     /// The paywall headers for a resource costing `price`, without a channel.
@@ -39,6 +49,55 @@ impl Gateway {
             sender_balance: None,
             balance_signature: None,
         }
+    }
+}
+
+/// The chain as a wallet adds it (EIP-3085 `wallet_addEthereumChain`, less the chain id, which
+/// the page has): published in the paywall info so that a wallet that does not know the chain
+/// (4902) can add it. Only public values: the receiver's own `--rpc-provider` may be private.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicChain {
+    /// Shown in the wallet, e.g. "Sepolia".
+    pub name: String,
+    /// A JSON-RPC URL anyone may use.
+    pub rpc_urls: Vec<String>,
+    pub native_currency: NativeCurrency,
+}
+
+/// The chain's currency (what gas is paid in).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NativeCurrency {
+    pub name: String,
+    pub symbol: String,
+    pub decimals: u8,
+}
+
+impl PublicChain {
+    /// A chain reached at `rpc_url` (http or https) whose currency is `symbol` with 18 decimals.
+    pub fn new(name: &str, rpc_url: &str, symbol: &str) -> Result<Self, String> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(
+                "the chain name is empty; give the name wallets should show, such as Sepolia".to_owned()
+            );
+        }
+        if !(rpc_url.starts_with("https://") || rpc_url.starts_with("http://")) {
+            return Err(format!("the public RPC URL {rpc_url:?} is not an http(s) URL"));
+        }
+        let symbol = symbol.trim();
+        if symbol.is_empty() || symbol.len() > 6 {
+            return Err(format!("the currency symbol {symbol:?} must have 1 to 6 characters (EIP-3085)"));
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            rpc_urls: vec![rpc_url.to_owned()],
+            native_currency: NativeCurrency {
+                name: symbol.to_owned(),
+                symbol: symbol.to_owned(),
+                decimals: 18,
+            },
+        })
     }
 }
 
@@ -163,6 +222,21 @@ impl Default for RateLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn public_chain_takes_a_name_an_http_url_and_a_short_symbol() {
+        let chain = PublicChain::new(" Sepolia ", "https://rpc.example", "ETH").unwrap();
+        assert_eq!(chain.name, "Sepolia");
+        assert_eq!(chain.rpc_urls, ["https://rpc.example"]);
+        let json = serde_json::to_value(&chain).unwrap();
+        assert_eq!(
+            json["nativeCurrency"],
+            serde_json::json!({ "name": "ETH", "symbol": "ETH", "decimals": 18 })
+        );
+        assert!(PublicChain::new("", "https://rpc.example", "ETH").is_err());
+        assert!(PublicChain::new("Sepolia", "ws://rpc.example", "ETH").is_err());
+        assert!(PublicChain::new("Sepolia", "https://rpc.example", "TOOLONG").is_err());
+    }
 
     #[test]
     fn api_token_rejects_empty_and_compares_exactly() {

@@ -94,6 +94,7 @@ use crate::{
     app::AppState,
     assets,
     backend::{ChannelView, LastProof, PaymentRejected, StatusRefused},
+    config::PublicChain,
     rate_limit::{route_label, too_many_requests, LimitedBy, Limits, Rate, RetryAfter},
 };
 
@@ -758,6 +759,9 @@ pub struct PaymentRequiredBody {
     pub balance: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub balance_signature: Option<String>,
+    /// How a wallet adds the chain, when the operator published it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<PublicChain>,
 }
 
 impl PaymentRequiredBody {
@@ -784,6 +788,7 @@ impl PaymentRequiredBody {
             sender: info.sender.map(|sender| sender.to_checksum(None)),
             balance: info.sender_balance.map(|balance| balance.to_string()),
             balance_signature: info.balance_signature.as_ref().map(ProofSignature::to_hex),
+            chain: None,
         }
     }
 }
@@ -795,7 +800,10 @@ async fn payment_required(
     info: PaywallInfo,
     refusal: Option<Refusal>,
 ) -> Response {
-    let body = PaymentRequiredBody::new(&info, refusal);
+    let body = PaymentRequiredBody {
+        chain: state.gateway().public_chain.clone(),
+        ..PaymentRequiredBody::new(&info, refusal)
+    };
     let mut response = if client.browser {
         let json = serde_json::to_string(&body).unwrap_or_default();
         let html = state.assets().index_html().await;

@@ -29,7 +29,7 @@ use crate::{
     app::{self, AppState},
     backend::ChannelBackend,
     channels::{BackgroundTasks, ChannelManager, ChannelManagerConfig},
-    config::{ApiToken, Gateway, HttpLimits, HttpOptions, RateLimits},
+    config::{ApiToken, Gateway, HttpLimits, HttpOptions, PublicChain, RateLimits},
     proxy::ProxyConfig,
     rate_limit, serve,
 };
@@ -97,6 +97,8 @@ pub struct HttpConfig {
     pub limits: HttpLimits,
     /// The receiver-wide rate limits (off by default); routes may add their own.
     pub rate_limits: RateLimits,
+    /// Published in the paywall info, so a wallet that does not know the chain can add it.
+    pub public_chain: Option<PublicChain>,
 }
 
 /// Everything a receiver runs with.
@@ -147,7 +149,10 @@ impl Receiver {
         let (chain_id, token) = read_gateway(&channels.provider, contract).await?;
         let (manager, tasks) =
             ChannelManager::start(channels).await.context("starting the channel manager")?;
-        let gateway = Gateway::new(manager.receiver(), contract, token, chain_id);
+        let gateway = Gateway {
+            public_chain: http.public_chain.clone(),
+            ..Gateway::new(manager.receiver(), contract, token, chain_id)
+        };
         tracing::info!(
             receiver = %gateway.receiver,
             contract = %gateway.contract,

@@ -563,6 +563,7 @@ export const PROMPT_METHODS = new Set([
   "eth_signTypedData_v4",
   "personal_sign",
   "wallet_switchEthereumChain",
+  "wallet_addEthereumChain",
 ]);
 
 /** Signing methods this wallet does not offer (anvil would sign them with its own unlocked keys). */
@@ -573,7 +574,6 @@ const UNSUPPORTED = new Set([
   "eth_signTypedData_v3",
   "eth_signTransaction",
   "eth_sendUnsignedTransaction",
-  "wallet_addEthereumChain",
   "wallet_watchAsset",
   "anvil_impersonateAccount",
 ]);
@@ -615,8 +615,9 @@ function rpcErrorOf(error) {
  * `connected` (default true: `eth_accounts` answers the account from the start, like a
  * wallet that already authorised the site; false: `[]` until `eth_requestAccounts`),
  * `walletChainId` (the chain the wallet starts on; default `chainId`; switching to
- * `chainId` succeeds, anything else is 4902), `name`, `rdns`, `uuid`, `injectWindowEthereum`
- * (default true; false: EIP-6963 only).
+ * `chainId` succeeds, anything else is 4902), `knowsChain` (default true; false: switching to
+ * `chainId` is 4902 until `wallet_addEthereumChain` adds it with an RPC URL), `name`, `rdns`,
+ * `uuid`, `injectWindowEthereum` (default true; false: EIP-6963 only).
  *
  * Returns `{ address, requests, prompts(), rejectNext(method, n?, error?), emit(event, data),
  * transactions(), clearRequests(), setAccountsExposed(bool), setChain(id) }`.
@@ -628,6 +629,7 @@ export async function installWallet(context, options) {
     chainId,
     connected = true,
     walletChainId = chainId,
+    knowsChain = true,
     name = "uraiden test wallet",
     rdns = "dev.uraiden.testwallet",
     uuid = randomUUID(),
@@ -652,6 +654,7 @@ export async function installWallet(context, options) {
     authorized: connected,
     exposed: true,
     currentChainId: walletChainId,
+    knowsChain,
   };
   const requests = [];
   const rejections = new Map(); // method -> array of errors to throw next
@@ -686,12 +689,28 @@ export async function installWallet(context, options) {
     net_version: async () => String(state.currentChainId),
     wallet_switchEthereumChain: async (params) => {
       const wanted = Number(BigInt(params?.[0]?.chainId ?? "0x0"));
-      if (wanted !== chainId) {
+      if (wanted !== chainId || !state.knowsChain) {
         throw new WalletError(4902, `Unrecognized chain ID ${toHex(wanted)}. Try adding the chain using wallet_addEthereumChain first.`);
       }
       if (state.currentChainId !== wanted) {
         state.currentChainId = wanted;
         emit("chainChanged", toHex(wanted)).catch(noop);
+      }
+      return null;
+    },
+    // EIP-3085, as MetaMask: adds the chain (after the user's approval), then offers to switch.
+    wallet_addEthereumChain: async (params) => {
+      const { chainId: hex, chainName, rpcUrls, nativeCurrency } = params?.[0] ?? {};
+      if (Number(BigInt(hex ?? "0x0")) !== chainId || !chainName || !Array.isArray(rpcUrls) || rpcUrls.length === 0) {
+        throw new WalletError(-32602, `wallet_addEthereumChain: unusable parameters ${JSON.stringify(params)}`);
+      }
+      if (nativeCurrency && (typeof nativeCurrency.symbol !== "string" || nativeCurrency.decimals !== 18)) {
+        throw new WalletError(-32602, `wallet_addEthereumChain: unusable nativeCurrency ${JSON.stringify(nativeCurrency)}`);
+      }
+      state.knowsChain = true;
+      if (state.currentChainId !== chainId) {
+        state.currentChainId = chainId;
+        emit("chainChanged", toHex(chainId)).catch(noop);
       }
       return null;
     },
@@ -790,7 +809,8 @@ export async function installWallet(context, options) {
           return provider.removeListener(event, listener);
         },
       };
-      Object.defineProperty(window, "__uraidenTestWalletEmit", {
+      // One emitter per wallet (several wallets may share a page, as EIP-6963 allows).
+      Object.defineProperty(window, `${binding}Emit`, {
         value: (event, data) => {
           for (const listener of listeners.get(event) ?? []) {
             try {
@@ -815,7 +835,7 @@ export async function installWallet(context, options) {
   async function emit(event, data) {
     await Promise.all(
       context.pages().map((page) =>
-        page.evaluate(([e, d]) => window.__uraidenTestWalletEmit?.(e, d), [event, data]).catch(noop),
+        page.evaluate(([name, e, d]) => window[name]?.(e, d), [`${bindingName}Emit`, event, data]).catch(noop),
       ),
     );
   }

@@ -2,7 +2,7 @@
 //   #status, #error[data-code], #price, #account, #token-balance, #channel-state,
 //   #channel-deposit, #channel-remaining; #connect, #deposit, #session-key, #open, #pay,
 //   #topup-amount, #topup, #close, #settle, #buy, #forget (and, when the page has them,
-//   #close-uncooperative, #switch-chain).
+//   #close-uncooperative, #switch-chain, #repeat-notice).
 // Amount elements may carry `data-base-units` (exact base units); the helpers use it when
 // present and fall back to the text.
 
@@ -58,6 +58,7 @@ export async function readPaywall(page) {
       depositBaseUnits: amount("channel-deposit"),
       remaining: text("channel-remaining"),
       remainingBaseUnits: amount("channel-remaining"),
+      repeat: el("repeat-notice") ? { visible: visible("repeat-notice"), text: text("repeat-notice") } : null,
       buttons: Object.fromEntries(
         ["connect", "open", "pay", "topup", "close", "close-uncooperative", "settle", "buy", "forget", "switch-chain"].map(
           (id) => [id, button(id)],

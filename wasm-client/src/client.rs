@@ -21,6 +21,7 @@ use web_sys::{Request, RequestInit};
 
 use crate::{
     abi,
+    add_chain::{switch_or_add_chain, ChainParameters},
     amount::{amount_from_js, amount_to_js},
     channel::{newest_first, recovered_channel, ChannelState},
     close,
@@ -67,6 +68,8 @@ export interface CreateOptions {
    * (`Timeout`, `InsufficientDeposit` or `NoChannel`, with `data.refusal`).
    */
   confirmationTimeoutMs?: number;
+  /** How to add the chain when the wallet does not know it (4902): `switchChain()` then adds it. */
+  chain?: ChainParameters;
 }
 export interface Channel {
   sender: string;
@@ -241,6 +244,8 @@ struct Inner {
     receipt_timeout_ms: u32,
     confirmation_timeout_ms: u32,
     confirmations: u64,
+    /// How to add the chain to a wallet that does not know it.
+    chain: Option<ChainParameters>,
     account: RefCell<Option<Address>>,
     channel: RefCell<Option<ChannelState>>,
     /// Payments and balance updates, one at a time (see `queue`).
@@ -316,7 +321,7 @@ impl Inner {
         if self.provider.chain_id().await? == self.chain_id {
             return Ok(());
         }
-        self.provider.switch_chain(self.chain_id).await?;
+        switch_or_add_chain(&self.provider, self.chain_id, self.chain.as_ref()).await?;
         let now = self.provider.chain_id().await?;
         if now != self.chain_id {
             return Err(UraidenError::new(
@@ -1097,6 +1102,7 @@ impl MicroRaiden {
                     Some(n) => n,
                     None => 1,
                 },
+                chain: ChainParameters::from_options(&options)?,
                 account: RefCell::new(None),
                 channel: RefCell::new(None),
                 payments: PaymentQueue::default(),

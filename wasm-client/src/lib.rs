@@ -5,6 +5,7 @@
 //!
 //! - `error`: [`UraidenError`], thrown as a JS `UraidenError extends Error` (`name`, numeric `code`, `message`, `cause`), and the `ErrorCode` enum.
 //! - `amount`: JS `bigint` ↔ `uint192`.
+//! - `add_chain`: `wallet_addEthereumChain` when the wallet does not know the chain (`create({ chain })`).
 //! - `abi`: contract calldata from the forge artifacts, and the JSON-RPC hex codec.
 //! - `provider`: the duck-typed EIP-1193 provider and the calls the client makes through it.
 //! - `storage`: the `localStorage` record of a channel (and its session key).
@@ -14,11 +15,13 @@
 //! - `queue`: payments of one client one at a time.
 //! - `close`: the receiver's cooperative-close API (`closeChannel({ receiverUrl })`).
 //! - `discovery`: EIP-6963 `discoverWallets()`.
+//! - `navigation`: the payment cookies of a paid page navigation (`setPaymentCookies`).
 //! - `permit`: EIP-2612 permits for `openChannel({ method: "permit" })`.
 //! - `proof`: stateless `balanceProofTypedData` and `recoverBalanceProofSigner`.
 //! - `js`: small helpers to read option objects and build result objects.
 
 mod abi;
+mod add_chain;
 mod amount;
 mod channel;
 mod client;
@@ -26,6 +29,7 @@ mod close;
 mod discovery;
 mod error;
 mod js;
+mod navigation;
 mod paying_fetch;
 mod permit;
 mod proof;
@@ -36,4 +40,5 @@ mod storage;
 pub use client::MicroRaiden;
 pub use discovery::discover_wallets;
 pub use error::{ErrorCode, ErrorKind, UraidenError};
+pub use navigation::{clear_payment_cookies, has_unsent_payment_cookies, set_payment_cookies};
 pub use proof::{balance_proof_typed_data_json, recover_balance_proof_signer_js};

@@ -50,6 +50,8 @@ export interface CreateOptions {
      * (`Timeout`, `InsufficientDeposit` or `NoChannel`, with `data.refusal`).
      */
     confirmationTimeoutMs?: number;
+    /** How to add the chain when the wallet does not know it (4902): `switchChain()` then adds it. */
+    chain?: ChainParameters;
 }
 export interface Channel {
     sender: string;
@@ -183,6 +185,19 @@ export interface Eip6963ProviderInfo {
 export interface Eip6963ProviderDetail {
     info: Eip6963ProviderInfo;
     provider: Eip1193Provider;
+}
+
+
+
+/** The chain to add (EIP-3085) when the wallet does not know it. */
+export interface ChainParameters {
+    /** Shown in the wallet, e.g. "Sepolia". */
+    name: string;
+    /** At least one public JSON-RPC URL. */
+    rpcUrls: string[];
+    /** Default `{ name: "Ether", symbol: "ETH", decimals: 18 }`. */
+    nativeCurrency?: { name: string; symbol: string; decimals: number };
+    blockExplorerUrls?: string[];
 }
 
 
@@ -426,10 +441,21 @@ export class MicroRaiden {
 export function balanceProofTypedData(chainId: bigint, contract: string, sender: string, receiver: string, openBlockNumber: number, balance: string): string;
 
 /**
+ * Deletes every payment cookie (those of a navigation the receiver never saw).
+ */
+export function clearPaymentCookies(): void;
+
+/**
  * Asks the page's wallets to announce themselves (EIP-6963) and resolves, after `timeoutMs`
  * (default 250), to one entry per wallet, in the order they answered; `[]` when none did.
  */
 export function discoverWallets(timeoutMs?: number | null): Promise<Eip6963ProviderDetail[]>;
+
+/**
+ * Whether a payment cookie is still set: after a navigation that carried one, the receiver
+ * never saw it (the browser blocks cookies for this site).
+ */
+export function hasUnsentPaymentCookies(): boolean;
 
 /**
  * The checksummed address that signed a balance proof; throws for a signature the
@@ -444,13 +470,23 @@ export function discoverWallets(timeoutMs?: number | null): Promise<Eip6963Provi
  */
 export function recoverBalanceProofSigner(chainId: bigint, contract: string, sender: string, receiver: string, openBlockNumber: number, balance: string, signature: string): string;
 
+/**
+ * Writes `proof` (from `signNewProof` or `incrementBalanceAndSign`) as the payment cookies for
+ * the next navigation to this origin, with `payment` (what this navigation pays) and the
+ * channel manager `contract`. The cookies expire after `maxAgeSeconds` (default 120) so a proof
+ * the receiver never saw does not linger.
+ */
+export function setPaymentCookies(contract: string, proof: SignedBalanceProof, payment: bigint, maxAgeSeconds?: number | null): void;
+
 export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;
 
 export interface InitOutput {
     readonly memory: WebAssembly.Memory;
     readonly __wbg_microraiden_free: (a: number, b: number) => void;
     readonly balanceProofTypedData: (a: bigint, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number) => [number, number, number, number];
+    readonly clearPaymentCookies: () => [number, number];
     readonly discoverWallets: (a: number) => unknown;
+    readonly hasUnsentPaymentCookies: () => [number, number, number];
     readonly microraiden_account: (a: number) => [number, number];
     readonly microraiden_buyToken: (a: number, b: unknown) => unknown;
     readonly microraiden_chainId: (a: number) => number;
@@ -477,6 +513,7 @@ export interface InitOutput {
     readonly microraiden_topUpChannel: (a: number, b: unknown, c: number) => unknown;
     readonly microraiden_verifyProof: (a: number, b: unknown, c: number, d: number) => [number, number, number];
     readonly recoverBalanceProofSigner: (a: bigint, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number, k: number, l: number) => [number, number, number, number];
+    readonly setPaymentCookies: (a: number, b: number, c: unknown, d: unknown, e: number) => [number, number];
     readonly wasm_bindgen__convert__closures_____invoke__h60702a48838d1764: (a: number, b: number, c: unknown) => [number, number];
     readonly wasm_bindgen__convert__closures_____invoke__hb98d63cc49481475: (a: number, b: number, c: unknown, d: unknown) => void;
     readonly wasm_bindgen__convert__closures_____invoke__h6fd8a9f17706f724: (a: number, b: number, c: unknown) => void;

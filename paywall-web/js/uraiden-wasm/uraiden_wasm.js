@@ -458,6 +458,16 @@ export function balanceProofTypedData(chainId, contract, sender, receiver, openB
 }
 
 /**
+ * Deletes every payment cookie (those of a navigation the receiver never saw).
+ */
+export function clearPaymentCookies() {
+    const ret = wasm.clearPaymentCookies();
+    if (ret[1]) {
+        throw takeFromExternrefTable0(ret[0]);
+    }
+}
+
+/**
  * Asks the page's wallets to announce themselves (EIP-6963) and resolves, after `timeoutMs`
  * (default 250), to one entry per wallet, in the order they answered; `[]` when none did.
  * @param {number | null} [timeoutMs]
@@ -466,6 +476,19 @@ export function balanceProofTypedData(chainId, contract, sender, receiver, openB
 export function discoverWallets(timeoutMs) {
     const ret = wasm.discoverWallets(isLikeNone(timeoutMs) ? Number.MAX_SAFE_INTEGER : (timeoutMs) >>> 0);
     return ret;
+}
+
+/**
+ * Whether a payment cookie is still set: after a navigation that carried one, the receiver
+ * never saw it (the browser blocks cookies for this site).
+ * @returns {boolean}
+ */
+export function hasUnsentPaymentCookies() {
+    const ret = wasm.hasUnsentPaymentCookies();
+    if (ret[2]) {
+        throw takeFromExternrefTable0(ret[1]);
+    }
+    return ret[0] !== 0;
 }
 
 /**
@@ -518,6 +541,26 @@ export function recoverBalanceProofSigner(chainId, contract, sender, receiver, o
         return getStringFromWasm0(ptr8, len8);
     } finally {
         wasm.__wbindgen_free(deferred9_0, deferred9_1, 1);
+    }
+}
+
+/**
+ * Writes `proof` (from `signNewProof` or `incrementBalanceAndSign`) as the payment cookies for
+ * the next navigation to this origin, with `payment` (what this navigation pays) and the
+ * channel manager `contract`. The cookies expire after `maxAgeSeconds` (default 120) so a proof
+ * the receiver never saw does not linger.
+ * @param {string} contract
+ * @param {SignedBalanceProof} proof
+ * @param {bigint} payment
+ * @param {number | null} [maxAgeSeconds]
+ */
+export function setPaymentCookies(contract, proof, payment, maxAgeSeconds) {
+    const val2 = +(isLikeNone(maxAgeSeconds) ? Number.MAX_SAFE_INTEGER : (maxAgeSeconds) >>> 0);
+    const ptr0 = passStringToWasm0(contract, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+    const len0 = WASM_VECTOR_LEN;
+    const ret = wasm.setPaymentCookies(ptr0, len0, proof, payment, val2);
+    if (ret[1]) {
+        throw takeFromExternrefTable0(ret[0]);
     }
 }
 function __wbg_get_imports() {
@@ -610,6 +653,10 @@ function __wbg_get_imports() {
         }, arguments); },
         __wbg_fetch_81012d13dd241419: function(arg0) {
             const ret = fetch(arg0);
+            return ret;
+        },
+        __wbg_from_eac91875c8a5ffa4: function(arg0) {
+            const ret = Array.from(arg0);
             return ret;
         },
         __wbg_getItem_49556a3e59cfb688: function() { return handleError(function (arg0, arg1, arg2, arg3) {
@@ -921,7 +968,7 @@ function __wbg_get_imports() {
             return ret;
         },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 312, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 313, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h60702a48838d1764);
             return ret;
         },

@@ -3,7 +3,9 @@
 export const memory: WebAssembly.Memory;
 export const __wbg_microraiden_free: (a: number, b: number) => void;
 export const balanceProofTypedData: (a: bigint, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number) => [number, number, number, number];
+export const clearPaymentCookies: () => [number, number];
 export const discoverWallets: (a: number) => unknown;
+export const hasUnsentPaymentCookies: () => [number, number, number];
 export const microraiden_account: (a: number) => [number, number];
 export const microraiden_buyToken: (a: number, b: unknown) => unknown;
 export const microraiden_chainId: (a: number) => number;
@@ -30,6 +32,7 @@ export const microraiden_token: (a: number) => [number, number];
 export const microraiden_topUpChannel: (a: number, b: unknown, c: number) => unknown;
 export const microraiden_verifyProof: (a: number, b: unknown, c: number, d: number) => [number, number, number];
 export const recoverBalanceProofSigner: (a: bigint, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number, k: number, l: number) => [number, number, number, number];
+export const setPaymentCookies: (a: number, b: number, c: unknown, d: unknown, e: number) => [number, number];
 export const wasm_bindgen__convert__closures_____invoke__h60702a48838d1764: (a: number, b: number, c: unknown) => [number, number];
 export const wasm_bindgen__convert__closures_____invoke__hb98d63cc49481475: (a: number, b: number, c: unknown, d: unknown) => void;
 export const wasm_bindgen__convert__closures_____invoke__h6fd8a9f17706f724: (a: number, b: number, c: unknown) => void;

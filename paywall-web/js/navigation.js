@@ -1,0 +1,263 @@
+// @ts-check
+// Paying for this page by navigation: sign the next proof, let the library write the payment
+// cookies, reload. What the page remembers across those reloads lives in sessionStorage (this
+// tab only): the payment in flight, recent automatic payments (no reload loops), and what was
+// paid moments ago, so a navigation the browser repeats (Back, Forward) never pays again
+// silently.
+
+import { info } from "./info.js";
+import { channel, channelState, client, deposit, lib, remaining, state, wrongChain } from "./state.js";
+import { adoptReceiverProof, sleep, syncWithReceiver } from "./receiver.js";
+import { errorShown, MESSAGES, REFUSALS, render, reportError, setStatus, showError, UNSYNCED } from "./view.js";
+
+const PREFIX = "paywall:";
+/** Payment cookies the receiver never saw expire after this. */
+const COOKIE_MAX_AGE_SECONDS = 120;
+/** Automatic payments per page within the window: no reload loops. */
+const AUTO_PAY_WINDOW_MS = 30_000;
+const AUTO_PAY_MAX = 4;
+/** A page paid for this recently is not paid again without asking (Back, Forward, reload). */
+export const REPEAT_WINDOW_MS = 60_000;
+/** Retry after "not confirmed yet", a bounded number of times. */
+const WAIT_RETRY_MS = 2_000;
+const WAIT_RETRIES = 15;
+/** After opening or topping up, how long "the receiver has not seen it" is worth waiting for. */
+const RECEIVER_CATCH_UP_MS = 60_000;
+
+/** This page's address, the key of what the page remembers about it. */
+export const pagePath = `${location.pathname}${location.search}`;
+
+/**
+ * A value in this tab's sessionStorage: read with one argument, write with two (`null` deletes).
+ * @template T
+ * @param {string} key
+ * @param {T | null} [value]
+ * @returns {T | null}
+ */
+function remember(key, value) {
+  try {
+    if (value === undefined) return JSON.parse(sessionStorage.getItem(PREFIX + key) || "null");
+    if (value === null) sessionStorage.removeItem(PREFIX + key);
+    else sessionStorage.setItem(PREFIX + key, JSON.stringify(value));
+  } catch {
+    /* storage unavailable: no memory across reloads */
+  }
+  return null;
+}
+
+/**
+ * The payment a navigation carried: which page, which channel, and the balance before it (what
+ * the receiver had accepted), to continue from when the receiver does not take it.
+ * @typedef {{ path: string, channel: string, before: string, at: number }} PendingPayment
+ */
+
+/** @param {import("./state.js").Channel} c */
+const channelName = (c) => `${c.sender.toLowerCase()}:${c.openBlockNumber}`;
+
+/** The payment the previous page load sent, if any (read once: the next load starts clean). */
+export function takePendingPayment() {
+  const pending = /** @type {PendingPayment | null} */ (remember("pending"));
+  remember("pending", null);
+  return pending;
+}
+
+/** Marks the current channel as just opened or topped up: the receiver may lag behind. */
+export function markChannelChanged() {
+  remember(`changed:${channelName(channel())}`, Date.now());
+}
+
+function recentlyChanged() {
+  const at = /** @type {number | null} */ (remember(`changed:${channelName(channel())}`));
+  return at !== null && Date.now() - at < RECEIVER_CATCH_UP_MS;
+}
+
+/** When this page was paid for moments ago (within the window), else null. */
+function recentlyPaidAt() {
+  const at = /** @type {number | null} */ (remember(`paid:${pagePath}`));
+  return at !== null && Date.now() - at < REPEAT_WINDOW_MS ? at : null;
+}
+
+/** Whether the browser repeats a navigation (Back, Forward, reload) rather than following a link. */
+function repeatedNavigation() {
+  const [entry] = /** @type {PerformanceNavigationTiming[]} */ (performance.getEntriesByType("navigation"));
+  return entry?.type === "back_forward" || entry?.type === "reload";
+}
+
+function recordAutoPay() {
+  const now = Date.now();
+  const recent = (/** @type {number[] | null} */ (remember(`auto:${pagePath}`)) || []).filter(
+    (at) => now - at < AUTO_PAY_WINDOW_MS,
+  );
+  if (recent.length >= AUTO_PAY_MAX) return false;
+  remember(`auto:${pagePath}`, [...recent, now]);
+  return true;
+}
+
+/**
+ * Continues from the receiver's last proof after a payment it did not take: asked with a status
+ * request when that is free (session key); with the wallet, the next payment builds on the
+ * balance before the refused one, unless the refusal disputes that balance (then Pay asks the
+ * receiver first, one signature).
+ * @param {PendingPayment} pending
+ * @param {boolean} balanceDisputed
+ */
+async function resync(pending, balanceDisputed) {
+  if (!channel().sessionKey && !balanceDisputed) {
+    state.payFrom = BigInt(pending.before);
+    return true;
+  }
+  if (channel().sessionKey) {
+    try {
+      await syncWithReceiver();
+      return true;
+    } catch (error) {
+      console.warn("paywall: receiver", error);
+      return false;
+    }
+  }
+  state.unsynced = true; // with the wallet, Pay asks first: it prompts anyway
+  return false;
+}
+
+/**
+ * Signs the channel's balance plus the price, writes the payment cookies and reloads into the
+ * content. Returns true when it reloads.
+ */
+export async function pay() {
+  if (state.unsynced) {
+    setStatus("asking the receiver for its last balance…", { busy: true, detail: "Sign the status request in your wallet." });
+    await syncWithReceiver();
+    state.unsynced = false;
+  }
+  const current = channel();
+  const price = info.price;
+  if (price === null || !info.contract) return false;
+  const before = state.payFrom ?? current.balance;
+  if (before + price > deposit()) {
+    showError("insufficient_deposit", MESSAGES.insufficient_deposit);
+    state.attention = "topup";
+    return false;
+  }
+  setStatus("paying…", { busy: true, detail: current.sessionKey ? "" : "Sign the payment in your wallet." });
+  const proof = await client().signNewProof(before + price);
+  state.channel = client().channel;
+  state.payFrom = null;
+  remember("pending", /** @type {PendingPayment} */ ({
+    path: pagePath,
+    channel: channelName(current),
+    before: before.toString(),
+    at: Date.now(),
+  }));
+  remember(`paid:${pagePath}`, Date.now());
+  lib().setPaymentCookies(info.contract, proof, price, COOKIE_MAX_AGE_SECONDS);
+  setStatus("reloading…", { busy: true });
+  location.reload();
+  return true;
+}
+
+/**
+ * What the last navigation did with the page's payment, before deciding to pay again:
+ * false (do not pay by yourself), "fresh" (a plain 402: paying is safe) or "retry" (a refusal
+ * that one bounded retry can fix).
+ * @param {PendingPayment | null} pending
+ * @returns {Promise<false | "fresh" | "retry">}
+ */
+async function afterNavigation(pending) {
+  const current = state.channel;
+  const ours = pending && current && pending.channel === channelName(current) ? pending : null;
+
+  if (lib().hasUnsentPaymentCookies()) {
+    // The receiver expires payment cookies on every answer: these never reached it.
+    lib().clearPaymentCookies();
+    if (pending) remember(`paid:${pending.path}`, null);
+    if (ours) await resync(ours, false);
+    showError("cookies_blocked", MESSAGES.cookies_blocked);
+    return false;
+  }
+
+  if (!info.reason) {
+    // A fresh 402: any earlier payment of this page went through. Start counting anew.
+    remember(`retried:${pagePath}`, null);
+    remember(`waits:${pagePath}`, null);
+    return "fresh";
+  }
+
+  // The receiver refused a payment: nothing was paid for this page. Say why, resync, and
+  // retry only where that can help.
+  remember(`paid:${pagePath}`, null);
+  showError(info.reason, REFUSALS[info.reason] || info.message || info.reason);
+  if (info.reason === "insufficient-funds") state.attention = "topup";
+  if (!current) return false;
+  let resynced = adoptReceiverProof(info.balance, info.balanceSignature);
+  if (!resynced && ours) resynced = await resync(ours, Boolean(UNSYNCED[info.reason]));
+  if (!resynced && UNSYNCED[info.reason]) {
+    showError(info.reason, channel().sessionKey ? UNSYNCED[info.reason] : MESSAGES.resync_in_wallet);
+  }
+  if (!channel().sessionKey) return false; // every retry would prompt: leave it to the Pay button
+
+  switch (info.reason) {
+    case "invalid-amount":
+    case "invalid-balance-proof": {
+      if (!resynced || remember(`retried:${pagePath}`)) return false;
+      remember(`retried:${pagePath}`, Date.now());
+      return "retry";
+    }
+    case "insufficient-confirmations":
+    case "nonexisting-channel": {
+      // Just opened or topped up: the receiver has not caught up. Wait and retry a few times.
+      if (info.reason === "nonexisting-channel" && !recentlyChanged()) return false;
+      const waits = /** @type {number} */ (remember(`waits:${pagePath}`) || 0);
+      if (waits >= WAIT_RETRIES) return false;
+      remember(`waits:${pagePath}`, waits + 1);
+      state.busy = true;
+      render();
+      setStatus("Waiting for the receiver to confirm the channel…", { busy: true });
+      await sleep(WAIT_RETRY_MS);
+      state.busy = false;
+      return "retry";
+    }
+    default:
+      return false;
+  }
+}
+
+/**
+ * On load: pays for the page by itself when that is safe (a session key, an open channel, no
+ * refusal it cannot fix, and not paid for moments ago).
+ * @param {PendingPayment | null} pending
+ */
+export async function maybeAutoPay(pending) {
+  const safe = await afterNavigation(pending);
+  const current = state.channel;
+  const open = Boolean(current) && channelState() === "open" && !wrongChain();
+  if (open && info.price !== null && remaining() < info.price) {
+    // Nothing is paid: say why (unless the receiver's refusal already does) and offer a top-up.
+    if (!errorShown()) showError("insufficient_deposit", MESSAGES.insufficient_deposit);
+    state.attention = "topup";
+    return;
+  }
+  if (!safe || !open || !current || !current.sessionKey || info.price === null) return;
+  // `#manage` (any paywalled URL) keeps the page here to top up, close or settle.
+  if (location.hash === "#manage") return;
+  if (safe === "fresh") {
+    // Back, Forward or a reload of a page paid moments ago: ask, do not pay again.
+    state.repeatPaidAt = repeatedNavigation() ? recentlyPaidAt() : null;
+    if (state.repeatPaidAt !== null) {
+      state.attention = "pay";
+      return;
+    }
+    // Retries are bounded by their own counters; fresh payments by this guard against loops.
+    if (!recordAutoPay()) {
+      showError("payment_loop", MESSAGES.payment_loop);
+      return;
+    }
+  }
+  state.busy = true;
+  try {
+    if (await pay()) return; // reloading: stay busy
+  } catch (error) {
+    reportError(error);
+  }
+  state.busy = false;
+  render();
+}

@@ -1,0 +1,106 @@
+//! Paying for a page navigation (the paywall page): a navigation cannot carry headers, so the
+//! payment travels as cookies with the header names of SPEC §4. The receiver expires the
+//! payment cookies on its answer, so each proof is sent once; a cookie still present after the
+//! navigation never reached it (cookies blocked).
+
+use js_sys::Reflect;
+use uraiden_protocol::{cookie_pairs, header, PaymentHeaders, ProofSignature};
+use wasm_bindgen::prelude::*;
+
+use crate::{
+    amount::amount_from_js,
+    error::{ErrorKind, Result, UraidenError},
+    js::{address_field, integer_field, required, string_field},
+};
+
+/// The payment cookies the page writes and the receiver consumes: every payment header but the
+/// contract and receiver, which the receiver itself sets as cookies with its 402.
+fn payment_cookie_names() -> impl Iterator<Item = &'static str> {
+    PaymentHeaders::HEADER_NAMES
+        .into_iter()
+        .filter(|name| *name != header::CONTRACT_ADDRESS && *name != header::RECEIVER_ADDRESS)
+}
+
+fn document() -> Result<JsValue> {
+    Reflect::get(&js_sys::global(), &"document".into())
+        .ok()
+        .filter(|document| document.is_object())
+        .ok_or_else(|| {
+            UraidenError::new(ErrorKind::InvalidArgument, "payment cookies need a page (document)")
+        })
+}
+
+/// `Secure` under TLS, as the receiver sets its own cookies.
+fn secure_suffix() -> &'static str {
+    let protocol = Reflect::get(&js_sys::global(), &"location".into())
+        .and_then(|location| Reflect::get(&location, &"protocol".into()))
+        .ok()
+        .and_then(|protocol| protocol.as_string());
+    if protocol.as_deref() == Some("https:") {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
+fn set_cookie(document: &JsValue, name: &str, value: &str, max_age_seconds: u32) -> Result<()> {
+    let cookie =
+        format!("{name}={value}; Path=/; Max-Age={max_age_seconds}; SameSite=Lax{}", secure_suffix());
+    Reflect::set(document, &"cookie".into(), &cookie.into())
+        .map(|_| ())
+        .map_err(|_| UraidenError::new(ErrorKind::Storage, "this page may not set cookies"))
+}
+
+/// Writes `proof` (from `signNewProof` or `incrementBalanceAndSign`) as the payment cookies for
+/// the next navigation to this origin, with `payment` (what this navigation pays) and the
+/// channel manager `contract`. The cookies expire after `maxAgeSeconds` (default 120) so a proof
+/// the receiver never saw does not linger.
+#[wasm_bindgen(js_name = setPaymentCookies)]
+pub fn set_payment_cookies(
+    contract: String,
+    #[wasm_bindgen(unchecked_param_type = "SignedBalanceProof")] proof: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "bigint")] payment: JsValue,
+    #[wasm_bindgen(js_name = maxAgeSeconds)] max_age_seconds: Option<u32>,
+) -> Result<()> {
+    let contract = uraiden_protocol::parse_address(&contract)
+        .map_err(|e| UraidenError::invalid_argument("contract", e))?;
+    let open_block_number = required(integer_field(&proof, "openBlockNumber")?, "openBlockNumber")?;
+    let signature = required(string_field(&proof, "signature")?, "signature")?;
+    let headers = PaymentHeaders {
+        contract,
+        receiver: required(address_field(&proof, "receiver")?, "receiver")?,
+        sender: required(address_field(&proof, "sender")?, "sender")?,
+        open_block_number: u32::try_from(open_block_number)
+            .map_err(|_| UraidenError::invalid_argument("openBlockNumber", "above uint32"))?,
+        balance: amount_from_js("balance", &Reflect::get(&proof, &"balance".into()).unwrap_or_default())?,
+        balance_signature: ProofSignature::from_hex(&signature)
+            .map_err(|e| UraidenError::invalid_argument("signature", e))?,
+        payment: Some(amount_from_js("payment", &payment)?),
+    };
+    let document = document()?;
+    for (name, value) in headers.to_header_pairs() {
+        set_cookie(&document, name, &value, max_age_seconds.unwrap_or(120))?;
+    }
+    Ok(())
+}
+
+/// Whether a payment cookie is still set: after a navigation that carried one, the receiver
+/// never saw it (the browser blocks cookies for this site).
+#[wasm_bindgen(js_name = hasUnsentPaymentCookies)]
+pub fn has_unsent_payment_cookies() -> Result<bool> {
+    let cookies =
+        Reflect::get(&document()?, &"cookie".into()).ok().and_then(|c| c.as_string()).unwrap_or_default();
+    let unsent = cookie_pairs(cookies.as_bytes())
+        .any(|(name, _)| payment_cookie_names().any(|payment| payment.eq_ignore_ascii_case(name)));
+    Ok(unsent)
+}
+
+/// Deletes every payment cookie (those of a navigation the receiver never saw).
+#[wasm_bindgen(js_name = clearPaymentCookies)]
+pub fn clear_payment_cookies() -> Result<()> {
+    let document = document()?;
+    for name in payment_cookie_names() {
+        set_cookie(&document, name, "", 0)?;
+    }
+    Ok(())
+}
