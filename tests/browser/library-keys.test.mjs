@@ -204,7 +204,7 @@ it("the session key is stored before createChannelWithSigner is sent: a reload w
     });
     await automine(true);
     await stack.mine(1);
-    const channel = await run(user.page, () => window.waited);
+    const channel = await run(user.page, "() => window.waited");
     assert.equal(channel.failed, undefined, channel.failed);
     const [event] = await stack.channelsCreatedBy(user.sender.address);
     assert.equal(channel.openBlockNumber, event.openBlock);

@@ -50,6 +50,9 @@ pub enum ErrorKind {
     Network,
     /// 5013: the receiver refused to sign a cooperative close (or could not be reached).
     CloseRefused,
+    /// 5014: the account already has an open channel (or one being opened) with this receiver:
+    /// use it, or pass `replace: true` to open another (both stay stored).
+    ChannelAlreadyOpen,
 }
 
 /// The codes of [`ErrorKind`] as a JS enum (`ErrorCode.UserRejected === 4001`), so callers
@@ -96,6 +99,9 @@ pub enum ErrorCode {
     Network = 5012,
     /// The receiver refused to sign a cooperative close (or could not be reached).
     CloseRefused = 5013,
+    /// The account already has an open channel (or one being opened) with this receiver: use
+    /// it, or pass `openChannel({ replace: true })` to open another (both stay stored).
+    ChannelAlreadyOpen = 5014,
 }
 
 impl ErrorKind {
@@ -122,6 +128,7 @@ impl ErrorKind {
             Self::Storage => ErrorCode::Storage as i32,
             Self::Network => ErrorCode::Network as i32,
             Self::CloseRefused => ErrorCode::CloseRefused as i32,
+            Self::ChannelAlreadyOpen => ErrorCode::ChannelAlreadyOpen as i32,
         }
     }
 
@@ -303,9 +310,10 @@ mod tests {
             ErrorKind::Storage,
             ErrorKind::Network,
             ErrorKind::CloseRefused,
+            ErrorKind::ChannelAlreadyOpen,
         ];
         let codes: Vec<i32> = ours.iter().map(|k| k.code()).collect();
-        assert_eq!(codes, (5001..=5013).collect::<Vec<_>>());
+        assert_eq!(codes, (5001..=5014).collect::<Vec<_>>());
     }
 
     #[test]
