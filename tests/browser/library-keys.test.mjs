@@ -225,6 +225,58 @@ it("the session key is stored before createChannelWithSigner is sent: a reload w
   }
 });
 
+it("the tab is reloaded while the wallet prompt for createChannelWithSigner is still open: the key is already stored, and once the user confirms, the new page continues", async () => {
+  const user = await newClient();
+  try {
+    // The page's client reaches the wallet through a provider that holds the opening
+    // transaction unanswered, as a prompt the user has not confirmed yet.
+    await user.page.evaluate(
+      async ({ contract, chainId, receiver }) => {
+        window.heldPrompts = [];
+        const provider = {
+          request(args) {
+            if (args.method === "eth_sendTransaction" && args.params[0].to.toLowerCase() === contract.toLowerCase()) {
+              window.heldPrompts.push(args.params[0]);
+              return new Promise(() => {});
+            }
+            return window.ethereum.request(args);
+          },
+        };
+        window.client = await window.uraiden.MicroRaiden.create({ provider, contract, chainId, receiver, pollIntervalMs: 100 });
+        window.client.openChannel({ deposit: 100n }).catch(() => {});
+      },
+      { contract: stack.manager, chainId: stack.chainId, receiver: stack.receiver.address },
+    );
+    const prompt = await waitUntil(() => user.page.evaluate(() => window.heldPrompts[0] ?? null), {
+      message: "the createChannelWithSigner prompt",
+    });
+    const stored = await storedEntries(user.page);
+    assert.deepEqual(
+      Object.keys(stored).map((key) => key.split(":").slice(-2, -1)[0]),
+      ["pending"],
+      `the session key is stored before the transaction is sent: ${JSON.stringify(Object.keys(stored))}`,
+    );
+
+    // The tab reloads; the prompt stays open and the user confirms it afterwards.
+    await reload(user);
+    const pending = await run(user.page, "(client) => client.pendingChannels()");
+    assert.equal(pending.length, 1, "a channel is being opened");
+    assert.equal(pending[0].transactionHash, null, "not sent yet when the page left");
+    await stack.walletFor(user.sender.privateKey).sendTransaction({ to: prompt.to, data: prompt.data });
+
+    const channel = await run(user.page, "(client) => client.waitForPendingChannel()");
+    const [event] = await stack.channelsCreatedBy(user.sender.address);
+    assert.deepEqual([channel.openBlockNumber, channel.sessionKey], [event.openBlock, true]);
+    assert.equal(lower(channel.signer), lower(pending[0].signer));
+    assert.equal(lower(event.signer), lower(pending[0].signer), "the registered signer is the stored key");
+    const prompts = user.wallet.prompts();
+    assert.equal(await pay(user.page, "confirmed"), "200 confirmed");
+    assert.equal(user.wallet.prompts(), prompts, "paid with the session key, no prompt");
+  } finally {
+    await user.browser.close();
+  }
+});
+
 it("a rejected opening prompt leaves no pending key behind", async () => {
   const user = await newClient();
   try {
