@@ -111,6 +111,34 @@ async function onReceiver(sender, openBlock) {
   return channels.find((channel) => channel.open_block === openBlock) ?? null;
 }
 
+/**
+ * Starts `openChannel({ deposit: 100n })` in the page through a provider that holds the opening
+ * transaction unanswered, as a wallet prompt the user has not confirmed yet; returns the held
+ * transaction (`{ from, to, data }`) once the library has asked for it.
+ */
+async function openWithHeldPrompt(user) {
+  await user.page.evaluate(
+    async ({ contract, chainId, receiver }) => {
+      window.heldPrompts = [];
+      const provider = {
+        request(args) {
+          if (args.method === "eth_sendTransaction" && args.params[0].to.toLowerCase() === contract.toLowerCase()) {
+            window.heldPrompts.push(args.params[0]);
+            return new Promise(() => {});
+          }
+          return window.ethereum.request(args);
+        },
+      };
+      window.client = await window.uraiden.MicroRaiden.create({ provider, contract, chainId, receiver, pollIntervalMs: 100 });
+      window.client.openChannel({ deposit: 100n }).catch(() => {});
+    },
+    { contract: stack.manager, chainId: stack.chainId, receiver: stack.receiver.address },
+  );
+  return waitUntil(() => user.page.evaluate(() => window.heldPrompts[0] ?? null), {
+    message: "the createChannelWithSigner prompt",
+  });
+}
+
 it("openChannel() while a channel is open refuses with ChannelAlreadyOpen; { replace: true } keeps both channels and keys", async () => {
   const user = await newClient();
   try {
@@ -228,28 +256,7 @@ it("the session key is stored before createChannelWithSigner is sent: a reload w
 it("the tab is reloaded while the wallet prompt for createChannelWithSigner is still open: the key is already stored, and once the user confirms, the new page continues", async () => {
   const user = await newClient();
   try {
-    // The page's client reaches the wallet through a provider that holds the opening
-    // transaction unanswered, as a prompt the user has not confirmed yet.
-    await user.page.evaluate(
-      async ({ contract, chainId, receiver }) => {
-        window.heldPrompts = [];
-        const provider = {
-          request(args) {
-            if (args.method === "eth_sendTransaction" && args.params[0].to.toLowerCase() === contract.toLowerCase()) {
-              window.heldPrompts.push(args.params[0]);
-              return new Promise(() => {});
-            }
-            return window.ethereum.request(args);
-          },
-        };
-        window.client = await window.uraiden.MicroRaiden.create({ provider, contract, chainId, receiver, pollIntervalMs: 100 });
-        window.client.openChannel({ deposit: 100n }).catch(() => {});
-      },
-      { contract: stack.manager, chainId: stack.chainId, receiver: stack.receiver.address },
-    );
-    const prompt = await waitUntil(() => user.page.evaluate(() => window.heldPrompts[0] ?? null), {
-      message: "the createChannelWithSigner prompt",
-    });
+    const prompt = await openWithHeldPrompt(user);
     const stored = await storedEntries(user.page);
     assert.deepEqual(
       Object.keys(stored).map((key) => key.split(":").slice(-2, -1)[0]),
@@ -272,6 +279,37 @@ it("the tab is reloaded while the wallet prompt for createChannelWithSigner is s
     const prompts = user.wallet.prompts();
     assert.equal(await pay(user.page, "confirmed"), "200 confirmed");
     assert.equal(user.wallet.prompts(), prompts, "paid with the session key, no prompt");
+  } finally {
+    await user.browser.close();
+  }
+});
+
+it("an opening whose transaction never comes is reported stale after receiptTimeoutMs and kept, never dropped", async () => {
+  const user = await newClient();
+  try {
+    await openWithHeldPrompt(user);
+    await reload(user);
+    await user.page.evaluate(
+      async ({ contract, chainId, receiver }) => {
+        window.client = await window.uraiden.MicroRaiden.create({ contract, chainId, receiver, pollIntervalMs: 100, receiptTimeoutMs: 1000 });
+      },
+      { contract: stack.manager, chainId: stack.chainId, receiver: stack.receiver.address },
+    );
+    const waited = await failure(user.page, "(client) => client.waitForPendingChannel()");
+    const timeout = await user.page.evaluate(() => window.uraiden.ErrorCode.Timeout);
+    assert.equal(waited?.code, timeout, JSON.stringify(waited));
+    assert.match(waited.message, /kept/);
+    const pending = await run(user.page, "(client) => client.pendingChannels()");
+    assert.deepEqual(pending.map((p) => p.stale), [true], "reported stale");
+    assert.equal(await run(user.page, "(client) => client.loadStoredChannel()"), null);
+    // A second opening refuses while it may still be mined, unless asked to replace.
+    const refused = await failure(user.page, "(client) => client.openChannel({ deposit: 100n, method: 'erc223' })");
+    const alreadyOpen = await user.page.evaluate(() => window.uraiden.ErrorCode.ChannelAlreadyOpen);
+    assert.equal(refused?.code, alreadyOpen, JSON.stringify(refused));
+    assert.match(refused.message, /being opened/);
+    const entries = Object.keys(await storedEntries(user.page));
+    assert.equal(entries.length, 1);
+    assert.match(entries[0], new RegExp(`:pending:${lower(pending[0].signer)}$`), "the key is kept");
   } finally {
     await user.browser.close();
   }
