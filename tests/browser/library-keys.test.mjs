@@ -269,9 +269,11 @@ it("the tab is reloaded while the wallet prompt for createChannelWithSigner is s
     const pending = await run(user.page, "(client) => client.pendingChannels()");
     assert.equal(pending.length, 1, "a channel is being opened");
     assert.equal(pending[0].transactionHash, null, "not sent yet when the page left");
-    await stack.walletFor(user.sender.privateKey).sendTransaction({ to: prompt.to, data: prompt.data });
+    const hash = await stack.walletFor(user.sender.privateKey).sendTransaction({ to: prompt.to, data: prompt.data });
+    await stack.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50 });
 
-    const channel = await run(user.page, "(client) => client.waitForPendingChannel()");
+    // Even the recovery from the chain finds it with its key (not as a lost-key channel).
+    const channel = await run(user.page, "(client) => client.loadChannelFromBlockchain()");
     const [event] = await stack.channelsCreatedBy(user.sender.address);
     assert.deepEqual([channel.openBlockNumber, channel.sessionKey], [event.openBlock, true]);
     assert.equal(lower(channel.signer), lower(pending[0].signer));

@@ -772,6 +772,8 @@ impl Inner {
         let receiver = self.receiver_or_default(receiver)?;
         let sender = self.account().await?;
         let store = self.store(sender, receiver);
+        // A channel being opened is stored with its session key first, not adopted without it.
+        self.resolve_pending(sender, receiver).await?;
         let topics = abi::channel_created_topics(sender, receiver);
         let blocks = self.provider.log_blocks(self.contract, &topics, from_block.unwrap_or(0)).await?;
         for open_block_number in newest_first(blocks)? {

@@ -120,7 +120,11 @@ impl Inner {
 
     /// Stores each channel being opened whose `ChannelCreated` event (the one naming its session
     /// key as signer) is mined as a channel, with its key; returns the openings still pending.
-    async fn resolve_pending(&self, sender: Address, receiver: Address) -> Result<Vec<PendingChannel>> {
+    pub(super) async fn resolve_pending(
+        &self,
+        sender: Address,
+        receiver: Address,
+    ) -> Result<Vec<PendingChannel>> {
         let store = self.store(sender, receiver);
         let pending = store.pending()?;
         let Some(from_block) = pending.iter().map(|p| p.from_block).min() else { return Ok(pending) };
@@ -142,9 +146,14 @@ impl Inner {
                     format!("a channel opened in block {block}, above uint32"),
                 )
             })?;
-            // Another tab may have stored it already, with payments since.
-            if store.load(open_block_number)?.is_none() {
-                store.save(&opening.opened(sender, open_block_number, deposit))?;
+            match store.load(open_block_number)? {
+                // Another tab stored it already, perhaps with payments since.
+                Some(stored) if stored.session_key.is_some() => {}
+                // Recovered from the chain meanwhile as wallet-signed: give it its key back.
+                Some(stored) if stored.signer() == opening.signer() => {
+                    store.save(&ChannelState { session_key: Some(opening.session_key.clone()), ..stored })?;
+                }
+                _ => store.save(&opening.opened(sender, open_block_number, deposit))?,
             }
             store.remove_pending(opening.signer())?;
         }
