@@ -186,7 +186,7 @@ test(
 );
 
 test(
-  "storage lost: loadChannelFromBlockchain does not adopt a channel whose signer is a key the browser no longer holds",
+  "storage lost: loadChannelFromBlockchain adopts a channel whose session key the browser no longer holds wallet-signed, and never tops it up",
   reportFailures(
     () => ({ stack, browser }),
     async () => {
@@ -195,23 +195,24 @@ test(
         const opened = await channelJs(user.page, "(client) => client.openChannel({ deposit: 100n })");
         assert.notEqual(opened.signer.toLowerCase(), user.sender.address.toLowerCase(), "a session key signs");
 
-        // Whoever holds the signer's key could spend a top-up: the channel is skipped and named.
+        // The sender's own channel: the wallet signs its proofs now (the contract accepts them).
         await loseStorage(user);
-        const refusal = (script) =>
-          user.page.evaluate(
-            (script) =>
-              new Function("client", `return (${script})(client)`)(window.client).then(
-                () => null,
-                (error) => ({ name: error.name, code: error.code, message: error.message }),
-              ),
-            script,
-          );
-        const refused = await refusal("(client) => client.loadChannelFromBlockchain()");
+        const found = await channelJs(user.page, "(client) => client.loadChannelFromBlockchain()");
+        assert.equal(found.openBlockNumber, opened.openBlockNumber);
+        assert.equal(found.sessionKey, false);
+        assert.equal(found.signer.toLowerCase(), opened.signer.toLowerCase(), "the lost key stays its signer");
+
+        // Whoever holds the lost key could spend a top-up: refused before any prompt.
+        const sent = user.wallet.transactions().length;
+        const refused = await user.page.evaluate(() =>
+          window.client.topUpChannel(10n).then(
+            () => null,
+            (error) => ({ name: error.name, code: error.code, message: error.message }),
+          ),
+        );
         assert.equal(refused?.name, "UraidenError");
         assert.equal(refused.code, 5004, "ErrorCode.NoChannel");
-        assert.match(refused.message, new RegExp(`block ${opened.openBlockNumber} \\(signer ${opened.signer}\\)`, "i"));
-        const sent = user.wallet.transactions().length;
-        assert.equal((await refusal("(client) => client.topUpChannel(10n)"))?.code, 5004, "ErrorCode.NoChannel");
+        assert.match(refused.message, new RegExp(`signed for by ${opened.signer}`, "i"));
         assert.equal(user.wallet.transactions().length, sent, "nothing was sent");
         assert.equal((await stack.channelOnChain(user.sender.address, opened.openBlockNumber)).deposit, 100n);
       } finally {

@@ -14,6 +14,7 @@ import {
   type Eip1193Provider,
   type Eip6963ProviderDetail,
   type OnChainChannelInfo,
+  type PendingChannel,
   type SignedBalanceProof,
 } from "uraiden-wasm";
 import init, { MicroRaiden as WebMicroRaiden, type InitOutput } from "uraiden-wasm/web";
@@ -38,6 +39,18 @@ export async function page(): Promise<void> {
   const recovered: Channel | null = await raiden.loadChannelFromBlockchain(null, 0);
   const method: DepositMethod = "permit";
   const channel: Channel = stored ?? recovered ?? (await raiden.openChannel({ deposit: 100n, sessionKey: true, method }));
+  const pending: PendingChannel[] = await raiden.pendingChannels();
+  if (pending[0] && !pending[0].stale) {
+    const opened: Channel = await raiden.waitForPendingChannel();
+    void opened;
+  }
+  const all: Channel[] = await raiden.storedChannels();
+  const older: Channel | null = await raiden.loadStoredChannel(undefined, all[1]?.openBlockNumber);
+  void older;
+  const another: Channel = await raiden.openChannel({ deposit: 100n, replace: true });
+  void another;
+  const refusedTwice: boolean = ErrorCode.ChannelAlreadyOpen === 5015;
+  void refusedTwice;
   const toppedUp: Channel = await raiden.topUpChannel(10n, { method: "erc223" });
   void toppedUp;
   // @ts-expect-error the contract has no top-up with permit

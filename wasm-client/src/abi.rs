@@ -214,6 +214,13 @@ pub fn channel_created_topics(sender: Address, receiver: Address) -> [B256; 3] {
     [ChannelCreated::SIGNATURE_HASH, sender.into_word(), receiver.into_word()]
 }
 
+/// The deposit and signer a `ChannelCreated` event's data names.
+pub fn decode_channel_created(data: &[u8]) -> Result<(U192, Address)> {
+    let (deposit, signer) =
+        ChannelCreated::abi_decode_data(data).map_err(|e| invalid_result("ChannelCreated", e))?;
+    Ok((deposit, signer))
+}
+
 /// What `getChannelInfo` returns.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OnChainChannel {
@@ -459,6 +466,9 @@ mod tests {
         assert_eq!(sender, B256::from(word(SENDER.as_slice())));
         assert_eq!(receiver, B256::from(word(RECEIVER.as_slice())));
         assert_eq!(decode_channel_signer(&word(SIGNER.as_slice())).unwrap(), SIGNER);
+        let data = [word(&[100]), word(SIGNER.as_slice())].concat();
+        assert_eq!(decode_channel_created(&data).unwrap(), (U192::from(100), SIGNER));
+        assert_eq!(decode_channel_created(&data[..32]).unwrap_err().kind(), ErrorKind::InvalidResponse);
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! A channel's off-chain state on the sender's side: which channel, its deposit, the last
-//! balance signed (and its signature, which a cooperative close must present again), and the
-//! session key when the channel has a delegated signer.
+//! balance signed (and its signature, which a cooperative close must present again), its
+//! signer on chain, and the session key when this browser holds the signer's key.
 //!
-//! A channel found on chain is adopted only when this library controls its signer (see
-//! [`recovered_channel`]).
+//! A channel whose signer is a session key this browser no longer holds (storage cleared) is
+//! still the sender's: the contract accepts the sender's own signatures too, so it is adopted
+//! as wallet-signed (see [`recovered_channel`]) and nothing in it is lost.
 
 use alloy_primitives::Address;
 use uraiden_protocol::{
@@ -24,19 +25,35 @@ pub struct ChannelState {
     pub balance: U192,
     /// The signature over `balance`, when known (a cooperative close presents it again).
     pub last_signature: Option<ProofSignature>,
-    /// The channel's delegated signer, when it was opened with a browser session key.
+    /// The key of the channel's delegated signer, when this browser holds it (then `signer` is
+    /// its address): proofs are signed with it, without a wallet prompt.
     pub session_key: Option<LocalSigningKey>,
+    /// The channel's signer on chain: the session key's address, the sender, or a session key
+    /// this browser lost (then the wallet signs: the contract accepts the sender too).
+    pub signer: Address,
 }
 
 impl ChannelState {
-    /// A channel with nothing paid yet.
+    /// A channel with nothing paid yet, whose signer is `session_key` (else the sender).
     pub fn new(id: ChannelId, deposit: U192, session_key: Option<LocalSigningKey>) -> Self {
-        Self { id, deposit, balance: U192::ZERO, last_signature: None, session_key }
+        let signer = session_key.as_ref().map_or(id.sender, LocalSigningKey::address);
+        Self { id, deposit, balance: U192::ZERO, last_signature: None, session_key, signer }
+    }
+
+    /// A channel whose on-chain signer is `signer`, a key this browser does not hold (a lost
+    /// session key): the wallet signs its proofs, and proofs by `signer` stay credible.
+    pub fn signed_by_lost_key(id: ChannelId, deposit: U192, signer: Address) -> Self {
+        Self { id, deposit, balance: U192::ZERO, last_signature: None, session_key: None, signer }
     }
 
     /// The address whose signatures the contract accepts besides the sender's.
-    pub fn signer(&self) -> Address {
-        self.session_key.as_ref().map_or(self.id.sender, LocalSigningKey::address)
+    pub const fn signer(&self) -> Address {
+        self.signer
+    }
+
+    /// Whether the on-chain signer is a key this browser does not hold (nor the sender).
+    pub fn signer_key_lost(&self) -> bool {
+        self.session_key.is_none() && self.signer != self.id.sender
     }
 
     /// The same channel after a proof of `balance` was signed (`signature`, when known).
@@ -105,32 +122,33 @@ pub fn newest_first(mut blocks: Vec<u64>) -> Result<Vec<u32>> {
 }
 
 /// The sender's state of channel `id` rebuilt from the chain (`info`, its `signer`) and what
-/// this browser stored about it, if anything; `None` when this library does not control the
-/// signer, that is when it is neither the sender (the wallet signs) nor the stored session key.
-/// Such a channel is not adopted: whoever holds its key can spend what it holds, so paying
-/// from it or topping it up would fund them (a contract that let anyone open channels in
-/// another account's name, or a session key this browser lost: it cannot tell which).
+/// this browser stored about it, if anything. A stored session key is kept only when it is the
+/// signer the contract knows. When the signer is a key this browser does not hold (its storage
+/// was cleared), the channel is adopted all the same, wallet-signed: the contract accepts the
+/// sender's signatures too, and proofs by that signer stay credible when the receiver echoes
+/// them. (No one else can have opened it in this account's name: the contract takes a channel's
+/// tokens from its sender.)
 /// The balance is the highest one known: stored, withdrawn by the receiver, or requested at
-/// close; the receiver's 402 resyncs the rest.
+/// close; the receiver's last proof (`syncWithReceiver`, or a 402) resyncs the rest.
 pub fn recovered_channel(
     id: ChannelId,
     info: &OnChainChannel,
     signer: Address,
     stored: Option<ChannelState>,
-) -> Option<ChannelState> {
-    let mut channel = stored.unwrap_or_else(|| ChannelState::new(id, info.deposit, None));
-    // A stored key only helps when it is the signer the contract knows.
-    channel.session_key = channel.session_key.filter(|key| key.address() == signer);
-    if channel.signer() != signer {
-        return None;
-    }
+) -> ChannelState {
+    let mut channel = match stored {
+        Some(stored) if stored.session_key.as_ref().is_some_and(|key| key.address() == signer) => stored,
+        Some(stored) => ChannelState { session_key: None, signer, ..stored },
+        None if signer == id.sender => ChannelState::new(id, info.deposit, None),
+        None => ChannelState::signed_by_lost_key(id, info.deposit, signer),
+    };
     let on_chain_balance =
         if info.settle_block_number == 0 { info.withdrawn_balance } else { info.closing_balance };
     channel.deposit = info.deposit;
     if channel.balance < on_chain_balance {
         channel = channel.with_balance(on_chain_balance, None);
     }
-    Some(channel)
+    channel
 }
 
 #[cfg(test)]
@@ -213,19 +231,29 @@ mod tests {
     }
 
     #[test]
-    fn a_channel_whose_signer_is_a_strangers_key_is_not_adopted() {
+    fn a_channel_whose_session_key_was_lost_is_adopted_wallet_signed() {
         let id = channel(None).id;
-        let attacker = Address::repeat_byte(0xad);
-        // Opened in the sender's name with the attacker's signer: nothing stored here.
-        assert!(recovered_channel(id, &on_chain(0, 0, 0), attacker, None).is_none());
-        // Stored with our own session key, but the contract names another signer.
-        let ours = LocalSigningKey::from_bytes(&B256::repeat_byte(5)).unwrap();
-        assert!(
-            recovered_channel(id, &on_chain(0, 0, 0), attacker, Some(channel(Some(ours.clone())))).is_none()
-        );
-        // A session key this browser lost is no different: its holder cannot be told apart.
-        assert!(recovered_channel(id, &on_chain(0, 0, 0), ours.address(), None).is_none());
-        assert!(recovered_channel(id, &on_chain(0, 0, 0), ours.address(), Some(channel(None))).is_none());
+        let lost = LocalSigningKey::from_bytes(&B256::repeat_byte(5)).unwrap();
+        let domain = channel_manager_domain(31337, Address::repeat_byte(0xcc));
+        // Storage cleared: nothing stored, the contract names the lost key as signer.
+        let recovered = recovered_channel(id, &on_chain(0, 0, 0), lost.address(), None);
+        assert!(recovered.session_key.is_none(), "the wallet signs");
+        assert!(recovered.signer_key_lost());
+        assert_eq!((recovered.signer(), recovered.deposit), (lost.address(), U192::from(150)));
+        // The receiver's last proof, signed by the lost key, is credible; a stranger's is not,
+        // nor one beyond the deposit.
+        let sign = |key: &LocalSigningKey, balance: u64| {
+            key.sign_balance_proof(&domain, &id.balance_proof(U192::from(balance))).unwrap()
+        };
+        let resynced = recovered.resynced(&domain, U192::from(40), Some(&sign(&lost, 40))).unwrap();
+        assert_eq!(resynced.balance, U192::from(40));
+        let stranger = LocalSigningKey::from_bytes(&B256::repeat_byte(6)).unwrap();
+        assert!(recovered.resynced(&domain, U192::from(40), Some(&sign(&stranger, 40))).is_none());
+        assert!(recovered.resynced(&domain, U192::from(151), Some(&sign(&lost, 151))).is_none());
+        // Stored with another key than the contract's signer: the key is not used, the balance kept.
+        let other = recovered_channel(id, &on_chain(0, 0, 0), lost.address(), Some(channel(Some(stranger))));
+        assert!(other.session_key.is_none());
+        assert_eq!((other.signer(), other.balance), (lost.address(), U192::from(90)));
     }
 
     #[test]
@@ -233,21 +261,21 @@ mod tests {
         let key = LocalSigningKey::from_bytes(&B256::repeat_byte(5)).unwrap();
         let id = channel(None).id;
         // Nothing stored, the sender signs: open → withdrawn balance, closing → closing balance.
-        let open = recovered_channel(id, &on_chain(0, 0, 30), id.sender, None).unwrap();
+        let open = recovered_channel(id, &on_chain(0, 0, 30), id.sender, None);
         assert_eq!((open.deposit, open.balance, open.signer()), (U192::from(150), U192::from(30), id.sender));
         assert!(open.session_key.is_none());
-        let closing = recovered_channel(id, &on_chain(900, 70, 30), id.sender, None).unwrap();
+        let closing = recovered_channel(id, &on_chain(900, 70, 30), id.sender, None);
         assert_eq!(closing.balance, U192::from(70));
         // Stored with the right key and a higher balance: kept, with the chain's deposit.
         let stored = channel(Some(key.clone()));
-        let kept = recovered_channel(id, &on_chain(0, 0, 30), key.address(), Some(stored.clone())).unwrap();
+        let kept = recovered_channel(id, &on_chain(0, 0, 30), key.address(), Some(stored.clone()));
         assert_eq!(
             (kept.deposit, kept.balance, kept.signer()),
             (U192::from(150), U192::from(90), key.address())
         );
         assert!(kept.session_key.is_some());
         // Stored with a key, but the contract says the sender signs: the key is dropped.
-        let sender_signs = recovered_channel(id, &on_chain(0, 0, 0), id.sender, Some(stored)).unwrap();
+        let sender_signs = recovered_channel(id, &on_chain(0, 0, 0), id.sender, Some(stored));
         assert!(sender_signs.session_key.is_none());
         assert_eq!(sender_signs.signer(), id.sender);
     }

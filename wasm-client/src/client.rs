@@ -33,8 +33,10 @@ use crate::{
     permit::PermitRequest,
     provider::{sleep, Provider, Receipt, Transaction},
     queue::PaymentQueue,
-    storage,
+    storage::ChannelStore,
 };
+
+mod keys;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &str = r#"
@@ -78,7 +80,11 @@ export interface Channel {
   deposit: bigint;
   /** The cumulative balance of the last proof signed. */
   balance: bigint;
-  /** Who signs proofs: the session key's address, or the sender. */
+  /**
+   * The channel's signer on chain: the session key's address, or the sender. When it is a
+   * session key this browser no longer holds (`sessionKey` false: storage was cleared), the
+   * wallet signs instead, as the contract accepts the sender's signatures too.
+   */
   signer: string;
   /** Whether proofs are signed in the browser without a wallet prompt. */
   sessionKey: boolean;
@@ -155,6 +161,13 @@ export interface OpenChannelOptions {
   sessionKey?: boolean;
   /** Default `"approve"`. */
   method?: DepositMethod;
+  /**
+   * Open another channel although one with this receiver is open or being opened (else
+   * `openChannel` throws `ErrorCode.ChannelAlreadyOpen`). Every channel stays stored with its
+   * session key: `storedChannels()` lists them, `loadStoredChannel(receiver, openBlockNumber)`
+   * picks one.
+   */
+  replace?: boolean;
 }
 export interface TopUpOptions {
   /** Default `"approve"`; `"permit"` is for opening only. */
@@ -382,13 +395,14 @@ impl Inner {
         })
     }
 
-    fn storage_key(&self, id: &ChannelId) -> String {
-        storage::storage_key(self.chain_id, self.contract, id.sender, id.receiver)
+    /// Where the channels from `sender` to `receiver` are stored.
+    fn store(&self, sender: Address, receiver: Address) -> ChannelStore {
+        ChannelStore::new(self.chain_id, self.contract, sender, receiver)
     }
 
-    /// Makes `channel` current and stores it.
+    /// Makes `channel` current and stores it (under its open block: other channels stay).
     fn remember(&self, channel: ChannelState) -> Result<JsValue> {
-        storage::save(&self.storage_key(&channel.id), &storage::to_json(&channel))?;
+        self.store(channel.id.sender, channel.id.receiver).save(&channel)?;
         let js = channel_to_js(&channel);
         *self.channel.borrow_mut() = Some(channel);
         Ok(js)
@@ -396,7 +410,7 @@ impl Inner {
 
     fn forget(&self, id: &ChannelId) -> Result<()> {
         *self.channel.borrow_mut() = None;
-        storage::remove(&self.storage_key(id))
+        self.store(id.sender, id.receiver).remove(id.open_block_number)
     }
 
     /// Sends a transaction from the connected account and waits until it is mined.
@@ -487,31 +501,40 @@ impl Inner {
             None
         };
         let sender = self.account().await?;
+        if !bool_field(&options, "replace")?.unwrap_or(false) {
+            self.refuse_second_channel(sender, receiver).await?;
+        }
         let signer = session_key.as_ref().map_or(sender, LocalSigningKey::address);
+        // The opening transaction goes through `send_opening`, which stores the session key first.
         let receipt = match method {
             DepositMethod::Approve => {
                 self.approve(deposit).await?;
-                self.transact(self.contract, abi::create_channel_with_signer(receiver, deposit, signer), None)
-                    .await?
+                let data = abi::create_channel_with_signer(receiver, deposit, signer);
+                self.send_opening(receiver, deposit, session_key.as_ref(), self.contract, data).await?
             }
             DepositMethod::Erc223 => {
                 let data = match &session_key {
                     Some(_) => TokenFallbackData::CreateChannelWithSigner { sender, receiver, signer },
                     None => TokenFallbackData::CreateChannel { sender, receiver },
                 };
-                self.transact(self.token, data.transfer_calldata(self.contract, deposit), None).await?
+                let data = data.transfer_calldata(self.contract, deposit);
+                self.send_opening(receiver, deposit, session_key.as_ref(), self.token, data).await?
             }
             DepositMethod::Permit => {
                 let (deadline, permit) = self.sign_permit(sender, deposit).await?;
                 let data = abi::create_channel_with_permit(receiver, deposit, signer, deadline, &permit);
-                self.transact(self.contract, data, None).await?
+                self.send_opening(receiver, deposit, session_key.as_ref(), self.contract, data).await?
             }
         };
         let open_block_number = u32::try_from(receipt.block_number).map_err(|_| {
             UraidenError::new(ErrorKind::InvalidResponse, "the channel was mined in a block above uint32")
         })?;
         let id = ChannelId::new(sender, receiver, open_block_number);
-        self.remember(ChannelState::new(id, deposit, session_key))
+        let channel = self.remember(ChannelState::new(id, deposit, session_key.clone()))?;
+        if let Some(key) = &session_key {
+            self.store(sender, receiver).remove_pending(key.address())?;
+        }
+        Ok(channel)
     }
 
     /// An EIP-2612 permit of `value` tokens from `owner` to the channel manager, valid for an
@@ -557,6 +580,7 @@ impl Inner {
 
     async fn top_up_channel(&self, added: U192, method: DepositMethod) -> Result<JsValue> {
         let channel = self.current_channel()?;
+        keys::refuse_top_up_of_lost_key(&channel)?;
         let total = |channel: &ChannelState| {
             channel.deposit.checked_add(added).ok_or_else(|| {
                 UraidenError::invalid_argument("deposit", "the total deposit would reach 2^192")
@@ -793,10 +817,9 @@ impl Inner {
         }
     }
 
-    /// The newest channel from the account to `receiver` that still exists on chain and whose
-    /// signer this library controls, rebuilt from its `ChannelCreated` event and the contract's
-    /// views. Channels signed for by any other key are skipped; when only such channels exist,
-    /// the error names them.
+    /// The newest channel from the account to `receiver` that still exists on chain, rebuilt
+    /// from its `ChannelCreated` event, the contract's views and what is stored about it. A
+    /// channel whose signer is a session key this browser lost is adopted wallet-signed.
     async fn load_channel_from_blockchain(
         &self,
         receiver: Option<Address>,
@@ -804,9 +827,11 @@ impl Inner {
     ) -> Result<JsValue> {
         let receiver = self.receiver_or_default(receiver)?;
         let sender = self.account().await?;
+        let store = self.store(sender, receiver);
+        // A channel being opened is stored with its session key first, not adopted without it.
+        self.resolve_pending(sender, receiver).await?;
         let topics = abi::channel_created_topics(sender, receiver);
         let blocks = self.provider.log_blocks(self.contract, &topics, from_block.unwrap_or(0)).await?;
-        let mut not_ours = Vec::new();
         for open_block_number in newest_first(blocks)? {
             let id = ChannelId::new(sender, receiver, open_block_number);
             let info = match self.provider.call(self.contract, &abi::get_channel_info(&id)).await {
@@ -818,29 +843,10 @@ impl Inner {
             let signer = abi::decode_channel_signer(
                 &self.provider.call(self.contract, &abi::get_channel_signer(&id)).await?,
             )?;
-            let stored = storage::load(&self.storage_key(&id))?
-                .and_then(|json| storage::from_json(&json, sender, receiver).ok())
-                .filter(|stored| stored.id == id);
-            match recovered_channel(id, &info, signer, stored) {
-                Some(channel) => return self.remember(channel),
-                None => not_ours.push(format!("block {open_block_number} (signer {signer})")),
-            }
+            let stored = store.load(open_block_number).ok().flatten();
+            return self.remember(recovered_channel(id, &info, signer, stored));
         }
-        if not_ours.is_empty() {
-            return Ok(JsValue::NULL);
-        }
-        Err(UraidenError::new(
-            ErrorKind::NoChannel,
-            format!(
-                "no channel from {sender} to {receiver} was loaded: the open channel(s) of {} are signed for \
-                 by a key that is neither this account nor a session key held in this browser (someone else \
-                 opened them in this account's name, or this browser lost their session key). Whoever holds \
-                 that key can spend what they hold, so they are neither paid from nor topped up here; \
-                 closing one from this account (uncooperativeClose, then settle) returns what its proofs \
-                 did not pay. Open a new channel to pay",
-                not_ours.join(", ")
-            ),
-        ))
+        Ok(JsValue::NULL)
     }
 
     async fn get_channel_info(&self) -> Result<JsValue> {
@@ -885,18 +891,7 @@ impl Inner {
     }
 
     async fn load_stored_channel(&self, receiver: Option<Address>) -> Result<JsValue> {
-        let receiver = self.receiver_or_default(receiver)?;
-        let sender = self.account().await?;
-        let id = ChannelId::new(sender, receiver, 0);
-        match storage::load(&self.storage_key(&id))? {
-            Some(json) => {
-                let channel = storage::from_json(&json, sender, receiver)?;
-                let js = channel_to_js(&channel);
-                *self.channel.borrow_mut() = Some(channel);
-                Ok(js)
-            }
-            None => Ok(JsValue::NULL),
-        }
+        self.load_stored(receiver, None).await
     }
 
     /// Whether `refusal` of a proof of `balance` only means the receiver has not caught up with
@@ -1307,10 +1302,10 @@ impl MicroRaiden {
     /// `create`) that still exists on chain, from its `ChannelCreated` event (`eth_getLogs` from
     /// `fromBlock`, default 0), and makes it current; `null` when there is none. For a browser
     /// that lost its storage: the balance is what the chain knows (withdrawn or closing balance,
-    /// or what was stored) and resyncs from the receiver on the next 402. Only a channel whose
-    /// signer is the account itself or a session key this browser holds is loaded: one signed
-    /// for by any other key (opened in this account's name by someone else, or a lost session
-    /// key) is skipped, and when only such channels exist it throws `NoChannelError` naming them.
+    /// or what was stored); `syncWithReceiver` (or the next 402) adopts the receiver's last
+    /// proof. A channel whose signer is a session key this browser no longer holds is loaded
+    /// wallet-signed (`sessionKey: false`, `signer` the lost key): the contract accepts the
+    /// sender's signatures too, and proofs by the lost key stay credible.
     #[wasm_bindgen(js_name = loadChannelFromBlockchain, unchecked_return_type = "Promise<Channel | null>")]
     pub fn load_channel_from_blockchain(
         &self,
@@ -1360,10 +1355,16 @@ impl MicroRaiden {
         })
     }
 
-    /// Loads the stored channel to `receiver` (default: the one given to `create`) and makes
-    /// it current; `null` when none is stored.
+    /// Loads a stored channel to `receiver` (default: the one given to `create`) and makes it
+    /// current: the one opened in `openBlockNumber` when given, else the newest one still open
+    /// on chain (a channel being opened whose transaction was mined meanwhile is stored first);
+    /// `null` when none is stored. The others stay stored (`storedChannels()`).
     #[wasm_bindgen(js_name = loadStoredChannel, unchecked_return_type = "Promise<Channel | null>")]
-    pub fn load_stored_channel(&self, receiver: Option<String>) -> Promise {
+    pub fn load_stored_channel(
+        &self,
+        receiver: Option<String>,
+        #[wasm_bindgen(js_name = openBlockNumber)] open_block_number: Option<u32>,
+    ) -> Promise {
         let inner = self.inner.clone();
         promise(async move {
             let receiver = receiver
@@ -1372,11 +1373,12 @@ impl MicroRaiden {
                         .map_err(|e| UraidenError::invalid_argument("receiver", e))
                 })
                 .transpose()?;
-            inner.load_stored_channel(receiver).await
+            inner.load_stored(receiver, open_block_number).await
         })
     }
 
-    /// Forgets the current channel and its session key (in memory and in `localStorage`).
+    /// Forgets the current channel and its session key (in memory and in `localStorage`); the
+    /// account's other channels stay stored.
     #[wasm_bindgen(js_name = forgetStoredChannel)]
     pub fn forget_stored_channel(&self) -> Result<()> {
         let channel = self.inner.current_channel()?;

@@ -53,6 +53,9 @@ pub enum ErrorKind {
     /// 5014: the receiver refused a payment and nothing the library can do (resync, wait for
     /// confirmations) makes it accept; `data.refusal` names the receiver's reason.
     PaymentRefused,
+    /// 5015: the account already has an open channel (or one being opened) with this receiver:
+    /// use it, or pass `replace: true` to open another (both stay stored).
+    ChannelAlreadyOpen,
 }
 
 /// The codes of [`ErrorKind`] as a JS enum (`ErrorCode.UserRejected === 4001`), so callers
@@ -101,6 +104,9 @@ pub enum ErrorCode {
     CloseRefused = 5013,
     /// The receiver refused a payment the library could not fix (`data.refusal` says why).
     PaymentRefused = 5014,
+    /// The account already has an open channel (or one being opened) with this receiver: use
+    /// it, or pass `openChannel({ replace: true })` to open another (both stay stored).
+    ChannelAlreadyOpen = 5015,
 }
 
 impl ErrorKind {
@@ -128,6 +134,7 @@ impl ErrorKind {
             Self::Network => ErrorCode::Network as i32,
             Self::CloseRefused => ErrorCode::CloseRefused as i32,
             Self::PaymentRefused => ErrorCode::PaymentRefused as i32,
+            Self::ChannelAlreadyOpen => ErrorCode::ChannelAlreadyOpen as i32,
         }
     }
 
@@ -333,9 +340,10 @@ mod tests {
             ErrorKind::Network,
             ErrorKind::CloseRefused,
             ErrorKind::PaymentRefused,
+            ErrorKind::ChannelAlreadyOpen,
         ];
         let codes: Vec<i32> = ours.iter().map(|k| k.code()).collect();
-        assert_eq!(codes, (5001..=5014).collect::<Vec<_>>());
+        assert_eq!(codes, (5001..=5015).collect::<Vec<_>>());
     }
 
     #[test]

@@ -8,9 +8,12 @@
 //! - `add_chain`: `wallet_addEthereumChain` when the wallet does not know the chain (`create({ chain })`).
 //! - `abi`: contract calldata from the forge artifacts, and the JSON-RPC hex codec.
 //! - `provider`: the duck-typed EIP-1193 provider and the calls the client makes through it.
-//! - `storage`: the `localStorage` record of a channel (and its session key).
+//! - `storage`: the `localStorage` records of an account's channels (one per open block, each
+//!   with its session key) and of the channels being opened.
 //! - `channel`: a channel's off-chain state: balance, deposit, signer; the next proof.
 //! - `client`: [`MicroRaiden`], the exported class (`MicroRaiden.create(…)`).
+//!   Its `keys` submodule keeps every channel's key: the second-open refusal, the pending
+//!   opening matched to its `ChannelCreated` event, `storedChannels` and `pendingChannels`.
 //! - `paying_fetch`: `payingFetch`, a `fetch` that pays a 402 once; what a refusal means.
 //! - `queue`: payments of one client one at a time.
 //! - `close`: the receiver's cooperative-close API (`closeChannel({ receiverUrl })`).

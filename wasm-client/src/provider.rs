@@ -46,6 +46,13 @@ pub struct Receipt {
     pub block_number: u64,
 }
 
+/// A contract log: its block and its non-indexed data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Log {
+    pub block_number: u64,
+    pub data: Vec<u8>,
+}
+
 /// A transaction to send from the connected account.
 #[derive(Clone, Debug)]
 pub struct Transaction {
@@ -150,6 +157,12 @@ impl Provider {
     /// The block numbers of the contract's logs with `topics` from `from_block` on
     /// (`eth_getLogs`), leaving out logs a reorg removed.
     pub async fn log_blocks(&self, address: Address, topics: &[B256], from_block: u64) -> Result<Vec<u64>> {
+        Ok(self.logs(address, topics, from_block).await?.into_iter().map(|log| log.block_number).collect())
+    }
+
+    /// The contract's logs with `topics` from `from_block` on (`eth_getLogs`), leaving out
+    /// logs a reorg removed.
+    pub async fn logs(&self, address: Address, topics: &[B256], from_block: u64) -> Result<Vec<Log>> {
         let topics: Array = topics.iter().map(|topic| JsValue::from(topic.to_string())).collect();
         let filter = ObjectBuilder::default()
             .set("address", address.to_checksum(None))
@@ -169,7 +182,11 @@ impl Provider {
             .filter(|log| field(log, "removed").and_then(|removed| removed.as_bool()) != Some(true))
             .map(|log| {
                 let block = field(&log, "blockNumber").and_then(|b| b.as_string()).unwrap_or_default();
-                parse_quantity("eth_getLogs blockNumber", &block)
+                let data = field(&log, "data").and_then(|d| d.as_string()).unwrap_or_else(|| "0x".to_owned());
+                Ok(Log {
+                    block_number: parse_quantity("eth_getLogs blockNumber", &block)?,
+                    data: parse_data("eth_getLogs data", &data)?,
+                })
             })
             .collect()
     }

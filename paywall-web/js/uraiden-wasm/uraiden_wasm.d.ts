@@ -20,6 +20,26 @@ export class UraidenError extends Error {
 
 
 
+/** A channel being opened: its session key was stored before the transaction was sent. */
+export interface PendingChannel {
+    receiver: string;
+    /** The session key's address: the signer the opening registers. */
+    signer: string;
+    deposit: bigint;
+    /** When the opening was stored (Unix milliseconds). */
+    since: number;
+    /** The opening transaction, once the wallet named it. */
+    transactionHash: string | null;
+    /**
+     * No `ChannelCreated` event names this signer although `receiptTimeoutMs` passed: the
+     * transaction was perhaps dropped, or is still waiting. The key is kept (it could still be
+     * mined); the transaction's hash tells where to look.
+     */
+    stale: boolean;
+}
+
+
+
 /** Any EIP-1193 provider: `window.ethereum`, an EIP-6963 provider, a test wallet. */
 export interface Eip1193Provider {
     request(args: { method: string; params?: unknown[] | object }): Promise<unknown>;
@@ -60,7 +80,11 @@ export interface Channel {
     deposit: bigint;
     /** The cumulative balance of the last proof signed. */
     balance: bigint;
-    /** Who signs proofs: the session key's address, or the sender. */
+    /**
+     * The channel's signer on chain: the session key's address, or the sender. When it is a
+     * session key this browser no longer holds (`sessionKey` false: storage was cleared), the
+     * wallet signs instead, as the contract accepts the sender's signatures too.
+     */
     signer: string;
     /** Whether proofs are signed in the browser without a wallet prompt. */
     sessionKey: boolean;
@@ -137,6 +161,13 @@ export interface OpenChannelOptions {
     sessionKey?: boolean;
     /** Default `"approve"`. */
     method?: DepositMethod;
+    /**
+     * Open another channel although one with this receiver is open or being opened (else
+     * `openChannel` throws `ErrorCode.ChannelAlreadyOpen`). Every channel stays stored with its
+     * session key: `storedChannels()` lists them, `loadStoredChannel(receiver, openBlockNumber)`
+     * picks one.
+     */
+    replace?: boolean;
 }
 export interface TopUpOptions {
     /** Default `"approve"`; `"permit"` is for opening only. */
@@ -288,6 +319,11 @@ export enum ErrorCode {
      * The receiver refused a payment the library could not fix (`data.refusal` says why).
      */
     PaymentRefused = 5014,
+    /**
+     * The account already has an open channel (or one being opened) with this receiver: use
+     * it, or pass `openChannel({ replace: true })` to open another (both stay stored).
+     */
+    ChannelAlreadyOpen = 5015,
 }
 
 /**
@@ -313,7 +349,8 @@ export class MicroRaiden {
      */
     static create(options: CreateOptions): Promise<MicroRaiden>;
     /**
-     * Forgets the current channel and its session key (in memory and in `localStorage`).
+     * Forgets the current channel and its session key (in memory and in `localStorage`); the
+     * account's other channels stay stored.
      */
     forgetStoredChannel(): void;
     /**
@@ -333,17 +370,19 @@ export class MicroRaiden {
      * `create`) that still exists on chain, from its `ChannelCreated` event (`eth_getLogs` from
      * `fromBlock`, default 0), and makes it current; `null` when there is none. For a browser
      * that lost its storage: the balance is what the chain knows (withdrawn or closing balance,
-     * or what was stored) and resyncs from the receiver on the next 402. Only a channel whose
-     * signer is the account itself or a session key this browser holds is loaded: one signed
-     * for by any other key (opened in this account's name by someone else, or a lost session
-     * key) is skipped, and when only such channels exist it throws `NoChannelError` naming them.
+     * or what was stored); `syncWithReceiver` (or the next 402) adopts the receiver's last
+     * proof. A channel whose signer is a session key this browser no longer holds is loaded
+     * wallet-signed (`sessionKey: false`, `signer` the lost key): the contract accepts the
+     * sender's signatures too, and proofs by the lost key stay credible.
      */
     loadChannelFromBlockchain(receiver?: string | null, fromBlock?: number | null): Promise<Channel | null>;
     /**
-     * Loads the stored channel to `receiver` (default: the one given to `create`) and makes
-     * it current; `null` when none is stored.
+     * Loads a stored channel to `receiver` (default: the one given to `create`) and makes it
+     * current: the one opened in `openBlockNumber` when given, else the newest one still open
+     * on chain (a channel being opened whose transaction was mined meanwhile is stored first);
+     * `null` when none is stored. The others stay stored (`storedChannels()`).
      */
-    loadStoredChannel(receiver?: string | null): Promise<Channel | null>;
+    loadStoredChannel(receiver?: string | null, openBlockNumber?: number | null): Promise<Channel | null>;
     /**
      * Opens a channel and makes it current, waiting for the receipts: by default `approve` +
      * `createChannelWithSigner` (two prompts); `method: "erc223"` or `"permit"` take one
@@ -363,6 +402,13 @@ export class MicroRaiden {
      * wallet request.
      */
     payingFetch(input: string, options: PayingFetchOptions): Promise<Response>;
+    /**
+     * The channels with `receiver` being opened: their session key is stored, their
+     * `ChannelCreated` event not seen yet (one that is mined meanwhile becomes a stored channel
+     * and is not listed). A page reloaded while opening says "a channel is being opened" and
+     * calls `waitForPendingChannel()`.
+     */
+    pendingChannels(receiver?: string | null): Promise<PendingChannel[]>;
     /**
      * `eth_requestAccounts` (prompts); the first account becomes the sender.
      */
@@ -389,6 +435,11 @@ export class MicroRaiden {
      */
     signNewProof(balance: bigint): Promise<SignedBalanceProof>;
     /**
+     * Every channel stored for the account with `receiver` (default: the one given to
+     * `create`), newest first, each with its session key kept until it is closed and forgotten.
+     */
+    storedChannels(receiver?: string | null): Promise<Channel[]>;
+    /**
      * Asks the wallet to switch to the channel manager's chain, when it is elsewhere.
      */
     switchChain(): Promise<void>;
@@ -407,6 +458,11 @@ export class MicroRaiden {
      * Whether `signature` over `balance` in the current channel is by its sender or signer.
      */
     verifyProof(balance: bigint, signature: string): boolean;
+    /**
+     * Waits until a channel being opened with `receiver` is mined (up to `receiptTimeoutMs`,
+     * polling every `pollIntervalMs`), stores it with its session key and makes it current.
+     */
+    waitForPendingChannel(receiver?: string | null): Promise<Channel>;
     /**
      * The connected account, once known.
      */
@@ -499,19 +555,22 @@ export interface InitOutput {
     readonly microraiden_getTokenInfo: (a: number) => unknown;
     readonly microraiden_incrementBalanceAndSign: (a: number, b: unknown) => unknown;
     readonly microraiden_loadChannelFromBlockchain: (a: number, b: number, c: number, d: number, e: number) => unknown;
-    readonly microraiden_loadStoredChannel: (a: number, b: number, c: number) => unknown;
+    readonly microraiden_loadStoredChannel: (a: number, b: number, c: number, d: number) => unknown;
     readonly microraiden_openChannel: (a: number, b: unknown) => unknown;
     readonly microraiden_payingFetch: (a: number, b: number, c: number, d: unknown) => unknown;
+    readonly microraiden_pendingChannels: (a: number, b: number, c: number) => unknown;
     readonly microraiden_requestAccounts: (a: number) => unknown;
     readonly microraiden_requestClosingSignature: (a: number, b: number, c: number) => unknown;
     readonly microraiden_resyncFromReceiver: (a: number, b: unknown, c: number, d: number) => [number, number, number];
     readonly microraiden_settleChannel: (a: number) => unknown;
     readonly microraiden_signNewProof: (a: number, b: unknown) => unknown;
+    readonly microraiden_storedChannels: (a: number, b: number, c: number) => unknown;
     readonly microraiden_switchChain: (a: number) => unknown;
     readonly microraiden_syncWithReceiver: (a: number, b: number, c: number) => unknown;
     readonly microraiden_token: (a: number) => [number, number];
     readonly microraiden_topUpChannel: (a: number, b: unknown, c: number) => unknown;
     readonly microraiden_verifyProof: (a: number, b: unknown, c: number, d: number) => [number, number, number];
+    readonly microraiden_waitForPendingChannel: (a: number, b: number, c: number) => unknown;
     readonly recoverBalanceProofSigner: (a: bigint, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number, k: number, l: number) => [number, number, number, number];
     readonly setPaymentCookies: (a: number, b: number, c: unknown, d: unknown, e: number) => [number, number];
     readonly wasm_bindgen__convert__closures_____invoke__h60702a48838d1764: (a: number, b: number, c: unknown) => [number, number];

@@ -7,7 +7,7 @@ import { UraidenError } from './snippets/uraiden-wasm-7a3bda58f4f0a90f/js/errors
  * The codes of [`ErrorKind`] as a JS enum (`ErrorCode.UserRejected === 4001`), so callers
  * compare `error.code` with a name rather than a number. A provider may report other codes
  * (JSON-RPC errors are negative): `code` is typed `number`, not `ErrorCode`.
- * @enum {4001 | 4100 | 4200 | 4900 | 4901 | 4902 | 5001 | 5002 | 5003 | 5004 | 5005 | 5006 | 5007 | 5008 | 5009 | 5010 | 5011 | 5012 | 5013 | 5014}
+ * @enum {4001 | 4100 | 4200 | 4900 | 4901 | 4902 | 5001 | 5002 | 5003 | 5004 | 5005 | 5006 | 5007 | 5008 | 5009 | 5010 | 5011 | 5012 | 5013 | 5014 | 5015}
  */
 export const ErrorCode = Object.freeze({
     /**
@@ -90,6 +90,11 @@ export const ErrorCode = Object.freeze({
      * The receiver refused a payment the library could not fix (`data.refusal` says why).
      */
     PaymentRefused: 5014, "5014": "PaymentRefused",
+    /**
+     * The account already has an open channel (or one being opened) with this receiver: use
+     * it, or pass `openChannel({ replace: true })` to open another (both stay stored).
+     */
+    ChannelAlreadyOpen: 5015, "5015": "ChannelAlreadyOpen",
 });
 
 /**
@@ -188,7 +193,8 @@ export class MicroRaiden {
         return ret;
     }
     /**
-     * Forgets the current channel and its session key (in memory and in `localStorage`).
+     * Forgets the current channel and its session key (in memory and in `localStorage`); the
+     * account's other channels stay stored.
      */
     forgetStoredChannel() {
         const ret = wasm.microraiden_forgetStoredChannel(this.__wbg_ptr);
@@ -226,10 +232,10 @@ export class MicroRaiden {
      * `create`) that still exists on chain, from its `ChannelCreated` event (`eth_getLogs` from
      * `fromBlock`, default 0), and makes it current; `null` when there is none. For a browser
      * that lost its storage: the balance is what the chain knows (withdrawn or closing balance,
-     * or what was stored) and resyncs from the receiver on the next 402. Only a channel whose
-     * signer is the account itself or a session key this browser holds is loaded: one signed
-     * for by any other key (opened in this account's name by someone else, or a lost session
-     * key) is skipped, and when only such channels exist it throws `NoChannelError` naming them.
+     * or what was stored); `syncWithReceiver` (or the next 402) adopts the receiver's last
+     * proof. A channel whose signer is a session key this browser no longer holds is loaded
+     * wallet-signed (`sessionKey: false`, `signer` the lost key): the contract accepts the
+     * sender's signatures too, and proofs by the lost key stay credible.
      * @param {string | null} [receiver]
      * @param {number | null} [fromBlock]
      * @returns {Promise<Channel | null>}
@@ -242,15 +248,19 @@ export class MicroRaiden {
         return ret;
     }
     /**
-     * Loads the stored channel to `receiver` (default: the one given to `create`) and makes
-     * it current; `null` when none is stored.
+     * Loads a stored channel to `receiver` (default: the one given to `create`) and makes it
+     * current: the one opened in `openBlockNumber` when given, else the newest one still open
+     * on chain (a channel being opened whose transaction was mined meanwhile is stored first);
+     * `null` when none is stored. The others stay stored (`storedChannels()`).
      * @param {string | null} [receiver]
+     * @param {number | null} [openBlockNumber]
      * @returns {Promise<Channel | null>}
      */
-    loadStoredChannel(receiver) {
+    loadStoredChannel(receiver, openBlockNumber) {
+        const val2 = +(isLikeNone(openBlockNumber) ? Number.MAX_SAFE_INTEGER : (openBlockNumber) >>> 0);
         var ptr0 = isLikeNone(receiver) ? 0 : passStringToWasm0(receiver, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
         var len0 = WASM_VECTOR_LEN;
-        const ret = wasm.microraiden_loadStoredChannel(this.__wbg_ptr, ptr0, len0);
+        const ret = wasm.microraiden_loadStoredChannel(this.__wbg_ptr, ptr0, len0, val2);
         return ret;
     }
     /**
@@ -283,6 +293,20 @@ export class MicroRaiden {
         const ptr0 = passStringToWasm0(input, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
         const len0 = WASM_VECTOR_LEN;
         const ret = wasm.microraiden_payingFetch(this.__wbg_ptr, ptr0, len0, options);
+        return ret;
+    }
+    /**
+     * The channels with `receiver` being opened: their session key is stored, their
+     * `ChannelCreated` event not seen yet (one that is mined meanwhile becomes a stored channel
+     * and is not listed). A page reloaded while opening says "a channel is being opened" and
+     * calls `waitForPendingChannel()`.
+     * @param {string | null} [receiver]
+     * @returns {Promise<PendingChannel[]>}
+     */
+    pendingChannels(receiver) {
+        var ptr0 = isLikeNone(receiver) ? 0 : passStringToWasm0(receiver, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        var len0 = WASM_VECTOR_LEN;
+        const ret = wasm.microraiden_pendingChannels(this.__wbg_ptr, ptr0, len0);
         return ret;
     }
     /**
@@ -339,6 +363,18 @@ export class MicroRaiden {
      */
     signNewProof(balance) {
         const ret = wasm.microraiden_signNewProof(this.__wbg_ptr, balance);
+        return ret;
+    }
+    /**
+     * Every channel stored for the account with `receiver` (default: the one given to
+     * `create`), newest first, each with its session key kept until it is closed and forgotten.
+     * @param {string | null} [receiver]
+     * @returns {Promise<Channel[]>}
+     */
+    storedChannels(receiver) {
+        var ptr0 = isLikeNone(receiver) ? 0 : passStringToWasm0(receiver, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        var len0 = WASM_VECTOR_LEN;
+        const ret = wasm.microraiden_storedChannels(this.__wbg_ptr, ptr0, len0);
         return ret;
     }
     /**
@@ -403,6 +439,18 @@ export class MicroRaiden {
             throw takeFromExternrefTable0(ret[1]);
         }
         return ret[0] !== 0;
+    }
+    /**
+     * Waits until a channel being opened with `receiver` is mined (up to `receiptTimeoutMs`,
+     * polling every `pollIntervalMs`), stores it with its session key and makes it current.
+     * @param {string | null} [receiver]
+     * @returns {Promise<Channel>}
+     */
+    waitForPendingChannel(receiver) {
+        var ptr0 = isLikeNone(receiver) ? 0 : passStringToWasm0(receiver, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        var len0 = WASM_VECTOR_LEN;
+        const ret = wasm.microraiden_waitForPendingChannel(this.__wbg_ptr, ptr0, len0);
+        return ret;
     }
 }
 if (Symbol.dispose) MicroRaiden.prototype[Symbol.dispose] = MicroRaiden.prototype.free;
@@ -750,6 +798,13 @@ function __wbg_get_imports() {
             const ret = Array.isArray(arg0);
             return ret;
         },
+        __wbg_key_63ff854ef83f5a09: function() { return handleError(function (arg0, arg1, arg2) {
+            const ret = arg1.key(arg2 >>> 0);
+            var ptr1 = isLikeNone(ret) ? 0 : passStringToWasm0(ret, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            var len1 = WASM_VECTOR_LEN;
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
+        }, arguments); },
         __wbg_length_186163212ffe79c3: function(arg0) {
             const ret = arg0.length;
             return ret;
@@ -758,6 +813,10 @@ function __wbg_get_imports() {
             const ret = arg0.length;
             return ret;
         },
+        __wbg_length_ea72997cbff8f351: function() { return handleError(function (arg0) {
+            const ret = arg0.length;
+            return ret;
+        }, arguments); },
         __wbg_localStorage_6827cfe6db14a9f6: function() { return handleError(function (arg0) {
             const ret = arg0.localStorage;
             return isLikeNone(ret) ? 0 : addToExternrefTable0(ret);
@@ -968,7 +1027,7 @@ function __wbg_get_imports() {
             return ret;
         },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 313, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 330, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h60702a48838d1764);
             return ret;
         },
