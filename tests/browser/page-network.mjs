@@ -9,9 +9,10 @@ export const PAGE_BUDGET_BYTES = 150 * 1024;
 
 /**
  * Starts recording `page`'s requests. `entries()` lists the ones since the last `reset()`:
- * `{ url, path, type, status (as on the wire), encoding, etag, contentType, cached, transferred, bodyBytes, done }`,
- * where `transferred` counts headers and body as received, and `bodyBytes` the body alone (0 for a
- * 304 or a cache hit).
+ * `{ url, path, type, status (as on the wire), encoding, etag, contentType, cached, transferred,
+ * bodyBytes, decodedBytes, done }`,
+ * where `transferred` counts headers and body as received, `bodyBytes` the body alone (0 for a
+ * 304 or a cache hit) and `decodedBytes` the body as the page got it (uncompressed).
  */
 export async function watchNetwork(page) {
   const session = await page.context().newCDPSession(page);
@@ -33,6 +34,7 @@ export async function watchNetwork(page) {
       headerBytes: 0,
       transferred: 0,
       bodyBytes: 0,
+      decodedBytes: 0,
       done: false,
     });
   });
@@ -59,6 +61,10 @@ export async function watchNetwork(page) {
       cached: e.cached || Boolean(response.fromDiskCache || response.fromPrefetchCache || response.fromServiceWorker),
       headerBytes: response.encodedDataLength ?? 0,
     });
+  });
+  session.on("Network.dataReceived", ({ requestId, dataLength }) => {
+    const e = entry(requestId);
+    if (e) e.decodedBytes += dataLength;
   });
   session.on("Network.loadingFinished", ({ requestId, encodedDataLength }) => {
     const e = entry(requestId);
