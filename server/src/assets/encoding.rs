@@ -106,7 +106,9 @@ pub fn is_compressible(relative: &str) -> bool {
 }
 
 /// The 402 page for one response: compressed when the request accepts it (the page is small,
-/// so a fast level), with its `Content-Encoding`.
+/// so a fast level), with its `Content-Encoding`. Its info is the receiver's terms and the
+/// sender's own last proof, nothing a third party's request can put there, so the compressed
+/// length tells an eavesdropper nothing it could probe for (as in BREACH).
 pub fn encode_page(page: Vec<u8>, encoding: Encoding) -> (Vec<u8>, Option<HeaderValue>) {
     match encoding.compress(&page, Effort::PerResponse) {
         Some(compressed) if encoding != Encoding::Identity && compressed.len() < page.len() => {
