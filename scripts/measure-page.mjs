@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // What a paywalled view downloads: starts the real stack (anvil, the contracts, uraiden-server
 // serving paywall-web/ with --paywall-info), opens a paywalled URL twice in one headless Chromium
-// profile, and prints per file its size, and the bytes on the wire (compressed as served, headers
+// profile (once the receiver has made the wasm's brotli), and prints per file its size, and the bytes on the wire (compressed as served, headers
 // included) in the first and the second view. The size budget is the first view's total.
 //
 //   node scripts/measure-page.mjs          a table
@@ -10,12 +10,14 @@
 // Build the receiver first (cargo build --locked -p uraiden-server; CARGO_TARGET_DIR as for the
 // browser tests). No assertion here: tests/browser/page-size.test.mjs checks the budget.
 import { installWallet, launchBrowser, startStack } from "../tests/browser/harness.mjs";
-import { PAGE_BUDGET_BYTES, loadPaywallView, watchNetwork } from "../tests/browser/page-network.mjs";
+import { PAGE_BUDGET_BYTES, loadPaywallView, waitForBrotli, watchNetwork } from "../tests/browser/page-network.mjs";
 
 const json = process.argv.includes("--json");
 const stack = await startStack();
 let browser;
 try {
+  // As on a receiver that has run a while: the wasm's brotli made (gzip until then).
+  await waitForBrotli(stack.serverUrl);
   const sender = await stack.newSender(10n);
   browser = await launchBrowser();
   await installWallet(browser.context, {

@@ -12,8 +12,8 @@
 //! time (the page's module imports are relative, so the URLs cannot carry the hash), and an
 //! unchanged file costs a 304 without a body. Each version of a file is compressed once, when
 //! first asked for in that coding, and kept: the embedded files for the process's life, a
-//! directory's file until its content changes. (The first request for the wasm in brotli after
-//! a start waits for that: a few seconds at brotli's top level, which saves a fifth on gzip.)
+//! directory's file until its content changes. Brotli's top level takes seconds on the wasm (and
+//! saves a fifth on gzip): until it is made, the wasm goes out as gzip.
 
 mod encoding;
 
@@ -22,7 +22,10 @@ use std::{
     collections::HashMap,
     fmt::Write as _,
     path::{Component, Path, PathBuf},
-    sync::{Arc, Mutex, PoisonError},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex, PoisonError,
+    },
 };
 
 use axum::{
@@ -45,6 +48,9 @@ struct EmbeddedPaywall;
 
 /// Files smaller than this go out as they are: compressing saves less than its framing.
 const MIN_COMPRESSED_SIZE: usize = 256;
+
+/// Files larger than this get their brotli made in the background, and gzip until then.
+const BROTLI_IN_BACKGROUND_ABOVE: usize = 64 * 1024;
 
 /// Where the paywall's files come from, and the compressed copies made of them so far.
 /// A cheap clone: the copies are shared.
@@ -78,6 +84,8 @@ struct Asset {
     identity: Bytes,
     compressible: bool,
     brotli: OnceCell<Option<Bytes>>,
+    /// Whether a background task makes `brotli` (see [`Asset::body`]).
+    brotli_started: AtomicBool,
     gzip: OnceCell<Option<Bytes>>,
 }
 
@@ -89,6 +97,7 @@ impl Asset {
             compressible: is_compressible(relative) && identity.len() >= MIN_COMPRESSED_SIZE,
             identity,
             brotli: OnceCell::new(),
+            brotli_started: AtomicBool::new(false),
             gzip: OnceCell::new(),
         }
     }
@@ -102,9 +111,26 @@ impl Asset {
         }
     }
 
-    /// The file's bytes in `coding`, compressed on first use (off the async threads: brotli's
-    /// top level takes a while on the wasm) and kept. Identity when compressing failed.
-    async fn body(&self, coding: Encoding) -> (Bytes, Encoding) {
+    /// The file's bytes in `coding`, or in gzip while a large file's brotli is being made:
+    /// brotli's top level takes seconds on the wasm, gzip a fraction of that, so the first
+    /// visitor after a start is not kept waiting. Identity when compressing failed.
+    async fn body(self: &Arc<Self>, coding: Encoding) -> (Bytes, Encoding) {
+        if coding == Encoding::Brotli
+            && self.brotli.get().is_none()
+            && self.identity.len() > BROTLI_IN_BACKGROUND_ABOVE
+        {
+            if !self.brotli_started.swap(true, Ordering::Relaxed) {
+                let asset = Arc::clone(self);
+                tokio::spawn(async move { asset.compressed(Encoding::Brotli).await });
+            }
+            return self.compressed(Encoding::Gzip).await;
+        }
+        self.compressed(coding).await
+    }
+
+    /// The file's bytes in `coding`, compressed on first use (off the async threads) and kept.
+    /// Identity when compressing failed.
+    async fn compressed(&self, coding: Encoding) -> (Bytes, Encoding) {
         let cell = match coding {
             Encoding::Brotli => &self.brotli,
             Encoding::Gzip => &self.gzip,
@@ -397,6 +423,19 @@ mod tests {
         std::fs::remove_file(&file).unwrap();
         assert!(assets.asset("js/app.js").await.is_none());
         assert!(assets.lock().is_empty(), "a deleted file's versions are dropped");
+    }
+
+    #[tokio::test]
+    async fn a_large_file_goes_out_as_gzip_until_its_brotli_is_made() {
+        let assets = PaywallAssets::default();
+        let wasm = assets.asset("js/uraiden-wasm/uraiden_wasm_bg.wasm").await.unwrap();
+        assert!(wasm.identity.len() > BROTLI_IN_BACKGROUND_ABOVE);
+        let (_, first) = wasm.body(Encoding::Brotli).await;
+        assert_eq!(first, Encoding::Gzip, "not kept waiting for brotli");
+        // The background task fills the cell; awaiting it here is what a later request sees.
+        let (brotli, coding) = wasm.compressed(Encoding::Brotli).await;
+        assert_eq!(coding, Encoding::Brotli);
+        assert_eq!(wasm.body(Encoding::Brotli).await.0.as_ptr(), brotli.as_ptr(), "made once");
     }
 
     #[tokio::test]

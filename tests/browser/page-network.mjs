@@ -122,3 +122,19 @@ export async function loadPaywallView(page, network, url) {
   if (failed.length) throw new Error(`requests failed: ${JSON.stringify(failed)}`);
   return { document, entries, transferred: entries.reduce((sum, e) => sum + e.transferred, 0) };
 }
+
+/**
+ * Waits until the receiver at `serverUrl` sends the wasm as brotli: the first request for a large
+ * file starts its brotli (seconds at the top level) and is answered with gzip meanwhile, so a
+ * just-started receiver would show a first view in gzip.
+ */
+export async function waitForBrotli(serverUrl, path = "/js/uraiden-wasm/uraiden_wasm_bg.wasm") {
+  await waitUntil(
+    async () => {
+      const response = await fetch(`${serverUrl}${path}`, { headers: { "Accept-Encoding": "br" } });
+      await response.arrayBuffer();
+      return response.headers.get("content-encoding") === "br";
+    },
+    { timeout: 60_000, interval: 250, message: `${path} to be served as brotli` },
+  );
+}

@@ -15,7 +15,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 
 import { ROOT, installWallet, launchBrowser, reportFailures, startStack } from "./harness.mjs";
-import { PAGE_BUDGET_BYTES, loadPaywallView, watchNetwork } from "./page-network.mjs";
+import { PAGE_BUDGET_BYTES, loadPaywallView, waitForBrotli, watchNetwork } from "./page-network.mjs";
 
 const TIMEOUT = 180_000;
 const PAYWALLED = "/echofix/page-size";
@@ -34,6 +34,8 @@ before(async () => {
   fs.cpSync(path.join(ROOT, "paywall-web"), paywallDir, { recursive: true });
   stack = await startStack({ paywallDir });
   current.stack = stack;
+  // A visitor of a receiver that has run a while: the wasm's brotli is made.
+  await waitForBrotli(stack.serverUrl);
 });
 
 after(async () => {
