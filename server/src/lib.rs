@@ -12,7 +12,8 @@
 //! - [`paywall`]: puts a fixed or dynamic [`Price`](paywall::Price) on any axum route;
 //!   402 / 409 / 502 / 200 per SPEC §4, headers or cookies.
 //! - [`api`]: the REST API at `/api/1` (stats, the operator's channel listings, closing).
-//! - [`assets`]: the paywall page and `/js/*`, embedded or from `--paywall-info DIR`.
+//! - [`assets`]: the paywall page and `/js/*`, embedded or from `--paywall-info DIR`;
+//!   compressed (brotli or gzip) and revalidated by ETag.
 //! - [`metrics`]: Prometheus counters and gauges at `/metrics`.
 //! - [`config`]: the resolved settings ([`Gateway`](config::Gateway), API token, TLS).
 //! - [`backend`]: the [`ChannelBackend`](backend::ChannelBackend) trait the HTTP side uses.

@@ -633,11 +633,18 @@ struct Client {
     browser: bool,
     tls: bool,
     source: PaymentSource,
+    /// How the paywall page may be compressed for it.
+    encoding: assets::Encoding,
 }
 
 impl Client {
     fn of(headers: &HeaderMap, tls: bool) -> Self {
-        Self { browser: prefers_html(headers), tls, source: PaymentSource::of(headers) }
+        Self {
+            browser: prefers_html(headers),
+            tls,
+            source: PaymentSource::of(headers),
+            encoding: assets::Encoding::negotiate(headers),
+        }
     }
 
     /// The `Set-Cookie` values that expire a payment sent as cookies.
@@ -808,11 +815,15 @@ async fn payment_required(
         let json = serde_json::to_string(&body).unwrap_or_default();
         let html = state.assets().index_html().await;
         let html = html.as_deref().unwrap_or(assets::FALLBACK_PAGE.as_bytes());
+        let (page, encoding) = assets::encode_page(assets::page_with_info(html, &json), client.encoding);
         let mut response = (
             [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))],
-            Body::from(assets::page_with_info(html, &json)),
+            Body::from(page),
         )
             .into_response();
+        if let Some(encoding) = encoding {
+            response.headers_mut().insert(header::CONTENT_ENCODING, encoding);
+        }
         append_cookies(response.headers_mut(), paywall_cookies(&info, client.tls));
         response
     } else {
@@ -822,7 +833,7 @@ async fn payment_required(
     let headers = response.headers_mut();
     set_rdn_headers(headers, &info, refusal);
     forbid_storing(headers);
-    headers.insert(header::VARY, HeaderValue::from_static("Accept, Cookie"));
+    headers.insert(header::VARY, HeaderValue::from_static("Accept, Cookie, Accept-Encoding"));
     append_cookies(headers, client.consumed().unwrap_or_default());
     response
 }
