@@ -1,0 +1,194 @@
+// The paywall page off the happy path (issue 10, defects 10, 8 and 4), in headless Chromium
+// against a real anvil and a real receiver:
+// - 10: a session-key payment by navigation makes no wallet request at all;
+// - 8: a wallet on another chain does not hide an open session-key channel: the page pays with
+//   the session key, shows the channel, and only on-chain actions need a network switch;
+// - 4: a top-up the receiver has not seen yet is waited for, not shown as "Ready to pay" next
+//   to an error.
+//
+//   node --test --test-concurrency=1 tests/browser/paywall-defects.test.mjs
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+
+import { formatTokens, installWallet, launchBrowser, reportFailures, startStack, waitUntil } from "./harness.mjs";
+import { clickWhenReady, readPaywall, typeInto, waitForContent, waitForIdle, waitForView } from "./paywall-page.mjs";
+
+const PRICE = 5n; // /echofix/<param>
+const TIMEOUT = 240_000;
+
+let stack;
+const current = { stack: undefined, browser: undefined };
+
+before(async () => {
+  stack = await startStack();
+  current.stack = stack;
+});
+
+after(async () => {
+  await current.browser?.close();
+  await stack?.stop();
+});
+
+/** A fresh sender, a fresh browser profile and its test wallet, on `on` (default: `stack`). */
+async function newUser(on = stack, tokens = 1000n) {
+  const sender = await on.newSender(tokens);
+  await current.browser?.close();
+  const browser = await launchBrowser();
+  current.browser = browser;
+  const wallet = await installWallet(browser.context, {
+    account: sender.address,
+    privateKey: sender.privateKey,
+    rpcUrl: on.rpcUrl,
+    chainId: on.chainId,
+  });
+  return { sender, browser, wallet, page: browser.page, url: (path) => `${on.serverUrl}${path}` };
+}
+
+/** The receiver's accepted balance in the sender's one channel. */
+async function receiverBalance(on, sender) {
+  const channels = await on.serverChannels(sender);
+  assert.equal(channels.length, 1, `one channel on the receiver: ${JSON.stringify(channels)}`);
+  return BigInt(channels[0].balance);
+}
+
+/** Opens a session-key channel of `deposit` base units on `path` and pays for it (content `content`). */
+async function openAndPay(user, on, path, content, deposit) {
+  assert.equal((await user.page.goto(user.url(path))).status(), 402);
+  await waitForView(user.page, (v) => v.buttons.open?.visible && v.buttons.open.enabled, { message: "#open" });
+  assert.equal(await user.page.isChecked("#session-key"), true, "a session key is the default");
+  await typeInto(user.page, "deposit", formatTokens(deposit, on.tokenDecimals));
+  await user.page.click("#open");
+  const ready = await waitForView(
+    user.page,
+    (v) => !v.isPaywall || (v.buttons.pay?.visible && v.buttons.pay.enabled && !v.statusBusy),
+    { timeout: 90_000, message: "the page to be ready to pay after opening" },
+  );
+  if (ready.isPaywall) await user.page.click("#pay");
+  await waitForContent(user.page, content);
+  await waitUntil(async () => (await receiverBalance(on, user.sender.address)) === PRICE, {
+    message: "the receiver to accept the first payment",
+  });
+}
+
+test(
+  "defect 10: pages paid with the session key make no wallet request",
+  { timeout: TIMEOUT },
+  reportFailures(() => current, async () => {
+    const user = await newUser();
+    await openAndPay(user, stack, "/echofix/first", "first", 100n * PRICE);
+
+    user.wallet.clearRequests();
+    const pages = ["second", "third", "fourth"];
+    for (const name of pages) {
+      await user.page.goto(user.url(`/echofix/${name}`));
+      await waitForContent(user.page, name);
+    }
+    const methods = user.wallet.requests.map((entry) => entry.method);
+    assert.deepEqual(methods, [], `wallet requests during ${pages.length} paid views: ${methods.join(", ")}`);
+    assert.equal(
+      await receiverBalance(stack, user.sender.address),
+      BigInt(pages.length + 1) * PRICE,
+      "each view paid exactly once",
+    );
+  }),
+);
+
+test(
+  "defect 8: a wallet on another chain still pays with the session key; the manage view shows the channel and offers Switch network",
+  { timeout: TIMEOUT },
+  reportFailures(() => current, async () => {
+    const user = await newUser();
+    const deposit = 100n * PRICE;
+    await openAndPay(user, stack, "/echofix/one", "one", deposit);
+
+    await user.wallet.setChain(1); // the user moves the wallet to mainnet
+    await user.page.goto(user.url("/echofix/two"));
+    await waitForContent(user.page, "two").catch(async (error) => {
+      error.message += `\nthe receiver's balance: ${await receiverBalance(stack, user.sender.address)}`;
+      throw error;
+    });
+    assert.equal(await receiverBalance(stack, user.sender.address), 2n * PRICE, "paid once with the session key");
+    const prompts = user.wallet.prompts();
+
+    // #manage keeps the page: the channel is shown; top-up and close need the switch.
+    assert.equal((await user.page.goto(user.url("/echofix/three#manage"))).status(), 402);
+    const view = await waitForIdle(user.page);
+    assert.equal(view.channelState, "open", `the channel is shown: ${JSON.stringify(view)}`);
+    assert.equal(view.remainingBaseUnits, String(deposit - 2n * PRICE), `remaining: ${view.remaining}`);
+    assert.equal(view.buttons["switch-chain"]?.visible, true, "Switch network offered");
+    assert.equal(view.buttons["switch-chain"]?.enabled, true, "Switch network usable");
+    assert.equal(view.buttons.pay?.enabled, true, "Pay needs no switch (session key)");
+    assert.notEqual(view.buttons.topup?.enabled, true, "top-up waits for the switch");
+    assert.notEqual(view.buttons.close?.enabled, true, "close waits for the switch");
+    assert.ok(!view.error?.visible, `no error: paying works on any chain: ${JSON.stringify(view.error)}`);
+    assert.doesNotMatch(view.status, /switch/i, `the status does not ask to switch to pay: ${view.status}`);
+    assert.equal(user.wallet.prompts(), prompts, "no prompt on load");
+
+    // The switch makes top-up and close usable.
+    await clickWhenReady(user.page, "switch-chain");
+    const switched = await waitForView(
+      user.page,
+      (v) => !v.statusBusy && v.buttons.topup?.enabled && v.buttons.close?.enabled,
+      { timeout: 30_000, message: "top-up and close usable after the switch" },
+    );
+    assert.equal(switched.buttons["switch-chain"]?.visible, false);
+    assert.equal(user.wallet.chainId, stack.chainId);
+  }),
+);
+
+test(
+  "defect 4: top up, then pay at once on a receiver that lags: the page waits for it, pays once, never shows an error",
+  { timeout: TIMEOUT },
+  reportFailures(() => current, async (t) => {
+    // A receiver that polls the chain every 10 s sees a top-up seconds after it is mined.
+    const slow = await startStack({ pollIntervalMs: 10_000 });
+    const previous = current.stack;
+    current.stack = slow;
+    try {
+      const user = await newUser(slow);
+      await openAndPay(user, slow, "/echofix/a", "a", 2n * PRICE);
+      await user.page.goto(user.url("/echofix/b"));
+      await waitForContent(user.page, "b");
+      assert.equal(await receiverBalance(slow, user.sender.address), 2n * PRICE, "the deposit is spent");
+
+      // The deposit is exhausted: the page offers a top-up.
+      assert.equal((await user.page.goto(user.url("/echofix/c"))).status(), 402);
+      const empty = await waitForView(user.page, (v) => v.buttons.topup?.visible && v.buttons.topup.enabled && !v.statusBusy, {
+        message: "#topup",
+      });
+      assert.equal(empty.remainingBaseUnits, "0");
+      await typeInto(user.page, "topup-amount", formatTokens(2n * PRICE, slow.tokenDecimals));
+      await user.page.click("#topup");
+      await waitForView(user.page, (v) => v.depositBaseUnits === String(4n * PRICE), {
+        timeout: 60_000,
+        message: "the top-up mined",
+      });
+
+      // Pay at once, before the receiver has seen the top-up; watch every view until the content.
+      const [seen] = await slow.serverChannels(user.sender.address);
+      if (BigInt(seen.deposit) !== 2n * PRICE) t.diagnostic("the receiver had seen the top-up before Pay: no lag this run");
+      await clickWhenReady(user.page, "pay");
+      const bad = [];
+      await waitUntil(
+        async () => {
+          const view = await readPaywall(user.page).catch(() => null);
+          if (view?.isPaywall && view.error?.visible) bad.push({ status: view.status, error: view.error });
+          const body = await user.page.evaluate(() => document.body?.innerText.trim()).catch(() => "");
+          return view && !view.isPaywall && body === "c";
+        },
+        { timeout: 60_000, interval: 100, message: "the content after the top-up" },
+      ).catch((error) => {
+        error.message += `\nviews with an error: ${JSON.stringify(bad.slice(0, 3))}`;
+        throw error;
+      });
+      assert.deepEqual(bad, [], "no error shown while the receiver caught up");
+      assert.equal(await receiverBalance(slow, user.sender.address), 3n * PRICE, "exactly one payment more");
+    } finally {
+      current.stack = previous;
+      await current.browser?.close();
+      current.browser = undefined;
+      await slow.stop();
+    }
+  }),
+);
