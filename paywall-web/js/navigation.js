@@ -183,7 +183,11 @@ async function afterNavigation(pending) {
   if (!resynced && UNSYNCED[info.reason]) {
     showError(info.reason, channel().sessionKey ? UNSYNCED[info.reason] : MESSAGES.resync_in_wallet);
   }
-  if (!channel().sessionKey) return false; // every retry would prompt: leave it to the Pay button
+  if (!channel().sessionKey) {
+    // Every retry would prompt: leave it to the Pay button, and say when waiting is the fix.
+    if (info.reason === "nonexisting-channel" && recentlyChanged()) showError("channel_not_seen", MESSAGES.channel_not_seen);
+    return false;
+  }
 
   switch (info.reason) {
     case "invalid-amount":

@@ -3,8 +3,8 @@
 // - 10: a session-key payment by navigation makes no wallet request at all;
 // - 8: a wallet on another chain does not hide an open session-key channel: the page pays with
 //   the session key, shows the channel, and only on-chain actions need a network switch;
-// - 4: a top-up the receiver has not seen yet is waited for, not shown as "Ready to pay" next
-//   to an error.
+// - 4: a top-up the receiver has not seen yet is waited for (session key), or explained with
+//   "press Pay again" (wallet-signed), never shown as "Ready to pay." next to an error.
 //
 //   node --test --test-concurrency=1 tests/browser/paywall-defects.test.mjs
 
@@ -91,6 +91,22 @@ test(
       BigInt(pages.length + 1) * PRICE,
       "each view paid exactly once",
     );
+
+    // A new tab does not know which account the page used: it asks the wallet once, no prompt.
+    user.wallet.clearRequests();
+    const tab = await user.browser.context.newPage();
+    await tab.goto(user.url("/echofix/fifth"));
+    await waitForContent(tab, "fifth");
+    const inNewTab = user.wallet.requests.map((entry) => entry.method);
+    assert.ok(
+      inNewTab.length <= 1 && inNewTab.every((method) => method === "eth_accounts"),
+      `a new tab's paid view asks the wallet for the account at most: ${inNewTab.join(", ")}`,
+    );
+    assert.equal(
+      await receiverBalance(stack, user.sender.address),
+      BigInt(pages.length + 2) * PRICE,
+      "the new tab's view paid once",
+    );
   }),
 );
 
@@ -137,58 +153,123 @@ test(
   }),
 );
 
+/** A receiver that polls the chain every 10 s: it sees a top-up seconds after it is mined. */
+let slowStack;
+async function slow() {
+  slowStack ??= await startStack({ pollIntervalMs: 10_000 });
+  current.stack = slowStack;
+  return slowStack;
+}
+after(async () => {
+  await current.browser?.close();
+  await slowStack?.stop();
+});
+
+/**
+ * Opens a channel of two views on the slow receiver, spends it, tops it up by two views on a
+ * third page and returns once the top-up is mined (the receiver has most likely not seen it).
+ */
+async function exhaustAndTopUp(user, on, { sessionKey }) {
+  if (sessionKey) {
+    await openAndPay(user, on, "/echofix/a", "a", 2n * PRICE);
+    await user.page.goto(user.url("/echofix/b"));
+  } else {
+    assert.equal((await user.page.goto(user.url("/echofix/a"))).status(), 402);
+    await waitForView(user.page, (v) => v.buttons.open?.visible && v.buttons.open.enabled, { message: "#open" });
+    await user.page.uncheck("#session-key");
+    await typeInto(user.page, "deposit", formatTokens(2n * PRICE, on.tokenDecimals));
+    await user.page.click("#open");
+    // Without a session key the page cannot ask the receiver without a prompt: wait here.
+    await waitUntil(async () => (await on.serverChannels(user.sender.address)).length === 1, {
+      timeout: 60_000,
+      message: "the receiver to see the channel",
+    });
+    await clickWhenReady(user.page, "pay", { timeout: 90_000 });
+    await waitForContent(user.page, "a");
+    await user.page.goto(user.url("/echofix/b"));
+    await clickWhenReady(user.page, "pay");
+  }
+  await waitForContent(user.page, "b");
+  assert.equal(await receiverBalance(on, user.sender.address), 2n * PRICE, "the deposit is spent");
+
+  // The deposit is exhausted: the page offers a top-up.
+  assert.equal((await user.page.goto(user.url("/echofix/c"))).status(), 402);
+  const empty = await waitForView(user.page, (v) => v.buttons.topup?.visible && v.buttons.topup.enabled && !v.statusBusy, {
+    message: "#topup",
+  });
+  assert.equal(empty.remainingBaseUnits, "0");
+  await typeInto(user.page, "topup-amount", formatTokens(2n * PRICE, on.tokenDecimals));
+  await user.page.click("#topup");
+  await waitForView(user.page, (v) => v.depositBaseUnits === String(4n * PRICE) && !v.statusBusy, {
+    timeout: 60_000,
+    message: "the top-up mined",
+  });
+  const [seen] = await on.serverChannels(user.sender.address);
+  return BigInt(seen.deposit) === 2n * PRICE; // whether the receiver lags behind the top-up
+}
+
 test(
   "defect 4: top up, then pay at once on a receiver that lags: the page waits for it, pays once, never shows an error",
   { timeout: TIMEOUT },
   reportFailures(() => current, async (t) => {
-    // A receiver that polls the chain every 10 s sees a top-up seconds after it is mined.
-    const slow = await startStack({ pollIntervalMs: 10_000 });
-    const previous = current.stack;
-    current.stack = slow;
-    try {
-      const user = await newUser(slow);
-      await openAndPay(user, slow, "/echofix/a", "a", 2n * PRICE);
-      await user.page.goto(user.url("/echofix/b"));
-      await waitForContent(user.page, "b");
-      assert.equal(await receiverBalance(slow, user.sender.address), 2n * PRICE, "the deposit is spent");
+    const on = await slow();
+    const user = await newUser(on);
+    const lags = await exhaustAndTopUp(user, on, { sessionKey: true });
+    if (!lags) t.diagnostic("the receiver had seen the top-up before Pay: no lag this run");
 
-      // The deposit is exhausted: the page offers a top-up.
-      assert.equal((await user.page.goto(user.url("/echofix/c"))).status(), 402);
-      const empty = await waitForView(user.page, (v) => v.buttons.topup?.visible && v.buttons.topup.enabled && !v.statusBusy, {
-        message: "#topup",
-      });
-      assert.equal(empty.remainingBaseUnits, "0");
-      await typeInto(user.page, "topup-amount", formatTokens(2n * PRICE, slow.tokenDecimals));
-      await user.page.click("#topup");
-      await waitForView(user.page, (v) => v.depositBaseUnits === String(4n * PRICE), {
-        timeout: 60_000,
-        message: "the top-up mined",
-      });
+    // Pay at once, before the receiver has seen the top-up; watch every view until the content.
+    await clickWhenReady(user.page, "pay");
+    const bad = [];
+    await waitUntil(
+      async () => {
+        const view = await readPaywall(user.page).catch(() => null);
+        if (view?.isPaywall && view.error?.visible) bad.push({ status: view.status, error: view.error });
+        const body = await user.page.evaluate(() => document.body?.innerText.trim()).catch(() => "");
+        return view && !view.isPaywall && body === "c";
+      },
+      { timeout: 60_000, interval: 100, message: "the content after the top-up" },
+    ).catch((error) => {
+      error.message += `\nviews with an error: ${JSON.stringify(bad.slice(0, 3))}`;
+      throw error;
+    });
+    assert.deepEqual(bad, [], "no error shown while the receiver caught up");
+    assert.equal(await receiverBalance(on, user.sender.address), 3n * PRICE, "exactly one payment more");
+  }),
+);
 
-      // Pay at once, before the receiver has seen the top-up; watch every view until the content.
-      const [seen] = await slow.serverChannels(user.sender.address);
-      if (BigInt(seen.deposit) !== 2n * PRICE) t.diagnostic("the receiver had seen the top-up before Pay: no lag this run");
-      await clickWhenReady(user.page, "pay");
-      const bad = [];
+test(
+  "defect 4, wallet-signed: a payment refused because the receiver has not seen the top-up says so (not \"Ready to pay.\"), and the next Pay pays once",
+  { timeout: TIMEOUT },
+  reportFailures(() => current, async (t) => {
+    const on = await slow();
+    const user = await newUser(on);
+    const lags = await exhaustAndTopUp(user, on, { sessionKey: false });
+
+    await clickWhenReady(user.page, "pay");
+    const after = await waitForView(user.page, (v) => !v.isPaywall || (!v.statusBusy && v.error?.visible), {
+      timeout: 30_000,
+      message: "the content, or the page saying why it did not pay",
+    }).catch(async (error) => {
+      if (!(await readPaywall(user.page).catch(() => null))?.isPaywall) return { isPaywall: false };
+      throw error;
+    });
+    if (!after.isPaywall) {
+      t.diagnostic(`the receiver had seen the top-up before Pay (lagged when checked: ${lags})`);
+    } else {
+      assert.equal(after.error.code, "topup_not_seen", `the refusal is explained: ${JSON.stringify(after.error)}`);
+      assert.doesNotMatch(after.status, /ready to pay/i, "not \"Ready to pay.\" beside an error");
+      assert.equal(await receiverBalance(on, user.sender.address), 2n * PRICE, "nothing paid yet");
+      // Once the receiver has seen the top-up, one Pay (one signature) pays exactly the price.
       await waitUntil(
-        async () => {
-          const view = await readPaywall(user.page).catch(() => null);
-          if (view?.isPaywall && view.error?.visible) bad.push({ status: view.status, error: view.error });
-          const body = await user.page.evaluate(() => document.body?.innerText.trim()).catch(() => "");
-          return view && !view.isPaywall && body === "c";
-        },
-        { timeout: 60_000, interval: 100, message: "the content after the top-up" },
-      ).catch((error) => {
-        error.message += `\nviews with an error: ${JSON.stringify(bad.slice(0, 3))}`;
-        throw error;
-      });
-      assert.deepEqual(bad, [], "no error shown while the receiver caught up");
-      assert.equal(await receiverBalance(slow, user.sender.address), 3n * PRICE, "exactly one payment more");
-    } finally {
-      current.stack = previous;
-      await current.browser?.close();
-      current.browser = undefined;
-      await slow.stop();
+        async () => BigInt((await on.serverChannels(user.sender.address))[0].deposit) === 4n * PRICE,
+        { timeout: 30_000, message: "the receiver to see the top-up" },
+      );
+      const prompts = user.wallet.prompts();
+      await clickWhenReady(user.page, "pay");
+      await waitForContent(user.page, "c");
+      assert.equal(user.wallet.prompts() - prompts, 1, "one signature");
     }
+    await waitForContent(user.page, "c");
+    assert.equal(await receiverBalance(on, user.sender.address), 3n * PRICE, "exactly one payment more");
   }),
 );
