@@ -4,7 +4,7 @@
 
 import { formatUnits, InputError, parseUnits } from "./format.js";
 import { info } from "./info.js";
-import { markChannelChanged, pay } from "./navigation.js";
+import { markChannelChanged, markChannelClosing, pay } from "./navigation.js";
 import { sleep, syncWithReceiver, waitForReceiver } from "./receiver.js";
 import { channel, channelState, client, lib, payableWithoutWallet, state, wrongChain } from "./state.js";
 import { channelEnded, loadChannel, refreshChannel, refreshWallet, rememberAccount } from "./wallet.js";
@@ -200,6 +200,7 @@ export async function closeUncooperatively() {
     }
     setStatus(TX, { busy: true, detail: "Requesting the close on chain: confirm in your wallet. You can settle after the challenge period." });
     await client().closeChannel({ balance: state.payFrom ?? channel().balance });
+    markChannelClosing();
     state.payFrom = null;
     state.channel = client().channel;
     await refreshChannel();

@@ -48,6 +48,20 @@ export function markChannelChanged() {
   remember(`changed:${channelName(channel())}`, Date.now());
 }
 
+/** Marks the current channel as closing: this tab no longer pays from it before reading the chain. */
+export function markChannelClosing() {
+  remember(`closing:${channelName(channel())}`, Date.now());
+}
+
+/**
+ * Whether this tab asked the chain to close `c` (the stored channel then says "open" while the
+ * contract and the receiver say closing).
+ * @param {import("./state.js").Channel} c
+ */
+export function closingRequested(c) {
+  return remember(`closing:${channelName(c)}`) !== null;
+}
+
 function recentlyChanged() {
   const at = /** @type {number | null} */ (remember(`changed:${channelName(channel())}`));
   return at !== null && Date.now() - at < RECEIVER_CATCH_UP_MS;

@@ -27,7 +27,7 @@ import {
   useAccount,
 } from "./actions.js";
 import { info } from "./info.js";
-import { maybeAutoPay, takePendingPayment } from "./navigation.js";
+import { closingRequested, maybeAutoPay, takePendingPayment } from "./navigation.js";
 import { payableWithoutWallet, state, wrongChain } from "./state.js";
 import { $, MESSAGES, REFUSALS, render, reportError, setStatus, showError } from "./view.js";
 import {
@@ -150,7 +150,9 @@ async function main() {
   try {
     const account = remembered ?? (walletAccounts = await walletAccountsNow())[0] ?? null;
     await createClient(account);
-    if (account && (await loadStoredChannel())?.sessionKey) {
+    const stored = account ? await loadStoredChannel() : null;
+    // A channel this tab is closing: the chain says what it is, so the wallet path decides.
+    if (stored && stored.sessionKey && !closingRequested(stored)) {
       autoPayDone = true; // what the last navigation did is handled; once is enough
       if (await maybeAutoPay(pending)) return; // reloading to pay
     }

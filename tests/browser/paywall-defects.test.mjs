@@ -12,7 +12,15 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
 import { formatTokens, installWallet, launchBrowser, reportFailures, startStack, waitUntil } from "./harness.mjs";
-import { clickWhenReady, readPaywall, typeInto, waitForContent, waitForIdle, waitForView } from "./paywall-page.mjs";
+import {
+  clickWhenReady,
+  readPaywall,
+  trackNavigations,
+  typeInto,
+  waitForContent,
+  waitForIdle,
+  waitForView,
+} from "./paywall-page.mjs";
 
 const PRICE = 5n; // /echofix/<param>
 const TIMEOUT = 240_000;
@@ -150,6 +158,33 @@ test(
     );
     assert.equal(switched.buttons["switch-chain"]?.visible, false);
     assert.equal(user.wallet.chainId, stack.chainId);
+  }),
+);
+
+test(
+  "defect 10: a channel closed here without the receiver is not paid from by the wallet-less path: the next paywalled page shows it closing or settled",
+  { timeout: TIMEOUT },
+  reportFailures(() => current, async () => {
+    const user = await newUser();
+    await openAndPay(user, stack, "/echofix/open", "open", 100n * PRICE);
+    assert.equal((await user.page.goto(user.url("/echofix/manage#manage"))).status(), 402);
+    await clickWhenReady(user.page, "close-uncooperative");
+    const closing = await waitForView(user.page, (v) => !v.statusBusy && (v.channelState === "closing" || v.error?.visible), {
+      timeout: 60_000,
+      message: "the channel to be closing",
+    });
+    assert.equal(closing.channelState, "closing", `closing: ${JSON.stringify(closing.error)}`);
+
+    // Another paywalled page: no payment attempt (it would be refused); the channel shown as the
+    // chain has it (closing, or settled once the receiver answered the close with its proof).
+    const navigations = trackNavigations(user.page);
+    assert.equal((await user.page.goto(user.url("/echofix/later"))).status(), 402);
+    const view = await waitForView(user.page, (v) => !v.statusBusy && ["closing", "settled"].includes(v.channelState), {
+      timeout: 30_000,
+      message: "the page to show the channel closing or settled",
+    });
+    assert.ok(!view.error?.visible, `no refusal shown: ${JSON.stringify(view.error)}`);
+    assert.deepEqual(navigations.map((n) => n.status), [402], "one load, no payment reload");
   }),
 );
 
