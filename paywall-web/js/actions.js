@@ -4,10 +4,10 @@
 
 import { formatUnits, InputError, parseUnits } from "./format.js";
 import { info } from "./info.js";
-import { markChannelChanged, pay } from "./navigation.js";
+import { markChannelChanged, markChannelClosing, pay } from "./navigation.js";
 import { sleep, syncWithReceiver, waitForReceiver } from "./receiver.js";
-import { channel, channelState, client, lib, state, wrongChain } from "./state.js";
-import { channelEnded, loadChannel, refreshChannel, refreshWallet } from "./wallet.js";
+import { channel, channelState, client, lib, payableWithoutWallet, state, wrongChain } from "./state.js";
+import { channelEnded, loadChannel, refreshChannel, refreshWallet, rememberAccount } from "./wallet.js";
 import {
   BUY_WEI,
   clearError,
@@ -70,13 +70,16 @@ export async function useAccount(account) {
   state.onchain = null;
   state.ended = null;
   if (!account) return;
+  rememberAccount(account);
   await refreshWallet();
-  if (wrongChain()) {
+  // On another chain the stored channel still shows (a session key pays without the wallet);
+  // what needs the chain waits for a switch.
+  await loadChannel();
+  state.account = /** @type {import("./state.js").Address} */ (client().account || account); // checksummed once the library has it
+  if (wrongChain() && !payableWithoutWallet()) {
     showError("wrong_chain", wrongChainMessage(false));
     return;
   }
-  await loadChannel();
-  state.account = /** @type {import("./state.js").Address} */ (client().account || account); // checksummed once the library has it
   if (state.sessionKeyLost && channelState() === "open") {
     showError("session_key_lost", MESSAGES.session_key_lost);
     state.attention = "close";
@@ -197,6 +200,7 @@ export async function closeUncooperatively() {
     }
     setStatus(TX, { busy: true, detail: "Requesting the close on chain: confirm in your wallet. You can settle after the challenge period." });
     await client().closeChannel({ balance: state.payFrom ?? channel().balance });
+    markChannelClosing();
     state.payFrom = null;
     state.channel = client().channel;
     await refreshChannel();

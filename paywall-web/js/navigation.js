@@ -1,16 +1,16 @@
 // @ts-check
 // Paying for this page by navigation: sign the next proof, let the library write the payment
-// cookies, reload. What the page remembers across those reloads lives in sessionStorage (this
-// tab only): the payment in flight, recent automatic payments (no reload loops), and what was
+// cookies, reload. What the page remembers across those reloads (memory.js, this tab only):
+// the payment in flight, recent automatic payments (no reload loops), and what was
 // paid moments ago, so a navigation the browser repeats (Back, Forward) never pays again
 // silently.
 
 import { info } from "./info.js";
-import { channel, channelState, client, deposit, lib, remaining, state, wrongChain } from "./state.js";
+import { remember } from "./memory.js";
+import { channel, channelState, client, deposit, lib, remaining, state } from "./state.js";
 import { adoptReceiverProof, sleep, syncWithReceiver } from "./receiver.js";
 import { errorShown, MESSAGES, REFUSALS, render, reportError, setStatus, showError, UNSYNCED } from "./view.js";
 
-const PREFIX = "paywall:";
 /** Payment cookies the receiver never saw expire after this. */
 const COOKIE_MAX_AGE_SECONDS = 120;
 /** Automatic payments per page within the window: no reload loops. */
@@ -26,24 +26,6 @@ const RECEIVER_CATCH_UP_MS = 60_000;
 
 /** This page's address, the key of what the page remembers about it. */
 export const pagePath = `${location.pathname}${location.search}`;
-
-/**
- * A value in this tab's sessionStorage: read with one argument, write with two (`null` deletes).
- * @template T
- * @param {string} key
- * @param {T | null} [value]
- * @returns {T | null}
- */
-function remember(key, value) {
-  try {
-    if (value === undefined) return JSON.parse(sessionStorage.getItem(PREFIX + key) || "null");
-    if (value === null) sessionStorage.removeItem(PREFIX + key);
-    else sessionStorage.setItem(PREFIX + key, JSON.stringify(value));
-  } catch {
-    /* storage unavailable: no memory across reloads */
-  }
-  return null;
-}
 
 /**
  * The payment a navigation carried: which page, which channel, and the balance before it (what
@@ -64,6 +46,20 @@ export function takePendingPayment() {
 /** Marks the current channel as just opened or topped up: the receiver may lag behind. */
 export function markChannelChanged() {
   remember(`changed:${channelName(channel())}`, Date.now());
+}
+
+/** Marks the current channel as closing: this tab no longer pays from it before reading the chain. */
+export function markChannelClosing() {
+  remember(`closing:${channelName(channel())}`, Date.now());
+}
+
+/**
+ * Whether this tab asked the chain to close `c` (the stored channel then says "open" while the
+ * contract and the receiver say closing).
+ * @param {import("./state.js").Channel} c
+ */
+export function closingRequested(c) {
+  return remember(`closing:${channelName(c)}`) !== null;
 }
 
 function recentlyChanged() {
@@ -185,15 +181,27 @@ async function afterNavigation(pending) {
   // The receiver refused a payment: nothing was paid for this page. Say why, resync, and
   // retry only where that can help.
   remember(`paid:${pagePath}`, null);
+  let resynced = Boolean(current) && adoptReceiverProof(info.balance, info.balanceSignature);
+  if (current && info.reason === "insufficient-funds" && topUpNotSeenYet()) {
+    // Topped up moments ago and the deposit covers it: the receiver has not seen the top-up yet.
+    // Pay again on top of what it accepted (its answer named it, else ask it).
+    if (!resynced && ours) resynced = await resync(ours, false);
+    if (channel().sessionKey) return waitAndRetry("Waiting for the receiver to see the top-up…");
+    showError("topup_not_seen", MESSAGES.topup_not_seen);
+    return false;
+  }
   showError(info.reason, REFUSALS[info.reason] || info.message || info.reason);
   if (info.reason === "insufficient-funds") state.attention = "topup";
   if (!current) return false;
-  let resynced = adoptReceiverProof(info.balance, info.balanceSignature);
   if (!resynced && ours) resynced = await resync(ours, Boolean(UNSYNCED[info.reason]));
   if (!resynced && UNSYNCED[info.reason]) {
     showError(info.reason, channel().sessionKey ? UNSYNCED[info.reason] : MESSAGES.resync_in_wallet);
   }
-  if (!channel().sessionKey) return false; // every retry would prompt: leave it to the Pay button
+  if (!channel().sessionKey) {
+    // Every retry would prompt: leave it to the Pay button, and say when waiting is the fix.
+    if (info.reason === "nonexisting-channel" && recentlyChanged()) showError("channel_not_seen", MESSAGES.channel_not_seen);
+    return false;
+  }
 
   switch (info.reason) {
     case "invalid-amount":
@@ -206,15 +214,7 @@ async function afterNavigation(pending) {
     case "nonexisting-channel": {
       // Just opened or topped up: the receiver has not caught up. Wait and retry a few times.
       if (info.reason === "nonexisting-channel" && !recentlyChanged()) return false;
-      const waits = /** @type {number} */ (remember(`waits:${pagePath}`) || 0);
-      if (waits >= WAIT_RETRIES) return false;
-      remember(`waits:${pagePath}`, waits + 1);
-      state.busy = true;
-      render();
-      setStatus("Waiting for the receiver to confirm the channel…", { busy: true });
-      await sleep(WAIT_RETRY_MS);
-      state.busy = false;
-      return "retry";
+      return waitAndRetry("Waiting for the receiver to confirm the channel…");
     }
     default:
       return false;
@@ -222,42 +222,76 @@ async function afterNavigation(pending) {
 }
 
 /**
+ * Whether an insufficient-funds refusal only means the receiver has not seen a top-up yet: the
+ * channel was topped up moments ago and its deposit (as this browser knows it, the top-up
+ * included) covers the payment on top of the receiver's balance.
+ */
+function topUpNotSeenYet() {
+  const current = channel();
+  return recentlyChanged() && info.price !== null && current.balance + info.price <= current.deposit;
+}
+
+/**
+ * Waits a moment, then has the page pay again (a bounded number of times per page): the
+ * receiver has not caught up with the chain yet. No error meanwhile, only `status`.
+ * @param {string} status
+ * @returns {Promise<false | "retry">}
+ */
+async function waitAndRetry(status) {
+  const waits = /** @type {number} */ (remember(`waits:${pagePath}`) || 0);
+  if (waits >= WAIT_RETRIES) {
+    showError("receiver_behind", MESSAGES.receiver_behind);
+    return false;
+  }
+  remember(`waits:${pagePath}`, waits + 1);
+  state.busy = true;
+  render();
+  setStatus(status, { busy: true });
+  await sleep(WAIT_RETRY_MS);
+  state.busy = false;
+  return "retry";
+}
+
+/**
  * On load: pays for the page by itself when that is safe (a session key, an open channel, no
- * refusal it cannot fix, and not paid for moments ago).
+ * refusal it cannot fix, and not paid for moments ago). The wallet is not needed, nor its
+ * chain: the session key signs. Resolves to true when the page reloads to pay.
  * @param {PendingPayment | null} pending
+ * @returns {Promise<boolean>}
  */
 export async function maybeAutoPay(pending) {
   const safe = await afterNavigation(pending);
   const current = state.channel;
-  const open = Boolean(current) && channelState() === "open" && !wrongChain();
+  const open = Boolean(current) && channelState() === "open";
   if (open && info.price !== null && remaining() < info.price) {
     // Nothing is paid: say why (unless the receiver's refusal already does) and offer a top-up.
     if (!errorShown()) showError("insufficient_deposit", MESSAGES.insufficient_deposit);
     state.attention = "topup";
-    return;
+    return false;
   }
-  if (!safe || !open || !current || !current.sessionKey || info.price === null) return;
+  if (!safe || !open || !current || !current.sessionKey || info.price === null) return false;
   // `#manage` (any paywalled URL) keeps the page here to top up, close or settle.
-  if (location.hash === "#manage") return;
+  if (location.hash === "#manage") return false;
   if (safe === "fresh") {
     // Back, Forward or a reload of a page paid moments ago: ask, do not pay again.
     state.repeatPaidAt = repeatedNavigation() ? recentlyPaidAt() : null;
     if (state.repeatPaidAt !== null) {
       state.attention = "pay";
-      return;
+      return false;
     }
     // Retries are bounded by their own counters; fresh payments by this guard against loops.
     if (!recordAutoPay()) {
       showError("payment_loop", MESSAGES.payment_loop);
-      return;
+      return false;
     }
   }
   state.busy = true;
   try {
-    if (await pay()) return; // reloading: stay busy
+    if (await pay()) return true; // reloading: stay busy
   } catch (error) {
     reportError(error);
   }
   state.busy = false;
   render();
+  return false;
 }

@@ -27,10 +27,18 @@ import {
   useAccount,
 } from "./actions.js";
 import { info } from "./info.js";
-import { maybeAutoPay, takePendingPayment } from "./navigation.js";
-import { state, wrongChain } from "./state.js";
+import { closingRequested, maybeAutoPay, takePendingPayment } from "./navigation.js";
+import { payableWithoutWallet, state, wrongChain } from "./state.js";
 import { $, MESSAGES, REFUSALS, render, reportError, setStatus, showError } from "./view.js";
-import { announcedWallets, createClient, discoveredWallet, injectedWallet, rpc } from "./wallet.js";
+import {
+  announcedWallets,
+  createClient,
+  discoveredWallet,
+  injectedWallet,
+  loadStoredChannel,
+  rememberedAccount,
+  rpc,
+} from "./wallet.js";
 
 const POLL_MS = 3_000;
 
@@ -39,6 +47,11 @@ async function loadLibrary() {
   const lib = await import("./uraiden-wasm/uraiden_wasm.js");
   await lib.default();
   return lib;
+}
+
+/** The wallet's accounts, without a prompt (`[]` when the site is not connected). */
+async function walletAccountsNow() {
+  return /** @type {string[]} */ (await rpc("eth_accounts").catch(() => []));
 }
 
 /** Follows the wallet's account and chain (while it is the page's wallet). */
@@ -129,16 +142,36 @@ async function main() {
     Object.assign(state, { provider: found.provider, walletName: found.name });
   }
 
+  // Pay first: a channel this browser holds with a session key pays with no wallet request.
+  // The wallet is read (accounts, chain, balances, the channel on chain) only when the page stays.
+  const remembered = rememberedAccount();
+  let walletAccounts = null;
+  let autoPayDone = false;
   try {
-    await createClient();
-    const accounts = /** @type {string[]} */ (await rpc("eth_accounts").catch(() => []));
-    render();
-    setStatus("loading…", { busy: true });
-    if (accounts && accounts[0]) await useAccount(accounts[0]);
+    const account = remembered ?? (walletAccounts = await walletAccountsNow())[0] ?? null;
+    await createClient(account);
+    const stored = account ? await loadStoredChannel() : null;
+    // A channel this tab is closing: the chain says what it is, so the wallet path decides.
+    if (stored && stored.sessionKey && !closingRequested(stored)) {
+      autoPayDone = true; // what the last navigation did is handled; once is enough
+      if (await maybeAutoPay(pending)) return; // reloading to pay
+    }
   } catch (error) {
     reportError(error);
   }
-  if (state.account && !wrongChain() && !state.sessionKeyLost) {
+
+  try {
+    const accounts = walletAccounts ?? (await walletAccountsNow());
+    await createClient(accounts[0] ?? null);
+    render();
+    setStatus("loading…", { busy: true });
+    if (accounts[0]) await useAccount(accounts[0]);
+  } catch (error) {
+    reportError(error);
+  }
+  if (autoPayDone) {
+    // Handled above: the wallet only added what the page shows.
+  } else if (state.account && !state.sessionKeyLost && (!wrongChain() || payableWithoutWallet())) {
     await maybeAutoPay(pending);
   } else if (info.reason && !state.account) {
     showError(info.reason, REFUSALS[info.reason] || info.message || info.reason);

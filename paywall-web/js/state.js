@@ -99,6 +99,11 @@ export function wrongChain() {
   return state.walletChainId !== null && info.chainId !== null && state.walletChainId !== info.chainId;
 }
 
+/** An open channel whose proofs a session key signs: paying needs neither the wallet nor its chain. */
+export function payableWithoutWallet() {
+  return Boolean(state.channel && state.channel.sessionKey) && channelState() === "open";
+}
+
 /** Blocks until the challenge period is over (settle is allowed strictly after the settle block). */
 export function blocksUntilSettle() {
   if (!state.onchain || state.block === null) return Infinity;

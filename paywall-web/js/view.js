@@ -4,7 +4,7 @@
 
 import { formatAmount, formatCount, formatUnits, InputError, parseUnits, SUGGESTED_VIEWS, viewsFor } from "./format.js";
 import { info } from "./info.js";
-import { blocksUntilSettle, channelState, deposit, remaining, state, wrongChain } from "./state.js";
+import { blocksUntilSettle, channelState, deposit, payableWithoutWallet, remaining, state, wrongChain } from "./state.js";
 
 /** 0.1 ETH buys 50 tokens from the test token's mint(). */
 export const BUY_WEI = 10n ** 17n;
@@ -38,6 +38,9 @@ export const MESSAGES = {
   cookies_blocked: "Your browser did not send the payment cookie; allow cookies for this site, then press Pay.",
   payment_loop: "The receiver did not accept several payments in a row; nothing more is paid automatically. Check the channel below, then press Pay.",
   insufficient_deposit: "Your channel's remaining deposit does not cover this payment; top up the channel or open a new one.",
+  topup_not_seen: "The receiver has not seen your top-up yet (it waits for the chain); nothing was paid. Press Pay again in a few seconds.",
+  channel_not_seen: "The receiver has not seen your new channel yet (it waits for the chain); nothing was paid. Press Pay again in a few seconds.",
+  receiver_behind: "The receiver has not caught up with the chain yet; nothing was paid. Press Pay again in a moment.",
   insufficient_eth: "Your account has too little ETH to pay for gas; get some ETH on this network first.",
   resync_in_wallet: "The receiver refused the payment's balance: press Pay to ask it for its last balance (one signature in your wallet), then pay on top of it.",
   session_key_lost: "This channel's session key is gone from this browser (its storage was cleared): close the channel to get the rest of your deposit back, then open a new one. Until then each view needs a wallet signature.",
@@ -189,12 +192,14 @@ const plural = (count, noun) => `${count} ${noun}${count === 1 ? "" : "s"}`;
 function idleStatus() {
   if (!state.lib) return state.provider ? "loading…" : "Install a wallet to pay.";
   if (!state.account) return state.provider ? "Connect your wallet to pay." : "Install a wallet to pay.";
-  if (wrongChain()) return "Switch your wallet's network to pay.";
+  if (wrongChain() && !payableWithoutWallet()) return "Switch your wallet's network to pay.";
   switch (channelState()) {
     case "open":
       if (!state.payable) return "Waiting for the receiver to see the channel…";
       if (state.repeatPaidAt !== null) return "Paid moments ago: press Pay again to view it once more.";
-      return remaining() >= (info.price ?? 0n) ? "Ready to pay." : "Top up the channel to pay.";
+      if (remaining() < (info.price ?? 0n)) return "Top up the channel to pay.";
+      // Never "Ready" next to a refusal or a failure.
+      return errorShown() ? "Not paid: see the message below." : "Ready to pay.";
     case "closing": {
       const left = blocksUntilSettle();
       return left > 0 ? `Closing: you can settle in ${plural(left, "block")}.` : "Ready to settle.";
@@ -233,7 +238,9 @@ function repeatNotice(paidAt) {
 
 export function render() {
   const connected = Boolean(state.account && state.client);
+  // On-chain actions need the receiver's chain; a session-key payment needs no wallet at all.
   const ready = connected && !wrongChain();
+  const payReady = connected && (!wrongChain() || payableWithoutWallet());
   const busy = state.busy;
   const channel = state.channel;
   const chState = channelState();
@@ -266,6 +273,9 @@ export function render() {
   }
   if (connected && token && token.balance === 0n && chState !== "open") {
     hints.push(`You hold no ${token.symbol}: buy test tokens below, or get some from the receiver.`);
+  }
+  if (connected && wrongChain() && payableWithoutWallet()) {
+    hints.push(`Your wallet is on chain ${state.walletChainId}: paying needs no switch (the session key signs), but topping up, closing and settling happen on chain ${info.chainId}: press Switch network first.`);
   }
   if (channel && !channel.sessionKey && !state.sessionKeyLost && chState === "open") {
     hints.push("This channel has no session key: each view asks your wallet for a signature.");
@@ -300,7 +310,7 @@ export function render() {
   button("buy").disabled = busy || !ready || (state.eth !== null && state.eth < BUY_WEI);
 
   $("pay-actions").hidden = !open;
-  button("pay").disabled = busy || !ready || !open || remaining() < price;
+  button("pay").disabled = busy || !payReady || !open || remaining() < price;
   const again = repeat ? "Pay again" : "Pay";
   setText("pay", price > 0n && token ? `${again} ${tokenText(price)} and view` : `${again} and view`);
 

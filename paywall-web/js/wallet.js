@@ -1,10 +1,14 @@
 // @ts-check
 // The wallet and the library: finding a wallet, loading uraiden-wasm, the client, and reading
-// balances and the channel (no prompts here; the actions prompt).
+// balances and the channel (no prompts here; the actions prompt). The wallet is asked only for
+// what the user needs: a payment with the session key needs nothing from it, so the page
+// remembers (in this tab) which account it last used and pays from that account's stored
+// channel before it reads the wallet, and reads the chain only on the wallet's own chain.
 
 import { quantity } from "./format.js";
 import { info } from "./info.js";
-import { client, sameAddress, state, wrongChain } from "./state.js";
+import { remember } from "./memory.js";
+import { client, lower, sameAddress, state, wrongChain } from "./state.js";
 
 /** @typedef {NonNullable<import("./state.js").PaywallState["provider"]>} Provider */
 
@@ -50,10 +54,43 @@ export async function rpc(method, params = []) {
   return state.provider.request({ method, params });
 }
 
-export async function createClient() {
+/** Where this tab remembers the account it last used with this receiver. */
+const accountKey = () => `account:${info.chainId}:${lower(info.contract)}:${lower(info.receiver)}`;
+
+/** The account this tab last used with this receiver, if any (no wallet request). */
+export function rememberedAccount() {
+  const account = /** @type {string | null} */ (remember(accountKey()));
+  return typeof account === "string" && /^0x[0-9a-fA-F]{40}$/.test(account) ? account : null;
+}
+
+/** @param {string} account */
+export function rememberAccount(account) {
+  remember(accountKey(), account);
+}
+
+/**
+ * The wallet as the library sees it when the page already knows the account: `eth_accounts` is
+ * answered with it (the library asks that to find the stored channel), everything else goes to
+ * the wallet.
+ * @param {Provider} provider
+ * @param {string} account
+ * @returns {import("./state.js").Eip1193Provider}
+ */
+function withKnownAccount(provider, account) {
+  return {
+    request: (args) => (args.method === "eth_accounts" ? Promise.resolve([account]) : provider.request(args)),
+  };
+}
+
+/**
+ * A new library client for the page's wallet. With `account` (the one the page knows it uses)
+ * the library finds that account's stored channel without asking the wallet.
+ * @param {string | null} [account]
+ */
+export async function createClient(account = null) {
   if (!state.lib || !state.provider || !info.contract) throw new Error("the library, a wallet and a contract come first");
   state.client = await state.lib.MicroRaiden.create({
-    provider: state.provider,
+    provider: account ? withKnownAccount(state.provider, account) : state.provider,
     contract: info.contract,
     token: info.token ?? undefined,
     chainId: info.chainId ?? undefined,
@@ -82,10 +119,11 @@ export async function refreshWallet() {
   if (token) state.token = token;
 }
 
-/** The channel as the chain sees it, and the block number (for the challenge period). */
+/** The channel as the chain sees it, and the block number (for the challenge period); nothing
+ * on another chain (the wallet would read that chain). */
 export async function refreshChannel() {
   state.onchain = null;
-  if (!state.channel) return;
+  if (!state.channel || wrongChain()) return;
   try {
     state.onchain = await client().getChannelInfo();
   } catch (error) {
@@ -110,12 +148,20 @@ export function channelEnded() {
   state.ended = "settled";
 }
 
-/** The stored channel to this receiver, else the one on chain (storage lost). */
+/** The channel stored in this browser for the client's account (no wallet request once the
+ * library knows the account). */
+export async function loadStoredChannel() {
+  state.channel = await client().loadStoredChannel(info.receiver ?? undefined);
+  return state.channel;
+}
+
+/** The stored channel to this receiver, else the one on chain (storage lost; only on the
+ * receiver's chain). */
 export async function loadChannel() {
   const receiver = info.receiver ?? undefined;
-  state.channel = await client().loadStoredChannel(receiver);
+  await loadStoredChannel();
   state.sessionKeyLost = false;
-  if (!state.channel) {
+  if (!state.channel && !wrongChain()) {
     try {
       state.channel = await client().loadChannelFromBlockchain(receiver);
     } catch (error) {
