@@ -94,6 +94,10 @@ pub struct ReceiverArgs {
     /// The chain's currency symbol, for wallets that add the chain.
     #[arg(long, env = "URAIDEN_CHAIN_CURRENCY_SYMBOL", default_value = "ETH", global = true)]
     pub chain_currency_symbol: String,
+    /// Leave paid HTML pages as they are: without it, a page the paywall page paid for gets a
+    /// small "Paid … · … left · manage" note.
+    #[arg(long, env = "URAIDEN_NO_PAID_NOTE", global = true)]
+    pub no_paid_note: bool,
     /// Blocks an event needs, its own included, before it counts. The default, 3, means a
     /// reorg of the last one or two blocks never undoes an event the receiver acted on; 1
     /// (mined is enough) suits only a chain that never reorgs (a local dev chain). A deeper
@@ -462,6 +466,7 @@ async fn start(account: &AccountArgs, receiver: &ReceiverArgs, args: StartArgs) 
             ),
             _ => None,
         },
+        no_paid_note: receiver.no_paid_note,
     };
     serve::raise_open_file_limit(http.limits.max_connections);
     let server = Receiver::start(ReceiverConfig { channels, http }).await?;

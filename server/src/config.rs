@@ -21,6 +21,16 @@ pub struct Gateway {
     pub chain_id: u64,
     /// How a wallet that does not know the chain adds it, when the operator says.
     pub public_chain: Option<PublicChain>,
+    /// The token's symbol and decimals, when its contract answered `symbol()` and
+    /// `decimals()`: amounts shown to people are in whole tokens then.
+    pub token_units: Option<TokenUnits>,
+}
+
+/// How a token's amounts are shown: `decimals` digits after the point, then the symbol.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TokenUnits {
+    pub symbol: String,
+    pub decimals: u8,
 }
 
 impl Gateway {
@@ -33,6 +43,7 @@ impl Gateway {
             token,
             chain_id,
             public_chain: None,
+            token_units: None,
         }
     }
 
@@ -134,6 +145,8 @@ pub struct HttpOptions {
     pub paywall_dir: Option<PathBuf>,
     /// Enables the operator's channel listings.
     pub api_token: Option<ApiToken>,
+    /// `--no-paid-note`: leave paid HTML pages untouched (see `paid_note`).
+    pub no_paid_note: bool,
 }
 
 /// What one client may hold of the server, so that slow or silent clients (slowloris) and

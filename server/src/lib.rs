@@ -27,6 +27,7 @@
 //! Money core:
 //! - [`channels`]: the [`ChannelManager`](channels::ChannelManager), which decides on payments.
 //! - [`store`]: durable channel state (SQLite).
+//! - `paid_note`: the "Paid … · … left · manage" note on HTML pages the paywall page paid for.
 //! - `payment_writer`: group commit of payments (one writer thread, one transaction per batch).
 //! - [`sync`]: follows the contract's events with confirmations.
 //! - [`duties`]: the receiver's transactions: disputes, settlements, withdrawals, close-all,
@@ -42,6 +43,7 @@ pub mod config;
 pub mod cors;
 pub mod duties;
 pub mod metrics;
+mod paid_note;
 mod payment_writer;
 pub mod paywall;
 pub mod proxy;

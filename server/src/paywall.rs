@@ -93,8 +93,9 @@ use uraiden_protocol::{
 use crate::{
     app::AppState,
     assets,
-    backend::{ChannelView, LastProof, PaymentRejected, StatusRefused},
-    config::PublicChain,
+    backend::{AcceptedPayment, ChannelView, LastProof, PaymentRejected, StatusRefused},
+    config::{PublicChain, TokenUnits},
+    paid_note::PaidNote,
     rate_limit::{route_label, too_many_requests, LimitedBy, Limits, Rate, RetryAfter},
 };
 
@@ -391,6 +392,8 @@ async fn charge(
             if response.extensions().get::<NotServed>().is_some() {
                 // Stored before the handler ran (the check above said no, the manager yes).
                 tracing::warn!(sender = %accepted.channel.sender, %path, "payment stored, but nothing served");
+            } else if client.source == PaymentSource::Cookies && !state.options().no_paid_note {
+                response = add_paid_note(state, response, &accepted, price).await;
             }
             let info = PaywallInfo {
                 sender: Some(accepted.channel.sender),
@@ -448,6 +451,21 @@ async fn charge(
             )
         }
     }
+}
+
+/// A navigation the paywall page paid for: its HTML gets what it cost and what is left.
+async fn add_paid_note(
+    state: &AppState,
+    response: Response,
+    accepted: &AcceptedPayment,
+    price: U192,
+) -> Response {
+    let Some(channel) = state.backend().channel(accepted.channel.sender, accepted.channel.open_block_number)
+    else {
+        return response;
+    };
+    let note = PaidNote { price, remaining: channel.deposit.saturating_sub(accepted.balance) };
+    note.add_to(response, state.gateway().token_units.as_ref()).await
 }
 
 /// The route's handler: still to run, or run already (its answer not sent yet).
@@ -769,6 +787,9 @@ pub struct PaymentRequiredBody {
     /// How a wallet adds the chain, when the operator published it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain: Option<PublicChain>,
+    /// The token's symbol and decimals, when its contract answered: pages show whole tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_units: Option<TokenUnits>,
 }
 
 impl PaymentRequiredBody {
@@ -796,6 +817,7 @@ impl PaymentRequiredBody {
             balance: info.sender_balance.map(|balance| balance.to_string()),
             balance_signature: info.balance_signature.as_ref().map(ProofSignature::to_hex),
             chain: None,
+            token_units: None,
         }
     }
 }
@@ -809,6 +831,7 @@ async fn payment_required(
 ) -> Response {
     let body = PaymentRequiredBody {
         chain: state.gateway().public_chain.clone(),
+        token_units: state.gateway().token_units.clone(),
         ..PaymentRequiredBody::new(&info, refusal)
     };
     let mut response = if client.browser {

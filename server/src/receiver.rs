@@ -23,13 +23,13 @@ use axum::{middleware::from_fn_with_state, Router};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower_http::{cors::CorsLayer, trace::TraceLayer};
-use uraiden_chain::contracts::RaidenMicroTransferChannels;
+use uraiden_chain::contracts::{CustomToken, RaidenMicroTransferChannels};
 
 use crate::{
     app::{self, AppState},
     backend::ChannelBackend,
     channels::{BackgroundTasks, ChannelManager, ChannelManagerConfig},
-    config::{ApiToken, Gateway, HttpLimits, HttpOptions, PublicChain, RateLimits},
+    config::{ApiToken, Gateway, HttpLimits, HttpOptions, PublicChain, RateLimits, TokenUnits},
     proxy::ProxyConfig,
     rate_limit, serve,
 };
@@ -99,6 +99,8 @@ pub struct HttpConfig {
     pub rate_limits: RateLimits,
     /// Published in the paywall info, so a wallet that does not know the chain can add it.
     pub public_chain: Option<PublicChain>,
+    /// `--no-paid-note`: leave paid HTML pages untouched.
+    pub no_paid_note: bool,
 }
 
 /// Everything a receiver runs with.
@@ -147,10 +149,12 @@ impl Receiver {
         let cors = crate::cors::cors_layer(&http.cors_origins)?;
         let contract = channels.channel_manager;
         let (chain_id, token) = read_gateway(&channels.provider, contract).await?;
+        let channels_provider = channels.provider.clone();
         let (manager, tasks) =
             ChannelManager::start(channels).await.context("starting the channel manager")?;
         let gateway = Gateway {
             public_chain: http.public_chain.clone(),
+            token_units: read_token_units(&channels_provider, token).await,
             ..Gateway::new(manager.receiver(), contract, token, chain_id)
         };
         tracing::info!(
@@ -191,8 +195,12 @@ impl Receiver {
         tls: Option<TlsAcceptor>,
         cors: Option<CorsLayer>,
     ) -> anyhow::Result<Self> {
-        let options =
-            HttpOptions { tls: tls.is_some(), paywall_dir: http.paywall_dir, api_token: http.api_token };
+        let options = HttpOptions {
+            tls: tls.is_some(),
+            paywall_dir: http.paywall_dir,
+            api_token: http.api_token,
+            no_paid_note: http.no_paid_note,
+        };
         let rate_limits = &http.rate_limits;
         if rate_limits.per_client_address.is_some() || rate_limits.per_sender.is_some() {
             tracing::info!(
@@ -265,6 +273,36 @@ async fn load_tls(files: Option<&TlsFiles>) -> anyhow::Result<Option<TlsAcceptor
     match files {
         Some(files) => Ok(Some(serve::load_tls(&files.cert, &files.key).await?)),
         None => Ok(None),
+    }
+}
+
+/// The token's symbol and decimals for showing amounts to people; `None` (amounts then shown
+/// in base units) when its contract does not answer both within the node timeout.
+async fn read_token_units(
+    provider: &alloy::providers::DynProvider,
+    token: alloy::primitives::Address,
+) -> Option<TokenUnits> {
+    let contract = CustomToken::new(token, provider);
+    let (symbol, decimals) = tokio::time::timeout(NODE_TIMEOUT, async {
+        (contract.symbol().call().await, contract.decimals().call().await)
+    })
+    .await
+    .ok()?;
+    match (symbol, decimals) {
+        (Ok(symbol), Ok(decimals)) => {
+            // Shown in a page: a short, printable symbol or none.
+            let symbol: String = symbol.chars().filter(|c| !c.is_control()).take(12).collect();
+            Some(TokenUnits { symbol, decimals })
+        }
+        (symbol, decimals) => {
+            tracing::warn!(
+                %token,
+                symbol_error = symbol.err().map(|e| e.to_string()),
+                decimals_error = decimals.err().map(|e| e.to_string()),
+                "the token did not answer symbol() and decimals(): amounts are shown in base units"
+            );
+            None
+        }
     }
 }
 

@@ -651,7 +651,7 @@ async fn the_operator_api_withdraws_and_closes_all() {
         manager.token(),
         harness.chain.deployment.chain_id,
     );
-    let options = HttpOptions { tls: false, paywall_dir: None, api_token: ApiToken::new("operator-token") };
+    let options = HttpOptions { api_token: ApiToken::new("operator-token"), ..HttpOptions::default() };
     let router = app::app(AppState::new(std::sync::Arc::new(manager.clone()), gateway, options));
     let post = |path: String, token: Option<&str>, body: &'static str| {
         let mut request = Request::builder().method("POST").uri(path);

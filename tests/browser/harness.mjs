@@ -228,7 +228,8 @@ export function chromiumBin() {
  * contract's minimum), `confirmations` (1: mined is enough, passed explicitly since the
  * server's default of 3 would wait for blocks anvil only mines on transactions; anvil never reorgs),
  * `pollIntervalMs` (200), `senderTokens` (1,000 whole tokens), `paywallDir`
- * (paywall-web/), `serverArgs` (extra options of `start`).
+ * (paywall-web/), `serverArgs` (extra options of `start`), `paidPath` (a paywalled path that
+ * answers 402 once the receiver is up; the echo demo's by default).
  */
 export async function startStack(options = {}) {
   const {
@@ -240,6 +241,7 @@ export async function startStack(options = {}) {
     senderTokens = 1000n,
     paywallDir = process.env.URAIDEN_PAYWALL_DIR || path.join(ROOT, "paywall-web"),
     serverArgs = [],
+    paidPath = "/echofix/hello",
   } = options;
   const started = Date.now();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "uraiden-browser-"));
@@ -363,7 +365,7 @@ export async function startStack(options = {}) {
         if (server.exitCode !== null || server.signalCode !== null) {
           throw new Error(`uraiden-server exited (${server.exitCode ?? server.signalCode}):\n${tail(logs.server)}`);
         }
-        const response = await fetch(`${serverUrl}/echofix/hello`, { headers: { Accept: "application/json" } });
+        const response = await fetch(`${serverUrl}${paidPath}`, { headers: { Accept: "application/json" } });
         return response.status === 402;
       },
       { timeout: 30_000, interval: 100, message: `uraiden-server on ${serverUrl} to answer 402` },
