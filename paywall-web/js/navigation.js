@@ -34,7 +34,7 @@ export const pagePath = `${location.pathname}${location.search}`;
  * @param {T | null} [value]
  * @returns {T | null}
  */
-function remember(key, value) {
+export function remember(key, value) {
   try {
     if (value === undefined) return JSON.parse(sessionStorage.getItem(PREFIX + key) || "null");
     if (value === null) sessionStorage.removeItem(PREFIX + key);
@@ -52,7 +52,7 @@ function remember(key, value) {
  */
 
 /** @param {import("./state.js").Channel} c */
-const channelName = (c) => `${c.sender.toLowerCase()}:${c.openBlockNumber}`;
+export const channelName = (c) => `${c.sender.toLowerCase()}:${c.openBlockNumber}`;
 
 /** The payment the previous page load sent, if any (read once: the next load starts clean). */
 export function takePendingPayment() {
