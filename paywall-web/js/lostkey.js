@@ -13,7 +13,7 @@ import { info } from "./info.js";
 import { channelName, remember } from "./navigation.js";
 import { syncWithReceiver } from "./receiver.js";
 import { channel, lib, state } from "./state.js";
-import { MESSAGES, REFUSALS, setStatus, showError } from "./view.js";
+import { MESSAGES, REFUSALS, render, setStatus, showError } from "./view.js";
 
 /** The balance the receiver is known to hold, per channel, in this tab (sessionStorage). */
 const KNOWN = "accepted:";
@@ -43,6 +43,8 @@ export async function continueLostKeyChannel(pending) {
   /** @type {unknown} */
   let failed = null;
   if (!inSync) {
+    state.busy = true;
+    render();
     setStatus("asking the receiver for this channel's balance…", {
       busy: true,
       detail: "Sign the status request in your wallet: it proves the channel is yours and pays nothing; the receiver answers with the balance it holds.",
@@ -56,6 +58,8 @@ export async function continueLostKeyChannel(pending) {
       console.warn("paywall: receiver", error);
       state.unsynced = true; // Remaining is unknown; Pay asks the receiver first
       failed = error;
+    } finally {
+      state.busy = false;
     }
   }
 
