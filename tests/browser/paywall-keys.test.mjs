@@ -13,7 +13,8 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
 import { formatTokens, installWallet, launchBrowser, reportFailures, startStack, waitUntil } from "./harness.mjs";
-import { clickWhenReady, typeInto, waitForContent, waitForIdle, waitForView } from "./paywall-page.mjs";
+import { loadLibrary } from "./measure-signing.mjs";
+import { clickWhenReady, typeInto, waitForContent, waitForView } from "./paywall-page.mjs";
 
 const PRICE = 5n; // /echofix/<param>
 const TIMEOUT = 240_000;
@@ -93,7 +94,7 @@ async function startOpening(user, deposit) {
 }
 
 it(
-  "session key lost after paying 40 of 100: the page adopts the receiver's last proof (one signature), shows 60 left, says why each view needs the wallet, and Pay pays 45",
+  "session key lost after paying 40 of 100: the page adopts the receiver's last proof (one signature), shows 60 left, says why each view needs the wallet, Pay pays 45, and a payment the receiver refuses is not counted",
   async () => {
     const user = await newUser();
     const { page, wallet, sender } = user;
@@ -155,6 +156,46 @@ it(
     });
     assert.equal(next.remainingBaseUnits, "55");
     assert.deepEqual(typedSigned(wallet, signedBeforeNext), [], "no signature: the tab knows the receiver took 45");
+
+    // Another tab pays twice meanwhile (the receiver holds 55), so this tab's Pay signs 50 and
+    // the receiver refuses it: the refused payment is not counted; the page asks the receiver
+    // (one signature) and shows 45 left.
+    const other = await user.browser.context.newPage();
+    await loadLibrary(other, stack.serverUrl);
+    const paidElsewhere = await other.evaluate(
+      async ({ contract, chainId, receiver, urls }) => {
+        const client = await window.uraiden.MicroRaiden.create({ contract, chainId, receiver, pollIntervalMs: 100 });
+        await client.requestAccounts();
+        await client.loadStoredChannel();
+        const bodies = [];
+        for (const url of urls) bodies.push(await (await client.payingFetch(url, { maxPrice: 5n })).text());
+        return bodies;
+      },
+      {
+        contract: stack.manager,
+        chainId: stack.chainId,
+        receiver: stack.receiver.address,
+        urls: [user.url("/echofix/tab1"), user.url("/echofix/tab2")],
+      },
+    );
+    await other.close();
+    assert.deepEqual(paidElsewhere, ["tab1", "tab2"]);
+    assert.equal(await receiverBalance(sender), 55n);
+    const signedBeforeRefusal = wallet.calls("eth_signTypedData_v4").length;
+    await page.click("#pay");
+    const refused = await waitForView(
+      page,
+      (v) => v.isPaywall && !v.statusBusy && v.error?.visible && /refused/i.test(v.error.text),
+      { message: "the page to show the refusal" },
+    );
+    assert.equal(refused.remainingBaseUnits, "45", `the receiver's 55 counted, the refused 50 not: ${refused.remaining}`);
+    assert.deepEqual(typedSigned(wallet, signedBeforeRefusal), ["BalanceProof", "StatusRequest"]);
+    assert.equal(await receiverBalance(sender), 55n, "the refused payment took nothing");
+
+    // Pay again: 60, accepted.
+    await clickWhenReady(page, "pay");
+    await waitForContent(page, "next");
+    assert.equal(await receiverBalance(sender), 60n);
   },
 );
 
