@@ -9,12 +9,15 @@ import { formatUnits } from "./format.js";
 import { info } from "./info.js";
 import { whileTransactionPending } from "./leaving.js";
 import { markChannelChanged } from "./navigation.js";
-import { waitForReceiver } from "./receiver.js";
+import { sleep, waitForReceiver } from "./receiver.js";
 import { client, lib, state } from "./state.js";
 import { REFUSALS, render, reportError, setStatus, showError } from "./view.js";
 import { refreshChannel, refreshWallet } from "./wallet.js";
 
 /** @typedef {import("./uraiden-wasm/uraiden_wasm.js").PendingChannel} PendingChannel */
+
+/** When the library calls an opening stale: its default receipt timeout, which the page's client keeps. */
+const STALE_AFTER_MS = 600_000;
 
 /** An opening that never came: opening a new channel replaces it (its key stays stored). */
 let staleOpening = /** @type {PendingChannel | null} */ (null);
@@ -74,7 +77,18 @@ export async function resumeOpening() {
       "Its session key is stored in this browser: the page continues by itself.",
   });
   try {
-    state.channel = await whileTransactionPending(() => client().waitForPendingChannel(receiver));
+    // Waited for until it turns stale, not longer: the user must not be kept waiting for a
+    // transaction that never comes (its wallet prompt rejected, or the transaction dropped).
+    const mined = client().waitForPendingChannel(receiver);
+    const untilStale = Math.max(0, opening.since + STALE_AFTER_MS - Date.now());
+    const channel = await whileTransactionPending(() => Promise.race([mined, sleep(untilStale).then(() => null)]));
+    if (!channel) {
+      showStale({ ...opening, stale: true });
+      // Mined after all: start again with it, unless another channel was opened meanwhile.
+      mined.then(() => state.channel || state.busy || location.reload(), () => {});
+      return false;
+    }
+    state.channel = channel;
     state.ended = null;
     state.sessionKeyLost = false;
     markChannelChanged();

@@ -306,7 +306,7 @@ it(
   async () => {
     const user = await newUser();
     const { page, wallet } = user;
-    watchDialogs(page);
+    const dialogs = watchDialogs(page);
     try {
       assert.equal((await page.goto(user.url("/echofix/stale"))).status(), 402);
       await automine(false);
@@ -319,10 +319,27 @@ it(
       await stack.publicClient.request({ method: "anvil_dropTransaction", params: [hash] });
       await automine(true);
 
-      // Eleven minutes later (the library's receipt timeout is ten), the page is reloaded.
-      await page.clock.setFixedTime(Date.now() + 11 * 60_000);
+      // Reloaded a few seconds before the opening turns stale (the library's receipt timeout
+      // is ten minutes): the page waits for it, then, the time over, says what to do.
+      await page.clock.setFixedTime(Date.now() + 10 * 60_000 - 10_000);
       await page.reload();
-      const view = await waitForView(page, (v) => v.isPaywall && !v.statusBusy && v.error?.visible, {
+      await waitForView(page, (v) => v.isPaywall && /being opened/i.test(v.status ?? ""), {
+        message: "the page to wait for the opening",
+      });
+      const waited = await waitForView(page, (v) => v.isPaywall && !v.statusBusy && v.error?.visible, {
+        timeout: 30_000,
+        message: "the page to give up waiting once the opening is stale",
+      });
+      assert.equal(waited.error.code, "opening_stale", waited.error.text);
+      assert.equal(await dialogs.asksBeforeLeaving(), "closed", "nothing pending any more: leaving does not ask");
+
+      // Eleven minutes later, a reload finds it stale at once.
+      const reopened = await user.browser.context.newPage();
+      user.browser.page = reopened;
+      watchDialogs(reopened);
+      await reopened.clock.setFixedTime(Date.now() + 11 * 60_000);
+      await reopened.goto(user.url("/echofix/stale"));
+      const view = await waitForView(reopened, (v) => v.isPaywall && !v.statusBusy && v.error?.visible, {
         message: "the page to show the stale opening",
       });
       assert.equal(view.error.code, "opening_stale", view.error.text);
@@ -331,16 +348,16 @@ it(
       assert.match(view.error.text, /kept/i);
       assert.equal(view.channelState, "none");
       assert.equal(view.buttons.open.visible && view.buttons.open.enabled, true, "a new channel can be opened");
-      const pendingKeys = await page.evaluate(() => Object.keys(localStorage).filter((key) => key.includes(":pending:")));
+      const pendingKeys = await reopened.evaluate(() => Object.keys(localStorage).filter((key) => key.includes(":pending:")));
       assert.equal(pendingKeys.length, 1, "the opening's key is kept");
 
       // Opening a new channel is not refused because of the stale one (the page's clock back
       // to now: the receiver refuses status requests signed with a deadline far ahead).
-      await page.clock.setFixedTime(Date.now());
-      await typeInto(page, "deposit", formatTokens(100n, stack.tokenDecimals));
-      await page.click("#open");
+      await reopened.clock.setFixedTime(Date.now());
+      await typeInto(reopened, "deposit", formatTokens(100n, stack.tokenDecimals));
+      await reopened.click("#open");
       const opened = await waitForView(
-        page,
+        reopened,
         (v) => v.isPaywall && !v.statusBusy && v.channelState === "open" && v.buttons.pay?.enabled,
         { timeout: 90_000, message: "the new channel" },
       );
