@@ -4,7 +4,9 @@
 
 import { formatUnits, InputError, parseUnits } from "./format.js";
 import { info } from "./info.js";
+import { whileTransactionPending } from "./leaving.js";
 import { markChannelChanged, markChannelClosing, pay } from "./navigation.js";
+import { replacesStaleOpening } from "./opening.js";
 import { sleep, syncWithReceiver, waitForReceiver } from "./receiver.js";
 import { channel, channelState, client, lib, payableWithoutWallet, state, wrongChain } from "./state.js";
 import { channelEnded, loadChannel, refreshChannel, refreshWallet, rememberAccount } from "./wallet.js";
@@ -115,7 +117,8 @@ export async function openChannel(event) {
     }
     const sessionKey = input("session-key").checked;
     setStatus(TX, { busy: true, detail: `Opening a channel with ${tokens(amount)}: confirm the approval, then the channel, in your wallet.` });
-    state.channel = await client().openChannel({ receiver: info.receiver ?? undefined, deposit: amount, sessionKey });
+    const options = { receiver: info.receiver ?? undefined, deposit: amount, sessionKey, replace: replacesStaleOpening() };
+    state.channel = await whileTransactionPending(() => client().openChannel(options));
     state.ended = null;
     markChannelChanged();
     await Promise.all([refreshChannel(), refreshWallet()]);
@@ -135,7 +138,7 @@ export async function topUp(event) {
   await act(TX, async () => {
     const amount = parseUnits(input("topup-amount").value, decimals(), "topup-amount");
     setStatus(TX, { busy: true, detail: `Adding ${tokens(amount)}: confirm the approval, then the top-up, in your wallet.` });
-    state.channel = await client().topUpChannel(amount);
+    state.channel = await whileTransactionPending(() => client().topUpChannel(amount));
     markChannelChanged();
     input("topup-amount").value = "";
     await Promise.all([refreshChannel(), refreshWallet()]);
@@ -172,7 +175,7 @@ export async function closeCooperatively() {
     try {
       // The library asks the receiver with a close request signed now (continuing from the
       // receiver's last balance when it differs), checks its signature, and closes.
-      await client().closeChannel({ receiverUrl: receiverUrl() });
+      await whileTransactionPending(() => client().closeChannel({ receiverUrl: receiverUrl() }));
     } catch (error) {
       if (!isCloseRefusal(error)) throw error;
       state.channel = client().channel;
@@ -199,7 +202,8 @@ export async function closeUncooperatively() {
       }
     }
     setStatus(TX, { busy: true, detail: "Requesting the close on chain: confirm in your wallet. You can settle after the challenge period." });
-    await client().closeChannel({ balance: state.payFrom ?? channel().balance });
+    const balance = state.payFrom ?? channel().balance;
+    await whileTransactionPending(() => client().closeChannel({ balance }));
     markChannelClosing();
     state.payFrom = null;
     state.channel = client().channel;
@@ -210,7 +214,7 @@ export async function closeUncooperatively() {
 export async function settle() {
   await act(TX, async () => {
     setStatus(TX, { busy: true, detail: "Settling: confirm in your wallet; the rest of your deposit comes back." });
-    await client().settleChannel();
+    await whileTransactionPending(() => client().settleChannel());
     state.channel = null;
     state.onchain = null;
     state.ended = "settled";
@@ -220,7 +224,7 @@ export async function settle() {
 
 export async function buy() {
   await act(TX, async () => {
-    await client().buyToken(BUY_WEI);
+    await whileTransactionPending(() => client().buyToken(BUY_WEI));
     await refreshWallet();
   }, "Buying 50 test tokens for 0.1 ETH: confirm in your wallet.");
 }

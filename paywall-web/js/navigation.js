@@ -34,7 +34,7 @@ export const pagePath = `${location.pathname}${location.search}`;
  */
 
 /** @param {import("./state.js").Channel} c */
-const channelName = (c) => `${c.sender.toLowerCase()}:${c.openBlockNumber}`;
+export const channelName = (c) => `${c.sender.toLowerCase()}:${c.openBlockNumber}`;
 
 /** The payment the previous page load sent, if any (read once: the next load starts clean). */
 export function takePendingPayment() {

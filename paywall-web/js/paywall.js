@@ -9,6 +9,8 @@
 // - state.js: the page's state and what follows; - view.js: rendering, messages, errors;
 // - wallet.js: wallet, library client, balances; - receiver.js: status requests to the receiver;
 // - navigation.js: paying by navigation, and what this tab remembers across reloads;
+// - opening.js: an opening left pending (reload); - lostkey.js: a channel whose session key is lost;
+// - leaving.js: asking before leaving with a transaction pending;
 // - actions.js: what the buttons do;              - paywall.js: this entry point.
 
 import {
@@ -27,8 +29,10 @@ import {
   useAccount,
 } from "./actions.js";
 import { info } from "./info.js";
+import { continueLostKeyChannel } from "./lostkey.js";
 import { closingRequested, maybeAutoPay, takePendingPayment } from "./navigation.js";
-import { payableWithoutWallet, state, wrongChain } from "./state.js";
+import { resumeOpening } from "./opening.js";
+import { channelState, payableWithoutWallet, state, wrongChain } from "./state.js";
 import { $, MESSAGES, REFUSALS, render, reportError, setStatus, showError } from "./view.js";
 import {
   announcedWallets,
@@ -169,9 +173,13 @@ async function main() {
   } catch (error) {
     reportError(error);
   }
+  // A channel being opened when the page was left: continue it (ready to pay, not paid).
+  const resumed = !autoPayDone && state.account && !wrongChain() && !state.channel && (await resumeOpening());
   if (autoPayDone) {
     // Handled above: the wallet only added what the page shows.
-  } else if (state.account && !state.sessionKeyLost && (!wrongChain() || payableWithoutWallet())) {
+  } else if (state.account && !wrongChain() && state.sessionKeyLost && channelState() === "open") {
+    await continueLostKeyChannel(pending);
+  } else if (state.account && !state.sessionKeyLost && !resumed && (!wrongChain() || payableWithoutWallet())) {
     await maybeAutoPay(pending);
   } else if (info.reason && !state.account) {
     showError(info.reason, REFUSALS[info.reason] || info.message || info.reason);

@@ -43,7 +43,8 @@ export const MESSAGES = {
   receiver_behind: "The receiver has not caught up with the chain yet; nothing was paid. Press Pay again in a moment.",
   insufficient_eth: "Your account has too little ETH to pay for gas; get some ETH on this network first.",
   resync_in_wallet: "The receiver refused the payment's balance: press Pay to ask it for its last balance (one signature in your wallet), then pay on top of it.",
-  session_key_lost: "This channel's session key is gone from this browser (its storage was cleared): close the channel to get the rest of your deposit back, then open a new one. Until then each view needs a wallet signature.",
+  session_key_lost:
+    "This channel's session key is gone from this browser (its storage was cleared), so each view needs a signature in your wallet now, and the channel cannot be topped up (whoever holds the lost key could spend a new deposit). Close it to get the rest of your deposit back, then open a new channel.",
   unauthorized: "Connect your wallet first.",
   timeout: "The transaction was not mined in time; check your wallet, then reload this page.",
   network: "The network request failed; check your connection and try again.",
@@ -287,7 +288,8 @@ export function render() {
   setText("channel-state", chState);
   $("channel-state").dataset.state = chState;
   showAmount("channel-deposit", channel ? deposit() : null);
-  showAmount("channel-remaining", channel ? remaining() : null);
+  // Unknown while a refusal (or a lost session key) left the receiver's balance unknown: never guessed.
+  showAmount("channel-remaining", channel && !state.unsynced ? remaining() : null);
   setText("channel-signer", !channel ? "—" : channel.sessionKey ? "session key in this browser" : "your wallet");
   const closing = chState === "closing";
   $("channel-settle-label").hidden = !closing;
@@ -318,7 +320,7 @@ export function render() {
   button("open").disabled = busy || !ready || !token;
   input("deposit").disabled = busy;
   input("session-key").disabled = busy;
-  $("topup-form").hidden = !open;
+  $("topup-form").hidden = !open || state.sessionKeyLost; // the library refuses: the lost key could spend it
   button("topup").disabled = busy || !ready || !token;
   input("topup-amount").disabled = busy;
 
