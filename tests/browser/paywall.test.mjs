@@ -452,9 +452,14 @@ describe("e: the wallet rejects a transaction", { timeout: TIMEOUT * 2 }, () => 
     assert.deepEqual(txNames(user.wallet, stack), ["approve"], "only the approve was sent");
   });
 
-  it("e: then a retry opens the channel and pays", async () => {
+  it("e: then a retry opens the channel and pays, using the allowance already given", async () => {
     await openChannel(user, deposit);
     await payAndSee(user, "hello");
+    assert.deepEqual(
+      txNames(user.wallet, stack),
+      ["approve", "createChannelWithSigner"],
+      "the approve of the rejected opening still stands: no second approve",
+    );
     assert.equal((await stack.channelsCreatedBy(user.sender.address)).length, 1);
     assert.equal(BigInt((await serverChannel(user.sender.address)).balance), PRICE);
     const view = await readPaywall(user.page);

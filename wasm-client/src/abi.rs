@@ -26,7 +26,7 @@ sol!(
 );
 
 use CustomToken::{
-    approveCall, balanceOfCall, decimalsCall, eip712DomainCall, mintCall, nameCall, noncesCall, symbolCall,
+    allowanceCall, approveCall, balanceOfCall, decimalsCall, eip712DomainCall, mintCall, nameCall, noncesCall, symbolCall,
 };
 use RaidenMicroTransferChannels::{
     cooperativeCloseCall, createChannelWithPermitCall, createChannelWithSignerCall, getChannelInfoCall,
@@ -37,6 +37,11 @@ use RaidenMicroTransferChannels::{
 /// `token.approve(spender, amount)`.
 pub fn approve(spender: Address, amount: U192) -> Bytes {
     approveCall { spender, value: U256::from(amount) }.abi_encode().into()
+}
+
+/// `token.allowance(owner, spender)`.
+pub fn allowance(owner: Address, spender: Address) -> Bytes {
+    allowanceCall { owner, spender }.abi_encode().into()
 }
 
 /// `token.balanceOf(owner)`.

@@ -487,8 +487,18 @@ impl Inner {
         Ok((id, signature))
     }
 
-    async fn approve(&self, amount: U192) -> Result<Receipt> {
-        self.transact(self.token, abi::approve(self.contract, amount), None).await
+    /// Lets the channel manager take `amount`, unless an earlier approve still does (an opening
+    /// retried after its createChannel prompt was rejected, say): one prompt and one fee fewer.
+    async fn approve(&self, amount: U192) -> Result<()> {
+        let owner = self.account().await?;
+        let allowed = match self.provider.call(self.token, &abi::allowance(owner, self.contract)).await {
+            Ok(data) => abi::decode_balance(&data).ok(),
+            Err(_) => None, // unknown: approve as if there were none
+        };
+        if allowed.is_some_and(|allowed| allowed >= U256::from(amount)) {
+            return Ok(());
+        }
+        self.transact(self.token, abi::approve(self.contract, amount), None).await.map(|_| ())
     }
 
     async fn open_channel(&self, options: JsValue) -> Result<JsValue> {
