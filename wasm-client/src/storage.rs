@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use uraiden_protocol::{parse_amount, ChannelId, LocalSigningKey, ProofSignature, U192};
 
 use crate::{
-    channel::ChannelState,
+    channel::{newest_first, ChannelState},
     error::{ErrorKind, Result, UraidenError},
 };
 
@@ -76,16 +76,18 @@ impl ChannelStore {
     /// Every stored channel, newest first.
     pub fn channels(&self) -> Result<Vec<ChannelState>> {
         self.migrate_v1()?;
+        let blocks = keys_with_prefix(&self.prefix)?
+            .iter()
+            .filter_map(|key| key[self.prefix.len()..].parse::<u32>().ok())
+            .map(u64::from)
+            .collect();
         let mut channels = Vec::new();
-        for key in keys_with_prefix(&self.prefix)? {
-            if key[self.prefix.len()..].parse::<u32>().is_err() {
-                continue;
-            }
+        for block in newest_first(blocks)? {
+            let key = self.channel_key(block);
             if let Some(json) = load(&key)? {
                 channels.push(self.read_channel(&key, &json)?);
             }
         }
-        channels.sort_by_key(|channel| core::cmp::Reverse(channel.id.open_block_number));
         Ok(channels)
     }
 
@@ -108,7 +110,14 @@ impl ChannelStore {
                     .push(PendingChannel::from_json(&json, self.receiver).map_err(|e| unreadable(&key, &e))?);
             }
         }
-        pending.sort_by_key(|p| p.since_ms);
+        // An insertion sort: there are hardly ever two, and core's sort adds kilobytes of wasm.
+        for at in 1..pending.len() {
+            let mut to = at;
+            while to > 0 && pending[to - 1].since_ms > pending[to].since_ms {
+                pending.swap(to - 1, to);
+                to -= 1;
+            }
+        }
         Ok(pending)
     }
 
