@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use uraiden_protocol::{parse_amount, ChannelId, LocalSigningKey, ProofSignature, U192};
 
 use crate::{
-    channel::{newest_first, ChannelState},
+    channel::{newest_first, sort_small_by_key, ChannelState},
     error::{ErrorKind, Result, UraidenError},
 };
 
@@ -110,14 +110,7 @@ impl ChannelStore {
                     .push(PendingChannel::from_json(&json, self.receiver).map_err(|e| unreadable(&key, &e))?);
             }
         }
-        // An insertion sort: there are hardly ever two, and core's sort adds kilobytes of wasm.
-        for at in 1..pending.len() {
-            let mut to = at;
-            while to > 0 && pending[to - 1].since_ms > pending[to].since_ms {
-                pending.swap(to - 1, to);
-                to -= 1;
-            }
-        }
+        sort_small_by_key(&mut pending, |p| p.since_ms);
         Ok(pending)
     }
 
