@@ -153,7 +153,10 @@ pub struct ClosingSignatureBody {
 impl ClosingSignatureBody {
     /// Parses the answer; other fields are ignored.
     pub fn from_json(body: &str) -> Result<Self, BodyError> {
-        from_answer(body)
+        let fields = answer_fields(body)?;
+        let close_signature = signature_field(&fields, "close_signature")?
+            .ok_or_else(|| BodyError::Shape("missing field `close_signature`".into()))?;
+        Ok(Self { close_signature })
     }
 
     /// The answer as the receiver writes it.
@@ -172,21 +175,16 @@ pub struct LastProofBody {
     pub balance_signature: Option<ProofSignature>,
 }
 
-#[derive(Deserialize)]
-struct LastProofFields {
-    balance: String,
-    #[serde(default)]
-    balance_signature: Option<ProofSignature>,
-}
-
 impl LastProofBody {
     /// Parses the 409's body; other fields (`error`, `message`) are ignored. The balance must
     /// be a canonical decimal string, the signature one the contract would accept, or null.
     pub fn from_json(body: &str) -> Result<Self, BodyError> {
-        let fields: LastProofFields = from_answer(body)?;
-        let balance = parse_amount(&fields.balance)
+        let fields = answer_fields(body)?;
+        let balance = string_field(&fields, "balance")?
+            .ok_or_else(|| BodyError::Shape("missing field `balance`".into()))?;
+        let balance = parse_amount(balance)
             .map_err(|error| BodyError::Field { field: "balance", problem: error.to_string() })?;
-        Ok(Self { balance, balance_signature: fields.balance_signature })
+        Ok(Self { balance, balance_signature: signature_field(&fields, "balance_signature")? })
     }
 
     /// The fields the receiver adds to its error body.
@@ -198,8 +196,41 @@ impl LastProofBody {
     }
 }
 
-fn from_answer<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, BodyError> {
-    from_object(serde_json::from_str(body).map_err(|error| BodyError::NotJson(error.to_string()))?)
+// The receiver's answers are read field by field from a `Value`, not through `Deserialize`: the
+// browser sender (uraiden-wasm) then links no typed deserialisation, whose error messages carry
+// serde's float formatting (about 20 KB of wasm).
+
+/// The fields of a receiver's answer: a JSON object (other fields are ignored).
+fn answer_fields(body: &str) -> Result<Map<String, Value>, BodyError> {
+    match serde_json::from_str(body).map_err(|error| BodyError::NotJson(error.to_string()))? {
+        Value::Object(fields) => Ok(fields),
+        _ => Err(BodyError::Shape("expected a JSON object".into())),
+    }
+}
+
+/// The string field `name`; `None` when it is missing or null.
+fn string_field<'a>(
+    fields: &'a Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<&'a str>, BodyError> {
+    match fields.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text)),
+        Some(_) => Err(BodyError::Shape(format!("invalid type: field `{name}` must be a string"))),
+    }
+}
+
+/// The signature field `name` (`0x` hex, read as written); `None` when it is missing or null.
+fn signature_field(
+    fields: &Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<ProofSignature>, BodyError> {
+    string_field(fields, name)?
+        .map(|hex| {
+            ProofSignature::from_hex(hex)
+                .map_err(|error| BodyError::Field { field: name, problem: error.to_string() })
+        })
+        .transpose()
 }
 
 /// The fields of a JSON object. Only an object: serde would also fill a struct from an array

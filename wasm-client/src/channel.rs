@@ -106,7 +106,7 @@ impl ChannelState {
 
 /// The open blocks of `ChannelCreated` logs, newest first, each once.
 pub fn newest_first(mut blocks: Vec<u64>) -> Result<Vec<u32>> {
-    blocks.sort_unstable_by(|a, b| b.cmp(a));
+    sort_small_by_key(&mut blocks, |block| core::cmp::Reverse(*block));
     blocks.dedup();
     blocks
         .into_iter()
@@ -119,6 +119,19 @@ pub fn newest_first(mut blocks: Vec<u64>) -> Result<Vec<u32>> {
             })
         })
         .collect()
+}
+
+/// Sorts `items` by `key`, keeping the order of equal keys: an insertion sort, quadratic but for
+/// the few channels an account has with a receiver a matter of microseconds, where each of
+/// core's sorts adds kilobytes of wasm per item type.
+pub fn sort_small_by_key<T, K: Ord>(items: &mut [T], key: impl Fn(&T) -> K) {
+    for at in 1..items.len() {
+        let mut to = at;
+        while to > 0 && key(&items[to - 1]) > key(&items[to]) {
+            items.swap(to - 1, to);
+            to -= 1;
+        }
+    }
 }
 
 /// The sender's state of channel `id` rebuilt from the chain (`info`, its `signer`) and what
@@ -217,6 +230,10 @@ mod tests {
     #[test]
     fn log_blocks_are_deduplicated_newest_first() {
         assert_eq!(newest_first(vec![5, 9, 5, 7]).unwrap(), vec![9, 7, 5]);
+        assert_eq!(newest_first(vec![]).unwrap(), Vec::<u32>::new());
+        let mut pairs = [(3, 'a'), (1, 'b'), (3, 'c'), (2, 'd'), (1, 'e')];
+        sort_small_by_key(&mut pairs, |pair| pair.0);
+        assert_eq!(pairs, [(1, 'b'), (1, 'e'), (2, 'd'), (3, 'a'), (3, 'c')], "stable");
         assert_eq!(newest_first(vec![1 << 32]).unwrap_err().kind(), ErrorKind::InvalidResponse);
     }
 

@@ -14,11 +14,12 @@
 //! it can spend at most the channel's deposit. That is the trade for signing without prompts.
 
 use alloy_primitives::{Address, B256};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use uraiden_protocol::{parse_amount, ChannelId, LocalSigningKey, ProofSignature, U192};
 
 use crate::{
-    channel::ChannelState,
+    channel::{newest_first, sort_small_by_key, ChannelState},
     error::{ErrorKind, Result, UraidenError},
 };
 
@@ -75,16 +76,18 @@ impl ChannelStore {
     /// Every stored channel, newest first.
     pub fn channels(&self) -> Result<Vec<ChannelState>> {
         self.migrate_v1()?;
+        let blocks = keys_with_prefix(&self.prefix)?
+            .iter()
+            .filter_map(|key| key[self.prefix.len()..].parse::<u32>().ok())
+            .map(u64::from)
+            .collect();
         let mut channels = Vec::new();
-        for key in keys_with_prefix(&self.prefix)? {
-            if key[self.prefix.len()..].parse::<u32>().is_err() {
-                continue;
-            }
+        for block in newest_first(blocks)? {
+            let key = self.channel_key(block);
             if let Some(json) = load(&key)? {
                 channels.push(self.read_channel(&key, &json)?);
             }
         }
-        channels.sort_by_key(|channel| core::cmp::Reverse(channel.id.open_block_number));
         Ok(channels)
     }
 
@@ -107,7 +110,7 @@ impl ChannelStore {
                     .push(PendingChannel::from_json(&json, self.receiver).map_err(|e| unreadable(&key, &e))?);
             }
         }
-        pending.sort_by_key(|p| p.since_ms);
+        sort_small_by_key(&mut pending, |p| p.since_ms);
         Ok(pending)
     }
 
@@ -138,23 +141,23 @@ fn unreadable(key: &str, problem: &str) -> UraidenError {
     )
 }
 
-/// The stored JSON of a channel.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// The stored JSON of a channel (read back by [`from_json`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 struct StoredChannel {
     open_block_number: u32,
     /// Decimal strings: JSON numbers lose precision above 2^53.
     deposit: String,
     balance: String,
     /// `0x` hex of the signature over `balance`, when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     balance_signature: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     session_key: Option<B256>,
     /// The on-chain signer, when it is a session key this browser does not hold (storage was
     /// cleared): the wallet signs, and that key's proofs stay credible. Earlier versions wrote
     /// it as `lostSigner`.
-    #[serde(default, alias = "lostSigner", skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     signer: Option<Address>,
 }
 
@@ -177,21 +180,29 @@ pub fn from_json(
     sender: Address,
     receiver: Address,
 ) -> core::result::Result<ChannelState, String> {
-    let stored: StoredChannel = serde_json::from_str(json).map_err(|e| e.to_string())?;
-    let deposit = parse_amount(&stored.deposit).map_err(|e| e.to_string())?;
-    let balance = parse_amount(&stored.balance).map_err(|e| e.to_string())?;
-    let session_key = stored
-        .session_key
+    let mut fields = Fields::parse(json)?;
+    let open_block_number = fields.integer("openBlockNumber")?;
+    let open_block_number =
+        u32::try_from(open_block_number).map_err(|_| "openBlockNumber: above uint32".to_owned())?;
+    let deposit = parse_amount(fields.string("deposit")?).map_err(|e| format!("deposit: {e}"))?;
+    let balance = parse_amount(fields.string("balance")?).map_err(|e| format!("balance: {e}"))?;
+    let session_key = fields
+        .optional_b256("sessionKey")?
         .map(|bytes| LocalSigningKey::from_bytes(&bytes))
         .transpose()
-        .map_err(|e| e.to_string())?;
-    let last_signature = stored
-        .balance_signature
-        .map(|hex| ProofSignature::from_hex(&hex))
+        .map_err(|e| format!("sessionKey: {e}"))?;
+    let last_signature = fields
+        .optional_string("balanceSignature")?
+        .map(ProofSignature::from_hex)
         .transpose()
-        .map_err(|e| e.to_string())?;
-    let id = ChannelId::new(sender, receiver, stored.open_block_number);
-    let channel = match (session_key, stored.signer) {
+        .map_err(|e| format!("balanceSignature: {e}"))?;
+    let signer = match (fields.optional_address("signer")?, fields.optional_address("lostSigner")?) {
+        (Some(_), Some(_)) => return Err("both signer and lostSigner".to_owned()),
+        (signer, lost) => signer.or(lost),
+    };
+    fields.no_others()?;
+    let id = ChannelId::new(sender, receiver, open_block_number);
+    let channel = match (session_key, signer) {
         (None, Some(signer)) if signer != sender => ChannelState::signed_by_lost_key(id, deposit, signer),
         (session_key, _) => ChannelState::new(id, deposit, session_key),
     };
@@ -213,14 +224,15 @@ pub struct PendingChannel {
     pub transaction_hash: Option<B256>,
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// The stored JSON of an opening (read back by `PendingChannel::from_json`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct StoredPending {
     session_key: B256,
     deposit: String,
     since_ms: u64,
     from_block: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     transaction_hash: Option<B256>,
 }
 
@@ -242,15 +254,18 @@ impl PendingChannel {
     }
 
     fn from_json(json: &str, receiver: Address) -> core::result::Result<Self, String> {
-        let stored: StoredPending = serde_json::from_str(json).map_err(|e| e.to_string())?;
-        Ok(Self {
+        let mut fields = Fields::parse(json)?;
+        let session_key = fields.optional_b256("sessionKey")?.ok_or("missing field `sessionKey`")?;
+        let pending = Self {
             receiver,
-            session_key: LocalSigningKey::from_bytes(&stored.session_key).map_err(|e| e.to_string())?,
-            deposit: parse_amount(&stored.deposit).map_err(|e| e.to_string())?,
-            since_ms: stored.since_ms,
-            from_block: stored.from_block,
-            transaction_hash: stored.transaction_hash,
-        })
+            session_key: LocalSigningKey::from_bytes(&session_key).map_err(|e| format!("sessionKey: {e}"))?,
+            deposit: parse_amount(fields.string("deposit")?).map_err(|e| format!("deposit: {e}"))?,
+            since_ms: fields.integer("sinceMs")?,
+            from_block: fields.integer("fromBlock")?,
+            transaction_hash: fields.optional_b256("transactionHash")?,
+        };
+        fields.no_others()?;
+        Ok(pending)
     }
 
     /// The channel it opened in `open_block_number`, with its session key.
@@ -260,6 +275,68 @@ impl PendingChannel {
             deposit,
             Some(self.session_key.clone()),
         )
+    }
+}
+
+/// A stored record's fields, read one by one from a parsed JSON object. Not `Deserialize`: typed
+/// deserialisation would link serde's error formatting (floats included) into the wasm, about
+/// 20 KB for two small records.
+struct Fields {
+    object: Map<String, Value>,
+    /// Every field read so far, so `no_others` can refuse the rest.
+    known: Vec<&'static str>,
+}
+
+impl Fields {
+    fn parse(json: &str) -> core::result::Result<Self, String> {
+        match serde_json::from_str(json).map_err(|e| e.to_string())? {
+            Value::Object(object) => Ok(Self { object, known: Vec::new() }),
+            _ => Err("expected a JSON object".to_owned()),
+        }
+    }
+
+    /// The field `name`, `None` when it is missing or null.
+    fn get(&mut self, name: &'static str) -> Option<&Value> {
+        self.known.push(name);
+        self.object.get(name).filter(|value| !value.is_null())
+    }
+
+    fn optional_string(&mut self, name: &'static str) -> core::result::Result<Option<&str>, String> {
+        self.get(name)
+            .map(|value| value.as_str().ok_or_else(|| format!("{name}: expected a string")))
+            .transpose()
+    }
+
+    fn string(&mut self, name: &'static str) -> core::result::Result<&str, String> {
+        self.optional_string(name)?.ok_or_else(|| format!("missing field `{name}`"))
+    }
+
+    /// A non-negative integer number.
+    fn integer(&mut self, name: &'static str) -> core::result::Result<u64, String> {
+        let value = self.get(name).ok_or_else(|| format!("missing field `{name}`"))?;
+        value.as_u64().ok_or_else(|| format!("{name}: expected a non-negative integer"))
+    }
+
+    /// `0x` and 64 hex digits.
+    fn optional_b256(&mut self, name: &'static str) -> core::result::Result<Option<B256>, String> {
+        self.optional_string(name)?
+            .map(|hex| hex.parse::<B256>().map_err(|e| format!("{name}: {e}")))
+            .transpose()
+    }
+
+    /// `0x` and 40 hex digits.
+    fn optional_address(&mut self, name: &'static str) -> core::result::Result<Option<Address>, String> {
+        self.optional_string(name)?
+            .map(|hex| hex.parse::<Address>().map_err(|e| format!("{name}: {e}")))
+            .transpose()
+    }
+
+    /// Refuses a field none of the reads named (a record of a newer version, or a damaged one).
+    fn no_others(&self) -> core::result::Result<(), String> {
+        match self.object.keys().find(|key| !self.known.contains(&key.as_str())) {
+            Some(key) => Err(format!("unknown field `{key}`")),
+            None => Ok(()),
+        }
     }
 }
 
@@ -400,8 +477,24 @@ mod tests {
 
     #[test]
     fn damaged_entries_say_what_is_wrong() {
-        for bad in ["", "{}", r#"{"openBlockNumber":1,"deposit":"-1","balance":"0"}"#, "[1]"] {
+        for bad in [
+            "",
+            "{}",
+            "[1]",
+            r#"{"openBlockNumber":1,"deposit":"-1","balance":"0"}"#,
+            r#"{"openBlockNumber":1.5,"deposit":"1","balance":"0"}"#,
+            r#"{"openBlockNumber":4294967296,"deposit":"1","balance":"0"}"#,
+            r#"{"openBlockNumber":1,"deposit":1,"balance":"0"}"#,
+            r#"{"openBlockNumber":1,"deposit":"1","balance":"0","later":true}"#,
+            r#"{"openBlockNumber":1,"deposit":"1","balance":"0","sessionKey":"0x12"}"#,
+        ] {
             assert!(from_json(bad, SENDER, RECEIVER).is_err(), "{bad}");
+        }
+        let key = "0x0404040404040404040404040404040404040404040404040404040404040404";
+        let pending = format!(r#"{{"sessionKey":"{key}","deposit":"1","sinceMs":1,"fromBlock":2}}"#);
+        assert!(PendingChannel::from_json(&pending, RECEIVER).is_ok());
+        for bad in [r#"{"deposit":"1","sinceMs":1,"fromBlock":2}"#, &pending.replace("}", r#","x":0}"#)] {
+            assert!(PendingChannel::from_json(bad, RECEIVER).is_err(), "{bad}");
         }
         let err = unreadable("uraiden:v2:x:1", "bad");
         assert_eq!(err.kind(), ErrorKind::Storage);
