@@ -22,6 +22,7 @@
  * @property {number | null} chainId
  * @property {string} gatewayPath the receiver's API path on this origin
  * @property {ChainParameters | null} chain
+ * @property {{ symbol: string, decimals: number } | null} tokenUnits the token's symbol and decimals, read by the receiver
  * @property {Address | null} sender the channel's sender, when the receiver named its last proof
  * @property {bigint | null} balance that proof's balance
  * @property {`0x${string}` | null} balanceSignature that proof's signature
@@ -58,6 +59,15 @@ function chainParameters(value) {
   return parameters;
 }
 
+/** @param {unknown} value @returns {{ symbol: string, decimals: number } | null} */
+function tokenUnits(value) {
+  if (!value || typeof value !== "object") return null;
+  const units = /** @type {Record<string, unknown>} */ (value);
+  const decimals = Number(units.decimals);
+  if (typeof units.symbol !== "string" || !Number.isInteger(decimals) || decimals < 0 || decimals > 77) return null;
+  return { symbol: units.symbol, decimals };
+}
+
 /** @returns {Record<string, unknown>} */
 function embedded() {
   const element = document.getElementById("rdn-paywall-info");
@@ -84,6 +94,7 @@ export function readPaywallInfo() {
     chainId: Number.isSafeInteger(chainId) && chainId > 0 ? chainId : null,
     gatewayPath: typeof json.gatewayPath === "string" && json.gatewayPath ? json.gatewayPath : "/api/1",
     chain: chainParameters(json.chain),
+    tokenUnits: tokenUnits(json.tokenUnits),
     sender: address(json.sender),
     balance: amount(json.balance),
     balanceSignature:

@@ -52,7 +52,8 @@ export const state = {
   client: null,
   account: null,
   walletChainId: null,
-  token: null,
+  // Amounts in whole tokens from the first render: the receiver read the token's units.
+  token: info.tokenUnits ? { name: info.tokenUnits.symbol, ...info.tokenUnits } : null,
   eth: null,
   channel: null,
   onchain: null,

@@ -565,6 +565,8 @@ describe("g: connecting, no wallet, wrong chain, buying test tokens", { timeout:
       const view = await waitForView(browser.page, (v) => v.error?.visible, { message: "#error" });
       await screenshot(browser.page, "g-no-wallet");
       assert.equal(view.error.code, "no_wallet");
+      // The receiver published the token's units: the price is in the token's terms at once.
+      assert.equal(view.price, "5 base units of TKN");
     } finally {
       await browser.close();
     }
