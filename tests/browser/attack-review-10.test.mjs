@@ -1,0 +1,127 @@
+// Attacks on issue 10's browser sender from outside its authors' view: a hostile receiver in
+// front of a real one (a proxy on 127.0.0.1 that forwards everything to the real receiver, and
+// lies where it pays), real anvil, real uraiden-server, Chromium running uraiden-wasm.
+
+import assert from "node:assert/strict";
+import http from "node:http";
+import { after, before, test } from "node:test";
+
+import { installWallet, launchBrowser, reportFailures, startStack } from "./harness.mjs";
+import { loadLibrary, openSessionChannel } from "./measure-signing.mjs";
+
+const PRICE = 5n; // /echofix/* on the demo receiver
+
+let stack;
+
+before(async () => {
+  stack = await startStack();
+});
+
+after(async () => {
+  await stack?.stop();
+});
+
+/**
+ * A receiver that forwards every request to `target` and answers a payment with `tamper`
+ * (`(request, headers, body) => response | null`; null forwards). The page is served through
+ * it, so the library's payments to it are same-origin.
+ */
+async function hostileReceiver(target, tamper) {
+  const server = http.createServer(async (req, res) => {
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    const body = chunks.length ? Buffer.concat(chunks) : undefined;
+    const headers = { ...req.headers };
+    delete headers.host;
+    delete headers.connection;
+    const forward = (extra = {}, drop = []) => {
+      const h = { ...headers, ...extra };
+      for (const name of drop) delete h[name];
+      return fetch(`${target}${req.url}`, { method: req.method, headers: h, body, redirect: "manual" });
+    };
+    const answer = (await tamper({ url: req.url, headers }, forward)) ?? (await forward());
+    const out = {};
+    answer.headers.forEach((value, name) => {
+      if (!["content-encoding", "content-length", "transfer-encoding", "connection"].includes(name)) out[name] = value;
+    });
+    const bytes = Buffer.from(await answer.arrayBuffer());
+    res.writeHead(answer.status, out);
+    res.end(bytes);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    stop: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+/** The receiver's balance for `sender`'s channel opened in `block` (its API). */
+async function receiverBalance(sender, block) {
+  const { status, body } = await stack.api(`/channels/${sender}/${block}`);
+  assert.equal(status, 200, JSON.stringify(body));
+  return BigInt(body.balance);
+}
+
+/** `payingFetch(url)` in `page`: its status and the library's balance after, or the error thrown. */
+function payIn(page, url) {
+  return page.evaluate(async (url) => {
+    try {
+      const response = await window.client.payingFetch(url, { maxPrice: 5n });
+      return { status: response.status, balance: String(window.client.channel.balance) };
+    } catch (error) {
+      return { thrown: { code: error.code, message: error.message }, balance: String(window.client.channel.balance) };
+    }
+  }, url);
+}
+
+/** The highest `RDN-Balance` a proxy saw (what the library signed and sent). */
+const highest = (balances) => balances.reduce((a, b) => (b > a ? b : a), 0n);
+
+// A hostile receiver keeps the first proof and answers 402 "invalid amount" naming that very
+// proof (our own signature, so it verifies) as its last one, hoping the library resyncs to it and
+// pays the price once more on top. Held: an answer naming the balance sent books it as paid
+// (PaidAnswer), so nothing above one price is signed, and the refusal is thrown.
+test(
+  "a receiver refusing a payment while naming that same proof as its last gets one price, not two",
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      const balances = [];
+      let lied = 0;
+      const hostile = await hostileReceiver(stack.serverUrl, async (request, forward) => {
+        const balance = request.headers["rdn-balance"];
+        const signature = request.headers["rdn-balance-signature"];
+        if (balance) balances.push(BigInt(balance));
+        if (!balance || !signature || lied > 0) return null;
+        lied += 1;
+        const unpaid = await forward({}, ["rdn-balance", "rdn-balance-signature", "rdn-open-block", "rdn-payment", "rdn-sender-address"]);
+        const headers = new Headers(unpaid.headers);
+        headers.set("RDN-Sender-Address", request.headers["rdn-sender-address"]);
+        headers.set("RDN-Sender-Balance", balance);
+        headers.set("RDN-Balance-Signature", signature);
+        headers.set("RDN-Invalid-Amount", "1");
+        headers.set("content-type", "application/json");
+        return new Response(JSON.stringify({ error: "invalid-amount", message: "already paid" }), { status: 402, headers });
+      });
+      const sender = await stack.newSender(10n);
+      const browser = await launchBrowser();
+      try {
+        await installWallet(browser.context, { ...sender, rpcUrl: stack.rpcUrl, chainId: stack.chainId });
+        await loadLibrary(browser.page, hostile.url);
+        await openSessionChannel(browser.page, stack, 100n);
+        const first = await payIn(browser.page, `${hostile.url}/echofix/one`);
+        assert.equal(lied, 1, "the hostile receiver saw a payment");
+        assert.equal(first.thrown?.code, 5014, JSON.stringify(first)); // PaymentRefused
+        assert.equal(highest(balances), PRICE, `signed ${balances.join(", ")} for one request`);
+        // Booked as paid (the receiver holds it): the next request pays one price on top.
+        assert.equal(first.balance, String(PRICE));
+        const second = await payIn(browser.page, `${hostile.url}/echofix/two`);
+        assert.equal(second.status, 200, JSON.stringify(second));
+        assert.equal(highest(balances), 2n * PRICE, `signed ${balances.join(", ")} for two requests`);
+      } finally {
+        await browser.close();
+        await hostile.stop();
+      }
+    },
+  ),
+);
