@@ -205,3 +205,43 @@ test(
     },
   ),
 );
+
+// The answer to a payment is lost after the receiver took the proof (a gateway in between
+// failed: 502, not a receiver's answer, so nothing is booked). The library keeps its balance, so
+// the next payingFetch signs the same balance again; the receiver refuses the duplicate, the
+// library asks it for its last proof (a status request), finds its own, and pays one price on
+// top. Held. (Cutting the connection instead makes Chromium resend the GET by itself, which ends
+// the same way within the first call.)
+test(
+  "after a payment whose answer was lost, the next payingFetch pays one price on top",
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      let lost = 0;
+      const lossy = await hostileReceiver(stack.serverUrl, async (request, forward) => {
+        if (!request.headers["rdn-balance"] || lost > 0) return null;
+        const answer = await forward();
+        if (answer.status !== 200) return answer; // not taken yet (the receiver catching up)
+        lost += 1; // the receiver took it; its answer never arrives
+        return new Response("bad gateway", { status: 502 });
+      });
+      const sender = await stack.newSender(10n);
+      const browser = await launchBrowser();
+      try {
+        await installWallet(browser.context, { ...sender, rpcUrl: stack.rpcUrl, chainId: stack.chainId });
+        await loadLibrary(browser.page, lossy.url);
+        const channel = await openSessionChannel(browser.page, stack, 100n);
+        const first = await payIn(browser.page, `${lossy.url}/echofix/one`);
+        assert.equal(lost, 1);
+        assert.deepEqual(first, { status: 502, balance: "0" });
+        assert.equal(await receiverBalance(sender.address, channel.openBlockNumber), PRICE);
+        const next = await payIn(browser.page, `${lossy.url}/echofix/two`);
+        assert.deepEqual(next, { status: 200, balance: String(2n * PRICE) });
+        assert.equal(await receiverBalance(sender.address, channel.openBlockNumber), 2n * PRICE);
+      } finally {
+        await browser.close();
+        await lossy.stop();
+      }
+    },
+  ),
+);
