@@ -304,3 +304,39 @@ test(
     },
   ),
 );
+
+// A wallet-signed channel: three payingFetch calls at once, the first prompt rejected. The
+// rejection is thrown for its call only; the queue's turn is released, so the other calls still
+// pay, one price each. Held.
+test(
+  "a rejected wallet prompt in the payment queue fails only its own call",
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      const sender = await stack.newSender(10n);
+      const browser = await launchBrowser();
+      try {
+        const wallet = await installWallet(browser.context, { ...sender, rpcUrl: stack.rpcUrl, chainId: stack.chainId });
+        await loadLibrary(browser.page, stack.serverUrl);
+        const channel = await openSessionChannel(browser.page, stack, 100n, { sessionKey: false });
+        wallet.rejectNext("eth_signTypedData_v4", 1);
+        const outcomes = await browser.page.evaluate(
+          (urls) =>
+            Promise.all(
+              urls.map((url) =>
+                window.client.payingFetch(url, { maxPrice: 5n }).then(
+                  (response) => String(response.status),
+                  (error) => `${error.code}`,
+                ),
+              ),
+            ),
+          ["a", "b", "c"].map((word) => `${stack.serverUrl}/echofix/${word}`),
+        );
+        assert.deepEqual([...outcomes].sort(), ["200", "200", "4001"], JSON.stringify(outcomes));
+        assert.equal(await receiverBalance(sender.address, channel.openBlockNumber), 2n * PRICE);
+      } finally {
+        await browser.close();
+      }
+    },
+  ),
+);
