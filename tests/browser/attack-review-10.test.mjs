@@ -6,8 +6,9 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { after, before, test } from "node:test";
 
-import { installWallet, launchBrowser, reportFailures, startStack } from "./harness.mjs";
+import { formatTokens, installWallet, launchBrowser, reportFailures, startStack, waitUntil } from "./harness.mjs";
 import { loadLibrary, openSessionChannel } from "./measure-signing.mjs";
+import { readPaywall, typeInto, waitForContent, waitForIdle, waitForView } from "./paywall-page.mjs";
 
 const PRICE = 5n; // /echofix/* on the demo receiver
 
@@ -334,6 +335,77 @@ test(
         );
         assert.deepEqual([...outcomes].sort(), ["200", "200", "4001"], JSON.stringify(outcomes));
         assert.equal(await receiverBalance(sender.address, channel.openBlockNumber), 2n * PRICE);
+      } finally {
+        await browser.close();
+      }
+    },
+  ),
+);
+
+// Payment cookies are one set per origin (Path=/), shared by every tab. A tab that loads a
+// paywalled page while another tab's payment cookies are set and its navigation not yet sent
+// took them for its own unsent ones: it deleted them (the other tab's navigation then went
+// unpaid) and said the browser blocks cookies, without paying for its own page. Broke on the
+// page as landed (error "cookies_blocked"); fixed in navigation.js: only a tab that paid by the
+// navigation it just made judges leftover cookies.
+test(
+  "a tab loading while another tab's payment cookies are in flight does not blame blocked cookies, and pays",
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      const sender = await stack.newSender(1000n);
+      const browser = await launchBrowser();
+      try {
+        await installWallet(browser.context, { ...sender, rpcUrl: stack.rpcUrl, chainId: stack.chainId });
+        const url = (path) => `${stack.serverUrl}${path}`;
+        const first = browser.page;
+        await first.goto(url("/echofix/first"));
+        await waitForIdle(first);
+        await waitForView(first, (v) => v.buttons.open?.visible && v.buttons.open.enabled, { message: "#open" });
+        await typeInto(first, "deposit", formatTokens(10n * stack.unit, stack.tokenDecimals));
+        await first.click("#open");
+        const ready = await waitForView(
+          first,
+          (v) => !v.isPaywall || (v.buttons.pay?.visible && v.buttons.pay.enabled && !v.statusBusy),
+          { timeout: 90_000, message: "ready to pay after opening" },
+        );
+        if (ready.isPaywall) await first.click("#pay");
+        await waitForContent(first, "first");
+
+        // The second tab's page arrives just after the first tab wrote its payment cookies for
+        // its next navigation (not sent yet: that tab is still reloading).
+        const second = await browser.context.newPage();
+        let intercepted = false;
+        await second.route("**/echofix/second", async (route) => {
+          if (intercepted) return route.continue();
+          intercepted = true;
+          const { cookie: _sentNone, ...headers } = await route.request().allHeaders();
+          const response = await fetch(route.request().url(), { headers });
+          const host = new URL(stack.serverUrl).hostname;
+          await browser.context.addCookies(
+            ["RDN-Sender-Address", "RDN-Open-Block", "RDN-Balance", "RDN-Balance-Signature", "RDN-Payment"].map((name) => ({
+              name,
+              value: "from-the-other-tab",
+              domain: host,
+              path: "/",
+            })),
+          );
+          const kept = [...response.headers].filter(([name]) => !/^(set-cookie|content-encoding|content-length)$/i.test(name));
+          await route.fulfill({ status: response.status, headers: Object.fromEntries(kept), body: Buffer.from(await response.arrayBuffer()) });
+        });
+        await second.goto(url("/echofix/second"));
+        let view;
+        await waitUntil(
+          async () => {
+            view = await readPaywall(second).catch(() => null);
+            return !view?.isPaywall || (!view.statusBusy && view.error?.code);
+          },
+          { timeout: 30_000, message: "the second tab to pay or show an error" },
+        );
+        const cookies = (await browser.context.cookies(stack.serverUrl)).map((c) => `${c.name}=${c.value}`);
+        assert.notEqual(view?.error?.code, "cookies_blocked", `the second tab blamed blocked cookies: ${JSON.stringify(view)}`);
+        assert.ok(cookies.some((c) => c.endsWith("=from-the-other-tab")) || !view?.isPaywall, `the other tab's cookies were deleted: ${cookies}`);
+        await waitForContent(second, "second");
       } finally {
         await browser.close();
       }
