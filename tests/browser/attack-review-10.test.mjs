@@ -412,3 +412,45 @@ test(
     },
   ),
 );
+
+// Storage cleared (or another browser), then openChannel(): refuse_second_channel asks only this
+// browser's storage, so a second channel opens although the first is open on chain with its
+// deposit; loadChannelFromBlockchain() then finds only the newest, and nothing in the library
+// reaches the first one any more (its deposit is stuck until closed by hand). Broke.
+test(
+  "openChannel after storage was cleared refuses while a channel to the receiver is open on chain",
+  {
+    todo:
+      "Rust: wasm-client/src/client/keys.rs refuse_second_channel looks only at stored channels; it should also " +
+      "read ChannelCreated logs (as load_channel_from_blockchain does) and refuse when one is still open on chain",
+  },
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      const sender = await stack.newSender(10n);
+      const browser = await launchBrowser();
+      try {
+        await installWallet(browser.context, { ...sender, rpcUrl: stack.rpcUrl, chainId: stack.chainId });
+        await loadLibrary(browser.page, stack.serverUrl);
+        const first = await openSessionChannel(browser.page, stack, 100n);
+        const result = await browser.page.evaluate(
+          async ({ contract, token, chainId, receiver }) => {
+            localStorage.clear();
+            const client = await window.uraiden.MicroRaiden.create({ contract, token, chainId, receiver, pollIntervalMs: 100 });
+            await client.requestAccounts();
+            const second = await client.openChannel({ deposit: 50n }).then(
+              (channel) => ({ opened: channel.openBlockNumber }),
+              (error) => ({ code: error.code, name: error.name, message: error.message }),
+            );
+            const found = await client.loadChannelFromBlockchain();
+            return { second, found: found && found.openBlockNumber };
+          },
+          { contract: stack.manager, token: stack.token, chainId: stack.chainId, receiver: stack.receiver.address },
+        );
+        assert.equal(result.second.code, 5015, `a second channel was opened beside block ${first.openBlockNumber}: ${JSON.stringify(result)}`);
+      } finally {
+        await browser.close();
+      }
+    },
+  ),
+);
