@@ -454,3 +454,47 @@ test(
     },
   ),
 );
+
+// After a top-up, a hostile receiver answers "insufficient funds" again and again, hoping each
+// retry signs a new, higher balance. The library resends the very same proof (only a receiver
+// behind the chain is waited for), and pays one price once the answer changes. Held.
+test(
+  "insufficient-funds answered repeatedly after a top-up: the same proof is resent, one price paid",
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      const balances = [];
+      let refusals = 0;
+      const hostile = await hostileReceiver(stack.serverUrl, async (request, forward) => {
+        const balance = request.headers["rdn-balance"];
+        if (!balance) return null;
+        balances.push(BigInt(balance));
+        if (refusals >= 4) return null;
+        refusals += 1;
+        const unpaid = await forward({}, ["rdn-balance", "rdn-balance-signature", "rdn-open-block", "rdn-payment", "rdn-sender-address"]);
+        const headers = new Headers(unpaid.headers);
+        headers.set("RDN-Insufficient-Funds", "1");
+        headers.set("content-type", "application/json");
+        return new Response(JSON.stringify({ error: "insufficient-funds", message: "top up" }), { status: 402, headers });
+      });
+      const sender = await stack.newSender(10n);
+      const browser = await launchBrowser();
+      try {
+        await installWallet(browser.context, { ...sender, rpcUrl: stack.rpcUrl, chainId: stack.chainId });
+        await loadLibrary(browser.page, hostile.url);
+        const channel = await openSessionChannel(browser.page, stack, 5n);
+        await browser.page.evaluate(() => window.client.topUpChannel(20n));
+        const paid = await payIn(browser.page, `${hostile.url}/echofix/one`);
+        assert.equal(refusals, 4);
+        assert.deepEqual(paid, { status: 200, balance: String(PRICE) });
+        // Four refusals, then the real receiver (which may itself still be catching up).
+        assert.ok(balances.length >= 5, `balances sent: ${balances.join(", ")}`);
+        assert.deepEqual(balances, Array(balances.length).fill(PRICE), `balances sent: ${balances.join(", ")}`);
+        assert.equal(await receiverBalance(sender.address, channel.openBlockNumber), PRICE);
+      } finally {
+        await browser.close();
+        await hostile.stop();
+      }
+    },
+  ),
+);
