@@ -498,3 +498,52 @@ test(
     },
   ),
 );
+
+// The session key is lost (storage cleared): the channel is recovered wallet-signed, and its
+// signer is a key someone else may hold. A top-up would hand that key the new deposit; both
+// deposit methods are refused before any transaction, also after the receiver's last proof was
+// adopted and after loading the recovered record from storage again. Held.
+test(
+  "a channel recovered without its session key cannot be topped up by either method",
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      const sender = await stack.newSender(10n);
+      const browser = await launchBrowser();
+      try {
+        const wallet = await installWallet(browser.context, { ...sender, rpcUrl: stack.rpcUrl, chainId: stack.chainId });
+        await loadLibrary(browser.page, stack.serverUrl);
+        await openSessionChannel(browser.page, stack, 100n);
+        const before = wallet.transactions().length;
+        const result = await browser.page.evaluate(
+          async ({ contract, token, chainId, receiver }) => {
+            localStorage.clear();
+            const attempt = (client, method) =>
+              client.topUpChannel(10n, { method }).then(
+                (channel) => `topped up to ${channel.deposit}`,
+                (error) => `${error.code}`,
+              );
+            const client = await window.uraiden.MicroRaiden.create({ contract, token, chainId, receiver, pollIntervalMs: 100 });
+            await client.requestAccounts();
+            const recovered = await client.loadChannelFromBlockchain();
+            const direct = [await attempt(client, "approve"), await attempt(client, "erc223")];
+            // A fresh client that finds the recovered record in storage.
+            const again = await window.uraiden.MicroRaiden.create({ contract, token, chainId, receiver, pollIntervalMs: 100 });
+            await again.requestAccounts();
+            const reloaded = await again.loadStoredChannel();
+            const stored = [await attempt(again, "approve"), await attempt(again, "erc223")];
+            return { sessionKey: Boolean(recovered.sessionKey), reloaded: Boolean(reloaded), direct, stored };
+          },
+          { contract: stack.manager, token: stack.token, chainId: stack.chainId, receiver: stack.receiver.address },
+        );
+        assert.equal(result.sessionKey, false);
+        assert.equal(result.reloaded, true, "the recovered channel is stored");
+        // NoChannel (5004): "pay what is left with the wallet, then close it and open a new channel".
+        assert.deepEqual([...result.direct, ...result.stored], ["5004", "5004", "5004", "5004"], JSON.stringify(result));
+        assert.equal(wallet.transactions().length, before, "no transaction was sent");
+      } finally {
+        await browser.close();
+      }
+    },
+  ),
+);
