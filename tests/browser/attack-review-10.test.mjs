@@ -547,3 +547,41 @@ test(
     },
   ),
 );
+
+// A wallet on another chain answers eth_getLogs and eth_call from that chain's node. Paying with
+// the session key needs no wallet there (defect 8), but loadChannelFromBlockchain() reads the
+// channel's events and views through the wallet without checking its chain, and stores what it
+// found under the open block it read: a channel of another chain's manager at the same address
+// would be adopted, and a stored record at that block would lose its session key
+// (recovered_channel keeps a stored key only when it matches the signer read). Broke: it reads
+// on whatever chain the wallet is on instead of saying to switch.
+test(
+  "loadChannelFromBlockchain with the wallet on another chain refuses (wrong chain) instead of reading that chain",
+  {
+    todo:
+      "Rust: wasm-client/src/client.rs load_channel_from_blockchain (and get_channel_info) read through the wallet " +
+      "without require_chain(); call it first, as transact and refuse_second_channel do",
+  },
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      const sender = await stack.newSender(10n);
+      const browser = await launchBrowser();
+      try {
+        const wallet = await installWallet(browser.context, { ...sender, rpcUrl: stack.rpcUrl, chainId: stack.chainId });
+        await loadLibrary(browser.page, stack.serverUrl);
+        await openSessionChannel(browser.page, stack, 100n);
+        await wallet.setChain(1);
+        const outcome = await browser.page.evaluate(() =>
+          window.client.loadChannelFromBlockchain().then(
+            (channel) => `read a channel of block ${channel?.openBlockNumber} from the wallet's chain`,
+            (error) => `${error.code}`,
+          ),
+        );
+        assert.equal(outcome, "5003", "WrongChain");
+      } finally {
+        await browser.close();
+      }
+    },
+  ),
+);
