@@ -162,7 +162,9 @@ async function afterNavigation(pending) {
   const current = state.channel;
   const ours = pending && current && pending.channel === channelName(current) ? pending : null;
 
-  if (lib().hasUnsentPaymentCookies()) {
+  // Only after this tab's own payment: payment cookies are shared by every tab of the origin,
+  // and another tab's, written for a navigation it has not sent yet, are not ours to judge.
+  if (pending && lib().hasUnsentPaymentCookies()) {
     // The receiver expires payment cookies on every answer: these never reached it.
     lib().clearPaymentCookies();
     if (pending) remember(`paid:${pending.path}`, null);
