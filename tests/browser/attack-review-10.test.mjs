@@ -252,14 +252,9 @@ test(
 // error after broadcasting, a hash in an unexpected shape). send_opening forgets the pending
 // session key on any error of eth_sendTransaction, although the transaction is mined: the
 // channel's signer is then a key nobody holds, and the page can only recover it wallet-signed
-// (no top-ups, a prompt per view). Broke.
+// (no top-ups, a prompt per view). Broke; fixed: only a rejection (4001) forgets it.
 test(
   "a pending session key is kept when eth_sendTransaction fails after the wallet sent the opening",
-  {
-    todo:
-      "Rust: wasm-client/src/client/keys.rs send_opening forgets the pending key on every send_transaction error; " +
-      "forget it only on a user rejection (4001) or another answer that proves nothing was sent",
-  },
   reportFailures(
     () => ({ stack }),
     async () => {
@@ -416,14 +411,9 @@ test(
 // Storage cleared (or another browser), then openChannel(): refuse_second_channel asks only this
 // browser's storage, so a second channel opens although the first is open on chain with its
 // deposit; loadChannelFromBlockchain() then finds only the newest, and nothing in the library
-// reaches the first one any more (its deposit is stuck until closed by hand). Broke.
+// reaches the first one any more (its deposit is stuck until closed by hand). Broke; fixed: the chain's ChannelCreated events count too.
 test(
   "openChannel after storage was cleared refuses while a channel to the receiver is open on chain",
-  {
-    todo:
-      "Rust: wasm-client/src/client/keys.rs refuse_second_channel looks only at stored channels; it should also " +
-      "read ChannelCreated logs (as load_channel_from_blockchain does) and refuse when one is still open on chain",
-  },
   reportFailures(
     () => ({ stack }),
     async () => {
@@ -554,14 +544,9 @@ test(
 // found under the open block it read: a channel of another chain's manager at the same address
 // would be adopted, and a stored record at that block would lose its session key
 // (recovered_channel keeps a stored key only when it matches the signer read). Broke: it reads
-// on whatever chain the wallet is on instead of saying to switch.
+// on whatever chain the wallet is on instead of saying to switch. Fixed: reads refuse another chain.
 test(
   "loadChannelFromBlockchain with the wallet on another chain refuses (wrong chain) instead of reading that chain",
-  {
-    todo:
-      "Rust: wasm-client/src/client.rs load_channel_from_blockchain (and get_channel_info) read through the wallet " +
-      "without require_chain(); call it first, as transact and refuse_second_channel do",
-  },
   reportFailures(
     () => ({ stack }),
     async () => {

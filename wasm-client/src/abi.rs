@@ -26,7 +26,8 @@ sol!(
 );
 
 use CustomToken::{
-    allowanceCall, approveCall, balanceOfCall, decimalsCall, eip712DomainCall, mintCall, nameCall, noncesCall, symbolCall,
+    allowanceCall, approveCall, balanceOfCall, decimalsCall, eip712DomainCall, mintCall, nameCall,
+    noncesCall, symbolCall,
 };
 use RaidenMicroTransferChannels::{
     cooperativeCloseCall, createChannelWithPermitCall, createChannelWithSignerCall, getChannelInfoCall,

@@ -383,6 +383,23 @@ impl Inner {
         }
     }
 
+    /// Reads go through the wallet's node: on another chain they would read another contract
+    /// (and adopt what it says). Refused without a prompt: reading is no reason to switch.
+    async fn refuse_reading_another_chain(&self, what: &str) -> Result<()> {
+        let wallet_chain = self.provider.chain_id().await?;
+        if wallet_chain == self.chain_id {
+            return Ok(());
+        }
+        Err(UraidenError::new(
+            ErrorKind::WrongChain,
+            format!(
+                "cannot {what}: the wallet is on chain {wallet_chain}, the channel manager on chain {chain}; \
+                 switchChain() first (payments with a session key need no wallet)",
+                chain = self.chain_id
+            ),
+        ))
+    }
+
     fn current_channel(&self) -> Result<ChannelState> {
         self.channel.borrow().clone().ok_or_else(|| {
             UraidenError::new(ErrorKind::NoChannel, "no channel: openChannel() or loadStoredChannel() first")
@@ -835,6 +852,7 @@ impl Inner {
         receiver: Option<Address>,
         from_block: Option<u64>,
     ) -> Result<JsValue> {
+        self.refuse_reading_another_chain("read the channel from the chain").await?;
         let receiver = self.receiver_or_default(receiver)?;
         let sender = self.account().await?;
         let store = self.store(sender, receiver);
@@ -861,6 +879,7 @@ impl Inner {
 
     async fn get_channel_info(&self) -> Result<JsValue> {
         let channel = self.current_channel()?;
+        self.refuse_reading_another_chain("read the channel's state on chain").await?;
         let info = match self.provider.call(self.contract, &abi::get_channel_info(&channel.id)).await {
             Ok(data) => abi::decode_channel_info(&data)?,
             // The contract deletes a channel when it settles.

@@ -7,14 +7,14 @@
 
 use alloy_primitives::{Address, Bytes};
 use js_sys::{Array, Promise};
-use uraiden_protocol::{parse_address, LocalSigningKey, U192};
+use uraiden_protocol::{parse_address, ChannelId, LocalSigningKey, U192};
 use wasm_bindgen::prelude::*;
 
 use super::{channel_to_js, promise, Inner, MicroRaiden};
 use crate::{
     abi,
     amount::amount_to_js,
-    channel::ChannelState,
+    channel::{newest_first, ChannelState},
     error::{ErrorKind, Result, UraidenError},
     js::ObjectBuilder,
     provider::{sleep, Receipt, Transaction},
@@ -181,16 +181,32 @@ impl Inner {
                 opening.signer()
             ));
         }
-        for channel in self.store(sender, receiver).channels()? {
-            let open = match self.provider.call(self.contract, &abi::get_channel_info(&channel.id)).await {
+        // Stored channels, and the chain's: storage may have been cleared, and a second
+        // channel would leave the first one's deposit out of this library's reach.
+        let stored: Vec<u32> = self
+            .store(sender, receiver)
+            .channels()?
+            .iter()
+            .map(|channel| channel.id.open_block_number)
+            .collect();
+        let topics = abi::channel_created_topics(sender, receiver);
+        let mut blocks = self.provider.log_blocks(self.contract, &topics, 0).await?;
+        blocks.extend(stored.iter().map(|block| u64::from(*block)));
+        for open_block_number in newest_first(blocks)? {
+            let id = ChannelId::new(sender, receiver, open_block_number);
+            let open = match self.provider.call(self.contract, &abi::get_channel_info(&id)).await {
                 Ok(data) => abi::decode_channel_info(&data)?.settle_block_number == 0,
                 Err(error) if error.message().contains("ChannelNotFound") => false,
                 Err(error) => return Err(error),
             };
             if open {
+                let unknown_here = if stored.contains(&open_block_number) {
+                    ""
+                } else {
+                    " (this browser holds no record of it: loadChannelFromBlockchain() recovers it)"
+                };
                 return refuse(format!(
-                    "the channel from {sender} to {receiver} opened in block {} is still open",
-                    channel.id.open_block_number
+                    "the channel from {sender} to {receiver} opened in block {open_block_number} is still open{unknown_here}"
                 ));
             }
         }
@@ -234,8 +250,12 @@ impl Inner {
         let hash = match self.provider.send_transaction(&Transaction { from, to, data, value: None }).await {
             Ok(hash) => hash,
             Err(error) => {
-                // The wallet said it did not send it (rejected, or refused): nothing to wait for.
-                forget_pending(&pending)?;
+                // Only a rejection proves nothing was sent. A wallet may broadcast and still
+                // answer with an error (an expired remote session, an internal error): the key
+                // stays pending then, and turns stale if no channel ever appears.
+                if error.kind() == ErrorKind::UserRejected {
+                    forget_pending(&pending)?;
+                }
                 return Err(error);
             }
         };
