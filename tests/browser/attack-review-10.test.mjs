@@ -190,14 +190,9 @@ test(
 // Broke: each library instance queues only its own calls and retries a refusal once, so when the
 // other tab pays again between the resync and the retry the call throws PaymentRefused
 // ("invalid-balance-proof", balance 15) although nothing is wrong: the issue promises that
-// concurrent calls all succeed. Needs a Rust fix (wasm-client/src/client.rs paying_fetch).
+// concurrent calls all succeed. Fixed: payingFetch pays on top again while the receiver's proof of ours keeps moving up (bounded).
 test(
   "two tabs paying from the same stored channel at once: every request succeeds",
-  {
-    todo:
-      "Rust: payingFetch's queue is per instance and it retries once; hold a cross-tab lock " +
-      "(navigator.locks, keyed by the channel's storage key) around a payment, or keep retrying while each refusal names a higher proof of ours",
-  },
   reportFailures(
     () => ({ stack }),
     async () => {

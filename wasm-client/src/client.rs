@@ -986,10 +986,12 @@ impl Inner {
         if self.channel.borrow().as_ref().is_none_or(|c| c.id.receiver != info.receiver) {
             self.load_stored_channel(Some(info.receiver)).await?;
         }
-        // A second attempt only when the refusal showed this browser out of sync with the
-        // receiver (storage lost or restored, a proof that never arrived): it then pays on top
-        // of the receiver's last accepted proof.
-        for attempt in 0..2 {
+        // Another attempt only when the refusal showed this browser out of sync with the
+        // receiver (storage lost or restored, a proof that never arrived, another tab paying
+        // from the same channel): it then pays on top of the receiver's last accepted proof.
+        // After the first, only while the receiver's proof keeps moving up (another payer of
+        // ours is still paying), and for a wallet-signed channel only once (each costs a prompt).
+        for attempt in 0..MAX_PAYMENT_ATTEMPTS {
             let channel = self.channel.borrow().clone();
             let balance =
                 paying_fetch::next_balance(&info, max_price, self.chain_id, self.contract, channel.as_ref())?;
@@ -1048,7 +1050,8 @@ impl Inner {
             // previous one when refused): that is the balance, and what a cooperative close presents.
             // A refusal carries the previous one only for a status request: ask with one then.
             let mut answer = paying_fetch::paywall_info(&paying_fetch::read_headers(&response)).ok();
-            if !paid && attempt == 0 && answer.as_ref().is_some_and(|info| info.sender_balance.is_none()) {
+            let may_ask_again = attempt == 0 || state.session_key.is_some();
+            if !paid && may_ask_again && answer.as_ref().is_some_and(|info| info.sender_balance.is_none()) {
                 if let Some(Refusal::InvalidBalanceProof | Refusal::InvalidAmount) =
                     paying_fetch::refusal(&response)
                 {
@@ -1057,10 +1060,20 @@ impl Inner {
             }
             let resynced =
                 answer.as_ref().and_then(|info| paying_fetch::accepted_state(info, &self.domain(), &state));
+            let before = state.balance;
             let out_of_sync = !paid && resynced.is_some();
+            // Moved up past what this client held: someone holding this channel's key paid meanwhile.
+            let moved_on = resynced.as_ref().is_some_and(|now| now.balance > before);
             self.remember(resynced.unwrap_or(state))?;
             match answer {
-                Some(answer) if out_of_sync && attempt == 0 && response.status() == 402 => info = answer,
+                Some(answer)
+                    if out_of_sync
+                        && (attempt == 0 || (moved_on && may_ask_again))
+                        && attempt + 1 < MAX_PAYMENT_ATTEMPTS
+                        && response.status() == 402 =>
+                {
+                    info = answer
+                }
                 // Refused for good: thrown, so no caller takes the 402 for the resource's answer.
                 _ if response.status() == 402 => {
                     // Milliseconds, far below 2^32.
@@ -1075,6 +1088,10 @@ impl Inner {
         Ok(response.into())
     }
 }
+
+/// How many times one `payingFetch` pays on top of a receiver's newer last proof before it
+/// gives up: bounded, though each step needs a proof this channel's own key signed.
+const MAX_PAYMENT_ATTEMPTS: usize = 8;
 
 /// Unix seconds by this browser's clock (the receiver allows a few minutes of difference).
 fn unix_now() -> u64 {
