@@ -6,8 +6,8 @@ import { formatUnits, InputError, parseUnits } from "./format.js";
 import { info } from "./info.js";
 import { whileTransactionPending } from "./leaving.js";
 import { markChannelChanged, markChannelClosing, pay } from "./navigation.js";
-import { replacesStaleOpening } from "./opening.js";
-import { sleep, syncWithReceiver, waitForReceiver } from "./receiver.js";
+import { replacesStaleOpening, useOpenedChannel } from "./opening.js";
+import { sleep, syncWithReceiver } from "./receiver.js";
 import { channel, channelState, client, lib, payableWithoutWallet, state, wrongChain } from "./state.js";
 import { channelEnded, loadChannel, refreshChannel, refreshWallet, rememberAccount } from "./wallet.js";
 import {
@@ -15,7 +15,6 @@ import {
   clearError,
   input,
   MESSAGES,
-  REFUSALS,
   render,
   reportError,
   setStatus,
@@ -118,17 +117,7 @@ export async function openChannel(event) {
     const sessionKey = input("session-key").checked;
     setStatus(TX, { busy: true, detail: `Opening a channel with ${tokens(amount)}: confirm the approval, then the channel, in your wallet.` });
     const options = { receiver: info.receiver ?? undefined, deposit: amount, sessionKey, replace: replacesStaleOpening() };
-    state.channel = await whileTransactionPending(() => client().openChannel(options));
-    state.ended = null;
-    markChannelChanged();
-    await Promise.all([refreshChannel(), refreshWallet()]);
-    state.payable = false;
-    render();
-    setStatus("Waiting for the receiver to see the channel…", { busy: true });
-    const seen = await waitForReceiver();
-    state.payable = true;
-    if (seen === false) showError("insufficient-confirmations", REFUSALS["insufficient-confirmations"]);
-    else state.attention = "pay";
+    await useOpenedChannel(await whileTransactionPending(() => client().openChannel(options)));
   });
 }
 

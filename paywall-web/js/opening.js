@@ -88,18 +88,7 @@ export async function resumeOpening() {
       mined.then(() => state.channel || state.busy || location.reload(), () => {});
       return false;
     }
-    state.channel = channel;
-    state.ended = null;
-    state.sessionKeyLost = false;
-    markChannelChanged();
-    await Promise.all([refreshChannel(), refreshWallet()]);
-    state.payable = false;
-    render();
-    setStatus("Waiting for the receiver to see the channel…", { busy: true });
-    const seen = await waitForReceiver();
-    state.payable = true;
-    if (seen === false) showError("insufficient-confirmations", REFUSALS["insufficient-confirmations"]);
-    else state.attention = "pay";
+    await useOpenedChannel(channel);
   } catch (error) {
     const code = Number(/** @type {{ code?: unknown }} */ (error ?? {}).code);
     if (code === lib().ErrorCode.Timeout) showStale({ ...opening, stale: true });
@@ -109,4 +98,24 @@ export async function resumeOpening() {
     render();
   }
   return state.channel !== null;
+}
+
+/**
+ * A channel just opened (here, or in a load that was left while it was pending) becomes the
+ * page's: shown, then ready to pay once the receiver has seen it.
+ * @param {import("./state.js").Channel} channel
+ */
+export async function useOpenedChannel(channel) {
+  state.channel = channel;
+  state.ended = null;
+  state.sessionKeyLost = false;
+  markChannelChanged();
+  await Promise.all([refreshChannel(), refreshWallet()]);
+  state.payable = false;
+  render();
+  setStatus("Waiting for the receiver to see the channel…", { busy: true });
+  const seen = await waitForReceiver();
+  state.payable = true;
+  if (seen === false) showError("insufficient-confirmations", REFUSALS["insufficient-confirmations"]);
+  else state.attention = "pay";
 }
