@@ -11,7 +11,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 
 import { formatTokens, installWallet, launchBrowser, reportFailures, startStack } from "./harness.mjs";
-import { typeInto, waitForContent, waitForIdle, waitForView } from "./paywall-page.mjs";
+import { payOnceOpened, typeInto, waitForIdle, waitForView } from "./paywall-page.mjs";
 import { loadLibrary } from "./measure-signing.mjs";
 
 const PRICE = 5n; // every article
@@ -77,13 +77,9 @@ test(
       await waitForView(page, (v) => v.buttons.open?.visible && v.buttons.open.enabled, { message: "#open" });
       await typeInto(page, "deposit", formatTokens(DEPOSIT, stack.tokenDecimals));
       await page.click("#open");
-      const opened = await waitForView(
-        page,
-        (v) => !v.isPaywall || (v.buttons.pay?.visible && v.buttons.pay.enabled && !v.statusBusy),
-        { timeout: 120_000, message: "the channel open" },
-      );
-      if (opened.isPaywall) await page.click("#pay");
-      await waitForContent(page, `first\n\nPaid ${PRICE} base units · ${DEPOSIT - PRICE} base units left · manage`);
+      await payOnceOpened(page, `first\n\nPaid ${PRICE} base units · ${DEPOSIT - PRICE} base units left · manage`, {
+        timeout: 120_000,
+      });
 
       // A later page, paid by the paywall page with its cookies.
       await page.goto(`${stack.serverUrl}/article/second`);

@@ -14,6 +14,7 @@ import { after, before, test } from "node:test";
 import { formatTokens, installWallet, launchBrowser, reportFailures, startStack, waitUntil } from "./harness.mjs";
 import {
   clickWhenReady,
+  payOnceOpened,
   readPaywall,
   trackNavigations,
   typeInto,
@@ -67,13 +68,7 @@ async function openAndPay(user, on, path, content, deposit) {
   assert.equal(await user.page.isChecked("#session-key"), true, "a session key is the default");
   await typeInto(user.page, "deposit", formatTokens(deposit, on.tokenDecimals));
   await user.page.click("#open");
-  const ready = await waitForView(
-    user.page,
-    (v) => !v.isPaywall || (v.buttons.pay?.visible && v.buttons.pay.enabled && !v.statusBusy),
-    { timeout: 90_000, message: "the page to be ready to pay after opening" },
-  );
-  if (ready.isPaywall) await user.page.click("#pay");
-  await waitForContent(user.page, content);
+  await payOnceOpened(user.page, content);
   await waitUntil(async () => (await receiverBalance(on, user.sender.address)) === PRICE, {
     message: "the receiver to accept the first payment",
   });

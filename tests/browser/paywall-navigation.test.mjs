@@ -8,7 +8,15 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
 import { formatTokens, installWallet, launchBrowser, reportFailures, startStack, waitUntil } from "./harness.mjs";
-import { clickWhenReady, readPaywall, typeInto, waitForContent, waitForIdle, waitForView } from "./paywall-page.mjs";
+import {
+  clickWhenReady,
+  payOnceOpened,
+  readPaywall,
+  typeInto,
+  waitForContent,
+  waitForIdle,
+  waitForView,
+} from "./paywall-page.mjs";
 
 const PRICE = 5n; // /echofix/<param>
 const TIMEOUT = 240_000;
@@ -60,13 +68,7 @@ test(
     assert.match(await page.textContent("#deposit-help"), /for 100 views/);
     await typeInto(page, "deposit", formatTokens(10n * stack.unit, stack.tokenDecimals));
     await page.click("#open");
-    const ready = await waitForView(
-      page,
-      (v) => !v.isPaywall || (v.buttons.pay?.visible && v.buttons.pay.enabled && !v.statusBusy),
-      { timeout: 90_000, message: "the page to be ready to pay after opening" },
-    );
-    if (ready.isPaywall) await page.click("#pay");
-    await waitForContent(page, "first");
+    await payOnceOpened(page, "first");
     await waitUntil(async () => (await receiverBalance(sender.address)) === PRICE, {
       message: "the receiver to accept the first payment",
     });

@@ -6,6 +6,8 @@
 // Amount elements may carry `data-base-units` (exact base units); the helpers use it when
 // present and fall back to the text.
 
+import assert from "node:assert/strict";
+
 import { decodeFunctionData } from "viem";
 
 import { MANAGER_ABI, TOKEN_ABI, waitUntil } from "./harness.mjs";
@@ -139,4 +141,21 @@ export function callsFunction(stack, pattern) {
 /** Sets an `<input>`'s value the way a user types it. */
 export async function typeInto(page, id, value) {
   await page.fill(`#${id}`, String(value));
+}
+
+/**
+ * After "Open channel": presses Pay when the page waits for it (it only says it is ready to pay
+ * once the receiver has seen the channel), then waits for the paid content `content`.
+ */
+export async function payOnceOpened(page, content, { timeout = 90_000 } = {}) {
+  const ready = await waitForView(
+    page,
+    (v) => !v.isPaywall || v.error?.visible || (v.buttons.pay?.visible && v.buttons.pay.enabled && !v.statusBusy),
+    { timeout, message: "the page to be ready to pay after opening" },
+  );
+  if (ready.isPaywall) {
+    assert.ok(!ready.error?.visible, `no error after opening: ${JSON.stringify(ready.error)}`);
+    await page.click("#pay");
+  }
+  await waitForContent(page, content);
 }

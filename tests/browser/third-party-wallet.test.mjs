@@ -14,6 +14,7 @@ import { formatTokens, launchBrowser, reportFailures, startStack, waitUntil } fr
 import {
   clickWhenReady,
   describeTransaction,
+  payOnceOpened,
   typeInto,
   waitForContent,
   waitForIdle,
@@ -87,16 +88,7 @@ test(
         await waitForView(page, (v) => v.buttons.open?.visible && v.buttons.open.enabled, { message: "#open" });
         await typeInto(page, "deposit", formatTokens(deposit, stack.tokenDecimals));
         await page.click("#open");
-        const opened = await waitForView(
-          page,
-          (v) => !v.isPaywall || v.error?.visible || (v.buttons.pay?.visible && v.buttons.pay.enabled && !v.statusBusy),
-          { timeout: 120_000, message: "the channel to be open and the page ready to pay" },
-        );
-        if (opened.isPaywall) {
-          assert.ok(!opened.error?.visible, `no error after opening: ${JSON.stringify(opened.error)}`);
-          await page.click("#pay");
-        }
-        await waitForContent(page, "hello");
+        await payOnceOpened(page, "hello", { timeout: 120_000 });
 
         const transactions = user.confirmed
           .filter((p) => p.method === Web3RequestKind.SendTransaction)
