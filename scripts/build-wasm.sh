@@ -2,6 +2,7 @@
 # Builds the browser client (wasm-client/, crate uraiden-wasm) into
 #   wasm-client/pkg/              the npm package `uraiden-wasm`: bundler target at the root, web target in web/
 #   paywall-web/js/uraiden-wasm/  the web target the paywall page imports (committed: the server embeds it)
+#   paywall-web/js/paywall.bundle.js  the page with that glue, bundled (scripts/build-paywall.mjs)
 # with wasm-pack (cargo profile release-wasm), the wasm-bindgen CLI on PATH and npm binaryen's wasm-opt -Oz.
 #
 #   scripts/build-wasm.sh           build; returns at once when no input changed since the last build
@@ -24,7 +25,7 @@ case "${1:-}" in
   "") ;;
   --force) mode=force ;;
   --check) mode=check ;;
-  -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) die "unknown option '$1' (use --check, --force, or nothing)" ;;
 esac
 
@@ -246,6 +247,8 @@ assemble_pkg "$work/out"
 sync_dir "$work/out/pkg" "$pkg_dir"
 copy_web_files "$work/out/web" "$work/out/paywall"
 sync_dir "$work/out/paywall" "$paywall_dir"
+# The page loads the glue through its bundle: rebuild it with the new glue.
+node scripts/build-paywall.mjs || die "bundling the paywall page failed (scripts/build-paywall.mjs)"
 
 if [ -x node_modules/.bin/tsc ]; then
   say "typechecking wasm-client/npm/usage.ts against the package's .d.ts"

@@ -32,12 +32,12 @@ step "rust: wasm32 build of the shared crates" \
   cargo build --locked --target wasm32-unknown-unknown -p uraiden-protocol -p uraiden-wasm
 step "wasm: npm package uraiden-wasm (bundler + web); committed paywall build matches; no 'any' in types" \
   bash -c 'bash scripts/build-wasm.sh --check && bash scripts/build-wasm.sh && node scripts/measure-wasm.mjs'
-step "paywall page: its modules type-check against uraiden-wasm's .d.ts (tsc --checkJs, strict)" \
-  tsc -p paywall-web
+step "paywall page: its modules type-check against uraiden-wasm's .d.ts (tsc --checkJs, strict); the committed bundle matches them" \
+  bash -c 'tsc -p paywall-web && node scripts/build-paywall.mjs --check'
 step "main job: npm run demo brings up anvil, contracts and a paywalled server; --headless pays in Chromium" \
   env URAIDEN_DEMO_RPC_PORT=18545 URAIDEN_DEMO_PORT=15000 bash scripts/demo.sh --exit --headless
 step "browser: headless Chromium end to end (anvil, uraiden-server, paywall page, npm package)" \
-  node --test --test-concurrency=1 tests/browser/
+  node --test --test-concurrency=1 --test-reporter=spec tests/browser/
 step "rust: unit, vector and end-to-end tests (anvil)" cargo test --workspace --locked
 
 printf '\nall suites passed in %ss\n' "$((SECONDS - started))"

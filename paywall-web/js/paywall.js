@@ -49,7 +49,9 @@ const POLL_MS = 3_000;
 /** The library, its wasm compiled and instantiated. */
 async function loadLibrary() {
   const lib = await import("./uraiden-wasm/uraiden_wasm.js");
-  await lib.default();
+  // Named from here: in the bundle (paywall.bundle.js, beside this file) the glue's own
+  // import.meta.url is the bundle's.
+  await lib.default({ module_or_path: new URL("./uraiden-wasm/uraiden_wasm_bg.wasm", import.meta.url) });
   return lib;
 }
 

@@ -380,8 +380,8 @@ mod tests {
     async fn embedded_page_and_script_are_present() {
         let assets = PaywallAssets::default();
         let html = assets.index_html().await.unwrap();
-        assert!(String::from_utf8_lossy(&html).contains("/js/paywall.js"));
-        assert!(assets.asset("js/paywall.js").await.is_some());
+        assert!(String::from_utf8_lossy(&html).contains("/js/paywall.bundle.js"));
+        assert!(assets.asset("js/paywall.bundle.js").await.is_some());
         assert!(assets.asset("js/paywall.css").await.is_some());
         assert!(assets.asset("js/../index.html").await.is_none());
     }

@@ -71,7 +71,7 @@ async fn browser_gets_the_page_with_info_cookies_only() {
     assert_paywall_headers(&response, "5");
     assert!(header(&response, "content-type").unwrap().starts_with("text/html"));
     let page = String::from_utf8(body).unwrap();
-    assert!(page.contains("/js/paywall.js"), "the embedded paywall page");
+    assert!(page.contains("/js/paywall.bundle.js"), "the embedded paywall page");
     assert!(page.contains("<script id=\"rdn-paywall-info\" type=\"application/json\">"));
     assert!(page.contains("\"price\":\"5\""));
     let cookies = set_cookies(&response);
@@ -372,7 +372,8 @@ async fn the_embedded_page_loads_its_module_and_styles_from_js() {
     let (app, _) = demo();
     let (_, body) = send(&app, get("/echofix/x").header("accept", BROWSER_ACCEPT)).await;
     let page = String::from_utf8(body).unwrap();
-    assert!(page.contains(r#"<script type="module" src="/js/paywall.js">"#), "an ES module");
+    assert!(page.contains(r#"<script type="module" src="/js/paywall.bundle.js">"#), "an ES module");
+    assert!(page.contains(r#"<link rel="preload" href="/js/uraiden-wasm/uraiden_wasm_bg.wasm""#));
     assert!(page.contains(r#"href="/js/paywall.css""#));
     assert!(!page.contains(" onclick="), "no inline handlers (CSP)");
     // The element contract the browser tests rely on.
@@ -385,9 +386,15 @@ async fn the_embedded_page_loads_its_module_and_styles_from_js() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(header(&response, "content-type"), Some("text/css; charset=utf-8"));
     assert!(!body.is_empty());
-    let (response, body) = send(&app, get("/js/paywall.js")).await;
+    let (response, body) = send(&app, get("/js/paywall.bundle.js")).await;
     assert_eq!(header(&response, "content-type"), Some("text/javascript; charset=utf-8"));
     assert_eq!(header(&response, "x-content-type-options"), Some("nosniff"));
+    let bundle = String::from_utf8(body).unwrap();
+    assert!(bundle.contains("./uraiden-wasm/uraiden_wasm_bg.wasm"), "the wasm beside the bundle");
+    assert!(bundle.contains("sourceMappingURL=paywall.bundle.js.map"));
+    // The modules it was made from stay served, for its source map.
+    let (response, body) = send(&app, get("/js/paywall.js")).await;
+    assert_eq!(response.status(), StatusCode::OK);
     assert!(String::from_utf8(body).unwrap().contains("./uraiden-wasm/uraiden_wasm.js"));
 }
 

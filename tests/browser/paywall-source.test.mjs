@@ -15,10 +15,11 @@ import { ROOT } from "./harness.mjs";
 
 const PAYWALL_DIR = process.env.URAIDEN_PAYWALL_DIR || path.join(ROOT, "paywall-web");
 const JS_DIR = path.join(PAYWALL_DIR, "js");
-// The page's own modules; uraiden-wasm/ is the library, where the protocol belongs.
+// The page's own modules; uraiden-wasm/ is the library, where the protocol belongs, and
+// paywall.bundle.js is both, minified (scripts/build-paywall.mjs --check keeps it in step).
 const modules = fs
   .readdirSync(JS_DIR)
-  .filter((name) => name.endsWith(".js"))
+  .filter((name) => name.endsWith(".js") && name !== "paywall.bundle.js")
   .map((name) => ({ name, text: fs.readFileSync(path.join(JS_DIR, name), "utf8") }));
 
 /** What the page must leave to the library, with why. */

@@ -135,12 +135,12 @@ test("the paywall page and its wasm library are served", { timeout: TIMEOUT }, a
   assert.equal(page.status, 402);
   const html = await page.text();
   assert.match(html, /id="rdn-paywall-info"/);
-  assert.match(html, /\/js\/paywall\.js/);
-  const library = await fetch(`${stack.serverUrl}/js/uraiden-wasm/uraiden_wasm.js`);
+  assert.match(html, /\/js\/paywall\.bundle\.js/);
+  const bundle = await fetch(`${stack.serverUrl}/js/paywall.bundle.js`);
   assert.equal(
-    library.status,
+    bundle.status,
     200,
-    "GET /js/uraiden-wasm/uraiden_wasm.js: the paywall's library is missing; build it with scripts/build-wasm.sh",
+    "GET /js/paywall.bundle.js: the page's bundle is missing; build it with node scripts/build-paywall.mjs",
   );
   const wasm = await fetch(`${stack.serverUrl}/js/uraiden-wasm/uraiden_wasm_bg.wasm`);
   assert.equal(wasm.status, 200);
