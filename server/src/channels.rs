@@ -4,7 +4,9 @@
 //! and makes an accepted payment durable before it says yes.
 //!
 //! What the HTTP side calls:
-//! - [`ChannelManager::accept_payment`]: the hot path of every paid request.
+//! - [`ChannelManager::accept_payment`]: the hot path of every paid request, decided by the
+//!   payment rule ([`decide_payment`]: `rules.rs`), which the paywall's early filter and the
+//!   HTTP tests' fake backend use too.
 //! - [`ChannelManager::sign_cooperative_close`]: `DELETE /api/1/channels/<sender>/<block>`.
 //! - [`ChannelManager::last_proof`]: the last accepted proof, for a 402 to its own sender.
 //! - [`ChannelManager::channel`], [`ChannelManager::channels`], [`ChannelManager::stats`]:
@@ -51,6 +53,9 @@ use uraiden_protocol::{
     U256,
 };
 
+mod rules;
+
+pub use self::rules::{decide_payment, OpenChannel, PayableChannel};
 use crate::{
     payment_writer::{PaymentOutcome, PaymentWriter},
     store::{
@@ -533,48 +538,37 @@ impl ChannelManager {
         let key = id.key();
         let refused = |refusal| Err(PaymentRejected::Refused { refusal });
 
-        let (previous, deposit, pending_top_up, signer) = {
+        let standing = {
             let view = self.shared.view();
             match view.channels.get(&key) {
                 Some(channel)
                     if channel.state == ChannelState::Open && !view.pending.closing.contains(&key) =>
                 {
-                    (
-                        channel.balance,
-                        channel.deposit,
-                        view.pending.topped_up.get(&key).copied().unwrap_or_default(),
-                        channel.signer,
-                    )
+                    PayableChannel::Open(OpenChannel {
+                        sender: id.sender,
+                        signer: channel.signer,
+                        balance: channel.balance,
+                        deposit: channel.deposit,
+                        unconfirmed_top_up: view.pending.topped_up.get(&key).copied().unwrap_or_default(),
+                    })
                 }
-                Some(_) => return refused(Refusal::NonexistingChannel),
-                None if view.pending.created.contains_key(&key) => {
-                    return refused(Refusal::InsufficientConfirmations)
-                }
-                None => return refused(Refusal::NonexistingChannel),
+                None if view.pending.created.contains_key(&key) => PayableChannel::Unconfirmed,
+                _ => PayableChannel::Closed,
             }
         };
-
-        let proof = payment.balance_proof();
-        let recovered =
-            recover_balance_proof_signer(&self.shared.domain, &proof, &payment.balance_signature).ok();
-        if recovered.is_none() || (recovered != Some(signer) && recovered != Some(id.sender)) {
-            return refused(Refusal::InvalidBalanceProof);
-        }
+        let recover = || {
+            recover_balance_proof_signer(
+                &self.shared.domain,
+                &payment.balance_proof(),
+                &payment.balance_signature,
+            )
+            .ok()
+        };
         let balance = payment.balance;
-        if balance <= previous {
-            return refused(Refusal::InvalidBalanceProof);
-        }
-        if balance > deposit {
-            let refusal = if balance <= deposit.saturating_add(pending_top_up) {
-                Refusal::InsufficientConfirmations
-            } else {
-                Refusal::InsufficientFunds
-            };
-            return refused(refusal);
-        }
-        if balance - previous != price {
-            return refused(Refusal::InvalidAmount);
-        }
+        let previous = match rules::decide_payment(&standing, recover, balance, price) {
+            Ok(open) => open.balance,
+            Err(refusal) => return refused(refusal),
+        };
 
         let signature = payment.balance_signature;
         // Durable once this returns Ok, committed together with the payments that arrived
@@ -945,7 +939,7 @@ impl Shared {
                     }
                     Ok(())
                 }
-                PaymentWrite::Conflict(now) => Err(conflict_refusal(payment.balance, now.as_deref())),
+                PaymentWrite::Conflict(now) => Err(conflict_refusal(payment, now.as_deref())),
             })
             .collect()
     }
@@ -1040,21 +1034,27 @@ impl Shared {
     }
 }
 
-/// Why a payment whose compare-and-set failed is refused, from the channel as the store has
-/// it now (`None`: gone): another request changed it since the payment was checked.
-fn conflict_refusal(balance: U192, now: Option<&ChannelRecord>) -> PaymentRejected {
-    let Some(now) = now else {
-        return PaymentRejected::Refused { refusal: Refusal::NonexistingChannel };
+/// Why `payment`, whose compare-and-set failed, is refused: the payment rule applied again to
+/// the channel as the store has it now (`None`: gone), since another request changed it after
+/// the payment was checked. Its signature was verified then against the channel's signer,
+/// which never changes, and it paid for a resource of `balance - previous`.
+fn conflict_refusal(payment: &PaymentToRecord, now: Option<&ChannelRecord>) -> PaymentRejected {
+    let standing = match now {
+        Some(now) if now.state == ChannelState::Open => PayableChannel::Open(OpenChannel {
+            sender: now.id.sender,
+            signer: now.signer,
+            balance: now.balance,
+            deposit: now.deposit,
+            unconfirmed_top_up: U192::ZERO,
+        }),
+        _ => PayableChannel::Closed,
     };
-    let refusal = if now.state != ChannelState::Open {
-        Refusal::NonexistingChannel
-    } else if balance <= now.balance {
-        Refusal::InvalidBalanceProof
-    } else if balance > now.deposit {
-        Refusal::InsufficientFunds
-    } else {
-        Refusal::InvalidAmount
-    };
+    let price = payment.balance.saturating_sub(payment.previous);
+    let signer = now.map(|now| now.signer);
+    // The store refused the write, so the payment is refused even if the rule would take it now.
+    let refusal = rules::decide_payment(&standing, || signer, payment.balance, price)
+        .err()
+        .unwrap_or(Refusal::InvalidAmount);
     PaymentRejected::Refused { refusal }
 }
 

@@ -25,7 +25,8 @@
 //!   shutdown on ctrl-c and SIGTERM.
 //!
 //! Money core:
-//! - [`channels`]: the [`ChannelManager`](channels::ChannelManager), which decides on payments.
+//! - [`channels`]: the [`ChannelManager`](channels::ChannelManager), which decides on payments
+//!   with the payment rule, one pure function ([`decide_payment`](channels::decide_payment)).
 //! - [`store`]: durable channel state (SQLite).
 //! - `paid_note`: the "Paid … · … left · manage" note on HTML pages the paywall page paid for.
 //! - `payment_writer`: group commit of payments (one writer thread, one transaction per batch).

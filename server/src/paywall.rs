@@ -94,6 +94,7 @@ use crate::{
     app::AppState,
     assets,
     backend::{AcceptedPayment, ChannelView, LastProof, PaymentRejected, StatusRefused},
+    channels::{decide_payment, OpenChannel, PayableChannel},
     config::{PublicChain, TokenUnits},
     paid_note::PaidNote,
     rate_limit::{route_label, too_many_requests, LimitedBy, Limits, Rate, RetryAfter},
@@ -516,20 +517,27 @@ impl Drop for AtUpstream<'_> {
     }
 }
 
-/// Whether the channel manager would accept `payment` now, judged from its in-memory view of
-/// the channel: keeps refused payments away from a handler that runs before the payment is
-/// stored. Only a filter: `accept_payment` decides, and a payment this lets through can
-/// still lose a race there.
+/// Whether the channel manager would accept `payment` now, judged by the payment rule from its
+/// in-memory view of the channel: keeps refused payments away from a handler that runs before
+/// the payment is stored. Only a filter: `accept_payment` decides, and a payment this lets
+/// through can still lose a race there.
 fn looks_acceptable(state: &AppState, payment: &PaymentHeaders, info: &PaywallInfo, price: U192) -> bool {
-    let Some(channel) = state.backend().channel(payment.sender, payment.open_block_number) else {
-        return false;
+    let standing = match state.backend().channel(payment.sender, payment.open_block_number) {
+        Some(channel) if channel.state == "open" && channel.confirmed => PayableChannel::Open(OpenChannel {
+            sender: channel.sender,
+            signer: channel.signer.unwrap_or(channel.sender),
+            balance: channel.balance,
+            deposit: channel.deposit,
+            unconfirmed_top_up: U192::ZERO,
+        }),
+        Some(channel) if channel.state == "open" => PayableChannel::Unconfirmed,
+        _ => PayableChannel::Closed,
     };
-    signed_by_channel_key(payment, info, &channel)
-        && channel.confirmed
-        && channel.state == "open"
-        && payment.balance > channel.balance
-        && payment.balance <= channel.deposit
-        && payment.balance - channel.balance == price
+    let recover = || {
+        recover_balance_proof_signer(&info.domain(), &payment.balance_proof(), &payment.balance_signature)
+            .ok()
+    };
+    decide_payment(&standing, recover, payment.balance, price).is_ok()
 }
 
 /// Whether `payment`'s proof is signed by `channel`'s sender or its delegated signer.

@@ -23,6 +23,7 @@ use uraiden_server::{
         AcceptedPayment, BoxFuture, ChannelBackend, ChannelView, CloseRefused, HealthView, LastProof,
         PaymentRejected, StatsView, StatusRefused,
     },
+    channels::{decide_payment, OpenChannel, PayableChannel},
     config::{ApiToken, Gateway, HttpOptions},
 };
 
@@ -110,30 +111,30 @@ impl ChannelBackend for FakeBackend {
     ) -> BoxFuture<'a, Result<AcceptedPayment, PaymentRejected>> {
         Box::pin(async move {
             let refused = |refusal| Err(PaymentRejected::Refused { refusal });
-            if payment.sender != self.sender() || payment.open_block_number != OPEN_BLOCK {
-                return refused(Refusal::NonexistingChannel);
-            }
-            let domain = channel_manager_domain(CHAIN_ID, contract());
-            let signer =
-                recover_balance_proof_signer(&domain, &payment.balance_proof(), &payment.balance_signature);
-            if signer != Ok(self.sender()) {
-                return refused(Refusal::InvalidBalanceProof);
-            }
             let mut channel = self.channel.lock().unwrap();
             if let Some(refusal) = *self.force_refusal.lock().unwrap() {
                 return refused(refusal);
             }
-            if channel.close_signed {
-                return refused(Refusal::NonexistingChannel);
-            }
-            if payment.balance <= channel.balance {
-                return refused(Refusal::InvalidBalanceProof);
-            }
-            if payment.balance > U192::from(DEPOSIT) {
-                return refused(Refusal::InsufficientFunds);
-            }
-            if payment.balance - channel.balance != price {
-                return refused(Refusal::InvalidAmount);
+            // The receiver's own payment rule, on the one channel this backend knows.
+            let ours = payment.sender == self.sender() && payment.open_block_number == OPEN_BLOCK;
+            let standing = if ours && !channel.close_signed {
+                PayableChannel::Open(OpenChannel {
+                    sender: self.sender(),
+                    signer: self.sender(),
+                    balance: channel.balance,
+                    deposit: U192::from(DEPOSIT),
+                    unconfirmed_top_up: U192::ZERO,
+                })
+            } else {
+                PayableChannel::Closed
+            };
+            let domain = channel_manager_domain(CHAIN_ID, contract());
+            let recover = || {
+                recover_balance_proof_signer(&domain, &payment.balance_proof(), &payment.balance_signature)
+                    .ok()
+            };
+            if let Err(refusal) = decide_payment(&standing, recover, payment.balance, price) {
+                return refused(refusal);
             }
             channel.balance = payment.balance;
             channel.signature = Some(payment.balance_signature);
