@@ -91,9 +91,10 @@ function recordAutoPay() {
 
 /**
  * Continues from the receiver's last proof after a payment it did not take: asked with a status
- * request when that is free (session key); with the wallet, the next payment builds on the
- * balance before the refused one, unless the refusal disputes that balance (then Pay asks the
- * receiver first, one signature).
+ * request when that is free (session key; when the receiver does not answer, the balance stays
+ * unknown and Pay asks it first); with the wallet, the next payment builds on the balance before
+ * the refused one, unless the refusal disputes that balance (then Pay asks the receiver first,
+ * one signature).
  * @param {PendingPayment} pending
  * @param {boolean} balanceDisputed
  */
@@ -108,6 +109,9 @@ async function resync(pending, balanceDisputed) {
       return true;
     } catch (error) {
       console.warn("paywall: receiver", error);
+      // The refused payment is still the library's balance (signNewProof booked it): never
+      // shown as paid. Remaining is unknown until the receiver answers; Pay asks it first.
+      state.unsynced = true;
       return false;
     }
   }
@@ -121,7 +125,8 @@ async function resync(pending, balanceDisputed) {
  */
 export async function pay() {
   if (state.unsynced) {
-    setStatus("asking the receiver for its last balance…", { busy: true, detail: "Sign the status request in your wallet." });
+    const detail = channel().sessionKey ? "" : "Sign the status request in your wallet.";
+    setStatus("asking the receiver for its last balance…", { busy: true, detail });
     await syncWithReceiver();
     state.unsynced = false;
   }

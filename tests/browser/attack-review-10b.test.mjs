@@ -8,8 +8,9 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { after, before, test } from "node:test";
 
-import { installWallet, launchBrowser, reportFailures, startStack } from "./harness.mjs";
+import { installWallet, launchBrowser, reportFailures, startStack, waitUntil } from "./harness.mjs";
 import { loadLibrary, openSessionChannel } from "./measure-signing.mjs";
+import { clickWhenReady, waitForContent, waitForIdle } from "./paywall-page.mjs";
 
 const PRICE = 5n; // /echofix/* on the demo receiver
 
@@ -59,6 +60,8 @@ async function inFront(answer) {
       response.headers.forEach((value, name) => {
         if (!["content-encoding", "content-length", "transfer-encoding", "connection"].includes(name)) out[name] = value;
       });
+      const cookies = response.headers.getSetCookie();
+      if (cookies.length) out["set-cookie"] = cookies; // each one: the receiver expires several
       const bytes = Buffer.from(await response.arrayBuffer());
       res.writeHead(response.status, out);
       res.end(bytes);
@@ -183,6 +186,69 @@ test(
       } finally {
         await user.browser.close();
         await stranger.stop();
+      }
+    },
+  ),
+);
+
+/** Waits until the receiver has seen `channel` confirmed (it then takes payments from it). */
+async function receiverKnows(sender, channel) {
+  await waitUntil(
+    async () => {
+      const { status } = await stack.api(`/channels/${sender.address}/${channel.openBlockNumber}`);
+      return status === 200;
+    },
+    { timeout: 30_000, message: "the receiver to see the channel" },
+  );
+}
+
+// The paywall page pays by navigation with signNewProof, which books the balance at once; when
+// the receiver refuses that payment, the page asks it (a status request) for its last proof to
+// continue from. A flaky receiver (or a gateway) that refuses the payment and then fails the
+// status request left the page showing the refused payment as paid: "Remaining 95" while the
+// receiver holds nothing. Broke (remaining 95 of 100, receiver balance 0). Fixed in
+// navigation.js: a failed status request leaves the remaining deposit unknown (Pay asks first).
+test(
+  "a refused navigation payment whose status request then fails is not shown as paid",
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      let refused = 0;
+      let flaky = true;
+      const gateway = await inFront(async (request, forward) => {
+        if (!flaky) return null;
+        if (request.headers["rdn-status-signature"]) {
+          return new Response(JSON.stringify({ error: "unavailable", message: "try later" }), { status: 503 });
+        }
+        const cookie = request.headers.cookie ?? "";
+        if (!/RDN-Balance-Signature=/i.test(cookie)) return null;
+        refused += 1;
+        // Another recovery id: the proof names another signer, and the receiver refuses it.
+        request.headers.cookie = cookie.replace(/(RDN-Balance-Signature=0x[0-9a-f]{128})(1b|1c)/i, (_, body, v) =>
+          body + (v.toLowerCase() === "1b" ? "1c" : "1b"),
+        );
+        return fetch(`${stack.serverUrl}${request.url}`, { headers: request.headers, redirect: "manual" });
+      });
+      const user = await newUser(gateway.url, 100n);
+      try {
+        await receiverKnows(user.sender, user.channel);
+        await user.page.goto(`${gateway.url}/echofix/refused`);
+        await waitUntil(() => refused > 0, { timeout: 30_000, message: "the page to pay by navigation" });
+        const view = await waitForIdle(user.page);
+        const held = await receiverBalance(user.sender.address, user.channel.openBlockNumber);
+        assert.equal(held, 0n, "the receiver took nothing");
+        assert.ok(
+          view.remainingBaseUnits === null || view.remainingBaseUnits === "100",
+          `the page shows ${view.remainingBaseUnits} remaining of 100 though nothing was paid: ${JSON.stringify(view.error)}`,
+        );
+        // The receiver answers again: Pay asks it first, then pays exactly one price.
+        flaky = false;
+        await clickWhenReady(user.page, "pay");
+        await waitForContent(user.page, "refused");
+        assert.equal(await receiverBalance(user.sender.address, user.channel.openBlockNumber), PRICE);
+      } finally {
+        await user.browser.close();
+        await gateway.stop();
       }
     },
   ),
