@@ -8,7 +8,7 @@ import { whileTransactionPending } from "./leaving.js";
 import { markChannelChanged, markChannelClosing, pay } from "./navigation.js";
 import { replacesStaleOpening, useOpenedChannel } from "./opening.js";
 import { sleep, syncWithReceiver } from "./receiver.js";
-import { channel, channelState, client, lib, payableWithoutWallet, state, wrongChain } from "./state.js";
+import { channel, channelState, client, lib, payableWithoutWallet, remaining, state, wrongChain } from "./state.js";
 import { channelEnded, loadChannel, refreshChannel, refreshWallet, rememberAccount } from "./wallet.js";
 import {
   BUY_WEI,
@@ -219,6 +219,10 @@ export async function buy() {
 }
 
 export async function forget() {
+  // An open channel's session key is gone for good once forgotten (the chain keeps no copy):
+  // the channel is then only reachable wallet-signed, a prompt per view and no top-ups. Ask.
+  const current = state.channel;
+  if (current?.sessionKey && channelState() === "open" && !window.confirm(forgetOpenWarning())) return;
   await act("forgetting…", async () => {
     client().forgetStoredChannel();
     state.channel = null;
@@ -226,6 +230,12 @@ export async function forget() {
     state.ended = null;
     state.sessionKeyLost = false;
   });
+}
+
+function forgetOpenWarning() {
+  return `This channel is still open, with ${tokens(remaining())} left. Forgetting it deletes its session key from this browser for good: ` +
+    "the deposit stays yours on chain, but the channel can then only be paid from with a wallet signature per view, and never topped up. " +
+    "Close the channel instead to get the rest back. Forget it anyway?";
 }
 
 /** While a channel is closing, follows the blocks (and the receiver's own close). */
