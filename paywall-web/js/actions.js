@@ -5,7 +5,7 @@
 import { formatUnits, InputError, parseUnits } from "./format.js";
 import { info } from "./info.js";
 import { whileTransactionPending } from "./leaving.js";
-import { markChannelChanged, markChannelClosing, pay } from "./navigation.js";
+import { continueFrom, markChannelChanged, markChannelClosing, pay } from "./navigation.js";
 import { replacesStaleOpening, useOpenedChannel } from "./opening.js";
 import { sleep, syncWithReceiver } from "./receiver.js";
 import { channel, channelState, client, lib, payableWithoutWallet, remaining, state, wrongChain } from "./state.js";
@@ -185,7 +185,8 @@ export async function closeUncooperatively() {
     if (channel().sessionKey) {
       // Close with what the receiver accepted, if it answers (it may be why we are here).
       try {
-        await Promise.race([syncWithReceiver(), sleep(3_000)]);
+        const answer = await Promise.race([syncWithReceiver(), sleep(3_000).then(() => null)]);
+        if (answer && answer.balance !== null) continueFrom(null); // the library holds the receiver's balance
       } catch (error) {
         console.warn("paywall: receiver", error);
       }
@@ -194,7 +195,7 @@ export async function closeUncooperatively() {
     const balance = state.payFrom ?? channel().balance;
     await whileTransactionPending(() => client().closeChannel({ balance }));
     markChannelClosing();
-    state.payFrom = null;
+    continueFrom(null);
     state.channel = client().channel;
     await refreshChannel();
   });

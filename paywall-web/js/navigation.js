@@ -62,6 +62,23 @@ export function closingRequested(c) {
   return remember(`closing:${channelName(c)}`) !== null;
 }
 
+/**
+ * Sets the balance to continue from when the library's is ahead of the receiver's (a payment it
+ * booked that the receiver did not take), `null` once they agree; kept in this tab per channel,
+ * so a reload (or the page's second load of the channel) does not fall back to the refused one.
+ * @param {bigint | null} balance
+ */
+export function continueFrom(balance) {
+  state.payFrom = balance;
+  if (state.channel) remember(`payfrom:${channelName(state.channel)}`, balance === null ? null : balance.toString());
+}
+
+/** After (re)loading the channel: the balance to continue from this tab kept for it, if any. */
+export function restoreContinueFrom() {
+  const kept = state.channel ? remember(`payfrom:${channelName(state.channel)}`) : null;
+  state.payFrom = typeof kept === "string" && /^\d+$/.test(kept) ? BigInt(kept) : null;
+}
+
 function recentlyChanged() {
   const at = /** @type {number | null} */ (remember(`changed:${channelName(channel())}`));
   return at !== null && Date.now() - at < RECEIVER_CATCH_UP_MS;
@@ -100,7 +117,7 @@ function recordAutoPay() {
  */
 async function resync(pending, balanceDisputed) {
   if (!channel().sessionKey && !balanceDisputed) {
-    state.payFrom = BigInt(pending.before);
+    continueFrom(BigInt(pending.before));
     return true;
   }
   if (channel().sessionKey) {
@@ -110,8 +127,10 @@ async function resync(pending, balanceDisputed) {
     } catch (error) {
       console.warn("paywall: receiver", error);
       // The refused payment is still the library's balance (signNewProof booked it): never
-      // shown as paid. Remaining is unknown until the receiver answers; Pay asks it first.
+      // shown as paid, nor closed with. Remaining is unknown until the receiver answers; Pay
+      // asks it first, and a close without it requests the balance before the refused payment.
       state.unsynced = true;
+      continueFrom(BigInt(pending.before));
       return false;
     }
   }
@@ -127,8 +146,9 @@ export async function pay() {
   if (state.unsynced) {
     const detail = channel().sessionKey ? "" : "Sign the status request in your wallet.";
     setStatus("asking the receiver for its last balance…", { busy: true, detail });
-    await syncWithReceiver();
+    const answer = await syncWithReceiver();
     state.unsynced = false;
+    if (answer.balance !== null) continueFrom(null); // the library now holds the receiver's balance
   }
   const current = channel();
   const price = info.price;
@@ -142,7 +162,7 @@ export async function pay() {
   setStatus("paying…", { busy: true, detail: current.sessionKey ? "" : "Sign the payment in your wallet." });
   const proof = await client().signNewProof(before + price);
   state.channel = client().channel;
-  state.payFrom = null;
+  continueFrom(null);
   remember("pending", /** @type {PendingPayment} */ ({
     path: pagePath,
     channel: channelName(current),

@@ -37,7 +37,7 @@ import { info } from "./info.js";
  * @property {"settled" | null} ended set after this page closed or settled the channel
  * @property {boolean} sessionKeyLost
  * @property {boolean} unsynced a refusal left the balance unknown: Pay asks the receiver first
- * @property {bigint | null} payFrom the balance the receiver holds when the library's is ahead of it (a wallet-signed payment it did not take)
+ * @property {bigint | null} payFrom the balance the receiver holds when the library's is ahead of it (a payment it did not take); set with navigation.js `continueFrom`
  * @property {boolean} busy
  * @property {boolean} payable the receiver has seen the channel (or we do not know it has not)
  * @property {number | null} repeatPaidAt when this page was last paid for, if that was moments ago (ms)

@@ -8,6 +8,7 @@
 import { quantity } from "./format.js";
 import { info } from "./info.js";
 import { remember } from "./memory.js";
+import { restoreContinueFrom } from "./navigation.js";
 import { client, lower, sameAddress, state, wrongChain } from "./state.js";
 
 /** @typedef {NonNullable<import("./state.js").PaywallState["provider"]>} Provider */
@@ -152,6 +153,7 @@ export function channelEnded() {
  * library knows the account). */
 export async function loadStoredChannel() {
   state.channel = await client().loadStoredChannel(info.receiver ?? undefined);
+  restoreContinueFrom();
   return state.channel;
 }
 

@@ -352,3 +352,51 @@ test(
     },
   ),
 );
+
+// The same flaky receiver (a refused navigation payment, then a failing status request), and a
+// user who gives up on it: "Close without the receiver". The page closed at the library's
+// balance, which still holds the refused payment (signNewProof booked it): the contract would
+// pay the receiver a price it never earned. Broke: closing balance 5 requested, the receiver
+// holding 0. Fixed in the page: the balance before the refused payment is kept as the balance
+// to continue (and close) from until the receiver answers.
+test(
+  "closing without the receiver after a refused payment whose status request failed does not pay the refused price",
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      let refused = 0;
+      const gateway = await inFront(async (request) => {
+        if (request.headers["rdn-status-signature"]) {
+          return new Response(JSON.stringify({ error: "unavailable", message: "try later" }), { status: 503 });
+        }
+        const cookie = request.headers.cookie ?? "";
+        if (!/RDN-Balance-Signature=/i.test(cookie)) return null;
+        refused += 1;
+        request.headers.cookie = cookie.replace(/(RDN-Balance-Signature=0x[0-9a-f]{128})(1b|1c)/i, (_, body, v) =>
+          body + (v.toLowerCase() === "1b" ? "1c" : "1b"),
+        );
+        return fetch(`${stack.serverUrl}${request.url}`, { headers: request.headers, redirect: "manual" });
+      });
+      const user = await newUser(gateway.url, 100n);
+      try {
+        await receiverKnows(user.sender, user.channel);
+        await user.page.goto(`${gateway.url}/echofix/refused`);
+        await waitUntil(() => refused > 0, { timeout: 30_000, message: "the page to pay by navigation" });
+        await waitForIdle(user.page);
+        await clickWhenReady(user.page, "close-uncooperative");
+        const closing = await waitUntil(
+          async () => {
+            const info = await stack.channelOnChain(user.sender.address, user.channel.openBlockNumber);
+            return info && info.settleBlock > 0 ? info : null;
+          },
+          { timeout: 60_000, message: "the close request to be mined" },
+        );
+        assert.equal(await receiverBalance(user.sender.address, user.channel.openBlockNumber), 0n, "the receiver took nothing");
+        assert.equal(closing.closingBalance, 0n, "the close requested the refused payment's balance");
+      } finally {
+        await user.browser.close();
+        await gateway.stop();
+      }
+    },
+  ),
+);
