@@ -32,6 +32,7 @@ import { info } from "./info.js";
  * @property {TokenView | null} token
  * @property {bigint | null} eth
  * @property {Channel | null} channel
+ * @property {Channel[]} otherChannels the account's other channels with this receiver stored in this browser (each with its key)
  * @property {OnChainChannelInfo | null} onchain
  * @property {number | null} block
  * @property {"settled" | null} ended set after this page closed or settled the channel
@@ -56,6 +57,7 @@ export const state = {
   token: info.tokenUnits ? { name: info.tokenUnits.symbol, ...info.tokenUnits } : null,
   eth: null,
   channel: null,
+  otherChannels: [],
   onchain: null,
   block: null,
   ended: null,

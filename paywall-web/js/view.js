@@ -237,6 +237,32 @@ function repeatNotice(paidAt) {
     `${tokenText(remaining())} left in the channel. Press Pay again to view it once more.`;
 }
 
+/**
+ * The account's other stored channels with this receiver, each a button that shows it (to pay
+ * from, top up or close): none is left out of reach.
+ * @param {boolean} connected
+ * @param {boolean} busy
+ */
+function renderOtherChannels(connected, busy) {
+  const others = state.otherChannels;
+  const list = $("other-channels");
+  list.hidden = !connected || others.length === 0;
+  if (list.hidden) return;
+  const intro = others.length === 1
+    ? "This browser also holds another channel of yours with this receiver"
+    : `This browser also holds ${others.length} other channels of yours with this receiver`;
+  const buttons = others.map((other) => {
+    const show = document.createElement("button");
+    show.type = "button";
+    show.className = "link";
+    show.dataset.openBlock = String(other.openBlockNumber);
+    show.disabled = busy;
+    show.textContent = `opened in block ${other.openBlockNumber}: ${tokenText(other.deposit)} deposit, ${tokenText(other.balance)} paid; show it`;
+    return show;
+  });
+  list.replaceChildren(`${intro} (close the ones you no longer use: their unspent deposit comes back):`, ...buttons);
+}
+
 export function render() {
   const connected = Boolean(state.account && state.client);
   // On-chain actions need the receiver's chain; a session-key payment needs no wallet at all.
@@ -298,6 +324,8 @@ export function render() {
     const left = blocksUntilSettle();
     setText("channel-settle", left === Infinity ? "…" : left > 0 ? `${plural(left, "block")} left (settle block ${state.onchain.settleBlockNumber})` : "over: settle now");
   }
+
+  renderOtherChannels(connected, busy);
 
   const open = chState === "open" && Boolean(channel);
   const repeat = open && state.repeatPaidAt !== null;

@@ -175,4 +175,22 @@ export async function loadChannel() {
   if (channel) state.sessionKeyLost = !channel.sessionKey && !sameAddress(channel.signer, channel.sender);
   await refreshChannel();
   if (state.channel && state.onchain && state.onchain.state === "settled") channelEnded();
+  await loadOtherChannels();
+}
+
+/**
+ * The account's other channels with this receiver that this browser stores (a second channel
+ * opened beside a stale opening that was mined after all, or by another app of this origin):
+ * the page shows one channel at a time and must not leave the others, and their deposits, out
+ * of reach.
+ */
+export async function loadOtherChannels() {
+  state.otherChannels = [];
+  try {
+    const stored = await client().storedChannels(info.receiver ?? undefined);
+    const current = state.channel?.openBlockNumber;
+    state.otherChannels = stored.filter((channel) => channel.openBlockNumber !== current);
+  } catch (error) {
+    console.warn("paywall: stored channels", error);
+  }
 }
