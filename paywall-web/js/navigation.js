@@ -234,6 +234,14 @@ async function afterNavigation(pending) {
     case "invalid-amount":
     case "invalid-balance-proof": {
       if (!resynced || remember(`retried:${pagePath}`)) return false;
+      if (ours && info.price !== null && channel().balance === BigInt(ours.before) + info.price) {
+        // The receiver's last proof is the one this navigation sent: it holds the payment (the
+        // same proof reached it twice, or it refused after taking it). Paying on top would be a
+        // second price for one view: say so, and leave it to the Pay button.
+        showError("paid_not_served", MESSAGES.paid_not_served);
+        state.attention = "pay";
+        return false;
+      }
       remember(`retried:${pagePath}`, Date.now());
       return "retry";
     }

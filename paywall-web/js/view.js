@@ -40,6 +40,8 @@ export const MESSAGES = {
   insufficient_deposit: "Your channel's remaining deposit does not cover this payment; top up the channel or open a new one.",
   topup_not_seen: "The receiver has not seen your top-up yet (it waits for the chain); nothing was paid. Press Pay again in a few seconds.",
   channel_not_seen: "The receiver has not seen your new channel yet (it waits for the chain); nothing was paid. Press Pay again in a few seconds.",
+  paid_not_served:
+    "The receiver took your payment for this page but did not serve it (its answer was lost, or it refused the payment after taking it); nothing more was paid. Press Pay to pay again and view it.",
   receiver_behind: "The receiver has not caught up with the chain yet; nothing was paid. Press Pay again in a moment.",
   insufficient_eth: "Your account has too little ETH to pay for gas; get some ETH on this network first.",
   resync_in_wallet: "The receiver refused the payment's balance: press Pay to ask it for its last balance (one signature in your wallet), then pay on top of it.",

@@ -473,3 +473,45 @@ test(
     },
   ),
 );
+
+// The paywall page's own retry: a gateway in front of the receiver lets each paid navigation
+// through (the receiver takes it) and then shows the receiver's refusal of the same proof sent
+// once more (it is no longer above the receiver's balance). Chromium does the same by itself
+// when a connection drops after the request went out: it resends the GET with the same cookies.
+// The page asked the receiver for its last proof, found the very proof it had just sent, took
+// that for "out of sync" and paid once more on top: two prices for a page it never showed.
+// Broke: the receiver held 10 (2 × 5). Fixed in navigation.js: when the receiver's last proof is
+// the one this navigation sent, the page does not pay again by itself, and says the view was
+// paid but not served.
+test(
+  "a paid navigation answered with a refusal of the same proof is not paid again on top",
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      let taken = 0;
+      const gateway = await inFront(async (request, forward) => {
+        if (!/RDN-Balance-Signature=/i.test(request.headers.cookie ?? "")) return null;
+        const first = await forward();
+        if (first.status !== 200) return first;
+        taken += 1;
+        return forward(); // the same proof again: refused
+      });
+      const user = await newUser(gateway.url, 100n);
+      try {
+        await receiverKnows(user.sender, user.channel);
+        await user.page.goto(`${gateway.url}/echofix/twice`);
+        await waitUntil(() => taken > 0, { timeout: 30_000, message: "the page to pay by navigation" });
+        const view = await waitForIdle(user.page);
+        await new Promise((resolve) => setTimeout(resolve, 2_000)); // a retry would be on its way by now
+        const held = await receiverBalance(user.sender.address, user.channel.openBlockNumber);
+        assert.equal(held, PRICE, `the receiver holds ${held} for one page load (${taken} payments taken); ${JSON.stringify(view.error)}`);
+        const after = await waitForIdle(user.page);
+        assert.equal(after.remainingBaseUnits, String(100n - PRICE), "the payment the receiver holds is shown as spent");
+        assert.equal(after.error?.code, "paid_not_served", after.error?.text);
+      } finally {
+        await user.browser.close();
+        await gateway.stop();
+      }
+    },
+  ),
+);
