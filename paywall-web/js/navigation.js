@@ -122,7 +122,8 @@ async function resync(pending, balanceDisputed) {
   }
   if (channel().sessionKey) {
     try {
-      await syncWithReceiver();
+      const answer = await syncWithReceiver();
+      if (answer.balance !== null) continueFrom(null); // the library now holds the receiver's balance
       return true;
     } catch (error) {
       console.warn("paywall: receiver", error);
