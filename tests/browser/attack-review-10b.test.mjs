@@ -559,3 +559,37 @@ test(
     },
   ),
 );
+
+// A sender paying less, through the library's own cookie writer: a proof that adds 1 where the
+// page costs 5, sent once claiming the full price and once claiming what it adds. Held: the
+// receiver refuses both (402) and takes nothing; the honest proof then pays.
+test(
+  "payment cookies adding less than the price are refused, whatever payment they claim",
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      const user = await newUser(stack.serverUrl, 100n);
+      try {
+        await receiverKnows(user.sender, user.channel);
+        const statuses = await user.page.evaluate(
+          async ({ contract, url }) => {
+            const lib = window.uraiden;
+            const tryWith = async (balance, payment) => {
+              const proof = await window.client.signNewProof(balance);
+              lib.setPaymentCookies(contract, proof, payment);
+              const response = await fetch(url, { credentials: "same-origin" });
+              lib.clearPaymentCookies();
+              return response.status;
+            };
+            return [await tryWith(1n, 5n), await tryWith(1n, 1n), await tryWith(5n, 5n)];
+          },
+          { contract: stack.manager, url: `${stack.serverUrl}/echofix/cheap` },
+        );
+        assert.deepEqual(statuses, [402, 402, 200]);
+        assert.equal(await receiverBalance(user.sender.address, user.channel.openBlockNumber), PRICE);
+      } finally {
+        await user.browser.close();
+      }
+    },
+  ),
+);
