@@ -241,6 +241,7 @@ async function afterNavigation(pending) {
         // second price for one view: say so, and leave it to the Pay button.
         showError("paid_not_served", MESSAGES.paid_not_served);
         state.attention = "pay";
+        remember(`paid:${pagePath}`, Date.now()); // paid: Back or Forward to it asks, never pays by itself
         return false;
       }
       remember(`retried:${pagePath}`, Date.now());

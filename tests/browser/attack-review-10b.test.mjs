@@ -508,6 +508,13 @@ test(
         const after = await waitForIdle(user.page);
         assert.equal(after.remainingBaseUnits, String(100n - PRICE), "the payment the receiver holds is shown as spent");
         assert.equal(after.error?.code, "paid_not_served", after.error?.text);
+        // It was paid: Back to it after leaving asks, it does not pay by itself.
+        await user.page.goto(`${gateway.url}/api/1/stats`);
+        await user.page.goBack();
+        const back = await waitForIdle(user.page);
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+        assert.equal(await receiverBalance(user.sender.address, user.channel.openBlockNumber), PRICE, "Back paid again");
+        assert.equal(back.repeat?.visible, true, JSON.stringify(back));
       } finally {
         await user.browser.close();
         await gateway.stop();
