@@ -5,11 +5,11 @@
 import { formatUnits, InputError, parseUnits } from "./format.js";
 import { info } from "./info.js";
 import { whileTransactionPending } from "./leaving.js";
-import { markChannelChanged, markChannelClosing, pay } from "./navigation.js";
+import { continueFrom, markChannelChanged, markChannelClosing, pay, restoreContinueFrom } from "./navigation.js";
 import { replacesStaleOpening, useOpenedChannel } from "./opening.js";
 import { sleep, syncWithReceiver } from "./receiver.js";
-import { channel, channelState, client, lib, payableWithoutWallet, state, wrongChain } from "./state.js";
-import { channelEnded, loadChannel, refreshChannel, refreshWallet, rememberAccount } from "./wallet.js";
+import { channel, channelState, client, lib, payableWithoutWallet, remaining, sameAddress, state, wrongChain } from "./state.js";
+import { channelEnded, loadChannel, loadOtherChannels, refreshChannel, refreshWallet, rememberAccount } from "./wallet.js";
 import {
   BUY_WEI,
   clearError,
@@ -185,7 +185,8 @@ export async function closeUncooperatively() {
     if (channel().sessionKey) {
       // Close with what the receiver accepted, if it answers (it may be why we are here).
       try {
-        await Promise.race([syncWithReceiver(), sleep(3_000)]);
+        const answer = await Promise.race([syncWithReceiver(), sleep(3_000).then(() => null)]);
+        if (answer && answer.balance !== null) continueFrom(null); // the library holds the receiver's balance
       } catch (error) {
         console.warn("paywall: receiver", error);
       }
@@ -194,7 +195,7 @@ export async function closeUncooperatively() {
     const balance = state.payFrom ?? channel().balance;
     await whileTransactionPending(() => client().closeChannel({ balance }));
     markChannelClosing();
-    state.payFrom = null;
+    continueFrom(null);
     state.channel = client().channel;
     await refreshChannel();
   });
@@ -218,14 +219,45 @@ export async function buy() {
   }, "Buying 50 test tokens for 0.1 ETH: confirm in your wallet.");
 }
 
+/**
+ * Makes the stored channel opened in `openBlockNumber` the page's (to pay from, top up, close).
+ * @param {number} openBlockNumber
+ */
+export async function useStoredChannel(openBlockNumber) {
+  await act("loading…", async () => {
+    state.channel = await client().loadStoredChannel(info.receiver ?? undefined, openBlockNumber);
+    restoreContinueFrom();
+    state.unsynced = false;
+    state.ended = null;
+    state.repeatPaidAt = null;
+    const shown = state.channel;
+    // Signed by a key this browser does not hold: the session key is gone (as loadChannel says).
+    state.sessionKeyLost = shown !== null && !shown.sessionKey && !sameAddress(shown.signer, shown.sender);
+    await refreshChannel();
+    if (state.channel && state.onchain && state.onchain.state === "settled") channelEnded();
+    await loadOtherChannels();
+  });
+}
+
 export async function forget() {
+  // An open channel's session key is gone for good once forgotten (the chain keeps no copy):
+  // the channel is then only reachable wallet-signed, a prompt per view and no top-ups. Ask.
+  const current = state.channel;
+  if (current?.sessionKey && channelState() === "open" && !window.confirm(forgetOpenWarning())) return;
   await act("forgetting…", async () => {
     client().forgetStoredChannel();
+    await loadOtherChannels();
     state.channel = null;
     state.onchain = null;
     state.ended = null;
     state.sessionKeyLost = false;
   });
+}
+
+function forgetOpenWarning() {
+  return `This channel is still open, with ${tokens(remaining())} left. Forgetting it deletes its session key from this browser for good: ` +
+    "the deposit stays yours on chain, but the channel can then only be paid from with a wallet signature per view, and never topped up. " +
+    "Close the channel instead to get the rest back. Forget it anyway?";
 }
 
 /** While a channel is closing, follows the blocks (and the receiver's own close). */

@@ -11,7 +11,7 @@
 
 import { info } from "./info.js";
 import { remember } from "./memory.js";
-import { channelName } from "./navigation.js";
+import { channelName, continueFrom } from "./navigation.js";
 import { syncWithReceiver } from "./receiver.js";
 import { channel, lib, state } from "./state.js";
 import { MESSAGES, REFUSALS, render, setStatus, showError } from "./view.js";
@@ -53,7 +53,7 @@ export async function continueLostKeyChannel(pending) {
     try {
       await syncWithReceiver();
       state.unsynced = false;
-      state.payFrom = null;
+      continueFrom(null);
       remember(KNOWN + name, balance());
     } catch (error) {
       console.warn("paywall: receiver", error);

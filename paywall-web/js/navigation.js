@@ -62,6 +62,23 @@ export function closingRequested(c) {
   return remember(`closing:${channelName(c)}`) !== null;
 }
 
+/**
+ * Sets the balance to continue from when the library's is ahead of the receiver's (a payment it
+ * booked that the receiver did not take), `null` once they agree; kept in this tab per channel,
+ * so a reload (or the page's second load of the channel) does not fall back to the refused one.
+ * @param {bigint | null} balance
+ */
+export function continueFrom(balance) {
+  state.payFrom = balance;
+  if (state.channel) remember(`payfrom:${channelName(state.channel)}`, balance === null ? null : balance.toString());
+}
+
+/** After (re)loading the channel: the balance to continue from this tab kept for it, if any. */
+export function restoreContinueFrom() {
+  const kept = state.channel ? remember(`payfrom:${channelName(state.channel)}`) : null;
+  state.payFrom = typeof kept === "string" && /^\d+$/.test(kept) ? BigInt(kept) : null;
+}
+
 function recentlyChanged() {
   const at = /** @type {number | null} */ (remember(`changed:${channelName(channel())}`));
   return at !== null && Date.now() - at < RECEIVER_CATCH_UP_MS;
@@ -91,23 +108,30 @@ function recordAutoPay() {
 
 /**
  * Continues from the receiver's last proof after a payment it did not take: asked with a status
- * request when that is free (session key); with the wallet, the next payment builds on the
- * balance before the refused one, unless the refusal disputes that balance (then Pay asks the
- * receiver first, one signature).
+ * request when that is free (session key; when the receiver does not answer, the balance stays
+ * unknown and Pay asks it first); with the wallet, the next payment builds on the balance before
+ * the refused one, unless the refusal disputes that balance (then Pay asks the receiver first,
+ * one signature).
  * @param {PendingPayment} pending
  * @param {boolean} balanceDisputed
  */
 async function resync(pending, balanceDisputed) {
   if (!channel().sessionKey && !balanceDisputed) {
-    state.payFrom = BigInt(pending.before);
+    continueFrom(BigInt(pending.before));
     return true;
   }
   if (channel().sessionKey) {
     try {
-      await syncWithReceiver();
+      const answer = await syncWithReceiver();
+      if (answer.balance !== null) continueFrom(null); // the library now holds the receiver's balance
       return true;
     } catch (error) {
       console.warn("paywall: receiver", error);
+      // The refused payment is still the library's balance (signNewProof booked it): never
+      // shown as paid, nor closed with. Remaining is unknown until the receiver answers; Pay
+      // asks it first, and a close without it requests the balance before the refused payment.
+      state.unsynced = true;
+      continueFrom(BigInt(pending.before));
       return false;
     }
   }
@@ -121,9 +145,11 @@ async function resync(pending, balanceDisputed) {
  */
 export async function pay() {
   if (state.unsynced) {
-    setStatus("asking the receiver for its last balance…", { busy: true, detail: "Sign the status request in your wallet." });
-    await syncWithReceiver();
+    const detail = channel().sessionKey ? "" : "Sign the status request in your wallet.";
+    setStatus("asking the receiver for its last balance…", { busy: true, detail });
+    const answer = await syncWithReceiver();
     state.unsynced = false;
+    if (answer.balance !== null) continueFrom(null); // the library now holds the receiver's balance
   }
   const current = channel();
   const price = info.price;
@@ -137,7 +163,7 @@ export async function pay() {
   setStatus("paying…", { busy: true, detail: current.sessionKey ? "" : "Sign the payment in your wallet." });
   const proof = await client().signNewProof(before + price);
   state.channel = client().channel;
-  state.payFrom = null;
+  continueFrom(null);
   remember("pending", /** @type {PendingPayment} */ ({
     path: pagePath,
     channel: channelName(current),
@@ -209,6 +235,15 @@ async function afterNavigation(pending) {
     case "invalid-amount":
     case "invalid-balance-proof": {
       if (!resynced || remember(`retried:${pagePath}`)) return false;
+      if (ours && info.price !== null && channel().balance === BigInt(ours.before) + info.price) {
+        // The receiver's last proof is the one this navigation sent: it holds the payment (the
+        // same proof reached it twice, or it refused after taking it). Paying on top would be a
+        // second price for one view: say so, and leave it to the Pay button.
+        showError("paid_not_served", MESSAGES.paid_not_served);
+        state.attention = "pay";
+        remember(`paid:${pagePath}`, Date.now()); // paid: Back or Forward to it asks, never pays by itself
+        return false;
+      }
       remember(`retried:${pagePath}`, Date.now());
       return "retry";
     }

@@ -27,6 +27,7 @@ import {
   switchChain,
   topUp,
   useAccount,
+  useStoredChannel,
 } from "./actions.js";
 import { info } from "./info.js";
 import { continueLostKeyChannel } from "./lostkey.js";
@@ -121,6 +122,10 @@ async function main() {
   $("close-uncooperative").addEventListener("click", closeUncooperatively);
   $("settle").addEventListener("click", settle);
   $("forget").addEventListener("click", forget);
+  $("other-channels").addEventListener("click", (event) => {
+    const target = event.target;
+    if (target instanceof HTMLButtonElement && target.dataset.openBlock) useStoredChannel(Number(target.dataset.openBlock));
+  });
 
   if (!info.contract || !info.receiver || info.price === null || info.chainId === null) {
     showError("error", "This page lacks the receiver's payment details; reload it from the paywalled address.");

@@ -32,12 +32,13 @@ import { info } from "./info.js";
  * @property {TokenView | null} token
  * @property {bigint | null} eth
  * @property {Channel | null} channel
+ * @property {Channel[]} otherChannels the account's other channels with this receiver stored in this browser (each with its key)
  * @property {OnChainChannelInfo | null} onchain
  * @property {number | null} block
  * @property {"settled" | null} ended set after this page closed or settled the channel
  * @property {boolean} sessionKeyLost
  * @property {boolean} unsynced a refusal left the balance unknown: Pay asks the receiver first
- * @property {bigint | null} payFrom the balance the receiver holds when the library's is ahead of it (a wallet-signed payment it did not take)
+ * @property {bigint | null} payFrom the balance the receiver holds when the library's is ahead of it (a payment it did not take); set with navigation.js `continueFrom`
  * @property {boolean} busy
  * @property {boolean} payable the receiver has seen the channel (or we do not know it has not)
  * @property {number | null} repeatPaidAt when this page was last paid for, if that was moments ago (ms)
@@ -56,6 +57,7 @@ export const state = {
   token: info.tokenUnits ? { name: info.tokenUnits.symbol, ...info.tokenUnits } : null,
   eth: null,
   channel: null,
+  otherChannels: [],
   onchain: null,
   block: null,
   ended: null,

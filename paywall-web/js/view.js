@@ -40,6 +40,8 @@ export const MESSAGES = {
   insufficient_deposit: "Your channel's remaining deposit does not cover this payment; top up the channel or open a new one.",
   topup_not_seen: "The receiver has not seen your top-up yet (it waits for the chain); nothing was paid. Press Pay again in a few seconds.",
   channel_not_seen: "The receiver has not seen your new channel yet (it waits for the chain); nothing was paid. Press Pay again in a few seconds.",
+  paid_not_served:
+    "The receiver took your payment for this page but did not serve it (its answer was lost, or it refused the payment after taking it); nothing more was paid. Press Pay to pay again and view it.",
   receiver_behind: "The receiver has not caught up with the chain yet; nothing was paid. Press Pay again in a moment.",
   insufficient_eth: "Your account has too little ETH to pay for gas; get some ETH on this network first.",
   resync_in_wallet: "The receiver refused the payment's balance: press Pay to ask it for its last balance (one signature in your wallet), then pay on top of it.",
@@ -237,6 +239,32 @@ function repeatNotice(paidAt) {
     `${tokenText(remaining())} left in the channel. Press Pay again to view it once more.`;
 }
 
+/**
+ * The account's other stored channels with this receiver, each a button that shows it (to pay
+ * from, top up or close): none is left out of reach.
+ * @param {boolean} connected
+ * @param {boolean} busy
+ */
+function renderOtherChannels(connected, busy) {
+  const others = state.otherChannels;
+  const list = $("other-channels");
+  list.hidden = !connected || others.length === 0;
+  if (list.hidden) return;
+  const intro = others.length === 1
+    ? "This browser also holds another channel of yours with this receiver"
+    : `This browser also holds ${others.length} other channels of yours with this receiver`;
+  const buttons = others.map((other) => {
+    const show = document.createElement("button");
+    show.type = "button";
+    show.className = "link";
+    show.dataset.openBlock = String(other.openBlockNumber);
+    show.disabled = busy;
+    show.textContent = `opened in block ${other.openBlockNumber}: ${tokenText(other.deposit)} deposit, ${tokenText(other.balance)} paid; show it`;
+    return show;
+  });
+  list.replaceChildren(`${intro} (close the ones you no longer use: their unspent deposit comes back):`, ...buttons);
+}
+
 export function render() {
   const connected = Boolean(state.account && state.client);
   // On-chain actions need the receiver's chain; a session-key payment needs no wallet at all.
@@ -298,6 +326,8 @@ export function render() {
     const left = blocksUntilSettle();
     setText("channel-settle", left === Infinity ? "…" : left > 0 ? `${plural(left, "block")} left (settle block ${state.onchain.settleBlockNumber})` : "over: settle now");
   }
+
+  renderOtherChannels(connected, busy);
 
   const open = chState === "open" && Boolean(channel);
   const repeat = open && state.repeatPaidAt !== null;

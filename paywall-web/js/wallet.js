@@ -8,6 +8,7 @@
 import { quantity } from "./format.js";
 import { info } from "./info.js";
 import { remember } from "./memory.js";
+import { restoreContinueFrom } from "./navigation.js";
 import { client, lower, sameAddress, state, wrongChain } from "./state.js";
 
 /** @typedef {NonNullable<import("./state.js").PaywallState["provider"]>} Provider */
@@ -152,6 +153,7 @@ export function channelEnded() {
  * library knows the account). */
 export async function loadStoredChannel() {
   state.channel = await client().loadStoredChannel(info.receiver ?? undefined);
+  restoreContinueFrom();
   return state.channel;
 }
 
@@ -173,4 +175,22 @@ export async function loadChannel() {
   if (channel) state.sessionKeyLost = !channel.sessionKey && !sameAddress(channel.signer, channel.sender);
   await refreshChannel();
   if (state.channel && state.onchain && state.onchain.state === "settled") channelEnded();
+  await loadOtherChannels();
+}
+
+/**
+ * The account's other channels with this receiver that this browser stores (a second channel
+ * opened beside a stale opening that was mined after all, or by another app of this origin):
+ * the page shows one channel at a time and must not leave the others, and their deposits, out
+ * of reach.
+ */
+export async function loadOtherChannels() {
+  state.otherChannels = [];
+  try {
+    const stored = await client().storedChannels(info.receiver ?? undefined);
+    const current = state.channel?.openBlockNumber;
+    state.otherChannels = stored.filter((channel) => channel.openBlockNumber !== current);
+  } catch (error) {
+    console.warn("paywall: stored channels", error);
+  }
 }
