@@ -12,6 +12,8 @@
 //!   to close cooperatively or to learn its last accepted proof, and the deadline rule
 //!   ([`check_request_deadline`]).
 //! - `typed_data`: the `eth_signTypedData_v4` JSON a wallet signs.
+//! - `json`: [`Json`], a small JSON reader and writer for what senders parse and write (the
+//!   browser library links it instead of serde_json).
 //! - `channel`: [`ChannelId`], [`ChannelKey`] and token amounts ([`U192`], [`parse_amount`]).
 //! - `erc223`: the data of an ERC223 transfer that opens or tops up a channel.
 //! - `headers`: the `RDN-*` headers ([`header`] names, [`PaymentHeaders`], [`PaywallInfo`],
@@ -39,6 +41,7 @@ mod eip712;
 mod erc223;
 mod error;
 mod headers;
+mod json;
 #[cfg(feature = "keystore")]
 pub mod keystore;
 mod requests;
@@ -61,6 +64,7 @@ pub use error::{Error, Result};
 pub use headers::{
     cookie_pairs, names as header, parse_address, PaymentHeaders, PaywallInfo, Refusal, DEFAULT_GATEWAY_PATH,
 };
+pub use json::{Json, JsonError};
 pub use requests::{
     check_request_deadline, request_deadline, SignedCloseRequest, SignedStatusRequest,
     MAX_REQUEST_LIFETIME_SECS, REQUEST_LIFETIME_SECS,

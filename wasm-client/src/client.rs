@@ -11,7 +11,7 @@ use alloy_primitives::{Address, Bytes, U256};
 use js_sys::{Array, Promise};
 use uraiden_protocol::{
     balance_proof_typed_data, channel_manager_domain, close_request_typed_data, request_deadline,
-    status_request_typed_data, ChannelId, Eip712Domain, LocalSigningKey, PaidAnswer, PaymentHeaders,
+    status_request_typed_data, ChannelId, Eip712Domain, Json, LocalSigningKey, PaidAnswer, PaymentHeaders,
     PaywallInfo, ProofSignature, Refusal, SignedCloseRequest, SignedStatusRequest, SolStruct,
     TokenFallbackData, MAX_RATE_LIMIT_RETRIES, U192,
 };
@@ -476,7 +476,7 @@ impl Inner {
         &self,
         channel: &ChannelState,
         message: &T,
-        typed_data: serde_json::Value,
+        typed_data: Json,
     ) -> Result<ProofSignature> {
         let domain = self.domain();
         if let Some(key) = &channel.session_key {

@@ -11,7 +11,7 @@
 //! ([`refused_payment`]), never returned as a 402 the caller could mistake for an answer.
 
 use alloy_primitives::Address;
-use uraiden_protocol::{header, Eip712Domain, PaidAnswer, PaywallInfo, Refusal, U192};
+use uraiden_protocol::{header, Eip712Domain, Json, PaidAnswer, PaywallInfo, Refusal, U192};
 use wasm_bindgen::{prelude::*, JsCast};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, Response};
@@ -209,9 +209,9 @@ pub async fn text(response: &Response) -> String {
 
 /// The `message` of a JSON error body, else the start of the body.
 pub fn message_of(body: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(body)
+    Json::parse(body)
         .ok()
-        .and_then(|json| json.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+        .and_then(|json| json.get("message").and_then(Json::as_str).map(str::to_owned))
         .unwrap_or_else(|| body.trim().chars().take(200).collect())
 }
 
