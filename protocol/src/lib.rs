@@ -24,8 +24,9 @@
 //! - `keystore` (cargo feature `keystore`): V3 keystore files, parsed and checked (including
 //!   the cost of their key derivation) before anything is derived.
 //! - `answer`: how a sender books a receiver's answer to a paid request ([`PaidAnswer`]).
-//! - `sender`: the sender's rules for a channel ([`SenderChannel`]): pay within the deposit,
-//!   adopt the receiver's last proof only when it is provably the channel's own.
+//! - `sender`: the sender's rules for a channel ([`SenderChannel`]), for the native client and
+//!   the browser library alike: pay within the deposit, on top of the receiver's count when it
+//!   is lower, adopt the receiver's last proof only when it is provably the channel's own.
 //! - `error`: the crate's [`Error`].
 //!
 //! The crate is pure (no I/O, no async runtime) and builds for `wasm32-unknown-unknown`.

@@ -85,22 +85,15 @@ pub fn next_balance(
             ),
         )
     })?;
-    let base = match (info.sender, info.sender_balance, &info.balance_signature) {
-        // The receiver's last accepted balance for our channel: lower than ours means our
-        // later proofs never arrived; higher is only believed with our own signature on it.
-        (Some(sender), Some(accepted), signature) if sender == channel.id.sender => {
-            let proven =
-                signature.as_ref().is_some_and(|s| channel.verify_proof(&info.domain(), accepted, s));
-            if accepted <= channel.balance || proven {
-                accepted
-            } else {
-                channel.balance
-            }
+    let rules = channel.rules();
+    let base = match (info.sender, info.sender_balance) {
+        // The receiver's last accepted balance for our channel (see `SenderChannel::payment_base`).
+        (Some(sender), Some(accepted)) if sender == channel.id.sender => {
+            rules.payment_base(&info.domain(), channel.balance, accepted, info.balance_signature.as_ref())
         }
         _ => channel.balance,
     };
-    let next = base.checked_add(info.price).unwrap_or(U192::MAX);
-    channel.check_within_deposit(next)
+    Ok(rules.balance_after(base, info.price)?)
 }
 
 /// The channel as the receiver's answer to a payment says it is now, when that differs from
