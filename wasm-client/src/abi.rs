@@ -231,7 +231,9 @@ impl Returned<'_> {
         at.checked_add(32)
             .and_then(|end| self.data.get(at..end))
             .and_then(|word| word.try_into().ok())
-            .ok_or_else(|| self.invalid(format!("{} bytes end before byte {}", self.data.len(), at + 32)))
+            .ok_or_else(|| {
+                self.invalid(format!("{} bytes end before byte {}", self.data.len(), at.saturating_add(32)))
+            })
     }
 
     /// Head word `index`.
@@ -277,6 +279,7 @@ impl Returned<'_> {
         let offset = usize::try_from(self.uint(index, 64)?).map_err(|_| too_far())?;
         let len = U256::from_be_bytes(self.word_at(offset)?);
         let len = usize::try_from(len).map_err(|_| too_far())?;
+        // Within the data: the length word at `offset` was read.
         let start = offset + 32;
         let bytes = start.checked_add(len).and_then(|end| self.data.get(start..end)).ok_or_else(too_far)?;
         String::from_utf8(bytes.to_vec())
@@ -874,6 +877,8 @@ mod tests {
             text(&[0x40], &[3], b"abc"),
             text(&[0x20], &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], b"abc"),
             text(&[0xff; 32], &[3], b"abc"),
+            text(&[0xff; 8], &[3], b"abc"),
+            text(&[0x20], &[0xff; 8], b"abc"),
             text(&[0x20], &[4], b"abc"),
             text(&[0x20], &[2], &[0xff, 0xfe]),
         ] {
