@@ -196,7 +196,11 @@ const [template, target, wasm, version] = process.argv.slice(2);
 const bytes = fs.readFileSync(wasm);
 const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
 const gzip = zlib.gzipSync(bytes, { level: 9 }).length;
-const sizes = `\`uraiden_wasm_bg.wasm\` (${version}): ${kib(bytes.length)} raw, ${kib(gzip)} gzip -9.`;
+const { BROTLI_PARAM_QUALITY, BROTLI_PARAM_LGWIN, BROTLI_PARAM_SIZE_HINT } = zlib.constants;
+const brotli = zlib.brotliCompressSync(bytes, {
+  params: { [BROTLI_PARAM_QUALITY]: 11, [BROTLI_PARAM_LGWIN]: 22, [BROTLI_PARAM_SIZE_HINT]: bytes.length },
+}).length;
+const sizes = `\`uraiden_wasm_bg.wasm\` (${version}): ${kib(bytes.length)} raw, ${kib(gzip)} gzip -9, ${kib(brotli)} brotli 11.`;
 fs.writeFileSync(target, fs.readFileSync(template, "utf8").replace("<!-- sizes -->", sizes));
 EOF
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Prints the sizes of the browser client, raw and gzip (zlib level 9), at each build stage:
+// Prints the sizes of the browser client, raw, gzip (zlib level 9) and brotli (quality 11, window
+// 2^22: what the receiver serves, server/src/assets/encoding.rs), at each build stage:
 // rustc's output (cargo profile release-wasm), wasm-bindgen's output before wasm-opt, and what
 // the paywall serves (paywall-web/js/uraiden-wasm/, after wasm-opt -Oz), plus the JS glue.
 //
@@ -28,23 +29,33 @@ const rows = stages.map(([stage, file]) => {
   if (!fs.existsSync(file)) return { stage, file: path.relative(root, file), missing: true };
   const bytes = fs.readFileSync(file);
   const gzip = zlib.gzipSync(bytes, { level: 9 }).length;
-  return { stage, file: path.relative(root, file), bytes: bytes.length, gzip };
+  const brotli = zlib.brotliCompressSync(bytes, {
+    params: {
+      [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
+      [zlib.constants.BROTLI_PARAM_LGWIN]: 22,
+      [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+    },
+  }).length;
+  return { stage, file: path.relative(root, file), bytes: bytes.length, gzip, brotli };
 });
 
 if (json) {
   console.log(JSON.stringify(rows, null, 2));
 } else {
   const kib = (n) => (n === undefined ? "missing" : `${(n / 1024).toFixed(1)} KiB`);
-  const table = [["stage", "raw", "gzip -9", "file"], ...rows.map((r) => [r.stage, kib(r.bytes), kib(r.gzip), r.file])];
+  const table = [
+    ["stage", "raw", "gzip -9", "brotli 11", "file"],
+    ...rows.map((r) => [r.stage, kib(r.bytes), kib(r.gzip), kib(r.brotli), r.file]),
+  ];
   const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
-  const line = (row) => row.map((cell, i) => (i === 1 || i === 2 ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join("  ");
+  const line = (row) => row.map((cell, i) => (i >= 1 && i <= 3 ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join("  ");
   console.log(line(table[0]));
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
   for (const row of table.slice(1)) console.log(line(row));
   const served = rows.slice(2).filter((r) => !r.missing);
   if (served.length === 2) {
     const sum = (key) => served.reduce((total, r) => total + r[key], 0);
-    console.log(`served in total: ${kib(sum("bytes"))} raw, ${kib(sum("gzip"))} gzip -9`);
+    console.log(`served in total: ${kib(sum("bytes"))} raw, ${kib(sum("gzip"))} gzip -9, ${kib(sum("brotli"))} brotli 11`);
   }
   if (rows.some((r) => r.missing)) {
     console.log("missing stages: run scripts/build-wasm.sh with the same CARGO_TARGET_DIR first");

@@ -14,7 +14,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::{channel::parse_amount, ChannelId, ProofSignature, SignedCloseRequest, U192};
+use crate::{channel::parse_amount, json::Json, ChannelId, ProofSignature, SignedCloseRequest, U192};
 
 /// Why a body was refused. The message says what was wrong; the receiver adds what to send.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -117,11 +117,11 @@ impl CloseRequestBody {
 
     /// The body as senders write it: the balance as a decimal string, the deadline a number.
     pub fn to_json(&self) -> String {
-        serde_json::json!({
-            "balance": self.balance.to_string(),
-            "deadline": self.deadline,
-            "signature": self.signature.to_hex(),
-        })
+        Json::object([
+            ("balance", Json::string(self.balance.to_string())),
+            ("deadline", Json::number(self.deadline)),
+            ("signature", Json::string(self.signature.to_hex())),
+        ])
         .to_string()
     }
 
@@ -196,35 +196,29 @@ impl LastProofBody {
     }
 }
 
-// The receiver's answers are read field by field from a `Value`, not through `Deserialize`: the
-// browser sender (uraiden-wasm) then links no typed deserialisation, whose error messages carry
-// serde's float formatting (about 20 KB of wasm).
+// The receiver's answers are read field by field with the crate's own JSON reader: the browser
+// sender (uraiden-wasm) then links neither serde_json nor typed deserialisation (whose error
+// messages carry serde's float formatting), some 50 KB of wasm in all.
 
 /// The fields of a receiver's answer: a JSON object (other fields are ignored).
-fn answer_fields(body: &str) -> Result<Map<String, Value>, BodyError> {
-    match serde_json::from_str(body).map_err(|error| BodyError::NotJson(error.to_string()))? {
-        Value::Object(fields) => Ok(fields),
+fn answer_fields(body: &str) -> Result<Json, BodyError> {
+    match Json::parse(body).map_err(|error| BodyError::NotJson(error.to_string()))? {
+        fields @ Json::Object(_) => Ok(fields),
         _ => Err(BodyError::Shape("expected a JSON object".into())),
     }
 }
 
 /// The string field `name`; `None` when it is missing or null.
-fn string_field<'a>(
-    fields: &'a Map<String, Value>,
-    name: &'static str,
-) -> Result<Option<&'a str>, BodyError> {
+fn string_field<'a>(fields: &'a Json, name: &'static str) -> Result<Option<&'a str>, BodyError> {
     match fields.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text)),
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::String(text)) => Ok(Some(text)),
         Some(_) => Err(BodyError::Shape(format!("invalid type: field `{name}` must be a string"))),
     }
 }
 
 /// The signature field `name` (`0x` hex, read as written); `None` when it is missing or null.
-fn signature_field(
-    fields: &Map<String, Value>,
-    name: &'static str,
-) -> Result<Option<ProofSignature>, BodyError> {
+fn signature_field(fields: &Json, name: &'static str) -> Result<Option<ProofSignature>, BodyError> {
     string_field(fields, name)?
         .map(|hex| {
             ProofSignature::from_hex(hex)

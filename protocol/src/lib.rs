@@ -12,6 +12,8 @@
 //!   to close cooperatively or to learn its last accepted proof, and the deadline rule
 //!   ([`check_request_deadline`]).
 //! - `typed_data`: the `eth_signTypedData_v4` JSON a wallet signs.
+//! - `json`: [`Json`], a small JSON reader and writer for what senders parse and write (the
+//!   browser library links it instead of serde_json).
 //! - `channel`: [`ChannelId`], [`ChannelKey`] and token amounts ([`U192`], [`parse_amount`]).
 //! - `erc223`: the data of an ERC223 transfer that opens or tops up a channel.
 //! - `headers`: the `RDN-*` headers ([`header`] names, [`PaymentHeaders`], [`PaywallInfo`],
@@ -22,8 +24,9 @@
 //! - `keystore` (cargo feature `keystore`): V3 keystore files, parsed and checked (including
 //!   the cost of their key derivation) before anything is derived.
 //! - `answer`: how a sender books a receiver's answer to a paid request ([`PaidAnswer`]).
-//! - `sender`: the sender's rules for a channel ([`SenderChannel`]): pay within the deposit,
-//!   adopt the receiver's last proof only when it is provably the channel's own.
+//! - `sender`: the sender's rules for a channel ([`SenderChannel`]), for the native client and
+//!   the browser library alike: pay within the deposit, on top of the receiver's count when it
+//!   is lower, adopt the receiver's last proof only when it is provably the channel's own.
 //! - `error`: the crate's [`Error`].
 //!
 //! The crate is pure (no I/O, no async runtime) and builds for `wasm32-unknown-unknown`.
@@ -39,6 +42,7 @@ mod eip712;
 mod erc223;
 mod error;
 mod headers;
+mod json;
 #[cfg(feature = "keystore")]
 pub mod keystore;
 mod requests;
@@ -61,6 +65,7 @@ pub use error::{Error, Result};
 pub use headers::{
     cookie_pairs, names as header, parse_address, PaymentHeaders, PaywallInfo, Refusal, DEFAULT_GATEWAY_PATH,
 };
+pub use json::{Json, JsonError};
 pub use requests::{
     check_request_deadline, request_deadline, SignedCloseRequest, SignedStatusRequest,
     MAX_REQUEST_LIFETIME_SECS, REQUEST_LIFETIME_SECS,

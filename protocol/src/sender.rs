@@ -1,7 +1,7 @@
 //! The sender's rules for one channel, defined once for every sender: the native client, the
 //! wasm library, and through the library the paywall page.
 //!
-//! A sender keeps the cumulative balance of the last proof it signed. Three rules move it:
+//! A sender keeps the cumulative balance of the last proof it signed. These rules move it:
 //!
 //! - **Paying** moves it up by the price, never past the deposit
 //!   ([`SenderChannel::balance_after`]): a proof beyond the deposit can never be redeemed,
@@ -12,6 +12,10 @@
 //!   hand back what the sender signed, so a sender that lost its records (a cleared browser,
 //!   a lost session key) learns the truth in one request and nothing unverified is trusted.
 //!   A balance of zero needs no signature: nothing was accepted yet.
+//! - **Paying on top of the receiver's count** ([`SenderChannel::payment_base`]): when the
+//!   receiver names a lower last balance than the sender's, the sender's later proofs never
+//!   arrived and the next payment builds on the receiver's count; a higher one only when the
+//!   channel's own signature proves it.
 //! - **Booking** counts a payment as paid only when the receiver's answer echoes it
 //!   ([`PaidAnswer`](crate::PaidAnswer)).
 
@@ -48,6 +52,26 @@ impl SenderChannel {
             return Err(Error::ExceedsDeposit { balance, deposit: self.deposit });
         }
         Ok(balance)
+    }
+
+    /// The balance the next payment builds on when the sender holds `own` and the receiver
+    /// names `accepted` as its last accepted balance of this channel (with `signature`, its
+    /// proof, when it sent one). A lower one is taken as it is: the sender's later proofs never
+    /// arrived, and paying on top of less costs the sender nothing. A higher one only with the
+    /// channel's own signature over it (a sender that lost its records), else the sender's own.
+    pub fn payment_base(
+        &self,
+        domain: &Eip712Domain,
+        own: U192,
+        accepted: U192,
+        signature: Option<&ProofSignature>,
+    ) -> U192 {
+        let proven = signature.is_some_and(|signature| self.signed_by_channel(domain, accepted, signature));
+        if accepted <= own || proven {
+            accepted
+        } else {
+            own
+        }
     }
 
     /// Whether `signature` over `balance` in this channel is by its sender or its signer.
@@ -128,6 +152,24 @@ mod tests {
             Err(Error::ExceedsDeposit { balance: U192::from(101), deposit: U192::from(100) })
         );
         assert!(channel.balance_after(U192::MAX, U192::from(1)).is_err(), "no overflow past the deposit");
+    }
+
+    #[test]
+    fn payments_build_on_a_lower_receiver_count_and_a_higher_one_only_when_proven() {
+        let (domain, sender, session, channel) = setup();
+        let (own, u) = (U192::from(40), |n: u64| U192::from(n));
+        // Lower or equal: taken as is, signed or not (our later proofs never arrived).
+        assert_eq!(channel.payment_base(&domain, own, u(25), None), u(25));
+        assert_eq!(channel.payment_base(&domain, own, u(40), None), u(40));
+        // Higher: only with the sender's or the signer's signature over exactly that balance.
+        assert_eq!(channel.payment_base(&domain, own, u(60), None), own);
+        for signer in [&sender, &session] {
+            let signature = sign(&domain, signer, &channel, 60);
+            assert_eq!(channel.payment_base(&domain, own, u(60), Some(&signature)), u(60));
+            assert_eq!(channel.payment_base(&domain, own, u(61), Some(&signature)), own);
+        }
+        let stranger = sign(&domain, &key(3), &channel, 60);
+        assert_eq!(channel.payment_base(&domain, own, u(60), Some(&stranger)), own);
     }
 
     #[test]

@@ -8,12 +8,14 @@
 
 use alloy_primitives::{aliases::U192, Address};
 use alloy_sol_types::{Eip712Domain, SolStruct};
-use serde_json::{json, Map, Value};
 
-use crate::eip712::{BalanceProof, CloseRequest, ClosingProof, StatusRequest};
+use crate::{
+    eip712::{BalanceProof, CloseRequest, ClosingProof, StatusRequest},
+    json::Json,
+};
 
 /// The `eth_signTypedData_v4` JSON for a sender's balance proof.
-pub fn balance_proof_typed_data(domain: &Eip712Domain, proof: &BalanceProof) -> Value {
+pub fn balance_proof_typed_data(domain: &Eip712Domain, proof: &BalanceProof) -> Json {
     proof_typed_data::<BalanceProof>(
         domain,
         proof.sender,
@@ -24,7 +26,7 @@ pub fn balance_proof_typed_data(domain: &Eip712Domain, proof: &BalanceProof) -> 
 }
 
 /// The `eth_signTypedData_v4` JSON for a receiver's closing proof.
-pub fn closing_proof_typed_data(domain: &Eip712Domain, proof: &ClosingProof) -> Value {
+pub fn closing_proof_typed_data(domain: &Eip712Domain, proof: &ClosingProof) -> Json {
     proof_typed_data::<ClosingProof>(
         domain,
         proof.sender,
@@ -36,29 +38,29 @@ pub fn closing_proof_typed_data(domain: &Eip712Domain, proof: &ClosingProof) -> 
 
 /// The `eth_signTypedData_v4` JSON for a sender's close request (`deadline` a decimal string,
 /// like every integer that may not fit a JavaScript number).
-pub fn close_request_typed_data(domain: &Eip712Domain, request: &CloseRequest) -> Value {
+pub fn close_request_typed_data(domain: &Eip712Domain, request: &CloseRequest) -> Json {
     typed_data_json::<CloseRequest>(
         domain,
-        json!({
-            "sender": lower_hex(&request.sender),
-            "receiver": lower_hex(&request.receiver),
-            "openBlockNumber": request.openBlockNumber,
-            "balance": request.balance.to_string(),
-            "deadline": request.deadline.to_string(),
-        }),
+        Json::object([
+            ("sender", lower_hex(&request.sender)),
+            ("receiver", lower_hex(&request.receiver)),
+            ("openBlockNumber", Json::number(request.openBlockNumber.into())),
+            ("balance", Json::string(request.balance.to_string())),
+            ("deadline", Json::string(request.deadline.to_string())),
+        ]),
     )
 }
 
 /// The `eth_signTypedData_v4` JSON for a sender's status request.
-pub fn status_request_typed_data(domain: &Eip712Domain, request: &StatusRequest) -> Value {
+pub fn status_request_typed_data(domain: &Eip712Domain, request: &StatusRequest) -> Json {
     typed_data_json::<StatusRequest>(
         domain,
-        json!({
-            "sender": lower_hex(&request.sender),
-            "receiver": lower_hex(&request.receiver),
-            "openBlockNumber": request.openBlockNumber,
-            "deadline": request.deadline.to_string(),
-        }),
+        Json::object([
+            ("sender", lower_hex(&request.sender)),
+            ("receiver", lower_hex(&request.receiver)),
+            ("openBlockNumber", Json::number(request.openBlockNumber.into())),
+            ("deadline", Json::string(request.deadline.to_string())),
+        ]),
     )
 }
 
@@ -69,46 +71,48 @@ fn proof_typed_data<T: SolStruct>(
     receiver: Address,
     open_block_number: u32,
     balance: U192,
-) -> Value {
+) -> Json {
     typed_data_json::<T>(
         domain,
-        json!({
-            "sender": lower_hex(&sender),
-            "receiver": lower_hex(&receiver),
-            "openBlockNumber": open_block_number,
-            "balance": balance.to_string(),
-        }),
+        Json::object([
+            ("sender", lower_hex(&sender)),
+            ("receiver", lower_hex(&receiver)),
+            ("openBlockNumber", Json::number(open_block_number.into())),
+            ("balance", Json::string(balance.to_string())),
+        ]),
     )
 }
 
 /// The `eth_signTypedData_v4` JSON for a message of the single-struct `sol!` type `T` in
 /// `domain`: the types come from `T`'s own definition, the message as the caller wrote it
 /// (addresses lowercase `0x`, big integers as decimal strings).
-pub fn typed_data_json<T: SolStruct>(domain: &Eip712Domain, message: Value) -> Value {
+pub fn typed_data_json<T: SolStruct>(domain: &Eip712Domain, message: Json) -> Json {
     // The field list comes from the `sol!` definition itself: `Name(type name,type name,…)`.
     let root_type = T::eip712_root_type();
-    let fields: Vec<Value> = root_type
+    let fields = root_type
         .strip_prefix(T::NAME)
         .and_then(|rest| rest.strip_prefix('('))
         .and_then(|rest| rest.strip_suffix(')'))
         .unwrap_or_default()
         .split(',')
         .filter_map(|field| field.split_once(' '))
-        .map(|(ty, name)| json!({ "name": name, "type": ty }))
+        .map(|(ty, name)| field_type(name, ty))
         .collect();
-    let mut types = Map::new();
-    types.insert("EIP712Domain".into(), domain_fields(domain));
-    types.insert(T::NAME.into(), Value::Array(fields));
-    json!({
-        "types": types,
-        "primaryType": T::NAME,
-        "domain": domain_json(domain),
-        "message": message,
-    })
+    Json::object([
+        ("types", Json::object([("EIP712Domain", domain_fields(domain)), (T::NAME, Json::Array(fields))])),
+        ("primaryType", Json::string(T::NAME)),
+        ("domain", domain_json(domain)),
+        ("message", message),
+    ])
+}
+
+/// `{ "name": name, "type": ty }`.
+fn field_type(name: &str, ty: &str) -> Json {
+    Json::object([("name", Json::string(name)), ("type", Json::string(ty))])
 }
 
 /// The `EIP712Domain` type: exactly the fields the domain sets, in the EIP's order.
-fn domain_fields(domain: &Eip712Domain) -> Value {
+fn domain_fields(domain: &Eip712Domain) -> Json {
     let present = [
         (domain.name.is_some(), "name", "string"),
         (domain.version.is_some(), "version", "string"),
@@ -116,37 +120,35 @@ fn domain_fields(domain: &Eip712Domain) -> Value {
         (domain.verifying_contract.is_some(), "verifyingContract", "address"),
         (domain.salt.is_some(), "salt", "bytes32"),
     ];
-    present
-        .into_iter()
-        .filter(|(set, ..)| *set)
-        .map(|(_, name, ty)| json!({ "name": name, "type": ty }))
-        .collect()
+    Json::Array(
+        present.into_iter().filter(|(set, ..)| *set).map(|(_, name, ty)| field_type(name, ty)).collect(),
+    )
 }
 
-fn domain_json(domain: &Eip712Domain) -> Value {
-    let mut object = Map::new();
+fn domain_json(domain: &Eip712Domain) -> Json {
+    let mut members = Vec::new();
     if let Some(name) = &domain.name {
-        object.insert("name".into(), name.as_ref().into());
+        members.push(("name", Json::string(name.as_ref())));
     }
     if let Some(version) = &domain.version {
-        object.insert("version".into(), version.as_ref().into());
+        members.push(("version", Json::string(version.as_ref())));
     }
     if let Some(chain_id) = domain.chain_id {
         // Every real chain id fits a JSON number; keep a decimal string otherwise.
-        let value = u64::try_from(chain_id).map_or_else(|_| chain_id.to_string().into(), Value::from);
-        object.insert("chainId".into(), value);
+        let value = u64::try_from(chain_id).map_or_else(|_| Json::string(chain_id.to_string()), Json::number);
+        members.push(("chainId", value));
     }
     if let Some(contract) = &domain.verifying_contract {
-        object.insert("verifyingContract".into(), lower_hex(contract).into());
+        members.push(("verifyingContract", lower_hex(contract)));
     }
     if let Some(salt) = &domain.salt {
-        object.insert("salt".into(), format!("{salt:#x}").into());
+        members.push(("salt", Json::string(format!("{salt:#x}"))));
     }
-    Value::Object(object)
+    Json::object(members)
 }
 
-fn lower_hex(address: &Address) -> String {
-    format!("{address:#x}")
+fn lower_hex(address: &Address) -> Json {
+    Json::string(format!("{address:#x}"))
 }
 
 #[cfg(test)]
@@ -154,6 +156,12 @@ mod tests {
     use super::*;
     use crate::eip712::channel_manager_domain;
     use alloy_primitives::{address, U256};
+    use serde_json::{json, Value};
+
+    /// Our JSON as serde_json reads it (what a wallet receives is the text).
+    fn value(json: Json) -> Value {
+        serde_json::from_str(&json.to_string()).expect("valid JSON")
+    }
 
     #[test]
     fn balance_proof_json_has_the_wallet_shape() {
@@ -193,7 +201,7 @@ mod tests {
                 "balance": "6277101735386680763835789423207666416102355444464034512895",
             },
         });
-        assert_eq!(balance_proof_typed_data(&domain, &proof), expected);
+        assert_eq!(value(balance_proof_typed_data(&domain, &proof)), expected);
     }
 
     #[test]
@@ -205,7 +213,7 @@ mod tests {
             openBlockNumber: 0,
             balance: U192::ZERO,
         };
-        let json = closing_proof_typed_data(&domain, &proof);
+        let json = value(closing_proof_typed_data(&domain, &proof));
         assert_eq!(json["primaryType"], "ClosingProof");
         assert!(json["types"]["ClosingProof"].is_array());
         assert!(json["types"].get("BalanceProof").is_none());
@@ -218,7 +226,7 @@ mod tests {
     fn domain_lists_only_present_fields() {
         let domain = Eip712Domain::new(Some("x".into()), None, Some(U256::MAX), None, None);
         let proof = BalanceProof::default();
-        let json = balance_proof_typed_data(&domain, &proof);
+        let json = value(balance_proof_typed_data(&domain, &proof));
         assert_eq!(
             json["types"]["EIP712Domain"],
             json!([{ "name": "name", "type": "string" }, { "name": "chainId", "type": "uint256" }])

@@ -95,7 +95,8 @@ fn compute(case: &Case, key: &LocalSigningKey) -> (B256, B256, ProofSignature, A
                 eip712_signing_hash(&domain, &request),
                 signed.signature,
                 recover_close_request_signer(&domain, &request, &signed.signature).expect("recovers"),
-                close_request_typed_data(&domain, &request),
+                serde_json::from_str(&close_request_typed_data(&domain, &request).to_string())
+                    .expect("valid JSON"),
             )
         }
         "StatusRequest" => {
@@ -108,7 +109,8 @@ fn compute(case: &Case, key: &LocalSigningKey) -> (B256, B256, ProofSignature, A
                 eip712_signing_hash(&domain, &request),
                 signed.signature,
                 recover_status_request_signer(&domain, &request, &signed.signature).expect("recovers"),
-                status_request_typed_data(&domain, &request),
+                serde_json::from_str(&status_request_typed_data(&domain, &request).to_string())
+                    .expect("valid JSON"),
             )
         }
         other => panic!("{}: unknown primaryType {other}", case.name),

@@ -91,7 +91,8 @@ fn compute(case: &Case, domain: &uraiden_protocol::Eip712Domain, key: &LocalSign
                 struct_hash: proof.eip712_hash_struct(),
                 digest: eip712_signing_hash(domain, &proof),
                 recovered: recover_balance_proof_signer(domain, &proof, &signature).expect("recovers"),
-                typed_data: balance_proof_typed_data(domain, &proof),
+                typed_data: serde_json::from_str(&balance_proof_typed_data(domain, &proof).to_string())
+                    .expect("valid JSON"),
                 signature,
             }
         }
@@ -103,7 +104,8 @@ fn compute(case: &Case, domain: &uraiden_protocol::Eip712Domain, key: &LocalSign
                 struct_hash: proof.eip712_hash_struct(),
                 digest: eip712_signing_hash(domain, &proof),
                 recovered: recover_closing_proof_signer(domain, &proof, &signature).expect("recovers"),
-                typed_data: closing_proof_typed_data(domain, &proof),
+                typed_data: serde_json::from_str(&closing_proof_typed_data(domain, &proof).to_string())
+                    .expect("valid JSON"),
                 signature,
             }
         }

@@ -2,14 +2,16 @@
 //! balance signed (and its signature, which a cooperative close must present again), its
 //! signer on chain, and the session key when this browser holds the signer's key.
 //!
+//! The sender's rules (pay within the deposit, whose signature counts, which receiver proof to
+//! adopt) are the protocol crate's [`SenderChannel`], as for the native client: the methods
+//! here only apply them to this state.
+//!
 //! A channel whose signer is a session key this browser no longer holds (storage cleared) is
 //! still the sender's: the contract accepts the sender's own signatures too, so it is adopted
 //! as wallet-signed (see [`recovered_channel`]) and nothing in it is lost.
 
 use alloy_primitives::Address;
-use uraiden_protocol::{
-    recover_balance_proof_signer, ChannelId, Eip712Domain, LocalSigningKey, ProofSignature, U192,
-};
+use uraiden_protocol::{ChannelId, Eip712Domain, LocalSigningKey, ProofSignature, SenderChannel, U192};
 
 use crate::{
     abi::OnChainChannel,
@@ -61,46 +63,39 @@ impl ChannelState {
         Self { balance, last_signature: signature, ..self }
     }
 
+    /// The sender's rules for this channel: its id, deposit and signer.
+    pub const fn rules(&self) -> SenderChannel {
+        SenderChannel { id: self.id, deposit: self.deposit, signer: self.signer }
+    }
+
     /// What the receiver says it last accepted (`RDN-Sender-Balance`, `RDN-Balance-Signature`),
-    /// as this channel's new state when it is credible: signed by our sender or signer and within
-    /// the deposit. A lower balance than ours means our later proofs never arrived; a higher one
-    /// means this browser lost state. Zero needs no signature (nothing was accepted yet).
+    /// as this channel's new state when it is credible ([`SenderChannel::receiver_proof`]):
+    /// signed by our sender or signer and within the deposit. A lower balance than ours means
+    /// our later proofs never arrived; a higher one means this browser lost state. Zero needs no
+    /// signature (nothing was accepted yet).
     pub fn resynced(
         &self,
         domain: &Eip712Domain,
         accepted: U192,
         signature: Option<&ProofSignature>,
     ) -> Option<Self> {
-        let proven = match signature {
-            Some(signature) => self.verify_proof(domain, accepted, signature),
-            None => accepted.is_zero(),
-        };
-        (proven && accepted <= self.deposit).then(|| self.clone().with_balance(accepted, signature.copied()))
+        let accepted = self.rules().receiver_proof(domain, accepted, signature).ok()?;
+        Some(self.clone().with_balance(accepted, signature.copied()))
     }
 
     /// The balance after paying `amount` more, refused beyond the deposit.
     pub fn balance_after(&self, amount: U192) -> Result<U192> {
-        self.check_within_deposit(self.balance.checked_add(amount).unwrap_or(U192::MAX))
+        Ok(self.rules().balance_after(self.balance, amount)?)
     }
 
     /// `balance` itself when the deposit covers it.
     pub fn check_within_deposit(&self, balance: U192) -> Result<U192> {
-        if balance > self.deposit {
-            return Err(UraidenError::new(
-                ErrorKind::InsufficientDeposit,
-                format!(
-                    "a balance of {balance} exceeds the channel's deposit of {}; top up the channel or open a new one",
-                    self.deposit
-                ),
-            ));
-        }
-        Ok(balance)
+        Ok(self.rules().check_within_deposit(balance)?)
     }
 
     /// Whether `signature` over `balance` is by the sender or the channel's signer.
     pub fn verify_proof(&self, domain: &Eip712Domain, balance: U192, signature: &ProofSignature) -> bool {
-        recover_balance_proof_signer(domain, &self.id.balance_proof(balance), signature)
-            .is_ok_and(|signer| signer == self.id.sender || signer == self.signer())
+        self.rules().signed_by_channel(domain, balance, signature)
     }
 }
 

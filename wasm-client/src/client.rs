@@ -5,13 +5,13 @@
 //! rejected prompt. State (the account and the current channel) is shared through an `Rc`
 //! so each Promise owns what it needs; no `RefCell` borrow is held across an `.await`.
 
-use std::{cell::RefCell, future::Future, rc::Rc};
+use std::{cell::RefCell, future::Future, pin::Pin, rc::Rc};
 
 use alloy_primitives::{Address, Bytes, U256};
 use js_sys::{Array, Promise};
 use uraiden_protocol::{
     balance_proof_typed_data, channel_manager_domain, close_request_typed_data, request_deadline,
-    status_request_typed_data, ChannelId, Eip712Domain, LocalSigningKey, PaidAnswer, PaymentHeaders,
+    status_request_typed_data, ChannelId, Eip712Domain, Json, LocalSigningKey, PaidAnswer, PaymentHeaders,
     PaywallInfo, ProofSignature, Refusal, SignedCloseRequest, SignedStatusRequest, SolStruct,
     TokenFallbackData, MAX_RATE_LIMIT_RETRIES, U192,
 };
@@ -277,6 +277,12 @@ fn promise<F>(body: F) -> Promise
 where
     F: Future<Output = Result<JsValue>> + 'static,
 {
+    boxed_promise(Box::pin(body))
+}
+
+/// `future_to_promise` compiled once for every exported async method, rather than once per
+/// method's future type (each copy about 1 KB of wasm); the body is polled through its box.
+fn boxed_promise(body: Pin<Box<dyn Future<Output = Result<JsValue>>>>) -> Promise {
     future_to_promise(async move { body.await.map_err(JsValue::from) })
 }
 
@@ -470,7 +476,7 @@ impl Inner {
         &self,
         channel: &ChannelState,
         message: &T,
-        typed_data: serde_json::Value,
+        typed_data: Json,
     ) -> Result<ProofSignature> {
         let domain = self.domain();
         if let Some(key) = &channel.session_key {

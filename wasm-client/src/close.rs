@@ -8,7 +8,7 @@
 //! URL building and answer reading are pure and tested natively; [`request`] is the `fetch`.
 
 use uraiden_protocol::{
-    recover_closing_proof_signer, ChannelId, CloseRequestBody, ClosingSignatureBody, Eip712Domain,
+    recover_closing_proof_signer, ChannelId, CloseRequestBody, ClosingSignatureBody, Eip712Domain, Json,
     LastProofBody, ProofSignature, SignedCloseRequest, DEFAULT_GATEWAY_PATH, U192,
 };
 use wasm_bindgen::{JsCast, JsValue};
@@ -60,8 +60,8 @@ pub enum CloseAnswer {
 
 /// The receiver's answer, or why it refused.
 pub fn read_answer(status: u16, body: &str) -> Result<CloseAnswer> {
-    let json: Option<serde_json::Value> = serde_json::from_str(body).ok();
-    let text = |key: &str| json.as_ref().and_then(|j| j.get(key)).and_then(|v| v.as_str()).map(str::to_owned);
+    let json = Json::parse(body).ok();
+    let text = |key: &str| json.as_ref().and_then(|j| j.get(key)).and_then(Json::as_str).map(str::to_owned);
     if status == 409 && json.as_ref().is_some_and(|j| j.get("balance").is_some()) {
         let last = LastProofBody::from_json(body).map_err(|e| {
             UraidenError::new(ErrorKind::InvalidResponse, format!("the receiver's last accepted proof: {e}"))

@@ -259,7 +259,11 @@ pub fn describe_provider_error(method: &str, code: Option<f64>, message: &str) -
 
 impl From<uraiden_protocol::Error> for UraidenError {
     fn from(error: uraiden_protocol::Error) -> Self {
-        Self::new(ErrorKind::InvalidArgument, error.to_string())
+        let kind = match error {
+            uraiden_protocol::Error::ExceedsDeposit { .. } => ErrorKind::InsufficientDeposit,
+            _ => ErrorKind::InvalidArgument,
+        };
+        Self::new(kind, error.to_string())
     }
 }
 

@@ -6,7 +6,8 @@
 //! - `error`: [`UraidenError`], thrown as a JS `UraidenError extends Error` (`name`, numeric `code`, `message`, `cause`), and the `ErrorCode` enum.
 //! - `amount`: JS `bigint` ↔ `uint192`.
 //! - `add_chain`: `wallet_addEthereumChain` when the wallet does not know the chain (`create({ chain })`).
-//! - `abi`: contract calldata from the forge artifacts, and the JSON-RPC hex codec.
+//! - `abi`: contract calldata, return data and revert reasons, written out from the Solidity
+//!   signatures (each defined once, checked against the forge artifacts), and the JSON-RPC hex codec.
 //! - `provider`: the duck-typed EIP-1193 provider and the calls the client makes through it.
 //! - `storage`: the `localStorage` records of an account's channels (one per open block, each
 //!   with its session key) and of the channels being opened.

@@ -11,7 +11,7 @@
 //! ([`refused_payment`]), never returned as a 402 the caller could mistake for an answer.
 
 use alloy_primitives::Address;
-use uraiden_protocol::{header, Eip712Domain, PaidAnswer, PaywallInfo, Refusal, U192};
+use uraiden_protocol::{header, Eip712Domain, Json, PaidAnswer, PaywallInfo, Refusal, U192};
 use wasm_bindgen::{prelude::*, JsCast};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, Response};
@@ -85,22 +85,15 @@ pub fn next_balance(
             ),
         )
     })?;
-    let base = match (info.sender, info.sender_balance, &info.balance_signature) {
-        // The receiver's last accepted balance for our channel: lower than ours means our
-        // later proofs never arrived; higher is only believed with our own signature on it.
-        (Some(sender), Some(accepted), signature) if sender == channel.id.sender => {
-            let proven =
-                signature.as_ref().is_some_and(|s| channel.verify_proof(&info.domain(), accepted, s));
-            if accepted <= channel.balance || proven {
-                accepted
-            } else {
-                channel.balance
-            }
+    let rules = channel.rules();
+    let base = match (info.sender, info.sender_balance) {
+        // The receiver's last accepted balance for our channel (see `SenderChannel::payment_base`).
+        (Some(sender), Some(accepted)) if sender == channel.id.sender => {
+            rules.payment_base(&info.domain(), channel.balance, accepted, info.balance_signature.as_ref())
         }
         _ => channel.balance,
     };
-    let next = base.checked_add(info.price).unwrap_or(U192::MAX);
-    channel.check_within_deposit(next)
+    Ok(rules.balance_after(base, info.price)?)
 }
 
 /// The channel as the receiver's answer to a payment says it is now, when that differs from
@@ -209,9 +202,9 @@ pub async fn text(response: &Response) -> String {
 
 /// The `message` of a JSON error body, else the start of the body.
 pub fn message_of(body: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(body)
+    Json::parse(body)
         .ok()
-        .and_then(|json| json.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+        .and_then(|json| json.get("message").and_then(Json::as_str).map(str::to_owned))
         .unwrap_or_else(|| body.trim().chars().take(200).collect())
 }
 

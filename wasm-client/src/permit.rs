@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::{sol, Eip712Domain};
-use uraiden_protocol::{eip712_signing_hash, recover_signer, typed_data_json, ProofSignature};
+use uraiden_protocol::{eip712_signing_hash, recover_signer, typed_data_json, Json, ProofSignature};
 
 use crate::{
     abi::TokenDomain,
@@ -93,13 +93,13 @@ impl PermitRequest {
     pub fn typed_data_json(&self) -> String {
         typed_data_json::<Permit>(
             &self.eip712_domain(),
-            serde_json::json!({
-                "owner": format!("{:#x}", self.owner),
-                "spender": format!("{:#x}", self.spender),
-                "value": self.value.to_string(),
-                "nonce": self.nonce.to_string(),
-                "deadline": self.deadline.to_string(),
-            }),
+            Json::object([
+                ("owner", Json::string(format!("{:#x}", self.owner))),
+                ("spender", Json::string(format!("{:#x}", self.spender))),
+                ("value", Json::string(self.value.to_string())),
+                ("nonce", Json::string(self.nonce.to_string())),
+                ("deadline", Json::string(self.deadline.to_string())),
+            ]),
         )
         .to_string()
     }

@@ -14,9 +14,7 @@
 //! it can spend at most the channel's deposit. That is the trade for signing without prompts.
 
 use alloy_primitives::{Address, B256};
-use serde::Serialize;
-use serde_json::{Map, Value};
-use uraiden_protocol::{parse_amount, ChannelId, LocalSigningKey, ProofSignature, U192};
+use uraiden_protocol::{parse_amount, ChannelId, Json, LocalSigningKey, ProofSignature, U192};
 
 use crate::{
     channel::{newest_first, sort_small_by_key, ChannelState},
@@ -141,37 +139,27 @@ fn unreadable(key: &str, problem: &str) -> UraidenError {
     )
 }
 
-/// The stored JSON of a channel (read back by [`from_json`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct StoredChannel {
-    open_block_number: u32,
-    /// Decimal strings: JSON numbers lose precision above 2^53.
-    deposit: String,
-    balance: String,
-    /// `0x` hex of the signature over `balance`, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    balance_signature: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    session_key: Option<B256>,
-    /// The on-chain signer, when it is a session key this browser does not hold (storage was
-    /// cleared): the wallet signs, and that key's proofs stay credible. Earlier versions wrote
-    /// it as `lostSigner`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    signer: Option<Address>,
-}
-
-/// The JSON stored for `channel`.
+/// The JSON stored for `channel` (read back by [`from_json`]): amounts as decimal strings (JSON
+/// numbers lose precision above 2^53); `balanceSignature`, the signature over `balance`, when
+/// known; `sessionKey` when this browser holds it; `signer`, the on-chain signer, when it is a
+/// session key this browser does not hold (storage was cleared): the wallet signs, and that
+/// key's proofs stay credible. Earlier versions wrote `signer` as `lostSigner`.
 pub fn to_json(channel: &ChannelState) -> String {
-    let stored = StoredChannel {
-        open_block_number: channel.id.open_block_number,
-        deposit: channel.deposit.to_string(),
-        balance: channel.balance.to_string(),
-        balance_signature: channel.last_signature.as_ref().map(ProofSignature::to_hex),
-        session_key: channel.session_key.as_ref().map(LocalSigningKey::to_secret_bytes),
-        signer: channel.signer_key_lost().then(|| channel.signer()),
-    };
-    serde_json::to_string(&stored).unwrap_or_default()
+    let mut fields = vec![
+        ("openBlockNumber", Json::number(channel.id.open_block_number.into())),
+        ("deposit", Json::string(channel.deposit.to_string())),
+        ("balance", Json::string(channel.balance.to_string())),
+    ];
+    if let Some(signature) = &channel.last_signature {
+        fields.push(("balanceSignature", Json::string(signature.to_hex())));
+    }
+    if let Some(key) = &channel.session_key {
+        fields.push(("sessionKey", Json::string(format!("{:#x}", key.to_secret_bytes()))));
+    }
+    if channel.signer_key_lost() {
+        fields.push(("signer", Json::string(format!("{:#x}", channel.signer()))));
+    }
+    Json::object(fields).to_string()
 }
 
 /// The channel stored as `json` for `sender` → `receiver`; the error says what is wrong.
@@ -224,33 +212,24 @@ pub struct PendingChannel {
     pub transaction_hash: Option<B256>,
 }
 
-/// The stored JSON of an opening (read back by `PendingChannel::from_json`).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct StoredPending {
-    session_key: B256,
-    deposit: String,
-    since_ms: u64,
-    from_block: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    transaction_hash: Option<B256>,
-}
-
 impl PendingChannel {
     /// The signer the opening registers: the session key's address.
     pub fn signer(&self) -> Address {
         self.session_key.address()
     }
 
+    /// The stored JSON of an opening (read back by `PendingChannel::from_json`).
     fn to_json(&self) -> String {
-        let stored = StoredPending {
-            session_key: self.session_key.to_secret_bytes(),
-            deposit: self.deposit.to_string(),
-            since_ms: self.since_ms,
-            from_block: self.from_block,
-            transaction_hash: self.transaction_hash,
-        };
-        serde_json::to_string(&stored).unwrap_or_default()
+        let mut fields = vec![
+            ("sessionKey", Json::string(format!("{:#x}", self.session_key.to_secret_bytes()))),
+            ("deposit", Json::string(self.deposit.to_string())),
+            ("sinceMs", Json::number(self.since_ms)),
+            ("fromBlock", Json::number(self.from_block)),
+        ];
+        if let Some(hash) = &self.transaction_hash {
+            fields.push(("transactionHash", Json::string(format!("{hash:#x}"))));
+        }
+        Json::object(fields).to_string()
     }
 
     fn from_json(json: &str, receiver: Address) -> core::result::Result<Self, String> {
@@ -278,25 +257,24 @@ impl PendingChannel {
     }
 }
 
-/// A stored record's fields, read one by one from a parsed JSON object. Not `Deserialize`: typed
-/// deserialisation would link serde's error formatting (floats included) into the wasm, about
-/// 20 KB for two small records.
+/// A stored record's fields, read one by one from a parsed JSON object (the protocol crate's
+/// small reader: serde_json and typed deserialisation would add tens of KB to the wasm).
 struct Fields {
-    object: Map<String, Value>,
+    object: Json,
     /// Every field read so far, so `no_others` can refuse the rest.
     known: Vec<&'static str>,
 }
 
 impl Fields {
     fn parse(json: &str) -> core::result::Result<Self, String> {
-        match serde_json::from_str(json).map_err(|e| e.to_string())? {
-            Value::Object(object) => Ok(Self { object, known: Vec::new() }),
+        match Json::parse(json).map_err(|e| e.to_string())? {
+            object @ Json::Object(_) => Ok(Self { object, known: Vec::new() }),
             _ => Err("expected a JSON object".to_owned()),
         }
     }
 
     /// The field `name`, `None` when it is missing or null.
-    fn get(&mut self, name: &'static str) -> Option<&Value> {
+    fn get(&mut self, name: &'static str) -> Option<&Json> {
         self.known.push(name);
         self.object.get(name).filter(|value| !value.is_null())
     }
@@ -333,8 +311,9 @@ impl Fields {
 
     /// Refuses a field none of the reads named (a record of a newer version, or a damaged one).
     fn no_others(&self) -> core::result::Result<(), String> {
-        match self.object.keys().find(|key| !self.known.contains(&key.as_str())) {
-            Some(key) => Err(format!("unknown field `{key}`")),
+        let Json::Object(members) = &self.object else { return Ok(()) };
+        match members.iter().find(|(key, _)| !self.known.contains(&key.as_str())) {
+            Some((key, _)) => Err(format!("unknown field `{key}`")),
             None => Ok(()),
         }
     }

@@ -575,7 +575,7 @@ export interface InitOutput {
     readonly setPaymentCookies: (a: number, b: number, c: unknown, d: unknown, e: number) => [number, number];
     readonly wasm_bindgen__convert__closures_____invoke__h60702a48838d1764: (a: number, b: number, c: unknown) => [number, number];
     readonly wasm_bindgen__convert__closures_____invoke__hb98d63cc49481475: (a: number, b: number, c: unknown, d: unknown) => void;
-    readonly wasm_bindgen__convert__closures_____invoke__h6fd8a9f17706f724: (a: number, b: number, c: unknown) => void;
+    readonly wasm_bindgen__convert__closures_____invoke__h2665d2d0d6520671: (a: number, b: number, c: unknown) => void;
     readonly __wbindgen_exn_store: (a: number) => void;
     readonly __externref_table_alloc: () => number;
     readonly __wbindgen_externrefs: WebAssembly.Table;

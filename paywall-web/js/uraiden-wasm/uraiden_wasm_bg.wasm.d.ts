@@ -38,7 +38,7 @@ export const recoverBalanceProofSigner: (a: bigint, b: number, c: number, d: num
 export const setPaymentCookies: (a: number, b: number, c: unknown, d: unknown, e: number) => [number, number];
 export const wasm_bindgen__convert__closures_____invoke__h60702a48838d1764: (a: number, b: number, c: unknown) => [number, number];
 export const wasm_bindgen__convert__closures_____invoke__hb98d63cc49481475: (a: number, b: number, c: unknown, d: unknown) => void;
-export const wasm_bindgen__convert__closures_____invoke__h6fd8a9f17706f724: (a: number, b: number, c: unknown) => void;
+export const wasm_bindgen__convert__closures_____invoke__h2665d2d0d6520671: (a: number, b: number, c: unknown) => void;
 export const __wbindgen_exn_store: (a: number) => void;
 export const __externref_table_alloc: () => number;
 export const __wbindgen_externrefs: WebAssembly.Table;

@@ -3,13 +3,16 @@
 //! operator's withdraw request. Never a panic; what is accepted is exactly what the rules say
 //! (checked against the body read as plain JSON: the fields, amounts as JSON integers below
 //! 2^64 or canonical decimal strings below 2^192, never negative, fractional, hex or padded
-//! with zeros); what is accepted encodes to JSON that parses back to the same value.
+//! with zeros); what is accepted encodes to JSON that parses back to the same value. The
+//! sender's parsers read JSON with the crate's own `Json` (the browser library links no
+//! serde_json): it agrees with serde_json on every input but numbers beyond `f64`'s range.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use uraiden_protocol::{
-    BodyError, CloseRequestBody, ClosingSignatureBody, LastProofBody, ProofSignature, WithdrawBody, U192,
+    BodyError, CloseRequestBody, ClosingSignatureBody, Json, LastProofBody, ProofSignature, WithdrawBody,
+    U192,
 };
 
 /// 2^192 - 1, the largest uint192.
@@ -92,6 +95,21 @@ fn expected_last_proof(json: &Value) -> Option<LastProofBody> {
     Some(LastProofBody { balance, balance_signature })
 }
 
+/// `json` as a serde_json value; a number beyond f64's range, which no rule takes, as `false`
+/// (like it, neither a string nor null).
+fn value(json: &Json) -> Value {
+    match json {
+        Json::Null => Value::Null,
+        Json::Bool(value) => Value::Bool(*value),
+        Json::Number(number) => number.parse().map_or(Value::Bool(false), Value::Number),
+        Json::String(text) => Value::String(text.clone()),
+        Json::Array(items) => Value::Array(items.iter().map(value).collect()),
+        Json::Object(members) => {
+            Value::Object(members.iter().map(|(name, member)| (name.clone(), value(member))).collect())
+        }
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let json: Option<Value> = serde_json::from_slice(data).ok();
 
@@ -114,6 +132,22 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let Ok(text) = std::str::from_utf8(data) else { return };
+    // The sender's reader: what serde_json reads, it reads the same (written back, serde_json
+    // reads the same value); it also keeps numbers serde_json refuses as out of range.
+    let ours = Json::parse(text);
+    match (&ours, &json) {
+        (Ok(ours), Some(json)) => {
+            assert_eq!(&serde_json::from_str::<Value>(&ours.to_string()).expect("our JSON is JSON"), json)
+        }
+        (Err(_), Some(_)) => panic!("serde_json reads it, Json does not: {ours:?}"),
+        (Ok(_), None) => {
+            let refusal = serde_json::from_str::<Value>(text).expect_err("refused").to_string();
+            assert!(refusal.contains("number out of range"), "Json reads it, serde_json does not: {refusal}");
+        }
+        (Err(_), None) => {}
+    }
+    // The answers as the sender reads them.
+    let json = ours.ok().map(|ours| value(&ours));
     let signed = ClosingSignatureBody::from_json(text);
     // Read as written, untrimmed: the receiver writes it.
     let expected =
