@@ -1,10 +1,10 @@
-//! Token amounts at the JS boundary: JS `bigint` ↔ `uint192`, also as the serde (de)serialiser
-//! of every amount field of the library's types ([`bigint`], [`optional_bigint`]).
+//! Token amounts at the JS boundary: JS `bigint` ↔ `uint192`, also as the field type of every
+//! amount in the library's option and result types ([`Amount`]).
 //!
 //! The conversion goes through the decimal string (`bigint.toString()`), so the checks that
 //! matter (negative, 2^192 or more) live in `checked_decimal` and are tested natively.
 
-use serde::{de::Error as _, Deserializer, Serializer};
+use serde::{de::Error as _, Deserialize, Deserializer, Serialize, Serializer};
 use uraiden_protocol::{parse_amount, U192};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -46,48 +46,31 @@ pub fn amount_to_js(amount: impl core::fmt::Display) -> JsValue {
     decimal.parse::<js_sys::BigInt>().map_or(JsValue::UNDEFINED, JsValue::from)
 }
 
-/// `#[serde(with = "crate::amount::bigint")]`: a `U192` field (or on output any unsigned
-/// integer) that JS sees as a `bigint` (tsify: `#[tsify(type = "bigint")]`).
-pub mod bigint {
-    use super::*;
+/// An amount field, a JS `bigint` both ways: `#[tsify(type = "bigint")]`. A newtype rather than
+/// `#[serde(with)]`, so all amount fields share one reader and one writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Amount(pub U192);
 
-    pub fn serialize<S: Serializer>(
-        amount: &impl core::fmt::Display,
-        serializer: S,
-    ) -> core::result::Result<S::Ok, S::Error> {
-        crate::to_js::js_value(&amount_to_js(amount), serializer)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> core::result::Result<U192, D::Error> {
-        let value = crate::from_js::js_value(deserializer)?;
-        checked_bigint(&value).map_err(D::Error::custom)
+impl Serialize for Amount {
+    fn serialize<S: Serializer>(&self, serializer: S) -> core::result::Result<S::Ok, S::Error> {
+        crate::to_js::js_value(&amount_to_js(self.0), serializer)
     }
 }
 
-/// `#[serde(with = "crate::amount::optional_bigint", default)]`: an `Option<U192>` field, a
-/// `bigint` or absent (`null` on output, with tsify's `missing_as_null`).
-pub mod optional_bigint {
-    use super::*;
-
-    pub fn serialize<S: Serializer>(
-        amount: &Option<U192>,
-        serializer: S,
-    ) -> core::result::Result<S::Ok, S::Error> {
-        match amount {
-            Some(amount) => bigint::serialize(amount, serializer),
-            None => serializer.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> core::result::Result<Option<U192>, D::Error> {
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> core::result::Result<Self, D::Error> {
         let value = crate::from_js::js_value(deserializer)?;
-        if value.is_undefined() || value.is_null() {
-            return Ok(None);
-        }
-        checked_bigint(&value).map(Some).map_err(D::Error::custom)
+        checked_bigint(&value).map(Self).map_err(D::Error::custom)
     }
+}
+
+/// `#[serde(serialize_with = "crate::amount::bigint")]`: any other unsigned integer that JS
+/// sees as a `bigint` (a token balance is a `uint256`).
+pub fn bigint<S: Serializer>(
+    amount: &impl core::fmt::Display,
+    serializer: S,
+) -> core::result::Result<S::Ok, S::Error> {
+    crate::to_js::js_value(&amount_to_js(amount), serializer)
 }
 
 #[cfg(test)]

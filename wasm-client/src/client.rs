@@ -23,10 +23,11 @@ use crate::{
     abi,
     add_chain::{switch_or_add_chain, ChainParameters},
     amount::amount_from_js,
+    amount::Amount,
     channel::{newest_first, recovered_channel, ChannelState},
     close,
     error::{ErrorKind, Result, UraidenError},
-    hex::{optional_address_param, JsAddress},
+    hex::{optional_address_param, HexAddress, HexSignature, JsAddress},
     js::field,
     options::{
         self, CloseChannelOptions, CreateOptions, DepositMethod, OpenChannelOptions, PayingFetchOptions,
@@ -301,8 +302,8 @@ impl Inner {
     }
 
     async fn open_channel(&self, options: OpenChannelOptions) -> Result<JsValue> {
-        let receiver = self.receiver_or_default(options.receiver)?;
-        let deposit = options.deposit;
+        let receiver = self.receiver_or_default(options.receiver.map(|receiver| receiver.0))?;
+        let deposit = options.deposit.0;
         let method = options.method.unwrap_or_default();
         let session_key =
             if options.session_key.unwrap_or(true) { Some(LocalSigningKey::generate()?) } else { None };
@@ -505,8 +506,8 @@ impl Inner {
         }
         to_js(&ReceiverStatus {
             reason: paying_fetch::refusal(&response).map(Refusal::code),
-            balance: answer,
-            balance_signature: info.balance_signature.filter(|_| answer.is_some()),
+            balance: answer.map(Amount),
+            balance_signature: info.balance_signature.filter(|_| answer.is_some()).map(HexSignature),
             resynced: changed,
         })
     }
@@ -515,6 +516,7 @@ impl Inner {
         let channel = self.current_channel()?;
         let CloseChannelOptions { balance, receiver_url, closing_signature, fallback_uncooperative } =
             options;
+        let (balance, closing_signature) = (balance.map(|b| b.0), closing_signature.map(|s| s.0));
         let fallback = fallback_uncooperative.unwrap_or(false);
         if receiver_url.is_some() && closing_signature.is_some() {
             return Err(UraidenError::invalid_argument(
@@ -580,7 +582,7 @@ impl Inner {
             transaction_hash: receipt.transaction_hash,
             block_number: receipt.block_number,
             cooperative,
-            balance,
+            balance: Amount(balance),
             fallback_reason,
         })
     }
@@ -654,20 +656,20 @@ impl Inner {
             Err(error) if error.message().contains("ChannelNotFound") => {
                 return to_js(&OnChainChannelInfo {
                     state: ChannelPhase::Settled,
-                    deposit: U192::ZERO,
+                    deposit: Amount(U192::ZERO),
                     settle_block_number: 0,
-                    closing_balance: U192::ZERO,
-                    withdrawn_balance: U192::ZERO,
+                    closing_balance: Amount(U192::ZERO),
+                    withdrawn_balance: Amount(U192::ZERO),
                 });
             }
             Err(error) => return Err(error),
         };
         to_js(&OnChainChannelInfo {
             state: if info.settle_block_number == 0 { ChannelPhase::Open } else { ChannelPhase::Closing },
-            deposit: info.deposit,
+            deposit: Amount(info.deposit),
             settle_block_number: info.settle_block_number,
-            closing_balance: info.closing_balance,
-            withdrawn_balance: info.withdrawn_balance,
+            closing_balance: Amount(info.closing_balance),
+            withdrawn_balance: Amount(info.withdrawn_balance),
         })
     }
 
@@ -677,7 +679,7 @@ impl Inner {
         let symbol = abi::decode_string(&self.provider.call(self.token, &abi::symbol()).await?)?;
         let decimals = abi::decode_decimals(&self.provider.call(self.token, &abi::decimals()).await?)?;
         let balance = abi::decode_balance(&self.provider.call(self.token, &abi::balance_of(account)).await?)?;
-        to_js(&TokenInfo { address: self.token, name, symbol, decimals, balance })
+        to_js(&TokenInfo { address: HexAddress(self.token), name, symbol, decimals, balance })
     }
 
     async fn load_stored_channel(&self, receiver: Option<Address>) -> Result<JsValue> {
@@ -725,11 +727,10 @@ impl Inner {
     }
 
     async fn paying_fetch(&self, input: String, options: PayingFetchOptions) -> Result<JsValue> {
-        let max_price = options.max_price;
-        let init: RequestInit = if options.init.is_undefined() || options.init.is_null() {
-            js_sys::Object::new().unchecked_into()
-        } else {
-            options.init.unchecked_into()
+        let max_price = options.max_price.0;
+        let init: RequestInit = match options.init.0 {
+            init if init.is_undefined() || init.is_null() => js_sys::Object::new().unchecked_into(),
+            init => init.unchecked_into(),
         };
         let request = Request::new_with_str_and_init(&input, &init)
             .map_err(|_| UraidenError::invalid_argument("input", "not a valid URL or RequestInit"))?;
@@ -872,7 +873,7 @@ impl MicroRaiden {
         let options = options::read_required(options);
         promise(async move {
             let options = options?;
-            let provider = match options.provider {
+            let provider = match options.provider.0 {
                 // An EIP-6963 announcement carries the provider in `provider`.
                 detail if field(&detail, "request").is_none() && field(&detail, "info").is_some() => {
                     Provider::new(field(&detail, "provider").unwrap_or(JsValue::UNDEFINED))?
@@ -880,13 +881,13 @@ impl MicroRaiden {
                 provider if provider.is_undefined() || provider.is_null() => Provider::injected()?,
                 provider => Provider::new(provider)?,
             };
-            let contract = options.contract;
+            let contract = options.contract.0;
             let chain_id = match options.chain_id {
                 Some(chain_id) => chain_id,
                 None => provider.chain_id().await?,
             };
             let token = match options.token {
-                Some(token) => token,
+                Some(token) => token.0,
                 None => abi::decode_address(&provider.call(contract, &abi::token()).await?)?,
             };
             let interval =
@@ -896,7 +897,7 @@ impl MicroRaiden {
                 contract,
                 token,
                 chain_id,
-                default_receiver: options.receiver,
+                default_receiver: options.receiver.map(|receiver| receiver.0),
                 poll_interval_ms: interval(options.poll_interval_ms, DEFAULT_POLL_INTERVAL_MS),
                 receipt_timeout_ms: interval(options.receipt_timeout_ms, DEFAULT_RECEIPT_TIMEOUT_MS),
                 confirmation_timeout_ms: interval(
@@ -1082,7 +1083,11 @@ impl MicroRaiden {
             let channel = inner.current_channel()?;
             let (channel, balance_signature, closing_signature) =
                 inner.request_closing_signature(&channel, &receiver_url).await?;
-            to_js(&ClosingSignature { balance: channel.balance, balance_signature, closing_signature })
+            to_js(&ClosingSignature {
+                balance: Amount(channel.balance),
+                balance_signature: HexSignature(balance_signature),
+                closing_signature: HexSignature(closing_signature),
+            })
         })
     }
 

@@ -12,7 +12,7 @@ use web_sys::{CustomEvent, Event, EventTarget};
 
 use crate::{
     error::{ErrorKind, Result, UraidenError},
-    from_js::from_js,
+    from_js::{from_js, JsAny},
     js::field,
     provider::sleep,
 };
@@ -41,9 +41,8 @@ pub struct Eip6963ProviderInfo {
 #[derive(Debug, Tsify, Deserialize)]
 pub struct Eip6963ProviderDetail {
     info: Eip6963ProviderInfo,
-    #[serde(deserialize_with = "crate::from_js::js_value")]
     #[tsify(type = "Eip1193Provider")]
-    provider: JsValue,
+    provider: JsAny,
 }
 
 /// The items whose key was not seen before, in order (a wallet may announce itself twice).
@@ -56,7 +55,7 @@ pub fn first_per_key<T>(items: impl IntoIterator<Item = (String, T)>) -> Vec<T> 
 /// `info.uuid`, when it is an [`Eip6963ProviderDetail`] whose provider has a `request` method.
 fn well_formed(detail: JsValue) -> Option<(String, JsValue)> {
     let parsed: Eip6963ProviderDetail = from_js("detail", detail.clone()).ok()?;
-    let request = field(&parsed.provider, "request")?;
+    let request = field(&parsed.provider.0, "request")?;
     request.is_function().then_some((parsed.info.uuid, detail))
 }
 

@@ -1,12 +1,14 @@
 //! JS values into the library's `#[derive(Deserialize)]` types, with errors that name the field
-//! (`chain.rpcUrls: expected a string, got floating point `1``), as [`UraidenError`]s.
+//! (``chain.rpcUrls: expected a string, got number `1` ``, `deposit: required`), as
+//! [`UraidenError`]s.
 //!
 //! serde-wasm-bindgen's own deserializer says what was wrong but not where, and one message per
-//! mistyped option is the point of typed options. This one reads plain objects field by field
-//! (the struct's fields only: other keys are ignored; `undefined` and `null` are absent), keeps
-//! the path, and hands fields that stay JS values (amounts, providers, `RequestInit`) over as
-//! they are ([`js_value`]). It never formats a float in Rust (that would link core's float
-//! printing into the wasm): numbers in messages are printed by JS.
+//! mistyped option is the point of typed options. This one reads a plain object as the sequence
+//! of the struct's fields (other keys are ignored; an absent field, `undefined` or `null`, is
+//! `None` for an `Option` and "required" otherwise), keeps the path, and hands fields that stay
+//! JS values (amounts, providers, `RequestInit`) over as they are ([`js_value`]). It never
+//! formats a float in Rust (that would link core's float printing into the wasm): numbers in
+//! messages are printed by JS.
 
 use std::{cell::RefCell, fmt};
 
@@ -32,8 +34,7 @@ thread_local! {
     static HANDED_OVER: RefCell<Option<JsValue>> = const { RefCell::new(None) };
 }
 
-/// `#[serde(deserialize_with = "crate::from_js::js_value")]`: a field kept as the JS value it is
-/// (absent: `undefined`, with `#[serde(default)]`); [`crate::amount`] checks bigints this way.
+/// Reads a field as the JS value it is ([`JsAny`]; [`crate::amount`] checks bigints this way).
 pub fn js_value<'de, D: de::Deserializer<'de>>(deserializer: D) -> Result<JsValue, D::Error> {
     struct Take;
 
@@ -52,6 +53,17 @@ pub fn js_value<'de, D: de::Deserializer<'de>>(deserializer: D) -> Result<JsValu
     }
 
     deserializer.deserialize_newtype_struct(JS_VALUE, Take)
+}
+
+/// A field kept as the JS value it is (a provider, a `RequestInit`): `#[serde(default)]` for
+/// `undefined` when absent, and a `#[tsify(type = …)]`.
+#[derive(Debug, Clone, Default)]
+pub struct JsAny(pub JsValue);
+
+impl<'de> de::Deserialize<'de> for JsAny {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        js_value(deserializer).map(Self)
+    }
 }
 
 /// A deserialisation failure: where (`chain.rpcUrls`, empty for the value itself) and what.

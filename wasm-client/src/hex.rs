@@ -1,9 +1,11 @@
-//! `0x` values at the JS boundary, as the serde (de)serialisers of the library's types:
-//! addresses (typed `` `0x${string}` `` in the `.d.ts`, any hex case accepted, checksummed out)
-//! and 65-byte signatures (`string`).
+//! `0x` values at the JS boundary: addresses (typed `` `0x${string}` `` in the `.d.ts`, any hex
+//! case accepted, checksummed out) and 65-byte signatures (`string`), as field types of the
+//! library's option and result types (with `#[tsify(type = …)]` on the field). Newtypes rather
+//! than `#[serde(with)]`: serde generates a wrapper per `with` field, and so a reader per field;
+//! a newtype has one for all its fields.
 
 use alloy_primitives::Address;
-use serde::{de::Error as _, Deserializer, Serializer};
+use serde::{de::Error as _, Deserialize, Deserializer, Serialize, Serializer};
 use uraiden_protocol::{parse_address, ProofSignature};
 
 type Outcome<T, E> = core::result::Result<T, E>;
@@ -27,87 +29,37 @@ impl serde::de::Visitor<'_> for Text {
     }
 }
 
-/// Reads an optional string (absent: `undefined` or `null`).
-struct OptionalText(&'static str);
+/// An address field: `#[tsify(type = "`0x${string}`")]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HexAddress(pub Address);
 
-impl<'de> serde::de::Visitor<'de> for OptionalText {
-    type Value = Option<String>;
-
-    fn expecting(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        formatter.write_str(self.0)
-    }
-
-    fn visit_none<E: serde::de::Error>(self) -> Outcome<Option<String>, E> {
-        Ok(None)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Outcome<Option<String>, D::Error> {
-        deserializer.deserialize_string(Text(self.0)).map(Some)
+impl Serialize for HexAddress {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Outcome<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0.to_checksum(None))
     }
 }
 
-/// `#[serde(with = "crate::hex::address")] #[tsify(type = "`0x${string}`")]`.
-pub mod address {
-    use super::*;
-
-    pub fn serialize<S: Serializer>(address: &Address, serializer: S) -> Outcome<S::Ok, S::Error> {
-        serializer.serialize_str(&address.to_checksum(None))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Outcome<Address, D::Error> {
+impl<'de> Deserialize<'de> for HexAddress {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Outcome<Self, D::Error> {
         let text = deserializer.deserialize_string(Text("a 0x address string"))?;
-        parse_address(&text).map_err(D::Error::custom)
+        parse_address(&text).map(Self).map_err(D::Error::custom)
     }
 }
 
-/// `#[serde(with = "crate::hex::optional_address", default)] #[tsify(type = "`0x${string}`", optional)]`
-/// (options only).
-pub mod optional_address {
-    use super::*;
+/// A signature field: `#[tsify(type = "string")]`, 65 bytes as `0x` hex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HexSignature(pub ProofSignature);
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Outcome<Option<Address>, D::Error> {
-        match deserializer.deserialize_option(OptionalText("a 0x address string"))? {
-            Some(text) => parse_address(&text).map(Some).map_err(D::Error::custom),
-            None => Ok(None),
-        }
+impl Serialize for HexSignature {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Outcome<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0.to_hex())
     }
 }
 
-/// `#[serde(with = "crate::hex::signature")]`: a 65-byte signature as `0x` hex.
-pub mod signature {
-    use super::*;
-
-    pub fn serialize<S: Serializer>(signature: &ProofSignature, serializer: S) -> Outcome<S::Ok, S::Error> {
-        serializer.serialize_str(&signature.to_hex())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Outcome<ProofSignature, D::Error> {
+impl<'de> Deserialize<'de> for HexSignature {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Outcome<Self, D::Error> {
         let text = deserializer.deserialize_string(Text("a 0x signature string"))?;
-        ProofSignature::from_hex(&text).map_err(D::Error::custom)
-    }
-}
-
-/// `#[serde(with = "crate::hex::optional_signature", default)]`.
-pub mod optional_signature {
-    use super::*;
-
-    pub fn serialize<S: Serializer>(
-        signature: &Option<ProofSignature>,
-        serializer: S,
-    ) -> Outcome<S::Ok, S::Error> {
-        match signature {
-            Some(signature) => super::signature::serialize(signature, serializer),
-            None => serializer.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Outcome<Option<ProofSignature>, D::Error> {
-        match deserializer.deserialize_option(OptionalText("a 0x signature string"))? {
-            Some(text) => ProofSignature::from_hex(&text).map(Some).map_err(D::Error::custom),
-            None => Ok(None),
-        }
+        ProofSignature::from_hex(&text).map(Self).map_err(D::Error::custom)
     }
 }
 

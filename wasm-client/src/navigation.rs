@@ -68,11 +68,11 @@ pub fn set_payment_cookies(
     let proof: SignedBalanceProof = from_js("proof", proof.js_value())?;
     let headers = PaymentHeaders {
         contract,
-        receiver: proof.receiver,
-        sender: proof.sender,
+        receiver: proof.receiver.0,
+        sender: proof.sender.0,
         open_block_number: proof.open_block_number,
-        balance: proof.balance,
-        balance_signature: proof.signature,
+        balance: proof.balance.0,
+        balance_signature: proof.signature.0,
         payment: Some(amount_from_js("payment", &payment)?),
     };
     let document = document()?;

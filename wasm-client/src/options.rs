@@ -3,13 +3,17 @@
 //! Exports take them as `tsify::Ts<T>` and read them inside, so a bad option is an ordinary
 //! `InvalidArgument` error.
 
-use alloy_primitives::Address;
 use serde::Deserialize;
 use tsify::Tsify;
-use uraiden_protocol::{ProofSignature, U192};
-use wasm_bindgen::{prelude::wasm_bindgen, JsValue};
+use wasm_bindgen::prelude::wasm_bindgen;
 
-use crate::{add_chain::ChainParameters, error::Result, from_js::from_js};
+use crate::{
+    add_chain::ChainParameters,
+    amount::Amount,
+    error::Result,
+    from_js::{from_js, JsAny},
+    hex::{HexAddress, HexSignature},
+};
 
 #[wasm_bindgen(typescript_custom_section)]
 const PROVIDER_TS: &str = r#"
@@ -45,21 +49,20 @@ where
 #[serde(rename_all = "camelCase")]
 pub struct CreateOptions {
     /// The RaidenMicroTransferChannels address.
-    #[serde(with = "crate::hex::address")]
     #[tsify(type = "`0x${string}`")]
-    pub contract: Address,
+    pub contract: HexAddress,
     /// The token; read from the contract's `token()` when omitted.
-    #[serde(with = "crate::hex::optional_address", default)]
     #[tsify(type = "`0x${string}`", optional)]
-    pub token: Option<Address>,
+    #[serde(default)]
+    pub token: Option<HexAddress>,
     /// The chain the contract lives on; the wallet's current chain when omitted.
     #[tsify(optional)]
     #[serde(default)]
     pub chain_id: Option<u64>,
     /// The default receiver for `openChannel` and `loadStoredChannel`.
-    #[serde(with = "crate::hex::optional_address", default)]
     #[tsify(type = "`0x${string}`", optional)]
-    pub receiver: Option<Address>,
+    #[serde(default)]
+    pub receiver: Option<HexAddress>,
     /// Receipt polling interval, default 1000 ms.
     #[tsify(optional)]
     #[serde(default)]
@@ -80,9 +83,9 @@ pub struct CreateOptions {
     #[serde(default)]
     pub confirmation_timeout_ms: Option<u64>,
     /// Defaults to `window.ethereum`; an entry of `discoverWallets()` (or its `provider`) works too.
-    #[serde(deserialize_with = "crate::from_js::js_value", default)]
     #[tsify(type = "Eip1193Provider | Eip6963ProviderDetail", optional)]
-    pub provider: JsValue,
+    #[serde(default)]
+    pub provider: JsAny,
     /// How to add the chain when the wallet does not know it (4902): `switchChain()` then adds it.
     #[tsify(optional)]
     #[serde(default)]
@@ -106,12 +109,11 @@ pub enum DepositMethod {
 #[derive(Debug, Tsify, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OpenChannelOptions {
-    #[serde(with = "crate::hex::optional_address", default)]
     #[tsify(type = "`0x${string}`", optional)]
-    pub receiver: Option<Address>,
-    #[serde(with = "crate::amount::bigint")]
+    #[serde(default)]
+    pub receiver: Option<HexAddress>,
     #[tsify(type = "bigint")]
-    pub deposit: U192,
+    pub deposit: Amount,
     /// Create a browser key and register it as the channel's signer (default true).
     #[tsify(optional)]
     #[serde(default)]
@@ -144,18 +146,18 @@ pub struct TopUpOptions {
 #[serde(rename_all = "camelCase")]
 pub struct CloseChannelOptions {
     /// The receiver's ClosingProof signature over `balance`: closes cooperatively.
-    #[serde(with = "crate::hex::optional_signature", default)]
     #[tsify(type = "string", optional)]
-    pub closing_signature: Option<ProofSignature>,
+    #[serde(default)]
+    pub closing_signature: Option<HexSignature>,
     /// With `receiverUrl`: when the receiver refuses or cannot be reached, close uncooperatively
     /// instead of failing (`CloseResult.fallbackReason` says why). Default false.
     #[tsify(optional)]
     #[serde(default)]
     pub fallback_uncooperative: Option<bool>,
     /// Defaults to the channel's last signed balance (must be it, or omitted, with `receiverUrl`).
-    #[serde(with = "crate::amount::optional_bigint", default)]
     #[tsify(type = "bigint", optional)]
-    pub balance: Option<U192>,
+    #[serde(default)]
+    pub balance: Option<Amount>,
     /// Ask the receiver for its closing signature first (`DELETE {api}/channels/{sender}/{block}`
     /// with a close request signed now: by the session key, else one wallet prompt), then close
     /// cooperatively: its origin (`https://shop.example`, API at `/api/1`) or API base URL
@@ -171,13 +173,12 @@ pub struct CloseChannelOptions {
 #[serde(rename_all = "camelCase")]
 pub struct PayingFetchOptions {
     /// The most one request may cost, in token base units.
-    #[serde(with = "crate::amount::bigint")]
     #[tsify(type = "bigint")]
-    pub max_price: U192,
+    pub max_price: Amount,
     /// Passed to `new Request(input, init)`.
-    #[serde(deserialize_with = "crate::from_js::js_value", default)]
     #[tsify(type = "RequestInit", optional)]
-    pub init: JsValue,
+    #[serde(default)]
+    pub init: JsAny,
 }
 
 #[cfg(test)]

@@ -1,38 +1,38 @@
 //! The objects the library hands to JS: one Rust definition each, from which tsify writes the
-//! `.d.ts` declaration and serde builds the object ([`crate::js::to_js`]). Addresses are
+//! `.d.ts` declaration and serde builds the object ([`crate::to_js`]). Addresses are
 //! checksummed `` `0x${string}` ``, amounts `bigint`, block numbers and times `number`.
 
-use alloy_primitives::{Address, B256, U256};
+use alloy_primitives::{B256, U256};
 use serde::{Deserialize, Serialize};
 use tsify::Tsify;
 use uraiden_protocol::{ChannelId, ProofSignature, U192};
 
-use crate::{channel::ChannelState, provider::Receipt};
+use crate::{
+    amount::Amount,
+    channel::ChannelState,
+    hex::{HexAddress, HexSignature},
+    provider::Receipt,
+};
 
 /// A channel as this client knows it.
 #[derive(Debug, Tsify, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Channel {
-    #[serde(with = "crate::hex::address")]
     #[tsify(type = "`0x${string}`")]
-    pub sender: Address,
-    #[serde(with = "crate::hex::address")]
+    pub sender: HexAddress,
     #[tsify(type = "`0x${string}`")]
-    pub receiver: Address,
+    pub receiver: HexAddress,
     pub open_block_number: u32,
-    #[serde(with = "crate::amount::bigint")]
     #[tsify(type = "bigint")]
-    pub deposit: U192,
+    pub deposit: Amount,
     /// The cumulative balance of the last proof signed.
-    #[serde(with = "crate::amount::bigint")]
     #[tsify(type = "bigint")]
-    pub balance: U192,
+    pub balance: Amount,
     /// The channel's signer on chain: the session key's address, or the sender. When it is a
     /// session key this browser no longer holds (`sessionKey` false: storage was cleared), the
     /// wallet signs instead, as the contract accepts the sender's signatures too.
-    #[serde(with = "crate::hex::address")]
     #[tsify(type = "`0x${string}`")]
-    pub signer: Address,
+    pub signer: HexAddress,
     /// Whether proofs are signed in the browser without a wallet prompt.
     pub session_key: bool,
 }
@@ -40,12 +40,12 @@ pub struct Channel {
 impl From<&ChannelState> for Channel {
     fn from(channel: &ChannelState) -> Self {
         Self {
-            sender: channel.id.sender,
-            receiver: channel.id.receiver,
+            sender: HexAddress(channel.id.sender),
+            receiver: HexAddress(channel.id.receiver),
             open_block_number: channel.id.open_block_number,
-            deposit: channel.deposit,
-            balance: channel.balance,
-            signer: channel.signer(),
+            deposit: Amount(channel.deposit),
+            balance: Amount(channel.balance),
+            signer: HexAddress(channel.signer()),
             session_key: channel.session_key.is_some(),
         }
     }
@@ -56,29 +56,25 @@ impl From<&ChannelState> for Channel {
 #[derive(Debug, Tsify, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SignedBalanceProof {
-    #[serde(with = "crate::hex::address")]
     #[tsify(type = "`0x${string}`")]
-    pub sender: Address,
-    #[serde(with = "crate::hex::address")]
+    pub sender: HexAddress,
     #[tsify(type = "`0x${string}`")]
-    pub receiver: Address,
+    pub receiver: HexAddress,
     pub open_block_number: u32,
-    #[serde(with = "crate::amount::bigint")]
     #[tsify(type = "bigint")]
-    pub balance: U192,
-    #[serde(with = "crate::hex::signature")]
+    pub balance: Amount,
     #[tsify(type = "string")]
-    pub signature: ProofSignature,
+    pub signature: HexSignature,
 }
 
 impl SignedBalanceProof {
     pub fn new(id: &ChannelId, balance: U192, signature: ProofSignature) -> Self {
         Self {
-            sender: id.sender,
-            receiver: id.receiver,
+            sender: HexAddress(id.sender),
+            receiver: HexAddress(id.receiver),
             open_block_number: id.open_block_number,
-            balance,
-            signature,
+            balance: Amount(balance),
+            signature: HexSignature(signature),
         }
     }
 }
@@ -99,30 +95,26 @@ pub enum ChannelPhase {
 #[serde(rename_all = "camelCase")]
 pub struct OnChainChannelInfo {
     pub state: ChannelPhase,
-    #[serde(with = "crate::amount::bigint")]
     #[tsify(type = "bigint")]
-    pub deposit: U192,
+    pub deposit: Amount,
     pub settle_block_number: u32,
-    #[serde(with = "crate::amount::bigint")]
     #[tsify(type = "bigint")]
-    pub closing_balance: U192,
-    #[serde(with = "crate::amount::bigint")]
+    pub closing_balance: Amount,
     #[tsify(type = "bigint")]
-    pub withdrawn_balance: U192,
+    pub withdrawn_balance: Amount,
 }
 
 /// The token and the connected account's balance of it.
 #[derive(Debug, Tsify, Serialize)]
 pub struct TokenInfo {
-    #[serde(with = "crate::hex::address")]
     #[tsify(type = "`0x${string}`")]
-    pub address: Address,
+    pub address: HexAddress,
     pub name: String,
     pub symbol: String,
     pub decimals: u8,
     /// The connected account's balance.
-    #[serde(with = "crate::amount::bigint")]
     #[tsify(type = "bigint")]
+    #[serde(serialize_with = "crate::amount::bigint")]
     pub balance: U256,
 }
 
@@ -151,9 +143,8 @@ pub struct CloseResult {
     /// True when closed with the receiver's closing signature (settled at once).
     pub cooperative: bool,
     /// The balance the channel was closed with.
-    #[serde(with = "crate::amount::bigint")]
     #[tsify(type = "bigint")]
-    pub balance: U192,
+    pub balance: Amount,
     /// Set when `receiverUrl` was given but the receiver refused or was unreachable and the close
     /// fell back to an uncooperative one (`fallbackUncooperative: true`): the receiver's reason.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -169,13 +160,11 @@ pub struct ReceiverStatus {
     /// `"insufficient-confirmations"`), `null` when it answered with it.
     pub reason: Option<&'static str>,
     /// The receiver's last accepted balance, `null` when it did not say.
-    #[serde(with = "crate::amount::optional_bigint")]
     #[tsify(type = "bigint | null")]
-    pub balance: Option<U192>,
+    pub balance: Option<Amount>,
     /// Its proof, `null` before the first payment (or when the receiver did not say).
-    #[serde(with = "crate::hex::optional_signature")]
     #[tsify(type = "string | null")]
-    pub balance_signature: Option<ProofSignature>,
+    pub balance_signature: Option<HexSignature>,
     /// Whether the channel now continues from that proof (it is ours and differed).
     pub resynced: bool,
 }
@@ -185,17 +174,14 @@ pub struct ReceiverStatus {
 #[serde(rename_all = "camelCase")]
 pub struct ClosingSignature {
     /// The balance both signatures are over: the receiver's last accepted balance.
-    #[serde(with = "crate::amount::bigint")]
     #[tsify(type = "bigint")]
-    pub balance: U192,
+    pub balance: Amount,
     /// The sender's (or session key's) BalanceProof signature the receiver accepted.
-    #[serde(with = "crate::hex::signature")]
     #[tsify(type = "string")]
-    pub balance_signature: ProofSignature,
+    pub balance_signature: HexSignature,
     /// The receiver's ClosingProof signature, verified.
-    #[serde(with = "crate::hex::signature")]
     #[tsify(type = "string")]
-    pub closing_signature: ProofSignature,
+    pub closing_signature: HexSignature,
 }
 
 /// A channel being opened: its session key was stored before the transaction was sent.
@@ -203,16 +189,13 @@ pub struct ClosingSignature {
 #[serde(rename_all = "camelCase")]
 #[tsify(missing_as_null)]
 pub struct PendingChannel {
-    #[serde(with = "crate::hex::address")]
     #[tsify(type = "`0x${string}`")]
-    pub receiver: Address,
+    pub receiver: HexAddress,
     /// The session key's address: the signer the opening registers.
-    #[serde(with = "crate::hex::address")]
     #[tsify(type = "`0x${string}`")]
-    pub signer: Address,
-    #[serde(with = "crate::amount::bigint")]
+    pub signer: HexAddress,
     #[tsify(type = "bigint")]
-    pub deposit: U192,
+    pub deposit: Amount,
     /// When the opening was stored (Unix milliseconds).
     pub since: u64,
     /// The opening transaction, once the wallet named it.

@@ -13,9 +13,10 @@ use wasm_bindgen::prelude::*;
 use super::{channel_to_js, promise, Inner, MicroRaiden};
 use crate::{
     abi,
+    amount::Amount,
     channel::{newest_first, ChannelState},
     error::{ErrorKind, Result, UraidenError},
-    hex::{optional_address_param, JsAddress},
+    hex::{optional_address_param, HexAddress, JsAddress},
     provider::{sleep, Receipt, Transaction},
     results,
     storage::PendingChannel,
@@ -275,9 +276,9 @@ impl Inner {
             .iter()
             .map(|opening| {
                 to_js(&results::PendingChannel {
-                    receiver: opening.receiver,
-                    signer: opening.signer(),
-                    deposit: opening.deposit,
+                    receiver: HexAddress(opening.receiver),
+                    signer: HexAddress(opening.signer()),
+                    deposit: Amount(opening.deposit),
                     since: opening.since_ms,
                     transaction_hash: opening.transaction_hash,
                     stale: now.saturating_sub(opening.since_ms) > stale_after,
