@@ -37,10 +37,10 @@ const out = document.getElementById("out") as HTMLElement;
 
 async function main(): Promise<void> {
   await init();
-  const client = await MicroRaiden.create({ contract: params.get("contract") ?? "" });
+  const client = await MicroRaiden.create({ contract: (params.get("contract") ?? "") as \`0x\${string}\` });
   await client.requestAccounts();
   const channel: Channel = await client.openChannel({
-    receiver: params.get("receiver") ?? undefined,
+    receiver: (params.get("receiver") ?? undefined) as \`0x\${string}\` | undefined,
     deposit: 50n,
   });
   const bodies: string[] = [];

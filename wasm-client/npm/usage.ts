@@ -81,6 +81,13 @@ export async function page(): Promise<void> {
   const signer: string = recoverBalanceProofSigner(31337n, "0x01", "0x02", "0x03", 7, "10", "0x…");
   void typed;
   void signer;
+  // Addresses are `0x${string}` both ways.
+  const sender: `0x${string}` = channel.sender;
+  const contract: `0x${string}` = raiden.contract;
+  void sender;
+  void contract;
+  // @ts-expect-error an address starts with 0x
+  void MicroRaiden.create({ contract: "RaidenMicroTransferChannels" });
   const web = await WebMicroRaiden.create({ contract: "0x0000000000000000000000000000000000000001" });
   const chainId: number = web.chainId;
   void chainId;

@@ -3,89 +3,73 @@
 //! (the paywall page passes what the receiver publishes). Without them an unknown chain
 //! (4902) stays an error that says what to add.
 
-use js_sys::{Array, Reflect};
+use js_sys::Array;
+use serde::Deserialize;
+use tsify::Tsify;
 use wasm_bindgen::JsValue;
 
 use crate::{
     error::{ErrorKind, Result, UraidenError},
-    js::{field, integer_field, string_field, ObjectBuilder},
+    js::ObjectBuilder,
     provider::Provider,
 };
 
-#[wasm_bindgen::prelude::wasm_bindgen(typescript_custom_section)]
-const TS_TYPES: &str = r#"
-/** The chain to add (EIP-3085) when the wallet does not know it. */
-export interface ChainParameters {
-  /** Shown in the wallet, e.g. "Sepolia". */
-  name: string;
-  /** At least one public JSON-RPC URL. */
-  rpcUrls: string[];
-  /** Default `{ name: "Ether", symbol: "ETH", decimals: 18 }`. */
-  nativeCurrency?: { name: string; symbol: string; decimals: number };
-  blockExplorerUrls?: string[];
-}
-"#;
-
-/// Validated EIP-3085 parameters, without the chain id (the client's own is used).
-#[derive(Debug, Clone)]
+/// The chain to add (EIP-3085) when the wallet does not know it.
+#[derive(Debug, Clone, Tsify, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChainParameters {
+    /// Shown in the wallet, e.g. "Sepolia".
     name: String,
+    /// At least one public JSON-RPC URL.
     rpc_urls: Vec<String>,
-    currency: (String, String, u64),
-    explorers: Vec<String>,
+    /// Default `{ name: "Ether", symbol: "ETH", decimals: 18 }`.
+    #[tsify(optional)]
+    #[serde(default)]
+    native_currency: Option<NativeCurrency>,
+    #[tsify(optional)]
+    #[serde(default)]
+    block_explorer_urls: Option<Vec<String>>,
 }
 
-fn strings(object: &JsValue, key: &str) -> Result<Vec<String>> {
-    let Some(value) = field(object, key) else { return Ok(Vec::new()) };
-    if !Array::is_array(&value) {
-        return Err(UraidenError::invalid_argument(key, "expected an array of URL strings"));
-    }
-    Array::from(&value)
-        .iter()
-        .map(|url| url.as_string().ok_or_else(|| UraidenError::invalid_argument(key, "expected URL strings")))
-        .collect()
+/// The chain's native currency, as the wallet shows it.
+#[derive(Debug, Clone, Tsify, Deserialize)]
+pub struct NativeCurrency {
+    decimals: u8,
+    name: String,
+    symbol: String,
 }
 
 impl ChainParameters {
-    /// `options.chain`, when given.
-    pub fn from_options(options: &JsValue) -> Result<Option<Self>> {
-        let Some(chain) = field(options, "chain") else { return Ok(None) };
-        let name = string_field(&chain, "name")?
-            .filter(|name| !name.trim().is_empty())
-            .ok_or_else(|| UraidenError::invalid_argument("chain.name", "required"))?;
-        let rpc_urls = strings(&chain, "rpcUrls")?;
-        if rpc_urls.is_empty() {
+    /// Checks what the type cannot say: a name, and a URL to reach the chain.
+    pub fn validated(self) -> Result<Self> {
+        if self.name.trim().is_empty() {
+            return Err(UraidenError::invalid_argument("chain.name", "required"));
+        }
+        if self.rpc_urls.is_empty() {
             return Err(UraidenError::invalid_argument("chain.rpcUrls", "needs at least one URL"));
         }
-        let currency = match field(&chain, "nativeCurrency") {
-            Some(currency) => (
-                string_field(&currency, "name")?.unwrap_or_else(|| "Ether".to_owned()),
-                string_field(&currency, "symbol")?.unwrap_or_else(|| "ETH".to_owned()),
-                integer_field(&currency, "decimals")?.unwrap_or(18),
-            ),
-            None => ("Ether".to_owned(), "ETH".to_owned(), 18),
-        };
-        Ok(Some(Self { name, rpc_urls, currency, explorers: strings(&chain, "blockExplorerUrls")? }))
+        Ok(self)
     }
 
+    /// `wallet_addEthereumChain`'s parameter (a wallet request, built like the provider's others).
     fn to_js(&self, chain_id: u64) -> JsValue {
         let list = |items: &[String]| items.iter().map(JsValue::from).collect::<Array>();
-        let currency = ObjectBuilder::default()
-            .set("name", self.currency.0.as_str())
-            .set("symbol", self.currency.1.as_str())
-            // A small integer (token decimals), exact as a number.
-            .set("decimals", self.currency.2 as f64)
-            .build();
-        let params = ObjectBuilder::default()
+        let currency = match &self.native_currency {
+            Some(currency) => ObjectBuilder::default()
+                .set("name", currency.name.as_str())
+                .set("symbol", currency.symbol.as_str())
+                .set("decimals", currency.decimals),
+            None => ObjectBuilder::default().set("name", "Ether").set("symbol", "ETH").set("decimals", 18),
+        };
+        let mut params = ObjectBuilder::default()
             .set("chainId", format!("{chain_id:#x}"))
             .set("chainName", self.name.as_str())
             .set("rpcUrls", list(&self.rpc_urls))
-            .set("nativeCurrency", currency)
-            .build();
-        if !self.explorers.is_empty() {
-            let _ = Reflect::set(&params, &"blockExplorerUrls".into(), &list(&self.explorers));
+            .set("nativeCurrency", currency.build());
+        if let Some(explorers) = self.block_explorer_urls.as_deref().filter(|urls| !urls.is_empty()) {
+            params = params.set("blockExplorerUrls", list(explorers));
         }
-        params
+        params.build()
     }
 }
 

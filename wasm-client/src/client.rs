@@ -22,227 +22,35 @@ use web_sys::{Request, RequestInit};
 use crate::{
     abi,
     add_chain::{switch_or_add_chain, ChainParameters},
-    amount::{amount_from_js, amount_to_js},
+    amount::amount_from_js,
+    amount::Amount,
     channel::{newest_first, recovered_channel, ChannelState},
     close,
     error::{ErrorKind, Result, UraidenError},
-    js::{
-        address_field, amount_field, bool_field, field, integer_field, required, string_field, ObjectBuilder,
+    hex::{optional_address_param, HexAddress, HexSignature, JsAddress},
+    js::field,
+    options::{
+        self, CloseChannelOptions, CreateOptions, DepositMethod, OpenChannelOptions, PayingFetchOptions,
+        TopUpOptions,
     },
     paying_fetch,
     permit::PermitRequest,
     provider::{sleep, Provider, Receipt, Transaction},
     queue::PaymentQueue,
+    results::{
+        Channel, ChannelPhase, CloseResult, ClosingSignature, OnChainChannelInfo, ReceiverStatus,
+        SignedBalanceProof, TokenInfo, TransactionResult,
+    },
     storage::ChannelStore,
+    to_js::to_js,
 };
 
 mod keys;
-
-#[wasm_bindgen(typescript_custom_section)]
-const TS_TYPES: &str = r#"
-/** Any EIP-1193 provider: `window.ethereum`, an EIP-6963 provider, a test wallet. */
-export interface Eip1193Provider {
-  request(args: { method: string; params?: unknown[] | object }): Promise<unknown>;
-}
-export interface CreateOptions {
-  /** Defaults to `window.ethereum`; an entry of `discoverWallets()` (or its `provider`) works too. */
-  provider?: Eip1193Provider | Eip6963ProviderDetail;
-  /** The RaidenMicroTransferChannels address. */
-  contract: string;
-  /** The token; read from the contract's `token()` when omitted. */
-  token?: string;
-  /** The chain the contract lives on; the wallet's current chain when omitted. */
-  chainId?: number;
-  /** The default receiver for `openChannel` and `loadStoredChannel`. */
-  receiver?: string;
-  /** Receipt polling interval, default 1000 ms. */
-  pollIntervalMs?: number;
-  /**
-   * Blocks a transaction needs, its own included, before a method that sent it resolves
-   * (default 1: mined is enough). Match the receiver's `--confirmations`.
-   */
-  confirmations?: number;
-  /** How long to wait for a transaction to be mined, default 600000 ms. */
-  receiptTimeoutMs?: number;
-  /**
-   * How long `payingFetch` waits for the receiver to see a new channel or deposit confirmed
-   * (it retries the same proof every `pollIntervalMs`), default 120000 ms; then it throws
-   * (`Timeout`, `InsufficientDeposit` or `NoChannel`, with `data.refusal`).
-   */
-  confirmationTimeoutMs?: number;
-  /** How to add the chain when the wallet does not know it (4902): `switchChain()` then adds it. */
-  chain?: ChainParameters;
-}
-export interface Channel {
-  sender: string;
-  receiver: string;
-  openBlockNumber: number;
-  deposit: bigint;
-  /** The cumulative balance of the last proof signed. */
-  balance: bigint;
-  /**
-   * The channel's signer on chain: the session key's address, or the sender. When it is a
-   * session key this browser no longer holds (`sessionKey` false: storage was cleared), the
-   * wallet signs instead, as the contract accepts the sender's signatures too.
-   */
-  signer: string;
-  /** Whether proofs are signed in the browser without a wallet prompt. */
-  sessionKey: boolean;
-}
-export interface SignedBalanceProof {
-  sender: string;
-  receiver: string;
-  openBlockNumber: number;
-  balance: bigint;
-  signature: string;
-}
-export interface OnChainChannelInfo {
-  state: "open" | "closing" | "settled";
-  deposit: bigint;
-  settleBlockNumber: number;
-  closingBalance: bigint;
-  withdrawnBalance: bigint;
-}
-export interface TokenInfo {
-  address: string;
-  name: string;
-  symbol: string;
-  decimals: number;
-  /** The connected account's balance. */
-  balance: bigint;
-}
-export interface TransactionResult {
-  transactionHash: string;
-  blockNumber: number;
-}
-export interface CloseResult extends TransactionResult {
-  /** True when closed with the receiver's closing signature (settled at once). */
-  cooperative: boolean;
-  /** The balance the channel was closed with. */
-  balance: bigint;
-  /**
-   * Set when `receiverUrl` was given but the receiver refused or was unreachable and the close
-   * fell back to an uncooperative one (`fallbackUncooperative: true`): the receiver's reason.
-   */
-  fallbackReason?: string;
-}
-export interface ReceiverStatus {
-  /**
-   * Why the receiver has no last proof to give (`"nonexisting-channel"`,
-   * `"insufficient-confirmations"`), `null` when it answered with it.
-   */
-  reason: string | null;
-  /** The receiver's last accepted balance, `null` when it did not say. */
-  balance: bigint | null;
-  /** Its proof, `null` before the first payment (or when the receiver did not say). */
-  balanceSignature: string | null;
-  /** Whether the channel now continues from that proof (it is ours and differed). */
-  resynced: boolean;
-}
-export interface ClosingSignature {
-  /** The balance both signatures are over: the receiver's last accepted balance. */
-  balance: bigint;
-  /** The sender's (or session key's) BalanceProof signature the receiver accepted. */
-  balanceSignature: string;
-  /** The receiver's ClosingProof signature, verified. */
-  closingSignature: string;
-}
-/**
- * How the deposit reaches the contract:
- * - `"approve"` (default): `approve` + `createChannelWithSigner`, two transactions, any ERC20;
- * - `"erc223"`: one `transfer(contract, deposit, data)`, for tokens with ERC223 `tokenFallback`;
- * - `"permit"`: an EIP-2612 permit signature (no gas) + `createChannelWithPermit`, one transaction.
- */
-export type DepositMethod = "approve" | "erc223" | "permit";
-export interface OpenChannelOptions {
-  receiver?: string;
-  deposit: bigint;
-  /** Create a browser key and register it as the channel's signer (default true). */
-  sessionKey?: boolean;
-  /** Default `"approve"`. */
-  method?: DepositMethod;
-  /**
-   * Open another channel although one with this receiver is open or being opened (else
-   * `openChannel` throws `ErrorCode.ChannelAlreadyOpen`). Every channel stays stored with its
-   * session key: `storedChannels()` lists them, `loadStoredChannel(receiver, openBlockNumber)`
-   * picks one.
-   */
-  replace?: boolean;
-}
-export interface TopUpOptions {
-  /** Default `"approve"`; `"permit"` is for opening only. */
-  method?: "approve" | "erc223";
-}
-export interface CloseChannelOptions {
-  /** The receiver's ClosingProof signature over `balance`: closes cooperatively. */
-  closingSignature?: string;
-  /**
-   * Ask the receiver for its closing signature first (`DELETE {api}/channels/{sender}/{block}`
-   * with a close request signed now: by the session key, else one wallet prompt), then close
-   * cooperatively: its origin (`https://shop.example`, API at `/api/1`) or API base URL
-   * (`https://shop.example/api/1`, or `/api/1` on the same origin). When the receiver holds
-   * another last balance signed by this channel, the close continues from it.
-   */
-  receiverUrl?: string;
-  /**
-   * With `receiverUrl`: when the receiver refuses or cannot be reached, close uncooperatively
-   * instead of failing (`CloseResult.fallbackReason` says why). Default false.
-   */
-  fallbackUncooperative?: boolean;
-  /** Defaults to the channel's last signed balance (must be it, or omitted, with `receiverUrl`). */
-  balance?: bigint;
-}
-export interface PayingFetchOptions {
-  /** The most one request may cost, in token base units. */
-  maxPrice: bigint;
-  /** Passed to `new Request(input, init)`. */
-  init?: RequestInit;
-}
-"#;
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(typescript_type = "CreateOptions")]
-    pub type CreateOptions;
-    #[wasm_bindgen(typescript_type = "OpenChannelOptions")]
-    pub type OpenChannelOptions;
-    #[wasm_bindgen(typescript_type = "CloseChannelOptions")]
-    pub type CloseChannelOptions;
-    #[wasm_bindgen(typescript_type = "TopUpOptions")]
-    pub type TopUpOptions;
-    #[wasm_bindgen(typescript_type = "PayingFetchOptions")]
-    pub type PayingFetchOptions;
-}
 
 const DEFAULT_POLL_INTERVAL_MS: u32 = 1_000;
 /// How long a permit for `createChannelWithPermit` stays valid.
 const PERMIT_VALIDITY_S: u64 = 3_600;
 
-/// How a deposit reaches the channel manager.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum DepositMethod {
-    Approve,
-    Erc223,
-    Permit,
-}
-
-impl DepositMethod {
-    fn parse(method: Option<String>, opening: bool) -> Result<Self> {
-        match method.as_deref() {
-            None | Some("approve") => Ok(Self::Approve),
-            Some("erc223") => Ok(Self::Erc223),
-            Some("permit") if opening => Ok(Self::Permit),
-            Some("permit") => Err(UraidenError::invalid_argument(
-                "method",
-                "the contract has no top-up with permit: use \"approve\" or \"erc223\"",
-            )),
-            Some(other) => Err(UraidenError::invalid_argument(
-                "method",
-                format!("expected \"approve\", \"erc223\" or \"permit\", got {other:?}"),
-            )),
-        }
-    }
-}
 const DEFAULT_RECEIPT_TIMEOUT_MS: u32 = 600_000;
 const DEFAULT_CONFIRMATION_TIMEOUT_MS: u32 = 120_000;
 
@@ -286,33 +94,8 @@ fn boxed_promise(body: Pin<Box<dyn Future<Output = Result<JsValue>>>>) -> Promis
     future_to_promise(async move { body.await.map_err(JsValue::from) })
 }
 
-fn channel_to_js(channel: &ChannelState) -> JsValue {
-    ObjectBuilder::default()
-        .set("sender", channel.id.sender.to_checksum(None))
-        .set("receiver", channel.id.receiver.to_checksum(None))
-        .set("openBlockNumber", channel.id.open_block_number)
-        .set("deposit", amount_to_js(channel.deposit))
-        .set("balance", amount_to_js(channel.balance))
-        .set("signer", channel.signer().to_checksum(None))
-        .set("sessionKey", channel.session_key.is_some())
-        .build()
-}
-
-fn proof_to_js(id: &ChannelId, balance: U192, signature: &ProofSignature) -> JsValue {
-    ObjectBuilder::default()
-        .set("sender", id.sender.to_checksum(None))
-        .set("receiver", id.receiver.to_checksum(None))
-        .set("openBlockNumber", id.open_block_number)
-        .set("balance", amount_to_js(balance))
-        .set("signature", signature.to_hex())
-        .build()
-}
-
-fn receipt_to_js(receipt: &Receipt) -> ObjectBuilder {
-    ObjectBuilder::default()
-        .set("transactionHash", receipt.transaction_hash.to_string())
-        // Block numbers stay far below 2^53.
-        .set("blockNumber", receipt.block_number as f64)
+fn channel_to_js(channel: &ChannelState) -> Result<JsValue> {
+    to_js(&Channel::from(channel))
 }
 
 impl Inner {
@@ -426,7 +209,7 @@ impl Inner {
     /// Makes `channel` current and stores it (under its open block: other channels stay).
     fn remember(&self, channel: ChannelState) -> Result<JsValue> {
         self.store(channel.id.sender, channel.id.receiver).save(&channel)?;
-        let js = channel_to_js(&channel);
+        let js = channel_to_js(&channel)?;
         *self.channel.borrow_mut() = Some(channel);
         Ok(js)
     }
@@ -524,17 +307,14 @@ impl Inner {
         self.transact(self.token, abi::approve(self.contract, amount), None).await.map(|_| ())
     }
 
-    async fn open_channel(&self, options: JsValue) -> Result<JsValue> {
-        let receiver = self.receiver_or_default(address_field(&options, "receiver")?)?;
-        let deposit = required(amount_field(&options, "deposit")?, "deposit")?;
-        let method = DepositMethod::parse(string_field(&options, "method")?, true)?;
-        let session_key = if bool_field(&options, "sessionKey")?.unwrap_or(true) {
-            Some(LocalSigningKey::generate()?)
-        } else {
-            None
-        };
+    async fn open_channel(&self, options: OpenChannelOptions) -> Result<JsValue> {
+        let receiver = self.receiver_or_default(options.receiver.map(|receiver| receiver.0))?;
+        let deposit = options.deposit.0;
+        let method = options.method.unwrap_or_default();
+        let session_key =
+            if options.session_key.unwrap_or(true) { Some(LocalSigningKey::generate()?) } else { None };
         let sender = self.account().await?;
-        if !bool_field(&options, "replace")?.unwrap_or(false) {
+        if !options.replace.unwrap_or(false) {
             self.refuse_second_channel(sender, receiver).await?;
         }
         let signer = session_key.as_ref().map_or(sender, LocalSigningKey::address);
@@ -730,31 +510,20 @@ impl Inner {
         if let Some(resynced) = resynced {
             self.remember(resynced)?;
         }
-        let reason = paying_fetch::refusal(&response).map(Refusal::code);
-        Ok(ObjectBuilder::default()
-            .set("reason", reason.map_or(JsValue::NULL, JsValue::from))
-            .set("balance", answer.map_or(JsValue::NULL, amount_to_js))
-            .set(
-                "balanceSignature",
-                info.balance_signature
-                    .filter(|_| answer.is_some())
-                    .map_or(JsValue::NULL, |s| s.to_hex().into()),
-            )
-            .set("resynced", changed)
-            .build())
+        to_js(&ReceiverStatus {
+            reason: paying_fetch::refusal(&response).map(Refusal::code),
+            balance: answer.map(Amount),
+            balance_signature: info.balance_signature.filter(|_| answer.is_some()).map(HexSignature),
+            resynced: changed,
+        })
     }
 
-    async fn close_channel(&self, options: JsValue) -> Result<JsValue> {
+    async fn close_channel(&self, options: CloseChannelOptions) -> Result<JsValue> {
         let channel = self.current_channel()?;
-        let balance = amount_field(&options, "balance")?;
-        let receiver_url = string_field(&options, "receiverUrl")?;
-        let fallback = bool_field(&options, "fallbackUncooperative")?.unwrap_or(false);
-        let closing_signature = string_field(&options, "closingSignature")?
-            .map(|text| {
-                ProofSignature::from_hex(&text)
-                    .map_err(|e| UraidenError::invalid_argument("closingSignature", e))
-            })
-            .transpose()?;
+        let CloseChannelOptions { balance, receiver_url, closing_signature, fallback_uncooperative } =
+            options;
+        let (balance, closing_signature) = (balance.map(|b| b.0), closing_signature.map(|s| s.0));
+        let fallback = fallback_uncooperative.unwrap_or(false);
         if receiver_url.is_some() && closing_signature.is_some() {
             return Err(UraidenError::invalid_argument(
                 "receiverUrl",
@@ -815,12 +584,13 @@ impl Inner {
         if cooperative {
             self.forget(&channel.id)?;
         }
-        let mut result =
-            receipt_to_js(&receipt).set("cooperative", cooperative).set("balance", amount_to_js(balance));
-        if let Some(reason) = fallback_reason {
-            result = result.set("fallbackReason", reason);
-        }
-        Ok(result.build())
+        to_js(&CloseResult {
+            transaction_hash: receipt.transaction_hash,
+            block_number: receipt.block_number,
+            cooperative,
+            balance: Amount(balance),
+            fallback_reason,
+        })
     }
 
     /// Adopts the receiver's last accepted proof when our sender or signer signed it.
@@ -890,24 +660,23 @@ impl Inner {
             Ok(data) => abi::decode_channel_info(&data)?,
             // The contract deletes a channel when it settles.
             Err(error) if error.message().contains("ChannelNotFound") => {
-                return Ok(ObjectBuilder::default()
-                    .set("state", "settled")
-                    .set("deposit", amount_to_js(U192::ZERO))
-                    .set("settleBlockNumber", 0)
-                    .set("closingBalance", amount_to_js(U192::ZERO))
-                    .set("withdrawnBalance", amount_to_js(U192::ZERO))
-                    .build());
+                return to_js(&OnChainChannelInfo {
+                    state: ChannelPhase::Settled,
+                    deposit: Amount(U192::ZERO),
+                    settle_block_number: 0,
+                    closing_balance: Amount(U192::ZERO),
+                    withdrawn_balance: Amount(U192::ZERO),
+                });
             }
             Err(error) => return Err(error),
         };
-        let state = if info.settle_block_number == 0 { "open" } else { "closing" };
-        Ok(ObjectBuilder::default()
-            .set("state", state)
-            .set("deposit", amount_to_js(info.deposit))
-            .set("settleBlockNumber", info.settle_block_number)
-            .set("closingBalance", amount_to_js(info.closing_balance))
-            .set("withdrawnBalance", amount_to_js(info.withdrawn_balance))
-            .build())
+        to_js(&OnChainChannelInfo {
+            state: if info.settle_block_number == 0 { ChannelPhase::Open } else { ChannelPhase::Closing },
+            deposit: Amount(info.deposit),
+            settle_block_number: info.settle_block_number,
+            closing_balance: Amount(info.closing_balance),
+            withdrawn_balance: Amount(info.withdrawn_balance),
+        })
     }
 
     async fn get_token_info(&self) -> Result<JsValue> {
@@ -916,13 +685,7 @@ impl Inner {
         let symbol = abi::decode_string(&self.provider.call(self.token, &abi::symbol()).await?)?;
         let decimals = abi::decode_decimals(&self.provider.call(self.token, &abi::decimals()).await?)?;
         let balance = abi::decode_balance(&self.provider.call(self.token, &abi::balance_of(account)).await?)?;
-        Ok(ObjectBuilder::default()
-            .set("address", self.token.to_checksum(None))
-            .set("name", name)
-            .set("symbol", symbol)
-            .set("decimals", decimals)
-            .set("balance", amount_to_js(balance))
-            .build())
+        to_js(&TokenInfo { address: HexAddress(self.token), name, symbol, decimals, balance })
     }
 
     async fn load_stored_channel(&self, receiver: Option<Address>) -> Result<JsValue> {
@@ -969,10 +732,12 @@ impl Inner {
             .flatten())
     }
 
-    async fn paying_fetch(&self, input: String, options: JsValue) -> Result<JsValue> {
-        let max_price = required(amount_field(&options, "maxPrice")?, "maxPrice")?;
-        let init: RequestInit =
-            field(&options, "init").unwrap_or_else(|| js_sys::Object::new().into()).unchecked_into();
+    async fn paying_fetch(&self, input: String, options: PayingFetchOptions) -> Result<JsValue> {
+        let max_price = options.max_price.0;
+        let init: RequestInit = match options.init.0 {
+            init if init.is_undefined() || init.is_null() => js_sys::Object::new().unchecked_into(),
+            init => init.unchecked_into(),
+        };
         let request = Request::new_with_str_and_init(&input, &init)
             .map_err(|_| UraidenError::invalid_argument("input", "not a valid URL or RequestInit"))?;
         // A body can be read once: each paying attempt sends a fresh copy.
@@ -1110,46 +875,49 @@ impl MicroRaiden {
     /// Connects to a wallet and a channel manager. Reads the chain id (and the token when not
     /// given); prompts nothing.
     #[wasm_bindgen(unchecked_return_type = "Promise<MicroRaiden>")]
-    pub fn create(options: CreateOptions) -> Promise {
-        let options: JsValue = options.into();
+    pub fn create(options: tsify::Ts<CreateOptions>) -> Promise {
+        let options = options::read_required(options);
         promise(async move {
-            let provider = match field(&options, "provider") {
+            let options = options?;
+            let provider = match options.provider.0 {
                 // An EIP-6963 announcement carries the provider in `provider`.
-                Some(detail) if field(&detail, "request").is_none() && field(&detail, "info").is_some() => {
+                detail if field(&detail, "request").is_none() && field(&detail, "info").is_some() => {
                     Provider::new(field(&detail, "provider").unwrap_or(JsValue::UNDEFINED))?
                 }
-                Some(provider) => Provider::new(provider)?,
-                None => Provider::injected()?,
+                provider if provider.is_undefined() || provider.is_null() => Provider::injected()?,
+                provider => Provider::new(provider)?,
             };
-            let contract = required(address_field(&options, "contract")?, "contract")?;
-            let chain_id = match integer_field(&options, "chainId")? {
+            let contract = options.contract.0;
+            let chain_id = match options.chain_id {
                 Some(chain_id) => chain_id,
                 None => provider.chain_id().await?,
             };
-            let token = match address_field(&options, "token")? {
-                Some(token) => token,
+            let token = match options.token {
+                Some(token) => token.0,
                 None => abi::decode_address(&provider.call(contract, &abi::token()).await?)?,
             };
-            let interval = |key, default| -> Result<u32> {
-                Ok(integer_field(&options, key)?.map_or(default, |ms| u32::try_from(ms).unwrap_or(u32::MAX)))
-            };
+            let interval =
+                |ms: Option<u64>, default| ms.map_or(default, |ms| u32::try_from(ms).unwrap_or(u32::MAX));
             let inner = Inner {
                 provider,
                 contract,
                 token,
                 chain_id,
-                default_receiver: address_field(&options, "receiver")?,
-                poll_interval_ms: interval("pollIntervalMs", DEFAULT_POLL_INTERVAL_MS)?,
-                receipt_timeout_ms: interval("receiptTimeoutMs", DEFAULT_RECEIPT_TIMEOUT_MS)?,
-                confirmation_timeout_ms: interval("confirmationTimeoutMs", DEFAULT_CONFIRMATION_TIMEOUT_MS)?,
-                confirmations: match integer_field(&options, "confirmations")? {
+                default_receiver: options.receiver.map(|receiver| receiver.0),
+                poll_interval_ms: interval(options.poll_interval_ms, DEFAULT_POLL_INTERVAL_MS),
+                receipt_timeout_ms: interval(options.receipt_timeout_ms, DEFAULT_RECEIPT_TIMEOUT_MS),
+                confirmation_timeout_ms: interval(
+                    options.confirmation_timeout_ms,
+                    DEFAULT_CONFIRMATION_TIMEOUT_MS,
+                ),
+                confirmations: match options.confirmations {
                     Some(0) => {
                         return Err(UraidenError::invalid_argument("confirmations", "must be at least 1"))
                     }
                     Some(n) => n,
                     None => 1,
                 },
-                chain: ChainParameters::from_options(&options)?,
+                chain: options.chain.map(ChainParameters::validated).transpose()?,
                 account: RefCell::new(None),
                 channel: RefCell::new(None),
                 payments: PaymentQueue::default(),
@@ -1159,13 +927,13 @@ impl MicroRaiden {
     }
 
     /// The channel manager's address.
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "`0x${string}`")]
     pub fn contract(&self) -> String {
         self.inner.contract.to_checksum(None)
     }
 
     /// The token's address.
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "`0x${string}`")]
     pub fn token(&self) -> String {
         self.inner.token.to_checksum(None)
     }
@@ -1178,19 +946,19 @@ impl MicroRaiden {
     }
 
     /// The connected account, once known.
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "`0x${string}` | undefined")]
     pub fn account(&self) -> Option<String> {
         self.inner.account.borrow().map(|a| a.to_checksum(None))
     }
 
     /// The current channel, or `null`.
     #[wasm_bindgen(getter, unchecked_return_type = "Channel | null")]
-    pub fn channel(&self) -> JsValue {
-        self.inner.channel.borrow().as_ref().map_or(JsValue::NULL, channel_to_js)
+    pub fn channel(&self) -> Result<JsValue> {
+        self.inner.channel.borrow().as_ref().map_or(Ok(JsValue::NULL), channel_to_js)
     }
 
     /// `eth_requestAccounts` (prompts); the first account becomes the sender.
-    #[wasm_bindgen(js_name = requestAccounts, unchecked_return_type = "Promise<string[]>")]
+    #[wasm_bindgen(js_name = requestAccounts, unchecked_return_type = "Promise<`0x${string}`[]>")]
     pub fn request_accounts(&self) -> Promise {
         let inner = self.inner.clone();
         promise(async move {
@@ -1225,9 +993,10 @@ impl MicroRaiden {
     /// `createChannelWithSigner` (two prompts); `method: "erc223"` or `"permit"` take one
     /// transaction. With `sessionKey` (default) a browser key becomes the channel's signer.
     #[wasm_bindgen(js_name = openChannel, unchecked_return_type = "Promise<Channel>")]
-    pub fn open_channel(&self, options: OpenChannelOptions) -> Promise {
+    pub fn open_channel(&self, options: tsify::Ts<OpenChannelOptions>) -> Promise {
         let inner = self.inner.clone();
-        promise(async move { inner.open_channel(options.into()).await })
+        let options = options::read_required(options);
+        promise(async move { inner.open_channel(options?).await })
     }
 
     /// Adds `deposit` to the channel: `approve` + `topUp`, or one ERC223 transfer with
@@ -1236,12 +1005,18 @@ impl MicroRaiden {
     pub fn top_up_channel(
         &self,
         #[wasm_bindgen(unchecked_param_type = "bigint")] deposit: JsValue,
-        options: Option<TopUpOptions>,
+        options: Option<tsify::Ts<TopUpOptions>>,
     ) -> Promise {
         let inner = self.inner.clone();
-        let options = options.map_or(JsValue::UNDEFINED, Into::into);
+        let options = options::read(options);
         promise(async move {
-            let method = DepositMethod::parse(string_field(&options, "method")?, false)?;
+            let method = options?.method.unwrap_or_default();
+            if method == DepositMethod::Permit {
+                return Err(UraidenError::invalid_argument(
+                    "method",
+                    "the contract has no top-up with permit: use \"approve\" or \"erc223\"",
+                ));
+            }
             inner.top_up_channel(amount_from_js("deposit", &deposit)?, method).await
         })
     }
@@ -1257,7 +1032,7 @@ impl MicroRaiden {
             let balance = amount_from_js("balance", &balance)?;
             let _turn = inner.payments.turn().await;
             let (id, signature) = inner.sign_and_record(inner.current_channel()?, balance).await?;
-            Ok(proof_to_js(&id, balance, &signature))
+            to_js(&SignedBalanceProof::new(&id, balance, signature))
         })
     }
 
@@ -1273,7 +1048,7 @@ impl MicroRaiden {
             let channel = inner.current_channel()?;
             let balance = channel.balance_after(amount_from_js("amount", &amount)?)?;
             let (id, signature) = inner.sign_and_record(channel, balance).await?;
-            Ok(proof_to_js(&id, balance, &signature))
+            to_js(&SignedBalanceProof::new(&id, balance, signature))
         })
     }
 
@@ -1295,10 +1070,10 @@ impl MicroRaiden {
     /// requested from `receiverUrl`; settles at once), else uncooperatively (starts the
     /// challenge period; `settleChannel` after it).
     #[wasm_bindgen(js_name = closeChannel, unchecked_return_type = "Promise<CloseResult>")]
-    pub fn close_channel(&self, options: Option<CloseChannelOptions>) -> Promise {
+    pub fn close_channel(&self, options: Option<tsify::Ts<CloseChannelOptions>>) -> Promise {
         let inner = self.inner.clone();
-        let options = options.map_or(JsValue::UNDEFINED, Into::into);
-        promise(async move { inner.close_channel(options).await })
+        let options = options::read(options);
+        promise(async move { inner.close_channel(options?).await })
     }
 
     /// Asks the receiver at `receiverUrl` (its origin, or API base such as `/api/1`) to co-sign
@@ -1314,11 +1089,11 @@ impl MicroRaiden {
             let channel = inner.current_channel()?;
             let (channel, balance_signature, closing_signature) =
                 inner.request_closing_signature(&channel, &receiver_url).await?;
-            Ok(ObjectBuilder::default()
-                .set("balance", amount_to_js(channel.balance))
-                .set("balanceSignature", balance_signature.to_hex())
-                .set("closingSignature", closing_signature.to_hex())
-                .build())
+            to_js(&ClosingSignature {
+                balance: Amount(channel.balance),
+                balance_signature: HexSignature(balance_signature),
+                closing_signature: HexSignature(closing_signature),
+            })
         })
     }
 
@@ -1361,17 +1136,13 @@ impl MicroRaiden {
     #[wasm_bindgen(js_name = loadChannelFromBlockchain, unchecked_return_type = "Promise<Channel | null>")]
     pub fn load_channel_from_blockchain(
         &self,
-        receiver: Option<String>,
+        receiver: Option<JsAddress>,
         #[wasm_bindgen(js_name = fromBlock)] from_block: Option<f64>,
     ) -> Promise {
         let inner = self.inner.clone();
+        let receiver = optional_address_param("receiver", receiver);
         promise(async move {
-            let receiver = receiver
-                .map(|r| {
-                    uraiden_protocol::parse_address(&r)
-                        .map_err(|e| UraidenError::invalid_argument("receiver", e))
-                })
-                .transpose()?;
+            let receiver = receiver?;
             let from_block = from_block
                 .map(|block| {
                     // Integral and below 2^53, so the cast is exact.
@@ -1392,7 +1163,7 @@ impl MicroRaiden {
             let channel = inner.current_channel()?;
             let receipt = inner.transact(inner.contract, abi::settle(&channel.id), None).await?;
             inner.forget(&channel.id)?;
-            Ok(receipt_to_js(&receipt).build())
+            to_js(&TransactionResult::from(&receipt))
         })
     }
 
@@ -1403,7 +1174,7 @@ impl MicroRaiden {
         promise(async move {
             let value = U256::from(amount_from_js("value", &value)?);
             let receipt = inner.transact(inner.token, abi::mint(), Some(value)).await?;
-            Ok(receipt_to_js(&receipt).build())
+            to_js(&TransactionResult::from(&receipt))
         })
     }
 
@@ -1414,17 +1185,13 @@ impl MicroRaiden {
     #[wasm_bindgen(js_name = loadStoredChannel, unchecked_return_type = "Promise<Channel | null>")]
     pub fn load_stored_channel(
         &self,
-        receiver: Option<String>,
+        receiver: Option<JsAddress>,
         #[wasm_bindgen(js_name = openBlockNumber)] open_block_number: Option<u32>,
     ) -> Promise {
         let inner = self.inner.clone();
+        let receiver = optional_address_param("receiver", receiver);
         promise(async move {
-            let receiver = receiver
-                .map(|r| {
-                    uraiden_protocol::parse_address(&r)
-                        .map_err(|e| UraidenError::invalid_argument("receiver", e))
-                })
-                .transpose()?;
+            let receiver = receiver?;
             inner.load_stored(receiver, open_block_number).await
         })
     }
@@ -1448,25 +1215,9 @@ impl MicroRaiden {
     /// and nothing was counted. Resolves to the final `Response`. With a session key it makes no
     /// wallet request.
     #[wasm_bindgen(js_name = payingFetch, unchecked_return_type = "Promise<Response>")]
-    pub fn paying_fetch(&self, input: String, options: PayingFetchOptions) -> Promise {
+    pub fn paying_fetch(&self, input: String, options: tsify::Ts<PayingFetchOptions>) -> Promise {
         let inner = self.inner.clone();
-        let options: JsValue = options.into();
-        promise(async move { inner.paying_fetch(input, options).await })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn deposit_methods_are_named_and_permit_only_opens() {
-        let parse = |m: Option<&str>, opening| DepositMethod::parse(m.map(str::to_owned), opening);
-        assert_eq!(parse(None, true).unwrap(), DepositMethod::Approve);
-        assert_eq!(parse(Some("erc223"), false).unwrap(), DepositMethod::Erc223);
-        assert_eq!(parse(Some("permit"), true).unwrap(), DepositMethod::Permit);
-        assert!(parse(Some("permit"), false).unwrap_err().message().contains("no top-up with permit"));
-        let err = parse(Some("ERC223"), true).unwrap_err();
-        assert_eq!(err.message(), r#"method: expected "approve", "erc223" or "permit", got "ERC223""#);
+        let options = options::read_required(options);
+        promise(async move { inner.paying_fetch(input, options?).await })
     }
 }

@@ -5,11 +5,14 @@
 use std::{cell::RefCell, rc::Rc};
 
 use js_sys::{Array, Promise};
+use serde::Deserialize;
+use tsify::Tsify;
 use wasm_bindgen::{prelude::*, JsCast};
 use web_sys::{CustomEvent, Event, EventTarget};
 
 use crate::{
     error::{ErrorKind, Result, UraidenError},
+    from_js::{from_js, JsAny},
     js::field,
     provider::sleep,
 };
@@ -19,25 +22,28 @@ const REQUEST: &str = "eip6963:requestProvider";
 /// Wallets answer the request synchronously or within a few milliseconds.
 const DEFAULT_TIMEOUT_MS: u32 = 250;
 
-#[wasm_bindgen(typescript_custom_section)]
-const TS_TYPES: &str = r#"
-/** EIP-6963 `info`: who the wallet is. */
-export interface Eip6963ProviderInfo {
-  /** Unique per wallet instance and page load (UUIDv4). */
-  uuid: string;
-  /** Human-readable name, e.g. "MetaMask". */
-  name: string;
-  /** A data: URI of the wallet's icon (render it as an <img src>, never as HTML). */
-  icon: string;
-  /** Reverse-DNS id, e.g. "io.metamask". */
-  rdns: string;
+/// EIP-6963 `info`: who the wallet is.
+#[derive(Debug, Tsify, Deserialize)]
+// Read to check an announcement has the declared shape; the page shows the fields, not this crate.
+#[allow(dead_code)]
+pub struct Eip6963ProviderInfo {
+    /// Unique per wallet instance and page load (UUIDv4).
+    uuid: String,
+    /// Human-readable name, e.g. "MetaMask".
+    name: String,
+    /// A data: URI of the wallet's icon (render it as an <img src>, never as HTML).
+    icon: String,
+    /// Reverse-DNS id, e.g. "io.metamask".
+    rdns: String,
 }
-/** An announced wallet: pass it (or its `provider`) as `MicroRaiden.create({ provider })`. */
-export interface Eip6963ProviderDetail {
-  info: Eip6963ProviderInfo;
-  provider: Eip1193Provider;
+
+/// An announced wallet: pass it (or its `provider`) as `MicroRaiden.create({ provider })`.
+#[derive(Debug, Tsify, Deserialize)]
+pub struct Eip6963ProviderDetail {
+    info: Eip6963ProviderInfo,
+    #[tsify(type = "Eip1193Provider")]
+    provider: JsAny,
 }
-"#;
 
 /// The items whose key was not seen before, in order (a wallet may announce itself twice).
 pub fn first_per_key<T>(items: impl IntoIterator<Item = (String, T)>) -> Vec<T> {
@@ -45,11 +51,12 @@ pub fn first_per_key<T>(items: impl IntoIterator<Item = (String, T)>) -> Vec<T> 
     items.into_iter().filter(|(key, _)| seen.insert(key.clone())).map(|(_, item)| item).collect()
 }
 
-/// The announcement's `detail` with its `info.uuid`, when it is a well-formed one.
+/// The announcement's `detail` (as announced: the page may compare providers) with its
+/// `info.uuid`, when it is an [`Eip6963ProviderDetail`] whose provider has a `request` method.
 fn well_formed(detail: JsValue) -> Option<(String, JsValue)> {
-    let uuid = field(&field(&detail, "info")?, "uuid")?.as_string()?;
-    let request = field(&field(&detail, "provider")?, "request")?;
-    request.is_function().then_some((uuid, detail))
+    let parsed: Eip6963ProviderDetail = from_js("detail", detail.clone()).ok()?;
+    let request = field(&parsed.provider.0, "request")?;
+    request.is_function().then_some((parsed.info.uuid, detail))
 }
 
 async fn discover(timeout_ms: u32) -> Result<JsValue> {

@@ -22,7 +22,11 @@
 //! - `navigation`: the payment cookies of a paid page navigation (`setPaymentCookies`).
 //! - `permit`: EIP-2612 permits for `openChannel({ method: "permit" })`.
 //! - `proof`: stateless `balanceProofTypedData` and `recoverBalanceProofSigner`.
-//! - `js`: small helpers to read option objects and build result objects.
+//! - `options`: the option objects JS passes in, and `results`: the objects it gets back; one
+//!   Rust definition each, from which tsify writes the `.d.ts` and serde (de)serialises.
+//! - `from_js`: reads option objects, with errors that name the field; `to_js`: builds result
+//!   objects; `hex`: addresses (`` `0x${string}` ``) and signatures at the boundary.
+//! - `js`: small helpers for duck-typed JS objects.
 
 mod abi;
 mod add_chain;
@@ -32,14 +36,19 @@ mod client;
 mod close;
 mod discovery;
 mod error;
+mod from_js;
+mod hex;
 mod js;
 mod navigation;
+mod options;
 mod paying_fetch;
 mod permit;
 mod proof;
 mod provider;
 mod queue;
+mod results;
 mod storage;
+mod to_js;
 
 pub use client::MicroRaiden;
 pub use discovery::discover_wallets;

@@ -4,13 +4,14 @@
 //! navigation never reached it (cookies blocked).
 
 use js_sys::Reflect;
-use uraiden_protocol::{cookie_pairs, header, PaymentHeaders, ProofSignature};
+use uraiden_protocol::{cookie_pairs, header, PaymentHeaders};
 use wasm_bindgen::prelude::*;
 
 use crate::{
     amount::amount_from_js,
     error::{ErrorKind, Result, UraidenError},
-    js::{address_field, integer_field, required, string_field},
+    from_js::from_js,
+    results::SignedBalanceProof,
 };
 
 /// The payment cookies the page writes and the receiver consumes: every payment header but the
@@ -57,24 +58,21 @@ fn set_cookie(document: &JsValue, name: &str, value: &str, max_age_seconds: u32)
 /// the receiver never saw does not linger.
 #[wasm_bindgen(js_name = setPaymentCookies)]
 pub fn set_payment_cookies(
-    contract: String,
-    #[wasm_bindgen(unchecked_param_type = "SignedBalanceProof")] proof: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "`0x${string}`")] contract: String,
+    proof: tsify::Ts<SignedBalanceProof>,
     #[wasm_bindgen(unchecked_param_type = "bigint")] payment: JsValue,
     #[wasm_bindgen(js_name = maxAgeSeconds)] max_age_seconds: Option<u32>,
 ) -> Result<()> {
     let contract = uraiden_protocol::parse_address(&contract)
         .map_err(|e| UraidenError::invalid_argument("contract", e))?;
-    let open_block_number = required(integer_field(&proof, "openBlockNumber")?, "openBlockNumber")?;
-    let signature = required(string_field(&proof, "signature")?, "signature")?;
+    let proof: SignedBalanceProof = from_js("proof", proof.js_value())?;
     let headers = PaymentHeaders {
         contract,
-        receiver: required(address_field(&proof, "receiver")?, "receiver")?,
-        sender: required(address_field(&proof, "sender")?, "sender")?,
-        open_block_number: u32::try_from(open_block_number)
-            .map_err(|_| UraidenError::invalid_argument("openBlockNumber", "above uint32"))?,
-        balance: amount_from_js("balance", &Reflect::get(&proof, &"balance".into()).unwrap_or_default())?,
-        balance_signature: ProofSignature::from_hex(&signature)
-            .map_err(|e| UraidenError::invalid_argument("signature", e))?,
+        receiver: proof.receiver.0,
+        sender: proof.sender.0,
+        open_block_number: proof.open_block_number,
+        balance: proof.balance.0,
+        balance_signature: proof.signature.0,
         payment: Some(amount_from_js("payment", &payment)?),
     };
     let document = document()?;

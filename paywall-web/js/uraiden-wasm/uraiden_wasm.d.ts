@@ -20,15 +20,53 @@ export class UraidenError extends Error {
 
 
 
-/** A channel being opened: its session key was stored before the transaction was sent. */
-export interface PendingChannel {
-    receiver: string;
-    /** The session key's address: the signer the opening registers. */
-    signer: string;
+/** Any EIP-1193 provider: `window.ethereum`, an EIP-6963 provider, a test wallet. */
+export interface Eip1193Provider {
+    request(args: { method: string; params?: unknown[] | object }): Promise<unknown>;
+}
+
+
+/**
+ * A channel as this client knows it.
+ */
+export interface Channel {
+    sender: `0x${string}`;
+    receiver: `0x${string}`;
+    openBlockNumber: number;
     deposit: bigint;
-    /** When the opening was stored (Unix milliseconds). */
+    /**
+     * The cumulative balance of the last proof signed.
+     */
+    balance: bigint;
+    /**
+     * The channel's signer on chain: the session key's address, or the sender. When it is a
+     * session key this browser no longer holds (`sessionKey` false: storage was cleared), the
+     * wallet signs instead, as the contract accepts the sender's signatures too.
+     */
+    signer: `0x${string}`;
+    /**
+     * Whether proofs are signed in the browser without a wallet prompt.
+     */
+    sessionKey: boolean;
+}
+
+/**
+ * A channel being opened: its session key was stored before the transaction was sent.
+ */
+export interface PendingChannel {
+    receiver: `0x${string}`;
+    /**
+     * The session key's address: the signer the opening registers.
+     */
+    signer: `0x${string}`;
+    deposit: bigint;
+    /**
+     * When the opening was stored (Unix milliseconds).
+     */
     since: number;
-    /** The opening transaction, once the wallet named it. */
+    /**
+     * The opening transaction, once the wallet named it.
+     */
     transactionHash: string | null;
     /**
      * No `ChannelCreated` event names this signer although `receiptTimeoutMs` passed: the
@@ -38,87 +76,19 @@ export interface PendingChannel {
     stale: boolean;
 }
 
-
-
-/** Any EIP-1193 provider: `window.ethereum`, an EIP-6963 provider, a test wallet. */
-export interface Eip1193Provider {
-    request(args: { method: string; params?: unknown[] | object }): Promise<unknown>;
-}
-export interface CreateOptions {
-    /** Defaults to `window.ethereum`; an entry of `discoverWallets()` (or its `provider`) works too. */
-    provider?: Eip1193Provider | Eip6963ProviderDetail;
-    /** The RaidenMicroTransferChannels address. */
-    contract: string;
-    /** The token; read from the contract's `token()` when omitted. */
-    token?: string;
-    /** The chain the contract lives on; the wallet's current chain when omitted. */
-    chainId?: number;
-    /** The default receiver for `openChannel` and `loadStoredChannel`. */
-    receiver?: string;
-    /** Receipt polling interval, default 1000 ms. */
-    pollIntervalMs?: number;
-    /**
-     * Blocks a transaction needs, its own included, before a method that sent it resolves
-     * (default 1: mined is enough). Match the receiver's `--confirmations`.
-     */
-    confirmations?: number;
-    /** How long to wait for a transaction to be mined, default 600000 ms. */
-    receiptTimeoutMs?: number;
-    /**
-     * How long `payingFetch` waits for the receiver to see a new channel or deposit confirmed
-     * (it retries the same proof every `pollIntervalMs`), default 120000 ms; then it throws
-     * (`Timeout`, `InsufficientDeposit` or `NoChannel`, with `data.refusal`).
-     */
-    confirmationTimeoutMs?: number;
-    /** How to add the chain when the wallet does not know it (4902): `switchChain()` then adds it. */
-    chain?: ChainParameters;
-}
-export interface Channel {
-    sender: string;
-    receiver: string;
-    openBlockNumber: number;
-    deposit: bigint;
-    /** The cumulative balance of the last proof signed. */
-    balance: bigint;
-    /**
-     * The channel's signer on chain: the session key's address, or the sender. When it is a
-     * session key this browser no longer holds (`sessionKey` false: storage was cleared), the
-     * wallet signs instead, as the contract accepts the sender's signatures too.
-     */
-    signer: string;
-    /** Whether proofs are signed in the browser without a wallet prompt. */
-    sessionKey: boolean;
-}
-export interface SignedBalanceProof {
-    sender: string;
-    receiver: string;
-    openBlockNumber: number;
-    balance: bigint;
-    signature: string;
-}
-export interface OnChainChannelInfo {
-    state: "open" | "closing" | "settled";
-    deposit: bigint;
-    settleBlockNumber: number;
-    closingBalance: bigint;
-    withdrawnBalance: bigint;
-}
-export interface TokenInfo {
-    address: string;
-    name: string;
-    symbol: string;
-    decimals: number;
-    /** The connected account's balance. */
-    balance: bigint;
-}
-export interface TransactionResult {
+/**
+ * A mined close (a `TransactionResult` with what the close was).
+ */
+export interface CloseResult {
     transactionHash: string;
     blockNumber: number;
-}
-export interface CloseResult extends TransactionResult {
-    /** True when closed with the receiver's closing signature (settled at once). */
+    /**
+     * True when closed with the receiver's closing signature (settled at once).
+     */
     cooperative: boolean;
-    /** The balance the channel was closed with. */
+    /**
+     * The balance the channel was closed with.
+     */
     balance: bigint;
     /**
      * Set when `receiverUrl` was given but the receiver refused or was unreachable and the close
@@ -126,27 +96,57 @@ export interface CloseResult extends TransactionResult {
      */
     fallbackReason?: string;
 }
-export interface ReceiverStatus {
-    /**
-     * Why the receiver has no last proof to give (`"nonexisting-channel"`,
-     * `"insufficient-confirmations"`), `null` when it answered with it.
-     */
-    reason: string | null;
-    /** The receiver's last accepted balance, `null` when it did not say. */
-    balance: bigint | null;
-    /** Its proof, `null` before the first payment (or when the receiver did not say). */
-    balanceSignature: string | null;
-    /** Whether the channel now continues from that proof (it is ours and differed). */
-    resynced: boolean;
+
+/**
+ * A mined transaction.
+ */
+export interface TransactionResult {
+    transactionHash: string;
+    blockNumber: number;
 }
-export interface ClosingSignature {
-    /** The balance both signatures are over: the receiver's last accepted balance. */
+
+/**
+ * A signed balance proof (`signNewProof`, `incrementBalanceAndSign`), as `setPaymentCookies`
+ * takes it back.
+ */
+export interface SignedBalanceProof {
+    sender: `0x${string}`;
+    receiver: `0x${string}`;
+    openBlockNumber: number;
     balance: bigint;
-    /** The sender's (or session key's) BalanceProof signature the receiver accepted. */
-    balanceSignature: string;
-    /** The receiver's ClosingProof signature, verified. */
-    closingSignature: string;
+    signature: string;
 }
+
+/**
+ * An announced wallet: pass it (or its `provider`) as `MicroRaiden.create({ provider })`.
+ */
+export interface Eip6963ProviderDetail {
+    info: Eip6963ProviderInfo;
+    provider: Eip1193Provider;
+}
+
+/**
+ * EIP-6963 `info`: who the wallet is.
+ */
+export interface Eip6963ProviderInfo {
+    /**
+     * Unique per wallet instance and page load (UUIDv4).
+     */
+    uuid: string;
+    /**
+     * Human-readable name, e.g. "MetaMask".
+     */
+    name: string;
+    /**
+     * A data: URI of the wallet's icon (render it as an <img src>, never as HTML).
+     */
+    icon: string;
+    /**
+     * Reverse-DNS id, e.g. "io.metamask".
+     */
+    rdns: string;
+}
+
 /**
  * How the deposit reaches the contract:
  * - `"approve"` (default): `approve` + `createChannelWithSigner`, two transactions, any ERC20;
@@ -154,12 +154,195 @@ export interface ClosingSignature {
  * - `"permit"`: an EIP-2612 permit signature (no gas) + `createChannelWithPermit`, one transaction.
  */
 export type DepositMethod = "approve" | "erc223" | "permit";
-export interface OpenChannelOptions {
-    receiver?: string;
+
+/**
+ * The chain to add (EIP-3085) when the wallet does not know it.
+ */
+export interface ChainParameters {
+    /**
+     * Shown in the wallet, e.g. "Sepolia".
+     */
+    name: string;
+    /**
+     * At least one public JSON-RPC URL.
+     */
+    rpcUrls: string[];
+    /**
+     * Default `{ name: "Ether", symbol: "ETH", decimals: 18 }`.
+     */
+    nativeCurrency?: NativeCurrency;
+    blockExplorerUrls?: string[];
+}
+
+/**
+ * The chain's native currency, as the wallet shows it.
+ */
+export interface NativeCurrency {
+    decimals: number;
+    name: string;
+    symbol: string;
+}
+
+/**
+ * The current channel as the contract sees it.
+ */
+export interface OnChainChannelInfo {
+    state: ChannelPhase;
     deposit: bigint;
-    /** Create a browser key and register it as the channel's signer (default true). */
+    settleBlockNumber: number;
+    closingBalance: bigint;
+    withdrawnBalance: bigint;
+}
+
+/**
+ * The receiver's co-signature of a cooperative close.
+ */
+export interface ClosingSignature {
+    /**
+     * The balance both signatures are over: the receiver's last accepted balance.
+     */
+    balance: bigint;
+    /**
+     * The sender's (or session key's) BalanceProof signature the receiver accepted.
+     */
+    balanceSignature: string;
+    /**
+     * The receiver's ClosingProof signature, verified.
+     */
+    closingSignature: string;
+}
+
+/**
+ * The token and the connected account's balance of it.
+ */
+export interface TokenInfo {
+    address: `0x${string}`;
+    name: string;
+    symbol: string;
+    decimals: number;
+    /**
+     * The connected account's balance.
+     */
+    balance: bigint;
+}
+
+/**
+ * What `syncWithReceiver` learnt from the receiver.
+ */
+export interface ReceiverStatus {
+    /**
+     * Why the receiver has no last proof to give (`"nonexisting-channel"`,
+     * `"insufficient-confirmations"`), `null` when it answered with it.
+     */
+    reason: string | null;
+    /**
+     * The receiver's last accepted balance, `null` when it did not say.
+     */
+    balance: bigint | null;
+    /**
+     * Its proof, `null` before the first payment (or when the receiver did not say).
+     */
+    balanceSignature: string | null;
+    /**
+     * Whether the channel now continues from that proof (it is ours and differed).
+     */
+    resynced: boolean;
+}
+
+/**
+ * Where a channel is in its life on chain.
+ */
+export type ChannelPhase = "open" | "closing" | "settled";
+
+/**
+ * `MicroRaiden.create(options)`.
+ */
+export interface CreateOptions {
+    /**
+     * The RaidenMicroTransferChannels address.
+     */
+    contract: `0x${string}`;
+    /**
+     * The token; read from the contract's `token()` when omitted.
+     */
+    token?: `0x${string}`;
+    /**
+     * The chain the contract lives on; the wallet's current chain when omitted.
+     */
+    chainId?: number;
+    /**
+     * The default receiver for `openChannel` and `loadStoredChannel`.
+     */
+    receiver?: `0x${string}`;
+    /**
+     * Receipt polling interval, default 1000 ms.
+     */
+    pollIntervalMs?: number;
+    /**
+     * Blocks a transaction needs, its own included, before a method that sent it resolves
+     * (default 1: mined is enough). Match the receiver's `--confirmations`.
+     */
+    confirmations?: number;
+    /**
+     * How long to wait for a transaction to be mined, default 600000 ms.
+     */
+    receiptTimeoutMs?: number;
+    /**
+     * How long `payingFetch` waits for the receiver to see a new channel or deposit confirmed
+     * (it retries the same proof every `pollIntervalMs`), default 120000 ms; then it throws
+     * (`Timeout`, `InsufficientDeposit` or `NoChannel`, with `data.refusal`).
+     */
+    confirmationTimeoutMs?: number;
+    /**
+     * Defaults to `window.ethereum`; an entry of `discoverWallets()` (or its `provider`) works too.
+     */
+    provider?: Eip1193Provider | Eip6963ProviderDetail;
+    /**
+     * How to add the chain when the wallet does not know it (4902): `switchChain()` then adds it.
+     */
+    chain?: ChainParameters;
+}
+
+/**
+ * `closeChannel(options)`.
+ */
+export interface CloseChannelOptions {
+    /**
+     * The receiver's ClosingProof signature over `balance`: closes cooperatively.
+     */
+    closingSignature?: string;
+    /**
+     * With `receiverUrl`: when the receiver refuses or cannot be reached, close uncooperatively
+     * instead of failing (`CloseResult.fallbackReason` says why). Default false.
+     */
+    fallbackUncooperative?: boolean;
+    /**
+     * Defaults to the channel's last signed balance (must be it, or omitted, with `receiverUrl`).
+     */
+    balance?: bigint;
+    /**
+     * Ask the receiver for its closing signature first (`DELETE {api}/channels/{sender}/{block}`
+     * with a close request signed now: by the session key, else one wallet prompt), then close
+     * cooperatively: its origin (`https://shop.example`, API at `/api/1`) or API base URL
+     * (`https://shop.example/api/1`, or `/api/1` on the same origin). When the receiver holds
+     * another last balance signed by this channel, the close continues from it.
+     */
+    receiverUrl?: string;
+}
+
+/**
+ * `openChannel(options)`.
+ */
+export interface OpenChannelOptions {
+    receiver?: `0x${string}`;
+    deposit: bigint;
+    /**
+     * Create a browser key and register it as the channel's signer (default true).
+     */
     sessionKey?: boolean;
-    /** Default `"approve"`. */
+    /**
+     * Default `"approve"`.
+     */
     method?: DepositMethod;
     /**
      * Open another channel although one with this receiver is open or being opened (else
@@ -169,68 +352,30 @@ export interface OpenChannelOptions {
      */
     replace?: boolean;
 }
-export interface TopUpOptions {
-    /** Default `"approve"`; `"permit"` is for opening only. */
-    method?: "approve" | "erc223";
-}
-export interface CloseChannelOptions {
-    /** The receiver's ClosingProof signature over `balance`: closes cooperatively. */
-    closingSignature?: string;
-    /**
-     * Ask the receiver for its closing signature first (`DELETE {api}/channels/{sender}/{block}`
-     * with a close request signed now: by the session key, else one wallet prompt), then close
-     * cooperatively: its origin (`https://shop.example`, API at `/api/1`) or API base URL
-     * (`https://shop.example/api/1`, or `/api/1` on the same origin). When the receiver holds
-     * another last balance signed by this channel, the close continues from it.
-     */
-    receiverUrl?: string;
-    /**
-     * With `receiverUrl`: when the receiver refuses or cannot be reached, close uncooperatively
-     * instead of failing (`CloseResult.fallbackReason` says why). Default false.
-     */
-    fallbackUncooperative?: boolean;
-    /** Defaults to the channel's last signed balance (must be it, or omitted, with `receiverUrl`). */
-    balance?: bigint;
-}
+
+/**
+ * `payingFetch(input, options)`.
+ */
 export interface PayingFetchOptions {
-    /** The most one request may cost, in token base units. */
+    /**
+     * The most one request may cost, in token base units.
+     */
     maxPrice: bigint;
-    /** Passed to `new Request(input, init)`. */
+    /**
+     * Passed to `new Request(input, init)`.
+     */
     init?: RequestInit;
 }
 
-
-
-/** EIP-6963 `info`: who the wallet is. */
-export interface Eip6963ProviderInfo {
-    /** Unique per wallet instance and page load (UUIDv4). */
-    uuid: string;
-    /** Human-readable name, e.g. "MetaMask". */
-    name: string;
-    /** A data: URI of the wallet's icon (render it as an <img src>, never as HTML). */
-    icon: string;
-    /** Reverse-DNS id, e.g. "io.metamask". */
-    rdns: string;
+/**
+ * `topUpChannel(deposit, options)`.
+ */
+export interface TopUpOptions {
+    /**
+     * Default `"approve"`; `"permit"` is for opening only.
+     */
+    method?: "approve" | "erc223";
 }
-/** An announced wallet: pass it (or its `provider`) as `MicroRaiden.create({ provider })`. */
-export interface Eip6963ProviderDetail {
-    info: Eip6963ProviderInfo;
-    provider: Eip1193Provider;
-}
-
-
-
-/** The chain to add (EIP-3085) when the wallet does not know it. */
-export interface ChainParameters {
-    /** Shown in the wallet, e.g. "Sepolia". */
-    name: string;
-    /** At least one public JSON-RPC URL. */
-    rpcUrls: string[];
-    /** Default `{ name: "Ether", symbol: "ETH", decimals: 18 }`. */
-    nativeCurrency?: { name: string; symbol: string; decimals: number };
-    blockExplorerUrls?: string[];
-}
-
 
 
 /**
@@ -375,14 +520,14 @@ export class MicroRaiden {
      * wallet-signed (`sessionKey: false`, `signer` the lost key): the contract accepts the
      * sender's signatures too, and proofs by the lost key stay credible.
      */
-    loadChannelFromBlockchain(receiver?: string | null, fromBlock?: number | null): Promise<Channel | null>;
+    loadChannelFromBlockchain(receiver?: `0x${string}` | null, fromBlock?: number | null): Promise<Channel | null>;
     /**
      * Loads a stored channel to `receiver` (default: the one given to `create`) and makes it
      * current: the one opened in `openBlockNumber` when given, else the newest one still open
      * on chain (a channel being opened whose transaction was mined meanwhile is stored first);
      * `null` when none is stored. The others stay stored (`storedChannels()`).
      */
-    loadStoredChannel(receiver?: string | null, openBlockNumber?: number | null): Promise<Channel | null>;
+    loadStoredChannel(receiver?: `0x${string}` | null, openBlockNumber?: number | null): Promise<Channel | null>;
     /**
      * Opens a channel and makes it current, waiting for the receipts: by default `approve` +
      * `createChannelWithSigner` (two prompts); `method: "erc223"` or `"permit"` take one
@@ -408,11 +553,11 @@ export class MicroRaiden {
      * and is not listed). A page reloaded while opening says "a channel is being opened" and
      * calls `waitForPendingChannel()`.
      */
-    pendingChannels(receiver?: string | null): Promise<PendingChannel[]>;
+    pendingChannels(receiver?: `0x${string}` | null): Promise<PendingChannel[]>;
     /**
      * `eth_requestAccounts` (prompts); the first account becomes the sender.
      */
-    requestAccounts(): Promise<string[]>;
+    requestAccounts(): Promise<`0x${string}`[]>;
     /**
      * Asks the receiver at `receiverUrl` (its origin, or API base such as `/api/1`) to co-sign
      * closing the channel with its last proof; the closing signature is verified. Pass it to
@@ -438,7 +583,7 @@ export class MicroRaiden {
      * Every channel stored for the account with `receiver` (default: the one given to
      * `create`), newest first, each with its session key kept until it is closed and forgotten.
      */
-    storedChannels(receiver?: string | null): Promise<Channel[]>;
+    storedChannels(receiver?: `0x${string}` | null): Promise<Channel[]>;
     /**
      * Asks the wallet to switch to the channel manager's chain, when it is elsewhere.
      */
@@ -462,11 +607,11 @@ export class MicroRaiden {
      * Waits until a channel being opened with `receiver` is mined (up to `receiptTimeoutMs`,
      * polling every `pollIntervalMs`), stores it with its session key and makes it current.
      */
-    waitForPendingChannel(receiver?: string | null): Promise<Channel>;
+    waitForPendingChannel(receiver?: `0x${string}` | null): Promise<Channel>;
     /**
      * The connected account, once known.
      */
-    readonly account: string | undefined;
+    readonly account: `0x${string}` | undefined;
     /**
      * The chain id proofs are signed for.
      */
@@ -478,11 +623,11 @@ export class MicroRaiden {
     /**
      * The channel manager's address.
      */
-    readonly contract: string;
+    readonly contract: `0x${string}`;
     /**
      * The token's address.
      */
-    readonly token: string;
+    readonly token: `0x${string}`;
 }
 
 /**
@@ -532,7 +677,7 @@ export function recoverBalanceProofSigner(chainId: bigint, contract: string, sen
  * channel manager `contract`. The cookies expire after `maxAgeSeconds` (default 120) so a proof
  * the receiver never saw does not linger.
  */
-export function setPaymentCookies(contract: string, proof: SignedBalanceProof, payment: bigint, maxAgeSeconds?: number | null): void;
+export function setPaymentCookies(contract: `0x${string}`, proof: SignedBalanceProof, payment: bigint, maxAgeSeconds?: number | null): void;
 
 export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;
 
@@ -546,7 +691,7 @@ export interface InitOutput {
     readonly microraiden_account: (a: number) => [number, number];
     readonly microraiden_buyToken: (a: number, b: unknown) => unknown;
     readonly microraiden_chainId: (a: number) => number;
-    readonly microraiden_channel: (a: number) => unknown;
+    readonly microraiden_channel: (a: number) => [number, number, number];
     readonly microraiden_closeChannel: (a: number, b: number) => unknown;
     readonly microraiden_contract: (a: number) => [number, number];
     readonly microraiden_create: (a: unknown) => unknown;
@@ -554,28 +699,28 @@ export interface InitOutput {
     readonly microraiden_getChannelInfo: (a: number) => unknown;
     readonly microraiden_getTokenInfo: (a: number) => unknown;
     readonly microraiden_incrementBalanceAndSign: (a: number, b: unknown) => unknown;
-    readonly microraiden_loadChannelFromBlockchain: (a: number, b: number, c: number, d: number, e: number) => unknown;
-    readonly microraiden_loadStoredChannel: (a: number, b: number, c: number, d: number) => unknown;
+    readonly microraiden_loadChannelFromBlockchain: (a: number, b: number, c: number, d: number) => unknown;
+    readonly microraiden_loadStoredChannel: (a: number, b: number, c: number) => unknown;
     readonly microraiden_openChannel: (a: number, b: unknown) => unknown;
     readonly microraiden_payingFetch: (a: number, b: number, c: number, d: unknown) => unknown;
-    readonly microraiden_pendingChannels: (a: number, b: number, c: number) => unknown;
+    readonly microraiden_pendingChannels: (a: number, b: number) => unknown;
     readonly microraiden_requestAccounts: (a: number) => unknown;
     readonly microraiden_requestClosingSignature: (a: number, b: number, c: number) => unknown;
     readonly microraiden_resyncFromReceiver: (a: number, b: unknown, c: number, d: number) => [number, number, number];
     readonly microraiden_settleChannel: (a: number) => unknown;
     readonly microraiden_signNewProof: (a: number, b: unknown) => unknown;
-    readonly microraiden_storedChannels: (a: number, b: number, c: number) => unknown;
+    readonly microraiden_storedChannels: (a: number, b: number) => unknown;
     readonly microraiden_switchChain: (a: number) => unknown;
     readonly microraiden_syncWithReceiver: (a: number, b: number, c: number) => unknown;
     readonly microraiden_token: (a: number) => [number, number];
     readonly microraiden_topUpChannel: (a: number, b: unknown, c: number) => unknown;
     readonly microraiden_verifyProof: (a: number, b: unknown, c: number, d: number) => [number, number, number];
-    readonly microraiden_waitForPendingChannel: (a: number, b: number, c: number) => unknown;
+    readonly microraiden_waitForPendingChannel: (a: number, b: number) => unknown;
     readonly recoverBalanceProofSigner: (a: bigint, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number, k: number, l: number) => [number, number, number, number];
     readonly setPaymentCookies: (a: number, b: number, c: unknown, d: unknown, e: number) => [number, number];
     readonly wasm_bindgen__convert__closures_____invoke__h60702a48838d1764: (a: number, b: number, c: unknown) => [number, number];
     readonly wasm_bindgen__convert__closures_____invoke__hb98d63cc49481475: (a: number, b: number, c: unknown, d: unknown) => void;
-    readonly wasm_bindgen__convert__closures_____invoke__h2665d2d0d6520671: (a: number, b: number, c: unknown) => void;
+    readonly wasm_bindgen__convert__closures_____invoke__h334d925dcc78527d: (a: number, b: number, c: unknown) => void;
     readonly __wbindgen_exn_store: (a: number) => void;
     readonly __externref_table_alloc: () => number;
     readonly __wbindgen_externrefs: WebAssembly.Table;

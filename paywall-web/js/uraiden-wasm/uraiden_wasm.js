@@ -119,7 +119,7 @@ export class MicroRaiden {
     }
     /**
      * The connected account, once known.
-     * @returns {string | undefined}
+     * @returns {`0x${string}` | undefined}
      */
     get account() {
         const ret = wasm.microraiden_account(this.__wbg_ptr);
@@ -153,7 +153,10 @@ export class MicroRaiden {
      */
     get channel() {
         const ret = wasm.microraiden_channel(this.__wbg_ptr);
-        return ret;
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        return takeFromExternrefTable0(ret[0]);
     }
     /**
      * Closes the channel: cooperatively with the receiver's closing signature (given, or
@@ -168,7 +171,7 @@ export class MicroRaiden {
     }
     /**
      * The channel manager's address.
-     * @returns {string}
+     * @returns {`0x${string}`}
      */
     get contract() {
         let deferred1_0;
@@ -236,15 +239,13 @@ export class MicroRaiden {
      * proof. A channel whose signer is a session key this browser no longer holds is loaded
      * wallet-signed (`sessionKey: false`, `signer` the lost key): the contract accepts the
      * sender's signatures too, and proofs by the lost key stay credible.
-     * @param {string | null} [receiver]
+     * @param {`0x${string}` | null} [receiver]
      * @param {number | null} [fromBlock]
      * @returns {Promise<Channel | null>}
      */
     loadChannelFromBlockchain(receiver, fromBlock) {
-        const val2 = +(isLikeNone(fromBlock) ? 0 : fromBlock);
-        var ptr0 = isLikeNone(receiver) ? 0 : passStringToWasm0(receiver, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
-        var len0 = WASM_VECTOR_LEN;
-        const ret = wasm.microraiden_loadChannelFromBlockchain(this.__wbg_ptr, ptr0, len0, !isLikeNone(fromBlock), val2);
+        const val1 = +(isLikeNone(fromBlock) ? 0 : fromBlock);
+        const ret = wasm.microraiden_loadChannelFromBlockchain(this.__wbg_ptr, isLikeNone(receiver) ? 0 : addToExternrefTable0(receiver), !isLikeNone(fromBlock), val1);
         return ret;
     }
     /**
@@ -252,15 +253,13 @@ export class MicroRaiden {
      * current: the one opened in `openBlockNumber` when given, else the newest one still open
      * on chain (a channel being opened whose transaction was mined meanwhile is stored first);
      * `null` when none is stored. The others stay stored (`storedChannels()`).
-     * @param {string | null} [receiver]
+     * @param {`0x${string}` | null} [receiver]
      * @param {number | null} [openBlockNumber]
      * @returns {Promise<Channel | null>}
      */
     loadStoredChannel(receiver, openBlockNumber) {
-        const val2 = +(isLikeNone(openBlockNumber) ? Number.MAX_SAFE_INTEGER : (openBlockNumber) >>> 0);
-        var ptr0 = isLikeNone(receiver) ? 0 : passStringToWasm0(receiver, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
-        var len0 = WASM_VECTOR_LEN;
-        const ret = wasm.microraiden_loadStoredChannel(this.__wbg_ptr, ptr0, len0, val2);
+        const val1 = +(isLikeNone(openBlockNumber) ? Number.MAX_SAFE_INTEGER : (openBlockNumber) >>> 0);
+        const ret = wasm.microraiden_loadStoredChannel(this.__wbg_ptr, isLikeNone(receiver) ? 0 : addToExternrefTable0(receiver), val1);
         return ret;
     }
     /**
@@ -300,18 +299,16 @@ export class MicroRaiden {
      * `ChannelCreated` event not seen yet (one that is mined meanwhile becomes a stored channel
      * and is not listed). A page reloaded while opening says "a channel is being opened" and
      * calls `waitForPendingChannel()`.
-     * @param {string | null} [receiver]
+     * @param {`0x${string}` | null} [receiver]
      * @returns {Promise<PendingChannel[]>}
      */
     pendingChannels(receiver) {
-        var ptr0 = isLikeNone(receiver) ? 0 : passStringToWasm0(receiver, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
-        var len0 = WASM_VECTOR_LEN;
-        const ret = wasm.microraiden_pendingChannels(this.__wbg_ptr, ptr0, len0);
+        const ret = wasm.microraiden_pendingChannels(this.__wbg_ptr, isLikeNone(receiver) ? 0 : addToExternrefTable0(receiver));
         return ret;
     }
     /**
      * `eth_requestAccounts` (prompts); the first account becomes the sender.
-     * @returns {Promise<string[]>}
+     * @returns {Promise<`0x${string}`[]>}
      */
     requestAccounts() {
         const ret = wasm.microraiden_requestAccounts(this.__wbg_ptr);
@@ -368,13 +365,11 @@ export class MicroRaiden {
     /**
      * Every channel stored for the account with `receiver` (default: the one given to
      * `create`), newest first, each with its session key kept until it is closed and forgotten.
-     * @param {string | null} [receiver]
+     * @param {`0x${string}` | null} [receiver]
      * @returns {Promise<Channel[]>}
      */
     storedChannels(receiver) {
-        var ptr0 = isLikeNone(receiver) ? 0 : passStringToWasm0(receiver, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
-        var len0 = WASM_VECTOR_LEN;
-        const ret = wasm.microraiden_storedChannels(this.__wbg_ptr, ptr0, len0);
+        const ret = wasm.microraiden_storedChannels(this.__wbg_ptr, isLikeNone(receiver) ? 0 : addToExternrefTable0(receiver));
         return ret;
     }
     /**
@@ -400,7 +395,7 @@ export class MicroRaiden {
     }
     /**
      * The token's address.
-     * @returns {string}
+     * @returns {`0x${string}`}
      */
     get token() {
         let deferred1_0;
@@ -443,13 +438,11 @@ export class MicroRaiden {
     /**
      * Waits until a channel being opened with `receiver` is mined (up to `receiptTimeoutMs`,
      * polling every `pollIntervalMs`), stores it with its session key and makes it current.
-     * @param {string | null} [receiver]
+     * @param {`0x${string}` | null} [receiver]
      * @returns {Promise<Channel>}
      */
     waitForPendingChannel(receiver) {
-        var ptr0 = isLikeNone(receiver) ? 0 : passStringToWasm0(receiver, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
-        var len0 = WASM_VECTOR_LEN;
-        const ret = wasm.microraiden_waitForPendingChannel(this.__wbg_ptr, ptr0, len0);
+        const ret = wasm.microraiden_waitForPendingChannel(this.__wbg_ptr, isLikeNone(receiver) ? 0 : addToExternrefTable0(receiver));
         return ret;
     }
 }
@@ -597,7 +590,7 @@ export function recoverBalanceProofSigner(chainId, contract, sender, receiver, o
  * the next navigation to this origin, with `payment` (what this navigation pays) and the
  * channel manager `contract`. The cookies expire after `maxAgeSeconds` (default 120) so a proof
  * the receiver never saw does not linger.
- * @param {string} contract
+ * @param {`0x${string}`} contract
  * @param {SignedBalanceProof} proof
  * @param {bigint} payment
  * @param {number | null} [maxAgeSeconds]
@@ -728,6 +721,10 @@ function __wbg_get_imports() {
             getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
             getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
         }, arguments); },
+        __wbg_get_d7176cfb76d71114: function(arg0, arg1) {
+            const ret = arg0[arg1 >>> 0];
+            return ret;
+        },
         __wbg_get_unchecked_e6325ad374eff861: function(arg0, arg1) {
             const ret = arg0[arg1 >>> 0];
             return ret;
@@ -1011,6 +1008,10 @@ function __wbg_get_imports() {
             const ret = arg0.then(arg1);
             return ret;
         },
+        __wbg_toString_6b1cac73c93ef5d1: function() { return handleError(function (arg0, arg1) {
+            const ret = arg0.toString(arg1);
+            return ret;
+        }, arguments); },
         __wbg_toString_ac62c4a5cb3e62c7: function() { return handleError(function (arg0, arg1) {
             const ret = arg0.toString(arg1);
             return ret;
@@ -1027,13 +1028,13 @@ function __wbg_get_imports() {
             return ret;
         },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 168, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 184, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h60702a48838d1764);
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("Event")], shim_idx: 5, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h2665d2d0d6520671);
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h334d925dcc78527d);
             return ret;
         },
         __wbindgen_generic_0000000000000003: function(arg0) {
@@ -1066,8 +1067,8 @@ function __wbg_get_imports() {
     };
 }
 
-function wasm_bindgen__convert__closures_____invoke__h2665d2d0d6520671(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h2665d2d0d6520671(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__h334d925dcc78527d(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h334d925dcc78527d(arg0, arg1, arg2);
 }
 
 function wasm_bindgen__convert__closures_____invoke__h60702a48838d1764(arg0, arg1, arg2) {

@@ -7,40 +7,21 @@
 
 use alloy_primitives::{Address, Bytes};
 use js_sys::{Array, Promise};
-use uraiden_protocol::{parse_address, ChannelId, LocalSigningKey, U192};
+use uraiden_protocol::{ChannelId, LocalSigningKey, U192};
 use wasm_bindgen::prelude::*;
 
 use super::{channel_to_js, promise, Inner, MicroRaiden};
 use crate::{
     abi,
-    amount::amount_to_js,
+    amount::Amount,
     channel::{newest_first, ChannelState},
     error::{ErrorKind, Result, UraidenError},
-    js::ObjectBuilder,
+    hex::{optional_address_param, HexAddress, JsAddress},
     provider::{sleep, Receipt, Transaction},
+    results,
     storage::PendingChannel,
+    to_js::to_js,
 };
-
-#[wasm_bindgen(typescript_custom_section)]
-const PENDING_TS: &str = r#"
-/** A channel being opened: its session key was stored before the transaction was sent. */
-export interface PendingChannel {
-  receiver: string;
-  /** The session key's address: the signer the opening registers. */
-  signer: string;
-  deposit: bigint;
-  /** When the opening was stored (Unix milliseconds). */
-  since: number;
-  /** The opening transaction, once the wallet named it. */
-  transactionHash: string | null;
-  /**
-   * No `ChannelCreated` event names this signer although `receiptTimeoutMs` passed: the
-   * transaction was perhaps dropped, or is still waiting. The key is kept (it could still be
-   * mined); the transaction's hash tells where to look.
-   */
-  stale: boolean;
-}
-"#;
 
 /// Refuses to top up a channel whose signer is a key this browser does not hold: whoever
 /// holds it can sign the new deposit away, and nothing here can tell a lost key from a stolen one.
@@ -60,8 +41,8 @@ pub(super) fn refuse_top_up_of_lost_key(channel: &ChannelState) -> Result<()> {
     ))
 }
 
-fn parse_receiver(receiver: Option<String>) -> Result<Option<Address>> {
-    receiver.map(|r| parse_address(&r).map_err(|e| UraidenError::invalid_argument("receiver", e))).transpose()
+fn parse_receiver(receiver: Option<JsAddress>) -> Result<Option<Address>> {
+    optional_address_param("receiver", receiver)
 }
 
 impl Inner {
@@ -88,7 +69,7 @@ impl Inner {
         };
         Ok(match channel {
             Some(channel) => {
-                let js = channel_to_js(&channel);
+                let js = channel_to_js(&channel)?;
                 *self.channel.borrow_mut() = Some(channel);
                 js
             }
@@ -291,24 +272,20 @@ impl Inner {
         let now = now_ms();
         let stale_after = u64::from(self.receipt_timeout_ms);
         let pending = self.resolve_pending(sender, receiver).await?;
-        Ok(pending
+        pending
             .iter()
             .map(|opening| {
-                ObjectBuilder::default()
-                    .set("receiver", opening.receiver.to_checksum(None))
-                    .set("signer", opening.signer().to_checksum(None))
-                    .set("deposit", amount_to_js(opening.deposit))
-                    // Milliseconds since 1970 stay far below 2^53.
-                    .set("since", opening.since_ms as f64)
-                    .set(
-                        "transactionHash",
-                        opening.transaction_hash.map_or(JsValue::NULL, |hash| hash.to_string().into()),
-                    )
-                    .set("stale", now.saturating_sub(opening.since_ms) > stale_after)
-                    .build()
+                to_js(&results::PendingChannel {
+                    receiver: HexAddress(opening.receiver),
+                    signer: HexAddress(opening.signer()),
+                    deposit: Amount(opening.deposit),
+                    since: opening.since_ms,
+                    transaction_hash: opening.transaction_hash,
+                    stale: now.saturating_sub(opening.since_ms) > stale_after,
+                })
             })
-            .collect::<Array>()
-            .into())
+            .collect::<Result<Array>>()
+            .map(JsValue::from)
     }
 
     /// Waits (up to `receiptTimeoutMs`) until one of the channels being opened is mined, then
@@ -333,7 +310,7 @@ impl Inner {
                 .into_iter()
                 .find(|channel| waiting.contains(&channel.signer()) && !still.contains(&channel.signer()));
             if let Some(channel) = opened {
-                let js = channel_to_js(&channel);
+                let js = channel_to_js(&channel)?;
                 *self.channel.borrow_mut() = Some(channel);
                 return Ok(js);
             }
@@ -355,7 +332,7 @@ impl Inner {
         let receiver = self.receiver_or_default(receiver)?;
         let sender = self.account().await?;
         let channels = self.store(sender, receiver).channels()?;
-        Ok(channels.iter().map(channel_to_js).collect::<Array>().into())
+        channels.iter().map(channel_to_js).collect::<Result<Array>>().map(JsValue::from)
     }
 }
 
@@ -370,7 +347,7 @@ impl MicroRaiden {
     /// Every channel stored for the account with `receiver` (default: the one given to
     /// `create`), newest first, each with its session key kept until it is closed and forgotten.
     #[wasm_bindgen(js_name = storedChannels, unchecked_return_type = "Promise<Channel[]>")]
-    pub fn stored_channels(&self, receiver: Option<String>) -> Promise {
+    pub fn stored_channels(&self, receiver: Option<JsAddress>) -> Promise {
         let inner = self.inner.clone();
         promise(async move { inner.stored_channels(parse_receiver(receiver)?).await })
     }
@@ -380,7 +357,7 @@ impl MicroRaiden {
     /// and is not listed). A page reloaded while opening says "a channel is being opened" and
     /// calls `waitForPendingChannel()`.
     #[wasm_bindgen(js_name = pendingChannels, unchecked_return_type = "Promise<PendingChannel[]>")]
-    pub fn pending_channels(&self, receiver: Option<String>) -> Promise {
+    pub fn pending_channels(&self, receiver: Option<JsAddress>) -> Promise {
         let inner = self.inner.clone();
         promise(async move { inner.pending_channels(parse_receiver(receiver)?).await })
     }
@@ -388,7 +365,7 @@ impl MicroRaiden {
     /// Waits until a channel being opened with `receiver` is mined (up to `receiptTimeoutMs`,
     /// polling every `pollIntervalMs`), stores it with its session key and makes it current.
     #[wasm_bindgen(js_name = waitForPendingChannel, unchecked_return_type = "Promise<Channel>")]
-    pub fn wait_for_pending_channel(&self, receiver: Option<String>) -> Promise {
+    pub fn wait_for_pending_channel(&self, receiver: Option<JsAddress>) -> Promise {
         let inner = self.inner.clone();
         promise(async move { inner.wait_for_pending_channel(parse_receiver(receiver)?).await })
     }

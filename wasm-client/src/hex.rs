@@ -1,0 +1,87 @@
+//! `0x` values at the JS boundary: addresses (typed `` `0x${string}` `` in the `.d.ts`, any hex
+//! case accepted, checksummed out) and 65-byte signatures (`string`), as field types of the
+//! library's option and result types (with `#[tsify(type = …)]` on the field). Newtypes rather
+//! than `#[serde(with)]`: serde generates a wrapper per `with` field, and so a reader per field;
+//! a newtype has one for all its fields.
+
+use alloy_primitives::Address;
+use serde::{de::Error as _, Deserialize, Deserializer, Serialize, Serializer};
+use uraiden_protocol::{parse_address, ProofSignature};
+
+type Outcome<T, E> = core::result::Result<T, E>;
+
+/// Reads a string, saying what it should be when it is something else.
+struct Text(&'static str);
+
+impl serde::de::Visitor<'_> for Text {
+    type Value = String;
+
+    fn expecting(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        formatter.write_str(self.0)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Outcome<String, E> {
+        Ok(text.to_owned())
+    }
+
+    fn visit_string<E: serde::de::Error>(self, text: String) -> Outcome<String, E> {
+        Ok(text)
+    }
+}
+
+/// An address field: `#[tsify(type = "`0x${string}`")]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HexAddress(pub Address);
+
+impl Serialize for HexAddress {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Outcome<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0.to_checksum(None))
+    }
+}
+
+impl<'de> Deserialize<'de> for HexAddress {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Outcome<Self, D::Error> {
+        let text = deserializer.deserialize_string(Text("a 0x address string"))?;
+        parse_address(&text).map(Self).map_err(D::Error::custom)
+    }
+}
+
+/// A signature field: `#[tsify(type = "string")]`, 65 bytes as `0x` hex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HexSignature(pub ProofSignature);
+
+impl Serialize for HexSignature {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Outcome<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for HexSignature {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Outcome<Self, D::Error> {
+        let text = deserializer.deserialize_string(Text("a 0x signature string"))?;
+        ProofSignature::from_hex(&text).map(Self).map_err(D::Error::custom)
+    }
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// An address parameter: typed `` `0x${string}` `` in the `.d.ts` (optional parameters keep
+    /// their `?`, which `unchecked_param_type` would drop).
+    #[wasm_bindgen(typescript_type = "`0x${string}`")]
+    pub type JsAddress;
+}
+
+/// An optional address parameter, naming it in the error.
+pub fn optional_address_param(
+    what: &str,
+    address: Option<JsAddress>,
+) -> crate::error::Result<Option<Address>> {
+    address
+        .map(|address| {
+            let text = wasm_bindgen::JsValue::from(address).as_string().ok_or_else(|| {
+                crate::error::UraidenError::invalid_argument(what, "expected a 0x address string")
+            })?;
+            parse_address(&text).map_err(|e| crate::error::UraidenError::invalid_argument(what, e))
+        })
+        .transpose()
+}

@@ -1,0 +1,217 @@
+//! The option objects JS passes in: one Rust definition each, from which tsify writes the `.d.ts`
+//! declaration and serde reads the object ([`crate::from_js`], errors naming the field).
+//! Exports take them as `tsify::Ts<T>` and read them inside, so a bad option is an ordinary
+//! `InvalidArgument` error.
+
+use serde::Deserialize;
+use tsify::Tsify;
+use wasm_bindgen::prelude::wasm_bindgen;
+
+use crate::{
+    add_chain::ChainParameters,
+    amount::Amount,
+    error::Result,
+    from_js::{from_js, JsAny},
+    hex::{HexAddress, HexSignature},
+};
+
+#[wasm_bindgen(typescript_custom_section)]
+const PROVIDER_TS: &str = r#"
+/** Any EIP-1193 provider: `window.ethereum`, an EIP-6963 provider, a test wallet. */
+export interface Eip1193Provider {
+  request(args: { method: string; params?: unknown[] | object }): Promise<unknown>;
+}
+"#;
+
+/// Reads the option object `T` passed as `options` (absent: `T::default()`).
+pub fn read<T>(options: Option<tsify::Ts<T>>) -> Result<T>
+where
+    T: Tsify + serde::de::DeserializeOwned + Default,
+{
+    match options {
+        Some(options) => from_js("options", options.js_value()),
+        None => Ok(T::default()),
+    }
+}
+
+/// Reads the required option object `T`.
+pub fn read_required<T>(options: tsify::Ts<T>) -> Result<T>
+where
+    T: Tsify + serde::de::DeserializeOwned,
+{
+    from_js("options", options.js_value())
+}
+
+/// `MicroRaiden.create(options)`.
+// Fields that need dropping come last: serde's reader drops those read so far at each of its
+// error exits, and the fewer there are before it, the smaller it is.
+#[derive(Debug, Tsify, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateOptions {
+    /// The RaidenMicroTransferChannels address.
+    #[tsify(type = "`0x${string}`")]
+    pub contract: HexAddress,
+    /// The token; read from the contract's `token()` when omitted.
+    #[tsify(type = "`0x${string}`", optional)]
+    #[serde(default)]
+    pub token: Option<HexAddress>,
+    /// The chain the contract lives on; the wallet's current chain when omitted.
+    #[tsify(optional)]
+    #[serde(default)]
+    pub chain_id: Option<u64>,
+    /// The default receiver for `openChannel` and `loadStoredChannel`.
+    #[tsify(type = "`0x${string}`", optional)]
+    #[serde(default)]
+    pub receiver: Option<HexAddress>,
+    /// Receipt polling interval, default 1000 ms.
+    #[tsify(optional)]
+    #[serde(default)]
+    pub poll_interval_ms: Option<u64>,
+    /// Blocks a transaction needs, its own included, before a method that sent it resolves
+    /// (default 1: mined is enough). Match the receiver's `--confirmations`.
+    #[tsify(optional)]
+    #[serde(default)]
+    pub confirmations: Option<u64>,
+    /// How long to wait for a transaction to be mined, default 600000 ms.
+    #[tsify(optional)]
+    #[serde(default)]
+    pub receipt_timeout_ms: Option<u64>,
+    /// How long `payingFetch` waits for the receiver to see a new channel or deposit confirmed
+    /// (it retries the same proof every `pollIntervalMs`), default 120000 ms; then it throws
+    /// (`Timeout`, `InsufficientDeposit` or `NoChannel`, with `data.refusal`).
+    #[tsify(optional)]
+    #[serde(default)]
+    pub confirmation_timeout_ms: Option<u64>,
+    /// Defaults to `window.ethereum`; an entry of `discoverWallets()` (or its `provider`) works too.
+    #[tsify(type = "Eip1193Provider | Eip6963ProviderDetail", optional)]
+    #[serde(default)]
+    pub provider: JsAny,
+    /// How to add the chain when the wallet does not know it (4902): `switchChain()` then adds it.
+    #[tsify(optional)]
+    #[serde(default)]
+    pub chain: Option<ChainParameters>,
+}
+
+/// How the deposit reaches the contract:
+/// - `"approve"` (default): `approve` + `createChannelWithSigner`, two transactions, any ERC20;
+/// - `"erc223"`: one `transfer(contract, deposit, data)`, for tokens with ERC223 `tokenFallback`;
+/// - `"permit"`: an EIP-2612 permit signature (no gas) + `createChannelWithPermit`, one transaction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Tsify, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DepositMethod {
+    #[default]
+    Approve,
+    Erc223,
+    Permit,
+}
+
+/// `openChannel(options)`.
+#[derive(Debug, Tsify, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenChannelOptions {
+    #[tsify(type = "`0x${string}`", optional)]
+    #[serde(default)]
+    pub receiver: Option<HexAddress>,
+    #[tsify(type = "bigint")]
+    pub deposit: Amount,
+    /// Create a browser key and register it as the channel's signer (default true).
+    #[tsify(optional)]
+    #[serde(default)]
+    pub session_key: Option<bool>,
+    /// Default `"approve"`.
+    #[tsify(optional)]
+    #[serde(default)]
+    pub method: Option<DepositMethod>,
+    /// Open another channel although one with this receiver is open or being opened (else
+    /// `openChannel` throws `ErrorCode.ChannelAlreadyOpen`). Every channel stays stored with its
+    /// session key: `storedChannels()` lists them, `loadStoredChannel(receiver, openBlockNumber)`
+    /// picks one.
+    #[tsify(optional)]
+    #[serde(default)]
+    pub replace: Option<bool>,
+}
+
+/// `topUpChannel(deposit, options)`.
+#[derive(Debug, Default, Tsify, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopUpOptions {
+    /// Default `"approve"`; `"permit"` is for opening only.
+    #[tsify(type = "\"approve\" | \"erc223\"", optional)]
+    #[serde(default)]
+    pub method: Option<DepositMethod>,
+}
+
+/// `closeChannel(options)`.
+#[derive(Debug, Default, Tsify, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloseChannelOptions {
+    /// The receiver's ClosingProof signature over `balance`: closes cooperatively.
+    #[tsify(type = "string", optional)]
+    #[serde(default)]
+    pub closing_signature: Option<HexSignature>,
+    /// With `receiverUrl`: when the receiver refuses or cannot be reached, close uncooperatively
+    /// instead of failing (`CloseResult.fallbackReason` says why). Default false.
+    #[tsify(optional)]
+    #[serde(default)]
+    pub fallback_uncooperative: Option<bool>,
+    /// Defaults to the channel's last signed balance (must be it, or omitted, with `receiverUrl`).
+    #[tsify(type = "bigint", optional)]
+    #[serde(default)]
+    pub balance: Option<Amount>,
+    /// Ask the receiver for its closing signature first (`DELETE {api}/channels/{sender}/{block}`
+    /// with a close request signed now: by the session key, else one wallet prompt), then close
+    /// cooperatively: its origin (`https://shop.example`, API at `/api/1`) or API base URL
+    /// (`https://shop.example/api/1`, or `/api/1` on the same origin). When the receiver holds
+    /// another last balance signed by this channel, the close continues from it.
+    #[tsify(optional)]
+    #[serde(default)]
+    pub receiver_url: Option<String>,
+}
+
+/// `payingFetch(input, options)`.
+#[derive(Debug, Tsify, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PayingFetchOptions {
+    /// The most one request may cost, in token base units.
+    #[tsify(type = "bigint")]
+    pub max_price: Amount,
+    /// Passed to `new Request(input, init)`.
+    #[tsify(type = "RequestInit", optional)]
+    #[serde(default)]
+    pub init: JsAny,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::de::IntoDeserializer;
+
+    use super::*;
+    use crate::from_js::FieldError;
+
+    fn method(name: &str) -> core::result::Result<DepositMethod, FieldError> {
+        DepositMethod::deserialize(IntoDeserializer::<FieldError>::into_deserializer(name))
+    }
+
+    #[test]
+    fn deposit_methods_are_named_in_lowercase_and_others_listed() {
+        assert_eq!(method("approve").unwrap(), DepositMethod::Approve);
+        assert_eq!(method("erc223").unwrap(), DepositMethod::Erc223);
+        assert_eq!(method("permit").unwrap(), DepositMethod::Permit);
+        assert_eq!(DepositMethod::default(), DepositMethod::Approve);
+        let err = method("ERC223").unwrap_err();
+        assert_eq!(err.to_string(), r#"expected "approve", "erc223" or "permit", got "ERC223""#);
+    }
+
+    #[test]
+    fn the_declarations_type_addresses_and_amounts() {
+        let open = OpenChannelOptions::DECL;
+        assert!(open.contains("receiver?: `0x${string}`;"), "{open}");
+        assert!(open.contains("deposit: bigint;"), "{open}");
+        assert!(open.contains("method?: DepositMethod;"), "{open}");
+        assert!(CreateOptions::DECL.contains("contract: `0x${string}`;"), "{}", CreateOptions::DECL);
+        assert!(CreateOptions::DECL.contains("chain?: ChainParameters;"), "{}", CreateOptions::DECL);
+        assert!(
+            DepositMethod::DECL.contains(r#"export type DepositMethod = "approve" | "erc223" | "permit";"#)
+        );
+    }
+}
