@@ -26,6 +26,20 @@ pub struct LocalSigningKey {
     address: Address,
 }
 
+/// Why getrandom failed, in words for the two browser failures and by code otherwise: its
+/// `Display` would link every platform's message (iOS, Windows, VxWorks…) into the wasm.
+#[cfg(feature = "rand")]
+fn randomness_failure(err: getrandom::Error) -> Error {
+    let reason = if err == getrandom::Error::WEB_CRYPTO {
+        "the Web Crypto API is unavailable".to_owned()
+    } else if err == getrandom::Error::WEB_GET_RANDOM_VALUES {
+        "crypto.getRandomValues failed".to_owned()
+    } else {
+        format!("getrandom error {}", err.code())
+    };
+    Error::Randomness { reason }
+}
+
 impl LocalSigningKey {
     /// The key with these 32 big-endian bytes; fails for zero or a value ≥ the group order.
     pub fn from_bytes(bytes: &B256) -> Result<Self> {
@@ -67,8 +81,7 @@ impl LocalSigningKey {
         // A uniformly random 32-byte value is a valid scalar except with probability ~2^-128;
         // retry rather than bias it.
         loop {
-            getrandom::getrandom(bytes.as_mut_slice())
-                .map_err(|err| Error::Randomness { reason: err.to_string() })?;
+            getrandom::getrandom(bytes.as_mut_slice()).map_err(randomness_failure)?;
             let key = Self::from_bytes(&bytes);
             if key.is_ok() {
                 bytes.0.fill(0);
@@ -97,7 +110,11 @@ impl LocalSigningKey {
         let (signature, recovery_id) = self
             .key
             .sign_prehash_recoverable(digest.as_slice())
-            .map_err(|err| Error::Signing { reason: err.to_string() })?;
+            // k256's error says only "signature error" (plus, through a boxed source, text that
+            // would link the ASN.1 error messages into the wasm): the fixed reason says as much.
+            .map_err(|_| Error::Signing {
+                reason: "k256 found no valid signature for the digest".to_owned(),
+            })?;
         // k256 already returns low-s; normalising again is free and keeps the invariant local.
         let signature = Signature::from_signature_and_parity(signature, recovery_id.is_y_odd());
         ProofSignature::try_from(signature.normalized_s())

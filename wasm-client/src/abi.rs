@@ -517,7 +517,8 @@ pub fn describe_revert(data: &[u8]) -> Option<String> {
         return Some(name.to_owned());
     }
     let args = Returned { what: name, data: args };
-    let mut fields = Vec::new();
+    // Written out rather than `Vec::join`: each element type's `join` is its own copy in the wasm.
+    let mut fields = String::new();
     for (index, param) in params.split(',').enumerate() {
         let (kind, field) = param.split_once(' ')?;
         let value = match kind {
@@ -529,9 +530,14 @@ pub fn describe_revert(data: &[u8]) -> Option<String> {
                 args.uint(index, bits).ok()?.to_string()
             }
         };
-        fields.push(format!("{field}: {value}"));
+        if index > 0 {
+            fields.push_str(", ");
+        }
+        fields.push_str(field);
+        fields.push_str(": ");
+        fields.push_str(&value);
     }
-    Some(format!("{name} {{ {} }}", fields.join(", ")))
+    Some(format!("{name} {{ {fields} }}"))
 }
 
 /// `Name(type name,…)` without the parameter names: `Name(type,…)`, what the selector hashes.
@@ -539,8 +545,15 @@ fn canonical(error: &str) -> String {
     let Some((name, params)) = error.trim_end_matches(')').split_once('(') else {
         return error.to_owned();
     };
-    let types: Vec<&str> = params.split(',').filter_map(|param| param.split(' ').next()).collect();
-    format!("{name}({})", types.join(","))
+    let mut canonical = format!("{name}(");
+    for (index, kind) in params.split(',').filter_map(|param| param.split(' ').next()).enumerate() {
+        if index > 0 {
+            canonical.push(',');
+        }
+        canonical.push_str(kind);
+    }
+    canonical.push(')');
+    canonical
 }
 
 /// `0x`-prefixed hex of `bytes`, as JSON-RPC wants data.

@@ -4,18 +4,18 @@
 //! (4902) stays an error that says what to add.
 
 use js_sys::Array;
-use serde::Deserialize;
 use tsify::Tsify;
 use wasm_bindgen::JsValue;
 
 use crate::{
     error::{ErrorKind, Result, UraidenError},
+    from_js::{FieldError, FromJs, Object},
     js::ObjectBuilder,
     provider::Provider,
 };
 
 /// The chain to add (EIP-3085) when the wallet does not know it.
-#[derive(Debug, Clone, Tsify, Deserialize)]
+#[derive(Debug, Clone, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct ChainParameters {
     /// Shown in the wallet, e.g. "Sepolia".
@@ -32,11 +32,34 @@ pub struct ChainParameters {
 }
 
 /// The chain's native currency, as the wallet shows it.
-#[derive(Debug, Clone, Tsify, Deserialize)]
+#[derive(Debug, Clone, Tsify)]
 pub struct NativeCurrency {
     decimals: u8,
     name: String,
     symbol: String,
+}
+
+impl FromJs for ChainParameters {
+    fn from_js(value: JsValue) -> Result<Self, FieldError> {
+        let object = Object::new(value)?;
+        Ok(Self {
+            name: object.field("name")?,
+            rpc_urls: object.field("rpcUrls")?,
+            native_currency: object.field("nativeCurrency")?,
+            block_explorer_urls: object.field("blockExplorerUrls")?,
+        })
+    }
+}
+
+impl FromJs for NativeCurrency {
+    fn from_js(value: JsValue) -> Result<Self, FieldError> {
+        let object = Object::new(value)?;
+        Ok(Self {
+            decimals: object.field("decimals")?,
+            name: object.field("name")?,
+            symbol: object.field("symbol")?,
+        })
+    }
 }
 
 impl ChainParameters {

@@ -4,11 +4,14 @@
 //! The conversion goes through the decimal string (`bigint.toString()`), so the checks that
 //! matter (negative, 2^192 or more) live in `checked_decimal` and are tested natively.
 
-use serde::{de::Error as _, Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 use uraiden_protocol::{parse_amount, U192};
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::error::{Result, UraidenError};
+use crate::{
+    error::{Result, UraidenError},
+    from_js::{FieldError, FromJs},
+};
 
 /// `bigint.toString()` as a `uint192`, or what is wrong with it.
 fn checked_decimal(decimal: &str) -> core::result::Result<U192, String> {
@@ -57,10 +60,9 @@ impl Serialize for Amount {
     }
 }
 
-impl<'de> Deserialize<'de> for Amount {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> core::result::Result<Self, D::Error> {
-        let value = crate::from_js::js_value(deserializer)?;
-        checked_bigint(&value).map(Self).map_err(D::Error::custom)
+impl FromJs for Amount {
+    fn from_js(value: JsValue) -> core::result::Result<Self, FieldError> {
+        checked_bigint(&value).map(Self).map_err(FieldError::new)
     }
 }
 

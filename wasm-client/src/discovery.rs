@@ -5,14 +5,13 @@
 use std::{cell::RefCell, rc::Rc};
 
 use js_sys::{Array, Promise};
-use serde::Deserialize;
 use tsify::Tsify;
 use wasm_bindgen::{prelude::*, JsCast};
 use web_sys::{CustomEvent, Event, EventTarget};
 
 use crate::{
     error::{ErrorKind, Result, UraidenError},
-    from_js::{from_js, JsAny},
+    from_js::{from_js, FieldError, FromJs, JsAny, Object},
     js::field,
     provider::sleep,
 };
@@ -23,7 +22,7 @@ const REQUEST: &str = "eip6963:requestProvider";
 const DEFAULT_TIMEOUT_MS: u32 = 250;
 
 /// EIP-6963 `info`: who the wallet is.
-#[derive(Debug, Tsify, Deserialize)]
+#[derive(Debug, Tsify)]
 // Read to check an announcement has the declared shape; the page shows the fields, not this crate.
 #[allow(dead_code)]
 pub struct Eip6963ProviderInfo {
@@ -38,11 +37,30 @@ pub struct Eip6963ProviderInfo {
 }
 
 /// An announced wallet: pass it (or its `provider`) as `MicroRaiden.create({ provider })`.
-#[derive(Debug, Tsify, Deserialize)]
+#[derive(Debug, Tsify)]
 pub struct Eip6963ProviderDetail {
     info: Eip6963ProviderInfo,
     #[tsify(type = "Eip1193Provider")]
     provider: JsAny,
+}
+
+impl FromJs for Eip6963ProviderInfo {
+    fn from_js(value: JsValue) -> Result<Self, FieldError> {
+        let object = Object::new(value)?;
+        Ok(Self {
+            uuid: object.field("uuid")?,
+            name: object.field("name")?,
+            icon: object.field("icon")?,
+            rdns: object.field("rdns")?,
+        })
+    }
+}
+
+impl FromJs for Eip6963ProviderDetail {
+    fn from_js(value: JsValue) -> Result<Self, FieldError> {
+        let object = Object::new(value)?;
+        Ok(Self { info: object.field("info")?, provider: object.field("provider")? })
+    }
 }
 
 /// The items whose key was not seen before, in order (a wallet may announce itself twice).

@@ -2,32 +2,16 @@
 //! case accepted, checksummed out) and 65-byte signatures (`string`), as field types of the
 //! library's option and result types (with `#[tsify(type = …)]` on the field). Newtypes rather
 //! than `#[serde(with)]`: serde generates a wrapper per `with` field, and so a reader per field;
-//! a newtype has one for all its fields.
+//! a newtype has one for all its fields. They are read with [`FromJs`].
 
 use alloy_primitives::Address;
-use serde::{de::Error as _, Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 use uraiden_protocol::{parse_address, ProofSignature};
+use wasm_bindgen::JsValue;
+
+use crate::from_js::{string, FieldError, FromJs};
 
 type Outcome<T, E> = core::result::Result<T, E>;
-
-/// Reads a string, saying what it should be when it is something else.
-struct Text(&'static str);
-
-impl serde::de::Visitor<'_> for Text {
-    type Value = String;
-
-    fn expecting(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        formatter.write_str(self.0)
-    }
-
-    fn visit_str<E: serde::de::Error>(self, text: &str) -> Outcome<String, E> {
-        Ok(text.to_owned())
-    }
-
-    fn visit_string<E: serde::de::Error>(self, text: String) -> Outcome<String, E> {
-        Ok(text)
-    }
-}
 
 /// An address field: `#[tsify(type = "`0x${string}`")]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,10 +23,10 @@ impl Serialize for HexAddress {
     }
 }
 
-impl<'de> Deserialize<'de> for HexAddress {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Outcome<Self, D::Error> {
-        let text = deserializer.deserialize_string(Text("a 0x address string"))?;
-        parse_address(&text).map(Self).map_err(D::Error::custom)
+impl FromJs for HexAddress {
+    fn from_js(value: JsValue) -> Outcome<Self, FieldError> {
+        let text = string("a 0x address string", value)?;
+        parse_address(&text).map(Self).map_err(|e| FieldError::new(e.to_string()))
     }
 }
 
@@ -56,10 +40,10 @@ impl Serialize for HexSignature {
     }
 }
 
-impl<'de> Deserialize<'de> for HexSignature {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Outcome<Self, D::Error> {
-        let text = deserializer.deserialize_string(Text("a 0x signature string"))?;
-        ProofSignature::from_hex(&text).map(Self).map_err(D::Error::custom)
+impl FromJs for HexSignature {
+    fn from_js(value: JsValue) -> Outcome<Self, FieldError> {
+        let text = string("a 0x signature string", value)?;
+        ProofSignature::from_hex(&text).map(Self).map_err(|e| FieldError::new(e.to_string()))
     }
 }
 

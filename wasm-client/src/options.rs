@@ -1,17 +1,17 @@
 //! The option objects JS passes in: one Rust definition each, from which tsify writes the `.d.ts`
-//! declaration and serde reads the object ([`crate::from_js`], errors naming the field).
+//! declaration (from the `serde` attributes) and whose reader ([`FromJs`], errors naming the
+//! field) lists the same fields under the same names.
 //! Exports take them as `tsify::Ts<T>` and read them inside, so a bad option is an ordinary
 //! `InvalidArgument` error.
 
-use serde::Deserialize;
 use tsify::Tsify;
-use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{prelude::wasm_bindgen, JsValue};
 
 use crate::{
     add_chain::ChainParameters,
     amount::Amount,
     error::Result,
-    from_js::{from_js, JsAny},
+    from_js::{expected, from_js, name_in, FieldError, FromJs, JsAny, Object},
     hex::{HexAddress, HexSignature},
 };
 
@@ -26,7 +26,7 @@ export interface Eip1193Provider {
 /// Reads the option object `T` passed as `options` (absent: `T::default()`).
 pub fn read<T>(options: Option<tsify::Ts<T>>) -> Result<T>
 where
-    T: Tsify + serde::de::DeserializeOwned + Default,
+    T: Tsify + FromJs + Default,
 {
     match options {
         Some(options) => from_js("options", options.js_value()),
@@ -37,15 +37,13 @@ where
 /// Reads the required option object `T`.
 pub fn read_required<T>(options: tsify::Ts<T>) -> Result<T>
 where
-    T: Tsify + serde::de::DeserializeOwned,
+    T: Tsify + FromJs,
 {
     from_js("options", options.js_value())
 }
 
 /// `MicroRaiden.create(options)`.
-// Fields that need dropping come last: serde's reader drops those read so far at each of its
-// error exits, and the fewer there are before it, the smaller it is.
-#[derive(Debug, Tsify, Deserialize)]
+#[derive(Debug, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateOptions {
     /// The RaidenMicroTransferChannels address.
@@ -96,7 +94,7 @@ pub struct CreateOptions {
 /// - `"approve"` (default): `approve` + `createChannelWithSigner`, two transactions, any ERC20;
 /// - `"erc223"`: one `transfer(contract, deposit, data)`, for tokens with ERC223 `tokenFallback`;
 /// - `"permit"`: an EIP-2612 permit signature (no gas) + `createChannelWithPermit`, one transaction.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Tsify, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Tsify)]
 #[serde(rename_all = "lowercase")]
 pub enum DepositMethod {
     #[default]
@@ -106,7 +104,7 @@ pub enum DepositMethod {
 }
 
 /// `openChannel(options)`.
-#[derive(Debug, Tsify, Deserialize)]
+#[derive(Debug, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct OpenChannelOptions {
     #[tsify(type = "`0x${string}`", optional)]
@@ -132,7 +130,7 @@ pub struct OpenChannelOptions {
 }
 
 /// `topUpChannel(deposit, options)`.
-#[derive(Debug, Default, Tsify, Deserialize)]
+#[derive(Debug, Default, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct TopUpOptions {
     /// Default `"approve"`; `"permit"` is for opening only.
@@ -142,7 +140,7 @@ pub struct TopUpOptions {
 }
 
 /// `closeChannel(options)`.
-#[derive(Debug, Default, Tsify, Deserialize)]
+#[derive(Debug, Default, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct CloseChannelOptions {
     /// The receiver's ClosingProof signature over `balance`: closes cooperatively.
@@ -169,7 +167,7 @@ pub struct CloseChannelOptions {
 }
 
 /// `payingFetch(input, options)`.
-#[derive(Debug, Tsify, Deserialize)]
+#[derive(Debug, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct PayingFetchOptions {
     /// The most one request may cost, in token base units.
@@ -181,15 +179,86 @@ pub struct PayingFetchOptions {
     pub init: JsAny,
 }
 
+impl FromJs for CreateOptions {
+    fn from_js(value: JsValue) -> Result<Self, FieldError> {
+        let object = Object::new(value)?;
+        Ok(Self {
+            contract: object.field("contract")?,
+            token: object.field("token")?,
+            chain_id: object.field("chainId")?,
+            receiver: object.field("receiver")?,
+            poll_interval_ms: object.field("pollIntervalMs")?,
+            confirmations: object.field("confirmations")?,
+            receipt_timeout_ms: object.field("receiptTimeoutMs")?,
+            confirmation_timeout_ms: object.field("confirmationTimeoutMs")?,
+            provider: object.field("provider")?,
+            chain: object.field("chain")?,
+        })
+    }
+}
+
+impl DepositMethod {
+    const NAMES: [&'static str; 3] = ["approve", "erc223", "permit"];
+
+    /// The method named `name` (lowercase, as in the `.d.ts`).
+    fn named(name: &str) -> Result<Self, FieldError> {
+        Ok([Self::Approve, Self::Erc223, Self::Permit][name_in(name, &Self::NAMES)?])
+    }
+}
+
+impl FromJs for DepositMethod {
+    fn from_js(value: JsValue) -> Result<Self, FieldError> {
+        match value.as_string() {
+            Some(name) => Self::named(&name),
+            None => Err(expected(&crate::from_js::one_of(&Self::NAMES), &value)),
+        }
+    }
+}
+
+impl FromJs for OpenChannelOptions {
+    fn from_js(value: JsValue) -> Result<Self, FieldError> {
+        let object = Object::new(value)?;
+        Ok(Self {
+            receiver: object.field("receiver")?,
+            deposit: object.field("deposit")?,
+            session_key: object.field("sessionKey")?,
+            method: object.field("method")?,
+            replace: object.field("replace")?,
+        })
+    }
+}
+
+impl FromJs for TopUpOptions {
+    fn from_js(value: JsValue) -> Result<Self, FieldError> {
+        Ok(Self { method: Object::new(value)?.field("method")? })
+    }
+}
+
+impl FromJs for CloseChannelOptions {
+    fn from_js(value: JsValue) -> Result<Self, FieldError> {
+        let object = Object::new(value)?;
+        Ok(Self {
+            closing_signature: object.field("closingSignature")?,
+            fallback_uncooperative: object.field("fallbackUncooperative")?,
+            balance: object.field("balance")?,
+            receiver_url: object.field("receiverUrl")?,
+        })
+    }
+}
+
+impl FromJs for PayingFetchOptions {
+    fn from_js(value: JsValue) -> Result<Self, FieldError> {
+        let object = Object::new(value)?;
+        Ok(Self { max_price: object.field("maxPrice")?, init: object.field("init")? })
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use serde::de::IntoDeserializer;
-
     use super::*;
-    use crate::from_js::FieldError;
 
     fn method(name: &str) -> core::result::Result<DepositMethod, FieldError> {
-        DepositMethod::deserialize(IntoDeserializer::<FieldError>::into_deserializer(name))
+        DepositMethod::named(name)
     }
 
     #[test]

@@ -1,15 +1,19 @@
 //! The objects the library hands to JS: one Rust definition each, from which tsify writes the
-//! `.d.ts` declaration and serde builds the object ([`crate::to_js`]). Addresses are
+//! `.d.ts` declaration and serde builds the object ([`crate::to_js`]; a signed proof is read back
+//! with [`FromJs`]). Addresses are
 //! checksummed `` `0x${string}` ``, amounts `bigint`, block numbers and times `number`.
 
 use alloy_primitives::{B256, U256};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tsify::Tsify;
 use uraiden_protocol::{ChannelId, ProofSignature, U192};
+use wasm_bindgen::JsValue;
 
 use crate::{
     amount::Amount,
     channel::ChannelState,
+    error::Result,
+    from_js::{FieldError, FromJs, Object},
     hex::{HexAddress, HexSignature},
     provider::Receipt,
 };
@@ -53,7 +57,7 @@ impl From<&ChannelState> for Channel {
 
 /// A signed balance proof (`signNewProof`, `incrementBalanceAndSign`), as `setPaymentCookies`
 /// takes it back.
-#[derive(Debug, Tsify, Serialize, Deserialize)]
+#[derive(Debug, Tsify, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SignedBalanceProof {
     #[tsify(type = "`0x${string}`")]
@@ -65,6 +69,19 @@ pub struct SignedBalanceProof {
     pub balance: Amount,
     #[tsify(type = "string")]
     pub signature: HexSignature,
+}
+
+impl FromJs for SignedBalanceProof {
+    fn from_js(value: JsValue) -> Result<Self, FieldError> {
+        let object = Object::new(value)?;
+        Ok(Self {
+            sender: object.field("sender")?,
+            receiver: object.field("receiver")?,
+            open_block_number: object.field("openBlockNumber")?,
+            balance: object.field("balance")?,
+            signature: object.field("signature")?,
+        })
+    }
 }
 
 impl SignedBalanceProof {
