@@ -8,6 +8,9 @@ cd "$root"
 
 bash scripts/setup.sh
 export PATH="$root/.tools/bin:$root/node_modules/.bin:$PATH"
+# Incremental state only pays off on rebuilds after small edits; on a fresh machine it is
+# gigabytes of disk for nothing. Developers who want it set CARGO_INCREMENTAL=1.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 started=$SECONDS
 step() {
