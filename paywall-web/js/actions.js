@@ -245,7 +245,7 @@ export async function forget() {
   const current = state.channel;
   if (current?.sessionKey && channelState() === "open" && !window.confirm(forgetOpenWarning())) return;
   await act("forgetting…", async () => {
-    client().forgetStoredChannel();
+    client().forgetStoredChannel({ force: true }); // asked above when it was still open
     await loadOtherChannels();
     state.channel = null;
     state.onchain = null;

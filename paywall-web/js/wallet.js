@@ -140,7 +140,7 @@ export async function refreshChannel() {
 /** Settled (or closed cooperatively) elsewhere, or here: nothing left to use. */
 export function channelEnded() {
   try {
-    client().forgetStoredChannel();
+    client().forgetStoredChannel({ force: true }); // ended: its key has nothing left to sign
   } catch (error) {
     console.warn("paywall:", error);
   }

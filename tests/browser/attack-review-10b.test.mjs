@@ -115,10 +115,11 @@ async function newUser(origin, deposit) {
 // the receiver's proof of ours keeps moving up" (meant for another tab paying with the same key),
 // every lie costs one more price: one call signs 8 proofs, the receiver holds 8 prices for a
 // request that got nothing, and the call then throws. Broke: the receiver held 40 (8 × 5) after
-// one payingFetch with maxPrice 5. Library fix needed (client.rs, paying_fetch): see the report.
+// one payingFetch with maxPrice 5. Fixed in uraiden-wasm: a refusal naming a proof this call
+// sent is a payment the receiver kept; it is booked and PaymentRefused thrown, nothing paid on
+// top (another tab with the same key waits for the channel's Web Lock instead).
 test(
   "a receiver that refuses each payment and then names it as its last proof gets one price per payingFetch, not eight",
-  { todo: "uraiden-wasm: payingFetch pays on top of a last proof that is the one this call just sent (needs a Rust change)" },
   reportFailures(
     () => ({ stack }),
     async () => {
@@ -148,6 +149,10 @@ test(
           `one payingFetch (maxPrice ${PRICE}) left the receiver holding ${held}: proofs sent ${sent.join(", ")}; ` +
             `outcome ${JSON.stringify(result)}`,
         );
+        // The receiver holds the payment: the library books it and says so, it does not pay again.
+        assert.equal(result.thrown?.code, 5014, JSON.stringify(result));
+        assert.match(result.thrown.message, /the receiver kept the payment/);
+        assert.equal(result.balance, String(held), "the payment the receiver holds is the channel's balance");
       } finally {
         await user.browser.close();
         await gateway.stop();
@@ -160,10 +165,10 @@ test(
 // paid resource of the real receiver, relays the proof the library signs to the receiver, and
 // keeps what it bought. The library pays any 402 that names the receiver of its channel,
 // whatever origin served it: the user pays for the stranger's request. Broke: the receiver held
-// one price, paid for content the stranger fetched. Library fix needed: see the report.
+// one price, paid for content the stranger fetched. Fixed in uraiden-wasm: an app that lists its
+// paid origins (`CreateOptions.paidOrigins`) pays no 402 from any other origin.
 test(
   "a stranger's origin relaying the receiver's paywall is not paid from the user's channel",
-  { todo: "uraiden-wasm: payingFetch pays a 402 from any origin that names the channel's receiver (needs a Rust change)" },
   reportFailures(
     () => ({ stack }),
     async () => {
@@ -176,6 +181,29 @@ test(
       });
       const user = await newUser(stack.serverUrl, 100n);
       try {
+        // The app pays its receiver's origin only.
+        await user.page.evaluate(
+          async ({ contract, token, chainId, receiver, origin }) => {
+            window.client = await window.uraiden.MicroRaiden.create({
+              contract,
+              token,
+              chainId,
+              receiver,
+              pollIntervalMs: 100,
+              paidOrigins: [origin],
+            });
+            await window.client.requestAccounts();
+            await window.client.loadStoredChannel();
+          },
+          {
+            contract: stack.manager,
+            token: stack.token,
+            chainId: stack.chainId,
+            receiver: stack.receiver.address,
+            origin: new URL(stack.serverUrl).origin,
+          },
+        );
+        await receiverKnows(user.sender, user.channel);
         const result = await payIn(user.page, `${stranger.url}/free-article`);
         const held = await receiverBalance(user.sender.address, user.channel.openBlockNumber);
         assert.deepEqual(
@@ -183,6 +211,12 @@ test(
           { held: 0n, bought: [] },
           `the stranger's origin was paid from the user's channel: ${JSON.stringify(result)}`,
         );
+        assert.equal(result.thrown?.code, 5009, JSON.stringify(result));
+        assert.ok(result.thrown.message.includes(new URL(stranger.url).origin), result.thrown.message);
+        // The listed origin is still paid.
+        const ours = await payIn(user.page, `${stack.serverUrl}/echofix/ours`);
+        assert.equal(ours.status, 200, JSON.stringify(ours));
+        assert.equal(await receiverBalance(user.sender.address, user.channel.openBlockNumber), PRICE);
       } finally {
         await user.browser.close();
         await stranger.stop();
@@ -259,10 +293,10 @@ test(
 // nearly spent). openChannel resolves with the new channel, but the payment in flight then
 // books its answer with remember(), which makes the old channel current again: the top-up
 // that follows goes into the old channel (the known "current channel" leftover, reached here
-// without any other receiver). Broke: topUpChannel added to the channel opened first.
+// without any other receiver). Broke: topUpChannel added to the channel opened first. Fixed in
+// uraiden-wasm: a late result is booked into its own channel's record, current only if it still is.
 test(
   "a payingFetch in flight when openChannel({ replace: true }) resolves does not make the old channel current again",
-  { todo: "uraiden-wasm: payingFetch's answer makes its channel current again (needs a Rust change)" },
   reportFailures(
     () => ({ stack }),
     async () => {
@@ -404,10 +438,10 @@ test(
 // A web developer calls forgetStoredChannel() (to "log out", or to clear a stale record) while
 // the channel is open with deposit left: the library deletes its session key without a
 // question. The channel is then reachable only wallet-signed, a prompt per view and no top-ups,
-// for good. Broke: the key is gone and nothing was refused. Library fix needed: see the report.
+// for good. Broke: the key is gone and nothing was refused. Fixed in uraiden-wasm: refused
+// (InvalidArgument, naming { force: true }) while the channel holds a session key.
 test(
   "forgetStoredChannel() refuses to delete the session key of a channel still open on chain",
-  { todo: "uraiden-wasm: forgetStoredChannel deletes an open channel's session key (needs a Rust change)" },
   reportFailures(
     () => ({ stack }),
     async () => {
@@ -427,6 +461,13 @@ test(
             .map((key) => Boolean(JSON.parse(localStorage.getItem(key)).sessionKey)),
         );
         assert.deepEqual({ outcome: outcome.startsWith("refused"), keys }, { outcome: true, keys: [true] }, outcome);
+        // Asked for deliberately: forgotten.
+        const forced = await user.page.evaluate(() => {
+          window.client.forgetStoredChannel({ force: true });
+          return window.client.channel;
+        });
+        const left = await user.page.evaluate(() => Object.keys(localStorage).filter((key) => key.startsWith("uraiden:v2:")));
+        assert.deepEqual({ forced, left }, { forced: null, left: [] });
       } finally {
         await user.browser.close();
       }
@@ -526,9 +567,10 @@ test(
 // Known leftover, proved: a paid request that the receiver (or a gateway) never answers holds the
 // library's payment queue, so every later payingFetch of the page waits behind it, for good (no
 // timeout, no AbortSignal honoured by the queue). Broke: the next call had not resolved after 15 s.
+// Fixed in uraiden-wasm: a paid request unanswered after paymentTimeoutMs (3 s here; default 60 s)
+// is aborted and throws Timeout, releasing the turn; its proof is not counted.
 test(
   "a paid request that is never answered does not block the next payingFetch for good",
-  { todo: "uraiden-wasm: a stalled paid request holds the payment queue (known; needs a Rust change)" },
   reportFailures(
     () => ({ stack }),
     async () => {
@@ -546,7 +588,9 @@ test(
       try {
         await receiverKnows(user.sender, user.channel);
         await user.page.evaluate((url) => {
-          window.stalled = window.client.payingFetch(url, { maxPrice: 5n }).catch(() => null);
+          window.stalled = window.client
+            .payingFetch(url, { maxPrice: 5n, paymentTimeoutMs: 3_000 })
+            .then((response) => response.status, (error) => error.code);
         }, `${gateway.url}/echofix/stall`);
         await waitUntil(() => stalled, { timeout: 30_000, message: "the first payment to stall" });
         const next = await user.page.evaluate(
@@ -558,6 +602,10 @@ test(
           `${gateway.url}/echofix/next`,
         );
         assert.equal(next, 200);
+        assert.equal(await user.page.evaluate(() => window.stalled), 5008, "the stalled call throws Timeout");
+        // The stalled proof was not counted: the next payment paid one price, from balance 0.
+        assert.equal(await user.page.evaluate(() => String(window.client.channel.balance)), String(PRICE));
+        assert.equal(await receiverBalance(user.sender.address, user.channel.openBlockNumber), PRICE);
       } finally {
         release();
         await user.browser.close();

@@ -4,7 +4,6 @@
 //! The conversion goes through the decimal string (`bigint.toString()`), so the checks that
 //! matter (negative, 2^192 or more) live in `checked_decimal` and are tested natively.
 
-use serde::{Serialize, Serializer};
 use uraiden_protocol::{parse_amount, U192};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -49,30 +48,14 @@ pub fn amount_to_js(amount: impl core::fmt::Display) -> JsValue {
     decimal.parse::<js_sys::BigInt>().map_or(JsValue::UNDEFINED, JsValue::from)
 }
 
-/// An amount field, a JS `bigint` both ways: `#[tsify(type = "bigint")]`. A newtype rather than
-/// `#[serde(with)]`, so all amount fields share one reader and one writer.
+/// An amount field, a JS `bigint` both ways: `#[tsify(type = "bigint")]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Amount(pub U192);
-
-impl Serialize for Amount {
-    fn serialize<S: Serializer>(&self, serializer: S) -> core::result::Result<S::Ok, S::Error> {
-        crate::to_js::js_value(&amount_to_js(self.0), serializer)
-    }
-}
 
 impl FromJs for Amount {
     fn from_js(value: JsValue) -> core::result::Result<Self, FieldError> {
         checked_bigint(&value).map(Self).map_err(FieldError::new)
     }
-}
-
-/// `#[serde(serialize_with = "crate::amount::bigint")]`: any other unsigned integer that JS
-/// sees as a `bigint` (a token balance is a `uint256`).
-pub fn bigint<S: Serializer>(
-    amount: &impl core::fmt::Display,
-    serializer: S,
-) -> core::result::Result<S::Ok, S::Error> {
-    crate::to_js::js_value(&amount_to_js(amount), serializer)
 }
 
 #[cfg(test)]

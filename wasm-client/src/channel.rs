@@ -33,19 +33,50 @@ pub struct ChannelState {
     /// The channel's signer on chain: the session key's address, the sender, or a session key
     /// this browser lost (then the wallet signs: the contract accepts the sender too).
     pub signer: Address,
+    /// Rebuilt from the chain (this browser lost its record): the receiver may hold proofs of
+    /// ours that this record never booked, until a signed balance is booked here.
+    pub rebuilt_from_chain: bool,
 }
 
 impl ChannelState {
     /// A channel with nothing paid yet, whose signer is `session_key` (else the sender).
     pub fn new(id: ChannelId, deposit: U192, session_key: Option<LocalSigningKey>) -> Self {
         let signer = session_key.as_ref().map_or(id.sender, LocalSigningKey::address);
-        Self { id, deposit, balance: U192::ZERO, last_signature: None, session_key, signer }
+        Self {
+            id,
+            deposit,
+            balance: U192::ZERO,
+            last_signature: None,
+            session_key,
+            signer,
+            rebuilt_from_chain: false,
+        }
     }
 
     /// A channel whose on-chain signer is `signer`, a key this browser does not hold (a lost
     /// session key): the wallet signs its proofs, and proofs by `signer` stay credible.
     pub fn signed_by_lost_key(id: ChannelId, deposit: U192, signer: Address) -> Self {
-        Self { id, deposit, balance: U192::ZERO, last_signature: None, session_key: None, signer }
+        Self {
+            id,
+            deposit,
+            balance: U192::ZERO,
+            last_signature: None,
+            session_key: None,
+            signer,
+            rebuilt_from_chain: false,
+        }
+    }
+
+    /// The same channel, marked as rebuilt from the chain ([`Self::rebuilt_from_chain`]).
+    pub fn marked_rebuilt_from_chain(self) -> Self {
+        Self { rebuilt_from_chain: true, ..self }
+    }
+
+    /// Whether this browser knows the receiver can hold no proof of ours above `balance`
+    /// beyond those it sent itself: it kept the record from the opening on, or booked a signed
+    /// balance since it rebuilt it.
+    pub const fn knows_its_balance(&self) -> bool {
+        !self.rebuilt_from_chain
     }
 
     /// The address whose signatures the contract accepts besides the sender's.
@@ -60,7 +91,8 @@ impl ChannelState {
 
     /// The same channel after a proof of `balance` was signed (`signature`, when known).
     pub fn with_balance(self, balance: U192, signature: Option<ProofSignature>) -> Self {
-        Self { balance, last_signature: signature, ..self }
+        let rebuilt_from_chain = self.rebuilt_from_chain && signature.is_none();
+        Self { balance, last_signature: signature, rebuilt_from_chain, ..self }
     }
 
     /// The sender's rules for this channel: its id, deposit and signer.
@@ -83,6 +115,17 @@ impl ChannelState {
         Some(self.clone().with_balance(accepted, signature.copied()))
     }
 
+    /// This channel continued from `stored`, its record as another tab holding the same key
+    /// left it, when that tab paid further: a higher balance whose stored signature is by our
+    /// sender or signer (and within the deposit). `None` when there is nothing to continue from.
+    pub fn continued_from_store(&self, domain: &Eip712Domain, stored: &Self) -> Option<Self> {
+        let signature = stored.last_signature?;
+        (stored.id == self.id && stored.balance > self.balance)
+            .then(|| self.rules().receiver_proof(domain, stored.balance, Some(&signature)).ok())
+            .flatten()
+            .map(|balance| self.clone().with_balance(balance, Some(signature)))
+    }
+
     /// The balance after paying `amount` more, refused beyond the deposit.
     pub fn balance_after(&self, amount: U192) -> Result<U192> {
         Ok(self.rules().balance_after(self.balance, amount)?)
@@ -97,6 +140,32 @@ impl ChannelState {
     pub fn verify_proof(&self, domain: &Eip712Domain, balance: U192, signature: &ProofSignature) -> bool {
         self.rules().signed_by_channel(domain, balance, signature)
     }
+}
+
+/// Refuses forgetting `channel` (and deleting its session key, of which the chain keeps no
+/// copy) unless `force`: this library does not know it closed or settled, and the deposit left
+/// in an open channel would then be reachable only wallet-signed, with no top-ups, for good.
+pub fn check_forgettable(channel: &ChannelState, force: bool) -> Result<()> {
+    if force || channel.session_key.is_none() {
+        return Ok(());
+    }
+    Err(UraidenError::invalid_argument(
+        "force",
+        format!(
+            "channel {} holds this browser's session key, and forgetting it deletes the key for good (the \
+             deposit left could then only be paid from wallet-signed, never topped up); close or settle \
+             it instead, or call forgetStoredChannel({{ force: true }}) if it is closed or the key is \
+             not wanted",
+            channel.id.open_block_number
+        ),
+    ))
+}
+
+/// Whether a result booked for channel `booked` (a payment's answer, a top-up) updates the
+/// `current` channel: only when that is still the same channel, so that a late answer never
+/// switches back from a channel opened or loaded meanwhile.
+pub fn books_into_current(current: Option<&ChannelState>, booked: &ChannelId) -> bool {
+    current.is_some_and(|current| current.id == *booked)
 }
 
 /// The open blocks of `ChannelCreated` logs, newest first, each once.
@@ -147,8 +216,8 @@ pub fn recovered_channel(
     let mut channel = match stored {
         Some(stored) if stored.session_key.as_ref().is_some_and(|key| key.address() == signer) => stored,
         Some(stored) => ChannelState { session_key: None, signer, ..stored },
-        None if signer == id.sender => ChannelState::new(id, info.deposit, None),
-        None => ChannelState::signed_by_lost_key(id, info.deposit, signer),
+        None if signer == id.sender => ChannelState::new(id, info.deposit, None).marked_rebuilt_from_chain(),
+        None => ChannelState::signed_by_lost_key(id, info.deposit, signer).marked_rebuilt_from_chain(),
     };
     let on_chain_balance =
         if info.settle_block_number == 0 { info.withdrawn_balance } else { info.closing_balance };
@@ -223,6 +292,52 @@ mod tests {
     }
 
     #[test]
+    fn another_tabs_higher_record_is_continued_from_only_when_our_key_signed_it() {
+        let key = LocalSigningKey::from_bytes(&B256::repeat_byte(5)).unwrap();
+        let ours = channel(Some(key.clone())).with_balance(U192::from(40), None);
+        let domain = channel_manager_domain(31337, Address::repeat_byte(0xcc));
+        let signed = |key: &LocalSigningKey, balance: u64| {
+            let signature =
+                key.sign_balance_proof(&domain, &ours.id.balance_proof(U192::from(balance))).unwrap();
+            ours.clone().with_balance(U192::from(balance), Some(signature))
+        };
+        let further = signed(&key, 45);
+        let continued = ours.continued_from_store(&domain, &further).unwrap();
+        assert_eq!((continued.balance, continued.last_signature), (further.balance, further.last_signature));
+        // Not higher, unsigned, signed by a stranger, beyond the deposit, or another channel.
+        assert!(ours.continued_from_store(&domain, &signed(&key, 40)).is_none());
+        assert!(ours.continued_from_store(&domain, &signed(&key, 35)).is_none());
+        assert!(ours
+            .continued_from_store(&domain, &ours.clone().with_balance(U192::from(45), None))
+            .is_none());
+        let stranger = LocalSigningKey::from_bytes(&B256::repeat_byte(6)).unwrap();
+        assert!(ours.continued_from_store(&domain, &signed(&stranger, 45)).is_none());
+        assert!(ours.continued_from_store(&domain, &signed(&key, 101)).is_none());
+        let elsewhere = ChannelState { id: ChannelId::new(ours.id.sender, ours.id.receiver, 8), ..further };
+        assert!(ours.continued_from_store(&domain, &elsewhere).is_none());
+    }
+
+    #[test]
+    fn a_session_key_is_forgotten_only_when_forced() {
+        let key = LocalSigningKey::from_bytes(&B256::repeat_byte(5)).unwrap();
+        let error = check_forgettable(&channel(Some(key.clone())), false).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidArgument);
+        assert!(error.message().contains("forgetStoredChannel({ force: true })"), "{}", error.message());
+        assert!(check_forgettable(&channel(Some(key)), true).is_ok());
+        assert!(check_forgettable(&channel(None), false).is_ok(), "no key to lose");
+    }
+
+    #[test]
+    fn a_late_result_updates_only_the_channel_it_is_for() {
+        let first = channel(None);
+        let replaced =
+            ChannelState { id: ChannelId::new(first.id.sender, first.id.receiver, 9), ..first.clone() };
+        assert!(books_into_current(Some(&first), &first.id));
+        assert!(!books_into_current(Some(&replaced), &first.id), "opened meanwhile: stays current");
+        assert!(!books_into_current(None, &first.id), "forgotten meanwhile: stays forgotten");
+    }
+
+    #[test]
     fn log_blocks_are_deduplicated_newest_first() {
         assert_eq!(newest_first(vec![5, 9, 5, 7]).unwrap(), vec![9, 7, 5]);
         assert_eq!(newest_first(vec![]).unwrap(), Vec::<u32>::new());
@@ -287,8 +402,23 @@ mod tests {
         );
         assert!(kept.session_key.is_some());
         // Stored with a key, but the contract says the sender signs: the key is dropped.
-        let sender_signs = recovered_channel(id, &on_chain(0, 0, 0), id.sender, Some(stored));
+        let sender_signs = recovered_channel(id, &on_chain(0, 0, 0), id.sender, Some(stored.clone()));
         assert!(sender_signs.session_key.is_none());
         assert_eq!(sender_signs.signer(), id.sender);
+        assert!(kept.knows_its_balance() && sender_signs.knows_its_balance(), "its record was kept");
+    }
+
+    #[test]
+    fn a_channel_rebuilt_from_the_chain_knows_its_balance_once_a_signed_one_is_booked() {
+        let key = LocalSigningKey::from_bytes(&B256::repeat_byte(5)).unwrap();
+        let domain = channel_manager_domain(31337, Address::repeat_byte(0xcc));
+        let id = channel(None).id;
+        let rebuilt = recovered_channel(id, &on_chain(0, 0, 30), key.address(), None);
+        assert!(!rebuilt.knows_its_balance(), "the receiver may hold proofs this record never saw");
+        assert!(!rebuilt.clone().with_balance(U192::from(40), None).knows_its_balance());
+        let signature = key.sign_balance_proof(&domain, &id.balance_proof(U192::from(40))).unwrap();
+        let resynced = rebuilt.resynced(&domain, U192::from(40), Some(&signature)).unwrap();
+        assert!(resynced.knows_its_balance(), "the receiver's signed last proof was booked");
+        assert!(ChannelState::new(id, U192::from(10), None).knows_its_balance(), "opened here");
     }
 }

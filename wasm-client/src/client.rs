@@ -24,25 +24,25 @@ use crate::{
     add_chain::{switch_or_add_chain, ChainParameters},
     amount::amount_from_js,
     amount::Amount,
-    channel::{newest_first, recovered_channel, ChannelState},
+    channel::{books_into_current, check_forgettable, newest_first, recovered_channel, ChannelState},
     close,
     error::{ErrorKind, Result, UraidenError},
     hex::{optional_address_param, HexAddress, HexSignature, JsAddress},
     js::field,
     options::{
-        self, CloseChannelOptions, CreateOptions, DepositMethod, OpenChannelOptions, PayingFetchOptions,
-        TopUpOptions,
+        self, CloseChannelOptions, CreateOptions, DepositMethod, ForgetOptions, OpenChannelOptions,
+        PayingFetchOptions, TopUpOptions,
     },
     paying_fetch,
     permit::PermitRequest,
     provider::{sleep, Provider, Receipt, Transaction},
-    queue::PaymentQueue,
+    queue::{self, PaymentQueue, Turn},
     results::{
         Channel, ChannelPhase, CloseResult, ClosingSignature, OnChainChannelInfo, ReceiverStatus,
         SignedBalanceProof, TokenInfo, TransactionResult,
     },
     storage::ChannelStore,
-    to_js::to_js,
+    to_js::ToJs,
 };
 
 mod keys;
@@ -67,6 +67,12 @@ struct Inner {
     confirmations: u64,
     /// How to add the chain to a wallet that does not know it.
     chain: Option<ChainParameters>,
+    /// The origins whose 402s `payingFetch` pays; any when `None`.
+    paid_origins: Option<Vec<String>>,
+    /// How long a paid request may go unanswered (`paying_fetch::fetch_within`).
+    payment_timeout_ms: u32,
+    /// The last proofs `payingFetch` sent (see `paying_fetch::kept_payment`).
+    sent_proofs: RefCell<Vec<(ChannelId, U192, ProofSignature)>>,
     account: RefCell<Option<Address>>,
     channel: RefCell<Option<ChannelState>>,
     /// Payments and balance updates, one at a time (see `queue`).
@@ -94,8 +100,8 @@ fn boxed_promise(body: Pin<Box<dyn Future<Output = Result<JsValue>>>>) -> Promis
     future_to_promise(async move { body.await.map_err(JsValue::from) })
 }
 
-fn channel_to_js(channel: &ChannelState) -> Result<JsValue> {
-    to_js(&Channel::from(channel))
+fn channel_to_js(channel: &ChannelState) -> JsValue {
+    Channel::from(channel).to_js()
 }
 
 impl Inner {
@@ -209,8 +215,25 @@ impl Inner {
     /// Makes `channel` current and stores it (under its open block: other channels stay).
     fn remember(&self, channel: ChannelState) -> Result<JsValue> {
         self.store(channel.id.sender, channel.id.receiver).save(&channel)?;
-        let js = channel_to_js(&channel)?;
+        let js = channel_to_js(&channel);
         *self.channel.borrow_mut() = Some(channel);
+        Ok(js)
+    }
+
+    /// Records `channel`, the result of an operation begun earlier (a payment's answer, a
+    /// top-up, a resync): saved only while its record still exists (not forgotten meanwhile),
+    /// and current only when the current channel is still this one (`openChannel` or
+    /// `loadStoredChannel` may have switched meanwhile: a late answer does not switch back).
+    fn book(&self, channel: ChannelState) -> Result<JsValue> {
+        let store = self.store(channel.id.sender, channel.id.receiver);
+        if matches!(store.load(channel.id.open_block_number), Ok(Some(_))) {
+            store.save(&channel)?;
+        }
+        let js = channel_to_js(&channel);
+        let mut current = self.channel.borrow_mut();
+        if books_into_current(current.as_ref(), &channel.id) {
+            *current = Some(channel);
+        }
         Ok(js)
     }
 
@@ -289,7 +312,7 @@ impl Inner {
         let balance = channel.check_within_deposit(balance)?;
         let signature = self.sign(&channel, balance).await?;
         let id = channel.id;
-        self.remember(channel.with_balance(balance, Some(signature)))?;
+        self.book(channel.with_balance(balance, Some(signature)))?;
         Ok((id, signature))
     }
 
@@ -414,9 +437,15 @@ impl Inner {
         // From now on the receiver may refuse as insufficient funds until it sees the top-up;
         // payingFetch waits for it then (`paying_fetch::receiver_lags`).
         let _turn = self.payments.turn().await;
-        let now = self.current_channel().ok().filter(|now| now.id == channel.id).unwrap_or(channel);
+        let stored = self.store(channel.id.sender, channel.id.receiver).load(channel.id.open_block_number);
+        let now = self
+            .current_channel()
+            .ok()
+            .filter(|now| now.id == channel.id)
+            .or(stored.ok().flatten())
+            .unwrap_or(channel);
         let deposit = total(&now)?;
-        self.remember(ChannelState { deposit, ..now })
+        self.book(ChannelState { deposit, ..now })
     }
 
     /// The signature over the channel's current balance: the one on record, else a new one.
@@ -464,7 +493,7 @@ impl Inner {
                             ),
                         )
                     })?;
-                    self.remember(channel.clone())?;
+                    self.book(channel.clone())?;
                 }
                 close::CloseAnswer::OtherBalance { balance, .. } => {
                     return Err(UraidenError::new(
@@ -508,14 +537,15 @@ impl Inner {
         let resynced = paying_fetch::accepted_state(&info, &self.domain(), &channel);
         let changed = resynced.is_some();
         if let Some(resynced) = resynced {
-            self.remember(resynced)?;
+            self.book(resynced)?;
         }
-        to_js(&ReceiverStatus {
+        Ok(ReceiverStatus {
             reason: paying_fetch::refusal(&response).map(Refusal::code),
             balance: answer.map(Amount),
             balance_signature: info.balance_signature.filter(|_| answer.is_some()).map(HexSignature),
             resynced: changed,
-        })
+        }
+        .to_js())
     }
 
     async fn close_channel(&self, options: CloseChannelOptions) -> Result<JsValue> {
@@ -584,13 +614,14 @@ impl Inner {
         if cooperative {
             self.forget(&channel.id)?;
         }
-        to_js(&CloseResult {
+        Ok(CloseResult {
             transaction_hash: receipt.transaction_hash,
             block_number: receipt.block_number,
             cooperative,
             balance: Amount(balance),
             fallback_reason,
-        })
+        }
+        .to_js())
     }
 
     /// Adopts the receiver's last accepted proof when our sender or signer signed it.
@@ -660,23 +691,25 @@ impl Inner {
             Ok(data) => abi::decode_channel_info(&data)?,
             // The contract deletes a channel when it settles.
             Err(error) if error.message().contains("ChannelNotFound") => {
-                return to_js(&OnChainChannelInfo {
+                return Ok(OnChainChannelInfo {
                     state: ChannelPhase::Settled,
                     deposit: Amount(U192::ZERO),
                     settle_block_number: 0,
                     closing_balance: Amount(U192::ZERO),
                     withdrawn_balance: Amount(U192::ZERO),
-                });
+                }
+                .to_js());
             }
             Err(error) => return Err(error),
         };
-        to_js(&OnChainChannelInfo {
+        Ok(OnChainChannelInfo {
             state: if info.settle_block_number == 0 { ChannelPhase::Open } else { ChannelPhase::Closing },
             deposit: Amount(info.deposit),
             settle_block_number: info.settle_block_number,
             closing_balance: Amount(info.closing_balance),
             withdrawn_balance: Amount(info.withdrawn_balance),
-        })
+        }
+        .to_js())
     }
 
     async fn get_token_info(&self) -> Result<JsValue> {
@@ -685,7 +718,7 @@ impl Inner {
         let symbol = abi::decode_string(&self.provider.call(self.token, &abi::symbol()).await?)?;
         let decimals = abi::decode_decimals(&self.provider.call(self.token, &abi::decimals()).await?)?;
         let balance = abi::decode_balance(&self.provider.call(self.token, &abi::balance_of(account)).await?)?;
-        to_js(&TokenInfo { address: HexAddress(self.token), name, symbol, decimals, balance })
+        Ok(TokenInfo { address: HexAddress(self.token), name, symbol, decimals, balance }.to_js())
     }
 
     async fn load_stored_channel(&self, receiver: Option<Address>) -> Result<JsValue> {
@@ -718,7 +751,12 @@ impl Inner {
 
     /// Sends `probe` (the paying request's copy) with a status request signed now instead of a
     /// payment: its 402 names the receiver's last accepted proof.
-    async fn ask_last_proof(&self, channel: &ChannelState, probe: Request) -> Result<Option<PaywallInfo>> {
+    async fn ask_last_proof(
+        &self,
+        channel: &ChannelState,
+        probe: Request,
+        timeout_ms: u32,
+    ) -> Result<Option<PaywallInfo>> {
         let status = self.status_request(channel).await?;
         for (name, value) in status.to_header_pairs() {
             probe
@@ -726,14 +764,35 @@ impl Inner {
                 .set(name, &value)
                 .map_err(|_| UraidenError::invalid_argument("init", "the request's headers are immutable"))?;
         }
-        let response = paying_fetch::fetch(&probe).await?;
+        let response = paying_fetch::fetch_within(&probe, timeout_ms).await?;
         Ok((response.status() == 402)
             .then(|| paying_fetch::paywall_info(&paying_fetch::read_headers(&response)).ok())
             .flatten())
     }
 
+    /// The current channel's Web Lock, when it is a channel to `receiver`: other tabs holding
+    /// its key pay one at a time too ([`queue::cross_tab_turn`]). Once held, the channel
+    /// continues from its stored record when another tab paid further meanwhile.
+    async fn channel_turn(&self, receiver: Address) -> Result<Option<Turn>> {
+        let Some(channel) = self.current_channel().ok().filter(|c| c.id.receiver == receiver) else {
+            return Ok(None);
+        };
+        let store = self.store(channel.id.sender, channel.id.receiver);
+        let turn = queue::cross_tab_turn(&store.channel_key(channel.id.open_block_number)).await;
+        let stored = store.load(channel.id.open_block_number).ok().flatten();
+        if let Some(continued) =
+            stored.and_then(|stored| channel.continued_from_store(&self.domain(), &stored))
+        {
+            self.book(continued)?;
+        }
+        Ok(Some(turn))
+    }
+
     async fn paying_fetch(&self, input: String, options: PayingFetchOptions) -> Result<JsValue> {
         let max_price = options.max_price.0;
+        let timeout_ms = options
+            .payment_timeout_ms
+            .map_or(self.payment_timeout_ms, |ms| u32::try_from(ms).unwrap_or(u32::MAX));
         let init: RequestInit = match options.init.0 {
             init if init.is_undefined() || init.is_null() => js_sys::Object::new().unchecked_into(),
             init => init.unchecked_into(),
@@ -751,24 +810,47 @@ impl Inner {
         if response.status() != 402 {
             return Ok(response.into());
         }
+        let origin = paying_fetch::origin_of(&response.url()).unwrap_or_default();
+        paying_fetch::check_paid_origin(self.paid_origins.as_deref(), &origin)?;
         let mut info = paying_fetch::paywall_info(&paying_fetch::read_headers(&response))?;
         // One payment at a time: the next balance depends on the previous one's answer.
         let _turn = self.payments.turn().await;
         if self.channel.borrow().as_ref().is_none_or(|c| c.id.receiver != info.receiver) {
             self.load_stored_channel(Some(info.receiver)).await?;
         }
+        let _tab_turn = self.channel_turn(info.receiver).await?;
+        // This call's payments: a refusal naming one of them as the receiver's last proof
+        // means the receiver kept it (`paying_fetch::kept_payment`).
+        let mut sent = Vec::new();
+        let earlier = self.sent_proofs.borrow().clone();
+        // The channel this call pays from, whichever becomes current meanwhile.
+        let mut paying = self.channel.borrow().clone();
         // Another attempt only when the refusal showed this browser out of sync with the
         // receiver (storage lost or restored, a proof that never arrived, another tab paying
         // from the same channel): it then pays on top of the receiver's last accepted proof.
         // After the first, only while the receiver's proof keeps moving up (another payer of
         // ours is still paying), and for a wallet-signed channel only once (each costs a prompt).
         for attempt in 0..MAX_PAYMENT_ATTEMPTS {
-            let channel = self.channel.borrow().clone();
             let balance =
-                paying_fetch::next_balance(&info, max_price, self.chain_id, self.contract, channel.as_ref())?;
-            let channel = self.current_channel()?;
+                paying_fetch::next_balance(&info, max_price, self.chain_id, self.contract, paying.as_ref())?;
+            let channel = match &paying {
+                Some(channel) => channel.clone(),
+                None => self.current_channel()?,
+            };
             // Signed but not recorded: only the receiver's acceptance makes it the balance.
             let balance_signature = self.sign(&channel, channel.check_within_deposit(balance)?).await?;
+            // Not for a record rebuilt from the chain: it may trail the receiver, which may
+            // then hold this very proof from before the loss (signatures are deterministic): a
+            // payment made earlier, not one kept now.
+            if channel.knows_its_balance() {
+                sent.push((balance, balance_signature));
+            }
+            {
+                let mut proofs = self.sent_proofs.borrow_mut();
+                proofs.push((channel.id, balance, balance_signature));
+                let excess = proofs.len().saturating_sub(MAX_REMEMBERED_PROOFS);
+                proofs.drain(..excess);
+            }
             let payment = PaymentHeaders {
                 contract: self.contract,
                 receiver: channel.id.receiver,
@@ -780,6 +862,10 @@ impl Inner {
             };
             let paying_request = || -> Result<Request> {
                 let retry = copy(&template)?;
+                let retry = match self.paid_origins {
+                    Some(_) => paying_fetch::without_redirects(&retry)?,
+                    None => retry,
+                };
                 let headers = retry.headers();
                 for (name, value) in payment.to_header_pairs() {
                     headers.set(name, &value).map_err(|_| {
@@ -788,7 +874,7 @@ impl Inner {
                 }
                 Ok(retry)
             };
-            response = paying_fetch::fetch(&paying_request()?).await?;
+            response = paying_fetch::fetch_within(&paying_request()?, timeout_ms).await?;
             // A channel or top-up the receiver has not seen confirmed yet: the same proof
             // becomes valid by itself once it has, so send it again (bounded) rather than fail.
             let started = js_sys::Date::now();
@@ -798,7 +884,7 @@ impl Inner {
                 && self.receiver_catching_up(paying_fetch::refusal(&response), &channel, balance).await?
             {
                 sleep(self.poll_interval_ms).await;
-                response = paying_fetch::fetch(&paying_request()?).await?;
+                response = paying_fetch::fetch_within(&paying_request()?, timeout_ms).await?;
             }
             // A rate limit charged nothing and the same proof pays after the wait: wait out a
             // short `Retry-After` (bounded) and send it again; after a long one the 429 is the answer.
@@ -811,7 +897,7 @@ impl Inner {
                 }
                 rate_limited += 1;
                 sleep(u32::try_from(wait.saturating_mul(1000)).unwrap_or(u32::MAX)).await;
-                response = paying_fetch::fetch(&paying_request()?).await?;
+                response = paying_fetch::fetch_within(&paying_request()?, timeout_ms).await?;
             }
             // Counted only once the receiver took it (the rule every sender follows).
             let paid = paying_fetch::paid_answer(&response, balance).charged();
@@ -826,8 +912,17 @@ impl Inner {
                 if let Some(Refusal::InvalidBalanceProof | Refusal::InvalidAmount) =
                     paying_fetch::refusal(&response)
                 {
-                    answer = self.ask_last_proof(&state, copy(&template)?).await?.or(answer);
+                    answer = self.ask_last_proof(&state, copy(&template)?, timeout_ms).await?.or(answer);
                 }
+            }
+            let stored = self.store(state.id.sender, state.id.receiver).load(state.id.open_block_number);
+            let kept = answer.as_ref().and_then(|info| {
+                paying_fetch::kept_payment(info, &state.id, &sent, &earlier, stored.ok().flatten().as_ref())
+            });
+            if let Some((kept, signature)) = kept.filter(|_| !paid && response.status() == 402) {
+                self.book(state.with_balance(kept, Some(signature)))?;
+                let message = paying_fetch::message_of(&paying_fetch::text(&response).await);
+                return Err(paying_fetch::kept_and_refused(kept, &message));
             }
             let resynced =
                 answer.as_ref().and_then(|info| paying_fetch::accepted_state(info, &self.domain(), &state));
@@ -835,7 +930,9 @@ impl Inner {
             let out_of_sync = !paid && resynced.is_some();
             // Moved up past what this client held: someone holding this channel's key paid meanwhile.
             let moved_on = resynced.as_ref().is_some_and(|now| now.balance > before);
-            self.remember(resynced.unwrap_or(state))?;
+            let booked = resynced.unwrap_or(state);
+            self.book(booked.clone())?;
+            paying = Some(booked);
             match answer {
                 Some(answer)
                     if out_of_sync
@@ -863,6 +960,9 @@ impl Inner {
 /// How many times one `payingFetch` pays on top of a receiver's newer last proof before it
 /// gives up: bounded, though each step needs a proof this channel's own key signed.
 const MAX_PAYMENT_ATTEMPTS: usize = 8;
+
+/// How many sent proofs a client remembers to tell an earlier call's payment from this call's.
+const MAX_REMEMBERED_PROOFS: usize = 16;
 
 /// Unix seconds by this browser's clock (the receiver allows a few minutes of difference).
 fn unix_now() -> u64 {
@@ -918,6 +1018,12 @@ impl MicroRaiden {
                     None => 1,
                 },
                 chain: options.chain.map(ChainParameters::validated).transpose()?,
+                paid_origins: options.paid_origins.map(paying_fetch::paid_origins).transpose()?,
+                payment_timeout_ms: interval(
+                    options.payment_timeout_ms,
+                    paying_fetch::DEFAULT_PAYMENT_TIMEOUT_MS,
+                ),
+                sent_proofs: RefCell::new(Vec::new()),
                 account: RefCell::new(None),
                 channel: RefCell::new(None),
                 payments: PaymentQueue::default(),
@@ -953,8 +1059,8 @@ impl MicroRaiden {
 
     /// The current channel, or `null`.
     #[wasm_bindgen(getter, unchecked_return_type = "Channel | null")]
-    pub fn channel(&self) -> Result<JsValue> {
-        self.inner.channel.borrow().as_ref().map_or(Ok(JsValue::NULL), channel_to_js)
+    pub fn channel(&self) -> JsValue {
+        self.inner.channel.borrow().as_ref().map_or(JsValue::NULL, channel_to_js)
     }
 
     /// `eth_requestAccounts` (prompts); the first account becomes the sender.
@@ -1032,7 +1138,7 @@ impl MicroRaiden {
             let balance = amount_from_js("balance", &balance)?;
             let _turn = inner.payments.turn().await;
             let (id, signature) = inner.sign_and_record(inner.current_channel()?, balance).await?;
-            to_js(&SignedBalanceProof::new(&id, balance, signature))
+            Ok(SignedBalanceProof::new(&id, balance, signature).to_js())
         })
     }
 
@@ -1048,7 +1154,7 @@ impl MicroRaiden {
             let channel = inner.current_channel()?;
             let balance = channel.balance_after(amount_from_js("amount", &amount)?)?;
             let (id, signature) = inner.sign_and_record(channel, balance).await?;
-            to_js(&SignedBalanceProof::new(&id, balance, signature))
+            Ok(SignedBalanceProof::new(&id, balance, signature).to_js())
         })
     }
 
@@ -1089,11 +1195,12 @@ impl MicroRaiden {
             let channel = inner.current_channel()?;
             let (channel, balance_signature, closing_signature) =
                 inner.request_closing_signature(&channel, &receiver_url).await?;
-            to_js(&ClosingSignature {
+            Ok(ClosingSignature {
                 balance: Amount(channel.balance),
                 balance_signature: HexSignature(balance_signature),
                 closing_signature: HexSignature(closing_signature),
-            })
+            }
+            .to_js())
         })
     }
 
@@ -1163,7 +1270,7 @@ impl MicroRaiden {
             let channel = inner.current_channel()?;
             let receipt = inner.transact(inner.contract, abi::settle(&channel.id), None).await?;
             inner.forget(&channel.id)?;
-            to_js(&TransactionResult::from(&receipt))
+            Ok(TransactionResult::from(&receipt).to_js())
         })
     }
 
@@ -1174,7 +1281,7 @@ impl MicroRaiden {
         promise(async move {
             let value = U256::from(amount_from_js("value", &value)?);
             let receipt = inner.transact(inner.token, abi::mint(), Some(value)).await?;
-            to_js(&TransactionResult::from(&receipt))
+            Ok(TransactionResult::from(&receipt).to_js())
         })
     }
 
@@ -1197,10 +1304,13 @@ impl MicroRaiden {
     }
 
     /// Forgets the current channel and its session key (in memory and in `localStorage`); the
-    /// account's other channels stay stored.
+    /// account's other channels stay stored. A channel holding a session key is forgotten only
+    /// with `{ force: true }` (the key is gone for good; the channel may still be open).
     #[wasm_bindgen(js_name = forgetStoredChannel)]
-    pub fn forget_stored_channel(&self) -> Result<()> {
+    pub fn forget_stored_channel(&self, options: Option<tsify::Ts<ForgetOptions>>) -> Result<()> {
+        let ForgetOptions { force } = options::read(options)?;
         let channel = self.inner.current_channel()?;
+        check_forgettable(&channel, force.unwrap_or(false))?;
         self.inner.forget(&channel.id)
     }
 

@@ -5,7 +5,6 @@
 //! a newtype has one for all its fields. They are read with [`FromJs`].
 
 use alloy_primitives::Address;
-use serde::{Serialize, Serializer};
 use uraiden_protocol::{parse_address, ProofSignature};
 use wasm_bindgen::JsValue;
 
@@ -17,12 +16,6 @@ type Outcome<T, E> = core::result::Result<T, E>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HexAddress(pub Address);
 
-impl Serialize for HexAddress {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Outcome<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0.to_checksum(None))
-    }
-}
-
 impl FromJs for HexAddress {
     fn from_js(value: JsValue) -> Outcome<Self, FieldError> {
         let text = string("a 0x address string", value)?;
@@ -33,12 +26,6 @@ impl FromJs for HexAddress {
 /// A signature field: `#[tsify(type = "string")]`, 65 bytes as `0x` hex.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HexSignature(pub ProofSignature);
-
-impl Serialize for HexSignature {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Outcome<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0.to_hex())
-    }
-}
 
 impl FromJs for HexSignature {
     fn from_js(value: JsValue) -> Outcome<Self, FieldError> {

@@ -23,7 +23,7 @@
 //! - `permit`: EIP-2612 permits for `openChannel({ method: "permit" })`.
 //! - `proof`: stateless `balanceProofTypedData` and `recoverBalanceProofSigner`.
 //! - `options`: the option objects JS passes in, and `results`: the objects it gets back; one
-//!   Rust definition each, from which tsify writes the `.d.ts`; serde serialises the results.
+//!   Rust definition each, from which tsify writes the `.d.ts`; each reads or writes itself.
 //! - `from_js`: reads option objects (`FromJs`), with errors that name the field; `to_js`: builds result
 //!   objects; `hex`: addresses (`` `0x${string}` ``) and signatures at the boundary.
 //! - `js`: small helpers for duck-typed JS objects.

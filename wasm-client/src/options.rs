@@ -88,6 +88,19 @@ pub struct CreateOptions {
     #[tsify(optional)]
     #[serde(default)]
     pub chain: Option<ChainParameters>,
+    /// The origins whose 402s `payingFetch` may pay (`["https://shop.example"]`): a 402 whose
+    /// final URL is elsewhere throws `InvalidResponse`, and paid requests do not follow redirects
+    /// (one resolves as an `opaqueredirect` Response, status 0). Default: any origin, bounded by
+    /// `maxPrice`.
+    #[tsify(optional)]
+    #[serde(default)]
+    pub paid_origins: Option<Vec<String>>,
+    /// How long `payingFetch` waits for the answer to a paid request (or a status request) before
+    /// it aborts it and throws `Timeout` (default 60000 ms): the proof stays signed but not
+    /// counted, and later payments no longer wait behind it. `init.signal` aborts it too.
+    #[tsify(optional)]
+    #[serde(default)]
+    pub payment_timeout_ms: Option<u64>,
 }
 
 /// How the deposit reaches the contract:
@@ -173,10 +186,26 @@ pub struct PayingFetchOptions {
     /// The most one request may cost, in token base units.
     #[tsify(type = "bigint")]
     pub max_price: Amount,
+    /// Overrides `CreateOptions.paymentTimeoutMs` for this call.
+    #[tsify(optional)]
+    #[serde(default)]
+    pub payment_timeout_ms: Option<u64>,
     /// Passed to `new Request(input, init)`.
     #[tsify(type = "RequestInit", optional)]
     #[serde(default)]
     pub init: JsAny,
+}
+
+/// `forgetStoredChannel(options)`.
+#[derive(Debug, Default, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct ForgetOptions {
+    /// Forget a channel whose session key this browser holds all the same (its key is deleted for
+    /// good): needed unless the channel is known closed or settled, else `forgetStoredChannel`
+    /// throws `InvalidArgument`.
+    #[tsify(optional)]
+    #[serde(default)]
+    pub force: Option<bool>,
 }
 
 impl FromJs for CreateOptions {
@@ -193,6 +222,8 @@ impl FromJs for CreateOptions {
             confirmation_timeout_ms: object.field("confirmationTimeoutMs")?,
             provider: object.field("provider")?,
             chain: object.field("chain")?,
+            paid_origins: object.field("paidOrigins")?,
+            payment_timeout_ms: object.field("paymentTimeoutMs")?,
         })
     }
 }
@@ -249,7 +280,17 @@ impl FromJs for CloseChannelOptions {
 impl FromJs for PayingFetchOptions {
     fn from_js(value: JsValue) -> Result<Self, FieldError> {
         let object = Object::new(value)?;
-        Ok(Self { max_price: object.field("maxPrice")?, init: object.field("init")? })
+        Ok(Self {
+            max_price: object.field("maxPrice")?,
+            payment_timeout_ms: object.field("paymentTimeoutMs")?,
+            init: object.field("init")?,
+        })
+    }
+}
+
+impl FromJs for ForgetOptions {
+    fn from_js(value: JsValue) -> Result<Self, FieldError> {
+        Ok(Self { force: Object::new(value)?.field("force")? })
     }
 }
 

@@ -11,10 +11,12 @@
 //! ([`refused_payment`]), never returned as a 402 the caller could mistake for an answer.
 
 use alloy_primitives::Address;
-use uraiden_protocol::{header, Eip712Domain, Json, PaidAnswer, PaywallInfo, Refusal, U192};
+use uraiden_protocol::{
+    header, ChannelId, Eip712Domain, Json, PaidAnswer, PaywallInfo, ProofSignature, Refusal, U192,
+};
 use wasm_bindgen::{prelude::*, JsCast};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Request, Response};
+use web_sys::{AbortSignal, Request, RequestInit, RequestRedirect, Response};
 
 use crate::{
     channel::ChannelState,
@@ -25,7 +27,14 @@ use crate::{
 extern "C" {
     #[wasm_bindgen(js_name = fetch)]
     fn global_fetch(request: &Request) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &js_sys::Function, milliseconds: i32) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
 }
+
+/// How long a paid request may go unanswered by default (`paymentTimeoutMs`).
+pub const DEFAULT_PAYMENT_TIMEOUT_MS: u32 = 60_000;
 
 /// The headers a 402 may carry that [`PaywallInfo::parse`] reads.
 pub const PAYWALL_HEADERS: [&str; 9] = [
@@ -51,6 +60,38 @@ pub fn paywall_info(headers: &[(&str, String)]) -> Result<PaywallInfo> {
             format!("the 402 response is not a µRaiden paywall: {e}"),
         )
     })
+}
+
+/// The origin of `url` (`https://shop.example:8443`), as the browser's URL parser says.
+pub fn origin_of(url: &str) -> Option<String> {
+    web_sys::Url::new(url).ok().map(|url| url.origin())
+}
+
+/// `paidOrigins` (of `create`): each entry's origin, refused unless it is one.
+pub fn paid_origins(listed: Vec<String>) -> Result<Vec<String>> {
+    listed
+        .into_iter()
+        .map(|entry| {
+            origin_of(&entry).filter(|origin| origin != "null").ok_or_else(|| {
+                UraidenError::invalid_argument(
+                    "paidOrigins",
+                    format!("{entry:?} is not an origin (like \"https://shop.example\")"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Whether a 402 served from `origin` may be paid: any when no `paidOrigins` were given, else
+/// only a listed one (a stranger's site relaying the receiver's paywall is not paid).
+pub fn check_paid_origin(paid_origins: Option<&[String]>, origin: &str) -> Result<()> {
+    match paid_origins {
+        Some(listed) if !listed.iter().any(|listed| listed == origin) => Err(UraidenError::new(
+            ErrorKind::InvalidResponse,
+            format!("the 402 came from {origin}, which is not in paidOrigins {listed:?}; nothing was paid"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The cumulative balance to sign for one more request behind `info`'s paywall.
@@ -110,6 +151,43 @@ pub fn accepted_state(
     let resynced = channel.resynced(domain, info.sender_balance?, info.balance_signature.as_ref())?;
     (resynced.balance != channel.balance || resynced.last_signature != channel.last_signature)
         .then_some(resynced)
+}
+
+/// The proof among `sent` (this call's payments: balance and signature) that a refusal's
+/// `answer` names as the receiver's last accepted one: the receiver holds that payment though
+/// it refused the request. Signatures are deterministic, so the same proof may have been sent
+/// before: by an earlier call whose answer was lost (`earlier`: proofs this client sent before
+/// this call), or by another tab with the same key (its record, `stored`, now holds it); then
+/// the receiver's proof is a payment made before, to resync from, not this call's.
+pub fn kept_payment(
+    answer: &PaywallInfo,
+    id: &ChannelId,
+    sent: &[(U192, ProofSignature)],
+    earlier: &[(ChannelId, U192, ProofSignature)],
+    stored: Option<&ChannelState>,
+) -> Option<(U192, ProofSignature)> {
+    if answer.receiver != id.receiver || answer.sender != Some(id.sender) {
+        return None;
+    }
+    let (balance, signature) = (answer.sender_balance?, answer.balance_signature?);
+    let sent_before = earlier.contains(&(*id, balance, signature));
+    let stored_by_another_tab = stored.is_some_and(|stored| {
+        stored.id == *id && stored.balance == balance && stored.last_signature == Some(signature)
+    });
+    (sent.contains(&(balance, signature)) && !sent_before && !stored_by_another_tab)
+        .then_some((balance, signature))
+}
+
+/// The error `payingFetch` throws when the receiver kept a payment of `balance` it refused the
+/// request for (`message`: what it said): paying on top would only pay it again.
+pub fn kept_and_refused(balance: U192, message: &str) -> UraidenError {
+    UraidenError::new(
+        ErrorKind::PaymentRefused,
+        format!(
+            "the receiver kept the payment (its last proof is the one just sent, balance {balance}, now the \
+             channel's balance) and refused the request; nothing more was paid; the receiver said: {message}"
+        ),
+    )
 }
 
 /// Whether the receiver's `refusal` of a proof of `balance` only shows that it has not seen on
@@ -208,6 +286,59 @@ pub fn message_of(body: &str) -> String {
         .unwrap_or_else(|| body.trim().chars().take(200).collect())
 }
 
+/// A copy of `request` that does not follow redirects: a paid request's payment headers go only
+/// where it was addressed (a redirect resolves as an `opaqueredirect` response, status 0).
+pub fn without_redirects(request: &Request) -> Result<Request> {
+    let init = RequestInit::new();
+    init.set_redirect(RequestRedirect::Manual);
+    Request::new_with_request_and_init(request, &init)
+        .map_err(|_| UraidenError::invalid_argument("init", "the request cannot be copied without redirects"))
+}
+
+/// `fetch(request)` for a request sent while holding the payment turn: aborted after
+/// `timeout_ms` (then `Timeout`: a receiver that never answers must not hold every later
+/// payment) or when the request's own signal (the caller's `init.signal`) aborts. Either way the
+/// proof it carried stays signed but not booked; the next payment resyncs from the receiver.
+pub async fn fetch_within(request: &Request, timeout_ms: u32) -> Result<Response> {
+    let cannot = |_| UraidenError::invalid_argument("init", "the request cannot be sent with a timeout");
+    let callers = request.signal();
+    let timer = web_sys::AbortController::new().map_err(cannot)?;
+    let init = RequestInit::new();
+    init.set_signal(Some(&AbortSignal::any(&js_sys::Array::of2(&callers, &timer.signal()))));
+    let bounded = Request::new_with_request_and_init(request, &init).map_err(cannot)?;
+    // `timer.abort()` bound, so no Rust closure is needed (nor linked).
+    let abort: js_sys::Function = js_sys::Reflect::get(&timer, &"abort".into())
+        .map_err(cannot)?
+        .unchecked_into::<js_sys::Function>()
+        .bind0(&timer);
+    let timeout = set_timeout(&abort, i32::try_from(timeout_ms).unwrap_or(i32::MAX));
+    let answer = fetch(&bounded).await;
+    // Not once answered: that would abort reading the body.
+    clear_timeout(&timeout);
+    match answer {
+        Err(_) if callers.aborted() => Err(aborted_by_caller(request)),
+        Err(_) if timer.signal().aborted() => Err(UraidenError::new(
+            ErrorKind::Timeout,
+            format!(
+                "{}: no answer to the paid request within {timeout_ms} ms (paymentTimeoutMs), so it was \
+                 aborted; its proof was signed but not counted: the next payment resyncs with the receiver",
+                request.url()
+            ),
+        )),
+        answer => answer,
+    }
+}
+
+fn aborted_by_caller(request: &Request) -> UraidenError {
+    UraidenError::new(
+        ErrorKind::Network,
+        format!(
+            "{}: aborted by init.signal; a proof sent was not counted: the next payment resyncs",
+            request.url()
+        ),
+    )
+}
+
 /// `fetch(request)`, a rejection being a network error.
 pub async fn fetch(request: &Request) -> Result<Response> {
     let response = JsFuture::from(global_fetch(request)).await.map_err(|e| {
@@ -302,6 +433,60 @@ mod tests {
         // Higher without, or with someone else's, signature: not believed.
         assert_eq!(next(&with(40, None), 5, Some(&ours)).unwrap(), U192::from(15));
         assert_eq!(next(&with(40, Some(sign(41).to_hex())), 5, Some(&ours)).unwrap(), U192::from(15));
+    }
+
+    #[test]
+    fn a_refusal_naming_a_proof_this_call_sent_is_a_kept_payment() {
+        let key = LocalSigningKey::from_bytes(&B256::repeat_byte(8)).unwrap();
+        let ours = channel(0, Some(key.clone()));
+        let domain = channel_manager_domain(31337, CONTRACT);
+        let sign = |balance: u64| {
+            key.sign_balance_proof(&domain, &ours.id.balance_proof(U192::from(balance))).unwrap()
+        };
+        let answer = |balance: u64, signature: &ProofSignature| {
+            paywall_info(&headers(&[
+                (header::SENDER_ADDRESS, format!("{SENDER:#x}")),
+                (header::SENDER_BALANCE, balance.to_string()),
+                (header::BALANCE_SIGNATURE, signature.to_hex()),
+            ]))
+            .unwrap()
+        };
+        let sent = [(U192::from(5), sign(5))];
+        let kept = |answer: &PaywallInfo, id: &ChannelId, sent: &[(U192, ProofSignature)]| {
+            kept_payment(answer, id, sent, &[], None)
+        };
+        assert_eq!(kept(&answer(5, &sign(5)), &ours.id, &sent), Some(sent[0]));
+        // Another proof (an older one, or another payer's), or the balance with another signature.
+        assert_eq!(kept(&answer(10, &sign(10)), &ours.id, &sent), None);
+        assert_eq!(kept(&answer(5, &sign(10)), &ours.id, &sent), None);
+        assert_eq!(kept(&answer(5, &sign(5)), &ours.id, &[]), None);
+        let other = ChannelId::new(RECEIVER, RECEIVER, 3);
+        assert_eq!(kept(&answer(5, &sign(5)), &other, &sent), None);
+        // The same proof sent by an earlier call (its answer lost), or stored by another tab.
+        let earlier = [(ours.id, U192::from(5), sign(5))];
+        assert_eq!(kept_payment(&answer(5, &sign(5)), &ours.id, &sent, &earlier, None), None);
+        let other_tab = ours.clone().with_balance(U192::from(5), Some(sign(5)));
+        assert_eq!(kept_payment(&answer(5, &sign(5)), &ours.id, &sent, &[], Some(&other_tab)), None);
+        let error = kept_and_refused(U192::from(5), "bad signature");
+        assert_eq!(error.kind(), ErrorKind::PaymentRefused);
+        assert!(error.message().starts_with("the receiver kept the payment"), "{}", error.message());
+    }
+
+    #[test]
+    fn only_listed_origins_are_paid_when_a_list_is_given() {
+        assert!(check_paid_origin(None, "https://stranger.example").is_ok());
+        let listed = ["https://shop.example".to_owned(), "http://127.0.0.1:8080".to_owned()];
+        assert!(check_paid_origin(Some(&listed), "http://127.0.0.1:8080").is_ok());
+        for origin in ["https://stranger.example", "http://127.0.0.1:8081", "https://shop.example.evil"] {
+            let error = check_paid_origin(Some(&listed), origin).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::InvalidResponse);
+            assert!(
+                error.message().starts_with(&format!("the 402 came from {origin}, ")),
+                "{}",
+                error.message()
+            );
+        }
+        assert!(check_paid_origin(Some(&[]), "https://shop.example").is_err());
     }
 
     #[test]

@@ -1,10 +1,9 @@
 //! The objects the library hands to JS: one Rust definition each, from which tsify writes the
-//! `.d.ts` declaration and serde builds the object ([`crate::to_js`]; a signed proof is read back
-//! with [`FromJs`]). Addresses are
+//! `.d.ts` declaration, and its writer ([`ToJs`]) under the same names (a signed proof is read
+//! back with [`FromJs`]). Addresses are
 //! checksummed `` `0x${string}` ``, amounts `bigint`, block numbers and times `number`.
 
 use alloy_primitives::{B256, U256};
-use serde::Serialize;
 use tsify::Tsify;
 use uraiden_protocol::{ChannelId, ProofSignature, U192};
 use wasm_bindgen::JsValue;
@@ -16,10 +15,11 @@ use crate::{
     from_js::{FieldError, FromJs, Object},
     hex::{HexAddress, HexSignature},
     provider::Receipt,
+    to_js::{Fields, ToJs},
 };
 
 /// A channel as this client knows it.
-#[derive(Debug, Tsify, Serialize)]
+#[derive(Debug, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct Channel {
     #[tsify(type = "`0x${string}`")]
@@ -57,7 +57,7 @@ impl From<&ChannelState> for Channel {
 
 /// A signed balance proof (`signNewProof`, `incrementBalanceAndSign`), as `setPaymentCookies`
 /// takes it back.
-#[derive(Debug, Tsify, Serialize)]
+#[derive(Debug, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct SignedBalanceProof {
     #[tsify(type = "`0x${string}`")]
@@ -97,7 +97,7 @@ impl SignedBalanceProof {
 }
 
 /// Where a channel is in its life on chain.
-#[derive(Debug, Clone, Copy, Tsify, Serialize)]
+#[derive(Debug, Clone, Copy, Tsify)]
 #[serde(rename_all = "lowercase")]
 pub enum ChannelPhase {
     Open,
@@ -108,7 +108,7 @@ pub enum ChannelPhase {
 }
 
 /// The current channel as the contract sees it.
-#[derive(Debug, Tsify, Serialize)]
+#[derive(Debug, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct OnChainChannelInfo {
     pub state: ChannelPhase,
@@ -122,7 +122,7 @@ pub struct OnChainChannelInfo {
 }
 
 /// The token and the connected account's balance of it.
-#[derive(Debug, Tsify, Serialize)]
+#[derive(Debug, Tsify)]
 pub struct TokenInfo {
     #[tsify(type = "`0x${string}`")]
     pub address: HexAddress,
@@ -131,12 +131,11 @@ pub struct TokenInfo {
     pub decimals: u8,
     /// The connected account's balance.
     #[tsify(type = "bigint")]
-    #[serde(serialize_with = "crate::amount::bigint")]
     pub balance: U256,
 }
 
 /// A mined transaction.
-#[derive(Debug, Tsify, Serialize)]
+#[derive(Debug, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct TransactionResult {
     #[tsify(type = "string")]
@@ -151,7 +150,7 @@ impl From<&Receipt> for TransactionResult {
 }
 
 /// A mined close (a `TransactionResult` with what the close was).
-#[derive(Debug, Tsify, Serialize)]
+#[derive(Debug, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct CloseResult {
     #[tsify(type = "string")]
@@ -164,12 +163,11 @@ pub struct CloseResult {
     pub balance: Amount,
     /// Set when `receiverUrl` was given but the receiver refused or was unreachable and the close
     /// fell back to an uncooperative one (`fallbackUncooperative: true`): the receiver's reason.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fallback_reason: Option<String>,
 }
 
 /// What `syncWithReceiver` learnt from the receiver.
-#[derive(Debug, Tsify, Serialize)]
+#[derive(Debug, Tsify)]
 #[serde(rename_all = "camelCase")]
 #[tsify(missing_as_null)]
 pub struct ReceiverStatus {
@@ -187,7 +185,7 @@ pub struct ReceiverStatus {
 }
 
 /// The receiver's co-signature of a cooperative close.
-#[derive(Debug, Tsify, Serialize)]
+#[derive(Debug, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct ClosingSignature {
     /// The balance both signatures are over: the receiver's last accepted balance.
@@ -202,7 +200,7 @@ pub struct ClosingSignature {
 }
 
 /// A channel being opened: its session key was stored before the transaction was sent.
-#[derive(Debug, Tsify, Serialize)]
+#[derive(Debug, Tsify)]
 #[serde(rename_all = "camelCase")]
 #[tsify(missing_as_null)]
 pub struct PendingChannel {
@@ -222,4 +220,119 @@ pub struct PendingChannel {
     /// transaction was perhaps dropped, or is still waiting. The key is kept (it could still be
     /// mined); the transaction's hash tells where to look.
     pub stale: bool,
+}
+
+impl ToJs for Channel {
+    fn to_js(&self) -> JsValue {
+        Fields::new()
+            .field("sender", &self.sender)
+            .field("receiver", &self.receiver)
+            .field("openBlockNumber", &self.open_block_number)
+            .field("deposit", &self.deposit)
+            .field("balance", &self.balance)
+            .field("signer", &self.signer)
+            .field("sessionKey", &self.session_key)
+            .build()
+    }
+}
+
+impl ToJs for SignedBalanceProof {
+    fn to_js(&self) -> JsValue {
+        Fields::new()
+            .field("sender", &self.sender)
+            .field("receiver", &self.receiver)
+            .field("openBlockNumber", &self.open_block_number)
+            .field("balance", &self.balance)
+            .field("signature", &self.signature)
+            .build()
+    }
+}
+
+impl ToJs for ChannelPhase {
+    fn to_js(&self) -> JsValue {
+        JsValue::from_str(match self {
+            Self::Open => "open",
+            Self::Closing => "closing",
+            Self::Settled => "settled",
+        })
+    }
+}
+
+impl ToJs for OnChainChannelInfo {
+    fn to_js(&self) -> JsValue {
+        Fields::new()
+            .field("state", &self.state)
+            .field("deposit", &self.deposit)
+            .field("settleBlockNumber", &self.settle_block_number)
+            .field("closingBalance", &self.closing_balance)
+            .field("withdrawnBalance", &self.withdrawn_balance)
+            .build()
+    }
+}
+
+impl ToJs for TokenInfo {
+    fn to_js(&self) -> JsValue {
+        Fields::new()
+            .field("address", &self.address)
+            .field("name", &self.name)
+            .field("symbol", &self.symbol)
+            .field("decimals", &self.decimals)
+            .field("balance", &self.balance)
+            .build()
+    }
+}
+
+impl ToJs for TransactionResult {
+    fn to_js(&self) -> JsValue {
+        Fields::new()
+            .field("transactionHash", &self.transaction_hash)
+            .field("blockNumber", &self.block_number)
+            .build()
+    }
+}
+
+impl ToJs for CloseResult {
+    fn to_js(&self) -> JsValue {
+        Fields::new()
+            .field("transactionHash", &self.transaction_hash)
+            .field("blockNumber", &self.block_number)
+            .field("cooperative", &self.cooperative)
+            .field("balance", &self.balance)
+            .optional("fallbackReason", &self.fallback_reason)
+            .build()
+    }
+}
+
+impl ToJs for ReceiverStatus {
+    fn to_js(&self) -> JsValue {
+        Fields::new()
+            .field("reason", &self.reason)
+            .field("balance", &self.balance)
+            .field("balanceSignature", &self.balance_signature)
+            .field("resynced", &self.resynced)
+            .build()
+    }
+}
+
+impl ToJs for ClosingSignature {
+    fn to_js(&self) -> JsValue {
+        Fields::new()
+            .field("balance", &self.balance)
+            .field("balanceSignature", &self.balance_signature)
+            .field("closingSignature", &self.closing_signature)
+            .build()
+    }
+}
+
+impl ToJs for PendingChannel {
+    fn to_js(&self) -> JsValue {
+        Fields::new()
+            .field("receiver", &self.receiver)
+            .field("signer", &self.signer)
+            .field("deposit", &self.deposit)
+            .field("since", &self.since)
+            .field("transactionHash", &self.transaction_hash)
+            .field("stale", &self.stale)
+            .build()
+    }
 }

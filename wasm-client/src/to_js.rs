@@ -1,283 +1,185 @@
-//! The library's result types as the JS objects their tsify declarations describe, through
-//! their `#[derive(Serialize)]`.
+//! The library's result types as the JS objects their tsify declarations describe: each writes
+//! itself ([`ToJs`]) field by field under its declared names (a test holds the names written to
+//! the declarations, as for the option readers in [`crate::from_js`]).
 //!
-//! A serializer of its own rather than serde-wasm-bindgen's: the results are plain objects of
-//! strings, numbers, booleans, `null` and `bigint`s, and this one builds them with less code and
-//! no cache of field names (serde-wasm-bindgen keeps a hash map of them). It honours tsify's
-//! `missing_as_null` (`None` as `null` rather than absent as `undefined`).
+//! Written by hand rather than by serde's derived `Serialize` through a serializer: the results
+//! are plain objects of strings, numbers, booleans, `null` and `bigint`s, and the generic
+//! serializer cost more wasm than all of these writers.
 
-use std::{cell::RefCell, fmt};
-
-use js_sys::{Array, Object, Reflect};
-use serde::{
-    ser::{self, Impossible},
-    Serialize, Serializer,
-};
-use tsify::Tsify;
+use alloy_primitives::{B256, U256};
+use js_sys::{Object, Reflect};
 use wasm_bindgen::JsValue;
 
-use crate::error::{ErrorKind, Result, UraidenError};
+use crate::{
+    amount::{amount_to_js, Amount},
+    hex::{HexAddress, HexSignature},
+};
 
-/// `value` as the JS object its tsify declaration describes.
-pub fn to_js<T: Tsify + Serialize>(value: &T) -> Result<JsValue> {
-    let serializer = JsSerializer { missing_as_null: T::SERIALIZATION_CONFIG.missing_as_null };
-    value.serialize(serializer).map_err(unrepresentable)
+/// A value as the JS value its declaration names.
+pub trait ToJs {
+    fn to_js(&self) -> JsValue;
 }
 
-fn unrepresentable(error: Unrepresentable) -> UraidenError {
-    UraidenError::new(ErrorKind::InvalidResponse, format!("a result could not be passed to JS: {}", error.0))
-}
-
-/// The newtype name under which a field is handed out as the JS value it is.
-const JS_VALUE: &str = "uraiden_wasm::JsValue";
-
-thread_local! {
-    /// The JS value being handed out by [`js_value`] (wasm runs one thread).
-    static HANDED_OUT: RefCell<Option<JsValue>> = const { RefCell::new(None) };
-}
-
-/// `#[serde(serialize_with = "crate::to_js::js_value")]`: a field that is a JS value already
-/// (amounts are `bigint`s made by [`crate::amount`]).
-pub fn js_value<S: Serializer>(value: &JsValue, serializer: S) -> core::result::Result<S::Ok, S::Error> {
-    HANDED_OUT.with(|slot| *slot.borrow_mut() = Some(value.clone()));
-    serializer.serialize_newtype_struct(JS_VALUE, &())
-}
-
-/// What cannot be a JS value here (a `u64` above 2^53, a map): none of the results has one.
+/// A plain JS object being written, field by field.
 #[derive(Debug)]
-pub struct Unrepresentable(String);
+pub struct Fields(Object);
 
-impl fmt::Display for Unrepresentable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Unrepresentable {}
-
-impl ser::Error for Unrepresentable {
-    fn custom<T: fmt::Display>(message: T) -> Self {
-        Self(message.to_string())
-    }
-}
-
-fn unsupported<T>(what: &str) -> core::result::Result<T, Unrepresentable> {
-    Err(Unrepresentable(format!("{what} has no JS form here")))
-}
-
-#[derive(Clone, Copy)]
-struct JsSerializer {
-    missing_as_null: bool,
-}
-
-type Outcome = core::result::Result<JsValue, Unrepresentable>;
-
-impl Serializer for JsSerializer {
-    type Ok = JsValue;
-    type Error = Unrepresentable;
-    type SerializeSeq = Elements;
-    type SerializeTuple = Impossible<JsValue, Unrepresentable>;
-    type SerializeTupleStruct = Impossible<JsValue, Unrepresentable>;
-    type SerializeTupleVariant = Impossible<JsValue, Unrepresentable>;
-    type SerializeMap = Impossible<JsValue, Unrepresentable>;
-    type SerializeStruct = Fields;
-    type SerializeStructVariant = Impossible<JsValue, Unrepresentable>;
-
-    fn serialize_bool(self, v: bool) -> Outcome {
-        Ok(JsValue::from_bool(v))
+impl Fields {
+    pub fn new() -> Self {
+        Self(Object::new())
     }
 
-    fn serialize_i8(self, v: i8) -> Outcome {
-        Ok(JsValue::from_f64(v.into()))
+    /// Sets `key` to `value` (`null` for a `None`).
+    pub fn field(self, key: &str, value: &impl ToJs) -> Self {
+        self.set(key, &value.to_js())
     }
 
-    fn serialize_i16(self, v: i16) -> Outcome {
-        Ok(JsValue::from_f64(v.into()))
-    }
-
-    fn serialize_i32(self, v: i32) -> Outcome {
-        Ok(JsValue::from_f64(v.into()))
-    }
-
-    fn serialize_i64(self, _v: i64) -> Outcome {
-        unsupported("a signed 64-bit integer")
-    }
-
-    fn serialize_u8(self, v: u8) -> Outcome {
-        Ok(JsValue::from_f64(v.into()))
-    }
-
-    fn serialize_u16(self, v: u16) -> Outcome {
-        Ok(JsValue::from_f64(v.into()))
-    }
-
-    fn serialize_u32(self, v: u32) -> Outcome {
-        Ok(JsValue::from_f64(v.into()))
-    }
-
-    /// Block numbers and milliseconds: a `number`, exact below 2^53.
-    fn serialize_u64(self, v: u64) -> Outcome {
-        if v > 9_007_199_254_740_991 {
-            return Err(Unrepresentable(format!("{v} is above 2^53, the largest exact JS number")));
-        }
-        // Below 2^53, so the conversion is exact.
-        Ok(JsValue::from_f64(v as f64))
-    }
-
-    fn serialize_f32(self, v: f32) -> Outcome {
-        Ok(JsValue::from_f64(v.into()))
-    }
-
-    fn serialize_f64(self, v: f64) -> Outcome {
-        Ok(JsValue::from_f64(v))
-    }
-
-    fn serialize_char(self, v: char) -> Outcome {
-        Ok(JsValue::from_str(v.encode_utf8(&mut [0; 4])))
-    }
-
-    fn serialize_str(self, v: &str) -> Outcome {
-        Ok(JsValue::from_str(v))
-    }
-
-    fn serialize_bytes(self, _v: &[u8]) -> Outcome {
-        unsupported("a byte string")
-    }
-
-    fn serialize_none(self) -> Outcome {
-        Ok(if self.missing_as_null { JsValue::NULL } else { JsValue::UNDEFINED })
-    }
-
-    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Outcome {
-        value.serialize(self)
-    }
-
-    fn serialize_unit(self) -> Outcome {
-        self.serialize_none()
-    }
-
-    fn serialize_unit_struct(self, _name: &'static str) -> Outcome {
-        self.serialize_none()
-    }
-
-    /// `ChannelPhase::Open` as `"open"`.
-    fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Outcome {
-        Ok(JsValue::from_str(variant))
-    }
-
-    fn serialize_newtype_struct<T: ?Sized + Serialize>(self, name: &'static str, value: &T) -> Outcome {
-        if name == JS_VALUE {
-            return HANDED_OUT
-                .with(|slot| slot.borrow_mut().take())
-                .ok_or_else(|| Unrepresentable("a JS value handed out twice".to_owned()));
-        }
-        value.serialize(self)
-    }
-
-    fn serialize_newtype_variant<T: ?Sized + Serialize>(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _value: &T,
-    ) -> Outcome {
-        unsupported("an enum variant with data")
-    }
-
-    fn serialize_seq(self, _len: Option<usize>) -> core::result::Result<Elements, Unrepresentable> {
-        Ok(Elements { array: Array::new(), serializer: self })
-    }
-
-    fn serialize_tuple(self, _len: usize) -> core::result::Result<Self::SerializeTuple, Unrepresentable> {
-        unsupported("a tuple")
-    }
-
-    fn serialize_tuple_struct(
-        self,
-        _name: &'static str,
-        _len: usize,
-    ) -> core::result::Result<Self::SerializeTupleStruct, Unrepresentable> {
-        unsupported("a tuple struct")
-    }
-
-    fn serialize_tuple_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _len: usize,
-    ) -> core::result::Result<Self::SerializeTupleVariant, Unrepresentable> {
-        unsupported("an enum variant with data")
-    }
-
-    fn serialize_map(self, _len: Option<usize>) -> core::result::Result<Self::SerializeMap, Unrepresentable> {
-        unsupported("a map")
-    }
-
-    fn serialize_struct(
-        self,
-        _name: &'static str,
-        _len: usize,
-    ) -> core::result::Result<Fields, Unrepresentable> {
-        Ok(Fields { object: Object::new(), serializer: self })
-    }
-
-    fn serialize_struct_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _len: usize,
-    ) -> core::result::Result<Self::SerializeStructVariant, Unrepresentable> {
-        unsupported("an enum variant with data")
-    }
-}
-
-/// An array being built.
-struct Elements {
-    array: Array,
-    serializer: JsSerializer,
-}
-
-impl ser::SerializeSeq for Elements {
-    type Ok = JsValue;
-    type Error = Unrepresentable;
-
-    fn serialize_element<T: ?Sized + Serialize>(
-        &mut self,
-        value: &T,
-    ) -> core::result::Result<(), Unrepresentable> {
-        self.array.push(&value.serialize(self.serializer)?);
-        Ok(())
-    }
-
-    fn end(self) -> Outcome {
-        Ok(self.array.into())
-    }
-}
-
-/// A plain object being built, field by field.
-struct Fields {
-    object: Object,
-    serializer: JsSerializer,
-}
-
-impl ser::SerializeStruct for Fields {
-    type Ok = JsValue;
-    type Error = Unrepresentable;
-
-    fn serialize_field<T: ?Sized + Serialize>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> core::result::Result<(), Unrepresentable> {
-        let value = value.serialize(self.serializer)?;
+    /// Not generic: one copy for every field of every result.
+    #[inline(never)]
+    fn set(self, key: &str, value: &JsValue) -> Self {
         // Setting a field of a fresh plain object cannot fail.
-        let _ = Reflect::set(&self.object, &JsValue::from_str(key), &value);
-        Ok(())
+        let _ = Reflect::set(&self.0, &JsValue::from_str(key), value);
+        self
     }
 
-    fn end(self) -> Outcome {
-        Ok(self.object.into())
+    /// Sets `key` only when there is a value (an optional field, absent rather than `null`).
+    pub fn optional<T: ToJs>(self, key: &str, value: &Option<T>) -> Self {
+        match value {
+            Some(value) => self.field(key, value),
+            None => self,
+        }
+    }
+
+    pub fn build(self) -> JsValue {
+        self.0.into()
+    }
+}
+
+impl ToJs for bool {
+    fn to_js(&self) -> JsValue {
+        JsValue::from_bool(*self)
+    }
+}
+
+impl ToJs for u8 {
+    fn to_js(&self) -> JsValue {
+        JsValue::from_f64(f64::from(*self))
+    }
+}
+
+impl ToJs for u32 {
+    fn to_js(&self) -> JsValue {
+        JsValue::from_f64(f64::from(*self))
+    }
+}
+
+/// Block numbers and Unix milliseconds: far below 2^53, so the number is exact.
+impl ToJs for u64 {
+    fn to_js(&self) -> JsValue {
+        JsValue::from_f64(*self as f64)
+    }
+}
+
+impl ToJs for String {
+    fn to_js(&self) -> JsValue {
+        JsValue::from_str(self)
+    }
+}
+
+impl ToJs for &str {
+    fn to_js(&self) -> JsValue {
+        JsValue::from_str(self)
+    }
+}
+
+/// A transaction hash: `0x` and 64 hex digits.
+impl ToJs for B256 {
+    fn to_js(&self) -> JsValue {
+        JsValue::from_str(&format!("{self:#x}"))
+    }
+}
+
+/// A token balance (`uint256`): a `bigint`.
+impl ToJs for U256 {
+    fn to_js(&self) -> JsValue {
+        amount_to_js(self)
+    }
+}
+
+impl ToJs for Amount {
+    fn to_js(&self) -> JsValue {
+        amount_to_js(self.0)
+    }
+}
+
+/// Checksummed.
+impl ToJs for HexAddress {
+    fn to_js(&self) -> JsValue {
+        JsValue::from_str(&self.0.to_checksum(None))
+    }
+}
+
+impl ToJs for HexSignature {
+    fn to_js(&self) -> JsValue {
+        JsValue::from_str(&self.0.to_hex())
+    }
+}
+
+/// `null` for `None` (tsify's `missing_as_null`); see [`Fields::optional`] for an absent field.
+impl<T: ToJs> ToJs for Option<T> {
+    fn to_js(&self) -> JsValue {
+        self.as_ref().map_or(JsValue::NULL, ToJs::to_js)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tsify::Tsify;
+
+    use crate::{from_js::declared_fields::declared, results::*};
+
+    /// The keys each `impl ToJs for T` and `impl FromJs for T` of `source` writes or reads
+    /// (`.field("name"` and `.optional("name"`), by `T`.
+    fn keys_by_impl(source: &str) -> Vec<(String, std::collections::BTreeSet<String>)> {
+        let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+        code.split("\nimpl ")
+            .skip(1)
+            .filter_map(|block| {
+                let header = block.lines().next()?;
+                let name = header.strip_prefix("ToJs for ").or_else(|| header.strip_prefix("FromJs for "))?;
+                let name = name.trim_end_matches(" {").to_owned();
+                let keys = block
+                    .split(".field(\"")
+                    .chain(block.split(".optional(\"").skip(1))
+                    .skip(1)
+                    .filter_map(|rest| Some(rest.split('"').next()?.to_owned()))
+                    .collect();
+                Some((name, keys))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn results_are_written_under_their_declared_names() {
+        let decls = [
+            ("Channel", Channel::DECL),
+            ("SignedBalanceProof", SignedBalanceProof::DECL),
+            ("OnChainChannelInfo", OnChainChannelInfo::DECL),
+            ("TokenInfo", TokenInfo::DECL),
+            ("TransactionResult", TransactionResult::DECL),
+            ("CloseResult", CloseResult::DECL),
+            ("ReceiverStatus", ReceiverStatus::DECL),
+            ("ClosingSignature", ClosingSignature::DECL),
+            ("PendingChannel", PendingChannel::DECL),
+        ];
+        let impls = keys_by_impl(include_str!("results.rs"));
+        // Every object result has a writer (the phase is a string).
+        for (name, _) in decls {
+            assert!(impls.iter().any(|(written, _)| written == name), "no ToJs for {name}");
+        }
+        for (name, keys) in impls.into_iter().filter(|(name, _)| name != "ChannelPhase") {
+            let (_, decl) = decls.iter().find(|(declared, _)| *declared == name).expect("a declared result");
+            assert_eq!(keys, declared(&[decl]), "{name}");
+        }
     }
 }

@@ -94,7 +94,7 @@ export interface CloseResult {
      * Set when `receiverUrl` was given but the receiver refused or was unreachable and the close
      * fell back to an uncooperative one (`fallbackUncooperative: true`): the receiver's reason.
      */
-    fallbackReason?: string;
+    fallbackReason: string | undefined;
 }
 
 /**
@@ -301,6 +301,19 @@ export interface CreateOptions {
      * How to add the chain when the wallet does not know it (4902): `switchChain()` then adds it.
      */
     chain?: ChainParameters;
+    /**
+     * The origins whose 402s `payingFetch` may pay (`["https://shop.example"]`): a 402 whose
+     * final URL is elsewhere throws `InvalidResponse`, and paid requests do not follow redirects
+     * (one resolves as an `opaqueredirect` Response, status 0). Default: any origin, bounded by
+     * `maxPrice`.
+     */
+    paidOrigins?: string[];
+    /**
+     * How long `payingFetch` waits for the answer to a paid request (or a status request) before
+     * it aborts it and throws `Timeout` (default 60000 ms): the proof stays signed but not
+     * counted, and later payments no longer wait behind it. `init.signal` aborts it too.
+     */
+    paymentTimeoutMs?: number;
 }
 
 /**
@@ -328,6 +341,18 @@ export interface CloseChannelOptions {
      * another last balance signed by this channel, the close continues from it.
      */
     receiverUrl?: string;
+}
+
+/**
+ * `forgetStoredChannel(options)`.
+ */
+export interface ForgetOptions {
+    /**
+     * Forget a channel whose session key this browser holds all the same (its key is deleted for
+     * good): needed unless the channel is known closed or settled, else `forgetStoredChannel`
+     * throws `InvalidArgument`.
+     */
+    force?: boolean;
 }
 
 /**
@@ -361,6 +386,10 @@ export interface PayingFetchOptions {
      * The most one request may cost, in token base units.
      */
     maxPrice: bigint;
+    /**
+     * Overrides `CreateOptions.paymentTimeoutMs` for this call.
+     */
+    paymentTimeoutMs?: number;
     /**
      * Passed to `new Request(input, init)`.
      */
@@ -495,9 +524,10 @@ export class MicroRaiden {
     static create(options: CreateOptions): Promise<MicroRaiden>;
     /**
      * Forgets the current channel and its session key (in memory and in `localStorage`); the
-     * account's other channels stay stored.
+     * account's other channels stay stored. A channel holding a session key is forgotten only
+     * with `{ force: true }` (the key is gone for good; the channel may still be open).
      */
-    forgetStoredChannel(): void;
+    forgetStoredChannel(options?: ForgetOptions | null): void;
     /**
      * The current channel as the contract sees it.
      */
@@ -691,11 +721,11 @@ export interface InitOutput {
     readonly microraiden_account: (a: number) => [number, number];
     readonly microraiden_buyToken: (a: number, b: unknown) => unknown;
     readonly microraiden_chainId: (a: number) => number;
-    readonly microraiden_channel: (a: number) => [number, number, number];
+    readonly microraiden_channel: (a: number) => unknown;
     readonly microraiden_closeChannel: (a: number, b: number) => unknown;
     readonly microraiden_contract: (a: number) => [number, number];
     readonly microraiden_create: (a: unknown) => unknown;
-    readonly microraiden_forgetStoredChannel: (a: number) => [number, number];
+    readonly microraiden_forgetStoredChannel: (a: number, b: number) => [number, number];
     readonly microraiden_getChannelInfo: (a: number) => unknown;
     readonly microraiden_getTokenInfo: (a: number) => unknown;
     readonly microraiden_incrementBalanceAndSign: (a: number, b: unknown) => unknown;
@@ -720,7 +750,8 @@ export interface InitOutput {
     readonly setPaymentCookies: (a: number, b: number, c: unknown, d: unknown, e: number) => [number, number];
     readonly wasm_bindgen__convert__closures_____invoke__h60702a48838d1764: (a: number, b: number, c: unknown) => [number, number];
     readonly wasm_bindgen__convert__closures_____invoke__hb98d63cc49481475: (a: number, b: number, c: unknown, d: unknown) => void;
-    readonly wasm_bindgen__convert__closures_____invoke__h334d925dcc78527d: (a: number, b: number, c: unknown) => void;
+    readonly wasm_bindgen__convert__closures_____invoke__he5ff5a6db65ddc42: (a: number, b: number, c: unknown) => unknown;
+    readonly wasm_bindgen__convert__closures_____invoke__h8709980e1dff2a91: (a: number, b: number, c: unknown) => void;
     readonly __wbindgen_exn_store: (a: number) => void;
     readonly __externref_table_alloc: () => number;
     readonly __wbindgen_externrefs: WebAssembly.Table;

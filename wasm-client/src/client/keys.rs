@@ -20,7 +20,7 @@ use crate::{
     provider::{sleep, Receipt, Transaction},
     results,
     storage::PendingChannel,
-    to_js::to_js,
+    to_js::ToJs,
 };
 
 /// Refuses to top up a channel whose signer is a key this browser does not hold: whoever
@@ -69,7 +69,7 @@ impl Inner {
         };
         Ok(match channel {
             Some(channel) => {
-                let js = channel_to_js(&channel)?;
+                let js = channel_to_js(&channel);
                 *self.channel.borrow_mut() = Some(channel);
                 js
             }
@@ -275,14 +275,15 @@ impl Inner {
         pending
             .iter()
             .map(|opening| {
-                to_js(&results::PendingChannel {
+                Ok(results::PendingChannel {
                     receiver: HexAddress(opening.receiver),
                     signer: HexAddress(opening.signer()),
                     deposit: Amount(opening.deposit),
                     since: opening.since_ms,
                     transaction_hash: opening.transaction_hash,
                     stale: now.saturating_sub(opening.since_ms) > stale_after,
-                })
+                }
+                .to_js())
             })
             .collect::<Result<Array>>()
             .map(JsValue::from)
@@ -310,7 +311,7 @@ impl Inner {
                 .into_iter()
                 .find(|channel| waiting.contains(&channel.signer()) && !still.contains(&channel.signer()));
             if let Some(channel) = opened {
-                let js = channel_to_js(&channel)?;
+                let js = channel_to_js(&channel);
                 *self.channel.borrow_mut() = Some(channel);
                 return Ok(js);
             }
@@ -332,7 +333,7 @@ impl Inner {
         let receiver = self.receiver_or_default(receiver)?;
         let sender = self.account().await?;
         let channels = self.store(sender, receiver).channels()?;
-        channels.iter().map(channel_to_js).collect::<Result<Array>>().map(JsValue::from)
+        Ok(channels.iter().map(channel_to_js).collect::<Array>().into())
     }
 }
 
