@@ -3,10 +3,10 @@
 // lies where it pays), real anvil, real uraiden-server, Chromium running uraiden-wasm.
 
 import assert from "node:assert/strict";
-import http from "node:http";
 import { after, before, test } from "node:test";
 
 import { formatTokens, installWallet, launchBrowser, reportFailures, startStack, waitUntil } from "./harness.mjs";
+import { inFront, PAYMENT_HEADERS, payIn as payInPage, receiverBalance as balanceOnReceiver } from "./in-front.mjs";
 import { loadLibrary, openSessionChannel } from "./measure-signing.mjs";
 import { readPaywall, typeInto, waitForContent, waitForIdle, waitForView } from "./paywall-page.mjs";
 
@@ -22,58 +22,8 @@ after(async () => {
   await stack?.stop();
 });
 
-/**
- * A receiver that forwards every request to `target` and answers a payment with `tamper`
- * (`(request, headers, body) => response | null`; null forwards). The page is served through
- * it, so the library's payments to it are same-origin.
- */
-async function hostileReceiver(target, tamper) {
-  const server = http.createServer(async (req, res) => {
-    const chunks = [];
-    for await (const chunk of req) chunks.push(chunk);
-    const body = chunks.length ? Buffer.concat(chunks) : undefined;
-    const headers = { ...req.headers };
-    delete headers.host;
-    delete headers.connection;
-    const forward = (extra = {}, drop = []) => {
-      const h = { ...headers, ...extra };
-      for (const name of drop) delete h[name];
-      return fetch(`${target}${req.url}`, { method: req.method, headers: h, body, redirect: "manual" });
-    };
-    const answer = (await tamper({ url: req.url, headers }, forward)) ?? (await forward());
-    const out = {};
-    answer.headers.forEach((value, name) => {
-      if (!["content-encoding", "content-length", "transfer-encoding", "connection"].includes(name)) out[name] = value;
-    });
-    const bytes = Buffer.from(await answer.arrayBuffer());
-    res.writeHead(answer.status, out);
-    res.end(bytes);
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    stop: () => new Promise((resolve) => server.close(resolve)),
-  };
-}
-
-/** The receiver's balance for `sender`'s channel opened in `block` (its API). */
-async function receiverBalance(sender, block) {
-  const { status, body } = await stack.api(`/channels/${sender}/${block}`);
-  assert.equal(status, 200, JSON.stringify(body));
-  return BigInt(body.balance);
-}
-
-/** `payingFetch(url)` in `page`: its status and the library's balance after, or the error thrown. */
-function payIn(page, url) {
-  return page.evaluate(async (url) => {
-    try {
-      const response = await window.client.payingFetch(url, { maxPrice: 5n });
-      return { status: response.status, balance: String(window.client.channel.balance) };
-    } catch (error) {
-      return { thrown: { code: error.code, message: error.message }, balance: String(window.client.channel.balance) };
-    }
-  }, url);
-}
+const receiverBalance = (sender, block) => balanceOnReceiver(stack, sender, block);
+const payIn = (page, url) => payInPage(page, url, PRICE);
 
 /** The highest `RDN-Balance` a proxy saw (what the library signed and sent). */
 const highest = (balances) => balances.reduce((a, b) => (b > a ? b : a), 0n);
@@ -89,13 +39,13 @@ test(
     async () => {
       const balances = [];
       let lied = 0;
-      const hostile = await hostileReceiver(stack.serverUrl, async (request, forward) => {
+      const hostile = await inFront(stack.serverUrl, async (request, forward) => {
         const balance = request.headers["rdn-balance"];
         const signature = request.headers["rdn-balance-signature"];
         if (balance) balances.push(BigInt(balance));
         if (!balance || !signature || lied > 0) return null;
         lied += 1;
-        const unpaid = await forward({}, ["rdn-balance", "rdn-balance-signature", "rdn-open-block", "rdn-payment", "rdn-sender-address"]);
+        const unpaid = await forward({ drop: PAYMENT_HEADERS });
         const headers = new Headers(unpaid.headers);
         headers.set("RDN-Sender-Address", request.headers["rdn-sender-address"]);
         headers.set("RDN-Sender-Balance", balance);
@@ -214,7 +164,7 @@ test(
     () => ({ stack }),
     async () => {
       let lost = 0;
-      const lossy = await hostileReceiver(stack.serverUrl, async (request, forward) => {
+      const lossy = await inFront(stack.serverUrl, async (request, forward) => {
         if (!request.headers["rdn-balance"] || lost > 0) return null;
         const answer = await forward();
         if (answer.status !== 200) return answer; // not taken yet (the receiver catching up)
@@ -229,10 +179,10 @@ test(
         const channel = await openSessionChannel(browser.page, stack, 100n);
         const first = await payIn(browser.page, `${lossy.url}/echofix/one`);
         assert.equal(lost, 1);
-        assert.deepEqual(first, { status: 502, balance: "0" });
+        assert.deepEqual(first, { status: 502, body: "bad gateway", balance: "0" });
         assert.equal(await receiverBalance(sender.address, channel.openBlockNumber), PRICE);
         const next = await payIn(browser.page, `${lossy.url}/echofix/two`);
-        assert.deepEqual(next, { status: 200, balance: String(2n * PRICE) });
+        assert.deepEqual(next, { status: 200, body: "two", balance: String(2n * PRICE) });
         assert.equal(await receiverBalance(sender.address, channel.openBlockNumber), 2n * PRICE);
       } finally {
         await browser.close();
@@ -450,13 +400,13 @@ test(
     async () => {
       const balances = [];
       let refusals = 0;
-      const hostile = await hostileReceiver(stack.serverUrl, async (request, forward) => {
+      const hostile = await inFront(stack.serverUrl, async (request, forward) => {
         const balance = request.headers["rdn-balance"];
         if (!balance) return null;
         balances.push(BigInt(balance));
         if (refusals >= 4) return null;
         refusals += 1;
-        const unpaid = await forward({}, ["rdn-balance", "rdn-balance-signature", "rdn-open-block", "rdn-payment", "rdn-sender-address"]);
+        const unpaid = await forward({ drop: PAYMENT_HEADERS });
         const headers = new Headers(unpaid.headers);
         headers.set("RDN-Insufficient-Funds", "1");
         headers.set("content-type", "application/json");
@@ -471,7 +421,7 @@ test(
         await browser.page.evaluate(() => window.client.topUpChannel(20n));
         const paid = await payIn(browser.page, `${hostile.url}/echofix/one`);
         assert.equal(refusals, 4);
-        assert.deepEqual(paid, { status: 200, balance: String(PRICE) });
+        assert.deepEqual(paid, { status: 200, body: "one", balance: String(PRICE) });
         // Four refusals, then the real receiver (which may itself still be catching up).
         assert.ok(balances.length >= 5, `balances sent: ${balances.join(", ")}`);
         assert.deepEqual(balances, Array(balances.length).fill(PRICE), `balances sent: ${balances.join(", ")}`);

@@ -5,10 +5,10 @@
 //   node --test --test-concurrency=1 --test-reporter=spec tests/browser/attack-review-10b.test.mjs
 
 import assert from "node:assert/strict";
-import http from "node:http";
 import { after, before, test } from "node:test";
 
 import { installWallet, launchBrowser, reportFailures, startStack, waitUntil } from "./harness.mjs";
+import { inFront, PAYMENT_HEADERS, payIn as payInPage, receiverBalance as balanceOnReceiver } from "./in-front.mjs";
 import { loadLibrary, openSessionChannel } from "./measure-signing.mjs";
 import { clickWhenReady, waitForContent, waitForIdle, waitForView } from "./paywall-page.mjs";
 
@@ -24,80 +24,10 @@ after(async () => {
   await stack?.stop();
 });
 
-/** The payment headers of a paid request (lower case, as node reads them). */
-const PAYMENT_HEADERS = ["rdn-balance", "rdn-balance-signature", "rdn-open-block", "rdn-payment", "rdn-sender-address"];
-
-/**
- * An HTTP server on 127.0.0.1 in front of the real receiver: `answer(request, forward)` returns
- * a fetch `Response` (or null to forward the request as it is). `forward(path, drop)` sends the
- * request to the receiver at `path` (default: the same) without the headers in `drop`. Every
- * answer allows any origin (CORS), so pages of other origins may call it.
- */
-async function inFront(answer) {
-  const server = http.createServer(async (req, res) => {
-    const cors = {
-      "access-control-allow-origin": "*",
-      "access-control-allow-headers": "*",
-      "access-control-expose-headers": "*",
-    };
-    if (req.method === "OPTIONS") {
-      res.writeHead(204, cors);
-      res.end();
-      return;
-    }
-    const headers = { ...req.headers };
-    delete headers.host;
-    delete headers.connection;
-    delete headers.origin;
-    const forward = (path = req.url, drop = []) => {
-      const sent = { ...headers };
-      for (const name of drop) delete sent[name];
-      return fetch(`${stack.serverUrl}${path}`, { method: req.method, headers: sent, redirect: "manual" });
-    };
-    try {
-      const response = (await answer({ url: req.url, headers }, forward)) ?? (await forward());
-      const out = { ...cors };
-      response.headers.forEach((value, name) => {
-        if (!["content-encoding", "content-length", "transfer-encoding", "connection"].includes(name)) out[name] = value;
-      });
-      const cookies = response.headers.getSetCookie();
-      if (cookies.length) out["set-cookie"] = cookies; // each one: the receiver expires several
-      const bytes = Buffer.from(await response.arrayBuffer());
-      res.writeHead(response.status, out);
-      res.end(bytes);
-    } catch (error) {
-      res.writeHead(500, cors);
-      res.end(String(error));
-    }
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    stop: () => new Promise((resolve) => server.close(resolve)),
-  };
-}
-
-/** The receiver's balance for `sender`'s channel opened in `block` (its operator API). */
-async function receiverBalance(sender, block) {
-  const { status, body } = await stack.api(`/channels/${sender}/${block}`);
-  assert.equal(status, 200, JSON.stringify(body));
-  return BigInt(body.balance);
-}
-
-/** `payingFetch(url)` in `page`: its status and body, or the error thrown; the library's balance after. */
-function payIn(page, url, maxPrice = PRICE) {
-  return page.evaluate(
-    async ({ url, maxPrice }) => {
-      try {
-        const response = await window.client.payingFetch(url, { maxPrice: BigInt(maxPrice) });
-        return { status: response.status, body: await response.text(), balance: String(window.client.channel.balance) };
-      } catch (error) {
-        return { thrown: { code: error.code, message: error.message }, balance: String(window.client.channel?.balance) };
-      }
-    },
-    { url, maxPrice: String(maxPrice) },
-  );
-}
+/** A server in front of the receiver that pages of any origin may call. */
+const gatewayFor = (answer) => inFront(stack.serverUrl, answer, { cors: true });
+const receiverBalance = (sender, block) => balanceOnReceiver(stack, sender, block);
+const payIn = (page, url, maxPrice = PRICE) => payInPage(page, url, maxPrice);
 
 /** A fresh sender, a browser on `origin` with the library, and a session-key channel of `deposit`. */
 async function newUser(origin, deposit) {
@@ -124,13 +54,13 @@ test(
     () => ({ stack }),
     async () => {
       const sent = [];
-      const gateway = await inFront(async (request, forward) => {
+      const gateway = await gatewayFor(async (request, forward) => {
         if (!request.headers["rdn-balance"]) return null;
         sent.push(BigInt(request.headers["rdn-balance"]));
         const taken = await forward();
         if (taken.status !== 200) return taken;
         // The receiver took it; the sender is told it did not, with the paywall's own 402.
-        const unpaid = await forward(request.url, PAYMENT_HEADERS);
+        const unpaid = await forward({ drop: PAYMENT_HEADERS });
         const headers = new Headers(unpaid.headers);
         headers.set("RDN-Invalid-Balance-Proof", "1");
         headers.set("content-type", "application/json");
@@ -173,9 +103,9 @@ test(
     () => ({ stack }),
     async () => {
       const bought = [];
-      const stranger = await inFront(async (request, forward) => {
+      const stranger = await gatewayFor(async (request, forward) => {
         // Every path of the stranger is the receiver's paid resource.
-        const answer = await forward("/echofix/for-the-stranger");
+        const answer = await forward({ path: "/echofix/for-the-stranger" });
         if (request.headers["rdn-balance"] && answer.status === 200) bought.push(await answer.clone().text());
         return answer;
       });
@@ -249,7 +179,7 @@ test(
     async () => {
       let refused = 0;
       let flaky = true;
-      const gateway = await inFront(async (request, forward) => {
+      const gateway = await gatewayFor(async (request, forward) => {
         if (!flaky) return null;
         if (request.headers["rdn-status-signature"]) {
           return new Response(JSON.stringify({ error: "unavailable", message: "try later" }), { status: 503 });
@@ -303,7 +233,7 @@ test(
       let holding = false;
       let release;
       const held = new Promise((resolve) => (release = resolve));
-      const gateway = await inFront(async (request) => {
+      const gateway = await gatewayFor(async (request) => {
         if (request.headers["rdn-balance"]) {
           holding = true;
           await held;
@@ -399,7 +329,7 @@ test(
     () => ({ stack }),
     async () => {
       let refused = 0;
-      const gateway = await inFront(async (request) => {
+      const gateway = await gatewayFor(async (request) => {
         if (request.headers["rdn-status-signature"]) {
           return new Response(JSON.stringify({ error: "unavailable", message: "try later" }), { status: 503 });
         }
@@ -530,7 +460,7 @@ test(
     () => ({ stack }),
     async () => {
       let taken = 0;
-      const gateway = await inFront(async (request, forward) => {
+      const gateway = await gatewayFor(async (request, forward) => {
         if (!/RDN-Balance-Signature=/i.test(request.headers.cookie ?? "")) return null;
         const first = await forward();
         if (first.status !== 200) return first;
@@ -577,7 +507,7 @@ test(
       let stalled = false;
       let release;
       const held = new Promise((resolve) => (release = resolve));
-      const gateway = await inFront(async (request) => {
+      const gateway = await gatewayFor(async (request) => {
         if (request.headers["rdn-balance"] && request.url.includes("/stall")) {
           stalled = true;
           await held;
