@@ -163,6 +163,7 @@ pub struct CloseResult {
     pub balance: Amount,
     /// Set when `receiverUrl` was given but the receiver refused or was unreachable and the close
     /// fell back to an uncooperative one (`fallbackUncooperative: true`): the receiver's reason.
+    #[tsify(optional)]
     pub fallback_reason: Option<String>,
 }
 

@@ -94,7 +94,7 @@ export interface CloseResult {
      * Set when `receiverUrl` was given but the receiver refused or was unreachable and the close
      * fell back to an uncooperative one (`fallbackUncooperative: true`): the receiver's reason.
      */
-    fallbackReason: string | undefined;
+    fallbackReason?: string;
 }
 
 /**
