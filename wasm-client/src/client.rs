@@ -669,12 +669,8 @@ impl Inner {
         let blocks = self.provider.log_blocks(self.contract, &topics, from_block.unwrap_or(0)).await?;
         for open_block_number in newest_first(blocks)? {
             let id = ChannelId::new(sender, receiver, open_block_number);
-            let info = match self.provider.call(self.contract, &abi::get_channel_info(&id)).await {
-                Ok(data) => abi::decode_channel_info(&data)?,
-                // Settled channels are deleted: look at the one before.
-                Err(error) if error.message().contains("ChannelNotFound") => continue,
-                Err(error) => return Err(error),
-            };
+            // Settled channels are deleted: look at the one before.
+            let Some(info) = self.on_chain_channel(&id).await? else { continue };
             let signer = abi::decode_channel_signer(
                 &self.provider.call(self.contract, &abi::get_channel_signer(&id)).await?,
             )?;
@@ -684,23 +680,30 @@ impl Inner {
         Ok(JsValue::NULL)
     }
 
+    /// The channel `id` as the contract sees it; `None` when the contract has none by that id
+    /// (it deletes a channel when it settles). Not inlined: one copy for every caller.
+    #[inline(never)]
+    async fn on_chain_channel(&self, id: &ChannelId) -> Result<Option<abi::OnChainChannel>> {
+        match self.provider.call(self.contract, &abi::get_channel_info(id)).await {
+            Ok(data) => abi::decode_channel_info(&data).map(Some),
+            Err(error) if abi::is_channel_not_found(&error) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
     async fn get_channel_info(&self) -> Result<JsValue> {
         let channel = self.current_channel()?;
         self.refuse_reading_another_chain("read the channel's state on chain").await?;
-        let info = match self.provider.call(self.contract, &abi::get_channel_info(&channel.id)).await {
-            Ok(data) => abi::decode_channel_info(&data)?,
+        let Some(info) = self.on_chain_channel(&channel.id).await? else {
             // The contract deletes a channel when it settles.
-            Err(error) if error.message().contains("ChannelNotFound") => {
-                return Ok(OnChainChannelInfo {
-                    state: ChannelPhase::Settled,
-                    deposit: Amount(U192::ZERO),
-                    settle_block_number: 0,
-                    closing_balance: Amount(U192::ZERO),
-                    withdrawn_balance: Amount(U192::ZERO),
-                }
-                .to_js());
+            return Ok(OnChainChannelInfo {
+                state: ChannelPhase::Settled,
+                deposit: Amount(U192::ZERO),
+                settle_block_number: 0,
+                closing_balance: Amount(U192::ZERO),
+                withdrawn_balance: Amount(U192::ZERO),
             }
-            Err(error) => return Err(error),
+            .to_js());
         };
         Ok(OnChainChannelInfo {
             state: if info.settle_block_number == 0 { ChannelPhase::Open } else { ChannelPhase::Closing },
@@ -738,13 +741,10 @@ impl Inner {
             return Ok(true);
         }
         match refusal {
-            Some(Refusal::NonexistingChannel) => {
-                match self.provider.call(self.contract, &abi::get_channel_info(&channel.id)).await {
-                    Ok(data) => Ok(abi::decode_channel_info(&data)?.settle_block_number == 0),
-                    Err(error) if error.message().contains("ChannelNotFound") => Ok(false),
-                    Err(error) => Err(error),
-                }
-            }
+            Some(Refusal::NonexistingChannel) => Ok(self
+                .on_chain_channel(&channel.id)
+                .await?
+                .is_some_and(|info| info.settle_block_number == 0)),
             _ => Ok(false),
         }
     }
