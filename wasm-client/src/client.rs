@@ -341,27 +341,26 @@ impl Inner {
             self.refuse_second_channel(sender, receiver).await?;
         }
         let signer = session_key.as_ref().map_or(sender, LocalSigningKey::address);
-        // The opening transaction goes through `send_opening`, which stores the session key first.
-        let receipt = match method {
+        // The opening transaction: (to, data).
+        let (to, data) = match method {
             DepositMethod::Approve => {
                 self.approve(deposit).await?;
-                let data = abi::create_channel_with_signer(receiver, deposit, signer);
-                self.send_opening(receiver, deposit, session_key.as_ref(), self.contract, data).await?
+                (self.contract, abi::create_channel_with_signer(receiver, deposit, signer))
             }
             DepositMethod::Erc223 => {
                 let data = match &session_key {
                     Some(_) => TokenFallbackData::CreateChannelWithSigner { sender, receiver, signer },
                     None => TokenFallbackData::CreateChannel { sender, receiver },
                 };
-                let data = data.transfer_calldata(self.contract, deposit);
-                self.send_opening(receiver, deposit, session_key.as_ref(), self.token, data).await?
+                (self.token, data.transfer_calldata(self.contract, deposit))
             }
             DepositMethod::Permit => {
                 let (deadline, permit) = self.sign_permit(sender, deposit).await?;
-                let data = abi::create_channel_with_permit(receiver, deposit, signer, deadline, &permit);
-                self.send_opening(receiver, deposit, session_key.as_ref(), self.contract, data).await?
+                (self.contract, abi::create_channel_with_permit(receiver, deposit, signer, deadline, &permit))
             }
         };
+        // Sent through `send_opening`, which stores the session key first.
+        let receipt = self.send_opening(receiver, deposit, session_key.as_ref(), to, data).await?;
         let open_block_number = u32::try_from(receipt.block_number).map_err(|_| {
             UraidenError::new(ErrorKind::InvalidResponse, "the channel was mined in a block above uint32")
         })?;
@@ -875,28 +874,33 @@ impl Inner {
                 Ok(retry)
             };
             response = paying_fetch::fetch_within(&paying_request()?, timeout_ms).await?;
-            // A channel or top-up the receiver has not seen confirmed yet: the same proof
-            // becomes valid by itself once it has, so send it again (bounded) rather than fail.
             let started = js_sys::Date::now();
             let deadline = started + f64::from(self.confirmation_timeout_ms);
-            while response.status() == 402
-                && js_sys::Date::now() < deadline
-                && self.receiver_catching_up(paying_fetch::refusal(&response), &channel, balance).await?
-            {
-                sleep(self.poll_interval_ms).await;
-                response = paying_fetch::fetch_within(&paying_request()?, timeout_ms).await?;
-            }
-            // A rate limit charged nothing and the same proof pays after the wait: wait out a
-            // short `Retry-After` (bounded) and send it again; after a long one the 429 is the answer.
             let mut rate_limited = 0;
-            while let PaidAnswer::RateLimited { wait_secs: Some(wait), .. } =
-                paying_fetch::paid_answer(&response, balance)
-            {
-                if rate_limited == MAX_RATE_LIMIT_RETRIES {
-                    break;
-                }
-                rate_limited += 1;
-                sleep(u32::try_from(wait.saturating_mul(1000)).unwrap_or(u32::MAX)).await;
+            // The same proof sent again after a wait (one wait and send for both cases: each
+            // is a copy in the wasm). First while the receiver has not seen the channel or
+            // top-up confirmed yet: the proof becomes valid by itself once it has (bounded),
+            // rather than fail. Then while a rate limit, which charged nothing, asks for a
+            // short `Retry-After` (bounded); after a long one the 429 is the answer.
+            loop {
+                let wait_ms = if rate_limited == 0
+                    && response.status() == 402
+                    && js_sys::Date::now() < deadline
+                    && self.receiver_catching_up(paying_fetch::refusal(&response), &channel, balance).await?
+                {
+                    self.poll_interval_ms
+                } else {
+                    match paying_fetch::paid_answer(&response, balance) {
+                        PaidAnswer::RateLimited { wait_secs: Some(wait), .. }
+                            if rate_limited < MAX_RATE_LIMIT_RETRIES =>
+                        {
+                            rate_limited += 1;
+                            u32::try_from(wait.saturating_mul(1000)).unwrap_or(u32::MAX)
+                        }
+                        _ => break,
+                    }
+                };
+                sleep(wait_ms).await;
                 response = paying_fetch::fetch_within(&paying_request()?, timeout_ms).await?;
             }
             // Counted only once the receiver took it (the rule every sender follows).
