@@ -7,12 +7,12 @@
 
 use std::{cell::RefCell, future::Future, pin::Pin, rc::Rc};
 
-use alloy_primitives::{Address, Bytes, U256};
+use alloy_primitives::{Address, Bytes, B256, U256};
 use js_sys::{Array, Promise};
 use uraiden_protocol::{
-    balance_proof_typed_data, channel_manager_domain, close_request_typed_data, request_deadline,
-    status_request_typed_data, ChannelId, Eip712Domain, Json, LocalSigningKey, PaidAnswer, PaymentHeaders,
-    PaywallInfo, ProofSignature, Refusal, SignedCloseRequest, SignedStatusRequest, SolStruct,
+    balance_proof_typed_data, channel_manager_domain, close_request_typed_data, eip712_signing_hash,
+    request_deadline, status_request_typed_data, ChannelId, Eip712Domain, Json, LocalSigningKey, PaidAnswer,
+    PaymentHeaders, PaywallInfo, ProofSignature, Refusal, SignedCloseRequest, SignedStatusRequest,
     TokenFallbackData, MAX_RATE_LIMIT_RETRIES, U192,
 };
 use wasm_bindgen::prelude::*;
@@ -254,46 +254,50 @@ impl Inner {
 
     /// Signs `balance` in `channel`: with the session key when there is one, else the wallet.
     async fn sign(&self, channel: &ChannelState, balance: U192) -> Result<ProofSignature> {
+        let domain = self.domain();
         let proof = channel.id.balance_proof(balance);
-        self.sign_typed(channel, &proof, balance_proof_typed_data(&self.domain(), &proof)).await
+        let typed_data = balance_proof_typed_data(&domain, &proof);
+        self.sign_typed(channel, eip712_signing_hash(&domain, &proof), typed_data).await
     }
 
     /// A close request of `channel` at its balance, signed now (session key, else wallet).
     async fn close_request(&self, channel: &ChannelState) -> Result<SignedCloseRequest> {
         let deadline = request_deadline(unix_now());
+        let domain = self.domain();
         let request = channel.id.close_request(channel.balance, deadline);
-        let typed_data = close_request_typed_data(&self.domain(), &request);
-        let signature = self.sign_typed(channel, &request, typed_data).await?;
+        let typed_data = close_request_typed_data(&domain, &request);
+        let signature = self.sign_typed(channel, eip712_signing_hash(&domain, &request), typed_data).await?;
         Ok(SignedCloseRequest { channel: channel.id, balance: channel.balance, deadline, signature })
     }
 
     /// A status request of `channel`, signed now (session key, else wallet).
     async fn status_request(&self, channel: &ChannelState) -> Result<SignedStatusRequest> {
         let deadline = request_deadline(unix_now());
+        let domain = self.domain();
         let request = channel.id.status_request(deadline);
-        let typed_data = status_request_typed_data(&self.domain(), &request);
-        let signature = self.sign_typed(channel, &request, typed_data).await?;
+        let typed_data = status_request_typed_data(&domain, &request);
+        let signature = self.sign_typed(channel, eip712_signing_hash(&domain, &request), typed_data).await?;
         Ok(SignedStatusRequest { channel: channel.id, deadline, signature })
     }
 
-    /// Signs `message`, an EIP-712 struct of `channel` (`typed_data` is its wallet JSON): with the
-    /// session key when there is one, else the sender's wallet, whose signer is checked.
-    async fn sign_typed<T: SolStruct>(
+    /// Signs an EIP-712 struct of `channel`, given its signing hash under [`Self::domain`] and
+    /// `typed_data`, its wallet JSON: with the session key when there is one, else the sender's
+    /// wallet, whose signer is checked. Not generic over the struct: one copy for all of them.
+    async fn sign_typed(
         &self,
         channel: &ChannelState,
-        message: &T,
+        hash: B256,
         typed_data: Json,
     ) -> Result<ProofSignature> {
-        let domain = self.domain();
         if let Some(key) = &channel.session_key {
-            return Ok(key.sign_typed_data(&domain, message)?);
+            return Ok(key.sign_digest(&hash)?);
         }
         self.require_chain().await?;
         let signature = self.provider.sign_typed_data_v4(channel.id.sender, &typed_data.to_string()).await?;
         let signature = ProofSignature::from_hex(&signature).map_err(|e| {
             UraidenError::new(ErrorKind::InvalidSignature, format!("the wallet's signature is unusable: {e}"))
         })?;
-        let signer = signature.recover_signer(&message.eip712_signing_hash(&domain))?;
+        let signer = signature.recover_signer(&hash)?;
         if signer != channel.id.sender {
             return Err(UraidenError::new(
                 ErrorKind::InvalidSignature,
