@@ -64,9 +64,18 @@ impl FromJs for Eip6963ProviderDetail {
 }
 
 /// The items whose key was not seen before, in order (a wallet may announce itself twice).
+/// The keys seen are a list: a page has a handful of wallets, and a hash set would link a
+/// hasher and its random keys into the wasm for them.
 pub fn first_per_key<T>(items: impl IntoIterator<Item = (String, T)>) -> Vec<T> {
-    let mut seen = std::collections::HashSet::new();
-    items.into_iter().filter(|(key, _)| seen.insert(key.clone())).map(|(_, item)| item).collect()
+    let mut seen = Vec::new();
+    let mut first = Vec::new();
+    for (key, item) in items {
+        if !seen.contains(&key) {
+            seen.push(key);
+            first.push(item);
+        }
+    }
+    first
 }
 
 /// The announcement's `detail` (as announced: the page may compare providers) with its
