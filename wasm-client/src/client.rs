@@ -86,8 +86,9 @@ pub struct MicroRaiden {
     inner: Rc<Inner>,
 }
 
-/// Runs `body` as a Promise, rejecting with [`UraidenError`].
-fn promise<F>(body: F) -> Promise
+/// Runs `body` as a Promise, rejecting with [`UraidenError`] (every async export: the
+/// client's methods and `discoverWallets`).
+pub(crate) fn promise<F>(body: F) -> Promise
 where
     F: Future<Output = Result<JsValue>> + 'static,
 {

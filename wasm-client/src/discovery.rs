@@ -10,6 +10,7 @@ use wasm_bindgen::{prelude::*, JsCast};
 use web_sys::{CustomEvent, Event, EventTarget};
 
 use crate::{
+    client::promise,
     error::{ErrorKind, Result, UraidenError},
     from_js::{from_js, FieldError, FromJs, JsAny, Object},
     js::field,
@@ -116,9 +117,7 @@ async fn discover(timeout_ms: u32) -> Result<JsValue> {
 /// (default 250), to one entry per wallet, in the order they answered; `[]` when none did.
 #[wasm_bindgen(js_name = discoverWallets, unchecked_return_type = "Promise<Eip6963ProviderDetail[]>")]
 pub fn discover_wallets(#[wasm_bindgen(js_name = timeoutMs)] timeout_ms: Option<u32>) -> Promise {
-    wasm_bindgen_futures::future_to_promise(async move {
-        discover(timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS)).await.map_err(JsValue::from)
-    })
+    promise(discover(timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS)))
 }
 
 #[cfg(test)]
