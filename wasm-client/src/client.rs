@@ -685,8 +685,7 @@ impl Inner {
     }
 
     /// The channel `id` as the contract sees it; `None` when the contract has none by that id
-    /// (it deletes a channel when it settles). Not inlined: one copy for every caller.
-    #[inline(never)]
+    /// (it deletes a channel when it settles).
     async fn on_chain_channel(&self, id: &ChannelId) -> Result<Option<abi::OnChainChannel>> {
         match self.provider.call(self.contract, &abi::get_channel_info(id)).await {
             Ok(data) => abi::decode_channel_info(&data).map(Some),
