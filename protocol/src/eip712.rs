@@ -8,7 +8,7 @@
 //! that is signed and recovered. The contract, the wasm client and the server are all checked
 //! against the same known-answer vectors (`tests/vectors/eip712.json`).
 
-use alloy_primitives::{Address, U256};
+use alloy_primitives::{keccak256, Address, B256, U256};
 use alloy_sol_types::{sol, Eip712Domain, SolStruct};
 
 /// The EIP-712 domain name of `RaidenMicroTransferChannels`.
@@ -88,9 +88,19 @@ pub fn channel_manager_domain(chain_id: u64, verifying_contract: Address) -> Eip
 /// The digest a wallet signs for `message` under `domain`
 /// (`keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(message))`).
 ///
-/// The same as [`SolStruct::eip712_signing_hash`], as a function.
-pub fn eip712_signing_hash<T: SolStruct>(domain: &Eip712Domain, message: &T) -> alloy_primitives::B256 {
-    message.eip712_signing_hash(domain)
+/// The same as [`SolStruct::eip712_signing_hash`], as a function whose generic part is only the
+/// struct's own hash (the browser library signs several structs: one copy of the rest).
+pub fn eip712_signing_hash<T: SolStruct>(domain: &Eip712Domain, message: &T) -> B256 {
+    signing_digest(domain, &message.eip712_hash_struct())
+}
+
+/// `keccak256(0x1901 ‖ domainSeparator ‖ struct_hash)`.
+fn signing_digest(domain: &Eip712Domain, struct_hash: &B256) -> B256 {
+    let mut input = [0u8; 2 + 32 + 32];
+    input[..2].copy_from_slice(&[0x19, 0x01]);
+    input[2..34].copy_from_slice(domain.separator().as_slice());
+    input[34..].copy_from_slice(struct_hash.as_slice());
+    keccak256(input)
 }
 
 #[cfg(test)]
@@ -147,6 +157,8 @@ mod tests {
             openBlockNumber: balance.openBlockNumber,
             balance: balance.balance,
         };
+        assert_eq!(eip712_signing_hash(&domain, &balance), balance.eip712_signing_hash(&domain));
+        assert_eq!(eip712_signing_hash(&domain, &closing), closing.eip712_signing_hash(&domain));
         assert_ne!(eip712_signing_hash(&domain, &balance), eip712_signing_hash(&domain, &closing));
         // The domain binds the chain and the contract.
         let other_chain = channel_manager_domain(2, Address::repeat_byte(0x11));

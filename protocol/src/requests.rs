@@ -35,7 +35,7 @@ use alloy_sol_types::{Eip712Domain, SolStruct};
 
 use crate::{
     channel::ChannelId,
-    eip712::{CloseRequest, StatusRequest},
+    eip712::{eip712_signing_hash, CloseRequest, StatusRequest},
     error::{Error, Result},
     signature::ProofSignature,
     signer::LocalSigningKey,
@@ -148,7 +148,7 @@ fn verify_channel_request<T: SolStruct + ChannelRequest>(
     now: u64,
 ) -> Result<Address> {
     check_request_deadline(deadline, now)?;
-    let signer = signature.recover_signer(&message.eip712_signing_hash(domain))?;
+    let signer = signature.recover_signer(&eip712_signing_hash(domain, message))?;
     let sender = message.sender();
     if signer != sender && signer != channel_signer {
         return Err(Error::RequestSigner { signer, sender, channel_signer });

@@ -9,7 +9,7 @@
 use core::{fmt, str::FromStr};
 
 use alloy_primitives::{keccak256, uint, Address, Signature, B256, U256};
-use alloy_sol_types::{Eip712Domain, SolStruct};
+use alloy_sol_types::Eip712Domain;
 use k256::{
     elliptic_curve::{
         group::Group,
@@ -23,7 +23,7 @@ use k256::{
 };
 
 use crate::{
-    eip712::{BalanceProof, CloseRequest, ClosingProof, StatusRequest},
+    eip712::{eip712_signing_hash, BalanceProof, CloseRequest, ClosingProof, StatusRequest},
     error::{Error, Result},
 };
 
@@ -232,7 +232,7 @@ pub fn recover_balance_proof_signer(
     proof: &BalanceProof,
     signature: &ProofSignature,
 ) -> Result<Address> {
-    signature.recover_signer(&proof.eip712_signing_hash(domain))
+    signature.recover_signer(&eip712_signing_hash(domain, proof))
 }
 
 /// The address that signed `proof` under `domain`: valid when it is the receiver.
@@ -241,7 +241,7 @@ pub fn recover_closing_proof_signer(
     proof: &ClosingProof,
     signature: &ProofSignature,
 ) -> Result<Address> {
-    signature.recover_signer(&proof.eip712_signing_hash(domain))
+    signature.recover_signer(&eip712_signing_hash(domain, proof))
 }
 
 /// The address that signed `request` under `domain`: valid when it is the sender or the
@@ -251,7 +251,7 @@ pub fn recover_close_request_signer(
     request: &CloseRequest,
     signature: &ProofSignature,
 ) -> Result<Address> {
-    signature.recover_signer(&request.eip712_signing_hash(domain))
+    signature.recover_signer(&eip712_signing_hash(domain, request))
 }
 
 /// The address that signed `request` under `domain`: valid when it is the sender or the
@@ -261,7 +261,7 @@ pub fn recover_status_request_signer(
     request: &StatusRequest,
     signature: &ProofSignature,
 ) -> Result<Address> {
-    signature.recover_signer(&request.eip712_signing_hash(domain))
+    signature.recover_signer(&eip712_signing_hash(domain, request))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use alloy_sol_types::{Eip712Domain, SolStruct};
 use k256::ecdsa::SigningKey;
 
 use crate::{
-    eip712::{BalanceProof, CloseRequest, ClosingProof, StatusRequest},
+    eip712::{eip712_signing_hash, BalanceProof, CloseRequest, ClosingProof, StatusRequest},
     error::{Error, Result},
     signature::ProofSignature,
 };
@@ -126,7 +126,7 @@ impl LocalSigningKey {
         domain: &Eip712Domain,
         message: &T,
     ) -> Result<ProofSignature> {
-        self.sign_digest(&message.eip712_signing_hash(domain))
+        self.sign_digest(&eip712_signing_hash(domain, message))
     }
 
     /// Signs a sender's [`BalanceProof`] under the channel manager's `domain`.

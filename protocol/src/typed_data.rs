@@ -87,10 +87,15 @@ fn proof_typed_data<T: SolStruct>(
 /// `domain`: the types come from `T`'s own definition, the message as the caller wrote it
 /// (addresses lowercase `0x`, big integers as decimal strings).
 pub fn typed_data_json<T: SolStruct>(domain: &Eip712Domain, message: Json) -> Json {
+    struct_typed_data_json(domain, T::NAME, &T::eip712_root_type(), message)
+}
+
+/// [`typed_data_json`] of the struct `name` whose EIP-712 root type is `root_type`: not generic,
+/// so the browser library holds one copy for all its structs.
+fn struct_typed_data_json(domain: &Eip712Domain, name: &str, root_type: &str, message: Json) -> Json {
     // The field list comes from the `sol!` definition itself: `Name(type name,type name,…)`.
-    let root_type = T::eip712_root_type();
     let fields = root_type
-        .strip_prefix(T::NAME)
+        .strip_prefix(name)
         .and_then(|rest| rest.strip_prefix('('))
         .and_then(|rest| rest.strip_suffix(')'))
         .unwrap_or_default()
@@ -99,8 +104,8 @@ pub fn typed_data_json<T: SolStruct>(domain: &Eip712Domain, message: Json) -> Js
         .map(|(ty, name)| field_type(name, ty))
         .collect();
     Json::object([
-        ("types", Json::object([("EIP712Domain", domain_fields(domain)), (T::NAME, Json::Array(fields))])),
-        ("primaryType", Json::string(T::NAME)),
+        ("types", Json::object([("EIP712Domain", domain_fields(domain)), (name, Json::Array(fields))])),
+        ("primaryType", Json::string(name)),
         ("domain", domain_json(domain)),
         ("message", message),
     ])

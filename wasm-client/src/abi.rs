@@ -540,6 +540,14 @@ pub fn describe_revert(data: &[u8]) -> Option<String> {
     Some(format!("{name} {{ {fields} }}"))
 }
 
+/// Whether `error` (a failed `getChannelInfo` call, say) is the channel manager's
+/// `ChannelNotFound`: it has no channel by that key (never opened, or settled and deleted).
+pub fn is_channel_not_found(error: &UraidenError) -> bool {
+    const NAME: &[u8] = b"ChannelNotFound";
+    // A byte search: `str::contains` with a `&str` pattern links core's two-way searcher.
+    error.message().as_bytes().windows(NAME.len()).any(|window| window == NAME)
+}
+
 /// `Name(type name,…)` without the parameter names: `Name(type,…)`, what the selector hashes.
 fn canonical(error: &str) -> String {
     let Some((name, params)) = error.trim_end_matches(')').split_once('(') else {
@@ -965,6 +973,10 @@ mod tests {
         assert_eq!(describe_revert(&ZeroTopUp {}.abi_encode()).unwrap(), "ZeroTopUp");
         let not_found = describe_revert(&ChannelNotFound { key: B256::repeat_byte(1) }.abi_encode()).unwrap();
         assert!(not_found.starts_with("ChannelNotFound { key: 0x0101"), "{not_found}");
+        let error = |message: &str| UraidenError::new(ErrorKind::Rpc(3), message);
+        assert!(is_channel_not_found(&error(&format!("eth_call: reverted (contract error {not_found})"))));
+        assert!(!is_channel_not_found(&error("eth_call: reverted (contract error ChannelClosing { … })")));
+        assert!(!is_channel_not_found(&error("ChannelNotFoun")));
         let too_long = StringTooLong { str: "x\"y".into() }.abi_encode();
         assert_eq!(describe_revert(&too_long).unwrap(), "StringTooLong { str: \"x\\\"y\" }");
         // Every error the artifact names is known (and its selector unique).

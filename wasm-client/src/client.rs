@@ -7,12 +7,12 @@
 
 use std::{cell::RefCell, future::Future, pin::Pin, rc::Rc};
 
-use alloy_primitives::{Address, Bytes, U256};
+use alloy_primitives::{Address, Bytes, B256, U256};
 use js_sys::{Array, Promise};
 use uraiden_protocol::{
-    balance_proof_typed_data, channel_manager_domain, close_request_typed_data, request_deadline,
-    status_request_typed_data, ChannelId, Eip712Domain, Json, LocalSigningKey, PaidAnswer, PaymentHeaders,
-    PaywallInfo, ProofSignature, Refusal, SignedCloseRequest, SignedStatusRequest, SolStruct,
+    balance_proof_typed_data, channel_manager_domain, close_request_typed_data, eip712_signing_hash,
+    request_deadline, status_request_typed_data, ChannelId, Eip712Domain, Json, LocalSigningKey, PaidAnswer,
+    PaymentHeaders, PaywallInfo, ProofSignature, Refusal, SignedCloseRequest, SignedStatusRequest,
     TokenFallbackData, MAX_RATE_LIMIT_RETRIES, U192,
 };
 use wasm_bindgen::prelude::*;
@@ -86,8 +86,9 @@ pub struct MicroRaiden {
     inner: Rc<Inner>,
 }
 
-/// Runs `body` as a Promise, rejecting with [`UraidenError`].
-fn promise<F>(body: F) -> Promise
+/// Runs `body` as a Promise, rejecting with [`UraidenError`] (every async export: the
+/// client's methods and `discoverWallets`).
+pub(crate) fn promise<F>(body: F) -> Promise
 where
     F: Future<Output = Result<JsValue>> + 'static,
 {
@@ -254,46 +255,50 @@ impl Inner {
 
     /// Signs `balance` in `channel`: with the session key when there is one, else the wallet.
     async fn sign(&self, channel: &ChannelState, balance: U192) -> Result<ProofSignature> {
+        let domain = self.domain();
         let proof = channel.id.balance_proof(balance);
-        self.sign_typed(channel, &proof, balance_proof_typed_data(&self.domain(), &proof)).await
+        let typed_data = balance_proof_typed_data(&domain, &proof);
+        self.sign_typed(channel, eip712_signing_hash(&domain, &proof), typed_data).await
     }
 
     /// A close request of `channel` at its balance, signed now (session key, else wallet).
     async fn close_request(&self, channel: &ChannelState) -> Result<SignedCloseRequest> {
         let deadline = request_deadline(unix_now());
+        let domain = self.domain();
         let request = channel.id.close_request(channel.balance, deadline);
-        let typed_data = close_request_typed_data(&self.domain(), &request);
-        let signature = self.sign_typed(channel, &request, typed_data).await?;
+        let typed_data = close_request_typed_data(&domain, &request);
+        let signature = self.sign_typed(channel, eip712_signing_hash(&domain, &request), typed_data).await?;
         Ok(SignedCloseRequest { channel: channel.id, balance: channel.balance, deadline, signature })
     }
 
     /// A status request of `channel`, signed now (session key, else wallet).
     async fn status_request(&self, channel: &ChannelState) -> Result<SignedStatusRequest> {
         let deadline = request_deadline(unix_now());
+        let domain = self.domain();
         let request = channel.id.status_request(deadline);
-        let typed_data = status_request_typed_data(&self.domain(), &request);
-        let signature = self.sign_typed(channel, &request, typed_data).await?;
+        let typed_data = status_request_typed_data(&domain, &request);
+        let signature = self.sign_typed(channel, eip712_signing_hash(&domain, &request), typed_data).await?;
         Ok(SignedStatusRequest { channel: channel.id, deadline, signature })
     }
 
-    /// Signs `message`, an EIP-712 struct of `channel` (`typed_data` is its wallet JSON): with the
-    /// session key when there is one, else the sender's wallet, whose signer is checked.
-    async fn sign_typed<T: SolStruct>(
+    /// Signs an EIP-712 struct of `channel`, given its signing hash under [`Self::domain`] and
+    /// `typed_data`, its wallet JSON: with the session key when there is one, else the sender's
+    /// wallet, whose signer is checked. Not generic over the struct: one copy for all of them.
+    async fn sign_typed(
         &self,
         channel: &ChannelState,
-        message: &T,
+        hash: B256,
         typed_data: Json,
     ) -> Result<ProofSignature> {
-        let domain = self.domain();
         if let Some(key) = &channel.session_key {
-            return Ok(key.sign_typed_data(&domain, message)?);
+            return Ok(key.sign_digest(&hash)?);
         }
         self.require_chain().await?;
         let signature = self.provider.sign_typed_data_v4(channel.id.sender, &typed_data.to_string()).await?;
         let signature = ProofSignature::from_hex(&signature).map_err(|e| {
             UraidenError::new(ErrorKind::InvalidSignature, format!("the wallet's signature is unusable: {e}"))
         })?;
-        let signer = signature.recover_signer(&message.eip712_signing_hash(&domain))?;
+        let signer = signature.recover_signer(&hash)?;
         if signer != channel.id.sender {
             return Err(UraidenError::new(
                 ErrorKind::InvalidSignature,
@@ -341,27 +346,26 @@ impl Inner {
             self.refuse_second_channel(sender, receiver).await?;
         }
         let signer = session_key.as_ref().map_or(sender, LocalSigningKey::address);
-        // The opening transaction goes through `send_opening`, which stores the session key first.
-        let receipt = match method {
+        // The opening transaction: (to, data).
+        let (to, data) = match method {
             DepositMethod::Approve => {
                 self.approve(deposit).await?;
-                let data = abi::create_channel_with_signer(receiver, deposit, signer);
-                self.send_opening(receiver, deposit, session_key.as_ref(), self.contract, data).await?
+                (self.contract, abi::create_channel_with_signer(receiver, deposit, signer))
             }
             DepositMethod::Erc223 => {
                 let data = match &session_key {
                     Some(_) => TokenFallbackData::CreateChannelWithSigner { sender, receiver, signer },
                     None => TokenFallbackData::CreateChannel { sender, receiver },
                 };
-                let data = data.transfer_calldata(self.contract, deposit);
-                self.send_opening(receiver, deposit, session_key.as_ref(), self.token, data).await?
+                (self.token, data.transfer_calldata(self.contract, deposit))
             }
             DepositMethod::Permit => {
                 let (deadline, permit) = self.sign_permit(sender, deposit).await?;
-                let data = abi::create_channel_with_permit(receiver, deposit, signer, deadline, &permit);
-                self.send_opening(receiver, deposit, session_key.as_ref(), self.contract, data).await?
+                (self.contract, abi::create_channel_with_permit(receiver, deposit, signer, deadline, &permit))
             }
         };
+        // Sent through `send_opening`, which stores the session key first.
+        let receipt = self.send_opening(receiver, deposit, session_key.as_ref(), to, data).await?;
         let open_block_number = u32::try_from(receipt.block_number).map_err(|_| {
             UraidenError::new(ErrorKind::InvalidResponse, "the channel was mined in a block above uint32")
         })?;
@@ -669,12 +673,8 @@ impl Inner {
         let blocks = self.provider.log_blocks(self.contract, &topics, from_block.unwrap_or(0)).await?;
         for open_block_number in newest_first(blocks)? {
             let id = ChannelId::new(sender, receiver, open_block_number);
-            let info = match self.provider.call(self.contract, &abi::get_channel_info(&id)).await {
-                Ok(data) => abi::decode_channel_info(&data)?,
-                // Settled channels are deleted: look at the one before.
-                Err(error) if error.message().contains("ChannelNotFound") => continue,
-                Err(error) => return Err(error),
-            };
+            // Settled channels are deleted: look at the one before.
+            let Some(info) = self.on_chain_channel(&id).await? else { continue };
             let signer = abi::decode_channel_signer(
                 &self.provider.call(self.contract, &abi::get_channel_signer(&id)).await?,
             )?;
@@ -684,23 +684,29 @@ impl Inner {
         Ok(JsValue::NULL)
     }
 
+    /// The channel `id` as the contract sees it; `None` when the contract has none by that id
+    /// (it deletes a channel when it settles).
+    async fn on_chain_channel(&self, id: &ChannelId) -> Result<Option<abi::OnChainChannel>> {
+        match self.provider.call(self.contract, &abi::get_channel_info(id)).await {
+            Ok(data) => abi::decode_channel_info(&data).map(Some),
+            Err(error) if abi::is_channel_not_found(&error) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
     async fn get_channel_info(&self) -> Result<JsValue> {
         let channel = self.current_channel()?;
         self.refuse_reading_another_chain("read the channel's state on chain").await?;
-        let info = match self.provider.call(self.contract, &abi::get_channel_info(&channel.id)).await {
-            Ok(data) => abi::decode_channel_info(&data)?,
+        let Some(info) = self.on_chain_channel(&channel.id).await? else {
             // The contract deletes a channel when it settles.
-            Err(error) if error.message().contains("ChannelNotFound") => {
-                return Ok(OnChainChannelInfo {
-                    state: ChannelPhase::Settled,
-                    deposit: Amount(U192::ZERO),
-                    settle_block_number: 0,
-                    closing_balance: Amount(U192::ZERO),
-                    withdrawn_balance: Amount(U192::ZERO),
-                }
-                .to_js());
+            return Ok(OnChainChannelInfo {
+                state: ChannelPhase::Settled,
+                deposit: Amount(U192::ZERO),
+                settle_block_number: 0,
+                closing_balance: Amount(U192::ZERO),
+                withdrawn_balance: Amount(U192::ZERO),
             }
-            Err(error) => return Err(error),
+            .to_js());
         };
         Ok(OnChainChannelInfo {
             state: if info.settle_block_number == 0 { ChannelPhase::Open } else { ChannelPhase::Closing },
@@ -738,13 +744,10 @@ impl Inner {
             return Ok(true);
         }
         match refusal {
-            Some(Refusal::NonexistingChannel) => {
-                match self.provider.call(self.contract, &abi::get_channel_info(&channel.id)).await {
-                    Ok(data) => Ok(abi::decode_channel_info(&data)?.settle_block_number == 0),
-                    Err(error) if error.message().contains("ChannelNotFound") => Ok(false),
-                    Err(error) => Err(error),
-                }
-            }
+            Some(Refusal::NonexistingChannel) => Ok(self
+                .on_chain_channel(&channel.id)
+                .await?
+                .is_some_and(|info| info.settle_block_number == 0)),
             _ => Ok(false),
         }
     }
@@ -875,28 +878,33 @@ impl Inner {
                 Ok(retry)
             };
             response = paying_fetch::fetch_within(&paying_request()?, timeout_ms).await?;
-            // A channel or top-up the receiver has not seen confirmed yet: the same proof
-            // becomes valid by itself once it has, so send it again (bounded) rather than fail.
             let started = js_sys::Date::now();
             let deadline = started + f64::from(self.confirmation_timeout_ms);
-            while response.status() == 402
-                && js_sys::Date::now() < deadline
-                && self.receiver_catching_up(paying_fetch::refusal(&response), &channel, balance).await?
-            {
-                sleep(self.poll_interval_ms).await;
-                response = paying_fetch::fetch_within(&paying_request()?, timeout_ms).await?;
-            }
-            // A rate limit charged nothing and the same proof pays after the wait: wait out a
-            // short `Retry-After` (bounded) and send it again; after a long one the 429 is the answer.
             let mut rate_limited = 0;
-            while let PaidAnswer::RateLimited { wait_secs: Some(wait), .. } =
-                paying_fetch::paid_answer(&response, balance)
-            {
-                if rate_limited == MAX_RATE_LIMIT_RETRIES {
-                    break;
-                }
-                rate_limited += 1;
-                sleep(u32::try_from(wait.saturating_mul(1000)).unwrap_or(u32::MAX)).await;
+            // The same proof sent again after a wait (one wait and send for both cases: each
+            // is a copy in the wasm). First while the receiver has not seen the channel or
+            // top-up confirmed yet: the proof becomes valid by itself once it has (bounded),
+            // rather than fail. Then while a rate limit, which charged nothing, asks for a
+            // short `Retry-After` (bounded); after a long one the 429 is the answer.
+            loop {
+                let wait_ms = if rate_limited == 0
+                    && response.status() == 402
+                    && js_sys::Date::now() < deadline
+                    && self.receiver_catching_up(paying_fetch::refusal(&response), &channel, balance).await?
+                {
+                    self.poll_interval_ms
+                } else {
+                    match paying_fetch::paid_answer(&response, balance) {
+                        PaidAnswer::RateLimited { wait_secs: Some(wait), .. }
+                            if rate_limited < MAX_RATE_LIMIT_RETRIES =>
+                        {
+                            rate_limited += 1;
+                            u32::try_from(wait.saturating_mul(1000)).unwrap_or(u32::MAX)
+                        }
+                        _ => break,
+                    }
+                };
+                sleep(wait_ms).await;
                 response = paying_fetch::fetch_within(&paying_request()?, timeout_ms).await?;
             }
             // Counted only once the receiver took it (the rule every sender follows).

@@ -34,7 +34,8 @@ pub fn close_url(receiver_url: &str, channel: &ChannelId) -> Result<String> {
     if url.contains(['?', '#']) {
         return Err(bad("expected a URL without query or fragment"));
     }
-    let path_start = match url.find("://") {
+    // A byte search: `str::find` with a `&str` pattern links core's two-way searcher.
+    let path_start = match url.as_bytes().windows(3).position(|window| window == b"://") {
         Some(scheme_end) => url[scheme_end + 3..].find('/').map(|at| scheme_end + 3 + at),
         None => Some(0),
     };

@@ -10,6 +10,7 @@ use wasm_bindgen::{prelude::*, JsCast};
 use web_sys::{CustomEvent, Event, EventTarget};
 
 use crate::{
+    client::promise,
     error::{ErrorKind, Result, UraidenError},
     from_js::{from_js, FieldError, FromJs, JsAny, Object},
     js::field,
@@ -64,9 +65,18 @@ impl FromJs for Eip6963ProviderDetail {
 }
 
 /// The items whose key was not seen before, in order (a wallet may announce itself twice).
+/// The keys seen are a list: a page has a handful of wallets, and a hash set would link a
+/// hasher and its random keys into the wasm for them.
 pub fn first_per_key<T>(items: impl IntoIterator<Item = (String, T)>) -> Vec<T> {
-    let mut seen = std::collections::HashSet::new();
-    items.into_iter().filter(|(key, _)| seen.insert(key.clone())).map(|(_, item)| item).collect()
+    let mut seen = Vec::new();
+    let mut first = Vec::new();
+    for (key, item) in items {
+        if !seen.contains(&key) {
+            seen.push(key);
+            first.push(item);
+        }
+    }
+    first
 }
 
 /// The announcement's `detail` (as announced: the page may compare providers) with its
@@ -107,9 +117,7 @@ async fn discover(timeout_ms: u32) -> Result<JsValue> {
 /// (default 250), to one entry per wallet, in the order they answered; `[]` when none did.
 #[wasm_bindgen(js_name = discoverWallets, unchecked_return_type = "Promise<Eip6963ProviderDetail[]>")]
 pub fn discover_wallets(#[wasm_bindgen(js_name = timeoutMs)] timeout_ms: Option<u32>) -> Promise {
-    wasm_bindgen_futures::future_to_promise(async move {
-        discover(timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS)).await.map_err(JsValue::from)
-    })
+    promise(discover(timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS)))
 }
 
 #[cfg(test)]

@@ -18,9 +18,16 @@ pub fn field(object: &JsValue, key: &str) -> Option<JsValue> {
 pub struct ObjectBuilder(Object);
 
 impl ObjectBuilder {
-    /// Sets `key` (setting a field on a fresh plain object cannot fail).
+    /// Sets `key`.
     pub fn set(self, key: &str, value: impl Into<JsValue>) -> Self {
-        let _ = Reflect::set(&self.0, &JsValue::from_str(key), &value.into());
+        self.set_value(key, value.into())
+    }
+
+    /// Not generic: one copy for every value type (setting a field on a fresh plain object
+    /// cannot fail).
+    #[inline(never)]
+    fn set_value(self, key: &str, value: JsValue) -> Self {
+        let _ = Reflect::set(&self.0, &JsValue::from_str(key), &value);
         self
     }
 

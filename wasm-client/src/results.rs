@@ -226,13 +226,13 @@ pub struct PendingChannel {
 impl ToJs for Channel {
     fn to_js(&self) -> JsValue {
         Fields::new()
-            .field("sender", &self.sender)
-            .field("receiver", &self.receiver)
-            .field("openBlockNumber", &self.open_block_number)
-            .field("deposit", &self.deposit)
-            .field("balance", &self.balance)
-            .field("signer", &self.signer)
-            .field("sessionKey", &self.session_key)
+            .field("sender", self.sender.to_js())
+            .field("receiver", self.receiver.to_js())
+            .field("openBlockNumber", self.open_block_number.to_js())
+            .field("deposit", self.deposit.to_js())
+            .field("balance", self.balance.to_js())
+            .field("signer", self.signer.to_js())
+            .field("sessionKey", self.session_key.to_js())
             .build()
     }
 }
@@ -240,11 +240,11 @@ impl ToJs for Channel {
 impl ToJs for SignedBalanceProof {
     fn to_js(&self) -> JsValue {
         Fields::new()
-            .field("sender", &self.sender)
-            .field("receiver", &self.receiver)
-            .field("openBlockNumber", &self.open_block_number)
-            .field("balance", &self.balance)
-            .field("signature", &self.signature)
+            .field("sender", self.sender.to_js())
+            .field("receiver", self.receiver.to_js())
+            .field("openBlockNumber", self.open_block_number.to_js())
+            .field("balance", self.balance.to_js())
+            .field("signature", self.signature.to_js())
             .build()
     }
 }
@@ -262,11 +262,11 @@ impl ToJs for ChannelPhase {
 impl ToJs for OnChainChannelInfo {
     fn to_js(&self) -> JsValue {
         Fields::new()
-            .field("state", &self.state)
-            .field("deposit", &self.deposit)
-            .field("settleBlockNumber", &self.settle_block_number)
-            .field("closingBalance", &self.closing_balance)
-            .field("withdrawnBalance", &self.withdrawn_balance)
+            .field("state", self.state.to_js())
+            .field("deposit", self.deposit.to_js())
+            .field("settleBlockNumber", self.settle_block_number.to_js())
+            .field("closingBalance", self.closing_balance.to_js())
+            .field("withdrawnBalance", self.withdrawn_balance.to_js())
             .build()
     }
 }
@@ -274,11 +274,11 @@ impl ToJs for OnChainChannelInfo {
 impl ToJs for TokenInfo {
     fn to_js(&self) -> JsValue {
         Fields::new()
-            .field("address", &self.address)
-            .field("name", &self.name)
-            .field("symbol", &self.symbol)
-            .field("decimals", &self.decimals)
-            .field("balance", &self.balance)
+            .field("address", self.address.to_js())
+            .field("name", self.name.to_js())
+            .field("symbol", self.symbol.to_js())
+            .field("decimals", self.decimals.to_js())
+            .field("balance", self.balance.to_js())
             .build()
     }
 }
@@ -286,8 +286,8 @@ impl ToJs for TokenInfo {
 impl ToJs for TransactionResult {
     fn to_js(&self) -> JsValue {
         Fields::new()
-            .field("transactionHash", &self.transaction_hash)
-            .field("blockNumber", &self.block_number)
+            .field("transactionHash", self.transaction_hash.to_js())
+            .field("blockNumber", self.block_number.to_js())
             .build()
     }
 }
@@ -295,10 +295,10 @@ impl ToJs for TransactionResult {
 impl ToJs for CloseResult {
     fn to_js(&self) -> JsValue {
         Fields::new()
-            .field("transactionHash", &self.transaction_hash)
-            .field("blockNumber", &self.block_number)
-            .field("cooperative", &self.cooperative)
-            .field("balance", &self.balance)
+            .field("transactionHash", self.transaction_hash.to_js())
+            .field("blockNumber", self.block_number.to_js())
+            .field("cooperative", self.cooperative.to_js())
+            .field("balance", self.balance.to_js())
             .optional("fallbackReason", &self.fallback_reason)
             .build()
     }
@@ -307,10 +307,10 @@ impl ToJs for CloseResult {
 impl ToJs for ReceiverStatus {
     fn to_js(&self) -> JsValue {
         Fields::new()
-            .field("reason", &self.reason)
-            .field("balance", &self.balance)
-            .field("balanceSignature", &self.balance_signature)
-            .field("resynced", &self.resynced)
+            .field("reason", self.reason.to_js())
+            .field("balance", self.balance.to_js())
+            .field("balanceSignature", self.balance_signature.to_js())
+            .field("resynced", self.resynced.to_js())
             .build()
     }
 }
@@ -318,9 +318,9 @@ impl ToJs for ReceiverStatus {
 impl ToJs for ClosingSignature {
     fn to_js(&self) -> JsValue {
         Fields::new()
-            .field("balance", &self.balance)
-            .field("balanceSignature", &self.balance_signature)
-            .field("closingSignature", &self.closing_signature)
+            .field("balance", self.balance.to_js())
+            .field("balanceSignature", self.balance_signature.to_js())
+            .field("closingSignature", self.closing_signature.to_js())
             .build()
     }
 }
@@ -328,12 +328,12 @@ impl ToJs for ClosingSignature {
 impl ToJs for PendingChannel {
     fn to_js(&self) -> JsValue {
         Fields::new()
-            .field("receiver", &self.receiver)
-            .field("signer", &self.signer)
-            .field("deposit", &self.deposit)
-            .field("since", &self.since)
-            .field("transactionHash", &self.transaction_hash)
-            .field("stale", &self.stale)
+            .field("receiver", self.receiver.to_js())
+            .field("signer", self.signer.to_js())
+            .field("deposit", self.deposit.to_js())
+            .field("since", self.since.to_js())
+            .field("transactionHash", self.transaction_hash.to_js())
+            .field("stale", self.stale.to_js())
             .build()
     }
 }

@@ -29,23 +29,19 @@ impl Fields {
         Self(Object::new())
     }
 
-    /// Sets `key` to `value` (`null` for a `None`).
-    pub fn field(self, key: &str, value: &impl ToJs) -> Self {
-        self.set(key, &value.to_js())
-    }
-
-    /// Not generic: one copy for every field of every result.
+    /// Sets `key` to `value` (a field's [`ToJs::to_js`]). Not generic: one copy for every
+    /// field of every result.
     #[inline(never)]
-    fn set(self, key: &str, value: &JsValue) -> Self {
+    pub fn field(self, key: &str, value: JsValue) -> Self {
         // Setting a field of a fresh plain object cannot fail.
-        let _ = Reflect::set(&self.0, &JsValue::from_str(key), value);
+        let _ = Reflect::set(&self.0, &JsValue::from_str(key), &value);
         self
     }
 
     /// Sets `key` only when there is a value (an optional field, absent rather than `null`).
     pub fn optional<T: ToJs>(self, key: &str, value: &Option<T>) -> Self {
         match value {
-            Some(value) => self.field(key, value),
+            Some(value) => self.field(key, value.to_js()),
             None => self,
         }
     }

@@ -92,11 +92,8 @@ impl Inner {
 
     /// Whether the contract says `channel` is open (no close requested); `None` when it cannot be asked.
     async fn is_open_on_chain(&self, channel: &ChannelState) -> Option<bool> {
-        match self.provider.call(self.contract, &abi::get_channel_info(&channel.id)).await {
-            Ok(data) => abi::decode_channel_info(&data).ok().map(|info| info.settle_block_number == 0),
-            Err(error) if error.message().contains("ChannelNotFound") => Some(false),
-            Err(_) => None,
-        }
+        let info = self.on_chain_channel(&channel.id).await.ok()?;
+        Some(info.is_some_and(|info| info.settle_block_number == 0))
     }
 
     /// Stores each channel being opened whose `ChannelCreated` event (the one naming its session
@@ -175,11 +172,7 @@ impl Inner {
         blocks.extend(stored.iter().map(|block| u64::from(*block)));
         for open_block_number in newest_first(blocks)? {
             let id = ChannelId::new(sender, receiver, open_block_number);
-            let open = match self.provider.call(self.contract, &abi::get_channel_info(&id)).await {
-                Ok(data) => abi::decode_channel_info(&data)?.settle_block_number == 0,
-                Err(error) if error.message().contains("ChannelNotFound") => false,
-                Err(error) => return Err(error),
-            };
+            let open = self.on_chain_channel(&id).await?.is_some_and(|info| info.settle_block_number == 0);
             if open {
                 let unknown_here = if stored.contains(&open_block_number) {
                     ""
