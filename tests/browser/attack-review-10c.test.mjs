@@ -396,3 +396,354 @@ test(
     },
   ),
 );
+
+// The same false "kept" from storage restored one payment behind (a backup, a profile synced from
+// another machine, a record whose last write was lost): the record says balance 5, the receiver
+// holds 10 (signed by the same session key). The library signs 10 again, the receiver refuses it
+// and names it: the library throws PaymentRefused though nothing was kept.
+// Seen: thrown 5014 "the receiver kept the payment (… balance 10 …)". Fix: an in-flight marker (see
+// above) does not cover a restored record; only asking the receiver's last proof (a status request,
+// free with a session key) before the first payment of a client instance whose record was not
+// booked from a receiver's answer in this instance tells a held proof from a kept one.
+test(
+  "a record restored one payment behind pays on top of the receiver's last proof instead of throwing PaymentRefused",
+  { todo: "a restored record one price behind makes the receiver's last proof look kept" },
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      const user = await newUser(stack.serverUrl, 100n);
+      try {
+        assert.equal((await payIn(user.page, `${stack.serverUrl}/echofix/one`)).status, 200);
+        const backup = await user.page.evaluate(() => {
+          const key = Object.keys(localStorage).find((k) => k.startsWith("uraiden:v2:") && !k.includes(":pending:"));
+          return { key, value: localStorage.getItem(key) };
+        });
+        assert.equal((await payIn(user.page, `${stack.serverUrl}/echofix/two`)).status, 200);
+        await user.page.evaluate(({ key, value }) => localStorage.setItem(key, value), backup);
+        await user.page.reload();
+        await loadLibrary(user.page, stack.serverUrl);
+        assert.equal(await connect(user.page), String(PRICE), "the restored record");
+        const next = await payIn(user.page, `${stack.serverUrl}/echofix/three`);
+        assert.equal(next.status, 200, JSON.stringify(next));
+        assert.equal(await receiverBalance(user.sender.address, user.channel.openBlockNumber), 3n * PRICE);
+        assert.equal(next.balance, String(3n * PRICE));
+      } finally {
+        await user.browser.close();
+      }
+    },
+  ),
+);
+
+// Three tabs of the app pay from one channel at once, three payingFetch calls each. The channel's
+// Web Lock makes them take turns, and each turn continues from the record the previous holder
+// stored in localStorage; but localStorage is not consistent across tabs (each renderer keeps its
+// own copy, updated asynchronously): the tab taking the lock right after another may read the
+// record from before the other's last payment, sign that payment's balance again, and have the
+// receiver name it as its last proof: "kept", PaymentRefused, for an honest receiver. (300
+// increments of a localStorage counter under one Web Lock from three tabs end at about 282.)
+// Seen: 8 × 200 and one thrown 5014 "the receiver kept the payment (… balance 20 …)"; the call
+// signed a balance another tab had just paid (a double-signed balance). Fix (wasm-client/src/
+// storage.rs, client.rs Inner::channel_turn and paying_fetch::kept_payment's `stored`): hand the
+// channel's state from one lock holder to the next through a store consistent across tabs
+// (IndexedDB, whose readwrite transactions are serialised for the origin), not localStorage.
+test(
+  "three tabs paying three times each at once from one channel all pay, once each",
+  { todo: "the Web Lock hands the balance over through localStorage, which other tabs may read stale" },
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      const user = await newUser(stack.serverUrl, 100n);
+      try {
+        const tabs = [user.page, await anotherTab(user, stack.serverUrl), await anotherTab(user, stack.serverUrl)];
+        const results = await Promise.all(
+          tabs.map((page, tab) =>
+            page.evaluate(
+              (urls) =>
+                Promise.all(
+                  urls.map((url) =>
+                    window.client.payingFetch(url, { maxPrice: 5n }).then((r) => r.status, (e) => `thrown ${e.code}: ${e.message}`),
+                  ),
+                ),
+              [0, 1, 2].map((call) => `${stack.serverUrl}/echofix/tab${tab}-call${call}`),
+            ),
+          ),
+        );
+        assert.deepEqual(results.flat(), Array(9).fill(200));
+        assert.equal(await receiverBalance(user.sender.address, user.channel.openBlockNumber), 9n * PRICE);
+        assert.deepEqual(await storedRecords(user.page), [{ balance: String(9n * PRICE), sessionKey: true }]);
+      } finally {
+        await user.browser.close();
+      }
+    },
+  ),
+);
+
+// A tab holding the channel's Web Lock (a paid request on its way, never answered) is closed. Held:
+// the browser releases the lock with the tab, and another tab's payment goes through.
+test(
+  "a tab closed while its payment holds the channel's Web Lock does not block the other tabs",
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      let held = 0;
+      let release;
+      const never = new Promise((resolve) => (release = resolve));
+      const gateway = await gatewayFor(async (request) => {
+        if (!request.headers["rdn-balance"] || !request.url.includes("/held")) return null;
+        held += 1;
+        await never; // never reaches the receiver
+        return new Response("gone", { status: 503 });
+      });
+      const user = await newUser(gateway.url, 100n);
+      try {
+        const otherTab = await anotherTab(user, gateway.url);
+        await user.page.evaluate((url) => {
+          window.client.payingFetch(url, { maxPrice: 5n }).catch(() => {});
+        }, `${gateway.url}/echofix/held`);
+        await waitUntil(() => held > 0, { timeout: 30_000, message: "the first tab's payment to be on its way" });
+        await user.page.close();
+        assert.equal(await settledWithin(otherTab, `${gateway.url}/echofix/after`, {}, 15_000), 200);
+        assert.equal(await receiverBalance(user.sender.address, user.channel.openBlockNumber), PRICE);
+      } finally {
+        release();
+        await user.browser.close();
+        await gateway.stop();
+      }
+    },
+  ),
+);
+
+// Tab B pays (the stored record moves to 5); tab A, which loaded the channel before, then tops it
+// up. topUpChannel adds the deposit to tab A's own copy of the channel (balance 0) in preference to
+// the stored one, and stores that: the stored record goes back to balance 0. Tab A's next payment
+// re-signs balance 5, which the receiver already holds from tab B and names as its last proof:
+// tab A throws PaymentRefused ("kept"), though no one did anything wrong.
+// Seen: stored balance "0" after the top-up. Fix (wasm-client/src/client.rs,
+// Inner::top_up_channel): book the top-up under the channel's Web Lock onto the stored record
+// continued as payingFetch does (`ChannelState::continued_from_store`), never onto an older copy.
+test(
+  "a top-up in a tab that loaded the channel before another tab paid does not move the stored balance back",
+  { todo: "topUpChannel stores its tab's stale balance over the newer stored one" },
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      const user = await newUser(stack.serverUrl, 100n);
+      try {
+        const otherTab = await anotherTab(user, stack.serverUrl);
+        assert.equal((await payIn(otherTab, `${stack.serverUrl}/echofix/in-b`)).status, 200);
+        const topped = await user.page.evaluate(async () => {
+          const channel = await window.client.topUpChannel(50n);
+          return { deposit: String(channel.deposit), balance: String(channel.balance) };
+        });
+        assert.deepEqual(await storedRecords(user.page), [{ balance: String(PRICE), sessionKey: true }], JSON.stringify(topped));
+        const next = await payIn(user.page, `${stack.serverUrl}/echofix/in-a`);
+        assert.equal(next.status, 200, JSON.stringify(next));
+        assert.equal(await receiverBalance(user.sender.address, user.channel.openBlockNumber), 2n * PRICE);
+      } finally {
+        await user.browser.close();
+      }
+    },
+  ),
+);
+
+// forgetStoredChannel({ force: true }) while a payment is on its way; the answer comes after.
+// Held: the late answer neither stores the forgotten record again nor makes it current.
+test(
+  "a payment answered after forgetStoredChannel({ force: true }) does not bring the channel back",
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      let forwarded = 0;
+      let release;
+      const later = new Promise((resolve) => (release = resolve));
+      const gateway = await gatewayFor(async (request, forward) => {
+        if (!request.headers["rdn-balance"]) return null;
+        const answer = await forward();
+        forwarded += 1;
+        await later;
+        return answer;
+      });
+      const user = await newUser(gateway.url, 100n);
+      try {
+        await user.page.evaluate((url) => {
+          window.paid = window.client.payingFetch(url, { maxPrice: 5n }).then((r) => r.status, (e) => e.code);
+        }, `${gateway.url}/echofix/late`);
+        await waitUntil(() => forwarded > 0, { timeout: 30_000, message: "the payment to reach the receiver" });
+        await user.page.evaluate(() => window.client.forgetStoredChannel({ force: true }));
+        release();
+        assert.equal(await user.page.evaluate(() => window.paid), 200);
+        assert.deepEqual(await storedRecords(user.page), []);
+        assert.equal(await user.page.evaluate(() => window.client.channel), null);
+      } finally {
+        release();
+        await user.browser.close();
+        await gateway.stop();
+      }
+    },
+  ),
+);
+
+// paymentTimeoutMs at its edges. A huge value is clamped to setTimeout's maximum: held. 0 can
+// never be met, yet the library signs the proof, sends it, aborts it at once and throws Timeout:
+// the paid request had already left (the gateway saw it; the receiver may take it), so a caller
+// who meant "no timeout" pays for nothing on every call (the next call then pays on top).
+// Seen: thrown 5008 "no answer … within 0 ms", 1 paid request sent. Fix (wasm-client/src/
+// client.rs MicroRaiden::create and Inner::paying_fetch, where paymentTimeoutMs is read): refuse
+// 0 as InvalidArgument before anything is signed (as confirmations: 0 is), or read it as "none".
+test(
+  "paymentTimeoutMs 0 sends no payment it then abandons, and a huge one pays",
+  { todo: "paymentTimeoutMs 0 is accepted: the payment is sent, then abandoned at once" },
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      let paid = 0;
+      const gateway = await gatewayFor(async (request) => {
+        if (request.headers["rdn-balance"]) paid += 1;
+        return null;
+      });
+      const user = await newUser(gateway.url, 100n);
+      try {
+        const huge = await settledWithin(
+          user.page,
+          `${gateway.url}/echofix/huge`,
+          { paymentTimeoutMs: Number.MAX_SAFE_INTEGER },
+          20_000,
+        );
+        assert.equal(huge, 200);
+        paid = 0;
+        const zero = await settledWithin(user.page, `${gateway.url}/echofix/zero`, { paymentTimeoutMs: 0 }, 20_000);
+        assert.ok(
+          zero === 200 || (String(zero).startsWith("thrown 5001") && paid === 0),
+          `paymentTimeoutMs 0: ${zero}; paid requests sent: ${paid}`,
+        );
+      } finally {
+        await user.browser.close();
+        await gateway.stop();
+      }
+    },
+  ),
+);
+
+/** secp256k1's group order: `s` and `n - s` both verify (ECDSA malleability). */
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
+/** The other signature of the same proof: (r, n - s) with the other recovery id. */
+function malleated(signature) {
+  const hex = signature.slice(2);
+  const s = SECP256K1_N - BigInt(`0x${hex.slice(64, 128)}`);
+  const v = parseInt(hex.slice(128, 130), 16) === 27 ? 28 : 27;
+  return `0x${hex.slice(0, 64)}${s.toString(16).padStart(64, "0")}${v.toString(16)}`;
+}
+
+// The receiver (or a gateway) takes the payment, refuses the request, and names the payment as
+// its last proof with the proof's other, high-s signature, so that it does not look like the
+// proof this call sent (which would stop the call) and the library pays on top again. Held: the
+// library reads only low-s signatures (as the contract), the malleated answer is not believed,
+// the call throws PaymentRefused: one price, not more.
+test(
+  "a receiver naming the kept payment with its malleated signature still gets one price only",
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      const gateway = await gatewayFor(async (request, forward) => {
+        if (request.headers["rdn-status-signature"]) {
+          const answer = await forward();
+          const signature = answer.headers.get("rdn-balance-signature");
+          if (!signature) return answer;
+          const headers = new Headers(answer.headers);
+          headers.set("rdn-balance-signature", malleated(signature));
+          return new Response(await answer.arrayBuffer(), { status: answer.status, headers });
+        }
+        if (!request.headers["rdn-balance"]) return null;
+        const taken = await forward();
+        if (taken.status !== 200) return taken;
+        const unpaid = await forward({ drop: PAYMENT_HEADERS });
+        const headers = new Headers(unpaid.headers);
+        headers.set("RDN-Invalid-Balance-Proof", "1");
+        return new Response(await unpaid.arrayBuffer(), { status: 402, headers });
+      });
+      const user = await newUser(gateway.url, 100n);
+      try {
+        const result = await payIn(user.page, `${gateway.url}/echofix/malleated`);
+        const held = await receiverBalance(user.sender.address, user.channel.openBlockNumber);
+        assert.equal(held, PRICE, JSON.stringify(result));
+        assert.equal(result.thrown?.code, 5014, JSON.stringify(result));
+        assert.ok(BigInt(result.balance) <= held, `the library counts ${result.balance}, the receiver holds ${held}`);
+      } finally {
+        await user.browser.close();
+        await gateway.stop();
+      }
+    },
+  ),
+);
+
+// A listed origin's 402 names another receiver (a compromised or misconfigured shop). Held: with
+// no channel to that receiver nothing is paid (NoChannel) and the current channel stays current.
+test(
+  "a 402 from a listed origin naming another receiver pays nothing and keeps the current channel",
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      const other = stack.owner.address;
+      const shop = await gatewayFor(async (request, forward) => {
+        const answer = await forward();
+        if (answer.status !== 402) return answer;
+        const headers = new Headers(answer.headers);
+        headers.set("rdn-receiver-address", other);
+        return new Response(await answer.arrayBuffer(), { status: 402, headers });
+      });
+      const user = await newUser(stack.serverUrl, 100n);
+      try {
+        await connect(user.page, { paidOrigins: [shop.url] });
+        const result = await payIn(user.page, `${shop.url}/echofix/elsewhere`);
+        assert.equal(result.thrown?.code, 5004, JSON.stringify(result));
+        assert.equal(await receiverBalance(user.sender.address, user.channel.openBlockNumber), 0n);
+        const current = await user.page.evaluate(() => window.client.channel?.openBlockNumber);
+        assert.equal(current, user.channel.openBlockNumber);
+      } finally {
+        await user.browser.close();
+        await shop.stop();
+      }
+    },
+  ),
+);
+
+// syncWithReceiver (which the paywall page calls after a lost key or a refused payment) sends its
+// status request with no timeout while it holds the tab's payment queue: a receiver (or gateway)
+// that never answers it holds every later payingFetch of the tab, for good. paymentTimeoutMs,
+// the fix of the same defect in payingFetch, does not cover it.
+// Seen: the next payingFetch still pending after 15 s. Fix (wasm-client/src/client.rs,
+// Inner::sync_with_receiver): send the status request with `paying_fetch::fetch_within(&request,
+// self.payment_timeout_ms)` and read a non-402 answer's body within that time too.
+test(
+  "a status request never answered does not hold the tab's payments for good",
+  { todo: "syncWithReceiver's request has no timeout and holds the payment queue" },
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      let asked = 0;
+      let release;
+      const never = new Promise((resolve) => (release = resolve));
+      const gateway = await gatewayFor(async (request) => {
+        if (!request.headers["rdn-status-signature"] || !request.url.includes("/silent")) return null;
+        asked += 1;
+        await never;
+        return new Response("gone", { status: 503 });
+      });
+      const user = await newUser(gateway.url, 100n);
+      try {
+        await user.page.evaluate((url) => {
+          window.synced = window.client.syncWithReceiver(url).then(() => "synced", (error) => error.code);
+        }, `${gateway.url}/echofix/silent`);
+        await waitUntil(() => asked > 0, { timeout: 30_000, message: "the status request to be sent" });
+        const next = await settledWithin(user.page, `${gateway.url}/echofix/next`, { paymentTimeoutMs: 3_000 }, 15_000);
+        assert.equal(next, 200);
+        assert.equal(await receiverBalance(user.sender.address, user.channel.openBlockNumber), PRICE);
+      } finally {
+        release();
+        await user.browser.close();
+        await gateway.stop();
+      }
+    },
+  ),
+);
