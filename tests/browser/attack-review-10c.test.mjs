@@ -747,3 +747,54 @@ test(
     },
   ),
 );
+
+// A caller gives payingFetch an AbortSignal (init.signal) and aborts: the call still waits for its
+// turn behind a payment on its way (up to paymentTimeoutMs, 60 s by default, or for good behind
+// the defects above), since the signal is read only by the requests themselves, not by the
+// queue or the Web Lock. Nothing is paid, but the caller's abort is not honoured.
+// Seen: still pending 10 s after the abort. Fix (wasm-client/src/queue.rs PaymentQueue::turn and
+// cross_tab_turn, called from Inner::paying_fetch): race the wait for a turn against the
+// request's signal (`request.signal()`), and pass it to `navigator.locks.request` ({ signal }),
+// rejecting with the caller's abort when it fires first.
+test(
+  "a caller's AbortSignal ends a payingFetch waiting for its turn",
+  { todo: "the payment queue and the Web Lock wait ignore init.signal" },
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      const held = [];
+      let release;
+      const never = new Promise((resolve) => (release = resolve));
+      const gateway = await gatewayFor(async (request) => {
+        if (!request.headers["rdn-balance"]) return null;
+        held.push(request.url);
+        if (!request.url.includes("/held")) return null;
+        await never; // never reaches the receiver
+        return new Response("gone", { status: 503 });
+      });
+      const user = await newUser(gateway.url, 100n);
+      try {
+        await user.page.evaluate((url) => {
+          window.client.payingFetch(url, { maxPrice: 5n }).catch(() => {});
+        }, `${gateway.url}/echofix/held`);
+        await waitUntil(() => held.length > 0, { timeout: 30_000, message: "the first payment to be on its way" });
+        const aborted = await user.page.evaluate(
+          (url) =>
+            Promise.race([
+              window.client
+                .payingFetch(url, { maxPrice: 5n, init: { signal: AbortSignal.timeout(2_000) } })
+                .then((response) => response.status, (error) => `thrown ${error.code ?? error.name}`),
+              new Promise((resolve) => setTimeout(() => resolve("still pending 10 s after the abort"), 12_000)),
+            ]),
+          `${gateway.url}/echofix/aborted`,
+        );
+        assert.match(String(aborted), /^thrown/);
+        assert.deepEqual(held, ["/echofix/held"], "the aborted call sent no payment");
+      } finally {
+        release();
+        await user.browser.close();
+        await gateway.stop();
+      }
+    },
+  ),
+);
