@@ -16,6 +16,7 @@ import { after, before, test } from "node:test";
 import { installWallet, launchBrowser, reportFailures, startStack, waitUntil } from "./harness.mjs";
 import { inFront, PAYMENT_HEADERS, payIn as payInPage, receiverBalance as balanceOnReceiver } from "./in-front.mjs";
 import { loadLibrary, openSessionChannel } from "./measure-signing.mjs";
+import { readPaywall } from "./paywall-page.mjs";
 
 const PRICE = 5n; // /echofix/* on the demo receiver
 
@@ -794,6 +795,55 @@ test(
         release();
         await user.browser.close();
         await gateway.stop();
+      }
+    },
+  ),
+);
+
+// The paywall page itself in two tabs: the user opens two paywalled pages of the site at once
+// (two links opened in new tabs; their unpaid loads answered together), with a session-key
+// channel. Each page pays by itself with signNewProof(balance + price) from the record it loaded,
+// which takes no Web Lock: both could sign balance 5, and the second page would be refused and
+// told the view was paid but not served. Held here (3 runs): each page was served, 5 then 10.
+test(
+  "two paywalled pages opened at once in two tabs are both served, each paid once",
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      // The two unpaid page loads are answered together, so both pages start at once.
+      let arrived = 0;
+      let bothArrived;
+      const together = new Promise((resolve) => (bothArrived = resolve));
+      const site = await inFront(stack.serverUrl, async (request) => {
+        if (!/^\/echofix\/(left|right)$/.test(request.url) || /RDN-Balance-Signature=/i.test(request.headers.cookie ?? "")) return null;
+        arrived += 1;
+        if (arrived === 2) bothArrived();
+        await together;
+        return null;
+      });
+      const user = await newUser(site.url, 100n);
+      try {
+        const otherTab = await user.browser.context.newPage();
+        const pages = [user.page, otherTab];
+        const expected = ["left", "right"];
+        await Promise.all(pages.map((page, i) => page.goto(`${site.url}/echofix/${expected[i]}`)));
+        const outcome = (page, text) =>
+          waitUntil(
+            async () => {
+              const body = await page.evaluate(() => (document.getElementById("rdn-paywall-info") ? null : document.body.innerText.trim()));
+              if (body === text) return "content";
+              const view = await readPaywall(page).catch(() => null);
+              return view?.error?.visible && !view.statusBusy ? `paywall with error ${view.error.code}` : null;
+            },
+            { timeout: 60_000, message: `the page ${text} to settle` },
+          );
+        const seen = await Promise.all(pages.map((page, i) => outcome(page, expected[i])));
+        const held = await receiverBalance(user.sender.address, user.channel.openBlockNumber);
+        assert.deepEqual({ seen, held }, { seen: ["content", "content"], held: 2n * PRICE });
+      } finally {
+        bothArrived();
+        await user.browser.close();
+        await site.stop();
       }
     },
   ),
