@@ -848,3 +848,95 @@ test(
     },
   ),
 );
+
+/**
+ * A user whose channel is wallet-signed (no session key) and already holds `payments` prices at
+ * the receiver (paid through `origin`), then whose browser lost its storage: the page reloaded,
+ * the channel rebuilt from the chain (loadChannelFromBlockchain: balance 0, as nothing was
+ * withdrawn). The wallet's signatures are deterministic, as the session key's are.
+ */
+async function rebuiltUser(origin, payments) {
+  const sender = await stack.newSender(10n);
+  const browser = await launchBrowser();
+  await installWallet(browser.context, { ...sender, rpcUrl: stack.rpcUrl, chainId: stack.chainId });
+  await loadLibrary(browser.page, origin);
+  const channel = await openSessionChannel(browser.page, stack, 100n, { sessionKey: false });
+  await receiverKnows(sender, channel);
+  for (let i = 0; i < payments; i += 1) assert.equal((await payIn(browser.page, `${origin}/echofix/before-${i}`)).status, 200);
+  await browser.page.evaluate(() => localStorage.clear());
+  await browser.page.reload();
+  await loadLibrary(browser.page, origin);
+  const rebuilt = await browser.page.evaluate(
+    async ({ contract, token, chainId, receiver }) => {
+      window.client = await window.uraiden.MicroRaiden.create({ contract, token, chainId, receiver, pollIntervalMs: 100 });
+      await window.client.requestAccounts();
+      const channel = await window.client.loadChannelFromBlockchain();
+      return { balance: String(channel.balance), sessionKey: channel.sessionKey };
+    },
+    { contract: stack.manager, token: stack.token, chainId: stack.chainId, receiver: stack.receiver.address },
+  );
+  assert.deepEqual(rebuilt, { balance: "0", sessionKey: false });
+  return { sender, browser, page: browser.page, channel };
+}
+
+// A channel rebuilt from the chain after the storage was lost signs, as its first payment, the very
+// proof the receiver already holds from before the loss (balance 5, the same wallet signature).
+// Held: the rebuilt record is exempt from the kept rule, so the library resyncs and pays on top.
+test(
+  "a channel rebuilt from the chain whose first proof the receiver already holds pays on top",
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      const user = await rebuiltUser(stack.serverUrl, 1);
+      try {
+        const next = await payIn(user.page, `${stack.serverUrl}/echofix/after`);
+        assert.equal(next.status, 200, JSON.stringify(next));
+        assert.equal(await receiverBalance(user.sender.address, user.channel.openBlockNumber), 2n * PRICE);
+        assert.equal(next.balance, String(2n * PRICE));
+      } finally {
+        await user.browser.close();
+      }
+    },
+  ),
+);
+
+// The price of that exemption, against a receiver (or gateway) that takes each payment, refuses
+// the request and then names the payment truthfully as its last proof: the rebuilt channel's first
+// payingFetch pays twice (the first payment looks like one made before the loss), every later one
+// once, as the README says. Held: 2 prices, then 1 (each call resyncs once, with one prompt).
+test(
+  "a hostile receiver gets two prices from a rebuilt channel's first payingFetch, then one per call",
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      let hostile = false;
+      const gateway = await gatewayFor(async (request, forward) => {
+        if (!hostile || !request.headers["rdn-balance"]) return null;
+        const taken = await forward();
+        if (taken.status !== 200) return taken;
+        const unpaid = await forward({ drop: PAYMENT_HEADERS });
+        const headers = new Headers(unpaid.headers);
+        headers.set("RDN-Invalid-Balance-Proof", "1");
+        return new Response(await unpaid.arrayBuffer(), { status: 402, headers });
+      });
+      const user = await rebuiltUser(gateway.url, 0);
+      try {
+        hostile = true;
+        const held = () => receiverBalance(user.sender.address, user.channel.openBlockNumber);
+        const first = await payIn(user.page, `${gateway.url}/echofix/first`);
+        assert.equal(first.thrown?.code, 5014, JSON.stringify(first));
+        assert.equal(await held(), 2n * PRICE);
+        const second = await payIn(user.page, `${gateway.url}/echofix/second`);
+        assert.equal(second.thrown?.code, 5014, JSON.stringify(second));
+        assert.equal(await held(), 3n * PRICE);
+        // Wallet-signed, the library asks the receiver's last proof once per call (each costs a
+        // prompt), so it trusts the refusal of the call's second payment: it counts one price less
+        // than the receiver holds (the next call resyncs), never more.
+        assert.equal(second.balance, String(2n * PRICE), "the library counts what the receiver admitted to");
+      } finally {
+        await user.browser.close();
+        await gateway.stop();
+      }
+    },
+  ),
+);
