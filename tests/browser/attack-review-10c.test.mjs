@@ -241,6 +241,39 @@ test(
   ),
 );
 
+// The caller aborts (init.signal) a payment the receiver already took, its answer lost. Held: the
+// call throws Network ("aborted by init.signal"), nothing is counted, and the next call of the page
+// pays once on top of the payment the receiver names.
+test(
+  "after a payment aborted by the caller's signal but taken by the receiver, the next call pays once on top",
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      const gateway = await losingFirstAnswer();
+      const user = await newUser(gateway.url, 100n);
+      try {
+        const first = await user.page.evaluate(
+          (url) =>
+            window.client
+              .payingFetch(url, { maxPrice: 5n, init: { signal: AbortSignal.timeout(1_500) } })
+              .then((response) => response.status, (error) => `thrown ${error.code}: ${error.message}`),
+          `${gateway.url}/echofix/lost`,
+        );
+        assert.match(String(first), /^thrown 5012: .*aborted by init\.signal/);
+        assert.equal(gateway.taken(), 1, "the receiver took it");
+        const next = await payIn(user.page, `${gateway.url}/echofix/lost`);
+        assert.equal(next.status, 200, JSON.stringify(next));
+        assert.equal(await receiverBalance(user.sender.address, user.channel.openBlockNumber), 2n * PRICE);
+        assert.equal(next.balance, String(2n * PRICE));
+      } finally {
+        gateway.release();
+        await user.browser.close();
+        await gateway.stop();
+      }
+    },
+  ),
+);
+
 // The same lost answer, but the user reloads the page while the payment is on its way (or the tab
 // is closed and the app opened again). An honest receiver holds the proof of balance 5 the old
 // page sent. The new page's first payingFetch signs balance 5 again (the stored record was never
