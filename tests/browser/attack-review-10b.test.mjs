@@ -45,11 +45,12 @@ async function newUser(origin, deposit) {
 // the receiver's proof of ours keeps moving up" (meant for another tab paying with the same key),
 // every lie costs one more price: one call signs 8 proofs, the receiver holds 8 prices for a
 // request that got nothing, and the call then throws. Broke: the receiver held 40 (8 × 5) after
-// one payingFetch with maxPrice 5. Fixed in uraiden-wasm: a refusal naming a proof this call
-// sent is a payment the receiver kept; it is booked and PaymentRefused thrown, nothing paid on
-// top (another tab with the same key waits for the channel's Web Lock instead).
+// one payingFetch with maxPrice 5. Fixed in uraiden-wasm: a call pays on top of the first of its
+// proofs a refusal names (the receiver may have held that very proof from before: a lost answer,
+// a reload, another tab, a lost record; signatures are deterministic), and at the second it
+// books it and throws PaymentRefused: at most two prices per call, as any receiver can keep one.
 test(
-  "a receiver that refuses each payment and then names it as its last proof gets one price per payingFetch, not eight",
+  "a receiver that refuses each payment and then names it as its last proof gets at most two prices per payingFetch, not eight",
   reportFailures(
     () => ({ stack }),
     async () => {
@@ -75,7 +76,7 @@ test(
         const held = await receiverBalance(user.sender.address, user.channel.openBlockNumber);
         assert.ok(sent.length >= 1, "the gateway saw a payment");
         assert.ok(
-          held <= PRICE,
+          held <= 2n * PRICE,
           `one payingFetch (maxPrice ${PRICE}) left the receiver holding ${held}: proofs sent ${sent.join(", ")}; ` +
             `outcome ${JSON.stringify(result)}`,
         );

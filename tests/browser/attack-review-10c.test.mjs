@@ -166,7 +166,6 @@ async function stallingBody(target) {
 // Web Lock and queue turns before reading it.
 test(
   "a refusal whose body never ends does not hold the payment queue and the Web Lock for good",
-  { todo: "the refusal's body is read without a timeout while the queue turn and the Web Lock are held" },
   reportFailures(
     () => ({ stack }),
     async () => {
@@ -288,7 +287,6 @@ test(
 // sent before (like `earlier`): a reload, another tab or a lost answer then resync and pay on top.
 test(
   "after a reload during a payment the receiver took, the next payingFetch pays on top instead of throwing PaymentRefused",
-  { todo: "sent proofs are remembered per instance only: a reload makes an honest receiver's last proof look kept" },
   reportFailures(
     () => ({ stack }),
     async () => {
@@ -322,7 +320,6 @@ test(
 // the shared stored record, so every tab knows it was sent before).
 test(
   "a second tab paying after the first tab's payment timed out (taken by the receiver) pays on top",
-  { todo: "tab B cannot know tab A sent the proof the receiver names: it throws PaymentRefused" },
   reportFailures(
     () => ({ stack }),
     async () => {
@@ -357,7 +354,6 @@ test(
 // (`response.redirected()`), or send the paid request to `response.url()`.
 test(
   "paidOrigins: a stranger redirecting to a listed origin's paywall is not paid",
-  { todo: "the listed origin is checked on the redirect's target, the payment sent to the stranger" },
   reportFailures(
     () => ({ stack }),
     async () => {
@@ -407,7 +403,6 @@ test(
 // (`Inner::channel_turn`'s lock and continue-from-store) before computing and signing the balance.
 test(
   "two tabs incrementing the balance by hand never sign the same balance",
-  { todo: "incrementBalanceAndSign takes neither the channel's Web Lock nor the stored balance" },
   reportFailures(
     () => ({ stack }),
     async () => {
@@ -441,7 +436,6 @@ test(
 // booked from a receiver's answer in this instance tells a held proof from a kept one.
 test(
   "a record restored one payment behind pays on top of the receiver's last proof instead of throwing PaymentRefused",
-  { todo: "a restored record one price behind makes the receiver's last proof look kept" },
   reportFailures(
     () => ({ stack }),
     async () => {
@@ -482,7 +476,6 @@ test(
 // (IndexedDB, whose readwrite transactions are serialised for the origin), not localStorage.
 test(
   "three tabs paying three times each at once from one channel all pay, once each",
-  { todo: "the Web Lock hands the balance over through localStorage, which other tabs may read stale" },
   reportFailures(
     () => ({ stack }),
     async () => {
@@ -557,7 +550,6 @@ test(
 // continued as payingFetch does (`ChannelState::continued_from_store`), never onto an older copy.
 test(
   "a top-up in a tab that loaded the channel before another tab paid does not move the stored balance back",
-  { todo: "topUpChannel stores its tab's stale balance over the newer stored one" },
   reportFailures(
     () => ({ stack }),
     async () => {
@@ -626,7 +618,6 @@ test(
 // 0 as InvalidArgument before anything is signed (as confirmations: 0 is), or read it as "none".
 test(
   "paymentTimeoutMs 0 sends no payment it then abandons, and a huge one pays",
-  { todo: "paymentTimeoutMs 0 is accepted: the payment is sent, then abandoned at once" },
   reportFailures(
     () => ({ stack }),
     async () => {
@@ -745,13 +736,12 @@ test(
 // syncWithReceiver (which the paywall page calls after a lost key or a refused payment) sends its
 // status request with no timeout while it holds the tab's payment queue: a receiver (or gateway)
 // that never answers it holds every later payingFetch of the tab, for good. paymentTimeoutMs,
-// the fix of the same defect in payingFetch, does not cover it.
+// the fix of the same defect in payingFetch, did not cover it; now it bounds the status request.
 // Seen: the next payingFetch still pending after 15 s. Fix (wasm-client/src/client.rs,
 // Inner::sync_with_receiver): send the status request with `paying_fetch::fetch_within(&request,
 // self.payment_timeout_ms)` and read a non-402 answer's body within that time too.
 test(
   "a status request never answered does not hold the tab's payments for good",
-  { todo: "syncWithReceiver's request has no timeout and holds the payment queue" },
   reportFailures(
     () => ({ stack }),
     async () => {
@@ -766,12 +756,19 @@ test(
       });
       const user = await newUser(gateway.url, 100n);
       try {
+        // The same client, with a paymentTimeoutMs the test can wait out.
+        await user.page.evaluate(async ({ contract, token, chainId, receiver }) => {
+          window.client = await window.uraiden.MicroRaiden.create({ contract, token, chainId, receiver, paymentTimeoutMs: 3_000 });
+          await window.client.requestAccounts();
+          await window.client.loadStoredChannel();
+        }, { contract: stack.manager, token: stack.token, chainId: stack.chainId, receiver: stack.receiver.address });
         await user.page.evaluate((url) => {
           window.synced = window.client.syncWithReceiver(url).then(() => "synced", (error) => error.code);
         }, `${gateway.url}/echofix/silent`);
         await waitUntil(() => asked > 0, { timeout: 30_000, message: "the status request to be sent" });
         const next = await settledWithin(user.page, `${gateway.url}/echofix/next`, { paymentTimeoutMs: 3_000 }, 15_000);
         assert.equal(next, 200);
+        assert.equal(await user.page.evaluate(() => window.synced), 5008, "the status request timed out: ErrorCode.Timeout");
         assert.equal(await receiverBalance(user.sender.address, user.channel.openBlockNumber), PRICE);
       } finally {
         release();
@@ -792,7 +789,6 @@ test(
 // rejecting with the caller's abort when it fires first.
 test(
   "a caller's AbortSignal ends a payingFetch waiting for its turn",
-  { todo: "the payment queue and the Web Lock wait ignore init.signal" },
   reportFailures(
     () => ({ stack }),
     async () => {
@@ -914,7 +910,7 @@ async function rebuiltUser(origin, payments) {
 
 // A channel rebuilt from the chain after the storage was lost signs, as its first payment, the very
 // proof the receiver already holds from before the loss (balance 5, the same wallet signature).
-// Held: the rebuilt record is exempt from the kept rule, so the library resyncs and pays on top.
+// Held: a call pays on top of the first of its proofs the receiver names, so the library resyncs.
 test(
   "a channel rebuilt from the chain whose first proof the receiver already holds pays on top",
   reportFailures(
@@ -933,10 +929,11 @@ test(
   ),
 );
 
-// The price of that exemption, against a receiver (or gateway) that takes each payment, refuses
-// the request and then names the payment truthfully as its last proof: the rebuilt channel's first
-// payingFetch pays twice (the first payment looks like one made before the loss), every later one
-// once, as the README says. Held: 2 prices, then 1 (each call resyncs once, with one prompt).
+// The price of that rule, against a receiver (or gateway) that takes each payment, refuses the
+// request and then names the payment truthfully as its last proof: the rebuilt, wallet-signed
+// channel's first payingFetch pays twice (its first payment looks like one made before the loss),
+// every later one once (a wallet-signed call asks for the receiver's last proof only once, each
+// costing a prompt). Held: 2 prices, then 1.
 test(
   "a hostile receiver gets two prices from a rebuilt channel's first payingFetch, then one per call",
   reportFailures(

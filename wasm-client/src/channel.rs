@@ -33,50 +33,19 @@ pub struct ChannelState {
     /// The channel's signer on chain: the session key's address, the sender, or a session key
     /// this browser lost (then the wallet signs: the contract accepts the sender too).
     pub signer: Address,
-    /// Rebuilt from the chain (this browser lost its record): the receiver may hold proofs of
-    /// ours that this record never booked, until a signed balance is booked here.
-    pub rebuilt_from_chain: bool,
 }
 
 impl ChannelState {
     /// A channel with nothing paid yet, whose signer is `session_key` (else the sender).
     pub fn new(id: ChannelId, deposit: U192, session_key: Option<LocalSigningKey>) -> Self {
         let signer = session_key.as_ref().map_or(id.sender, LocalSigningKey::address);
-        Self {
-            id,
-            deposit,
-            balance: U192::ZERO,
-            last_signature: None,
-            session_key,
-            signer,
-            rebuilt_from_chain: false,
-        }
+        Self { id, deposit, balance: U192::ZERO, last_signature: None, session_key, signer }
     }
 
     /// A channel whose on-chain signer is `signer`, a key this browser does not hold (a lost
     /// session key): the wallet signs its proofs, and proofs by `signer` stay credible.
     pub fn signed_by_lost_key(id: ChannelId, deposit: U192, signer: Address) -> Self {
-        Self {
-            id,
-            deposit,
-            balance: U192::ZERO,
-            last_signature: None,
-            session_key: None,
-            signer,
-            rebuilt_from_chain: false,
-        }
-    }
-
-    /// The same channel, marked as rebuilt from the chain ([`Self::rebuilt_from_chain`]).
-    pub fn marked_rebuilt_from_chain(self) -> Self {
-        Self { rebuilt_from_chain: true, ..self }
-    }
-
-    /// Whether this browser knows the receiver can hold no proof of ours above `balance`
-    /// beyond those it sent itself: it kept the record from the opening on, or booked a signed
-    /// balance since it rebuilt it.
-    pub const fn knows_its_balance(&self) -> bool {
-        !self.rebuilt_from_chain
+        Self { id, deposit, balance: U192::ZERO, last_signature: None, session_key: None, signer }
     }
 
     /// The address whose signatures the contract accepts besides the sender's.
@@ -91,8 +60,7 @@ impl ChannelState {
 
     /// The same channel after a proof of `balance` was signed (`signature`, when known).
     pub fn with_balance(self, balance: U192, signature: Option<ProofSignature>) -> Self {
-        let rebuilt_from_chain = self.rebuilt_from_chain && signature.is_none();
-        Self { balance, last_signature: signature, rebuilt_from_chain, ..self }
+        Self { balance, last_signature: signature, ..self }
     }
 
     /// The sender's rules for this channel: its id, deposit and signer.
@@ -216,8 +184,8 @@ pub fn recovered_channel(
     let mut channel = match stored {
         Some(stored) if stored.session_key.as_ref().is_some_and(|key| key.address() == signer) => stored,
         Some(stored) => ChannelState { session_key: None, signer, ..stored },
-        None if signer == id.sender => ChannelState::new(id, info.deposit, None).marked_rebuilt_from_chain(),
-        None => ChannelState::signed_by_lost_key(id, info.deposit, signer).marked_rebuilt_from_chain(),
+        None if signer == id.sender => ChannelState::new(id, info.deposit, None),
+        None => ChannelState::signed_by_lost_key(id, info.deposit, signer),
     };
     let on_chain_balance =
         if info.settle_block_number == 0 { info.withdrawn_balance } else { info.closing_balance };
@@ -402,23 +370,8 @@ mod tests {
         );
         assert!(kept.session_key.is_some());
         // Stored with a key, but the contract says the sender signs: the key is dropped.
-        let sender_signs = recovered_channel(id, &on_chain(0, 0, 0), id.sender, Some(stored.clone()));
+        let sender_signs = recovered_channel(id, &on_chain(0, 0, 0), id.sender, Some(stored));
         assert!(sender_signs.session_key.is_none());
         assert_eq!(sender_signs.signer(), id.sender);
-        assert!(kept.knows_its_balance() && sender_signs.knows_its_balance(), "its record was kept");
-    }
-
-    #[test]
-    fn a_channel_rebuilt_from_the_chain_knows_its_balance_once_a_signed_one_is_booked() {
-        let key = LocalSigningKey::from_bytes(&B256::repeat_byte(5)).unwrap();
-        let domain = channel_manager_domain(31337, Address::repeat_byte(0xcc));
-        let id = channel(None).id;
-        let rebuilt = recovered_channel(id, &on_chain(0, 0, 30), key.address(), None);
-        assert!(!rebuilt.knows_its_balance(), "the receiver may hold proofs this record never saw");
-        assert!(!rebuilt.clone().with_balance(U192::from(40), None).knows_its_balance());
-        let signature = key.sign_balance_proof(&domain, &id.balance_proof(U192::from(40))).unwrap();
-        let resynced = rebuilt.resynced(&domain, U192::from(40), Some(&signature)).unwrap();
-        assert!(resynced.knows_its_balance(), "the receiver's signed last proof was booked");
-        assert!(ChannelState::new(id, U192::from(10), None).knows_its_balance(), "opened here");
     }
 }

@@ -71,8 +71,6 @@ struct Inner {
     paid_origins: Option<Vec<String>>,
     /// How long a paid request may go unanswered (`paying_fetch::fetch_within`).
     payment_timeout_ms: u32,
-    /// The last proofs `payingFetch` sent (see `paying_fetch::kept_payment`).
-    sent_proofs: RefCell<Vec<(ChannelId, U192, ProofSignature)>>,
     account: RefCell<Option<Address>>,
     channel: RefCell<Option<ChannelState>>,
     /// Payments and balance updates, one at a time (see `queue`).
@@ -308,17 +306,20 @@ impl Inner {
         Ok(signature)
     }
 
-    /// Signs `balance` in the current channel and records it as the last balance.
+    /// Signs the balance `balance_of` the channel gives (once it holds the channel's Web Lock
+    /// and continued from the stored record) and records it as the last balance.
     async fn sign_and_record(
         &self,
         channel: ChannelState,
-        balance: U192,
-    ) -> Result<(ChannelId, ProofSignature)> {
-        let balance = channel.check_within_deposit(balance)?;
+        balance_of: impl FnOnce(&ChannelState) -> Result<U192>,
+    ) -> Result<(ChannelId, U192, ProofSignature)> {
+        // Another tab with the same key signs in turn, and this one continues from its record.
+        let (_tab_turn, channel) = self.channel_lock(channel, None).await?.ok_or_else(lock_refused)?;
+        let balance = channel.check_within_deposit(balance_of(&channel)?)?;
         let signature = self.sign(&channel, balance).await?;
         let id = channel.id;
         self.book(channel.with_balance(balance, Some(signature)))?;
-        Ok((id, signature))
+        Ok((id, balance, signature))
     }
 
     /// Lets the channel manager take `amount`, unless an earlier approve still does (an opening
@@ -440,14 +441,10 @@ impl Inner {
         // Payments went on meanwhile: add to the channel as they left it, between two of them.
         // From now on the receiver may refuse as insufficient funds until it sees the top-up;
         // payingFetch waits for it then (`paying_fetch::receiver_lags`).
-        let _turn = self.payments.turn().await;
-        let stored = self.store(channel.id.sender, channel.id.receiver).load(channel.id.open_block_number);
-        let now = self
-            .current_channel()
-            .ok()
-            .filter(|now| now.id == channel.id)
-            .or(stored.ok().flatten())
-            .unwrap_or(channel);
+        let _turn = self.payments.turn(None).await;
+        // As this tab knows it, continued from the stored record if another tab paid further.
+        let now = self.current_channel().ok().filter(|now| now.id == channel.id).unwrap_or(channel);
+        let (_tab_turn, now) = self.channel_lock(now, None).await?.ok_or_else(lock_refused)?;
         let deposit = total(&now)?;
         self.book(ChannelState { deposit, ..now })
     }
@@ -524,7 +521,8 @@ impl Inner {
         for (name, value) in status.to_header_pairs() {
             let _ = headers.set(name, &value);
         }
-        let response = paying_fetch::fetch(&request).await?;
+        // Bounded like a payment (it holds no turn, but a caller awaits it), the body too.
+        let (response, _deadline) = paying_fetch::fetch_within(&request, self.payment_timeout_ms).await?;
         if response.status() != 402 {
             let body = paying_fetch::text(&response).await;
             return Err(UraidenError::new(
@@ -767,35 +765,43 @@ impl Inner {
                 .set(name, &value)
                 .map_err(|_| UraidenError::invalid_argument("init", "the request's headers are immutable"))?;
         }
-        let response = paying_fetch::fetch_within(&probe, timeout_ms).await?;
+        // Only its headers are read.
+        let (response, _deadline) = paying_fetch::fetch_within(&probe, timeout_ms).await?;
         Ok((response.status() == 402)
             .then(|| paying_fetch::paywall_info(&paying_fetch::read_headers(&response)).ok())
             .flatten())
     }
 
-    /// The current channel's Web Lock, when it is a channel to `receiver`: other tabs holding
-    /// its key pay one at a time too ([`queue::cross_tab_turn`]). Once held, the channel
-    /// continues from its stored record when another tab paid further meanwhile.
-    async fn channel_turn(&self, receiver: Address) -> Result<Option<Turn>> {
-        let Some(channel) = self.current_channel().ok().filter(|c| c.id.receiver == receiver) else {
+    /// Takes `channel`'s Web Lock, so that other tabs holding its key pay one at a time too
+    /// ([`queue::cross_tab_turn`]), and continues the channel from its stored record when
+    /// another tab paid further meanwhile (a tab may read that record late: a payment built on
+    /// a stale one is refused naming the newer proof, and resyncs). `None` when `signal` aborts
+    /// first.
+    async fn channel_lock(
+        &self,
+        channel: ChannelState,
+        signal: Option<&web_sys::AbortSignal>,
+    ) -> Result<Option<(Turn, ChannelState)>> {
+        let store = self.store(channel.id.sender, channel.id.receiver);
+        let Some(turn) =
+            queue::cross_tab_turn(&store.channel_key(channel.id.open_block_number), signal).await
+        else {
             return Ok(None);
         };
-        let store = self.store(channel.id.sender, channel.id.receiver);
-        let turn = queue::cross_tab_turn(&store.channel_key(channel.id.open_block_number)).await;
         let stored = store.load(channel.id.open_block_number).ok().flatten();
-        if let Some(continued) =
-            stored.and_then(|stored| channel.continued_from_store(&self.domain(), &stored))
-        {
-            self.book(continued)?;
-        }
-        Ok(Some(turn))
+        let channel = match stored.and_then(|stored| channel.continued_from_store(&self.domain(), &stored)) {
+            Some(continued) => {
+                self.book(continued.clone())?;
+                continued
+            }
+            None => channel,
+        };
+        Ok(Some((turn, channel)))
     }
 
     async fn paying_fetch(&self, input: String, options: PayingFetchOptions) -> Result<JsValue> {
         let max_price = options.max_price.0;
-        let timeout_ms = options
-            .payment_timeout_ms
-            .map_or(self.payment_timeout_ms, |ms| u32::try_from(ms).unwrap_or(u32::MAX));
+        let timeout_ms = paying_fetch::payment_timeout(options.payment_timeout_ms, self.payment_timeout_ms)?;
         let init: RequestInit = match options.init.0 {
             init if init.is_undefined() || init.is_null() => js_sys::Object::new().unchecked_into(),
             init => init.unchecked_into(),
@@ -813,21 +819,31 @@ impl Inner {
         if response.status() != 402 {
             return Ok(response.into());
         }
-        let origin = paying_fetch::origin_of(&response.url()).unwrap_or_default();
-        paying_fetch::check_paid_origin(self.paid_origins.as_deref(), &origin)?;
+        // Where the 402 came from and where the paid request goes (the request's URL).
+        for url in [response.url(), request.url()] {
+            paying_fetch::check_paid_url(self.paid_origins.as_deref(), &url)?;
+        }
         let mut info = paying_fetch::paywall_info(&paying_fetch::read_headers(&response))?;
+        let signal = request.signal();
+        let aborted = || paying_fetch::aborted_by_caller(&request);
         // One payment at a time: the next balance depends on the previous one's answer.
-        let _turn = self.payments.turn().await;
+        let _turn = self.payments.turn(Some(&signal)).await.ok_or_else(aborted)?;
         if self.channel.borrow().as_ref().is_none_or(|c| c.id.receiver != info.receiver) {
             self.load_stored_channel(Some(info.receiver)).await?;
         }
-        let _tab_turn = self.channel_turn(info.receiver).await?;
-        // This call's payments: a refusal naming one of them as the receiver's last proof
-        // means the receiver kept it (`paying_fetch::kept_payment`).
-        let mut sent = Vec::new();
-        let earlier = self.sent_proofs.borrow().clone();
         // The channel this call pays from, whichever becomes current meanwhile.
-        let mut paying = self.channel.borrow().clone();
+        let mut paying = self.channel.borrow().clone().filter(|c| c.id.receiver == info.receiver);
+        let mut _tab_turn = None;
+        if let Some(channel) = paying.take() {
+            let (turn, channel) = self.channel_lock(channel, Some(&signal)).await?.ok_or_else(aborted)?;
+            (_tab_turn, paying) = (Some(turn), Some(channel));
+        }
+        // This call's payments: a refusal naming one of them as the receiver's last proof
+        // (`paying_fetch::names_sent_proof`) is paid on top once (the receiver may have held
+        // it from before), and thrown at the second (the receiver keeps what it refuses).
+        let mut sent = Vec::new();
+        let mut paid_on_own_proof = false;
+        let mut deadline = None;
         // Another attempt only when the refusal showed this browser out of sync with the
         // receiver (storage lost or restored, a proof that never arrived, another tab paying
         // from the same channel): it then pays on top of the receiver's last accepted proof.
@@ -842,18 +858,7 @@ impl Inner {
             };
             // Signed but not recorded: only the receiver's acceptance makes it the balance.
             let balance_signature = self.sign(&channel, channel.check_within_deposit(balance)?).await?;
-            // Not for a record rebuilt from the chain: it may trail the receiver, which may
-            // then hold this very proof from before the loss (signatures are deterministic): a
-            // payment made earlier, not one kept now.
-            if channel.knows_its_balance() {
-                sent.push((balance, balance_signature));
-            }
-            {
-                let mut proofs = self.sent_proofs.borrow_mut();
-                proofs.push((channel.id, balance, balance_signature));
-                let excess = proofs.len().saturating_sub(MAX_REMEMBERED_PROOFS);
-                proofs.drain(..excess);
-            }
+            sent.push((balance, balance_signature));
             let payment = PaymentHeaders {
                 contract: self.contract,
                 receiver: channel.id.receiver,
@@ -877,9 +882,11 @@ impl Inner {
                 }
                 Ok(retry)
             };
-            response = paying_fetch::fetch_within(&paying_request()?, timeout_ms).await?;
+            (response, deadline) = paying_fetch::fetch_within(&paying_request()?, timeout_ms)
+                .await
+                .map(|(response, armed)| (response, Some(armed)))?;
             let started = js_sys::Date::now();
-            let deadline = started + f64::from(self.confirmation_timeout_ms);
+            let catch_up_until = started + f64::from(self.confirmation_timeout_ms);
             let mut rate_limited = 0;
             // The same proof sent again after a wait (one wait and send for both cases: each
             // is a copy in the wasm). First while the receiver has not seen the channel or
@@ -889,7 +896,7 @@ impl Inner {
             loop {
                 let wait_ms = if rate_limited == 0
                     && response.status() == 402
-                    && js_sys::Date::now() < deadline
+                    && js_sys::Date::now() < catch_up_until
                     && self.receiver_catching_up(paying_fetch::refusal(&response), &channel, balance).await?
                 {
                     self.poll_interval_ms
@@ -905,7 +912,9 @@ impl Inner {
                     }
                 };
                 sleep(wait_ms).await;
-                response = paying_fetch::fetch_within(&paying_request()?, timeout_ms).await?;
+                (response, deadline) = paying_fetch::fetch_within(&paying_request()?, timeout_ms)
+                    .await
+                    .map(|(response, armed)| (response, Some(armed)))?;
             }
             // Counted only once the receiver took it (the rule every sender follows).
             let paid = paying_fetch::paid_answer(&response, balance).charged();
@@ -923,14 +932,15 @@ impl Inner {
                     answer = self.ask_last_proof(&state, copy(&template)?, timeout_ms).await?.or(answer);
                 }
             }
-            let stored = self.store(state.id.sender, state.id.receiver).load(state.id.open_block_number);
-            let kept = answer.as_ref().and_then(|info| {
-                paying_fetch::kept_payment(info, &state.id, &sent, &earlier, stored.ok().flatten().as_ref())
-            });
-            if let Some((kept, signature)) = kept.filter(|_| !paid && response.status() == 402) {
-                self.book(state.with_balance(kept, Some(signature)))?;
-                let message = paying_fetch::message_of(&paying_fetch::text(&response).await);
-                return Err(paying_fetch::kept_and_refused(kept, &message));
+            let named =
+                answer.as_ref().and_then(|info| paying_fetch::names_sent_proof(info, &state.id, &sent));
+            if let Some((kept, signature)) = named.filter(|_| !paid && response.status() == 402) {
+                if paid_on_own_proof {
+                    self.book(state.with_balance(kept, Some(signature)))?;
+                    let message = paying_fetch::message_of(&paying_fetch::text(&response).await);
+                    return Err(paying_fetch::kept_and_refused(kept, &message));
+                }
+                paid_on_own_proof = true;
             }
             let resynced =
                 answer.as_ref().and_then(|info| paying_fetch::accepted_state(info, &self.domain(), &state));
@@ -961,6 +971,8 @@ impl Inner {
                 _ => break,
             }
         }
+        // The caller reads the body: no timer may abort it.
+        drop(deadline);
         Ok(response.into())
     }
 }
@@ -969,8 +981,10 @@ impl Inner {
 /// gives up: bounded, though each step needs a proof this channel's own key signed.
 const MAX_PAYMENT_ATTEMPTS: usize = 8;
 
-/// How many sent proofs a client remembers to tell an earlier call's payment from this call's.
-const MAX_REMEMBERED_PROOFS: usize = 16;
+/// A lock request without a signal is never refused; should the browser do it all the same.
+fn lock_refused() -> UraidenError {
+    UraidenError::new(ErrorKind::Network, "the browser refused this channel's lock (navigator.locks)")
+}
 
 /// Unix seconds by this browser's clock (the receiver allows a few minutes of difference).
 fn unix_now() -> u64 {
@@ -1027,11 +1041,10 @@ impl MicroRaiden {
                 },
                 chain: options.chain.map(ChainParameters::validated).transpose()?,
                 paid_origins: options.paid_origins.map(paying_fetch::paid_origins).transpose()?,
-                payment_timeout_ms: interval(
+                payment_timeout_ms: paying_fetch::payment_timeout(
                     options.payment_timeout_ms,
                     paying_fetch::DEFAULT_PAYMENT_TIMEOUT_MS,
-                ),
-                sent_proofs: RefCell::new(Vec::new()),
+                )?,
                 account: RefCell::new(None),
                 channel: RefCell::new(None),
                 payments: PaymentQueue::default(),
@@ -1144,8 +1157,9 @@ impl MicroRaiden {
         let inner = self.inner.clone();
         promise(async move {
             let balance = amount_from_js("balance", &balance)?;
-            let _turn = inner.payments.turn().await;
-            let (id, signature) = inner.sign_and_record(inner.current_channel()?, balance).await?;
+            let _turn = inner.payments.turn(None).await;
+            let (id, balance, signature) =
+                inner.sign_and_record(inner.current_channel()?, |_| Ok(balance)).await?;
             Ok(SignedBalanceProof::new(&id, balance, signature).to_js())
         })
     }
@@ -1158,10 +1172,11 @@ impl MicroRaiden {
     ) -> Promise {
         let inner = self.inner.clone();
         promise(async move {
-            let _turn = inner.payments.turn().await;
-            let channel = inner.current_channel()?;
-            let balance = channel.balance_after(amount_from_js("amount", &amount)?)?;
-            let (id, signature) = inner.sign_and_record(channel, balance).await?;
+            let amount = amount_from_js("amount", &amount)?;
+            let _turn = inner.payments.turn(None).await;
+            let (id, balance, signature) = inner
+                .sign_and_record(inner.current_channel()?, |channel| channel.balance_after(amount))
+                .await?;
             Ok(SignedBalanceProof::new(&id, balance, signature).to_js())
         })
     }
@@ -1219,7 +1234,7 @@ impl MicroRaiden {
     pub fn sync_with_receiver(&self, url: String) -> Promise {
         let inner = self.inner.clone();
         promise(async move {
-            let _turn = inner.payments.turn().await;
+            let _turn = inner.payments.turn(None).await;
             inner.sync_with_receiver(&url).await
         })
     }

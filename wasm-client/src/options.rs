@@ -88,16 +88,16 @@ pub struct CreateOptions {
     #[tsify(optional)]
     #[serde(default)]
     pub chain: Option<ChainParameters>,
-    /// The origins whose 402s `payingFetch` may pay (`["https://shop.example"]`): a 402 whose
-    /// final URL is elsewhere throws `InvalidResponse`, and paid requests do not follow redirects
+    /// The origins whose 402s `payingFetch` may pay (`["https://shop.example"]`): a 402 requested
+    /// from, or redirected to, another origin throws `InvalidResponse`; paid requests do not follow redirects
     /// (one resolves as an `opaqueredirect` Response, status 0). Default: any origin, bounded by
     /// `maxPrice`.
     #[tsify(optional)]
     #[serde(default)]
     pub paid_origins: Option<Vec<String>>,
     /// How long `payingFetch` waits for the answer to a paid request (or a status request) before
-    /// it aborts it and throws `Timeout` (default 60000 ms): the proof stays signed but not
-    /// counted, and later payments no longer wait behind it. `init.signal` aborts it too.
+    /// it aborts it and throws `Timeout` (default 60000 ms; at least 1): the proof stays signed
+    /// but not counted, and later payments no longer wait behind it. `init.signal` aborts it too.
     #[tsify(optional)]
     #[serde(default)]
     pub payment_timeout_ms: Option<u64>,

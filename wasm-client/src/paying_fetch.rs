@@ -154,28 +154,21 @@ pub fn accepted_state(
 }
 
 /// The proof among `sent` (this call's payments: balance and signature) that a refusal's
-/// `answer` names as the receiver's last accepted one: the receiver holds that payment though
-/// it refused the request. Signatures are deterministic, so the same proof may have been sent
-/// before: by an earlier call whose answer was lost (`earlier`: proofs this client sent before
-/// this call), or by another tab with the same key (its record, `stored`, now holds it); then
-/// the receiver's proof is a payment made before, to resync from, not this call's.
-pub fn kept_payment(
+/// `answer` names as the receiver's last accepted one. Either the receiver holds that payment
+/// though it refused the request, or it held the very same proof from before (signatures are
+/// deterministic): sent by an earlier call whose answer was lost, before a reload, by another
+/// tab with the same key, or before this browser lost its record. The caller pays on top of the
+/// first such proof of a call and throws at the second ([`kept_and_refused`]).
+pub fn names_sent_proof(
     answer: &PaywallInfo,
     id: &ChannelId,
     sent: &[(U192, ProofSignature)],
-    earlier: &[(ChannelId, U192, ProofSignature)],
-    stored: Option<&ChannelState>,
 ) -> Option<(U192, ProofSignature)> {
     if answer.receiver != id.receiver || answer.sender != Some(id.sender) {
         return None;
     }
-    let (balance, signature) = (answer.sender_balance?, answer.balance_signature?);
-    let sent_before = earlier.contains(&(*id, balance, signature));
-    let stored_by_another_tab = stored.is_some_and(|stored| {
-        stored.id == *id && stored.balance == balance && stored.last_signature == Some(signature)
-    });
-    (sent.contains(&(balance, signature)) && !sent_before && !stored_by_another_tab)
-        .then_some((balance, signature))
+    let proof = (answer.sender_balance?, answer.balance_signature?);
+    sent.contains(&proof).then_some(proof)
 }
 
 /// The error `payingFetch` throws when the receiver kept a payment of `balance` it refused the
@@ -299,7 +292,9 @@ pub fn without_redirects(request: &Request) -> Result<Request> {
 /// `timeout_ms` (then `Timeout`: a receiver that never answers must not hold every later
 /// payment) or when the request's own signal (the caller's `init.signal`) aborts. Either way the
 /// proof it carried stays signed but not booked; the next payment resyncs from the receiver.
-pub async fn fetch_within(request: &Request, timeout_ms: u32) -> Result<Response> {
+/// The timer stays armed while the returned [`Deadline`] lives, so that reading a refusal's
+/// body is bounded too; drop it before handing the response to the caller.
+pub async fn fetch_within(request: &Request, timeout_ms: u32) -> Result<(Response, Deadline)> {
     let cannot = |_| UraidenError::invalid_argument("init", "the request cannot be sent with a timeout");
     let callers = request.signal();
     let timer = web_sys::AbortController::new().map_err(cannot)?;
@@ -311,11 +306,9 @@ pub async fn fetch_within(request: &Request, timeout_ms: u32) -> Result<Response
         .map_err(cannot)?
         .unchecked_into::<js_sys::Function>()
         .bind0(&timer);
-    let timeout = set_timeout(&abort, i32::try_from(timeout_ms).unwrap_or(i32::MAX));
-    let answer = fetch(&bounded).await;
-    // Not once answered: that would abort reading the body.
-    clear_timeout(&timeout);
-    match answer {
+    let deadline = Deadline(set_timeout(&abort, i32::try_from(timeout_ms).unwrap_or(i32::MAX)));
+    match fetch(&bounded).await {
+        Ok(response) => Ok((response, deadline)),
         Err(_) if callers.aborted() => Err(aborted_by_caller(request)),
         Err(_) if timer.signal().aborted() => Err(UraidenError::new(
             ErrorKind::Timeout,
@@ -325,11 +318,41 @@ pub async fn fetch_within(request: &Request, timeout_ms: u32) -> Result<Response
                 request.url()
             ),
         )),
-        answer => answer,
+        Err(error) => Err(error),
     }
 }
 
-fn aborted_by_caller(request: &Request) -> UraidenError {
+/// The armed timer of a [`fetch_within`]: disarmed when dropped.
+#[derive(Debug)]
+pub struct Deadline(JsValue);
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        clear_timeout(&self.0);
+    }
+}
+
+/// `paymentTimeoutMs`, refused when 0 (every payment would be sent, then abandoned at once).
+pub fn payment_timeout(ms: Option<u64>, default: u32) -> Result<u32> {
+    match ms {
+        Some(0) => Err(UraidenError::invalid_argument(
+            "paymentTimeoutMs",
+            "must be at least 1 (milliseconds to wait for a paid request's answer)",
+        )),
+        Some(ms) => Ok(u32::try_from(ms).unwrap_or(u32::MAX)),
+        None => Ok(default),
+    }
+}
+
+/// Refuses a 402 reached at `url` (the request's, or the final one after redirects) when
+/// `paid_origins` do not list its origin: a stranger redirecting to a listed paywall would
+/// otherwise receive the paid request itself.
+pub fn check_paid_url(paid_origins: Option<&[String]>, url: &str) -> Result<()> {
+    check_paid_origin(paid_origins, &origin_of(url).unwrap_or_default())
+}
+
+/// The error of a call its caller aborted (`init.signal`).
+pub fn aborted_by_caller(request: &Request) -> UraidenError {
     UraidenError::new(
         ErrorKind::Network,
         format!(
@@ -436,7 +459,7 @@ mod tests {
     }
 
     #[test]
-    fn a_refusal_naming_a_proof_this_call_sent_is_a_kept_payment() {
+    fn a_refusal_naming_a_proof_this_call_sent_is_recognised() {
         let key = LocalSigningKey::from_bytes(&B256::repeat_byte(8)).unwrap();
         let ours = channel(0, Some(key.clone()));
         let domain = channel_manager_domain(31337, CONTRACT);
@@ -452,9 +475,7 @@ mod tests {
             .unwrap()
         };
         let sent = [(U192::from(5), sign(5))];
-        let kept = |answer: &PaywallInfo, id: &ChannelId, sent: &[(U192, ProofSignature)]| {
-            kept_payment(answer, id, sent, &[], None)
-        };
+        let kept = names_sent_proof;
         assert_eq!(kept(&answer(5, &sign(5)), &ours.id, &sent), Some(sent[0]));
         // Another proof (an older one, or another payer's), or the balance with another signature.
         assert_eq!(kept(&answer(10, &sign(10)), &ours.id, &sent), None);
@@ -462,14 +483,19 @@ mod tests {
         assert_eq!(kept(&answer(5, &sign(5)), &ours.id, &[]), None);
         let other = ChannelId::new(RECEIVER, RECEIVER, 3);
         assert_eq!(kept(&answer(5, &sign(5)), &other, &sent), None);
-        // The same proof sent by an earlier call (its answer lost), or stored by another tab.
-        let earlier = [(ours.id, U192::from(5), sign(5))];
-        assert_eq!(kept_payment(&answer(5, &sign(5)), &ours.id, &sent, &earlier, None), None);
-        let other_tab = ours.clone().with_balance(U192::from(5), Some(sign(5)));
-        assert_eq!(kept_payment(&answer(5, &sign(5)), &ours.id, &sent, &[], Some(&other_tab)), None);
         let error = kept_and_refused(U192::from(5), "bad signature");
         assert_eq!(error.kind(), ErrorKind::PaymentRefused);
         assert!(error.message().starts_with("the receiver kept the payment"), "{}", error.message());
+    }
+
+    #[test]
+    fn a_payment_timeout_of_zero_is_refused() {
+        assert_eq!(payment_timeout(None, 60_000).unwrap(), 60_000);
+        assert_eq!(payment_timeout(Some(1), 60_000).unwrap(), 1);
+        assert_eq!(payment_timeout(Some(u64::MAX), 60_000).unwrap(), u32::MAX);
+        let error = payment_timeout(Some(0), 60_000).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidArgument);
+        assert!(error.message().contains("paymentTimeoutMs"), "{}", error.message());
     }
 
     #[test]

@@ -159,9 +159,6 @@ pub fn to_json(channel: &ChannelState) -> String {
     if channel.signer_key_lost() {
         fields.push(("signer", Json::string(format!("{:#x}", channel.signer()))));
     }
-    if channel.rebuilt_from_chain {
-        fields.push(("rebuiltFromChain", Json::Bool(true)));
-    }
     Json::object(fields).to_string()
 }
 
@@ -191,14 +188,13 @@ pub fn from_json(
         (Some(_), Some(_)) => return Err("both signer and lostSigner".to_owned()),
         (signer, lost) => signer.or(lost),
     };
-    let rebuilt_from_chain = fields.optional_bool("rebuiltFromChain")?.unwrap_or(false);
     fields.no_others()?;
     let id = ChannelId::new(sender, receiver, open_block_number);
     let channel = match (session_key, signer) {
         (None, Some(signer)) if signer != sender => ChannelState::signed_by_lost_key(id, deposit, signer),
         (session_key, _) => ChannelState::new(id, deposit, session_key),
     };
-    Ok(ChannelState { rebuilt_from_chain, ..channel.with_balance(balance, last_signature) })
+    Ok(channel.with_balance(balance, last_signature))
 }
 
 /// A channel being opened: its session key, stored before the opening transaction is sent and
@@ -287,14 +283,6 @@ impl Fields {
         self.get(name)
             .map(|value| value.as_str().ok_or_else(|| format!("{name}: expected a string")))
             .transpose()
-    }
-
-    fn optional_bool(&mut self, name: &'static str) -> core::result::Result<Option<bool>, String> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(Json::Bool(value)) => Ok(Some(*value)),
-            Some(_) => Err(format!("{name}: expected true or false")),
-        }
     }
 
     fn string(&mut self, name: &'static str) -> core::result::Result<&str, String> {
@@ -414,13 +402,9 @@ mod tests {
         let domain = uraiden_protocol::channel_manager_domain(1, RECEIVER);
         let signature = key.sign_balance_proof(&domain, &id.balance_proof(U192::from(35))).unwrap();
         let lost = ChannelState::signed_by_lost_key(id, U192::MAX, key.address());
-        let rebuilt = lost.clone().marked_rebuilt_from_chain();
-        for channel in [
-            ChannelState::new(id, U192::MAX, None),
-            ChannelState::new(id, U192::MAX, Some(key)),
-            lost,
-            rebuilt,
-        ] {
+        for channel in
+            [ChannelState::new(id, U192::MAX, None), ChannelState::new(id, U192::MAX, Some(key)), lost]
+        {
             for last_signature in [None, Some(signature)] {
                 let channel = channel.clone().with_balance(U192::from(35), last_signature);
                 let loaded = from_json(&to_json(&channel), SENDER, RECEIVER).unwrap();
@@ -430,7 +414,6 @@ mod tests {
                 );
                 assert_eq!(loaded.signer(), channel.signer());
                 assert_eq!(loaded.session_key.is_some(), channel.session_key.is_some());
-                assert_eq!(loaded.knows_its_balance(), channel.knows_its_balance());
             }
         }
         // Records written before balanceSignature existed still load.
