@@ -157,8 +157,12 @@ impl ErrorKind {
 /// or a provider's own code), `message`, and for provider errors the provider's `data` (revert
 /// data, for instance) and the provider's rejection as `cause`; a refused payment's `data` is
 /// `{ refusal }`, the receiver's reason (`"insufficient-funds"`, …).
+/// Boxed: every `Result` of the library carries it, and a pointer moves in one word.
 #[derive(Clone, Debug)]
-pub struct UraidenError {
+pub struct UraidenError(Box<Details>);
+
+#[derive(Clone, Debug)]
+struct Details {
     kind: ErrorKind,
     message: String,
     data: Option<JsValue>,
@@ -170,13 +174,13 @@ pub struct UraidenError {
 impl UraidenError {
     /// An error of `kind` with a message that says what happened and what to do.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), data: None, cause: None, refusal: None }
+        Self(Box::new(Details { kind, message: message.into(), data: None, cause: None, refusal: None }))
     }
 
     /// Attaches the provider's `data`.
     pub fn with_data(mut self, data: JsValue) -> Self {
         if !data.is_undefined() && !data.is_null() {
-            self.data = Some(data);
+            self.0.data = Some(data);
         }
         self
     }
@@ -184,35 +188,35 @@ impl UraidenError {
     /// This error, caused by `other`: it takes `other`'s `data` and `cause` (a provider's
     /// rejection stays reachable as `cause` when a library error explains it).
     pub fn caused_by(mut self, other: Self) -> Self {
-        self.data = other.data;
-        self.cause = other.cause;
+        self.0.data = other.0.data;
+        self.0.cause = other.0.cause;
         self
     }
 
     /// The same error (kind, `data`, `cause`) with another message.
     pub fn with_message(mut self, message: impl Into<String>) -> Self {
-        self.message = message.into();
+        self.0.message = message.into();
         self
     }
 
     /// The kind, for Rust callers.
-    pub const fn kind(&self) -> ErrorKind {
-        self.kind
+    pub fn kind(&self) -> ErrorKind {
+        self.0.kind
     }
 
     /// The receiver's refusal this error reports, if any.
-    pub const fn refusal(&self) -> Option<Refusal> {
-        self.refusal
+    pub fn refusal(&self) -> Option<Refusal> {
+        self.0.refusal
     }
 
     /// The numeric `code` JS sees.
-    pub const fn code(&self) -> i32 {
-        self.kind.code()
+    pub fn code(&self) -> i32 {
+        self.0.kind.code()
     }
 
     /// What happened and what to do next.
     pub fn message(&self) -> String {
-        self.message.clone()
+        self.0.message.clone()
     }
 
     /// A malformed argument: `what` names the argument.
@@ -231,13 +235,13 @@ impl UraidenError {
         let data = field("data").unwrap_or(JsValue::UNDEFINED);
         let (kind, message) = describe_provider_error(method, code, &message);
         let mut error = Self::new(kind, message).with_data(data);
-        error.cause = Some(rejection.clone());
+        error.0.cause = Some(rejection.clone());
         error
     }
 
     /// The receiver's refusal of a payment, with its machine-readable reason as `data.refusal`.
     pub fn with_refusal(mut self, refusal: Option<Refusal>) -> Self {
-        self.refusal = refusal;
+        self.0.refusal = refusal;
         self
     }
 }
@@ -300,6 +304,7 @@ export class UraidenError extends Error {
 impl From<UraidenError> for JsValue {
     fn from(error: UraidenError) -> Self {
         let undefined = JsValue::UNDEFINED;
+        let error = *error.0;
         let refusal = error
             .refusal
             .map(|refusal| crate::js::ObjectBuilder::default().set("refusal", refusal.code()).build());
@@ -312,7 +317,7 @@ impl From<UraidenError> for JsValue {
 impl core::fmt::Display for UraidenError {
     /// `UraidenError (code): message`, as JS's `toString` shows the name and message.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "UraidenError ({}): {}", self.kind.code(), self.message)
+        write!(f, "UraidenError ({}): {}", self.0.kind.code(), self.0.message)
     }
 }
 
