@@ -161,13 +161,16 @@ export async function pay() {
     return false;
   }
   setStatus("paying…", { busy: true, detail: current.sessionKey ? "" : "Sign the payment in your wallet." });
-  const proof = await client().signNewProof(before + price);
+  // On top of the library's balance unless the page knows better (payFrom): the library signs
+  // under the channel's lock, continued from what another tab of this channel paid meanwhile.
+  const proof =
+    state.payFrom === null ? await client().incrementBalanceAndSign(price) : await client().signNewProof(before + price);
   state.channel = client().channel;
   continueFrom(null);
   remember("pending", /** @type {PendingPayment} */ ({
     path: pagePath,
     channel: channelName(current),
-    before: before.toString(),
+    before: (proof.balance - price).toString(),
     at: Date.now(),
   }));
   remember(`paid:${pagePath}`, Date.now());
