@@ -9,11 +9,7 @@ use std::{net::SocketAddr, time::Duration};
 use support::{test_options, Env, SENDER, WAIT};
 use tokio::sync::oneshot;
 use uraiden_client::{Error, Session};
-use uraiden_server::{
-    channels::{ChannelManager, ChannelManagerConfig},
-    config::RateLimits,
-    receiver::{Receiver, ReceiverConfig},
-};
+use uraiden_server::{ChannelManager, ChannelManagerConfig, RateLimits, Receiver, ReceiverConfig};
 
 /// A receiver account other than the one `Env` serves with.
 const LIMITED_RECEIVER: usize = 3;

@@ -14,11 +14,7 @@ use support::{test_options, Env, SENDER, WAIT};
 use tokio::sync::oneshot;
 use uraiden_client::{Client, Session};
 use uraiden_protocol::U192;
-use uraiden_server::{
-    channels::{ChannelManager, ChannelManagerConfig},
-    paywall::Price,
-    receiver::{Receiver, ReceiverConfig, Resources},
-};
+use uraiden_server::{ChannelManager, ChannelManagerConfig, Price, Receiver, ReceiverConfig, Resources};
 
 /// A receiver account other than the one `Env` serves with.
 const RESOURCE_RECEIVER: usize = 3;

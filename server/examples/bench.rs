@@ -39,12 +39,7 @@ use uraiden_protocol::{
     channel_manager_domain, recover_balance_proof_signer, BalanceProof, ChannelId, Eip712Domain,
     LocalSigningKey, PaymentHeaders, ProofSignature, U192,
 };
-use uraiden_server::{
-    channels::ChannelManagerConfig,
-    paywall::Price,
-    receiver::{Receiver, ReceiverConfig, Resources},
-    store::Durability,
-};
+use uraiden_server::{ChannelManagerConfig, Durability, Price, Receiver, ReceiverConfig, Resources};
 
 const RECEIVER: usize = 1;
 const SENDER: usize = 2;

@@ -24,11 +24,11 @@ use uraiden_chain::{keys, DeployOptions};
 use uraiden_protocol::{LocalSigningKey, U192};
 
 use crate::{
+    chain::{CloseOutcome, WithdrawOutcome},
     channels::{ChannelManager, ChannelManagerConfig, StartError},
     config::{ApiToken, HttpLimits, PublicChain, RateLimits},
-    duties::{CloseOutcome, WithdrawOutcome},
     rate_limit::Rate,
-    receiver::{HttpConfig, Receiver, ReceiverConfig, Resources, TlsFiles},
+    receiver::{BackgroundTasks, HttpConfig, Receiver, ReceiverConfig, Resources, TlsFiles},
     serve,
     store::StoreError,
 };
@@ -489,7 +489,7 @@ async fn open_offline(
     account: &AccountArgs,
     receiver: &ReceiverArgs,
     command: &str,
-) -> anyhow::Result<(ChannelManager, crate::channels::BackgroundTasks)> {
+) -> anyhow::Result<(ChannelManager, BackgroundTasks)> {
     let mut config = channel_config(account, receiver, command)?;
     let head = tokio::time::timeout(NODE_TIMEOUT, config.provider.get_block_number())
         .await
@@ -515,9 +515,9 @@ async fn withdraw(account: &AccountArgs, receiver: &ReceiverArgs, args: Withdraw
     let report = match (args.sender, args.open_block) {
         (Some(sender), Some(open_block)) => vec![(
             uraiden_protocol::ChannelId::new(sender, manager.receiver(), open_block),
-            manager.withdraw(sender, open_block, args.min_amount).await,
+            background.duties().withdraw(sender, open_block, args.min_amount).await,
         )],
-        _ => manager.withdraw_all(args.min_amount).await,
+        _ => background.duties().withdraw_all(args.min_amount).await,
     };
     background.shutdown().await;
     let mut failed = 0;
@@ -547,8 +547,8 @@ async fn withdraw(account: &AccountArgs, receiver: &ReceiverArgs, args: Withdraw
 }
 
 async fn close_all(account: &AccountArgs, receiver: &ReceiverArgs) -> anyhow::Result<()> {
-    let (manager, background) = open_offline(account, receiver, "close-all").await?;
-    let report = manager.close_all().await;
+    let (_, background) = open_offline(account, receiver, "close-all").await?;
+    let report = background.duties().close_all().await;
     background.shutdown().await;
     let mut pending = 0;
     for close in &report {

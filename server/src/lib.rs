@@ -34,25 +34,48 @@
 //! - [`duties`]: the receiver's transactions: disputes, settlements, withdrawals, close-all,
 //!   retries of closes that failed (`close_pending`).
 
-pub mod api;
-pub mod app;
-pub mod assets;
+mod api;
+mod app;
+mod assets;
 pub mod backend;
-pub mod channels;
-pub mod cli;
-pub mod config;
-pub mod cors;
-pub mod duties;
-pub mod metrics;
+mod chain;
+mod channels;
+mod cli;
+mod config;
+mod cors;
+mod metrics;
 mod paid_note;
-mod payment_writer;
-pub mod paywall;
-pub mod proxy;
-pub mod rate_limit;
-pub mod receiver;
-pub mod serve;
-pub mod store;
-pub mod sync;
+mod paywall;
+mod proxy;
+mod rate_limit;
+mod receiver;
+mod serve;
+mod store;
+
+// What binaries, examples, benchmarks and tests use; everything else stays inside.
+pub use self::{
+    app::{app, echo_dynamic_price, echo_routes, receiver_routes, AppState},
+    chain::{ChannelClose, CloseOutcome, OnChainDuties, WithdrawError, WithdrawOutcome, Withdrawal},
+    channels::{
+        decide_payment, AcceptedPayment, ChannelManager, ChannelManagerConfig, ChannelSnapshot, ChannelStats,
+        CloseRefused, LastProof, NodeHealth, OpenChannel, PayableChannel, PaymentRejected, StartError,
+        StatusRefused, DEFAULT_CONFIRMATIONS,
+    },
+    cli::Cli,
+    config::{
+        ApiToken, Gateway, HttpLimits, HttpOptions, NativeCurrency, PublicChain, RateLimits, TokenUnits,
+    },
+    cors::cors_layer,
+    paywall::{CommitOrder, NotServed, PaywallGate, PaywallLayer, Price, PriceRequest},
+    proxy::{PriceValue, ProxyConfig, ProxyRoute},
+    rate_limit::{InvalidRate, Rate, RateLimiter, OVERFLOW_SHARE},
+    receiver::{BackgroundTasks, HttpConfig, Receiver, ReceiverConfig, Resources, TlsFiles},
+    serve::{load_tls, raise_open_file_limit, serve_within, shutdown_signal},
+    store::{
+        BlockRef, ChannelRecord, ChannelState, CloseRequest, Durability, Identity, PaymentWrite, Store,
+        StoreError, KEPT_BLOCKS, SCHEMA_VERSION,
+    },
+};
 
 /// Logs to stderr, filtered by `RUST_LOG` (default: `info`).
 pub fn init_tracing() {

@@ -29,7 +29,7 @@
 //!
 //! By default the payment is stored first and the handler runs only for a stored payment.
 //! A handler that fetches its answer elsewhere (the proxy) can fail before it has anything
-//! to serve; for it, [`paywall_layer_after_answer`] checks the payment against the
+//! to serve; for it, [`PaywallGate::after_answer`] checks the payment against the
 //! channel as the receiver sees it now, runs the handler, and stores the payment only once
 //! the handler has answered, before anything is sent. A handler that had nothing to serve
 //! answers [`NotServed`]: nothing is charged and the same proof can be sent again. A
@@ -248,12 +248,6 @@ pub type PaywallLayer = FromFnLayer<PaywallMiddleware, PaywallGate, (State<Paywa
 /// The paywall as a `from_fn_with_state` layer.
 pub fn paywall_layer(state: AppState, price: Price) -> PaywallLayer {
     PaywallGate::new(state, price).layer()
-}
-
-/// The paywall for a handler that fetches its answer elsewhere: the payment is stored only
-/// once the handler answered ([`CommitOrder::AfterAnswer`]).
-pub fn paywall_layer_after_answer(state: AppState, price: Price) -> PaywallLayer {
-    PaywallGate::new(state, price).after_answer().layer()
 }
 
 /// The paywall middleware: serves `next` only for a payment of this route's price.

@@ -20,15 +20,17 @@ use std::{fmt, future::Future, path::PathBuf, sync::Arc, time::Duration};
 use alloy::providers::Provider;
 use anyhow::Context;
 use axum::{middleware::from_fn_with_state, Router};
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
 use tower_http::{cors::CorsLayer, trace::TraceLayer};
 use uraiden_chain::contracts::{CustomToken, RaidenMicroTransferChannels};
 
 use crate::{
     app::{self, AppState},
     backend::ChannelBackend,
-    channels::{BackgroundTasks, ChannelManager, ChannelManagerConfig},
+    chain::{duties, sync, OnChainDuties},
+    channels::{ChannelManager, ChannelManagerConfig, StartError},
     config::{ApiToken, Gateway, HttpLimits, HttpOptions, PublicChain, RateLimits, TokenUnits},
     proxy::ProxyConfig,
     rate_limit, serve,
@@ -36,6 +38,61 @@ use crate::{
 
 /// How long startup waits for the node before giving up with a clear message.
 const NODE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The chain side of a started channel manager: the chain sync, the balance watcher and the
+/// duty loop, and the [duties](OnChainDuties) handle for the operator's withdrawals and
+/// close-all. Stop the tasks with [`shutdown`](Self::shutdown); payments in flight do not
+/// depend on them and finish.
+#[derive(Debug)]
+pub struct BackgroundTasks {
+    duties: OnChainDuties,
+    cancel: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl BackgroundTasks {
+    /// The receiver's on-chain duties: withdrawals and close-all, sharing the duty loop's
+    /// bookkeeping of the receiver's transactions.
+    pub fn duties(&self) -> &OnChainDuties {
+        &self.duties
+    }
+
+    /// A token that stops the tasks when cancelled (e.g. tied to the server's shutdown).
+    pub fn cancellation_token(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+
+    /// Stops the tasks and waits for them: a sync batch being written is finished first.
+    pub async fn shutdown(self) {
+        self.cancel.cancel();
+        for task in self.tasks {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "a channel manager background task panicked");
+            }
+        }
+    }
+}
+
+impl ChannelManager {
+    /// Opens the state file, loads the channels, and starts the chain side: the chain sync,
+    /// the balance watcher and (with `on_chain_duties`) the duty loop. Needs the node (chain
+    /// id, contract) to start; payments are refused with
+    /// [`PaymentRejected::Unavailable`](crate::channels::PaymentRejected::Unavailable) until
+    /// the first catch-up with the chain is done.
+    pub async fn start(config: ChannelManagerConfig) -> Result<(Self, BackgroundTasks), StartError> {
+        let manager = Self::open(&config).await?;
+        let duties = OnChainDuties::new(manager.clone(), &config);
+        let cancel = CancellationToken::new();
+        let mut tasks = vec![
+            tokio::spawn(sync::follow_chain(duties.clone(), config.clone(), cancel.clone())),
+            tokio::spawn(sync::watch_balances(manager.clone(), config.clone(), cancel.clone())),
+        ];
+        if config.on_chain_duties {
+            tasks.push(tokio::spawn(duties::run(duties.clone(), config, cancel.clone())));
+        }
+        Ok((manager, BackgroundTasks { duties, cancel, tasks }))
+    }
+}
 
 /// What the receiver paywalls, besides its own routes (REST API, `/js/*`, `/metrics`).
 #[derive(Clone, Default)]
@@ -164,7 +221,7 @@ impl Receiver {
             chain_id,
             "channel manager started"
         );
-        match Self::assemble(Arc::new(manager.clone()), gateway, http, tls, cors) {
+        match Self::assemble(Arc::new(tasks.duties().clone()), gateway, http, tls, cors) {
             Ok(mut receiver) => {
                 receiver.chain = Some((manager, tasks));
                 Ok(receiver)
@@ -240,6 +297,12 @@ impl Receiver {
     /// The channel manager; `None` for a receiver [`over_backend`](Self::over_backend).
     pub fn manager(&self) -> Option<&ChannelManager> {
         self.chain.as_ref().map(|(manager, _)| manager)
+    }
+
+    /// The on-chain duties (withdrawals, close-all); `None` for a receiver
+    /// [`over_backend`](Self::over_backend).
+    pub fn duties(&self) -> Option<&OnChainDuties> {
+        self.chain.as_ref().map(|(_, tasks)| tasks.duties())
     }
 
     /// The paywalled resources and the receiver's routes under the one middleware stack.

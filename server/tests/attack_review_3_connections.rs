@@ -18,10 +18,7 @@ use tokio::{
     net::{TcpSocket, TcpStream},
     sync::oneshot,
 };
-use uraiden_server::{
-    config::HttpLimits,
-    receiver::{HttpConfig, Receiver, TlsFiles},
-};
+use uraiden_server::{HttpConfig, HttpLimits, Receiver, TlsFiles};
 
 const PER_CLIENT: usize = 2;
 const TIMEOUT: Duration = Duration::from_millis(400);

@@ -19,11 +19,8 @@ use tokio::sync::oneshot;
 use uraiden_e2e::TestChain;
 use uraiden_protocol::{ChannelId, PaymentHeaders, U192};
 use uraiden_server::{
-    channels::{ChannelManager, ChannelManagerConfig},
-    config::RateLimits,
-    paywall::Price,
-    proxy::ProxyConfig,
-    receiver::{HttpConfig, Receiver, ReceiverConfig, Resources},
+    ChannelManager, ChannelManagerConfig, HttpConfig, Price, ProxyConfig, RateLimits, Receiver,
+    ReceiverConfig, Resources,
 };
 
 const RECEIVER: usize = 1;

@@ -15,11 +15,7 @@ use tokio::sync::oneshot;
 use uraiden_client::{Client, ClientConfig, SessionOptions};
 use uraiden_e2e::TestChain;
 use uraiden_protocol::{Address, LocalSigningKey, U192};
-use uraiden_server::{
-    channels::{ChannelManager, ChannelManagerConfig},
-    config::ApiToken,
-    receiver::ReceiverConfig,
-};
+use uraiden_server::{ApiToken, ChannelManager, ChannelManagerConfig, ReceiverConfig};
 
 pub const RECEIVER: usize = 1;
 pub const SENDER: usize = 2;
@@ -66,7 +62,7 @@ impl Env {
         config.balance_check_interval = Duration::from_millis(100);
         let mut config = ReceiverConfig::new(config);
         config.http.api_token = ApiToken::new("op");
-        let receiver = uraiden_server::receiver::Receiver::start(config).await.expect("the receiver starts");
+        let receiver = uraiden_server::Receiver::start(config).await.expect("the receiver starts");
         let manager = receiver.manager().expect("a receiver on a chain").clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address: SocketAddr = listener.local_addr().unwrap();

@@ -17,13 +17,13 @@
 //! rollback changes the channel again).
 //!
 //! Collecting without waiting for the senders:
-//! - [`ChannelManager::withdraw`] takes a channel's earned balance (last accepted proof minus
+//! - [`OnChainDuties::withdraw`] takes a channel's earned balance (last accepted proof minus
 //!   what was withdrawn) and keeps the channel open; with `--withdraw-threshold N` the duty
 //!   loop does so whenever a channel's unwithdrawn balance reaches N. After a reorg took away
 //!   a top-up the last proof was paid with, the contract refuses it (above the deposit) and
 //!   the withdrawal fails until the sender tops up again; a close still collects the best
 //!   proof within the deposit.
-//! - [`ChannelManager::close_all`] closes every channel with a payment, for shutting a business
+//! - [`OnChainDuties::close_all`] closes every channel with a payment, for shutting a business
 //!   down; channels nobody paid in are left to their senders.
 //! - A channel in `close_signed` (the sender got the receiver's closing signature) that the
 //!   sender has not closed within `--close-signed-timeout` blocks is closed by the receiver.
@@ -116,9 +116,29 @@ const _: () = assert!(DISPUTE_ONLY_SLOTS < MAX_CONCURRENT_DUTIES, "other duties 
 /// Held while one of the receiver's transactions for a channel is on its way.
 type ChannelClaim = OwnedMutexGuard<()>;
 
+/// The receiver's on-chain duties for one channel manager: the operator's withdrawals and
+/// close-all, and the duty loop ([`run`]). A cheap `Clone` handle; every clone shares the
+/// bookkeeping of the receiver's transactions (one send at a time, one claim per channel).
+#[derive(Clone, Debug)]
+pub struct OnChainDuties {
+    manager: ChannelManager,
+    transactions: Arc<ReceiverTransactions>,
+}
+
+impl OnChainDuties {
+    pub(crate) fn new(manager: ChannelManager, config: &ChannelManagerConfig) -> Self {
+        Self { manager, transactions: Arc::new(ReceiverTransactions::new(config)) }
+    }
+
+    /// The channel manager the duties are for.
+    pub fn manager(&self) -> &ChannelManager {
+        &self.manager
+    }
+}
+
 /// What the receiver sends on chain, and the bookkeeping of its attempts.
 #[derive(Debug)]
-pub(crate) struct ReceiverTransactions {
+struct ReceiverTransactions {
     provider: DynProvider,
     contract: Address,
     receiver: Address,
@@ -250,7 +270,7 @@ impl Landed {
 }
 
 impl ReceiverTransactions {
-    pub(crate) fn new(config: &ChannelManagerConfig) -> Self {
+    fn new(config: &ChannelManagerConfig) -> Self {
         Self {
             provider: config.provider.clone(),
             contract: config.channel_manager,
@@ -563,7 +583,7 @@ impl ReceiverTransactions {
     /// Forgets the attempts for `keys`, whose chain state a reorg's rollback changed: what was
     /// sent for them may be gone with the replaced blocks, and their duties are due again at
     /// the next round.
-    pub(crate) fn forget_attempts(&self, keys: &[ChannelKey]) {
+    fn forget_attempts(&self, keys: &[ChannelKey]) {
         self.attempts().retain(|(key, _), _| !keys.contains(key));
     }
 
@@ -627,7 +647,7 @@ pub enum WithdrawError {
     Transaction(String),
 }
 
-/// One channel's line in the report of [`ChannelManager::close_all`].
+/// One channel's line in the report of [`OnChainDuties::close_all`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChannelClose {
     pub channel: ChannelId,
@@ -649,7 +669,7 @@ pub enum CloseOutcome {
     AlreadyClosing,
 }
 
-impl ChannelManager {
+impl OnChainDuties {
     /// Withdraws the channel's earned balance (its last accepted proof, minus what was
     /// already withdrawn) without closing it, if at least `min_amount` is waiting. The
     /// amount withdrawn reaches the channel's `withdrawn` once the sync confirms the
@@ -661,7 +681,7 @@ impl ChannelManager {
         open_block: u32,
         min_amount: U192,
     ) -> Result<Withdrawal, WithdrawError> {
-        let key = ChannelId::new(sender, self.receiver(), open_block).key();
+        let key = ChannelId::new(sender, self.manager.receiver(), open_block).key();
         let _claim = self.transactions().claim(key).await;
         self.withdraw_claimed(sender, open_block, min_amount).await
     }
@@ -674,13 +694,13 @@ impl ChannelManager {
         min_amount: U192,
     ) -> Result<Withdrawal, WithdrawError> {
         let result = self.withdraw_once(sender, open_block, min_amount).await;
-        let key = ChannelId::new(sender, self.receiver(), open_block).key();
+        let key = ChannelId::new(sender, self.manager.receiver(), open_block).key();
         match &result {
             Ok(Withdrawal { outcome: WithdrawOutcome::Withdrawn { .. }, .. }) => {
                 self.transactions().record_attempt(key, Action::Withdraw, true, false, None);
             }
             Err(WithdrawError::Transaction(_) | WithdrawError::Node(_)) => {
-                let eth_low = self.health().receiver_eth_low;
+                let eth_low = self.manager.health().receiver_eth_low;
                 self.transactions().record_attempt(key, Action::Withdraw, false, eth_low, None);
             }
             _ => {}
@@ -695,6 +715,7 @@ impl ChannelManager {
         min_amount: U192,
     ) -> Result<Withdrawal, WithdrawError> {
         let channel = self
+            .manager
             .channel(sender, open_block)
             .filter(|channel| channel.confirmed)
             .ok_or(WithdrawError::UnknownChannel { sender, open_block })?;
@@ -713,7 +734,7 @@ impl ChannelManager {
         // lag by the confirmations. An operator action, not a request path.
         let info = transactions
             .contract()
-            .getChannelInfo(sender, self.receiver(), open_block)
+            .getChannelInfo(sender, self.manager.receiver(), open_block)
             .call()
             .await
             .map_err(|error| WithdrawError::Node(error.to_string()))?;
@@ -758,6 +779,7 @@ impl ChannelManager {
     ) -> Vec<(ChannelId, Result<Withdrawal, WithdrawError>)> {
         let minimum = min_amount.max(U192::from(1u8));
         let mut channels: Vec<_> = self
+            .manager
             .channels_in(&[ChannelState::Open, ChannelState::CloseSigned])
             .into_iter()
             .filter(|channel| {
@@ -783,7 +805,7 @@ impl ChannelManager {
     /// dispute duty. A channel whose transaction from the duty loop is on its way is closed
     /// once that is recorded.
     pub async fn close_all(&self) -> Vec<ChannelClose> {
-        let mut channels = self.channels_in(&[
+        let mut channels = self.manager.channels_in(&[
             ChannelState::Open,
             ChannelState::CloseSigned,
             ChannelState::Closing,
@@ -803,14 +825,16 @@ impl ChannelManager {
             }
             let key = channel.key();
             let _claim = self.transactions().claim(key).await;
-            if let Err(error) = self.set_state(key, ChannelState::ClosePending).await {
+            if let Err(error) = self.manager.set_state(key, ChannelState::ClosePending).await {
                 tracing::error!(%error, channel = %channel.id, "recording close_pending failed");
                 report.push(line(channel.balance, CloseOutcome::Pending { error: error.to_string() }));
                 continue;
             }
             // Payments stopped with the state change: the balance read now is final.
-            let Some(channel) =
-                self.channel_record(key).filter(|channel| channel.state == ChannelState::ClosePending)
+            let Some(channel) = self
+                .manager
+                .channel_record(key)
+                .filter(|channel| channel.state == ChannelState::ClosePending)
             else {
                 report.push(line(channel.balance, CloseOutcome::AlreadyClosing));
                 continue;
@@ -846,7 +870,7 @@ impl ChannelManager {
             );
             return Ok(None);
         }
-        let health = self.health();
+        let health = self.manager.health();
         let landed = result.as_ref().ok().and_then(Option::as_ref).map(|&(_, _, block)| {
             Landed::new(block, health.chain_head, channel.close_request.map(|request| request.settle_block))
         });
@@ -869,11 +893,11 @@ impl ChannelManager {
             Ok(None) => {}
             Err(error) => {
                 tracing::warn!(channel = %channel.id, %error, "closing failed; the channel is close_pending and will be retried");
-                self.update_health(|health| {
+                self.manager.update_health(|health| {
                     health.last_error = Some(format!("closing {}: {error}", channel.id))
                 });
                 if channel.state != ChannelState::ClosePending {
-                    if let Err(error) = self.set_state(key, ChannelState::ClosePending).await {
+                    if let Err(error) = self.manager.set_state(key, ChannelState::ClosePending).await {
                         tracing::error!(%error, "recording close_pending failed");
                     }
                 }
@@ -904,7 +928,8 @@ impl ChannelManager {
         if channel.balance <= deposit {
             return Ok(Some((channel.balance, last)));
         }
-        self.best_proof_within(channel.key(), deposit)
+        self.manager
+            .best_proof_within(channel.key(), deposit)
             .await
             .map_err(|error| format!("reading the kept proofs: {error}"))
     }
@@ -928,6 +953,7 @@ impl ChannelManager {
             }
         };
         let closing_signature = self
+            .manager
             .sign_closing_proof(channel.id, balance)
             .map_err(|error| format!("signing the closing proof: {error}"))?;
         let transactions = self.transactions();
@@ -951,12 +977,18 @@ impl ChannelManager {
         &self,
         call: CallBuilder<P, D>,
     ) -> Result<TransactionReceipt, String> {
-        let report = |message: String| self.update_health(|health| health.last_error = Some(message));
+        let report = |message: String| self.manager.update_health(|health| health.last_error = Some(message));
         self.transactions().submit(call, &report).await
     }
 
     fn transactions(&self) -> &ReceiverTransactions {
-        &self.shared().transactions
+        &self.transactions
+    }
+
+    /// Forgets what was sent for `keys`, whose chain state a reorg's rollback changed (see
+    /// [`ReceiverTransactions::forget_attempts`]).
+    pub(crate) fn forget_attempts(&self, keys: &[ChannelKey]) {
+        self.transactions.forget_attempts(keys);
     }
 }
 
@@ -992,7 +1024,7 @@ impl Duty {
     }
 }
 
-impl ChannelManager {
+impl OnChainDuties {
     /// Does `duty` for `channel`; the caller holds the channel's claim.
     async fn perform(&self, duty: Duty, channel: &ChannelRecord) {
         match duty {
@@ -1011,7 +1043,8 @@ impl ChannelManager {
 }
 
 /// The duties task: runs until cancelled.
-pub(crate) async fn run(manager: ChannelManager, config: ChannelManagerConfig, cancel: CancellationToken) {
+pub(crate) async fn run(duties: OnChainDuties, config: ChannelManagerConfig, cancel: CancellationToken) {
+    let manager = &duties.manager;
     // When each channel was first seen `close_signed`, in blocks. In memory only: after a
     // restart the sender gets the full timeout again, never less.
     let mut close_signed_since: HashMap<ChannelKey, u64> = HashMap::new();
@@ -1040,20 +1073,20 @@ pub(crate) async fn run(manager: ChannelManager, config: ChannelManagerConfig, c
         ]);
         let live: HashMap<ChannelKey, ChannelState> =
             channels.iter().map(|channel| (channel.key(), channel.state)).collect();
-        manager.transactions().retain_attempts(|key| live.contains_key(&key));
+        duties.transactions().retain_attempts(|key| live.contains_key(&key));
         close_signed_since.retain(|key, _| live.get(key) == Some(&ChannelState::CloseSigned));
         let mut due: Vec<(Duty, ChannelRecord)> = channels
             .into_iter()
             .filter_map(|channel| {
                 let since = (channel.state == ChannelState::CloseSigned)
                     .then(|| *close_signed_since.entry(channel.key()).or_insert(health.chain_head));
-                let duty = duty_of(&manager, &config, &channel, since, health.chain_head)?;
+                let duty = duty_of(&duties, &config, &channel, since, health.chain_head)?;
                 Some((duty, channel))
             })
             .collect();
         due.sort_by_key(|(duty, _)| *duty);
         for (duty, channel) in due {
-            let transactions = manager.transactions();
+            let transactions = duties.transactions();
             let (head, confirmed) = (health.chain_head, health.confirmed_block);
             if !transactions.may_attempt(
                 channel.key(),
@@ -1072,10 +1105,10 @@ pub(crate) async fn run(manager: ChannelManager, config: ChannelManagerConfig, c
                 break;
             }
             let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else { break };
-            let manager = manager.clone();
+            let duties = duties.clone();
             in_flight.spawn(async move {
                 let _held = (claim, slot);
-                manager.perform(duty, &channel).await;
+                duties.perform(duty, &channel).await;
             });
         }
     }
@@ -1083,7 +1116,7 @@ pub(crate) async fn run(manager: ChannelManager, config: ChannelManagerConfig, c
 
 /// The duty a channel needs now, if any.
 fn duty_of(
-    manager: &ChannelManager,
+    duties: &OnChainDuties,
     config: &ChannelManagerConfig,
     channel: &ChannelRecord,
     close_signed_since: Option<u64>,
@@ -1109,7 +1142,7 @@ fn duty_of(
         }
         (ChannelState::Open, None) => {
             let threshold = config.withdraw_threshold?;
-            let withdrawn = manager.transactions().withdrawn(channel.key(), channel.withdrawn);
+            let withdrawn = duties.transactions().withdrawn(channel.key(), channel.withdrawn);
             let unwithdrawn = channel.balance.saturating_sub(withdrawn);
             (!unwithdrawn.is_zero() && unwithdrawn >= threshold).then_some(Duty::Withdraw)
         }
