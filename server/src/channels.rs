@@ -6,7 +6,7 @@
 //! - `rules`: the payment rule, one pure function ([`decide_payment`]), used by the manager,
 //!   by its conflict path, by the paywall's early filter and by the HTTP tests' fake backend.
 //! - `events`: the contract's events ([`ChainEvent`]) and what each does to a channel
-//!   ([`apply_event`]), for the store and the unconfirmed view alike.
+//!   (`apply_event`), for the store and the unconfirmed view alike.
 //! - `writer`: group commit of payments (one writer thread, one transaction per batch).
 
 mod events;

@@ -26,11 +26,14 @@ use uraiden_protocol::{LocalSigningKey, U192};
 use crate::{
     chain::{CloseOutcome, WithdrawOutcome},
     channels::{ChannelManager, ChannelManagerConfig, StartError},
-    config::{ApiToken, HttpLimits, PublicChain, RateLimits},
-    rate_limit::Rate,
+    http::{
+        config::{ApiToken, HttpLimits, PublicChain},
+        proxy::ProxyConfig,
+        rate_limit::{Rate, RateLimits},
+        serve,
+    },
     receiver::{BackgroundTasks, HttpConfig, Receiver, ReceiverConfig, Resources, TlsFiles},
-    serve,
-    store::StoreError,
+    store::{Durability, StoreError},
 };
 
 /// How long startup waits for the node before giving up with a clear message.
@@ -132,9 +135,9 @@ pub struct ReceiverArgs {
     /// power-loss: also fsync before the content is sent (SQLite synchronous=FULL), so
     /// payments survive a power loss or kernel crash; costs a disk flush per commit
     /// (payments that arrive together share one).
-    #[arg(long, env = "URAIDEN_DURABILITY", value_enum, default_value_t = crate::store::Durability::ProcessCrash,
+    #[arg(long, env = "URAIDEN_DURABILITY", value_enum, default_value_t = Durability::ProcessCrash,
           global = true)]
-    pub durability: crate::store::Durability,
+    pub durability: Durability,
 }
 
 #[derive(Debug, Subcommand)]
@@ -444,7 +447,7 @@ async fn start(account: &AccountArgs, receiver: &ReceiverArgs, args: StartArgs) 
     channels.withdraw_threshold = args.withdraw_threshold;
     channels.close_signed_timeout = args.close_signed_timeout;
     let resources = match &args.proxy_config {
-        Some(path) => Resources::Proxy(crate::proxy::ProxyConfig::load(path)?),
+        Some(path) => Resources::Proxy(ProxyConfig::load(path)?),
         None => Resources::Echo,
     };
     let tls = match (&receiver.ssl_cert, &receiver.ssl_key) {

@@ -11,7 +11,7 @@
 //! (chain follower and on-chain duties, on their own node connections) and builds
 //! [`Receiver::router`], the paywalled resources and the receiver's routes under one
 //! middleware stack: CORS, a trace span per request, the body deadline, the rate limit per
-//! client address (before any paywall: see [`rate_limit`](crate::rate_limit)), and the
+//! client address (before any paywall: see `http/rate_limit.rs`), and the
 //! request deadline on the paywalled resources. [`Receiver::run`] serves it within [`HttpLimits`]
 //! over HTTP or TLS and, once stopped, stops the background tasks.
 
@@ -19,21 +19,35 @@ use std::{fmt, future::Future, path::PathBuf, sync::Arc, time::Duration};
 
 use alloy::providers::Provider;
 use anyhow::Context;
-use axum::{middleware::from_fn_with_state, Router};
+use axum::{
+    extract::{Path, Request, State},
+    http::{header, HeaderValue},
+    middleware::{from_fn_with_state, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tower_http::{cors::CorsLayer, trace::TraceLayer};
 use uraiden_chain::contracts::{CustomToken, RaidenMicroTransferChannels};
+use uraiden_protocol::U192;
 
 use crate::{
-    app::{self, AppState},
-    backend::ChannelBackend,
     chain::{duties, sync, OnChainDuties},
     channels::{ChannelManager, ChannelManagerConfig, StartError},
-    config::{ApiToken, Gateway, HttpLimits, HttpOptions, PublicChain, RateLimits, TokenUnits},
-    proxy::ProxyConfig,
-    rate_limit, serve,
+    http::{
+        api, assets,
+        backend::ChannelBackend,
+        config::{ApiToken, Gateway, HttpLimits, HttpOptions, PublicChain, TokenUnits},
+        cors,
+        paywall::Price,
+        proxy::ProxyConfig,
+        rate_limit::{route_label, too_many_requests, LimitedBy, RateLimits},
+        serve,
+        state::AppState,
+    },
 };
 
 /// How long startup waits for the node before giving up with a clear message.
@@ -115,7 +129,7 @@ impl Resources {
 
     fn router(&self, state: &AppState) -> anyhow::Result<Router> {
         match self {
-            Self::Echo => Ok(app::echo_routes(state)),
+            Self::Echo => Ok(echo_routes(state)),
             Self::Proxy(proxy) => proxy.router(state),
             Self::Routes(build) => Ok(build(state)),
         }
@@ -203,7 +217,7 @@ impl Receiver {
     pub async fn start(config: ReceiverConfig) -> anyhow::Result<Self> {
         let ReceiverConfig { channels, http } = config;
         let tls = load_tls(http.tls.as_ref()).await?;
-        let cors = crate::cors::cors_layer(&http.cors_origins)?;
+        let cors = cors::cors_layer(&http.cors_origins)?;
         let contract = channels.channel_manager;
         let (chain_id, token) = read_gateway(&channels.provider, contract).await?;
         let channels_provider = channels.provider.clone();
@@ -241,7 +255,7 @@ impl Receiver {
         http: HttpConfig,
     ) -> anyhow::Result<Self> {
         let tls = load_tls(http.tls.as_ref()).await?;
-        let cors = crate::cors::cors_layer(&http.cors_origins)?;
+        let cors = cors::cors_layer(&http.cors_origins)?;
         Self::assemble(backend, gateway, http, tls, cors)
     }
 
@@ -277,8 +291,8 @@ impl Receiver {
         // Every route, outside every paywall: a flood from one address is refused before any
         // signature work.
         let router = resources
-            .merge(app::receiver_routes(state.clone()))
-            .layer(from_fn_with_state(state.clone(), rate_limit::limit_client_address))
+            .merge(receiver_routes(state.clone()))
+            .layer(from_fn_with_state(state.clone(), limit_client_address))
             .layer(from_fn_with_state(http.limits.body_timeout, serve::body_deadline))
             .layer(TraceLayer::new_for_http());
         // Outermost, so that preflights and every answer (a timeout's too) carry CORS headers.
@@ -394,4 +408,54 @@ async fn read_gateway(
         )
     })?;
     Ok((chain_id, token))
+}
+
+/// The receiver's own routes: the REST API at the gateway path, `/js/*` and `/metrics`.
+/// Merge paywalled routes into it (or it into them) to build a server.
+pub fn receiver_routes(state: AppState) -> Router {
+    let gateway_path = state.gateway().gateway_path.clone();
+    Router::new()
+        .nest(&gateway_path, api::routes())
+        .route("/js/{*path}", get(assets::serve_js))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+/// The demo server of `uraiden-server start`: the echo resources and the receiver's routes.
+pub fn app(state: AppState) -> Router {
+    echo_routes(&state).merge(receiver_routes(state))
+}
+
+/// The seed's echo resources: `/echofix/{param}` costs 5, `/echodyn/{param}` costs the
+/// length of `param` in bytes; both answer with `param`.
+pub fn echo_routes(state: &AppState) -> Router {
+    Router::new()
+        .route("/echofix/{param}", get(echo).route_layer(state.paywall(Price::fixed(5))))
+        .route("/echodyn/{param}", get(echo).route_layer(state.paywall(echo_dynamic_price())))
+}
+
+/// The price of `/echodyn/{param}`: one token unit per byte of `param`.
+pub fn echo_dynamic_price() -> Price {
+    Price::dynamic(|request| U192::from(request.param("param").map_or(0, str::len)))
+}
+
+async fn echo(Path(param): Path<String>) -> String {
+    param
+}
+
+/// `GET /metrics`: the Prometheus text format.
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))],
+        state.metrics().render(state.backend()),
+    )
+        .into_response()
+}
+
+/// The receiver-wide limit by client address, as middleware outside every route's paywall.
+async fn limit_client_address(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if let Err(retry) = state.rate_limits().check_client_address(&request) {
+        return too_many_requests(state.metrics(), LimitedBy::ClientAddress, &route_label(&request), retry);
+    }
+    next.run(request).await
 }

@@ -117,7 +117,7 @@ const _: () = assert!(DISPUTE_ONLY_SLOTS < MAX_CONCURRENT_DUTIES, "other duties 
 type ChannelClaim = OwnedMutexGuard<()>;
 
 /// The receiver's on-chain duties for one channel manager: the operator's withdrawals and
-/// close-all, and the duty loop ([`run`]). A cheap `Clone` handle; every clone shares the
+/// close-all, and the duty loop (`run`). A cheap `Clone` handle; every clone shares the
 /// bookkeeping of the receiver's transactions (one send at a time, one claim per channel).
 #[derive(Clone, Debug)]
 pub struct OnChainDuties {

@@ -1,5 +1,5 @@
 //! The contract's events about this receiver's channels, and what each does to a channel
-//! ([`apply_event`], pure): the [chain sync](crate::chain) reads them, the channel manager
+//! ([`apply_event`], pure): the chain sync (`chain/sync.rs`) reads them, the channel manager
 //! applies them to the store (confirmed) and to its unconfirmed view with the same rule.
 
 use uraiden_protocol::{Address, ChannelId, ChannelKey, B256, U192};

@@ -711,7 +711,7 @@ impl ChannelManager {
     }
 
     /// Undoes the confirmed events after `fork` (see
-    /// [`ChainBatch::roll_back_after`](crate::store::ChainBatch::roll_back_after)) and makes
+    /// `ChainBatch::roll_back_after` in `store/sqlite.rs`) and makes
     /// `fork` the sync head, in one store transaction, then mirrors it in memory: the
     /// unconfirmed view is emptied and the view covers `fork` only, until the sync has read
     /// the new blocks. Returns the channels that changed.

@@ -11,7 +11,7 @@
 //! A request is answered:
 //! - **502** when the background health check says the node is unreachable or the
 //!   receiver's ETH is too low (no per-request chain call);
-//! - **429** with `Retry-After` when a rate limit refuses it (see [`rate_limit`](crate::rate_limit)):
+//! - **429** with `Retry-After` when a rate limit refuses it (see [`rate_limit`](super::rate_limit)):
 //!   the route's limit by client address before anything else; the sender's (checked in
 //!   every scope, spent only once the payment is stored) for a proof by the channel's sender
 //!   or signer; nothing is charged;
@@ -69,10 +69,9 @@
 //! proof and no refusal. A stale or foreign status request is a 409 that says why.
 
 use std::{
-    collections::HashSet,
     future::Future,
     pin::Pin,
-    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -86,19 +85,20 @@ use axum::{
 };
 use serde::Serialize;
 use uraiden_protocol::{
-    cookie_pairs, header as rdn, recover_balance_proof_signer, Address, ChannelId, PaymentHeaders,
-    PaywallInfo, ProofSignature, Refusal, SignedStatusRequest, U192,
+    cookie_pairs, header as rdn, recover_balance_proof_signer, Address, PaymentHeaders, PaywallInfo,
+    ProofSignature, Refusal, SignedStatusRequest, U192,
 };
 
-use crate::{
-    app::AppState,
+use super::{
     assets,
     backend::{AcceptedPayment, ChannelView, LastProof, PaymentRejected, StatusRefused},
-    channels::{decide_payment, OpenChannel, PayableChannel},
     config::{PublicChain, TokenUnits},
     paid_note::PaidNote,
     rate_limit::{route_label, too_many_requests, LimitedBy, Limits, Rate, RetryAfter},
+    serve::payment_committing,
+    state::AppState,
 };
+use crate::channels::{decide_payment, OpenChannel, PayableChannel};
 
 /// What a resource costs, in the token's smallest unit.
 #[derive(Clone)]
@@ -245,6 +245,19 @@ type PaywallMiddleware =
 /// are known to dynamic prices.
 pub type PaywallLayer = FromFnLayer<PaywallMiddleware, PaywallGate, (State<PaywallGate>, Request)>;
 
+impl AppState {
+    /// A layer that puts `price` on a route: `get(handler).route_layer(state.paywall(price))`.
+    pub fn paywall(&self, price: Price) -> PaywallLayer {
+        paywall_layer(self.clone(), price)
+    }
+
+    /// [`paywall`](Self::paywall) with a rate limit of the route's own, by client address
+    /// and by sender, on top of the receiver-wide ones.
+    pub fn paywall_with_rate_limit(&self, price: Price, rate: Rate) -> PaywallLayer {
+        PaywallGate::new(self.clone(), price).with_rate_limit(rate).layer()
+    }
+}
+
 /// The paywall as a `from_fn_with_state` layer.
 pub fn paywall_layer(state: AppState, price: Price) -> PaywallLayer {
     PaywallGate::new(state, price).layer()
@@ -352,7 +365,7 @@ async fn charge(
             at_upstream = Some(call);
             // The answer decides whether the sender is charged, so no request deadline may drop
             // it half-way; the upstream's own timeout bounds the wait.
-            crate::serve::payment_committing();
+            payment_committing();
             let answer = next.run(request).await;
             if let Some(not_served) = answer.extensions().get::<NotServed>() {
                 let reason = &not_served.reason;
@@ -367,7 +380,7 @@ async fn charge(
 
     let started = Instant::now();
     // From here the sender may be charged: no request deadline may drop the answer.
-    crate::serve::payment_committing();
+    payment_committing();
     let outcome = state.backend().accept_payment(&payment, price).await;
     drop(at_upstream);
     state.metrics().observe_verification(started.elapsed().as_secs_f64());
@@ -475,39 +488,6 @@ impl Handler {
             Self::Pending(request, next) => next.run(request).await,
             Self::Answered(answer) => answer,
         }
-    }
-}
-
-/// The channels with a paid request at the upstream of a route that charges after the answer
-/// ([`CommitOrder::AfterAnswer`]): one at a time per channel, until its payment is stored.
-/// Every request carrying the same proof looks acceptable until one of them is stored, so
-/// without this one payment sent in parallel would make the upstream work once per copy.
-/// Honest senders lose nothing: on one channel, each proof builds on the last accepted one.
-#[derive(Debug, Default)]
-pub struct ChannelsAtUpstream(Mutex<HashSet<ChannelId>>);
-
-impl ChannelsAtUpstream {
-    fn channels(&self) -> MutexGuard<'_, HashSet<ChannelId>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// `None` while another request of `channel` is at the upstream.
-    fn enter(&self, channel: ChannelId) -> Option<AtUpstream<'_>> {
-        let entered = self.channels().insert(channel);
-        // Built only on entry: dropping one frees the channel.
-        entered.then(|| AtUpstream { calls: self, channel })
-    }
-}
-
-/// A request at the upstream; its channel is free again when this is dropped.
-struct AtUpstream<'a> {
-    calls: &'a ChannelsAtUpstream,
-    channel: ChannelId,
-}
-
-impl Drop for AtUpstream<'_> {
-    fn drop(&mut self) {
-        self.calls.channels().remove(&self.channel);
     }
 }
 

@@ -58,7 +58,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower_service::Service;
 
-use crate::{config::HttpLimits, metrics::Metrics, rate_limit::client_key};
+use super::{config::HttpLimits, metrics::Metrics, rate_limit::client_key};
 
 /// Pause after an accept error (out of descriptors, say) before accepting again.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);

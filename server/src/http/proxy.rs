@@ -62,10 +62,10 @@ use axum::{
 use serde::Deserialize;
 use uraiden_protocol::{parse_amount, U192};
 
-use crate::{
-    app::AppState,
+use super::{
     paywall::{NotServed, PaywallGate, Price},
     rate_limit::Rate,
+    state::AppState,
 };
 
 /// Requests bodies larger than this are refused rather than buffered.
