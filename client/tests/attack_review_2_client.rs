@@ -9,7 +9,9 @@ use std::{net::SocketAddr, time::Duration};
 use support::{test_options, Env, SENDER, WAIT};
 use tokio::sync::oneshot;
 use uraiden_client::{Error, Session};
-use uraiden_server::{ChannelManager, ChannelManagerConfig, RateLimits, Receiver, ReceiverConfig};
+use uraiden_server::{
+    ChannelManager, ChannelManagerConfig, RateLimits, Receiver, ReceiverConfig, ReceiverError,
+};
 
 /// A receiver account other than the one `Env` serves with.
 const LIMITED_RECEIVER: usize = 3;
@@ -20,7 +22,7 @@ struct Limited {
     manager: ChannelManager,
     url: String,
     stop: oneshot::Sender<()>,
-    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+    serving: tokio::task::JoinHandle<Result<(), ReceiverError>>,
 }
 
 impl Limited {

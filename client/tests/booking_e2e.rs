@@ -14,7 +14,9 @@ use support::{test_options, Env, SENDER, WAIT};
 use tokio::sync::oneshot;
 use uraiden_client::{Client, Session};
 use uraiden_protocol::U192;
-use uraiden_server::{ChannelManager, ChannelManagerConfig, Price, Receiver, ReceiverConfig, Resources};
+use uraiden_server::{
+    ChannelManager, ChannelManagerConfig, Price, Receiver, ReceiverConfig, ReceiverError, Resources,
+};
 
 /// A receiver account other than the one `Env` serves with.
 const RESOURCE_RECEIVER: usize = 3;
@@ -26,7 +28,7 @@ struct Served {
     manager: ChannelManager,
     base: String,
     stop: oneshot::Sender<()>,
-    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+    serving: tokio::task::JoinHandle<Result<(), ReceiverError>>,
 }
 
 impl Served {

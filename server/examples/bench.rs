@@ -39,7 +39,9 @@ use uraiden_protocol::{
     channel_manager_domain, recover_balance_proof_signer, BalanceProof, ChannelId, Eip712Domain,
     LocalSigningKey, PaymentHeaders, ProofSignature, U192,
 };
-use uraiden_server::{ChannelManagerConfig, Durability, Price, Receiver, ReceiverConfig, Resources};
+use uraiden_server::{
+    ChannelManagerConfig, Durability, Price, Receiver, ReceiverConfig, ReceiverError, Resources,
+};
 
 const RECEIVER: usize = 1;
 const SENDER: usize = 2;
@@ -427,7 +429,7 @@ struct Server {
     url: String,
     stop: oneshot::Sender<()>,
     /// Serving, then stopping the channel manager's tasks.
-    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+    serving: tokio::task::JoinHandle<Result<(), ReceiverError>>,
     _dir: tempfile::TempDir,
 }
 

@@ -77,5 +77,5 @@ async fn main() -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(&args.listen).await?;
     tracing::info!("echo server on http://{}", listener.local_addr()?);
-    receiver.run(listener, shutdown_signal()).await
+    Ok(receiver.run(listener, shutdown_signal()).await?)
 }

@@ -28,6 +28,7 @@
 mod chain;
 mod channels;
 mod cli;
+mod error;
 mod http;
 mod receiver;
 mod store;
@@ -41,6 +42,7 @@ pub use self::{
         StatusRefused, DEFAULT_CONFIRMATIONS,
     },
     cli::Cli,
+    error::{CorsError, ProxyError, PublicChainError, ReceiverError, TlsError, TlsProblem, TransactionError},
     http::{
         config::{ApiToken, Gateway, HttpLimits, HttpOptions, NativeCurrency, PublicChain, TokenUnits},
         cors::cors_layer,

@@ -18,7 +18,6 @@
 use std::{fmt, future::Future, path::PathBuf, sync::Arc, time::Duration};
 
 use alloy::providers::Provider;
-use anyhow::Context;
 use axum::{
     extract::{Path, Request, State},
     http::{header, HeaderValue},
@@ -37,6 +36,7 @@ use uraiden_protocol::U192;
 use crate::{
     chain::{duties, sync, OnChainDuties},
     channels::{ChannelManager, ChannelManagerConfig, StartError},
+    error::{ProxyError, ReceiverError, TlsError},
     http::{
         api, assets,
         backend::ChannelBackend,
@@ -127,7 +127,7 @@ impl Resources {
         Self::Routes(Arc::new(build))
     }
 
-    fn router(&self, state: &AppState) -> anyhow::Result<Router> {
+    fn router(&self, state: &AppState) -> Result<Router, ProxyError> {
         match self {
             Self::Echo => Ok(echo_routes(state)),
             Self::Proxy(proxy) => proxy.router(state),
@@ -214,15 +214,14 @@ impl Receiver {
     /// Loads the TLS files and checks the CORS origins, reads the token and chain id from
     /// the node (so that a wrong address or a dead node stops here with a clear message, not
     /// at the first payment), starts the channel manager and builds the router.
-    pub async fn start(config: ReceiverConfig) -> anyhow::Result<Self> {
+    pub async fn start(config: ReceiverConfig) -> Result<Self, ReceiverError> {
         let ReceiverConfig { channels, http } = config;
         let tls = load_tls(http.tls.as_ref()).await?;
         let cors = cors::cors_layer(&http.cors_origins)?;
         let contract = channels.channel_manager;
         let (chain_id, token) = read_gateway(&channels.provider, contract).await?;
         let channels_provider = channels.provider.clone();
-        let (manager, tasks) =
-            ChannelManager::start(channels).await.context("starting the channel manager")?;
+        let (manager, tasks) = ChannelManager::start(channels).await.map_err(ReceiverError::Start)?;
         let gateway = Gateway {
             public_chain: http.public_chain.clone(),
             token_units: read_token_units(&channels_provider, token).await,
@@ -253,7 +252,7 @@ impl Receiver {
         backend: Arc<dyn ChannelBackend>,
         gateway: Gateway,
         http: HttpConfig,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, ReceiverError> {
         let tls = load_tls(http.tls.as_ref()).await?;
         let cors = cors::cors_layer(&http.cors_origins)?;
         Self::assemble(backend, gateway, http, tls, cors)
@@ -265,7 +264,7 @@ impl Receiver {
         http: HttpConfig,
         tls: Option<TlsAcceptor>,
         cors: Option<CorsLayer>,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, ReceiverError> {
         let options = HttpOptions {
             tls: tls.is_some(),
             paywall_dir: http.paywall_dir,
@@ -335,18 +334,18 @@ impl Receiver {
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), ReceiverError> {
         let metrics = self.state.metrics().clone();
         let served =
             serve::serve_within(listener, self.tls, self.router, self.limits, metrics, shutdown).await;
         if let Some((_, tasks)) = self.chain {
             tasks.shutdown().await;
         }
-        served.context("serving HTTP")
+        served.map_err(ReceiverError::Serve)
     }
 }
 
-async fn load_tls(files: Option<&TlsFiles>) -> anyhow::Result<Option<TlsAcceptor>> {
+async fn load_tls(files: Option<&TlsFiles>) -> Result<Option<TlsAcceptor>, TlsError> {
     match files {
         Some(files) => Ok(Some(serve::load_tls(&files.cert, &files.key).await?)),
         None => Ok(None),
@@ -387,26 +386,19 @@ async fn read_token_units(
 async fn read_gateway(
     provider: &alloy::providers::DynProvider,
     contract: alloy::primitives::Address,
-) -> anyhow::Result<(u64, alloy::primitives::Address)> {
-    let no_answer = |what: &str| {
-        anyhow::anyhow!("cannot {what}: the Ethereum node gave no answer within {NODE_TIMEOUT:?} (is it running? see --rpc-provider)")
-    };
+) -> Result<(u64, alloy::primitives::Address), ReceiverError> {
+    let no_answer = |what| ReceiverError::NodeSilent { what, timeout: NODE_TIMEOUT };
     let chain_id = tokio::time::timeout(NODE_TIMEOUT, provider.get_chain_id())
         .await
         .map_err(|_| no_answer("read the chain id"))?
-        .context("cannot read the chain id from the Ethereum node (is it running? see --rpc-provider)")?;
+        .map_err(ReceiverError::ChainId)?;
     let token = tokio::time::timeout(
         NODE_TIMEOUT,
         RaidenMicroTransferChannels::new(contract, provider).token().call(),
     )
     .await
     .map_err(|_| no_answer("read the token"))?
-    .with_context(|| {
-        format!(
-            "cannot read token() of channel manager {contract} on chain {chain_id}; check \
-                 --channel-manager-address and --rpc-provider"
-        )
-    })?;
+    .map_err(|source| ReceiverError::Token { contract, chain_id, source: Box::new(source) })?;
     Ok((chain_id, token))
 }
 

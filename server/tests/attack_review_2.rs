@@ -24,7 +24,7 @@ use uraiden_e2e::TestChain;
 use uraiden_protocol::{ChannelId, PaymentHeaders, U192};
 use uraiden_server::{
     ChannelManager, ChannelManagerConfig, HttpConfig, Price, ProxyConfig, RateLimits, Receiver,
-    ReceiverConfig, Resources,
+    ReceiverConfig, ReceiverError, Resources,
 };
 
 const RECEIVER: usize = 1;
@@ -38,7 +38,7 @@ struct Served {
     chain: TestChain,
     _dir: tempfile::TempDir,
     manager: ChannelManager,
-    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+    serving: tokio::task::JoinHandle<Result<(), ReceiverError>>,
     address: SocketAddr,
     stop: oneshot::Sender<()>,
 }

@@ -32,7 +32,9 @@ use uraiden_e2e::{anvil_binary, TestChain};
 use uraiden_protocol::{
     channel_manager_domain, Address, ChannelId, Eip712Domain, LocalSigningKey, PaymentHeaders, Refusal, U192,
 };
-use uraiden_server::{ChannelManager, ChannelManagerConfig, OnChainDuties, Receiver, ReceiverConfig};
+use uraiden_server::{
+    ChannelManager, ChannelManagerConfig, OnChainDuties, Receiver, ReceiverConfig, ReceiverError,
+};
 
 const RECEIVER: usize = 1;
 const SENDER: usize = 2;
@@ -451,7 +453,7 @@ struct Running {
     duties: OnChainDuties,
     url: String,
     stop: oneshot::Sender<()>,
-    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+    serving: tokio::task::JoinHandle<Result<(), ReceiverError>>,
 }
 
 impl Running {

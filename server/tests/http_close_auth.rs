@@ -18,7 +18,7 @@ use uraiden_protocol::{
     header as rdn, recover_closing_proof_signer, request_deadline, Address, ChannelId, LocalSigningKey,
     PaymentHeaders, ProofSignature, Refusal, SignedCloseRequest, SignedStatusRequest, U192,
 };
-use uraiden_server::{ChannelManager, ChannelManagerConfig, ReceiverConfig};
+use uraiden_server::{ChannelManager, ChannelManagerConfig, ReceiverConfig, ReceiverError};
 
 const RECEIVER: usize = 1;
 const SENDER: usize = 2;
@@ -32,7 +32,7 @@ struct Receiver {
     _dir: tempfile::TempDir,
     manager: ChannelManager,
     /// Serving, then stopping the chain follower and the duties.
-    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+    serving: tokio::task::JoinHandle<Result<(), ReceiverError>>,
     url: String,
     stop: oneshot::Sender<()>,
     http: reqwest::Client,

@@ -17,7 +17,7 @@ use uraiden_protocol::{
     channel_manager_domain, header as rdn, recover_closing_proof_signer, request_deadline, ChannelId,
     Eip712Domain, LocalSigningKey, PaymentHeaders, ProofSignature, Refusal, SignedCloseRequest, U192,
 };
-use uraiden_server::{ApiToken, ChannelManager, ChannelManagerConfig, ReceiverConfig};
+use uraiden_server::{ApiToken, ChannelManager, ChannelManagerConfig, ReceiverConfig, ReceiverError};
 
 const RECEIVER: usize = 1;
 const SENDER: usize = 2;
@@ -30,7 +30,7 @@ struct Receiver {
     _dir: tempfile::TempDir,
     manager: ChannelManager,
     /// Serving, then stopping the chain follower and the duties.
-    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+    serving: tokio::task::JoinHandle<Result<(), ReceiverError>>,
     url: String,
     stop: oneshot::Sender<()>,
     domain: Eip712Domain,

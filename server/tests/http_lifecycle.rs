@@ -21,7 +21,9 @@ use uraiden_protocol::{
     ChannelId, Eip712Domain, LocalSigningKey, PaymentHeaders, ProofSignature, Refusal, SignedCloseRequest,
     U192,
 };
-use uraiden_server::{ApiToken, ChannelManager, ChannelManagerConfig, ChannelState, ReceiverConfig};
+use uraiden_server::{
+    ApiToken, ChannelManager, ChannelManagerConfig, ChannelState, ReceiverConfig, ReceiverError,
+};
 
 const RECEIVER: usize = 1;
 const SENDER: usize = 2;
@@ -34,7 +36,7 @@ struct Receiver {
     _dir: tempfile::TempDir,
     manager: ChannelManager,
     /// Serving, then stopping the chain follower and the duties.
-    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+    serving: tokio::task::JoinHandle<Result<(), ReceiverError>>,
     url: String,
     stop: oneshot::Sender<()>,
     domain: Eip712Domain,

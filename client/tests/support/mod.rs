@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 use uraiden_client::{Client, ClientConfig, SessionOptions};
 use uraiden_e2e::TestChain;
 use uraiden_protocol::{Address, LocalSigningKey, U192};
-use uraiden_server::{ApiToken, ChannelManager, ChannelManagerConfig, ReceiverConfig};
+use uraiden_server::{ApiToken, ChannelManager, ChannelManagerConfig, ReceiverConfig, ReceiverError};
 
 pub const RECEIVER: usize = 1;
 pub const SENDER: usize = 2;
@@ -28,7 +28,7 @@ pub struct Env {
     pub dir: tempfile::TempDir,
     pub manager: ChannelManager,
     /// Serving, then stopping the chain follower and the duties.
-    serving: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    serving: Option<tokio::task::JoinHandle<Result<(), ReceiverError>>>,
     pub url: String,
     stop: Option<oneshot::Sender<()>>,
 }

@@ -91,6 +91,7 @@ use uraiden_protocol::{Address, ChannelId, ChannelKey, ProofSignature, B256, U19
 
 use crate::{
     channels::{ChannelManager, ChannelManagerConfig},
+    error::TransactionError,
     store::{ChannelRecord, ChannelState},
 };
 
@@ -323,7 +324,7 @@ impl ReceiverTransactions {
         &self,
         call: CallBuilder<P, D>,
         report: &(dyn Fn(String) + Sync),
-    ) -> Result<TransactionReceipt, String> {
+    ) -> Result<TransactionReceipt, TransactionError> {
         let request = call.from(self.receiver).into_transaction_request();
         // Estimated once, at the latest block, and kept for every version sent: an estimate at
         // the pending state would see the first version's effect and fail (a second close
@@ -333,7 +334,7 @@ impl ReceiverTransactions {
             .estimate_gas(request.clone())
             .block(BlockId::latest())
             .await
-            .map_err(|error| format!("estimating the gas: {error}"))?;
+            .map_err(TransactionError::EstimateGas)?;
         let request = request.gas_limit(gas);
         let (held, mut fees, mut sent) = {
             let _lane = self.send_lane.lock().await;
@@ -341,7 +342,7 @@ impl ReceiverTransactions {
                 let count = self.provider.get_transaction_count(self.receiver);
                 async move {
                     let count = if pending { count.pending() } else { count.latest() };
-                    count.await.map_err(|error| format!("reading the receiver's nonce: {error}"))
+                    count.await.map_err(TransactionError::Nonce)
                 }
             };
             let (mined, pending) = (count(false).await?, count(true).await?);
@@ -404,10 +405,7 @@ impl ReceiverTransactions {
                 if let Some(receipt) = self.mined(&sent).await {
                     return receipt;
                 }
-                return Err(format!(
-                    "nonce {nonce} was taken by another transaction than the versions sent ({sent:?}); the duty is \
-                     retried"
-                ));
+                return Err(TransactionError::NonceTaken { nonce, sent });
             }
             let raised = match self.fees(Some(fees)).await {
                 Ok(raised) => raised,
@@ -458,13 +456,11 @@ impl ReceiverTransactions {
     }
 
     /// The receipt of whichever of `sent` was mined, if any: `Ok` if it succeeded.
-    async fn mined(&self, sent: &[B256]) -> Option<Result<TransactionReceipt, String>> {
+    async fn mined(&self, sent: &[B256]) -> Option<Result<TransactionReceipt, TransactionError>> {
         for hash in sent {
             match self.provider.get_transaction_receipt(*hash).await {
                 Ok(Some(receipt)) if receipt.status() => return Some(Ok(receipt)),
-                Ok(Some(receipt)) => {
-                    return Some(Err(format!("transaction {} reverted", receipt.transaction_hash)))
-                }
+                Ok(Some(receipt)) => return Some(Err(TransactionError::Reverted(receipt.transaction_hash))),
                 Ok(None) => {}
                 Err(error) => tracing::warn!(%hash, %error, "reading a receipt failed; retrying"),
             }
@@ -476,7 +472,7 @@ impl ReceiverTransactions {
     /// a replacement at least an eighth above `previous`, but at most
     /// [`MAX_FEE_OVER_ESTIMATE`] times the estimate (or `--gas-price`): `previous` unchanged
     /// when the cap leaves no room for the eighth.
-    async fn fees(&self, previous: Option<Fees>) -> Result<Fees, String> {
+    async fn fees(&self, previous: Option<Fees>) -> Result<Fees, TransactionError> {
         match self.gas_price {
             Some(gas_price) => {
                 let before = previous.map(Fees::highest);
@@ -484,11 +480,7 @@ impl ReceiverTransactions {
                     .map_or_else(|| previous.unwrap_or(Fees::Legacy(gas_price)), Fees::Legacy))
             }
             None => {
-                let estimate = self
-                    .provider
-                    .estimate_eip1559_fees()
-                    .await
-                    .map_err(|error| format!("estimating the fees: {error}"))?;
+                let estimate = self.provider.estimate_eip1559_fees().await.map_err(TransactionError::Fees)?;
                 let Some(Fees::Eip1559 { max_fee, tip }) = previous else {
                     let tip = estimate.max_priority_fee_per_gas;
                     return Ok(Fees::Eip1559 { max_fee: estimate.max_fee_per_gas.max(tip), tip });
@@ -505,13 +497,18 @@ impl ReceiverTransactions {
     }
 
     /// Sends `request` at `nonce` with `fees`; the transaction's hash.
-    async fn send_at(&self, request: &TransactionRequest, nonce: u64, fees: Fees) -> Result<B256, String> {
+    async fn send_at(
+        &self,
+        request: &TransactionRequest,
+        nonce: u64,
+        fees: Fees,
+    ) -> Result<B256, TransactionError> {
         let request = request.clone().nonce(nonce);
         let request = match fees {
             Fees::Legacy(gas_price) => request.gas_price(gas_price),
             Fees::Eip1559 { max_fee, tip } => request.max_fee_per_gas(max_fee).max_priority_fee_per_gas(tip),
         };
-        let pending = self.provider.send_transaction(request).await.map_err(|error| error.to_string())?;
+        let pending = self.provider.send_transaction(request).await.map_err(TransactionError::Send)?;
         Ok(*pending.tx_hash())
     }
 
@@ -756,7 +753,8 @@ impl OnChainDuties {
             channel.balance,
             Bytes::copy_from_slice(&signature.as_bytes()),
         );
-        let receipt = self.submit(call).await.map_err(WithdrawError::Transaction)?;
+        let receipt =
+            self.submit(call).await.map_err(|error| WithdrawError::Transaction(error.to_string()))?;
         transactions.withdrawn_to().insert(key, channel.balance);
         let amount = receipt
             .decoded_log::<RaidenMicroTransferChannels::ChannelWithdraw>()
@@ -843,7 +841,7 @@ impl OnChainDuties {
                 Ok(Some((transaction, balance))) => (balance, CloseOutcome::Closed { transaction }),
                 // The sender asked to close meanwhile, claiming more than the receiver proves.
                 Ok(None) => (channel.balance, CloseOutcome::AlreadyClosing),
-                Err(error) => (channel.balance, CloseOutcome::Pending { error }),
+                Err(error) => (channel.balance, CloseOutcome::Pending { error: error.to_string() }),
             };
             report.push(line(balance, outcome));
         }
@@ -856,7 +854,10 @@ impl OnChainDuties {
     /// the channel's claim. Returns the transaction and the balance it closed with; `None`
     /// when the sender's close claims more than that proof: then nothing is sent, and the
     /// sender's own settlement pays the receiver more (a normal outcome, not retried).
-    async fn close_with_best_proof(&self, channel: &ChannelRecord) -> Result<Option<(B256, U192)>, String> {
+    async fn close_with_best_proof(
+        &self,
+        channel: &ChannelRecord,
+    ) -> Result<Option<(B256, U192)>, TransactionError> {
         let key = channel.key();
         let result = self.send_close(channel).await;
         if let Ok(None) = result {
@@ -912,8 +913,8 @@ impl OnChainDuties {
     async fn claimable_proof(
         &self,
         channel: &ChannelRecord,
-    ) -> Result<Option<(U192, ProofSignature)>, String> {
-        let last = channel.balance_signature.ok_or_else(|| "the channel has no accepted proof".to_owned())?;
+    ) -> Result<Option<(U192, ProofSignature)>, TransactionError> {
+        let last = channel.balance_signature.ok_or(TransactionError::NoProof)?;
         if channel.balance <= channel.deposit {
             return Ok(Some((channel.balance, last)));
         }
@@ -923,39 +924,31 @@ impl OnChainDuties {
             .getChannelInfo(channel.id.sender, channel.id.receiver, channel.id.open_block_number)
             .call()
             .await
-            .map_err(|error| format!("reading the channel's deposit on chain: {error}"))?;
+            .map_err(TransactionError::ReadDeposit)?;
         let deposit = info.deposit;
         if channel.balance <= deposit {
             return Ok(Some((channel.balance, last)));
         }
-        self.manager
-            .best_proof_within(channel.key(), deposit)
-            .await
-            .map_err(|error| format!("reading the kept proofs: {error}"))
+        self.manager.best_proof_within(channel.key(), deposit).await.map_err(TransactionError::KeptProofs)
     }
 
     /// Sends the close; its transaction, the balance it closed with, and the block it was
     /// mined in. `None`: the sender's close claims more than the best proof the contract
     /// takes, so closing would pay the receiver less than the sender's own settlement will.
-    async fn send_close(&self, channel: &ChannelRecord) -> Result<Option<(B256, U192, u64)>, String> {
+    async fn send_close(
+        &self,
+        channel: &ChannelRecord,
+    ) -> Result<Option<(B256, U192, u64)>, TransactionError> {
         let claimable = self.claimable_proof(channel).await?;
         let claimed = channel.close_request.map(|request| request.balance);
         let (balance, proof_signature) = match (claimable, claimed) {
             (Some((balance, _)), Some(claimed)) if balance < claimed => return Ok(None),
             (None, Some(_)) => return Ok(None),
             (Some(proof), _) => proof,
-            (None, None) => {
-                return Err(format!(
-                    "no accepted proof within the channel's deposit (the last one, {}, is above it since a reorg \
-                     took a top-up away)",
-                    channel.balance
-                ))
-            }
+            (None, None) => return Err(TransactionError::NoProofWithinDeposit { balance: channel.balance }),
         };
-        let closing_signature = self
-            .manager
-            .sign_closing_proof(channel.id, balance)
-            .map_err(|error| format!("signing the closing proof: {error}"))?;
+        let closing_signature =
+            self.manager.sign_closing_proof(channel.id, balance).map_err(TransactionError::Sign)?;
         let transactions = self.transactions();
         let contract = transactions.contract();
         let call = contract.cooperativeClose(
@@ -967,7 +960,7 @@ impl OnChainDuties {
             Bytes::copy_from_slice(&closing_signature.as_bytes()),
         );
         let receipt = self.submit(call).await?;
-        let block = receipt.block_number.ok_or_else(|| "a receipt without a block".to_owned())?;
+        let block = receipt.block_number.ok_or(TransactionError::NoBlock)?;
         Ok(Some((receipt.transaction_hash, balance, block)))
     }
 
@@ -976,7 +969,7 @@ impl OnChainDuties {
     async fn submit<P: Provider, D: CallDecoder>(
         &self,
         call: CallBuilder<P, D>,
-    ) -> Result<TransactionReceipt, String> {
+    ) -> Result<TransactionReceipt, TransactionError> {
         let report = |message: String| self.manager.update_health(|health| health.last_error = Some(message));
         self.transactions().submit(call, &report).await
     }

@@ -7,6 +7,8 @@ use subtle::ConstantTimeEq;
 use uraiden_protocol::{Address, PaywallInfo, DEFAULT_GATEWAY_PATH, U192};
 use zeroize::Zeroizing;
 
+use crate::error::PublicChainError;
+
 /// Who gets paid, where: the values every paywalled response announces.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Gateway {
@@ -84,19 +86,17 @@ pub struct NativeCurrency {
 
 impl PublicChain {
     /// A chain reached at `rpc_url` (http or https) whose currency is `symbol` with 18 decimals.
-    pub fn new(name: &str, rpc_url: &str, symbol: &str) -> Result<Self, String> {
+    pub fn new(name: &str, rpc_url: &str, symbol: &str) -> Result<Self, PublicChainError> {
         let name = name.trim();
         if name.is_empty() {
-            return Err(
-                "the chain name is empty; give the name wallets should show, such as Sepolia".to_owned()
-            );
+            return Err(PublicChainError::EmptyName);
         }
         if !(rpc_url.starts_with("https://") || rpc_url.starts_with("http://")) {
-            return Err(format!("the public RPC URL {rpc_url:?} is not an http(s) URL"));
+            return Err(PublicChainError::NotHttpUrl(rpc_url.to_owned()));
         }
         let symbol = symbol.trim();
         if symbol.is_empty() || symbol.len() > 6 {
-            return Err(format!("the currency symbol {symbol:?} must have 1 to 6 characters (EIP-3085)"));
+            return Err(PublicChainError::Symbol(symbol.to_owned()));
         }
         Ok(Self {
             name: name.to_owned(),

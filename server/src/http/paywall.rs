@@ -98,7 +98,10 @@ use super::{
     serve::payment_committing,
     state::AppState,
 };
-use crate::channels::{decide_payment, OpenChannel, PayableChannel};
+use crate::{
+    channels::{decide_payment, OpenChannel, PayableChannel},
+    error::StatusRequestError,
+};
 
 /// What a resource costs, in the token's smallest unit.
 #[derive(Clone)]
@@ -302,12 +305,12 @@ async fn charge(
 
     let status = match status_request(state, request.headers()) {
         Ok(status) => status,
-        Err(message) => {
+        Err(refused) => {
             state.metrics().payment_error(409);
             return error_response(
                 StatusCode::CONFLICT,
                 "status request refused",
-                &message,
+                &refused.to_string(),
                 client.consumed(),
             );
         }
@@ -569,21 +572,14 @@ fn spend_sender_budget(state: &AppState, route_limits: Option<&Limits>, sender: 
 /// not by the channel's sender or signer.
 type StatusAnswer = (SignedStatusRequest, Result<LastProof, Refusal>);
 
-fn status_request(state: &AppState, headers: &HeaderMap) -> Result<Option<StatusAnswer>, String> {
+fn status_request(state: &AppState, headers: &HeaderMap) -> Result<Option<StatusAnswer>, StatusRequestError> {
     let parsed = SignedStatusRequest::parse_headers(state.gateway().receiver, header_lookup(headers))
-        .map_err(|error| {
-            format!(
-                "Malformed status request: {error}. Send RDN-Sender-Address, RDN-Open-Block, \
-                 RDN-Status-Deadline and RDN-Status-Signature as headers."
-            )
-        })?;
+        .map_err(StatusRequestError::Malformed)?;
     let Some(request) = parsed else { return Ok(None) };
     match state.backend().last_proof(&request) {
         Ok(last) => Ok(Some((request, Ok(last)))),
         Err(StatusRefused::Channel(refusal)) => Ok(Some((request, Err(refusal)))),
-        Err(StatusRefused::NotAuthorized(error)) => Err(format!(
-            "Status request refused: {error}. Nothing was charged; sign a new StatusRequest and retry."
-        )),
+        Err(StatusRefused::NotAuthorized(error)) => Err(StatusRequestError::NotAuthorized(error)),
     }
 }
 
