@@ -27,7 +27,7 @@ async fn milking_receiver(env: &Env) -> String {
         deployment.chain_id,
     );
     let options = HttpOptions { api_token: ApiToken::new("op"), ..HttpOptions::default() };
-    let state = AppState::new(Arc::new(env.manager.clone()), gateway, options);
+    let state = AppState::new(Arc::new(env.duties.clone()), gateway, options);
     let router = app(state.clone()).route(
         "/milk",
         get(|| async { StatusCode::PAYMENT_REQUIRED }).route_layer(state.paywall(Price::fixed(PRICE))),

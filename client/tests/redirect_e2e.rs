@@ -96,7 +96,7 @@ async fn paywalled_proxy(env: &Env, upstream: &str) -> String {
     let receiver = env.manager.receiver();
     let gateway = Gateway::new(receiver, deployment.channel_manager, deployment.token, deployment.chain_id);
     let options = HttpOptions { api_token: ApiToken::new("op"), ..HttpOptions::default() };
-    let state = AppState::new(Arc::new(env.manager.clone()), gateway, options);
+    let state = AppState::new(Arc::new(env.duties.clone()), gateway, options);
     let proxy = ProxyConfig::parse(&format!(
         "upstream = \"{upstream}\"\n[[route]]\npath = \"/site/{{*rest}}\"\nprice = 5\n"
     ))
