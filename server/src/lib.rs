@@ -3,7 +3,8 @@
 //!
 //! The modules are private; what binaries, examples, benchmarks and tests use is re-exported
 //! here. Dependencies run one way: `cli → receiver → http → channels → store`, with
-//! `chain → channels`; no module imports one above it.
+//! `chain → channels` (and `http → chain`: the backend trait reports the operator's
+//! withdrawals and closes); no module imports one above it.
 //!
 //! - `cli`: the command line (the seed's options) → [`ReceiverConfig`]: `start` serves,
 //!   `deploy` deploys, `withdraw` and `close-all` collect earned balances with the server
