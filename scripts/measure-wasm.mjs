@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Prints the sizes of the browser client, raw, gzip (zlib level 9) and brotli (quality 11, window
-// 2^22: what the receiver serves, server/src/assets/encoding.rs), at each build stage:
+// 2^22: what the receiver serves, server/src/http/assets/encoding.rs), at each build stage:
 // rustc's output (cargo profile release-wasm), wasm-bindgen's output before wasm-opt, and what
 // the paywall serves (paywall-web/js/uraiden-wasm/, after wasm-opt -Oz), plus the JS glue.
 //

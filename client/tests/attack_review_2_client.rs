@@ -10,9 +10,7 @@ use support::{test_options, Env, SENDER, WAIT};
 use tokio::sync::oneshot;
 use uraiden_client::{Error, Session};
 use uraiden_server::{
-    channels::{ChannelManager, ChannelManagerConfig},
-    config::RateLimits,
-    receiver::{Receiver, ReceiverConfig},
+    ChannelManager, ChannelManagerConfig, RateLimits, Receiver, ReceiverConfig, ReceiverError,
 };
 
 /// A receiver account other than the one `Env` serves with.
@@ -24,7 +22,7 @@ struct Limited {
     manager: ChannelManager,
     url: String,
     stop: oneshot::Sender<()>,
-    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+    serving: tokio::task::JoinHandle<Result<(), ReceiverError>>,
 }
 
 impl Limited {

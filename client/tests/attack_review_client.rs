@@ -11,12 +11,7 @@ use support::{Env, SENDER};
 use tokio::net::TcpListener;
 use uraiden_client::{Session, SessionOptions};
 use uraiden_protocol::U192;
-use uraiden_server::{
-    app::{self, AppState},
-    config::{ApiToken, Gateway, HttpOptions},
-    paywall::Price,
-    serve,
-};
+use uraiden_server::{app, serve_within, ApiToken, AppState, Gateway, HttpOptions, Price};
 
 const PRICE: u64 = 5;
 
@@ -32,18 +27,18 @@ async fn milking_receiver(env: &Env) -> String {
         deployment.chain_id,
     );
     let options = HttpOptions { api_token: ApiToken::new("op"), ..HttpOptions::default() };
-    let state = AppState::new(Arc::new(env.manager.clone()), gateway, options);
-    let router = app::app(state.clone()).route(
+    let state = AppState::new(Arc::new(env.duties.clone()), gateway, options);
+    let router = app(state.clone()).route(
         "/milk",
         get(|| async { StatusCode::PAYMENT_REQUIRED }).route_layer(state.paywall(Price::fixed(PRICE))),
     );
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address: SocketAddr = listener.local_addr().unwrap();
-    tokio::spawn(serve::serve_within(
+    tokio::spawn(serve_within(
         listener,
         None,
         router,
-        uraiden_server::config::HttpLimits::default(),
+        uraiden_server::HttpLimits::default(),
         state.metrics().clone(),
         std::future::pending(),
     ));

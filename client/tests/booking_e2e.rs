@@ -15,9 +15,7 @@ use tokio::sync::oneshot;
 use uraiden_client::{Client, Session};
 use uraiden_protocol::U192;
 use uraiden_server::{
-    channels::{ChannelManager, ChannelManagerConfig},
-    paywall::Price,
-    receiver::{Receiver, ReceiverConfig, Resources},
+    ChannelManager, ChannelManagerConfig, Price, Receiver, ReceiverConfig, ReceiverError, Resources,
 };
 
 /// A receiver account other than the one `Env` serves with.
@@ -30,7 +28,7 @@ struct Served {
     manager: ChannelManager,
     base: String,
     stop: oneshot::Sender<()>,
-    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+    serving: tokio::task::JoinHandle<Result<(), ReceiverError>>,
 }
 
 impl Served {

@@ -21,12 +21,7 @@ use tokio::{
 };
 use uraiden_client::{Error, Session};
 use uraiden_protocol::U192;
-use uraiden_server::{
-    app::{self, AppState},
-    config::{ApiToken, Gateway, HttpLimits, HttpOptions},
-    proxy::ProxyConfig,
-    serve,
-};
+use uraiden_server::{app, serve_within, ApiToken, AppState, Gateway, HttpLimits, HttpOptions, ProxyConfig};
 
 /// A plain HTTP/1.1 site on 127.0.0.1:0 that answers each request with `answer(path)` and
 /// records every request's head (request line and headers) as it arrived.
@@ -101,19 +96,19 @@ async fn paywalled_proxy(env: &Env, upstream: &str) -> String {
     let receiver = env.manager.receiver();
     let gateway = Gateway::new(receiver, deployment.channel_manager, deployment.token, deployment.chain_id);
     let options = HttpOptions { api_token: ApiToken::new("op"), ..HttpOptions::default() };
-    let state = AppState::new(Arc::new(env.manager.clone()), gateway, options);
+    let state = AppState::new(Arc::new(env.duties.clone()), gateway, options);
     let proxy = ProxyConfig::parse(&format!(
         "upstream = \"{upstream}\"\n[[route]]\npath = \"/site/{{*rest}}\"\nprice = 5\n"
     ))
     .unwrap();
-    let router = app::app(state.clone())
+    let router = app(state.clone())
         .merge(proxy.router(&state).unwrap())
         .route("/moved", get(|| async { Redirect::to("/echofix/moved") }));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address: SocketAddr = listener.local_addr().unwrap();
     // A second front end over `env`'s manager: its own router, the receiver's serving limits.
     let metrics = state.metrics().clone();
-    tokio::spawn(serve::serve_within(
+    tokio::spawn(serve_within(
         listener,
         None,
         router,

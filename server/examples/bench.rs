@@ -40,10 +40,7 @@ use uraiden_protocol::{
     LocalSigningKey, PaymentHeaders, ProofSignature, U192,
 };
 use uraiden_server::{
-    channels::ChannelManagerConfig,
-    paywall::Price,
-    receiver::{Receiver, ReceiverConfig, Resources},
-    store::Durability,
+    ChannelManagerConfig, Durability, Price, Receiver, ReceiverConfig, ReceiverError, Resources,
 };
 
 const RECEIVER: usize = 1;
@@ -432,7 +429,7 @@ struct Server {
     url: String,
     stop: oneshot::Sender<()>,
     /// Serving, then stopping the channel manager's tasks.
-    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+    serving: tokio::task::JoinHandle<Result<(), ReceiverError>>,
     _dir: tempfile::TempDir,
 }
 

@@ -18,12 +18,7 @@ use axum::{extract::Path, routing::get, Router};
 use clap::Parser;
 use uraiden_chain::keys;
 use uraiden_protocol::{LocalSigningKey, U192};
-use uraiden_server::{
-    channels::ChannelManagerConfig,
-    paywall::Price,
-    receiver::{Receiver, ReceiverConfig, Resources},
-    serve,
-};
+use uraiden_server::{shutdown_signal, ChannelManagerConfig, Price, Receiver, ReceiverConfig, Resources};
 
 /// The echo server of µRaiden's tutorial.
 #[derive(Debug, Parser)]
@@ -82,5 +77,5 @@ async fn main() -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(&args.listen).await?;
     tracing::info!("echo server on http://{}", listener.local_addr()?);
-    receiver.run(listener, serve::shutdown_signal()).await
+    Ok(receiver.run(listener, shutdown_signal()).await?)
 }

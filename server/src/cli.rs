@@ -24,13 +24,16 @@ use uraiden_chain::{keys, DeployOptions};
 use uraiden_protocol::{LocalSigningKey, U192};
 
 use crate::{
+    chain::{CloseOutcome, WithdrawOutcome},
     channels::{ChannelManager, ChannelManagerConfig, StartError},
-    config::{ApiToken, HttpLimits, PublicChain, RateLimits},
-    duties::{CloseOutcome, WithdrawOutcome},
-    rate_limit::Rate,
-    receiver::{HttpConfig, Receiver, ReceiverConfig, Resources, TlsFiles},
-    serve,
-    store::StoreError,
+    http::{
+        config::{ApiToken, HttpLimits, PublicChain},
+        proxy::ProxyConfig,
+        rate_limit::{Rate, RateLimits},
+        serve,
+    },
+    receiver::{BackgroundTasks, HttpConfig, Receiver, ReceiverConfig, Resources, TlsFiles},
+    store::{Durability, StoreError},
 };
 
 /// How long startup waits for the node before giving up with a clear message.
@@ -132,9 +135,9 @@ pub struct ReceiverArgs {
     /// power-loss: also fsync before the content is sent (SQLite synchronous=FULL), so
     /// payments survive a power loss or kernel crash; costs a disk flush per commit
     /// (payments that arrive together share one).
-    #[arg(long, env = "URAIDEN_DURABILITY", value_enum, default_value_t = crate::store::Durability::ProcessCrash,
+    #[arg(long, env = "URAIDEN_DURABILITY", value_enum, default_value_t = Durability::ProcessCrash,
           global = true)]
-    pub durability: crate::store::Durability,
+    pub durability: Durability,
 }
 
 #[derive(Debug, Subcommand)]
@@ -444,7 +447,7 @@ async fn start(account: &AccountArgs, receiver: &ReceiverArgs, args: StartArgs) 
     channels.withdraw_threshold = args.withdraw_threshold;
     channels.close_signed_timeout = args.close_signed_timeout;
     let resources = match &args.proxy_config {
-        Some(path) => Resources::Proxy(crate::proxy::ProxyConfig::load(path)?),
+        Some(path) => Resources::Proxy(ProxyConfig::load(path)?),
         None => Resources::Echo,
     };
     let tls = match (&receiver.ssl_cert, &receiver.ssl_key) {
@@ -489,7 +492,7 @@ async fn open_offline(
     account: &AccountArgs,
     receiver: &ReceiverArgs,
     command: &str,
-) -> anyhow::Result<(ChannelManager, crate::channels::BackgroundTasks)> {
+) -> anyhow::Result<(ChannelManager, BackgroundTasks)> {
     let mut config = channel_config(account, receiver, command)?;
     let head = tokio::time::timeout(NODE_TIMEOUT, config.provider.get_block_number())
         .await
@@ -515,9 +518,9 @@ async fn withdraw(account: &AccountArgs, receiver: &ReceiverArgs, args: Withdraw
     let report = match (args.sender, args.open_block) {
         (Some(sender), Some(open_block)) => vec![(
             uraiden_protocol::ChannelId::new(sender, manager.receiver(), open_block),
-            manager.withdraw(sender, open_block, args.min_amount).await,
+            background.duties().withdraw(sender, open_block, args.min_amount).await,
         )],
-        _ => manager.withdraw_all(args.min_amount).await,
+        _ => background.duties().withdraw_all(args.min_amount).await,
     };
     background.shutdown().await;
     let mut failed = 0;
@@ -547,8 +550,8 @@ async fn withdraw(account: &AccountArgs, receiver: &ReceiverArgs, args: Withdraw
 }
 
 async fn close_all(account: &AccountArgs, receiver: &ReceiverArgs) -> anyhow::Result<()> {
-    let (manager, background) = open_offline(account, receiver, "close-all").await?;
-    let report = manager.close_all().await;
+    let (_, background) = open_offline(account, receiver, "close-all").await?;
+    let report = background.duties().close_all().await;
     background.shutdown().await;
     let mut pending = 0;
     for close in &report {

@@ -1,58 +1,76 @@
 //! The µRaiden receiver: paywalls HTTP resources and collects micropayments over ERC20
 //! payment channels (SPEC §4 and §5).
 //!
-//! - [`receiver`]: the composition root: [`Receiver::start`](receiver::Receiver::start) puts a
-//!   receiver together (channel manager, router under one middleware stack, serving limits);
-//!   everything that runs a receiver goes through it.
+//! The modules are private; what binaries, examples, benchmarks and tests use is re-exported
+//! here. Dependencies run one way: `cli → receiver → http → channels → store`, with
+//! `chain → channels` (and `http → chain`: the backend trait reports the operator's
+//! withdrawals and closes); no module imports one above it.
 //!
-//! HTTP side:
-//! - [`cli`]: the command line (the seed's options): `start` serves, `deploy` deploys,
-//!   `withdraw` and `close-all` collect earned balances with the server stopped.
-//! - [`app`]: [`AppState`](app::AppState), the receiver's routes and the seed's echo demo.
-//! - [`paywall`]: puts a fixed or dynamic [`Price`](paywall::Price) on any axum route;
-//!   402 / 409 / 502 / 200 per SPEC §4, headers or cookies.
-//! - [`api`]: the REST API at `/api/1` (stats, the operator's channel listings, closing).
-//! - [`assets`]: the paywall page and `/js/*`, embedded or from `--paywall-info DIR`;
-//!   compressed (brotli or gzip) and revalidated by ETag.
-//! - [`metrics`]: Prometheus counters and gauges at `/metrics`.
-//! - [`config`]: the resolved settings ([`Gateway`](config::Gateway), API token, TLS).
-//! - [`backend`]: the [`ChannelBackend`](backend::ChannelBackend) trait the HTTP side uses.
-//! - [`proxy`]: paywalls an upstream HTTP server (the seed's `PaywalledProxyUrl`).
-//! - [`rate_limit`]: requests per client address (before any signature work) and per sender
-//!   (before a payment is stored), receiver-wide and per route; 429 with `Retry-After`.
-//! - [`cors`]: cross-origin access for apps that pay from another origin (`--cors-origin`).
-//! - [`serve`]: HTTP or TLS serving within the connection cap and timeouts, with graceful
-//!   shutdown on ctrl-c and SIGTERM.
-//!
-//! Money core:
-//! - [`channels`]: the [`ChannelManager`](channels::ChannelManager), which decides on payments
-//!   with the payment rule, one pure function ([`decide_payment`](channels::decide_payment)).
-//! - [`store`]: durable channel state (SQLite).
-//! - `paid_note`: the "Paid … · … left · manage" note on HTML pages the paywall page paid for.
-//! - `payment_writer`: group commit of payments (one writer thread, one transaction per batch).
-//! - [`sync`]: follows the contract's events with confirmations.
-//! - [`duties`]: the receiver's transactions: disputes, settlements, withdrawals, close-all,
-//!   retries of closes that failed (`close_pending`).
+//! - `cli`: the command line (the seed's options) → [`ReceiverConfig`]: `start` serves,
+//!   `deploy` deploys, `withdraw` and `close-all` collect earned balances with the server
+//!   stopped.
+//! - `receiver`: the composition root: [`Receiver::start`] puts a receiver together (channel
+//!   manager, its chain tasks, the router under one middleware stack, serving limits);
+//!   everything that runs a receiver goes through it. It also builds the receiver's own
+//!   routes ([`receiver_routes`]) and the seed's echo demo ([`app`], [`echo_routes`]).
+//! - `http`: the HTTP side over the [`ChannelBackend`](backend::ChannelBackend) trait:
+//!   `state` ([`AppState`]), `paywall` ([`Price`], the layer), `api` (REST at `/api/1`),
+//!   `assets` (the paywall page and `/js/*`, with `encoding`), `metrics`, `cors`, `proxy`,
+//!   `rate_limit`, `serve`, `config`, `backend`, `paid_note`, `upstream_calls`.
+//! - `channels`: the money core: `manager` ([`ChannelManager`]), `rules` (the payment rule,
+//!   one pure function: [`decide_payment`]), `events` (the contract's events and what each
+//!   does to a channel), `writer` (group commit of payments).
+//! - `store`: durable channel state: `model` (what is stored, whatever the database) and
+//!   `sqlite` ([`Store`]).
+//! - `chain`: `sync` (follows the contract's events with confirmations, reconciles reorgs)
+//!   and `duties` ([`OnChainDuties`]: disputes, settlements, withdrawals, close-all).
+//! - `error`: the typed errors of the library.
 
-pub mod api;
-pub mod app;
-pub mod assets;
-pub mod backend;
-pub mod channels;
-pub mod cli;
-pub mod config;
-pub mod cors;
-pub mod duties;
-pub mod metrics;
-mod paid_note;
-mod payment_writer;
-pub mod paywall;
-pub mod proxy;
-pub mod rate_limit;
-pub mod receiver;
-pub mod serve;
-pub mod store;
-pub mod sync;
+mod chain;
+mod channels;
+mod cli;
+mod error;
+mod http;
+mod receiver;
+mod store;
+
+// What binaries, examples, benchmarks and tests use; everything else stays inside.
+pub use self::{
+    chain::{ChannelClose, CloseOutcome, OnChainDuties, WithdrawError, WithdrawOutcome, Withdrawal},
+    channels::{
+        decide_payment, AcceptedPayment, ChannelManager, ChannelManagerConfig, ChannelSnapshot, ChannelStats,
+        CloseRefused, LastProof, NodeHealth, OpenChannel, PayableChannel, PaymentRejected, StartError,
+        StatusRefused, DEFAULT_CONFIRMATIONS,
+    },
+    cli::Cli,
+    error::{CorsError, ProxyError, PublicChainError, ReceiverError, TlsError, TlsProblem, TransactionError},
+    http::{
+        config::{ApiToken, Gateway, HttpLimits, HttpOptions, NativeCurrency, PublicChain, TokenUnits},
+        cors::cors_layer,
+        paywall::{CommitOrder, NotServed, PaywallGate, PaywallLayer, Price, PriceRequest},
+        proxy::{PriceValue, ProxyConfig, ProxyRoute},
+        rate_limit::{InvalidRate, Rate, RateLimiter, RateLimits, OVERFLOW_SHARE},
+        serve::{load_tls, raise_open_file_limit, serve_within, shutdown_signal},
+        state::AppState,
+    },
+    receiver::{
+        app, echo_dynamic_price, echo_routes, receiver_routes, BackgroundTasks, HttpConfig, Receiver,
+        ReceiverConfig, Resources, TlsFiles,
+    },
+    store::{
+        BlockRef, ChannelRecord, ChannelState, CloseRequest, Durability, Identity, PaymentWrite, Store,
+        StoreError, KEPT_BLOCKS, SCHEMA_VERSION,
+    },
+};
+
+/// What the HTTP side needs from the money core: the trait another backend (a test's fake)
+/// implements, and the views and outcomes it answers with.
+pub mod backend {
+    pub use crate::http::backend::{
+        AcceptedPayment, BoxFuture, ChannelBackend, ChannelView, CloseRefused, HealthView, LastProof,
+        OperatorUnsupported, PaymentRejected, StatsView, StatusRefused, WithdrawReport,
+    };
+}
 
 /// Logs to stderr, filtered by `RUST_LOG` (default: `info`).
 pub fn init_tracing() {

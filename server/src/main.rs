@@ -4,5 +4,5 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    uraiden_server::cli::Cli::parse().run().await
+    uraiden_server::Cli::parse().run().await
 }

@@ -11,31 +11,102 @@
 //! (chain follower and on-chain duties, on their own node connections) and builds
 //! [`Receiver::router`], the paywalled resources and the receiver's routes under one
 //! middleware stack: CORS, a trace span per request, the body deadline, the rate limit per
-//! client address (before any paywall: see [`rate_limit`](crate::rate_limit)), and the
+//! client address (before any paywall: see `http/rate_limit.rs`), and the
 //! request deadline on the paywalled resources. [`Receiver::run`] serves it within [`HttpLimits`]
 //! over HTTP or TLS and, once stopped, stops the background tasks.
 
 use std::{fmt, future::Future, path::PathBuf, sync::Arc, time::Duration};
 
 use alloy::providers::Provider;
-use anyhow::Context;
-use axum::{middleware::from_fn_with_state, Router};
-use tokio::net::TcpListener;
+use axum::{
+    extract::{Path, Request, State},
+    http::{header, HeaderValue},
+    middleware::{from_fn_with_state, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
 use tower_http::{cors::CorsLayer, trace::TraceLayer};
 use uraiden_chain::contracts::{CustomToken, RaidenMicroTransferChannels};
+use uraiden_protocol::U192;
 
 use crate::{
-    app::{self, AppState},
-    backend::ChannelBackend,
-    channels::{BackgroundTasks, ChannelManager, ChannelManagerConfig},
-    config::{ApiToken, Gateway, HttpLimits, HttpOptions, PublicChain, RateLimits, TokenUnits},
-    proxy::ProxyConfig,
-    rate_limit, serve,
+    chain::{duties, sync, OnChainDuties},
+    channels::{ChannelManager, ChannelManagerConfig, StartError},
+    error::{ProxyError, ReceiverError, TlsError},
+    http::{
+        api, assets,
+        backend::ChannelBackend,
+        config::{ApiToken, Gateway, HttpLimits, HttpOptions, PublicChain, TokenUnits},
+        cors,
+        paywall::Price,
+        proxy::ProxyConfig,
+        rate_limit::{route_label, too_many_requests, LimitedBy, RateLimits},
+        serve,
+        state::AppState,
+    },
 };
 
 /// How long startup waits for the node before giving up with a clear message.
 const NODE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The chain side of a started channel manager: the chain sync, the balance watcher and the
+/// duty loop, and the [duties](OnChainDuties) handle for the operator's withdrawals and
+/// close-all. Stop the tasks with [`shutdown`](Self::shutdown); payments in flight do not
+/// depend on them and finish.
+#[derive(Debug)]
+pub struct BackgroundTasks {
+    duties: OnChainDuties,
+    cancel: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl BackgroundTasks {
+    /// The receiver's on-chain duties: withdrawals and close-all, sharing the duty loop's
+    /// bookkeeping of the receiver's transactions.
+    pub fn duties(&self) -> &OnChainDuties {
+        &self.duties
+    }
+
+    /// A token that stops the tasks when cancelled (e.g. tied to the server's shutdown).
+    pub fn cancellation_token(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+
+    /// Stops the tasks and waits for them: a sync batch being written is finished first.
+    pub async fn shutdown(self) {
+        self.cancel.cancel();
+        for task in self.tasks {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "a channel manager background task panicked");
+            }
+        }
+    }
+}
+
+impl ChannelManager {
+    /// Opens the state file, loads the channels, and starts the chain side: the chain sync,
+    /// the balance watcher and (with `on_chain_duties`) the duty loop. Needs the node (chain
+    /// id, contract) to start; payments are refused with
+    /// [`PaymentRejected::Unavailable`](crate::channels::PaymentRejected::Unavailable) until
+    /// the first catch-up with the chain is done.
+    pub async fn start(config: ChannelManagerConfig) -> Result<(Self, BackgroundTasks), StartError> {
+        let manager = Self::open(&config).await?;
+        let duties = OnChainDuties::new(manager.clone(), &config);
+        let cancel = CancellationToken::new();
+        let mut tasks = vec![
+            tokio::spawn(sync::follow_chain(duties.clone(), config.clone(), cancel.clone())),
+            tokio::spawn(sync::watch_balances(manager.clone(), config.clone(), cancel.clone())),
+        ];
+        if config.on_chain_duties {
+            tasks.push(tokio::spawn(duties::run(duties.clone(), config, cancel.clone())));
+        }
+        Ok((manager, BackgroundTasks { duties, cancel, tasks }))
+    }
+}
 
 /// What the receiver paywalls, besides its own routes (REST API, `/js/*`, `/metrics`).
 #[derive(Clone, Default)]
@@ -56,9 +127,9 @@ impl Resources {
         Self::Routes(Arc::new(build))
     }
 
-    fn router(&self, state: &AppState) -> anyhow::Result<Router> {
+    fn router(&self, state: &AppState) -> Result<Router, ProxyError> {
         match self {
-            Self::Echo => Ok(app::echo_routes(state)),
+            Self::Echo => Ok(echo_routes(state)),
             Self::Proxy(proxy) => proxy.router(state),
             Self::Routes(build) => Ok(build(state)),
         }
@@ -143,15 +214,14 @@ impl Receiver {
     /// Loads the TLS files and checks the CORS origins, reads the token and chain id from
     /// the node (so that a wrong address or a dead node stops here with a clear message, not
     /// at the first payment), starts the channel manager and builds the router.
-    pub async fn start(config: ReceiverConfig) -> anyhow::Result<Self> {
+    pub async fn start(config: ReceiverConfig) -> Result<Self, ReceiverError> {
         let ReceiverConfig { channels, http } = config;
         let tls = load_tls(http.tls.as_ref()).await?;
-        let cors = crate::cors::cors_layer(&http.cors_origins)?;
+        let cors = cors::cors_layer(&http.cors_origins)?;
         let contract = channels.channel_manager;
         let (chain_id, token) = read_gateway(&channels.provider, contract).await?;
         let channels_provider = channels.provider.clone();
-        let (manager, tasks) =
-            ChannelManager::start(channels).await.context("starting the channel manager")?;
+        let (manager, tasks) = ChannelManager::start(channels).await.map_err(ReceiverError::Start)?;
         let gateway = Gateway {
             public_chain: http.public_chain.clone(),
             token_units: read_token_units(&channels_provider, token).await,
@@ -164,7 +234,7 @@ impl Receiver {
             chain_id,
             "channel manager started"
         );
-        match Self::assemble(Arc::new(manager.clone()), gateway, http, tls, cors) {
+        match Self::assemble(Arc::new(tasks.duties().clone()), gateway, http, tls, cors) {
             Ok(mut receiver) => {
                 receiver.chain = Some((manager, tasks));
                 Ok(receiver)
@@ -182,9 +252,9 @@ impl Receiver {
         backend: Arc<dyn ChannelBackend>,
         gateway: Gateway,
         http: HttpConfig,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, ReceiverError> {
         let tls = load_tls(http.tls.as_ref()).await?;
-        let cors = crate::cors::cors_layer(&http.cors_origins)?;
+        let cors = cors::cors_layer(&http.cors_origins)?;
         Self::assemble(backend, gateway, http, tls, cors)
     }
 
@@ -194,7 +264,7 @@ impl Receiver {
         http: HttpConfig,
         tls: Option<TlsAcceptor>,
         cors: Option<CorsLayer>,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, ReceiverError> {
         let options = HttpOptions {
             tls: tls.is_some(),
             paywall_dir: http.paywall_dir,
@@ -220,8 +290,8 @@ impl Receiver {
         // Every route, outside every paywall: a flood from one address is refused before any
         // signature work.
         let router = resources
-            .merge(app::receiver_routes(state.clone()))
-            .layer(from_fn_with_state(state.clone(), rate_limit::limit_client_address))
+            .merge(receiver_routes(state.clone()))
+            .layer(from_fn_with_state(state.clone(), limit_client_address))
             .layer(from_fn_with_state(http.limits.body_timeout, serve::body_deadline))
             .layer(TraceLayer::new_for_http());
         // Outermost, so that preflights and every answer (a timeout's too) carry CORS headers.
@@ -242,6 +312,12 @@ impl Receiver {
         self.chain.as_ref().map(|(manager, _)| manager)
     }
 
+    /// The on-chain duties (withdrawals, close-all); `None` for a receiver
+    /// [`over_backend`](Self::over_backend).
+    pub fn duties(&self) -> Option<&OnChainDuties> {
+        self.chain.as_ref().map(|(_, tasks)| tasks.duties())
+    }
+
     /// The paywalled resources and the receiver's routes under the one middleware stack.
     pub fn router(&self) -> Router {
         self.router.clone()
@@ -258,18 +334,18 @@ impl Receiver {
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), ReceiverError> {
         let metrics = self.state.metrics().clone();
         let served =
             serve::serve_within(listener, self.tls, self.router, self.limits, metrics, shutdown).await;
         if let Some((_, tasks)) = self.chain {
             tasks.shutdown().await;
         }
-        served.context("serving HTTP")
+        served.map_err(ReceiverError::Serve)
     }
 }
 
-async fn load_tls(files: Option<&TlsFiles>) -> anyhow::Result<Option<TlsAcceptor>> {
+async fn load_tls(files: Option<&TlsFiles>) -> Result<Option<TlsAcceptor>, TlsError> {
     match files {
         Some(files) => Ok(Some(serve::load_tls(&files.cert, &files.key).await?)),
         None => Ok(None),
@@ -310,25 +386,68 @@ async fn read_token_units(
 async fn read_gateway(
     provider: &alloy::providers::DynProvider,
     contract: alloy::primitives::Address,
-) -> anyhow::Result<(u64, alloy::primitives::Address)> {
-    let no_answer = |what: &str| {
-        anyhow::anyhow!("cannot {what}: the Ethereum node gave no answer within {NODE_TIMEOUT:?} (is it running? see --rpc-provider)")
-    };
+) -> Result<(u64, alloy::primitives::Address), ReceiverError> {
+    let no_answer = |what| ReceiverError::NodeSilent { what, timeout: NODE_TIMEOUT };
     let chain_id = tokio::time::timeout(NODE_TIMEOUT, provider.get_chain_id())
         .await
         .map_err(|_| no_answer("read the chain id"))?
-        .context("cannot read the chain id from the Ethereum node (is it running? see --rpc-provider)")?;
+        .map_err(ReceiverError::ChainId)?;
     let token = tokio::time::timeout(
         NODE_TIMEOUT,
         RaidenMicroTransferChannels::new(contract, provider).token().call(),
     )
     .await
     .map_err(|_| no_answer("read the token"))?
-    .with_context(|| {
-        format!(
-            "cannot read token() of channel manager {contract} on chain {chain_id}; check \
-                 --channel-manager-address and --rpc-provider"
-        )
-    })?;
+    .map_err(|source| ReceiverError::Token { contract, chain_id, source: Box::new(source) })?;
     Ok((chain_id, token))
+}
+
+/// The receiver's own routes: the REST API at the gateway path, `/js/*` and `/metrics`.
+/// Merge paywalled routes into it (or it into them) to build a server.
+pub fn receiver_routes(state: AppState) -> Router {
+    let gateway_path = state.gateway().gateway_path.clone();
+    Router::new()
+        .nest(&gateway_path, api::routes())
+        .route("/js/{*path}", get(assets::serve_js))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+/// The demo server of `uraiden-server start`: the echo resources and the receiver's routes.
+pub fn app(state: AppState) -> Router {
+    echo_routes(&state).merge(receiver_routes(state))
+}
+
+/// The seed's echo resources: `/echofix/{param}` costs 5, `/echodyn/{param}` costs the
+/// length of `param` in bytes; both answer with `param`.
+pub fn echo_routes(state: &AppState) -> Router {
+    Router::new()
+        .route("/echofix/{param}", get(echo).route_layer(state.paywall(Price::fixed(5))))
+        .route("/echodyn/{param}", get(echo).route_layer(state.paywall(echo_dynamic_price())))
+}
+
+/// The price of `/echodyn/{param}`: one token unit per byte of `param`.
+pub fn echo_dynamic_price() -> Price {
+    Price::dynamic(|request| U192::from(request.param("param").map_or(0, str::len)))
+}
+
+async fn echo(Path(param): Path<String>) -> String {
+    param
+}
+
+/// `GET /metrics`: the Prometheus text format.
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))],
+        state.metrics().render(state.backend()),
+    )
+        .into_response()
+}
+
+/// The receiver-wide limit by client address, as middleware outside every route's paywall.
+async fn limit_client_address(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if let Err(retry) = state.rate_limits().check_client_address(&request) {
+        return too_many_requests(state.metrics(), LimitedBy::ClientAddress, &route_label(&request), retry);
+    }
+    next.run(request).await
 }

@@ -34,7 +34,7 @@ pub(crate) use self::model::unix_now;
 pub use self::{
     model::{
         BlockRef, ChannelRecord, ChannelState, CloseRequest, Identity, PaymentToRecord, PaymentWrite,
-        KEPT_BLOCKS, KEPT_DEPOSIT_PROOFS,
+        KEPT_BLOCKS,
     },
-    sqlite::{lock_path_of, ChainBatch, Durability, Result, Store, StoreError, SCHEMA_VERSION},
+    sqlite::{Durability, Store, StoreError, SCHEMA_VERSION},
 };

@@ -14,7 +14,7 @@ use std::{
 use axum::{extract::State, http::StatusCode, routing, Router};
 use http_support::*;
 use uraiden_protocol::U192;
-use uraiden_server::proxy::ProxyConfig;
+use uraiden_server::ProxyConfig;
 
 /// An upstream API with a side effect per call (sending a message, running a costly job):
 /// it counts the calls it executed and takes a moment to answer, as real work does.
@@ -90,10 +90,7 @@ where
 /// time, the sender is never charged, and an honest client never gets the answer either.
 #[tokio::test]
 async fn a_job_slower_than_the_request_timeout_runs_upstream_for_free_again_and_again() {
-    use uraiden_server::{
-        config::HttpLimits,
-        receiver::{HttpConfig, Receiver, Resources},
-    };
+    use uraiden_server::{HttpConfig, HttpLimits, Receiver, Resources};
     let executed = Arc::new(AtomicUsize::new(0));
     let app = Router::new()
         .fallback(routing::any(|State(executed): State<Arc<AtomicUsize>>| async move {
@@ -141,10 +138,7 @@ async fn a_job_slower_than_the_request_timeout_runs_upstream_for_free_again_and_
 #[tokio::test]
 async fn clients_that_never_read_their_answers_hold_every_connection_slot_for_ever() {
     use tokio::io::AsyncWriteExt;
-    use uraiden_server::{
-        config::HttpLimits,
-        receiver::{HttpConfig, Receiver},
-    };
+    use uraiden_server::{HttpConfig, HttpLimits, Receiver};
     let limits = HttpLimits {
         max_connections: 2,
         header_timeout: Duration::from_millis(300),

@@ -23,11 +23,8 @@ use tokio::{
 use uraiden_e2e::TestChain;
 use uraiden_protocol::{ChannelId, PaymentHeaders, U192};
 use uraiden_server::{
-    channels::{ChannelManager, ChannelManagerConfig},
-    config::RateLimits,
-    paywall::Price,
-    proxy::ProxyConfig,
-    receiver::{HttpConfig, Receiver, ReceiverConfig, Resources},
+    ChannelManager, ChannelManagerConfig, HttpConfig, Price, ProxyConfig, RateLimits, Receiver,
+    ReceiverConfig, ReceiverError, Resources,
 };
 
 const RECEIVER: usize = 1;
@@ -41,7 +38,7 @@ struct Served {
     chain: TestChain,
     _dir: tempfile::TempDir,
     manager: ChannelManager,
-    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+    serving: tokio::task::JoinHandle<Result<(), ReceiverError>>,
     address: SocketAddr,
     stop: oneshot::Sender<()>,
 }
@@ -537,7 +534,7 @@ async fn a_sender_429_keeps_its_cookies_leaks_no_proof_and_charges_nothing() {
 #[test]
 fn a_steady_flood_of_new_keys_reuses_refilled_buckets_and_forgets_no_other() {
     use std::time::Instant;
-    use uraiden_server::rate_limit::{Rate, RateLimiter};
+    use uraiden_server::{Rate, RateLimiter};
 
     let max_keys = 800;
     let limiter = RateLimiter::new(Rate::new(1, Duration::from_secs(1), 1).unwrap(), max_keys);
@@ -569,12 +566,12 @@ fn a_steady_flood_of_new_keys_reuses_refilled_buckets_and_forgets_no_other() {
 #[test]
 fn more_addresses_than_tracked_keys_are_never_limited() {
     use std::time::Instant;
-    use uraiden_server::rate_limit::{Rate, RateLimiter};
+    use uraiden_server::{Rate, RateLimiter};
 
     let limiter = RateLimiter::new(Rate::new(1, Duration::from_secs(3600), 1).unwrap(), 80);
     let now = Instant::now();
     let passed = (0..10).flat_map(|_| 0..90u32).filter(|key| limiter.check_at(*key, now).is_ok()).count();
-    assert_eq!(passed, 80 + uraiden_server::rate_limit::OVERFLOW_SHARE as usize);
+    assert_eq!(passed, 80 + uraiden_server::OVERFLOW_SHARE as usize);
     assert!(passed <= 90, "{passed} of 900 requests passed a limit of 1 per hour per key over 90 keys");
 }
 

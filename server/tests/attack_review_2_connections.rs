@@ -22,10 +22,7 @@ use std::{
 
 use http_support::*;
 use tokio::{io::AsyncReadExt, net::TcpSocket, sync::oneshot, task::JoinSet};
-use uraiden_server::{
-    config::{HttpLimits, RateLimits},
-    receiver::{HttpConfig, Receiver, TlsFiles},
-};
+use uraiden_server::{HttpConfig, HttpLimits, RateLimits, Receiver, TlsFiles};
 
 const HEADER_TIMEOUT: Duration = Duration::from_millis(800);
 const MAX_CONNECTIONS: usize = 8;

@@ -18,10 +18,7 @@ use tokio::{
     net::{TcpSocket, TcpStream},
     sync::oneshot,
 };
-use uraiden_server::{
-    config::HttpLimits,
-    receiver::{HttpConfig, Receiver, TlsFiles},
-};
+use uraiden_server::{HttpConfig, HttpLimits, Receiver, ReceiverError, TlsFiles};
 
 const PER_CLIENT: usize = 2;
 const TIMEOUT: Duration = Duration::from_millis(400);
@@ -61,7 +58,7 @@ impl Certificate {
 struct Running {
     address: SocketAddr,
     stop: oneshot::Sender<()>,
-    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+    serving: tokio::task::JoinHandle<Result<(), ReceiverError>>,
 }
 
 async fn start(tls: Option<TlsFiles>) -> Running {

@@ -11,10 +11,7 @@ use alloy::{primitives::U256, providers::Provider};
 use tempfile::TempDir;
 use uraiden_e2e::TestChain;
 use uraiden_protocol::{ChannelId, PaymentHeaders, SignedCloseRequest, U192};
-use uraiden_server::{
-    channels::{ChannelManager, ChannelManagerConfig},
-    duties::WithdrawOutcome,
-};
+use uraiden_server::{ChannelManager, ChannelManagerConfig, WithdrawOutcome};
 
 const RECEIVER: usize = 1;
 const SENDER: usize = 2;
@@ -120,7 +117,7 @@ async fn two_reorged_top_ups_replaced_by_another_still_pay_the_best_proof_within
 
     // The operator's withdrawal: refused, not sent.
     let nonce_before = anvil.get_transaction_count(receiver).await.expect("nonce");
-    let withdrawal = manager.withdraw(channel.sender, channel.open_block_number, U192::ZERO).await;
+    let withdrawal = tasks.duties().withdraw(channel.sender, channel.open_block_number, U192::ZERO).await;
     assert!(
         !matches!(withdrawal, Ok(ref done) if matches!(done.outcome, WithdrawOutcome::Withdrawn { .. })),
         "a withdrawal of a proof above the deposit went through: {withdrawal:?}"

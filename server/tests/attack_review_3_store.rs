@@ -13,7 +13,7 @@ use rusqlite::Connection;
 use uraiden_protocol::{
     channel_manager_domain, Address, ChannelId, LocalSigningKey, ProofSignature, B256, U192,
 };
-use uraiden_server::store::{
+use uraiden_server::{
     BlockRef, ChannelRecord, ChannelState, CloseRequest, Identity, PaymentWrite, Store, SCHEMA_VERSION,
 };
 

@@ -10,7 +10,7 @@ use alloy::{primitives::U256, providers::Provider};
 use tempfile::TempDir;
 use uraiden_e2e::TestChain;
 use uraiden_protocol::{ChannelId, PaymentHeaders, Refusal, U192};
-use uraiden_server::channels::{ChannelManager, ChannelManagerConfig, PaymentRejected};
+use uraiden_server::{ChannelManager, ChannelManagerConfig, PaymentRejected};
 
 const RECEIVER: usize = 1;
 const SENDER: usize = 2;

@@ -16,11 +16,8 @@ use uraiden_protocol::{
     PaymentHeaders, ProofSignature, Refusal, SignedCloseRequest, SignedStatusRequest, B256, U192,
 };
 use uraiden_server::{
-    channels::{
-        BackgroundTasks, ChannelManager, ChannelManagerConfig, CloseRefused, PaymentRejected, StartError,
-        StatusRefused,
-    },
-    store::{ChannelState, StoreError},
+    BackgroundTasks, ChannelManager, ChannelManagerConfig, ChannelState, CloseRefused, PaymentRejected,
+    StartError, StatusRefused, StoreError,
 };
 
 const RECEIVER: usize = 1;

@@ -9,11 +9,7 @@ use std::time::{Duration, Instant};
 use alloy::{primitives::U256, providers::Provider};
 use uraiden_e2e::TestChain;
 use uraiden_protocol::{ChannelId, U192};
-use uraiden_server::{
-    channels::{ChannelManager, ChannelManagerConfig},
-    receiver::{Receiver, ReceiverConfig},
-    store::ChannelState,
-};
+use uraiden_server::{ChannelManager, ChannelManagerConfig, ChannelState, Receiver, ReceiverConfig};
 
 const RECEIVER: usize = 1;
 const SENDER: usize = 2;

@@ -16,9 +16,8 @@ use uraiden_protocol::{
     request_deadline, Address, ChannelId, LocalSigningKey, PaymentHeaders, Refusal, SignedCloseRequest, U192,
 };
 use uraiden_server::{
-    channels::{BackgroundTasks, ChannelManager, ChannelManagerConfig, PaymentRejected},
-    duties::{CloseOutcome, WithdrawOutcome},
-    store::ChannelState,
+    BackgroundTasks, ChannelManager, ChannelManagerConfig, ChannelState, CloseOutcome, PaymentRejected,
+    WithdrawOutcome,
 };
 
 const RECEIVER: usize = 1;
@@ -215,12 +214,12 @@ async fn withdrawing_takes_the_earned_balance_and_the_sync_agrees() {
     harness.synced(&manager).await;
     let (sender, open_block) = (channel.sender, channel.open_block_number);
 
-    let nothing = manager.withdraw(sender, open_block, U192::ZERO).await.expect("no error");
+    let nothing = tasks.duties().withdraw(sender, open_block, U192::ZERO).await.expect("no error");
     assert_eq!(nothing.outcome, WithdrawOutcome::NothingToWithdraw, "nothing paid yet");
 
     harness.pay_up_to(&manager, SENDER, channel, 0, 30).await;
     let before = harness.balance_of(channel.receiver).await;
-    let withdrawal = manager.withdraw(sender, open_block, U192::ZERO).await.expect("withdrawn");
+    let withdrawal = tasks.duties().withdraw(sender, open_block, U192::ZERO).await.expect("withdrawn");
     let WithdrawOutcome::Withdrawn { amount, .. } = withdrawal.outcome else {
         panic!("expected a withdrawal, got {withdrawal:?}")
     };
@@ -228,7 +227,7 @@ async fn withdrawing_takes_the_earned_balance_and_the_sync_agrees() {
     assert_eq!(harness.balance_of(channel.receiver).await - before, U256::from(30u64));
     // Before the sync has seen it, the same balance is not withdrawn twice.
     assert_eq!(
-        manager.withdraw(sender, open_block, U192::ZERO).await.expect("no error").outcome,
+        tasks.duties().withdraw(sender, open_block, U192::ZERO).await.expect("no error").outcome,
         WithdrawOutcome::NothingToWithdraw
     );
     harness.synced(&manager).await;
@@ -239,10 +238,10 @@ async fn withdrawing_takes_the_earned_balance_and_the_sync_agrees() {
     // The channel stays open; a second withdrawal takes only the difference.
     harness.pay_up_to(&manager, SENDER, channel, 30, 50).await;
     assert_eq!(
-        manager.withdraw(sender, open_block, U192::from(25u64)).await.expect("no error").outcome,
+        tasks.duties().withdraw(sender, open_block, U192::from(25u64)).await.expect("no error").outcome,
         WithdrawOutcome::BelowMinimum { unwithdrawn: U192::from(20u64) }
     );
-    let report = manager.withdraw_all(U192::ZERO).await;
+    let report = tasks.duties().withdraw_all(U192::ZERO).await;
     assert_eq!(report.len(), 1, "{report:?}");
     assert!(
         matches!(report[0].1, Ok(ref w) if matches!(w.outcome, WithdrawOutcome::Withdrawn { amount, .. } if amount == U192::from(20u64))),
@@ -252,7 +251,7 @@ async fn withdrawing_takes_the_earned_balance_and_the_sync_agrees() {
     assert_eq!(withdrawn(&manager, channel), U192::from(50u64));
     assert_eq!(harness.withdrawn_on_chain(channel).await, U192::from(50u64));
     assert_eq!(harness.balance_of(channel.receiver).await - before, U256::from(50u64));
-    assert!(manager.withdraw_all(U192::ZERO).await.is_empty(), "nothing left to withdraw");
+    assert!(tasks.duties().withdraw_all(U192::ZERO).await.is_empty(), "nothing left to withdraw");
 
     // A close after withdrawals pays the receiver only what is still owed.
     harness.pay_up_to(&manager, SENDER, channel, 50, 60).await;
@@ -546,7 +545,7 @@ async fn close_all_closes_paid_channels_and_leaves_unpaid_ones() {
     harness.pay_up_to(&manager, SENDER, paid, 0, 40).await;
     let before = harness.balance_of(paid.receiver).await;
 
-    let report = manager.close_all().await;
+    let report = tasks.duties().close_all().await;
     assert_eq!(report.len(), 2, "{report:?}");
     let line = |id: ChannelId| report.iter().find(|line| line.channel == id).expect("reported");
     assert!(matches!(line(paid).outcome, CloseOutcome::Closed { .. }), "{report:?}");
@@ -579,8 +578,11 @@ async fn the_gas_price_option_applies_to_the_receivers_transactions() {
     harness.synced(&manager).await;
     harness.pay_up_to(&manager, SENDER, channel, 0, 20).await;
 
-    let withdrawal =
-        manager.withdraw(channel.sender, channel.open_block_number, U192::ZERO).await.expect("withdrawn");
+    let withdrawal = tasks
+        .duties()
+        .withdraw(channel.sender, channel.open_block_number, U192::ZERO)
+        .await
+        .expect("withdrawn");
     let WithdrawOutcome::Withdrawn { transaction, .. } = withdrawal.outcome else { panic!("{withdrawal:?}") };
     let provider = harness.chain.provider(harness.chain.key(0));
     let sent = provider.get_transaction_by_hash(transaction).await.expect("query").expect("known");
@@ -589,7 +591,7 @@ async fn the_gas_price_option_applies_to_the_receivers_transactions() {
     let receipt = provider.get_transaction_receipt(transaction).await.expect("query").expect("mined");
     assert_eq!(receipt.effective_gas_price, GAS_PRICE);
 
-    let report = manager.close_all().await;
+    let report = tasks.duties().close_all().await;
     let CloseOutcome::Closed { transaction } = report[0].outcome else { panic!("{report:?}") };
     let receipt = provider.get_transaction_receipt(transaction).await.expect("query").expect("mined");
     assert_eq!(receipt.effective_gas_price, GAS_PRICE, "closes too");
@@ -631,10 +633,7 @@ async fn the_operator_api_withdraws_and_closes_all() {
     use axum::{body::Body, http::Request};
     use http_body_util::BodyExt;
     use tower::ServiceExt;
-    use uraiden_server::{
-        app::{self, AppState},
-        config::{ApiToken, Gateway, HttpOptions},
-    };
+    use uraiden_server::{app, ApiToken, AppState, Gateway, HttpOptions};
 
     let harness = Harness::new().await;
     let mut config = harness.config();
@@ -652,7 +651,7 @@ async fn the_operator_api_withdraws_and_closes_all() {
         harness.chain.deployment.chain_id,
     );
     let options = HttpOptions { api_token: ApiToken::new("operator-token"), ..HttpOptions::default() };
-    let router = app::app(AppState::new(std::sync::Arc::new(manager.clone()), gateway, options));
+    let router = app(AppState::new(std::sync::Arc::new(tasks.duties().clone()), gateway, options));
     let post = |path: String, token: Option<&str>, body: &'static str| {
         let mut request = Request::builder().method("POST").uri(path);
         if let Some(token) = token {
@@ -710,7 +709,7 @@ async fn the_operator_api_withdraws_and_closes_all() {
 async fn the_cli_commands_wait_for_the_state_file_and_then_collect() {
     use clap::Parser;
     use std::os::unix::fs::PermissionsExt;
-    use uraiden_server::cli::Cli;
+    use uraiden_server::Cli;
 
     let harness = Harness::new().await;
     let mut config = harness.config();

@@ -33,8 +33,7 @@ use uraiden_protocol::{
     channel_manager_domain, Address, ChannelId, Eip712Domain, LocalSigningKey, PaymentHeaders, Refusal, U192,
 };
 use uraiden_server::{
-    channels::{ChannelManager, ChannelManagerConfig},
-    receiver::{Receiver, ReceiverConfig},
+    ChannelManager, ChannelManagerConfig, OnChainDuties, Receiver, ReceiverConfig, ReceiverError,
 };
 
 const RECEIVER: usize = 1;
@@ -354,10 +353,10 @@ async fn a_withdrawal_priced_out_of_the_pool_is_sent_again_at_its_nonce_with_a_h
 
     // The withdrawal goes into the pool with the fees of the moment...
     let _: serde_json::Value = node.raw_request("evm_setAutomine".into(), [false]).await.unwrap();
-    let manager = receiver.manager.clone();
+    let duties = receiver.duties.clone();
     let withdrawal =
         tokio::spawn(
-            async move { manager.withdraw(channel.sender, channel.open_block_number, U192::ZERO).await },
+            async move { duties.withdraw(channel.sender, channel.open_block_number, U192::ZERO).await },
         );
     let deadline = Instant::now() + WAIT;
     while node.get_transaction_count(receiver_address).pending().await.unwrap()
@@ -391,10 +390,7 @@ async fn a_withdrawal_priced_out_of_the_pool_is_sent_again_at_its_nonce_with_a_h
     .await
     .expect("the withdrawal priced out of the pool was not sent again within 30 s");
     let replaced = replaced.expect("the withdrawal succeeds");
-    assert!(
-        matches!(replaced.outcome, uraiden_server::duties::WithdrawOutcome::Withdrawn { .. }),
-        "{replaced:?}"
-    );
+    assert!(matches!(replaced.outcome, uraiden_server::WithdrawOutcome::Withdrawn { .. }), "{replaced:?}");
     assert_eq!(
         chain.token_balance(receiver_address).await,
         tokens_before + alloy::primitives::U256::from(2 * PRICE)
@@ -454,9 +450,10 @@ async fn open_channel(chain: &TestChain) -> ChannelId {
 /// A receiver serving the echo demo on 127.0.0.1, through the composition root.
 struct Running {
     manager: ChannelManager,
+    duties: OnChainDuties,
     url: String,
     stop: oneshot::Sender<()>,
-    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+    serving: tokio::task::JoinHandle<Result<(), ReceiverError>>,
 }
 
 impl Running {
@@ -475,6 +472,7 @@ impl Running {
         config.balance_check_interval = Duration::from_millis(100);
         let receiver = Receiver::start(ReceiverConfig::new(config)).await.expect("the receiver starts");
         let manager = receiver.manager().expect("a receiver on a chain").clone();
+        let duties = receiver.duties().expect("a receiver on a chain").clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -488,7 +486,7 @@ impl Running {
             assert!(Instant::now() < deadline, "the receiver's health never saw the node");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        Self { manager, url, stop, serving }
+        Self { manager, duties, url, stop, serving }
     }
 
     /// Stops serving and the background tasks, and lets go of the state file.
@@ -496,6 +494,7 @@ impl Running {
         let _ = self.stop.send(());
         self.serving.await.unwrap().unwrap();
         drop(self.manager);
+        drop(self.duties);
     }
 }
 

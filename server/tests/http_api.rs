@@ -8,11 +8,11 @@ use axum::{body::Body, http::StatusCode, Router};
 use http_body_util::BodyExt;
 use http_support::*;
 use tower::ServiceExt;
-use uraiden_server::{app, config::HttpOptions};
+use uraiden_server::{app, HttpOptions};
 
 fn api(options: HttpOptions) -> (Router, std::sync::Arc<FakeBackend>) {
     let backend = FakeBackend::healthy();
-    (app::app(state_with(backend.clone(), options)), backend)
+    (app(state_with(backend.clone(), options)), backend)
 }
 
 fn channel_path() -> String {

@@ -10,17 +10,17 @@ use std::io::Read;
 
 use axum::{http::StatusCode, Router};
 use http_support::*;
-use uraiden_server::{app, config::HttpOptions};
+use uraiden_server::{app, HttpOptions};
 
 const WASM: &str = "/js/uraiden-wasm/uraiden_wasm_bg.wasm";
 
 fn embedded() -> Router {
-    app::app(state_with(FakeBackend::healthy(), default_options()))
+    app(state_with(FakeBackend::healthy(), default_options()))
 }
 
 fn from_dir(dir: &std::path::Path) -> Router {
     let options = HttpOptions { paywall_dir: Some(dir.to_owned()), ..default_options() };
-    app::app(state_with(FakeBackend::healthy(), options))
+    app(state_with(FakeBackend::healthy(), options))
 }
 
 fn unbrotli(bytes: &[u8]) -> Vec<u8> {

@@ -18,10 +18,7 @@ use uraiden_protocol::{
     header as rdn, recover_closing_proof_signer, request_deadline, Address, ChannelId, LocalSigningKey,
     PaymentHeaders, ProofSignature, Refusal, SignedCloseRequest, SignedStatusRequest, U192,
 };
-use uraiden_server::{
-    channels::{ChannelManager, ChannelManagerConfig},
-    receiver::ReceiverConfig,
-};
+use uraiden_server::{ChannelManager, ChannelManagerConfig, ReceiverConfig, ReceiverError};
 
 const RECEIVER: usize = 1;
 const SENDER: usize = 2;
@@ -35,7 +32,7 @@ struct Receiver {
     _dir: tempfile::TempDir,
     manager: ChannelManager,
     /// Serving, then stopping the chain follower and the duties.
-    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+    serving: tokio::task::JoinHandle<Result<(), ReceiverError>>,
     url: String,
     stop: oneshot::Sender<()>,
     http: reqwest::Client,
@@ -56,9 +53,8 @@ impl Receiver {
         config.confirmations = 1;
         config.poll_interval = Duration::from_millis(20);
         config.balance_check_interval = Duration::from_millis(100);
-        let receiver = uraiden_server::receiver::Receiver::start(ReceiverConfig::new(config))
-            .await
-            .expect("the receiver starts");
+        let receiver =
+            uraiden_server::Receiver::start(ReceiverConfig::new(config)).await.expect("the receiver starts");
         let manager = receiver.manager().expect("a receiver on a chain").clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address: SocketAddr = listener.local_addr().unwrap();

@@ -8,13 +8,13 @@ use axum::{
     Router,
 };
 use http_support::*;
-use uraiden_server::{app, cors::cors_layer};
+use uraiden_server::{app, cors_layer};
 
 const APP_ORIGIN: &str = "http://localhost:5173";
 
 fn demo_with_cors(origins: &[&str]) -> Router {
     let origins: Vec<String> = origins.iter().map(|origin| origin.to_string()).collect();
-    let router = app::app(state_with(FakeBackend::healthy(), default_options()));
+    let router = app(state_with(FakeBackend::healthy(), default_options()));
     router.layer(cors_layer(&origins).expect("valid origins").expect("a layer for at least one origin"))
 }
 

@@ -17,11 +17,7 @@ use uraiden_protocol::{
     channel_manager_domain, header as rdn, recover_closing_proof_signer, request_deadline, ChannelId,
     Eip712Domain, LocalSigningKey, PaymentHeaders, ProofSignature, Refusal, SignedCloseRequest, U192,
 };
-use uraiden_server::{
-    channels::{ChannelManager, ChannelManagerConfig},
-    config::ApiToken,
-    receiver::ReceiverConfig,
-};
+use uraiden_server::{ApiToken, ChannelManager, ChannelManagerConfig, ReceiverConfig, ReceiverError};
 
 const RECEIVER: usize = 1;
 const SENDER: usize = 2;
@@ -34,7 +30,7 @@ struct Receiver {
     _dir: tempfile::TempDir,
     manager: ChannelManager,
     /// Serving, then stopping the chain follower and the duties.
-    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+    serving: tokio::task::JoinHandle<Result<(), ReceiverError>>,
     url: String,
     stop: oneshot::Sender<()>,
     domain: Eip712Domain,
@@ -61,7 +57,7 @@ impl Receiver {
         config.balance_check_interval = Duration::from_millis(100);
         let mut config = ReceiverConfig::new(config);
         config.http.api_token = ApiToken::new("op");
-        let receiver = uraiden_server::receiver::Receiver::start(config).await.expect("the receiver starts");
+        let receiver = uraiden_server::Receiver::start(config).await.expect("the receiver starts");
         let manager = receiver.manager().expect("a receiver on a chain").clone();
         let deployment = chain.deployment;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -22,10 +22,7 @@ use uraiden_protocol::{
     U192,
 };
 use uraiden_server::{
-    channels::{ChannelManager, ChannelManagerConfig},
-    config::ApiToken,
-    receiver::ReceiverConfig,
-    store::ChannelState,
+    ApiToken, ChannelManager, ChannelManagerConfig, ChannelState, ReceiverConfig, ReceiverError,
 };
 
 const RECEIVER: usize = 1;
@@ -39,7 +36,7 @@ struct Receiver {
     _dir: tempfile::TempDir,
     manager: ChannelManager,
     /// Serving, then stopping the chain follower and the duties.
-    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+    serving: tokio::task::JoinHandle<Result<(), ReceiverError>>,
     url: String,
     stop: oneshot::Sender<()>,
     domain: Eip712Domain,
@@ -74,7 +71,7 @@ impl Receiver {
         config.balance_check_interval = Duration::from_millis(100);
         let mut config = ReceiverConfig::new(config);
         config.http.api_token = ApiToken::new("op");
-        let receiver = uraiden_server::receiver::Receiver::start(config).await.expect("the receiver starts");
+        let receiver = uraiden_server::Receiver::start(config).await.expect("the receiver starts");
         let manager = receiver.manager().expect("a receiver on a chain").clone();
         let deployment = chain.deployment;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

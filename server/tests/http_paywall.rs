@@ -7,13 +7,13 @@ mod http_support;
 use axum::{http::StatusCode, Router};
 use http_support::*;
 use uraiden_protocol::{header as rdn, Refusal};
-use uraiden_server::{app, backend::HealthView, config::HttpOptions};
+use uraiden_server::{app, backend::HealthView, HttpOptions};
 
 const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
 fn demo() -> (Router, std::sync::Arc<FakeBackend>) {
     let backend = FakeBackend::healthy();
-    (app::app(state_with(backend.clone(), default_options())), backend)
+    (app(state_with(backend.clone(), default_options())), backend)
 }
 
 fn assert_paywall_headers(response: &axum::http::Response<()>, price: &str) {
@@ -94,7 +94,7 @@ async fn browser_gets_the_page_with_info_cookies_only() {
 #[tokio::test]
 async fn cookies_are_secure_under_tls() {
     let options = HttpOptions { tls: true, ..default_options() };
-    let app = app::app(state_with(FakeBackend::healthy(), options));
+    let app = app(state_with(FakeBackend::healthy(), options));
     let (response, _) = send(&app, get("/echofix/x").header("accept", "text/html")).await;
     let cookies = set_cookies(&response);
     assert_eq!(cookies.len(), 6);
@@ -407,7 +407,7 @@ async fn wasm_and_module_scripts_get_their_content_types() {
     std::fs::write(dir.path().join("js/uraiden-wasm/uraiden_wasm.js"), "export default 1;").unwrap();
     std::fs::write(dir.path().join("js/lib.mjs"), "export {};").unwrap();
     let options = HttpOptions { paywall_dir: Some(dir.path().to_owned()), ..default_options() };
-    let app = app::app(state_with(FakeBackend::healthy(), options));
+    let app = app(state_with(FakeBackend::healthy(), options));
     for (path, expected) in [
         ("/js/uraiden-wasm/uraiden_wasm_bg.wasm", "application/wasm"),
         ("/js/uraiden-wasm/uraiden_wasm.js", "text/javascript; charset=utf-8"),
@@ -429,7 +429,7 @@ async fn paywall_info_directory_replaces_the_built_in_page() {
         .unwrap();
     std::fs::write(dir.path().join("js/custom.js"), "// operator's script").unwrap();
     let options = HttpOptions { paywall_dir: Some(dir.path().to_owned()), ..default_options() };
-    let app = app::app(state_with(FakeBackend::healthy(), options));
+    let app = app(state_with(FakeBackend::healthy(), options));
 
     let (response, body) = send(&app, get("/echofix/x").header("accept", "text/html")).await;
     assert_eq!(response.status(), StatusCode::PAYMENT_REQUIRED);
@@ -480,10 +480,8 @@ async fn paid_answers_are_never_stored_by_shared_caches_whatever_the_handler_say
         headers.insert("surrogate-control", "max-age=3600".parse().unwrap());
         (headers, "the paid article")
     };
-    let app = Router::new().route(
-        "/article",
-        get_route(cacheable).route_layer(state.paywall(uraiden_server::paywall::Price::fixed(5))),
-    );
+    let app = Router::new()
+        .route("/article", get_route(cacheable).route_layer(state.paywall(uraiden_server::Price::fixed(5))));
 
     let (response, body) = send(&app, with_payment(get("/article"), &payment(5))).await;
     assert_eq!(response.status(), StatusCode::OK, "{}", String::from_utf8_lossy(&body));

@@ -13,7 +13,7 @@ use std::{
 use axum::{extract::State, http::StatusCode, response::IntoResponse, routing, Router};
 use http_support::*;
 use uraiden_protocol::{header as rdn, U192};
-use uraiden_server::{config::HttpOptions, proxy::ProxyConfig};
+use uraiden_server::{HttpOptions, ProxyConfig};
 
 /// An upstream that echoes what it received: path, query, and whether RDN headers or cookies
 /// reached it.

@@ -7,10 +7,7 @@ mod http_support;
 use std::net::SocketAddr;
 
 use http_support::*;
-use uraiden_server::{
-    receiver::{HttpConfig, Receiver, TlsFiles},
-    serve,
-};
+use uraiden_server::{load_tls, HttpConfig, Receiver, TlsFiles};
 
 #[tokio::test]
 async fn serves_https_with_secure_cookies_and_stops_gracefully() {
@@ -68,7 +65,7 @@ async fn unreadable_certificates_are_reported_with_their_paths() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cert = dir.path().join("missing-cert.pem");
     std::fs::write(dir.path().join("key.pem"), "not a key").expect("write");
-    let Err(error) = serve::load_tls(&cert, &dir.path().join("key.pem")).await else {
+    let Err(error) = load_tls(&cert, &dir.path().join("key.pem")).await else {
         panic!("unreadable PEM files were accepted");
     };
     let error = error.to_string();

@@ -19,11 +19,8 @@ use tokio::sync::oneshot;
 use uraiden_e2e::TestChain;
 use uraiden_protocol::{ChannelId, PaymentHeaders, U192};
 use uraiden_server::{
-    channels::{ChannelManager, ChannelManagerConfig},
-    config::RateLimits,
-    paywall::Price,
-    proxy::ProxyConfig,
-    receiver::{HttpConfig, Receiver, ReceiverConfig, Resources},
+    ChannelManager, ChannelManagerConfig, HttpConfig, Price, ProxyConfig, RateLimits, Receiver,
+    ReceiverConfig, ReceiverError, Resources,
 };
 
 const RECEIVER: usize = 1;
@@ -38,7 +35,7 @@ struct Served {
     chain: TestChain,
     _dir: tempfile::TempDir,
     manager: ChannelManager,
-    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+    serving: tokio::task::JoinHandle<Result<(), ReceiverError>>,
     address: SocketAddr,
     stop: oneshot::Sender<()>,
 }

@@ -25,10 +25,7 @@ use tempfile::TempDir;
 use tokio::sync::watch;
 use uraiden_e2e::TestChain;
 use uraiden_protocol::{ChannelId, LocalSigningKey, PaymentHeaders, Refusal, B256, U192};
-use uraiden_server::{
-    channels::{BackgroundTasks, ChannelManager, ChannelManagerConfig, PaymentRejected},
-    store::ChannelState,
-};
+use uraiden_server::{BackgroundTasks, ChannelManager, ChannelManagerConfig, ChannelState, PaymentRejected};
 
 const RECEIVER: usize = 1;
 const SENDER: usize = 2;

@@ -26,11 +26,8 @@ use tokio::{
 };
 use uraiden_e2e::TestChain;
 use uraiden_server::{
-    channels::ChannelManagerConfig,
-    config::HttpLimits,
-    paywall::Price,
-    receiver::{HttpConfig, Receiver, ReceiverConfig, Resources, TlsFiles},
-    store::ChannelState,
+    ChannelManagerConfig, ChannelState, HttpConfig, HttpLimits, Price, Receiver, ReceiverConfig, Resources,
+    TlsFiles,
 };
 
 /// The header timeout the tests configure: short, so that the tests are.

@@ -16,9 +16,7 @@ use uraiden_client::{Client, ClientConfig, SessionOptions};
 use uraiden_e2e::TestChain;
 use uraiden_protocol::{Address, LocalSigningKey, U192};
 use uraiden_server::{
-    channels::{ChannelManager, ChannelManagerConfig},
-    config::ApiToken,
-    receiver::ReceiverConfig,
+    ApiToken, ChannelManager, ChannelManagerConfig, OnChainDuties, ReceiverConfig, ReceiverError,
 };
 
 pub const RECEIVER: usize = 1;
@@ -31,8 +29,10 @@ pub struct Env {
     pub chain: TestChain,
     pub dir: tempfile::TempDir,
     pub manager: ChannelManager,
+    /// The receiver's on-chain duties: the real backend of a router built by a test.
+    pub duties: OnChainDuties,
     /// Serving, then stopping the chain follower and the duties.
-    serving: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    serving: Option<tokio::task::JoinHandle<Result<(), ReceiverError>>>,
     pub url: String,
     stop: Option<oneshot::Sender<()>>,
 }
@@ -66,8 +66,9 @@ impl Env {
         config.balance_check_interval = Duration::from_millis(100);
         let mut config = ReceiverConfig::new(config);
         config.http.api_token = ApiToken::new("op");
-        let receiver = uraiden_server::receiver::Receiver::start(config).await.expect("the receiver starts");
+        let receiver = uraiden_server::Receiver::start(config).await.expect("the receiver starts");
         let manager = receiver.manager().expect("a receiver on a chain").clone();
+        let duties = receiver.duties().expect("a receiver on a chain").clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address: SocketAddr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -78,6 +79,7 @@ impl Env {
             chain,
             dir,
             manager,
+            duties,
             serving: Some(serving),
             url: format!("http://{address}"),
             stop: Some(stop),

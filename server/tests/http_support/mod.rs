@@ -18,13 +18,11 @@ use uraiden_protocol::{
     LocalSigningKey, PaymentHeaders, ProofSignature, Refusal, SignedCloseRequest, SignedStatusRequest, U192,
 };
 use uraiden_server::{
-    app::AppState,
     backend::{
         AcceptedPayment, BoxFuture, ChannelBackend, ChannelView, CloseRefused, HealthView, LastProof,
         PaymentRejected, StatsView, StatusRefused,
     },
-    channels::{decide_payment, OpenChannel, PayableChannel},
-    config::{ApiToken, Gateway, HttpOptions},
+    decide_payment, ApiToken, AppState, Gateway, HttpOptions, OpenChannel, PayableChannel,
 };
 
 // anvil's development keys: public knowledge, never real money.

@@ -17,13 +17,13 @@
 //! rollback changes the channel again).
 //!
 //! Collecting without waiting for the senders:
-//! - [`ChannelManager::withdraw`] takes a channel's earned balance (last accepted proof minus
+//! - [`OnChainDuties::withdraw`] takes a channel's earned balance (last accepted proof minus
 //!   what was withdrawn) and keeps the channel open; with `--withdraw-threshold N` the duty
 //!   loop does so whenever a channel's unwithdrawn balance reaches N. After a reorg took away
 //!   a top-up the last proof was paid with, the contract refuses it (above the deposit) and
 //!   the withdrawal fails until the sender tops up again; a close still collects the best
 //!   proof within the deposit.
-//! - [`ChannelManager::close_all`] closes every channel with a payment, for shutting a business
+//! - [`OnChainDuties::close_all`] closes every channel with a payment, for shutting a business
 //!   down; channels nobody paid in are left to their senders.
 //! - A channel in `close_signed` (the sender got the receiver's closing signature) that the
 //!   sender has not closed within `--close-signed-timeout` blocks is closed by the receiver.
@@ -91,6 +91,7 @@ use uraiden_protocol::{Address, ChannelId, ChannelKey, ProofSignature, B256, U19
 
 use crate::{
     channels::{ChannelManager, ChannelManagerConfig},
+    error::TransactionError,
     store::{ChannelRecord, ChannelState},
 };
 
@@ -116,9 +117,29 @@ const _: () = assert!(DISPUTE_ONLY_SLOTS < MAX_CONCURRENT_DUTIES, "other duties 
 /// Held while one of the receiver's transactions for a channel is on its way.
 type ChannelClaim = OwnedMutexGuard<()>;
 
+/// The receiver's on-chain duties for one channel manager: the operator's withdrawals and
+/// close-all, and the duty loop (`run`). A cheap `Clone` handle; every clone shares the
+/// bookkeeping of the receiver's transactions (one send at a time, one claim per channel).
+#[derive(Clone, Debug)]
+pub struct OnChainDuties {
+    manager: ChannelManager,
+    transactions: Arc<ReceiverTransactions>,
+}
+
+impl OnChainDuties {
+    pub(crate) fn new(manager: ChannelManager, config: &ChannelManagerConfig) -> Self {
+        Self { manager, transactions: Arc::new(ReceiverTransactions::new(config)) }
+    }
+
+    /// The channel manager the duties are for.
+    pub fn manager(&self) -> &ChannelManager {
+        &self.manager
+    }
+}
+
 /// What the receiver sends on chain, and the bookkeeping of its attempts.
 #[derive(Debug)]
-pub(crate) struct ReceiverTransactions {
+struct ReceiverTransactions {
     provider: DynProvider,
     contract: Address,
     receiver: Address,
@@ -250,7 +271,7 @@ impl Landed {
 }
 
 impl ReceiverTransactions {
-    pub(crate) fn new(config: &ChannelManagerConfig) -> Self {
+    fn new(config: &ChannelManagerConfig) -> Self {
         Self {
             provider: config.provider.clone(),
             contract: config.channel_manager,
@@ -303,7 +324,7 @@ impl ReceiverTransactions {
         &self,
         call: CallBuilder<P, D>,
         report: &(dyn Fn(String) + Sync),
-    ) -> Result<TransactionReceipt, String> {
+    ) -> Result<TransactionReceipt, TransactionError> {
         let request = call.from(self.receiver).into_transaction_request();
         // Estimated once, at the latest block, and kept for every version sent: an estimate at
         // the pending state would see the first version's effect and fail (a second close
@@ -313,7 +334,7 @@ impl ReceiverTransactions {
             .estimate_gas(request.clone())
             .block(BlockId::latest())
             .await
-            .map_err(|error| format!("estimating the gas: {error}"))?;
+            .map_err(TransactionError::EstimateGas)?;
         let request = request.gas_limit(gas);
         let (held, mut fees, mut sent) = {
             let _lane = self.send_lane.lock().await;
@@ -321,7 +342,7 @@ impl ReceiverTransactions {
                 let count = self.provider.get_transaction_count(self.receiver);
                 async move {
                     let count = if pending { count.pending() } else { count.latest() };
-                    count.await.map_err(|error| format!("reading the receiver's nonce: {error}"))
+                    count.await.map_err(TransactionError::Nonce)
                 }
             };
             let (mined, pending) = (count(false).await?, count(true).await?);
@@ -384,10 +405,7 @@ impl ReceiverTransactions {
                 if let Some(receipt) = self.mined(&sent).await {
                     return receipt;
                 }
-                return Err(format!(
-                    "nonce {nonce} was taken by another transaction than the versions sent ({sent:?}); the duty is \
-                     retried"
-                ));
+                return Err(TransactionError::NonceTaken { nonce, sent });
             }
             let raised = match self.fees(Some(fees)).await {
                 Ok(raised) => raised,
@@ -438,13 +456,11 @@ impl ReceiverTransactions {
     }
 
     /// The receipt of whichever of `sent` was mined, if any: `Ok` if it succeeded.
-    async fn mined(&self, sent: &[B256]) -> Option<Result<TransactionReceipt, String>> {
+    async fn mined(&self, sent: &[B256]) -> Option<Result<TransactionReceipt, TransactionError>> {
         for hash in sent {
             match self.provider.get_transaction_receipt(*hash).await {
                 Ok(Some(receipt)) if receipt.status() => return Some(Ok(receipt)),
-                Ok(Some(receipt)) => {
-                    return Some(Err(format!("transaction {} reverted", receipt.transaction_hash)))
-                }
+                Ok(Some(receipt)) => return Some(Err(TransactionError::Reverted(receipt.transaction_hash))),
                 Ok(None) => {}
                 Err(error) => tracing::warn!(%hash, %error, "reading a receipt failed; retrying"),
             }
@@ -456,7 +472,7 @@ impl ReceiverTransactions {
     /// a replacement at least an eighth above `previous`, but at most
     /// [`MAX_FEE_OVER_ESTIMATE`] times the estimate (or `--gas-price`): `previous` unchanged
     /// when the cap leaves no room for the eighth.
-    async fn fees(&self, previous: Option<Fees>) -> Result<Fees, String> {
+    async fn fees(&self, previous: Option<Fees>) -> Result<Fees, TransactionError> {
         match self.gas_price {
             Some(gas_price) => {
                 let before = previous.map(Fees::highest);
@@ -464,11 +480,7 @@ impl ReceiverTransactions {
                     .map_or_else(|| previous.unwrap_or(Fees::Legacy(gas_price)), Fees::Legacy))
             }
             None => {
-                let estimate = self
-                    .provider
-                    .estimate_eip1559_fees()
-                    .await
-                    .map_err(|error| format!("estimating the fees: {error}"))?;
+                let estimate = self.provider.estimate_eip1559_fees().await.map_err(TransactionError::Fees)?;
                 let Some(Fees::Eip1559 { max_fee, tip }) = previous else {
                     let tip = estimate.max_priority_fee_per_gas;
                     return Ok(Fees::Eip1559 { max_fee: estimate.max_fee_per_gas.max(tip), tip });
@@ -485,13 +497,18 @@ impl ReceiverTransactions {
     }
 
     /// Sends `request` at `nonce` with `fees`; the transaction's hash.
-    async fn send_at(&self, request: &TransactionRequest, nonce: u64, fees: Fees) -> Result<B256, String> {
+    async fn send_at(
+        &self,
+        request: &TransactionRequest,
+        nonce: u64,
+        fees: Fees,
+    ) -> Result<B256, TransactionError> {
         let request = request.clone().nonce(nonce);
         let request = match fees {
             Fees::Legacy(gas_price) => request.gas_price(gas_price),
             Fees::Eip1559 { max_fee, tip } => request.max_fee_per_gas(max_fee).max_priority_fee_per_gas(tip),
         };
-        let pending = self.provider.send_transaction(request).await.map_err(|error| error.to_string())?;
+        let pending = self.provider.send_transaction(request).await.map_err(TransactionError::Send)?;
         Ok(*pending.tx_hash())
     }
 
@@ -563,7 +580,7 @@ impl ReceiverTransactions {
     /// Forgets the attempts for `keys`, whose chain state a reorg's rollback changed: what was
     /// sent for them may be gone with the replaced blocks, and their duties are due again at
     /// the next round.
-    pub(crate) fn forget_attempts(&self, keys: &[ChannelKey]) {
+    fn forget_attempts(&self, keys: &[ChannelKey]) {
         self.attempts().retain(|(key, _), _| !keys.contains(key));
     }
 
@@ -627,7 +644,7 @@ pub enum WithdrawError {
     Transaction(String),
 }
 
-/// One channel's line in the report of [`ChannelManager::close_all`].
+/// One channel's line in the report of [`OnChainDuties::close_all`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChannelClose {
     pub channel: ChannelId,
@@ -649,7 +666,7 @@ pub enum CloseOutcome {
     AlreadyClosing,
 }
 
-impl ChannelManager {
+impl OnChainDuties {
     /// Withdraws the channel's earned balance (its last accepted proof, minus what was
     /// already withdrawn) without closing it, if at least `min_amount` is waiting. The
     /// amount withdrawn reaches the channel's `withdrawn` once the sync confirms the
@@ -661,7 +678,7 @@ impl ChannelManager {
         open_block: u32,
         min_amount: U192,
     ) -> Result<Withdrawal, WithdrawError> {
-        let key = ChannelId::new(sender, self.receiver(), open_block).key();
+        let key = ChannelId::new(sender, self.manager.receiver(), open_block).key();
         let _claim = self.transactions().claim(key).await;
         self.withdraw_claimed(sender, open_block, min_amount).await
     }
@@ -674,13 +691,13 @@ impl ChannelManager {
         min_amount: U192,
     ) -> Result<Withdrawal, WithdrawError> {
         let result = self.withdraw_once(sender, open_block, min_amount).await;
-        let key = ChannelId::new(sender, self.receiver(), open_block).key();
+        let key = ChannelId::new(sender, self.manager.receiver(), open_block).key();
         match &result {
             Ok(Withdrawal { outcome: WithdrawOutcome::Withdrawn { .. }, .. }) => {
                 self.transactions().record_attempt(key, Action::Withdraw, true, false, None);
             }
             Err(WithdrawError::Transaction(_) | WithdrawError::Node(_)) => {
-                let eth_low = self.health().receiver_eth_low;
+                let eth_low = self.manager.health().receiver_eth_low;
                 self.transactions().record_attempt(key, Action::Withdraw, false, eth_low, None);
             }
             _ => {}
@@ -695,6 +712,7 @@ impl ChannelManager {
         min_amount: U192,
     ) -> Result<Withdrawal, WithdrawError> {
         let channel = self
+            .manager
             .channel(sender, open_block)
             .filter(|channel| channel.confirmed)
             .ok_or(WithdrawError::UnknownChannel { sender, open_block })?;
@@ -713,7 +731,7 @@ impl ChannelManager {
         // lag by the confirmations. An operator action, not a request path.
         let info = transactions
             .contract()
-            .getChannelInfo(sender, self.receiver(), open_block)
+            .getChannelInfo(sender, self.manager.receiver(), open_block)
             .call()
             .await
             .map_err(|error| WithdrawError::Node(error.to_string()))?;
@@ -735,7 +753,8 @@ impl ChannelManager {
             channel.balance,
             Bytes::copy_from_slice(&signature.as_bytes()),
         );
-        let receipt = self.submit(call).await.map_err(WithdrawError::Transaction)?;
+        let receipt =
+            self.submit(call).await.map_err(|error| WithdrawError::Transaction(error.to_string()))?;
         transactions.withdrawn_to().insert(key, channel.balance);
         let amount = receipt
             .decoded_log::<RaidenMicroTransferChannels::ChannelWithdraw>()
@@ -758,6 +777,7 @@ impl ChannelManager {
     ) -> Vec<(ChannelId, Result<Withdrawal, WithdrawError>)> {
         let minimum = min_amount.max(U192::from(1u8));
         let mut channels: Vec<_> = self
+            .manager
             .channels_in(&[ChannelState::Open, ChannelState::CloseSigned])
             .into_iter()
             .filter(|channel| {
@@ -783,7 +803,7 @@ impl ChannelManager {
     /// dispute duty. A channel whose transaction from the duty loop is on its way is closed
     /// once that is recorded.
     pub async fn close_all(&self) -> Vec<ChannelClose> {
-        let mut channels = self.channels_in(&[
+        let mut channels = self.manager.channels_in(&[
             ChannelState::Open,
             ChannelState::CloseSigned,
             ChannelState::Closing,
@@ -803,14 +823,16 @@ impl ChannelManager {
             }
             let key = channel.key();
             let _claim = self.transactions().claim(key).await;
-            if let Err(error) = self.set_state(key, ChannelState::ClosePending).await {
+            if let Err(error) = self.manager.set_state(key, ChannelState::ClosePending).await {
                 tracing::error!(%error, channel = %channel.id, "recording close_pending failed");
                 report.push(line(channel.balance, CloseOutcome::Pending { error: error.to_string() }));
                 continue;
             }
             // Payments stopped with the state change: the balance read now is final.
-            let Some(channel) =
-                self.channel_record(key).filter(|channel| channel.state == ChannelState::ClosePending)
+            let Some(channel) = self
+                .manager
+                .channel_record(key)
+                .filter(|channel| channel.state == ChannelState::ClosePending)
             else {
                 report.push(line(channel.balance, CloseOutcome::AlreadyClosing));
                 continue;
@@ -819,7 +841,7 @@ impl ChannelManager {
                 Ok(Some((transaction, balance))) => (balance, CloseOutcome::Closed { transaction }),
                 // The sender asked to close meanwhile, claiming more than the receiver proves.
                 Ok(None) => (channel.balance, CloseOutcome::AlreadyClosing),
-                Err(error) => (channel.balance, CloseOutcome::Pending { error }),
+                Err(error) => (channel.balance, CloseOutcome::Pending { error: error.to_string() }),
             };
             report.push(line(balance, outcome));
         }
@@ -832,7 +854,10 @@ impl ChannelManager {
     /// the channel's claim. Returns the transaction and the balance it closed with; `None`
     /// when the sender's close claims more than that proof: then nothing is sent, and the
     /// sender's own settlement pays the receiver more (a normal outcome, not retried).
-    async fn close_with_best_proof(&self, channel: &ChannelRecord) -> Result<Option<(B256, U192)>, String> {
+    async fn close_with_best_proof(
+        &self,
+        channel: &ChannelRecord,
+    ) -> Result<Option<(B256, U192)>, TransactionError> {
         let key = channel.key();
         let result = self.send_close(channel).await;
         if let Ok(None) = result {
@@ -846,7 +871,7 @@ impl ChannelManager {
             );
             return Ok(None);
         }
-        let health = self.health();
+        let health = self.manager.health();
         let landed = result.as_ref().ok().and_then(Option::as_ref).map(|&(_, _, block)| {
             Landed::new(block, health.chain_head, channel.close_request.map(|request| request.settle_block))
         });
@@ -869,11 +894,11 @@ impl ChannelManager {
             Ok(None) => {}
             Err(error) => {
                 tracing::warn!(channel = %channel.id, %error, "closing failed; the channel is close_pending and will be retried");
-                self.update_health(|health| {
+                self.manager.update_health(|health| {
                     health.last_error = Some(format!("closing {}: {error}", channel.id))
                 });
                 if channel.state != ChannelState::ClosePending {
-                    if let Err(error) = self.set_state(key, ChannelState::ClosePending).await {
+                    if let Err(error) = self.manager.set_state(key, ChannelState::ClosePending).await {
                         tracing::error!(%error, "recording close_pending failed");
                     }
                 }
@@ -888,8 +913,8 @@ impl ChannelManager {
     async fn claimable_proof(
         &self,
         channel: &ChannelRecord,
-    ) -> Result<Option<(U192, ProofSignature)>, String> {
-        let last = channel.balance_signature.ok_or_else(|| "the channel has no accepted proof".to_owned())?;
+    ) -> Result<Option<(U192, ProofSignature)>, TransactionError> {
+        let last = channel.balance_signature.ok_or(TransactionError::NoProof)?;
         if channel.balance <= channel.deposit {
             return Ok(Some((channel.balance, last)));
         }
@@ -899,37 +924,31 @@ impl ChannelManager {
             .getChannelInfo(channel.id.sender, channel.id.receiver, channel.id.open_block_number)
             .call()
             .await
-            .map_err(|error| format!("reading the channel's deposit on chain: {error}"))?;
+            .map_err(TransactionError::ReadDeposit)?;
         let deposit = info.deposit;
         if channel.balance <= deposit {
             return Ok(Some((channel.balance, last)));
         }
-        self.best_proof_within(channel.key(), deposit)
-            .await
-            .map_err(|error| format!("reading the kept proofs: {error}"))
+        self.manager.best_proof_within(channel.key(), deposit).await.map_err(TransactionError::KeptProofs)
     }
 
     /// Sends the close; its transaction, the balance it closed with, and the block it was
     /// mined in. `None`: the sender's close claims more than the best proof the contract
     /// takes, so closing would pay the receiver less than the sender's own settlement will.
-    async fn send_close(&self, channel: &ChannelRecord) -> Result<Option<(B256, U192, u64)>, String> {
+    async fn send_close(
+        &self,
+        channel: &ChannelRecord,
+    ) -> Result<Option<(B256, U192, u64)>, TransactionError> {
         let claimable = self.claimable_proof(channel).await?;
         let claimed = channel.close_request.map(|request| request.balance);
         let (balance, proof_signature) = match (claimable, claimed) {
             (Some((balance, _)), Some(claimed)) if balance < claimed => return Ok(None),
             (None, Some(_)) => return Ok(None),
             (Some(proof), _) => proof,
-            (None, None) => {
-                return Err(format!(
-                    "no accepted proof within the channel's deposit (the last one, {}, is above it since a reorg \
-                     took a top-up away)",
-                    channel.balance
-                ))
-            }
+            (None, None) => return Err(TransactionError::NoProofWithinDeposit { balance: channel.balance }),
         };
-        let closing_signature = self
-            .sign_closing_proof(channel.id, balance)
-            .map_err(|error| format!("signing the closing proof: {error}"))?;
+        let closing_signature =
+            self.manager.sign_closing_proof(channel.id, balance).map_err(TransactionError::Sign)?;
         let transactions = self.transactions();
         let contract = transactions.contract();
         let call = contract.cooperativeClose(
@@ -941,7 +960,7 @@ impl ChannelManager {
             Bytes::copy_from_slice(&closing_signature.as_bytes()),
         );
         let receipt = self.submit(call).await?;
-        let block = receipt.block_number.ok_or_else(|| "a receipt without a block".to_owned())?;
+        let block = receipt.block_number.ok_or(TransactionError::NoBlock)?;
         Ok(Some((receipt.transaction_hash, balance, block)))
     }
 
@@ -950,13 +969,19 @@ impl ChannelManager {
     async fn submit<P: Provider, D: CallDecoder>(
         &self,
         call: CallBuilder<P, D>,
-    ) -> Result<TransactionReceipt, String> {
-        let report = |message: String| self.update_health(|health| health.last_error = Some(message));
+    ) -> Result<TransactionReceipt, TransactionError> {
+        let report = |message: String| self.manager.update_health(|health| health.last_error = Some(message));
         self.transactions().submit(call, &report).await
     }
 
     fn transactions(&self) -> &ReceiverTransactions {
-        &self.shared().transactions
+        &self.transactions
+    }
+
+    /// Forgets what was sent for `keys`, whose chain state a reorg's rollback changed (see
+    /// [`ReceiverTransactions::forget_attempts`]).
+    pub(crate) fn forget_attempts(&self, keys: &[ChannelKey]) {
+        self.transactions.forget_attempts(keys);
     }
 }
 
@@ -992,7 +1017,7 @@ impl Duty {
     }
 }
 
-impl ChannelManager {
+impl OnChainDuties {
     /// Does `duty` for `channel`; the caller holds the channel's claim.
     async fn perform(&self, duty: Duty, channel: &ChannelRecord) {
         match duty {
@@ -1011,7 +1036,8 @@ impl ChannelManager {
 }
 
 /// The duties task: runs until cancelled.
-pub(crate) async fn run(manager: ChannelManager, config: ChannelManagerConfig, cancel: CancellationToken) {
+pub(crate) async fn run(duties: OnChainDuties, config: ChannelManagerConfig, cancel: CancellationToken) {
+    let manager = &duties.manager;
     // When each channel was first seen `close_signed`, in blocks. In memory only: after a
     // restart the sender gets the full timeout again, never less.
     let mut close_signed_since: HashMap<ChannelKey, u64> = HashMap::new();
@@ -1040,20 +1066,20 @@ pub(crate) async fn run(manager: ChannelManager, config: ChannelManagerConfig, c
         ]);
         let live: HashMap<ChannelKey, ChannelState> =
             channels.iter().map(|channel| (channel.key(), channel.state)).collect();
-        manager.transactions().retain_attempts(|key| live.contains_key(&key));
+        duties.transactions().retain_attempts(|key| live.contains_key(&key));
         close_signed_since.retain(|key, _| live.get(key) == Some(&ChannelState::CloseSigned));
         let mut due: Vec<(Duty, ChannelRecord)> = channels
             .into_iter()
             .filter_map(|channel| {
                 let since = (channel.state == ChannelState::CloseSigned)
                     .then(|| *close_signed_since.entry(channel.key()).or_insert(health.chain_head));
-                let duty = duty_of(&manager, &config, &channel, since, health.chain_head)?;
+                let duty = duty_of(&duties, &config, &channel, since, health.chain_head)?;
                 Some((duty, channel))
             })
             .collect();
         due.sort_by_key(|(duty, _)| *duty);
         for (duty, channel) in due {
-            let transactions = manager.transactions();
+            let transactions = duties.transactions();
             let (head, confirmed) = (health.chain_head, health.confirmed_block);
             if !transactions.may_attempt(
                 channel.key(),
@@ -1072,10 +1098,10 @@ pub(crate) async fn run(manager: ChannelManager, config: ChannelManagerConfig, c
                 break;
             }
             let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else { break };
-            let manager = manager.clone();
+            let duties = duties.clone();
             in_flight.spawn(async move {
                 let _held = (claim, slot);
-                manager.perform(duty, &channel).await;
+                duties.perform(duty, &channel).await;
             });
         }
     }
@@ -1083,7 +1109,7 @@ pub(crate) async fn run(manager: ChannelManager, config: ChannelManagerConfig, c
 
 /// The duty a channel needs now, if any.
 fn duty_of(
-    manager: &ChannelManager,
+    duties: &OnChainDuties,
     config: &ChannelManagerConfig,
     channel: &ChannelRecord,
     close_signed_since: Option<u64>,
@@ -1109,7 +1135,7 @@ fn duty_of(
         }
         (ChannelState::Open, None) => {
             let threshold = config.withdraw_threshold?;
-            let withdrawn = manager.transactions().withdrawn(channel.key(), channel.withdrawn);
+            let withdrawn = duties.transactions().withdrawn(channel.key(), channel.withdrawn);
             let unwithdrawn = channel.balance.saturating_sub(withdrawn);
             (!unwithdrawn.is_zero() && unwithdrawn >= threshold).then_some(Duty::Withdraw)
         }

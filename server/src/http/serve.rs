@@ -58,7 +58,8 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower_service::Service;
 
-use crate::{config::HttpLimits, metrics::Metrics, rate_limit::client_key};
+use super::{config::HttpLimits, metrics::Metrics, rate_limit::client_key};
+use crate::error::{TlsError, TlsProblem};
 
 /// Pause after an accept error (out of descriptors, say) before accepting again.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
@@ -95,26 +96,20 @@ pub fn raise_open_file_limit(max_connections: usize) {
 }
 
 /// Loads `--ssl-cert` and `--ssl-key` (PEM).
-pub async fn load_tls(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
+pub async fn load_tls(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
     use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
     // Several crates in the tree enable rustls providers; pick one explicitly so rustls
     // does not refuse to guess. An error only means one is installed already.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let unusable = |error: &dyn std::fmt::Display| {
-        anyhow::anyhow!(
-            "cannot load the TLS certificate {} and key {} (PEM files expected): {error}",
-            cert.display(),
-            key.display()
-        )
-    };
+    let unusable = |problem: TlsProblem| TlsError { cert: cert.to_owned(), key: key.to_owned(), problem };
     let chain = CertificateDer::pem_file_iter(cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|error| unusable(&error))?;
-    let private_key = PrivateKeyDer::from_pem_file(key).map_err(|error| unusable(&error))?;
+        .map_err(|error| unusable(error.into()))?;
+    let private_key = PrivateKeyDer::from_pem_file(key).map_err(|error| unusable(error.into()))?;
     let mut config = rustls::ServerConfig::builder()
         .with_no_client_auth()
         .with_single_cert(chain, private_key)
-        .map_err(|error| unusable(&error))?;
+        .map_err(|error| unusable(error.into()))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }

@@ -49,7 +49,6 @@
 
 use std::{net::SocketAddr, path::Path, time::Duration};
 
-use anyhow::Context;
 use axum::{
     body::{Body, Bytes},
     extract::{ConnectInfo, Request, State},
@@ -62,11 +61,12 @@ use axum::{
 use serde::Deserialize;
 use uraiden_protocol::{parse_amount, U192};
 
-use crate::{
-    app::AppState,
+use super::{
     paywall::{NotServed, PaywallGate, Price},
     rate_limit::Rate,
+    state::AppState,
 };
+use crate::error::ProxyError;
 
 /// Requests bodies larger than this are refused rather than buffered.
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -101,10 +101,10 @@ pub enum PriceValue {
 }
 
 impl PriceValue {
-    fn amount(&self) -> anyhow::Result<U192> {
+    fn amount(&self) -> uraiden_protocol::Result<U192> {
         match self {
             Self::Integer(value) => Ok(U192::from(*value)),
-            Self::Text(text) => parse_amount(text.trim()).map_err(|error| anyhow::anyhow!("{error}")),
+            Self::Text(text) => parse_amount(text.trim()),
         }
     }
 }
@@ -119,39 +119,45 @@ struct Upstream {
 
 impl ProxyConfig {
     /// Reads and checks a proxy config file.
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
+    pub fn load(path: &Path) -> Result<Self, ProxyError> {
         let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read --proxy-config {}", path.display()))?;
-        Self::parse(&text).with_context(|| format!("in --proxy-config {}", path.display()))
+            .map_err(|source| ProxyError::Read { path: path.to_owned(), source })?;
+        Self::parse(&text)
+            .map_err(|source| ProxyError::Invalid { path: path.to_owned(), source: Box::new(source) })
     }
 
-    pub fn parse(text: &str) -> anyhow::Result<Self> {
+    pub fn parse(text: &str) -> Result<Self, ProxyError> {
         let config: Self = toml::from_str(text)?;
         if config.routes.is_empty() {
-            anyhow::bail!("no [[route]]: add at least one path with its price");
+            return Err(ProxyError::NoRoutes);
         }
         Ok(config)
     }
 
     /// The paywalled routes, forwarding to the upstream.
-    pub fn router(&self, state: &AppState) -> anyhow::Result<Router> {
-        let base: reqwest::Url =
-            self.upstream.parse().with_context(|| format!("upstream {:?} is not a URL", self.upstream))?;
+    pub fn router(&self, state: &AppState) -> Result<Router, ProxyError> {
+        let base: reqwest::Url = self
+            .upstream
+            .parse()
+            .map_err(|source| ProxyError::UpstreamNotUrl { upstream: self.upstream.clone(), source })?;
         if !matches!(base.scheme(), "http" | "https") {
-            anyhow::bail!("upstream {:?} must be an http or https URL", self.upstream);
+            return Err(ProxyError::UpstreamScheme { upstream: self.upstream.clone() });
         }
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .context("building the HTTP client")?;
+            .map_err(ProxyError::HttpClient)?;
         let upstream = Upstream { base, client, tls: state.options().tls };
         let mut router = Router::new();
         for route in &self.routes {
             if !route.path.starts_with('/') {
-                anyhow::bail!("route path {:?} must start with /", route.path);
+                return Err(ProxyError::RelativePath { path: route.path.clone() });
             }
-            let price = route.price.amount().with_context(|| format!("price of {}", route.path))?;
+            let price = route
+                .price
+                .amount()
+                .map_err(|source| ProxyError::Price { path: route.path.clone(), source })?;
             // `any` is a method router's fallback, which `route_layer` on it would skip:
             // layer the route in a router of its own instead.
             // axum panics on an invalid or overlapping pattern: report it as a config error.
@@ -168,9 +174,7 @@ impl ProxyConfig {
                     .with_state(upstream.clone());
                 router.clone().merge(paid)
             }));
-            router = added.map_err(|_| {
-                anyhow::anyhow!("route path {:?} is not a valid axum pattern or overlaps another", route.path)
-            })?;
+            router = added.map_err(|_| ProxyError::BadPattern { path: route.path.clone() })?;
         }
         // Outside every route's paywall: refused before a price is named.
         Ok(router.layer(axum::middleware::from_fn(refuse_ambiguous_paths)))

@@ -23,7 +23,7 @@
 //! transaction (channels created after it leave the chain but keep their accepted proofs,
 //! which count again if the same creation is mined again at the same height), the receiver's
 //! transactions for the changed channels count as not sent (their duties are due again, see
-//! [`crate::duties`]), and the sync reads on from there. From the detection until the new blocks are read, payments are
+//! `duties.rs`), and the sync reads on from there. From the detection until the new blocks are read, payments are
 //! refused as unavailable (a 502). A reorg deeper than the kept history cannot be located:
 //! every channel leaves the chain (proofs kept) and the whole history is read again from the
 //! start block. Either is logged as an error and shown in the health: the payments accepted
@@ -46,126 +46,42 @@ use alloy::{
 };
 use tokio_util::sync::CancellationToken;
 use uraiden_chain::contracts::{CustomToken, RaidenMicroTransferChannels as Channels};
-use uraiden_protocol::{Address, ChannelId, ChannelKey, B256, U192};
+use uraiden_protocol::{Address, B256, U192};
 
+use super::duties::OnChainDuties;
 use crate::{
-    channels::{ChannelManager, ChannelManagerConfig},
-    store::{BlockRef, ChannelRecord, ChannelState, CloseRequest, StoreError, KEPT_BLOCKS},
+    channels::{ChainEvent, ChainEventKind, ChannelManager, ChannelManagerConfig},
+    store::{BlockRef, StoreError, KEPT_BLOCKS},
 };
 
-/// A contract event about one of this receiver's channels.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChainEvent {
-    pub sender: Address,
-    pub open_block: u32,
-    pub block_number: u64,
-    pub block_hash: B256,
-    pub log_index: u64,
-    pub kind: ChainEventKind,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ChainEventKind {
-    Created {
-        deposit: U192,
-        signer: Address,
-    },
-    ToppedUp {
-        added: U192,
-    },
-    CloseRequested {
-        balance: U192,
-    },
-    Settled {
-        balance: U192,
-        receiver_tokens: U192,
-    },
-    /// `amount` is this withdrawal's, not the cumulative total.
-    Withdrawn {
-        amount: U192,
-    },
-}
-
-impl ChainEvent {
-    pub fn channel_key(&self, receiver: Address) -> ChannelKey {
-        ChannelId::new(self.sender, receiver, self.open_block).key()
-    }
-
-    /// Decodes one log of the channel manager; `None` for logs of other events.
-    pub fn from_log(log: &Log) -> Option<Self> {
-        let block_number = log.block_number?;
-        let block_hash = log.block_hash?;
-        let log_index = log.log_index.unwrap_or_default();
-        let topic0 = *log.topic0()?;
-        let (sender, open_block, kind) = if topic0 == Channels::ChannelCreated::SIGNATURE_HASH {
-            let event = Channels::ChannelCreated::decode_log_data(log.data()).ok()?;
-            // The open block is the block of the creation's log.
-            let open_block = u32::try_from(block_number).ok()?;
-            (
-                event.sender,
-                open_block,
-                ChainEventKind::Created { deposit: event.deposit, signer: event.signer },
-            )
-        } else if topic0 == Channels::ChannelToppedUp::SIGNATURE_HASH {
-            let event = Channels::ChannelToppedUp::decode_log_data(log.data()).ok()?;
-            (event.sender, event.openBlockNumber, ChainEventKind::ToppedUp { added: event.addedDeposit })
-        } else if topic0 == Channels::ChannelCloseRequested::SIGNATURE_HASH {
-            let event = Channels::ChannelCloseRequested::decode_log_data(log.data()).ok()?;
-            (event.sender, event.openBlockNumber, ChainEventKind::CloseRequested { balance: event.balance })
-        } else if topic0 == Channels::ChannelSettled::SIGNATURE_HASH {
-            let event = Channels::ChannelSettled::decode_log_data(log.data()).ok()?;
-            let kind =
-                ChainEventKind::Settled { balance: event.balance, receiver_tokens: event.receiverTokens };
-            (event.sender, event.openBlockNumber, kind)
-        } else if topic0 == Channels::ChannelWithdraw::SIGNATURE_HASH {
-            let event = Channels::ChannelWithdraw::decode_log_data(log.data()).ok()?;
-            (
-                event.sender,
-                event.openBlockNumber,
-                ChainEventKind::Withdrawn { amount: event.withdrawnBalance },
-            )
-        } else {
-            return None;
-        };
-        Some(Self { sender, open_block, block_number, block_hash, log_index, kind })
-    }
-}
-
-/// The channel after `event`; `None` when the event is about a channel never seen created.
-/// Pure, so the same rules serve the store and the unconfirmed view.
-pub fn apply_event(
-    current: Option<ChannelRecord>,
-    event: &ChainEvent,
-    receiver: Address,
-    challenge_period: u64,
-) -> Option<ChannelRecord> {
-    let id = ChannelId::new(event.sender, receiver, event.open_block);
-    let Some(mut channel) = current else {
-        return match event.kind {
-            ChainEventKind::Created { deposit, signer } => Some(ChannelRecord::opened(id, deposit, signer)),
-            _ => None,
-        };
+/// Decodes one log of the channel manager; `None` for logs of other events.
+fn event_from_log(log: &Log) -> Option<ChainEvent> {
+    let block_number = log.block_number?;
+    let block_hash = log.block_hash?;
+    let log_index = log.log_index.unwrap_or_default();
+    let topic0 = *log.topic0()?;
+    let (sender, open_block, kind) = if topic0 == Channels::ChannelCreated::SIGNATURE_HASH {
+        let event = Channels::ChannelCreated::decode_log_data(log.data()).ok()?;
+        // The open block is the block of the creation's log.
+        let open_block = u32::try_from(block_number).ok()?;
+        (event.sender, open_block, ChainEventKind::Created { deposit: event.deposit, signer: event.signer })
+    } else if topic0 == Channels::ChannelToppedUp::SIGNATURE_HASH {
+        let event = Channels::ChannelToppedUp::decode_log_data(log.data()).ok()?;
+        (event.sender, event.openBlockNumber, ChainEventKind::ToppedUp { added: event.addedDeposit })
+    } else if topic0 == Channels::ChannelCloseRequested::SIGNATURE_HASH {
+        let event = Channels::ChannelCloseRequested::decode_log_data(log.data()).ok()?;
+        (event.sender, event.openBlockNumber, ChainEventKind::CloseRequested { balance: event.balance })
+    } else if topic0 == Channels::ChannelSettled::SIGNATURE_HASH {
+        let event = Channels::ChannelSettled::decode_log_data(log.data()).ok()?;
+        let kind = ChainEventKind::Settled { balance: event.balance, receiver_tokens: event.receiverTokens };
+        (event.sender, event.openBlockNumber, kind)
+    } else if topic0 == Channels::ChannelWithdraw::SIGNATURE_HASH {
+        let event = Channels::ChannelWithdraw::decode_log_data(log.data()).ok()?;
+        (event.sender, event.openBlockNumber, ChainEventKind::Withdrawn { amount: event.withdrawnBalance })
+    } else {
+        return None;
     };
-    match event.kind {
-        // The contract refuses a second channel with the same key: a repeat is a re-read.
-        ChainEventKind::Created { .. } => {}
-        ChainEventKind::ToppedUp { added } => channel.deposit = channel.deposit.saturating_add(added),
-        ChainEventKind::CloseRequested { balance } => {
-            channel.close_request = Some(CloseRequest {
-                settle_block: event.block_number.saturating_add(challenge_period),
-                balance,
-            });
-            if channel.state != ChannelState::Settled {
-                channel.state = ChannelState::Closing;
-            }
-        }
-        ChainEventKind::Settled { balance, .. } => {
-            channel.state = ChannelState::Settled;
-            channel.settled_balance = Some(balance);
-        }
-        ChainEventKind::Withdrawn { amount } => channel.withdrawn = channel.withdrawn.saturating_add(amount),
-    }
-    Some(channel)
+    Some(ChainEvent { sender, open_block, block_number, block_hash, log_index, kind })
 }
 
 /// The events of the channel manager for `receiver` in `from..=to`, in chain order.
@@ -192,8 +108,7 @@ async fn fetch_events(
         .get_logs(&filter)
         .await
         .map_err(|e| SyncError::Node(format!("eth_getLogs {from}..={to}: {e}")))?;
-    let mut events: Vec<_> =
-        logs.iter().filter(|log| !log.removed).filter_map(ChainEvent::from_log).collect();
+    let mut events: Vec<_> = logs.iter().filter(|log| !log.removed).filter_map(event_from_log).collect();
     events.sort_by_key(|event| (event.block_number, event.log_index));
     Ok(events)
 }
@@ -243,10 +158,11 @@ fn start_anchor(config: &ChannelManagerConfig, head: u64) -> u64 {
 /// The sync task: polls until cancelled. Errors are logged, reported in the health, and
 /// retried at the next poll.
 pub(crate) async fn follow_chain(
-    manager: ChannelManager,
+    duties: OnChainDuties,
     config: ChannelManagerConfig,
     cancel: CancellationToken,
 ) {
+    let manager = duties.manager();
     let mut interval = tokio::time::interval(config.poll_interval);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -254,7 +170,7 @@ pub(crate) async fn follow_chain(
             () = cancel.cancelled() => return,
             _ = interval.tick() => {}
         }
-        match poll_once(&manager, &config, &cancel).await {
+        match poll_once(&duties, &config, &cancel).await {
             Ok(()) => {}
             Err(SyncError::Inconsistent(error)) => {
                 tracing::warn!(%error, "the chain did not add up; reading it again at the next poll");
@@ -274,10 +190,11 @@ pub(crate) async fn follow_chain(
 
 /// One poll: see the module's documentation.
 async fn poll_once(
-    manager: &ChannelManager,
+    duties: &OnChainDuties,
     config: &ChannelManagerConfig,
     cancel: &CancellationToken,
 ) -> Result<(), SyncError> {
+    let manager = duties.manager();
     let provider = &config.provider;
     let contract = manager.contract();
     let receiver = manager.receiver();
@@ -296,7 +213,7 @@ async fn poll_once(
         }
     };
     if !is_canonical(provider, last).await? {
-        last = reconcile(manager, config, head, last).await?;
+        last = reconcile(duties, config, head, last).await?;
     }
 
     while last.number < confirmed_tip {
@@ -318,7 +235,7 @@ async fn poll_once(
                 last = end;
             }
             Confirmed::Forked => {
-                let fork = reconcile(manager, config, head, last).await?;
+                let fork = reconcile(duties, config, head, last).await?;
                 if fork == last {
                     // The applied blocks stand, but the chain above them changed (it may even
                     // be shorter than `head` now): start over at the next poll.
@@ -466,11 +383,12 @@ async fn check_new_channels(
 /// reads the new blocks from there. Payments are refused from here until they are read. If
 /// no kept block is on the node's chain any more, the whole history is read again.
 async fn reconcile(
-    manager: &ChannelManager,
+    duties: &OnChainDuties,
     config: &ChannelManagerConfig,
     head: u64,
     last: BlockRef,
 ) -> Result<BlockRef, SyncError> {
+    let manager = duties.manager();
     manager.set_reconciling(true);
     let provider = &config.provider;
     let mut fork = None;
@@ -483,6 +401,7 @@ async fn reconcile(
     let Some(fork) = fork else {
         let anchor = block_ref(provider, start_anchor(config, head)).await?;
         let channels = manager.forget_chain(anchor).await?;
+        duties.forget_attempts(&channels);
         tracing::error!(
             applied_up_to = last.number,
             kept_blocks = KEPT_BLOCKS,
@@ -505,6 +424,8 @@ async fn reconcile(
         return Ok(last);
     }
     let channels = manager.roll_back_to(fork).await?;
+    // A close or withdrawal sent for them may have been in the replaced blocks.
+    duties.forget_attempts(&channels);
     tracing::error!(
         fork = fork.number,
         replaced_blocks = last.number - fork.number,

@@ -40,7 +40,6 @@ use tokio::sync::OnceCell;
 
 pub use self::encoding::{encode_page, Encoding};
 use self::encoding::{is_compressible, Effort};
-use crate::app::AppState;
 
 #[derive(RustEmbed)]
 #[folder = "../paywall-web/"]
@@ -261,12 +260,12 @@ fn is_plain_relative(relative: &str) -> bool {
 /// `GET /js/{*path}`: the paywall's scripts, styles and images, compressed as the request
 /// accepts, with a strong `ETag`; `If-None-Match` with the current version's tag gets a 304.
 pub async fn serve_js(
-    State(state): State<AppState>,
+    State(assets): State<PaywallAssets>,
     UrlPath(path): UrlPath<String>,
     headers: HeaderMap,
 ) -> Response {
     let relative = format!("js/{path}");
-    let Some(asset) = state.assets().asset(&relative).await else {
+    let Some(asset) = assets.asset(&relative).await else {
         return (StatusCode::NOT_FOUND, "no such paywall asset").into_response();
     };
     let coding = asset.coding_for(Encoding::negotiate(&headers));

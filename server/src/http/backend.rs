@@ -9,8 +9,9 @@
 use std::{future::Future, pin::Pin};
 
 // The money core's payment outcomes are the HTTP side's too: one definition each.
+use crate::chain::OnChainDuties;
+pub use crate::chain::{ChannelClose, CloseOutcome, WithdrawError, WithdrawOutcome, Withdrawal};
 pub use crate::channels::{AcceptedPayment, LastProof, PaymentRejected, StatusRefused};
-pub use crate::duties::{ChannelClose, CloseOutcome, WithdrawError, WithdrawOutcome, Withdrawal};
 use uraiden_protocol::{
     Address, ChannelId, PaymentHeaders, ProofSignature, SignedCloseRequest, SignedStatusRequest, U192, U256,
 };
@@ -159,26 +160,27 @@ impl HealthView {
     }
 }
 
-/// The real backend: the channel manager of this crate.
-impl ChannelBackend for crate::channels::ChannelManager {
+/// The real backend: the channel manager of this crate, with its on-chain duties for the
+/// operator's withdrawals and close-all.
+impl ChannelBackend for OnChainDuties {
     fn accept_payment<'a>(
         &'a self,
         payment: &'a PaymentHeaders,
         price: U192,
     ) -> BoxFuture<'a, Result<AcceptedPayment, PaymentRejected>> {
-        Box::pin(Self::accept_payment(self, payment, price))
+        Box::pin(self.manager().accept_payment(payment, price))
     }
 
     fn channel(&self, sender: Address, open_block: u32) -> Option<ChannelView> {
-        Self::channel(self, sender, open_block).map(channel_view)
+        self.manager().channel(sender, open_block).map(channel_view)
     }
 
     fn channels(&self) -> Vec<ChannelView> {
-        Self::channels(self).into_iter().map(channel_view).collect()
+        self.manager().channels().into_iter().map(channel_view).collect()
     }
 
     fn last_proof(&self, request: &SignedStatusRequest) -> Result<LastProof, StatusRefused> {
-        Self::last_proof(self, request)
+        self.manager().last_proof(request)
     }
 
     fn sign_cooperative_close<'a>(
@@ -187,7 +189,7 @@ impl ChannelBackend for crate::channels::ChannelManager {
     ) -> BoxFuture<'a, Result<ProofSignature, CloseRefused>> {
         use crate::channels::CloseRefused as Refused;
         Box::pin(async move {
-            Self::sign_cooperative_close(self, request).await.map_err(|refused| match refused {
+            self.manager().sign_cooperative_close(request).await.map_err(|refused| match refused {
                 Refused::UnknownChannel { .. } => CloseRefused::UnknownChannel,
                 Refused::NotAuthorized(error) => CloseRefused::NotAuthorized(error.to_string()),
                 Refused::NotLastBalance { last } => CloseRefused::NotLastBalance(last),
@@ -198,7 +200,7 @@ impl ChannelBackend for crate::channels::ChannelManager {
     }
 
     fn stats(&self) -> StatsView {
-        let stats = Self::stats(self);
+        let stats = self.manager().stats();
         StatsView {
             balance_sum: stats.balance_sum,
             deposit_sum: stats.deposit_sum,
@@ -208,7 +210,7 @@ impl ChannelBackend for crate::channels::ChannelManager {
             unconfirmed_channels: stats.unconfirmed_channels,
             unique_senders: stats.unique_senders,
             liquid_balance: stats.liquid_balance,
-            sync_block: Self::health(self).confirmed_block,
+            sync_block: self.manager().health().confirmed_block,
         }
     }
 
@@ -216,7 +218,7 @@ impl ChannelBackend for crate::channels::ChannelManager {
         Box::pin(async move {
             Ok(match channel {
                 Some((sender, open_block)) => vec![(
-                    ChannelId::new(sender, self.receiver(), open_block),
+                    ChannelId::new(sender, self.manager().receiver(), open_block),
                     Self::withdraw(self, sender, open_block, min_amount).await,
                 )],
                 None => Self::withdraw_all(self, min_amount).await,
@@ -229,7 +231,7 @@ impl ChannelBackend for crate::channels::ChannelManager {
     }
 
     fn health(&self) -> HealthView {
-        let health = Self::health(self);
+        let health = self.manager().health();
         HealthView {
             node_reachable: health.node_reachable,
             receiver_eth_low: health.receiver_eth_low,

@@ -38,12 +38,12 @@ use uraiden_protocol::{
     WithdrawBody, U192,
 };
 
-use crate::{
-    app::AppState,
+use super::{
     backend::{
         ChannelClose, ChannelView, CloseOutcome, CloseRefused, LastProof, WithdrawError, WithdrawOutcome,
         Withdrawal,
     },
+    state::AppState,
 };
 
 /// The API's routes, to be nested under the gateway path.
@@ -185,9 +185,9 @@ impl LogLimiter {
 }
 
 static MANAGER_ABI: LazyLock<Value> =
-    LazyLock::new(|| abi_of(include_str!("../../contracts/artifacts/RaidenMicroTransferChannels.json")));
+    LazyLock::new(|| abi_of(include_str!("../../../contracts/artifacts/RaidenMicroTransferChannels.json")));
 static TOKEN_ABI: LazyLock<Value> =
-    LazyLock::new(|| abi_of(include_str!("../../contracts/artifacts/CustomToken.json")));
+    LazyLock::new(|| abi_of(include_str!("../../../contracts/artifacts/CustomToken.json")));
 
 fn abi_of(artifact: &str) -> Value {
     serde_json::from_str::<Value>(artifact)

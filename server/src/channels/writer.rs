@@ -1,6 +1,7 @@
 //! Group commit of payments. One writer thread takes every payment that arrived while its
 //! previous commit was in flight and records them in one store transaction
-//! ([`Store::record_payments`](crate::store::Store::record_payments)): N concurrent payments
+//! (the channel manager's commit, over
+//! [`Store::record_payments`](crate::store::Store::record_payments)): N concurrent payments
 //! cost one commit (one fsync with `--durability power-loss`) instead of N serialised ones.
 //!
 //! Batches form by themselves, without a timer: a payment that finds the writer idle is
@@ -17,39 +18,41 @@ use std::sync::mpsc;
 
 use tokio::sync::oneshot;
 
-use crate::{channels::PaymentRejected, store::PaymentToRecord};
+use crate::store::PaymentToRecord;
 
 /// The most payments of one transaction: bounds how long a batch holds the store.
 const MAX_BATCH: usize = 1024;
 
-/// The outcome of one payment: `Ok` once durable, or why it was not recorded.
-pub(crate) type PaymentOutcome = Result<(), PaymentRejected>;
+/// The writer thread is gone: the payment was not recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct WriterStopped;
 
 /// The queue to the writer thread: a cheap handle. The thread stops when the last handle is
-/// dropped (its queue then disconnects).
+/// dropped (its queue then disconnects). `O` is the outcome of one payment, as the commit
+/// function reports it (durable, or why it was not recorded).
 #[derive(Debug)]
-pub(crate) struct PaymentWriter {
-    queue: mpsc::Sender<QueuedPayment>,
+pub(crate) struct PaymentWriter<O> {
+    queue: mpsc::Sender<QueuedPayment<O>>,
 }
 
 #[derive(Debug)]
-struct QueuedPayment {
+struct QueuedPayment<O> {
     payment: PaymentToRecord,
-    outcome: oneshot::Sender<PaymentOutcome>,
+    outcome: oneshot::Sender<O>,
 }
 
 /// The receiving end of the queue, until [`start`](Self::start) hands it to the thread.
 #[derive(Debug)]
-pub(crate) struct PaymentQueue {
-    queued: mpsc::Receiver<QueuedPayment>,
+pub(crate) struct PaymentQueue<O> {
+    queued: mpsc::Receiver<QueuedPayment<O>>,
 }
 
-impl PaymentQueue {
+impl<O: Send + 'static> PaymentQueue<O> {
     /// Starts the writer thread. `commit` records a batch durably and returns one outcome
     /// per payment, in order (an error for each if the commit failed).
     pub(crate) fn start(
         self,
-        mut commit: impl FnMut(&[PaymentToRecord]) -> Vec<PaymentOutcome> + Send + 'static,
+        mut commit: impl FnMut(&[PaymentToRecord]) -> Vec<O> + Send + 'static,
     ) -> std::io::Result<()> {
         let queued = self.queued;
         std::thread::Builder::new().name("uraiden-payment-writer".into()).spawn(move || {
@@ -59,7 +62,7 @@ impl PaymentQueue {
             while let Ok(first) = queued.recv() {
                 batch.push(first);
                 batch.extend(queued.try_iter().take(MAX_BATCH - 1));
-                payments.extend(batch.iter().map(|queued: &QueuedPayment| queued.payment));
+                payments.extend(batch.iter().map(|queued: &QueuedPayment<O>| queued.payment));
                 let outcomes = commit(&payments);
                 debug_assert_eq!(outcomes.len(), batch.len());
                 for (queued, outcome) in batch.drain(..).zip(outcomes) {
@@ -77,20 +80,19 @@ impl PaymentQueue {
     }
 }
 
-impl PaymentWriter {
+impl<O> PaymentWriter<O> {
     /// The writer's queue; payments wait in it until [`PaymentQueue::start`] runs. Two steps
     /// so that the commit function may refer to the structure that holds the writer.
-    pub(crate) fn new() -> (Self, PaymentQueue) {
+    pub(crate) fn new() -> (Self, PaymentQueue<O>) {
         let (queue, queued) = mpsc::channel();
         (Self { queue }, PaymentQueue { queued })
     }
 
     /// Queues `payment` and waits until its batch is committed. If the caller stops waiting,
     /// the payment is still recorded (or refused) as if it had waited.
-    pub(crate) async fn record(&self, payment: PaymentToRecord) -> PaymentOutcome {
-        let stopped = || PaymentRejected::Store("the receiver's payment writer stopped; retry later".into());
+    pub(crate) async fn record(&self, payment: PaymentToRecord) -> Result<O, WriterStopped> {
         let (outcome, recorded) = oneshot::channel();
-        self.queue.send(QueuedPayment { payment, outcome }).map_err(|_| stopped())?;
-        recorded.await.map_err(|_| stopped())?
+        self.queue.send(QueuedPayment { payment, outcome }).map_err(|_| WriterStopped)?;
+        recorded.await.map_err(|_| WriterStopped)
     }
 }

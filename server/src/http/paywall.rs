@@ -11,7 +11,7 @@
 //! A request is answered:
 //! - **502** when the background health check says the node is unreachable or the
 //!   receiver's ETH is too low (no per-request chain call);
-//! - **429** with `Retry-After` when a rate limit refuses it (see [`rate_limit`](crate::rate_limit)):
+//! - **429** with `Retry-After` when a rate limit refuses it (see [`rate_limit`](super::rate_limit)):
 //!   the route's limit by client address before anything else; the sender's (checked in
 //!   every scope, spent only once the payment is stored) for a proof by the channel's sender
 //!   or signer; nothing is charged;
@@ -29,7 +29,7 @@
 //!
 //! By default the payment is stored first and the handler runs only for a stored payment.
 //! A handler that fetches its answer elsewhere (the proxy) can fail before it has anything
-//! to serve; for it, [`paywall_layer_after_answer`] checks the payment against the
+//! to serve; for it, [`PaywallGate::after_answer`] checks the payment against the
 //! channel as the receiver sees it now, runs the handler, and stores the payment only once
 //! the handler has answered, before anything is sent. A handler that had nothing to serve
 //! answers [`NotServed`]: nothing is charged and the same proof can be sent again. A
@@ -69,10 +69,9 @@
 //! proof and no refusal. A stale or foreign status request is a 409 that says why.
 
 use std::{
-    collections::HashSet,
     future::Future,
     pin::Pin,
-    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -86,18 +85,22 @@ use axum::{
 };
 use serde::Serialize;
 use uraiden_protocol::{
-    cookie_pairs, header as rdn, recover_balance_proof_signer, Address, ChannelId, PaymentHeaders,
-    PaywallInfo, ProofSignature, Refusal, SignedStatusRequest, U192,
+    cookie_pairs, header as rdn, recover_balance_proof_signer, Address, PaymentHeaders, PaywallInfo,
+    ProofSignature, Refusal, SignedStatusRequest, U192,
 };
 
-use crate::{
-    app::AppState,
+use super::{
     assets,
     backend::{AcceptedPayment, ChannelView, LastProof, PaymentRejected, StatusRefused},
-    channels::{decide_payment, OpenChannel, PayableChannel},
     config::{PublicChain, TokenUnits},
     paid_note::PaidNote,
     rate_limit::{route_label, too_many_requests, LimitedBy, Limits, Rate, RetryAfter},
+    serve::payment_committing,
+    state::AppState,
+};
+use crate::{
+    channels::{decide_payment, OpenChannel, PayableChannel},
+    error::StatusRequestError,
 };
 
 /// What a resource costs, in the token's smallest unit.
@@ -245,15 +248,22 @@ type PaywallMiddleware =
 /// are known to dynamic prices.
 pub type PaywallLayer = FromFnLayer<PaywallMiddleware, PaywallGate, (State<PaywallGate>, Request)>;
 
+impl AppState {
+    /// A layer that puts `price` on a route: `get(handler).route_layer(state.paywall(price))`.
+    pub fn paywall(&self, price: Price) -> PaywallLayer {
+        paywall_layer(self.clone(), price)
+    }
+
+    /// [`paywall`](Self::paywall) with a rate limit of the route's own, by client address
+    /// and by sender, on top of the receiver-wide ones.
+    pub fn paywall_with_rate_limit(&self, price: Price, rate: Rate) -> PaywallLayer {
+        PaywallGate::new(self.clone(), price).with_rate_limit(rate).layer()
+    }
+}
+
 /// The paywall as a `from_fn_with_state` layer.
 pub fn paywall_layer(state: AppState, price: Price) -> PaywallLayer {
     PaywallGate::new(state, price).layer()
-}
-
-/// The paywall for a handler that fetches its answer elsewhere: the payment is stored only
-/// once the handler answered ([`CommitOrder::AfterAnswer`]).
-pub fn paywall_layer_after_answer(state: AppState, price: Price) -> PaywallLayer {
-    PaywallGate::new(state, price).after_answer().layer()
 }
 
 /// The paywall middleware: serves `next` only for a payment of this route's price.
@@ -295,12 +305,12 @@ async fn charge(
 
     let status = match status_request(state, request.headers()) {
         Ok(status) => status,
-        Err(message) => {
+        Err(refused) => {
             state.metrics().payment_error(409);
             return error_response(
                 StatusCode::CONFLICT,
                 "status request refused",
-                &message,
+                &refused.to_string(),
                 client.consumed(),
             );
         }
@@ -358,7 +368,7 @@ async fn charge(
             at_upstream = Some(call);
             // The answer decides whether the sender is charged, so no request deadline may drop
             // it half-way; the upstream's own timeout bounds the wait.
-            crate::serve::payment_committing();
+            payment_committing();
             let answer = next.run(request).await;
             if let Some(not_served) = answer.extensions().get::<NotServed>() {
                 let reason = &not_served.reason;
@@ -373,7 +383,7 @@ async fn charge(
 
     let started = Instant::now();
     // From here the sender may be charged: no request deadline may drop the answer.
-    crate::serve::payment_committing();
+    payment_committing();
     let outcome = state.backend().accept_payment(&payment, price).await;
     drop(at_upstream);
     state.metrics().observe_verification(started.elapsed().as_secs_f64());
@@ -484,39 +494,6 @@ impl Handler {
     }
 }
 
-/// The channels with a paid request at the upstream of a route that charges after the answer
-/// ([`CommitOrder::AfterAnswer`]): one at a time per channel, until its payment is stored.
-/// Every request carrying the same proof looks acceptable until one of them is stored, so
-/// without this one payment sent in parallel would make the upstream work once per copy.
-/// Honest senders lose nothing: on one channel, each proof builds on the last accepted one.
-#[derive(Debug, Default)]
-pub struct ChannelsAtUpstream(Mutex<HashSet<ChannelId>>);
-
-impl ChannelsAtUpstream {
-    fn channels(&self) -> MutexGuard<'_, HashSet<ChannelId>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// `None` while another request of `channel` is at the upstream.
-    fn enter(&self, channel: ChannelId) -> Option<AtUpstream<'_>> {
-        let entered = self.channels().insert(channel);
-        // Built only on entry: dropping one frees the channel.
-        entered.then(|| AtUpstream { calls: self, channel })
-    }
-}
-
-/// A request at the upstream; its channel is free again when this is dropped.
-struct AtUpstream<'a> {
-    calls: &'a ChannelsAtUpstream,
-    channel: ChannelId,
-}
-
-impl Drop for AtUpstream<'_> {
-    fn drop(&mut self) {
-        self.calls.channels().remove(&self.channel);
-    }
-}
-
 /// Whether the channel manager would accept `payment` now, judged by the payment rule from its
 /// in-memory view of the channel: keeps refused payments away from a handler that runs before
 /// the payment is stored. Only a filter: `accept_payment` decides, and a payment this lets
@@ -595,21 +572,14 @@ fn spend_sender_budget(state: &AppState, route_limits: Option<&Limits>, sender: 
 /// not by the channel's sender or signer.
 type StatusAnswer = (SignedStatusRequest, Result<LastProof, Refusal>);
 
-fn status_request(state: &AppState, headers: &HeaderMap) -> Result<Option<StatusAnswer>, String> {
+fn status_request(state: &AppState, headers: &HeaderMap) -> Result<Option<StatusAnswer>, StatusRequestError> {
     let parsed = SignedStatusRequest::parse_headers(state.gateway().receiver, header_lookup(headers))
-        .map_err(|error| {
-            format!(
-                "Malformed status request: {error}. Send RDN-Sender-Address, RDN-Open-Block, \
-                 RDN-Status-Deadline and RDN-Status-Signature as headers."
-            )
-        })?;
+        .map_err(StatusRequestError::Malformed)?;
     let Some(request) = parsed else { return Ok(None) };
     match state.backend().last_proof(&request) {
         Ok(last) => Ok(Some((request, Ok(last)))),
         Err(StatusRefused::Channel(refusal)) => Ok(Some((request, Err(refusal)))),
-        Err(StatusRefused::NotAuthorized(error)) => Err(format!(
-            "Status request refused: {error}. Nothing was charged; sign a new StatusRequest and retry."
-        )),
+        Err(StatusRefused::NotAuthorized(error)) => Err(StatusRequestError::NotAuthorized(error)),
     }
 }
 

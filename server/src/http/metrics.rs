@@ -11,7 +11,7 @@ use prometheus::{
 };
 use uraiden_protocol::Refusal;
 
-use crate::backend::{ChannelBackend, HealthView, StatsView};
+use super::backend::{ChannelBackend, HealthView, StatsView};
 
 /// The receiver's metrics; cheap to clone (the collectors are `Arc`s inside).
 #[derive(Clone, Debug)]

@@ -12,20 +12,21 @@ use axum::http::{header, HeaderName, HeaderValue, Method};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use uraiden_protocol::{header as rdn, PaymentHeaders, Refusal, SignedStatusRequest};
 
+use crate::error::CorsError;
+
 /// How long a browser may cache a preflight answer.
 const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(600);
 
 /// The layer for `--cors-origin` values: `*` for any origin, else exact origins such as
 /// `https://app.example`. `None` when no origin is given.
-pub fn cors_layer(origins: &[String]) -> anyhow::Result<Option<CorsLayer>> {
+pub fn cors_layer(origins: &[String]) -> Result<Option<CorsLayer>, CorsError> {
     if origins.is_empty() {
         return Ok(None);
     }
     let allow_origin = if origins.iter().any(|origin| origin == "*") {
         AllowOrigin::any()
     } else {
-        let origins =
-            origins.iter().map(|origin| parse_origin(origin)).collect::<anyhow::Result<Vec<_>>>()?;
+        let origins = origins.iter().map(|origin| parse_origin(origin)).collect::<Result<Vec<_>, _>>()?;
         AllowOrigin::list(origins)
     };
     // A status request (RDN-Status-*) asks for the last proof after a refusal.
@@ -77,15 +78,13 @@ fn header_name(name: &str) -> Option<HeaderName> {
     HeaderName::from_bytes(name.as_bytes()).ok()
 }
 
-fn parse_origin(origin: &str) -> anyhow::Result<HeaderValue> {
+fn parse_origin(origin: &str) -> Result<HeaderValue, CorsError> {
     let well_formed = (origin.starts_with("http://") || origin.starts_with("https://"))
         && !origin.ends_with('/')
         && origin.split("://").nth(1).is_some_and(|rest| !rest.is_empty() && !rest.contains('/'));
-    anyhow::ensure!(
-        well_formed,
-        "--cors-origin {origin:?} is not an origin: give scheme://host[:port] without a path, e.g. \
-         https://app.example or http://localhost:5173, or * for any origin"
-    );
+    if !well_formed {
+        return Err(CorsError::NotAnOrigin { origin: origin.to_owned() });
+    }
     Ok(HeaderValue::from_str(origin)?)
 }
 

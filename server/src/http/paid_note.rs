@@ -16,7 +16,7 @@ use axum::{
 use http_body::Body as _;
 use uraiden_protocol::U192;
 
-use crate::config::TokenUnits;
+use super::config::TokenUnits;
 
 /// The largest body a note is added to; bigger ones pass untouched.
 pub const MAX_NOTED_BODY: u64 = 2 * 1024 * 1024;

@@ -19,7 +19,7 @@
 //! The receiver-wide limits ([`RateLimits`]) cover every route: by client address the
 //! receiver's own too (API, `/js/*`, `/metrics`), by sender every paywalled one. A route may
 //! add its own
-//! ([`AppState::paywall_with_rate_limit`](crate::app::AppState::paywall_with_rate_limit),
+//! ([`AppState::paywall_with_rate_limit`](super::state::AppState::paywall_with_rate_limit),
 //! the proxy's `rate_limit` per `[[route]]`), counted apart from the others. A paid request
 //! spends its sender's budget in every scope only if every scope allows it. By client
 //! address, every request counts receiver-wide, whatever happens to it next (a route's own
@@ -47,16 +47,15 @@ use std::{
 };
 
 use axum::{
-    extract::{ConnectInfo, MatchedPath, Request, State},
+    extract::{ConnectInfo, MatchedPath, Request},
     http::{header, HeaderValue, StatusCode},
-    middleware::Next,
     response::{IntoResponse, Response},
     Json,
 };
 use serde::Deserialize;
 use uraiden_protocol::Address;
 
-use crate::{app::AppState, config::RateLimits, metrics::Metrics};
+use super::metrics::Metrics;
 
 /// How many requests a key may make: `burst` at once, then `requests` per `period`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -382,6 +381,27 @@ pub fn client_key(address: IpAddr) -> IpAddr {
     }
 }
 
+/// The receiver-wide rate limits; each is off unless set. A route may add its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Requests per client address (an IPv6 /64), checked before any signature work
+    /// (`--rate-limit-per-client-address`).
+    pub per_client_address: Option<Rate>,
+    /// Paid requests per sender, checked before the payment is stored and spent only once it
+    /// is (`--rate-limit-per-sender`).
+    pub per_sender: Option<Rate>,
+    /// Keys each limiter tracks at most; beyond, only buckets that have refilled are
+    /// forgotten, and while there is none new keys share one overflow bucket
+    /// (`--rate-limit-max-keys`).
+    pub max_tracked_keys: usize,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self { per_client_address: None, per_sender: None, max_tracked_keys: 100_000 }
+    }
+}
+
 /// The limits of one scope (the whole receiver, or one route): by client address and by
 /// sender, each optional.
 #[derive(Debug, Default)]
@@ -409,7 +429,7 @@ impl Limits {
     }
 
     /// Takes one request of the peer's budget. A request without a peer address (a router
-    /// used without [`serve`](crate::serve)) is not limited by address.
+    /// used without [`serve`](super::serve)) is not limited by address.
     pub fn check_client_address(&self, request: &Request) -> Result<(), RetryAfter> {
         let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
         match (&self.by_client_address, peer) {
@@ -487,14 +507,6 @@ pub fn too_many_requests(metrics: &Metrics, by: LimitedBy, route: &str, retry: R
     headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
-}
-
-/// The receiver-wide limit by client address, as middleware outside every route's paywall.
-pub async fn limit_client_address(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if let Err(retry) = state.rate_limits().check_client_address(&request) {
-        return too_many_requests(state.metrics(), LimitedBy::ClientAddress, &route_label(&request), retry);
-    }
-    next.run(request).await
 }
 
 #[cfg(test)]

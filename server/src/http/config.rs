@@ -7,7 +7,7 @@ use subtle::ConstantTimeEq;
 use uraiden_protocol::{Address, PaywallInfo, DEFAULT_GATEWAY_PATH, U192};
 use zeroize::Zeroizing;
 
-use crate::rate_limit::Rate;
+use crate::error::PublicChainError;
 
 /// Who gets paid, where: the values every paywalled response announces.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,19 +86,17 @@ pub struct NativeCurrency {
 
 impl PublicChain {
     /// A chain reached at `rpc_url` (http or https) whose currency is `symbol` with 18 decimals.
-    pub fn new(name: &str, rpc_url: &str, symbol: &str) -> Result<Self, String> {
+    pub fn new(name: &str, rpc_url: &str, symbol: &str) -> Result<Self, PublicChainError> {
         let name = name.trim();
         if name.is_empty() {
-            return Err(
-                "the chain name is empty; give the name wallets should show, such as Sepolia".to_owned()
-            );
+            return Err(PublicChainError::EmptyName);
         }
         if !(rpc_url.starts_with("https://") || rpc_url.starts_with("http://")) {
-            return Err(format!("the public RPC URL {rpc_url:?} is not an http(s) URL"));
+            return Err(PublicChainError::NotHttpUrl(rpc_url.to_owned()));
         }
         let symbol = symbol.trim();
         if symbol.is_empty() || symbol.len() > 6 {
-            return Err(format!("the currency symbol {symbol:?} must have 1 to 6 characters (EIP-3085)"));
+            return Err(PublicChainError::Symbol(symbol.to_owned()));
         }
         Ok(Self {
             name: name.to_owned(),
@@ -207,28 +205,6 @@ impl HttpLimits {
     /// quarter of the slots.
     pub fn connections_per_client(&self) -> usize {
         self.max_connections_per_client.unwrap_or(self.max_connections / 4).max(1)
-    }
-}
-
-/// The receiver-wide rate limits (see [`rate_limit`](crate::rate_limit)); each is off unless
-/// set. A route may add its own.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RateLimits {
-    /// Requests per client address (an IPv6 /64), checked before any signature work
-    /// (`--rate-limit-per-client-address`).
-    pub per_client_address: Option<Rate>,
-    /// Paid requests per sender, checked before the payment is stored and spent only once it
-    /// is (`--rate-limit-per-sender`).
-    pub per_sender: Option<Rate>,
-    /// Keys each limiter tracks at most; beyond, only buckets that have refilled are
-    /// forgotten, and while there is none new keys share one overflow bucket
-    /// (`--rate-limit-max-keys`).
-    pub max_tracked_keys: usize,
-}
-
-impl Default for RateLimits {
-    fn default() -> Self {
-        Self { per_client_address: None, per_sender: None, max_tracked_keys: 100_000 }
     }
 }
 
