@@ -6,8 +6,9 @@
 //
 //   node --test --test-concurrency=1 --test-reporter=spec tests/browser/attack-review-10c.test.mjs
 //
-// A test marked `todo` asserts the correct behaviour of a defect still open (its comment says
-// what was seen and what the fix is); the others are regression tests of attacks that held.
+// A test whose comment says "Seen:" reproduced a defect (what was seen, the fix the review
+// proposed, and a "Fixed:" line for the fix made); the others are regression tests of attacks
+// that held.
 
 import assert from "node:assert/strict";
 import http from "node:http";
@@ -164,6 +165,7 @@ async function stallingBody(target) {
 // within the payment timeout (keep fetch_within's timer armed until a 402's body is read, e.g. a
 // `paying_fetch::text_within(&response, ms)` that aborts the request's controller), or drop the
 // Web Lock and queue turns before reading it.
+// Fixed: a refusal's body is read within paymentTimeoutMs (fetch_within's timer stays armed).
 test(
   "a refusal whose body never ends does not hold the payment queue and the Web Lock for good",
   reportFailures(
@@ -285,6 +287,8 @@ test(
 // paid request leaves (e.g. an `inFlight` balance + signature, written under the Web Lock, cleared
 // when the answer is booked), and have `paying_fetch::kept_payment` treat a proof found there as
 // sent before (like `earlier`): a reload, another tab or a lost answer then resync and pay on top.
+// Fixed: a call pays on top of the first of its proofs a refusal names (held from before), and
+// takes only the second for a kept payment (PaymentRefused).
 test(
   "after a reload during a payment the receiver took, the next payingFetch pays on top instead of throwing PaymentRefused",
   reportFailures(
@@ -318,6 +322,8 @@ test(
 // proof and tab A never booked it, so B's re-signed balance 5, named by the receiver, looks kept.
 // Seen: tab B throws 5014 "the receiver kept the payment". Fix: as above (the proof in flight in
 // the shared stored record, so every tab knows it was sent before).
+// Fixed: a call pays on top of the first of its proofs a refusal names (held from before), and
+// takes only the second for a kept payment (PaymentRefused).
 test(
   "a second tab paying after the first tab's payment timed out (taken by the receiver) pays on top",
   reportFailures(
@@ -352,6 +358,7 @@ test(
 // Inner::paying_fetch): with paidOrigins, check the origin of the URL the payment is sent to
 // (`request.url()`), not only `response.url()`, or refuse a 402 reached through a redirect
 // (`response.redirected()`), or send the paid request to `response.url()`.
+// Fixed: paidOrigins is checked on the requested URL as well as on the 402's final URL.
 test(
   "paidOrigins: a stranger redirecting to a listed origin's paywall is not paid",
   reportFailures(
@@ -401,6 +408,7 @@ test(
 // Seen: both tabs signed balance 5. Fix (wasm-client/src/client.rs, Inner::sign_and_record, used
 // by signNewProof and incrementBalanceAndSign): take the channel's Web Lock
 // (`Inner::channel_turn`'s lock and continue-from-store) before computing and signing the balance.
+// Fixed: sign_and_record takes the channel's Web Lock and continues from the stored record.
 test(
   "two tabs incrementing the balance by hand never sign the same balance",
   reportFailures(
@@ -434,6 +442,8 @@ test(
 // above) does not cover a restored record; only asking the receiver's last proof (a status request,
 // free with a session key) before the first payment of a client instance whose record was not
 // booked from a receiver's answer in this instance tells a held proof from a kept one.
+// Fixed: a call pays on top of the first of its proofs a refusal names (held from before), and
+// takes only the second for a kept payment (PaymentRefused).
 test(
   "a record restored one payment behind pays on top of the receiver's last proof instead of throwing PaymentRefused",
   reportFailures(
@@ -474,6 +484,8 @@ test(
 // storage.rs, client.rs Inner::channel_turn and paying_fetch::kept_payment's `stored`): hand the
 // channel's state from one lock holder to the next through a store consistent across tabs
 // (IndexedDB, whose readwrite transactions are serialised for the origin), not localStorage.
+// Fixed: a call pays on top of the first of its proofs a refusal names (held from before), and
+// takes only the second for a kept payment (PaymentRefused).
 test(
   "three tabs paying three times each at once from one channel all pay, once each",
   reportFailures(
@@ -548,6 +560,7 @@ test(
 // Seen: stored balance "0" after the top-up. Fix (wasm-client/src/client.rs,
 // Inner::top_up_channel): book the top-up under the channel's Web Lock onto the stored record
 // continued as payingFetch does (`ChannelState::continued_from_store`), never onto an older copy.
+// Fixed: the top-up is booked under the channel's Web Lock, onto the stored record continued.
 test(
   "a top-up in a tab that loaded the channel before another tab paid does not move the stored balance back",
   reportFailures(
@@ -616,6 +629,7 @@ test(
 // Seen: thrown 5008 "no answer … within 0 ms", 1 paid request sent. Fix (wasm-client/src/
 // client.rs MicroRaiden::create and Inner::paying_fetch, where paymentTimeoutMs is read): refuse
 // 0 as InvalidArgument before anything is signed (as confirmations: 0 is), or read it as "none".
+// Fixed: paymentTimeoutMs 0 is refused as InvalidArgument.
 test(
   "paymentTimeoutMs 0 sends no payment it then abandons, and a huge one pays",
   reportFailures(
@@ -740,6 +754,7 @@ test(
 // Seen: the next payingFetch still pending after 15 s. Fix (wasm-client/src/client.rs,
 // Inner::sync_with_receiver): send the status request with `paying_fetch::fetch_within(&request,
 // self.payment_timeout_ms)` and read a non-402 answer's body within that time too.
+// Fixed: syncWithReceiver's status request (and its body) is bounded by paymentTimeoutMs.
 test(
   "a status request never answered does not hold the tab's payments for good",
   reportFailures(
@@ -787,6 +802,7 @@ test(
 // cross_tab_turn, called from Inner::paying_fetch): race the wait for a turn against the
 // request's signal (`request.signal()`), and pass it to `navigator.locks.request` ({ signal }),
 // rejecting with the caller's abort when it fires first.
+// Fixed: the in-tab queue and the Web Lock request end on init.signal.
 test(
   "a caller's AbortSignal ends a payingFetch waiting for its turn",
   reportFailures(
