@@ -161,16 +161,13 @@ export async function pay() {
     return false;
   }
   setStatus("paying…", { busy: true, detail: current.sessionKey ? "" : "Sign the payment in your wallet." });
-  // On top of the library's balance unless the page knows better (payFrom): the library signs
-  // under the channel's lock, continued from what another tab of this channel paid meanwhile.
-  const proof =
-    state.payFrom === null ? await client().incrementBalanceAndSign(price) : await client().signNewProof(before + price);
+  const proof = await client().signNewProof(before + price);
   state.channel = client().channel;
   continueFrom(null);
   remember("pending", /** @type {PendingPayment} */ ({
     path: pagePath,
     channel: channelName(current),
-    before: (proof.balance - price).toString(),
+    before: before.toString(),
     at: Date.now(),
   }));
   remember(`paid:${pagePath}`, Date.now());

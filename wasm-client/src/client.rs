@@ -306,20 +306,17 @@ impl Inner {
         Ok(signature)
     }
 
-    /// Signs the balance `balance_of` the channel gives (once it holds the channel's Web Lock
-    /// and continued from the stored record) and records it as the last balance.
+    /// Signs `balance` in `channel` and records it as the last balance.
     async fn sign_and_record(
         &self,
         channel: ChannelState,
-        balance_of: impl FnOnce(&ChannelState) -> Result<U192>,
-    ) -> Result<(ChannelId, U192, ProofSignature)> {
-        // Another tab with the same key signs in turn, and this one continues from its record.
-        let (_tab_turn, channel) = self.channel_lock(channel, None).await?.ok_or_else(lock_refused)?;
-        let balance = channel.check_within_deposit(balance_of(&channel)?)?;
+        balance: U192,
+    ) -> Result<(ChannelId, ProofSignature)> {
+        let balance = channel.check_within_deposit(balance)?;
         let signature = self.sign(&channel, balance).await?;
         let id = channel.id;
         self.book(channel.with_balance(balance, Some(signature)))?;
-        Ok((id, balance, signature))
+        Ok((id, signature))
     }
 
     /// Lets the channel manager take `amount`, unless an earlier approve still does (an opening
@@ -1158,8 +1155,8 @@ impl MicroRaiden {
         promise(async move {
             let balance = amount_from_js("balance", &balance)?;
             let _turn = inner.payments.turn(None).await;
-            let (id, balance, signature) =
-                inner.sign_and_record(inner.current_channel()?, |_| Ok(balance)).await?;
+            // The caller chose the balance: signed as asked (the paywall page passes its own).
+            let (id, signature) = inner.sign_and_record(inner.current_channel()?, balance).await?;
             Ok(SignedBalanceProof::new(&id, balance, signature).to_js())
         })
     }
@@ -1174,9 +1171,11 @@ impl MicroRaiden {
         promise(async move {
             let amount = amount_from_js("amount", &amount)?;
             let _turn = inner.payments.turn(None).await;
-            let (id, balance, signature) = inner
-                .sign_and_record(inner.current_channel()?, |channel| channel.balance_after(amount))
-                .await?;
+            // Another tab with the same key increments in turn, on top of what it stored.
+            let (_tab_turn, channel) =
+                inner.channel_lock(inner.current_channel()?, None).await?.ok_or_else(lock_refused)?;
+            let balance = channel.balance_after(amount)?;
+            let (id, signature) = inner.sign_and_record(channel, balance).await?;
             Ok(SignedBalanceProof::new(&id, balance, signature).to_js())
         })
     }
