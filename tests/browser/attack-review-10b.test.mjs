@@ -8,7 +8,14 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
 import { installWallet, launchBrowser, reportFailures, startStack, waitUntil } from "./harness.mjs";
-import { inFront, PAYMENT_HEADERS, payIn as payInPage, receiverBalance as balanceOnReceiver } from "./in-front.mjs";
+import {
+  inFront,
+  newUser as newSessionUser,
+  PAYMENT_HEADERS,
+  payIn as payInPage,
+  receiverBalance as balanceOnReceiver,
+  receiverKnows as receiverSees,
+} from "./in-front.mjs";
 import { loadLibrary, openSessionChannel } from "./measure-signing.mjs";
 import { clickWhenReady, waitForContent, waitForIdle, waitForView } from "./paywall-page.mjs";
 
@@ -29,15 +36,7 @@ const gatewayFor = (answer) => inFront(stack.serverUrl, answer, { cors: true });
 const receiverBalance = (sender, block) => balanceOnReceiver(stack, sender, block);
 const payIn = (page, url, maxPrice = PRICE) => payInPage(page, url, maxPrice);
 
-/** A fresh sender, a browser on `origin` with the library, and a session-key channel of `deposit`. */
-async function newUser(origin, deposit) {
-  const sender = await stack.newSender(10n);
-  const browser = await launchBrowser();
-  await installWallet(browser.context, { ...sender, rpcUrl: stack.rpcUrl, chainId: stack.chainId });
-  await loadLibrary(browser.page, origin);
-  const channel = await openSessionChannel(browser.page, stack, deposit);
-  return { sender, browser, page: browser.page, channel };
-}
+const newUser = (origin, deposit) => newSessionUser(stack, origin, deposit);
 
 // A gateway in front of the receiver (or the receiver itself) takes each payment and answers
 // "invalid balance proof" with no last proof named; asked with a status request, it names its
@@ -156,16 +155,7 @@ test(
   ),
 );
 
-/** Waits until the receiver has seen `channel` confirmed (it then takes payments from it). */
-async function receiverKnows(sender, channel) {
-  await waitUntil(
-    async () => {
-      const { status } = await stack.api(`/channels/${sender.address}/${channel.openBlockNumber}`);
-      return status === 200;
-    },
-    { timeout: 30_000, message: "the receiver to see the channel" },
-  );
-}
+const receiverKnows = (sender, channel) => receiverSees(stack, sender, channel);
 
 // The paywall page pays by navigation with signNewProof, which books the balance at once; when
 // the receiver refuses that payment, the page asks it (a status request) for its last proof to

@@ -15,7 +15,14 @@ import http from "node:http";
 import { after, before, test } from "node:test";
 
 import { installWallet, launchBrowser, reportFailures, startStack, waitUntil } from "./harness.mjs";
-import { inFront, PAYMENT_HEADERS, payIn as payInPage, receiverBalance as balanceOnReceiver } from "./in-front.mjs";
+import {
+  inFront,
+  newUser as newSessionUser,
+  PAYMENT_HEADERS,
+  payIn as payInPage,
+  receiverBalance as balanceOnReceiver,
+  receiverKnows as receiverSees,
+} from "./in-front.mjs";
 import { loadLibrary, openSessionChannel } from "./measure-signing.mjs";
 import { readPaywall } from "./paywall-page.mjs";
 
@@ -36,24 +43,14 @@ const gatewayFor = (answer) => inFront(stack.serverUrl, answer, { cors: true });
 const receiverBalance = (sender, block) => balanceOnReceiver(stack, sender, block);
 const payIn = (page, url, maxPrice = PRICE) => payInPage(page, url, maxPrice);
 
-/** A fresh sender, a browser on `origin` with the library, and a session-key channel of `deposit`. */
+/** A fresh sender and browser with a session-key channel the receiver has seen confirmed. */
 async function newUser(origin, deposit) {
-  const sender = await stack.newSender(10n);
-  const browser = await launchBrowser();
-  await installWallet(browser.context, { ...sender, rpcUrl: stack.rpcUrl, chainId: stack.chainId });
-  await loadLibrary(browser.page, origin);
-  const channel = await openSessionChannel(browser.page, stack, deposit);
-  await receiverKnows(sender, channel);
-  return { sender, browser, page: browser.page, channel };
+  const user = await newSessionUser(stack, origin, deposit);
+  await receiverKnows(user.sender, user.channel);
+  return user;
 }
 
-/** Waits until the receiver has seen `channel` confirmed (it then takes payments from it). */
-async function receiverKnows(sender, channel) {
-  await waitUntil(
-    async () => (await stack.api(`/channels/${sender.address}/${channel.openBlockNumber}`)).status === 200,
-    { timeout: 30_000, message: "the receiver to see the channel" },
-  );
-}
+const receiverKnows = (sender, channel) => receiverSees(stack, sender, channel);
 
 /**
  * `window.client` in `page` (the library loaded) over the injected wallet, with the stored

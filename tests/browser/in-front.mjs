@@ -4,6 +4,9 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 
+import { installWallet, launchBrowser, waitUntil } from "./harness.mjs";
+import { loadLibrary, openSessionChannel } from "./measure-signing.mjs";
+
 /** The payment headers of a paid request (lower case, as node reads them). */
 export const PAYMENT_HEADERS = ["rdn-balance", "rdn-balance-signature", "rdn-open-block", "rdn-payment", "rdn-sender-address"];
 
@@ -85,5 +88,23 @@ export function payIn(page, url, maxPrice) {
       }
     },
     { url, maxPrice: String(maxPrice) },
+  );
+}
+
+/** A fresh sender, a browser on `origin` with the library, and a session-key channel of `deposit`. */
+export async function newUser(stack, origin, deposit) {
+  const sender = await stack.newSender(10n);
+  const browser = await launchBrowser();
+  await installWallet(browser.context, { ...sender, rpcUrl: stack.rpcUrl, chainId: stack.chainId });
+  await loadLibrary(browser.page, origin);
+  const channel = await openSessionChannel(browser.page, stack, deposit);
+  return { sender, browser, page: browser.page, channel };
+}
+
+/** Waits until the receiver has seen `channel` confirmed (it then takes payments from it). */
+export async function receiverKnows(stack, sender, channel) {
+  await waitUntil(
+    async () => (await stack.api(`/channels/${sender.address}/${channel.openBlockNumber}`)).status === 200,
+    { timeout: 30_000, message: "the receiver to see the channel" },
   );
 }
