@@ -23,6 +23,9 @@ const WAIT_RETRY_MS = 2_000;
 const WAIT_RETRIES = 15;
 /** After opening or topping up, how long "the receiver has not seen it" is worth waiting for. */
 const RECEIVER_CATCH_UP_MS = 60_000;
+/** The Web Lock that gives one tab at a time the origin's payment cookies, held at most this long. */
+const NAVIGATION_TURN_LOCK = "uraiden-navigation-payment";
+const NAVIGATION_TURN_MS = 15_000;
 
 /** This page's address, the key of what the page remembers about it. */
 export const pagePath = `${location.pathname}${location.search}`;
@@ -161,20 +164,51 @@ export async function pay() {
     return false;
   }
   setStatus("paying…", { busy: true, detail: current.sessionKey ? "" : "Sign the payment in your wallet." });
-  const proof = await client().signNewProof(before + price);
-  state.channel = client().channel;
-  continueFrom(null);
-  remember("pending", /** @type {PendingPayment} */ ({
-    path: pagePath,
-    channel: channelName(current),
-    before: before.toString(),
-    at: Date.now(),
-  }));
-  remember(`paid:${pagePath}`, Date.now());
-  lib().setPaymentCookies(info.contract, proof, price, COOKIE_MAX_AGE_SECONDS);
+  const release = await navigationPaymentTurn();
+  try {
+    // With the session key and no refused payment to continue from, the library signs on top of
+    // the channel's latest balance, which another tab of this browser may just have raised.
+    const proof =
+      current.sessionKey && state.payFrom === null
+        ? await client().incrementBalanceAndSign(price)
+        : await client().signNewProof(before + price);
+    state.channel = client().channel;
+    continueFrom(null);
+    remember("pending", /** @type {PendingPayment} */ ({
+      path: pagePath,
+      channel: channelName(current),
+      before: (proof.balance - price).toString(),
+      at: Date.now(),
+    }));
+    remember(`paid:${pagePath}`, Date.now());
+    lib().setPaymentCookies(info.contract, proof, price, COOKIE_MAX_AGE_SECONDS);
+  } catch (error) {
+    release();
+    throw error;
+  }
   setStatus("reloading…", { busy: true });
-  location.reload();
+  location.reload(); // the turn ends when this document unloads (or NAVIGATION_TURN_MS passes)
   return true;
+}
+
+/**
+ * Waits for this browser's turn to pay by navigation, and returns its early release.
+ * The payment cookies belong to the whole origin (every tab), so a second tab writing its own
+ * before the first tab's navigation has carried (and the receiver expired) them would send one
+ * proof twice and lose a view. The turn is held until this document unloads, that is once the
+ * navigation's answer has arrived, or for NAVIGATION_TURN_MS at most (a reload that never
+ * answers); a payment that fails before reloading releases it at once.
+ * @returns {Promise<() => void>}
+ */
+function navigationPaymentTurn() {
+  const locks = navigator.locks;
+  if (!locks) return Promise.resolve(() => {});
+  return new Promise((granted) => {
+    locks.request(NAVIGATION_TURN_LOCK, () => new Promise((release) => {
+      setTimeout(release, NAVIGATION_TURN_MS);
+      granted(() => release(undefined));
+    }));
+  });
 }
 
 /**

@@ -847,14 +847,11 @@ test(
 // channel. Each page pays by itself with signNewProof(balance + price) from the record it loaded,
 // which takes no Web Lock: both could sign balance 5, and the second page would be refused and
 // told the view was paid but not served. Held here (3 runs): each page was served, 5 then 10.
-// Open: the page signs its own balance plus the price (signNewProof), so two tabs paying at the
-// same instant may sign the same proof; the receiver takes one, the other view shows
-// paid_not_served and asks to pay again (nothing is paid twice). Having the page sign with
-// incrementBalanceAndSign under the channel's Web Lock made wallet-signed page flows fail in the
-// full suite; it needs its own look.
+// Both tabs start from the same stored balance, and the payment cookies belong to the whole
+// origin: each tab must sign on top of the other's payment and not overwrite the other's
+// cookies before its navigation has carried them.
 test(
   "two paywalled pages opened at once in two tabs are both served, each paid once",
-  { todo: "two tabs' navigation payments may sign the same balance: one view is refused (paid_not_served)" },
   reportFailures(
     () => ({ stack }),
     async () => {
