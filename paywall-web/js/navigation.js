@@ -147,6 +147,10 @@ async function resync(pending, balanceDisputed) {
  * content. Returns true when it reloads.
  */
 export async function pay() {
+  // A balance kept from a refused payment may be behind what another tab paid since: with the
+  // session key, asking the receiver is free, and signing below the stored balance would
+  // lower it for every tab.
+  if (state.payFrom !== null && channel().sessionKey) state.unsynced = true;
   if (state.unsynced) {
     const detail = channel().sessionKey ? "" : "Sign the status request in your wallet.";
     setStatus("asking the receiver for its last balance…", { busy: true, detail });
@@ -166,10 +170,10 @@ export async function pay() {
   setStatus("paying…", { busy: true, detail: current.sessionKey ? "" : "Sign the payment in your wallet." });
   const release = await navigationPaymentTurn();
   try {
-    // With the session key and no refused payment to continue from, the library signs on top of
-    // the channel's latest balance, which another tab of this browser may just have raised.
+    // With no refused payment to continue from, the library signs on top of the channel's
+    // latest balance, which another tab of this browser may just have raised.
     const proof =
-      current.sessionKey && state.payFrom === null
+      state.payFrom === null
         ? await client().incrementBalanceAndSign(price)
         : await client().signNewProof(before + price);
     state.channel = client().channel;
@@ -189,6 +193,16 @@ export async function pay() {
   setStatus("reloading…", { busy: true });
   location.reload(); // the turn ends when this document unloads (or NAVIGATION_TURN_MS passes)
   return true;
+}
+
+/** Whether payment cookies are still set, read in this browser's navigation-payment turn. */
+async function unsentCookiesInTurn() {
+  const release = await navigationPaymentTurn();
+  try {
+    return lib().hasUnsentPaymentCookies();
+  } finally {
+    release();
+  }
 }
 
 /**
@@ -223,8 +237,10 @@ async function afterNavigation(pending) {
   const ours = pending && current && pending.channel === channelName(current) ? pending : null;
 
   // Only after this tab's own payment: payment cookies are shared by every tab of the origin,
-  // and another tab's, written for a navigation it has not sent yet, are not ours to judge.
-  if (pending && lib().hasUnsentPaymentCookies()) {
+  // and another tab's, written for a navigation it has not sent yet, are not ours to judge:
+  // looked at in this browser's turn, so that a tab paying meanwhile has sent (and the
+  // receiver expired) its own.
+  if (pending && (await unsentCookiesInTurn())) {
     // The receiver expires payment cookies on every answer: these never reached it.
     lib().clearPaymentCookies();
     if (pending) remember(`paid:${pending.path}`, null);

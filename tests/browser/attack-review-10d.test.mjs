@@ -264,7 +264,6 @@ test(
 // navigation.js:174 signs it for every wallet-signed channel.
 test(
   "wallet-signed channel: Pay pressed at once in two tabs, both served, each paid once",
-  { todo: "wallet-signed: the second tab signs the balance it read before its turn, the one the first tab paid" },
   reportFailures(
     () => ({ stack }),
     async () => {
@@ -301,9 +300,10 @@ test(
 // signNewProof(payFrom + price) for a tab with state.payFrom (restored from sessionStorage by
 // restoreContinueFrom, navigation.js:80, without state.unsynced after a reload) books a balance
 // below the stored one (wasm-client/src/client.rs sign_new_proof -> sign_and_record -> book).
+// Fixed: with the session key, a tab holding payFrom asks the receiver first (free) and pays on
+// top of its last proof; X is now served too, every view paid once.
 test(
   "a tab paying from a kept payFrom beside a tab paying on top: the second is served, not told paid_not_served",
-  { todo: "racy: signNewProof(payFrom + price) lowers the shared record; the tab paying on top may replay and be told paid_not_served" },
   reportFailures(
     () => ({ stack }),
     async (t) => {
@@ -334,10 +334,10 @@ test(
         await y.goto(`${site.url}/echofix/y3`);
         const [seenX, seenY] = await Promise.all([outcome(x, "x"), outcome(y, "y3")]);
         t.diagnostic(`paid requests: ${log.join("; ")}; X shows: ${(await readPaywall(x).catch(() => null))?.error?.text}`);
-        // X paid from `#manage`, which never pays by itself: refused and resynced, it asks for Pay.
+        // X asks the receiver before paying from its kept balance, so both pay on top: four views.
         assert.deepEqual(
           { seenX, seenY, held: await receiverBalance(user) },
-          { seenX: "paywall with error invalid-balance-proof", seenY: "content", held: 3n * PRICE },
+          { seenX: "content", seenY: "content", held: 4n * PRICE },
           log.join("\n"),
         );
       } finally {
@@ -415,9 +415,10 @@ test(
 // message is false. Cause: navigation.js:227 judges any payment cookie of the origin as this
 // tab's own unsent one whenever this tab has a pending payment; the turn, released when A's
 // document unloads (navigation.js:203-210), hands over exactly while A's next document starts.
+// Fixed: A's next document looks at the cookies in its own turn, after B's navigation has
+// carried them and the receiver expired them.
 test(
   "a refused tab's next document does not take the waiting tab's cookies for blocked cookies",
-  { todo: "the refused tab's next document takes the waiting tab's fresh cookies for its own: cookies_blocked" },
   reportFailures(
     () => ({ stack }),
     async () => {

@@ -157,9 +157,12 @@ it(
     assert.equal(next.remainingBaseUnits, "55");
     assert.deepEqual(typedSigned(wallet, signedBeforeNext), [], "no signature: the tab knows the receiver took 45");
 
-    // Another tab pays twice meanwhile (the receiver holds 55), so this tab's Pay signs 50 and
-    // the receiver refuses it: the refused payment is not counted; the page asks the receiver
-    // (one signature) and shows 45 left.
+    // Another device with the same wallet pays twice meanwhile (the receiver holds 55), so this
+    // tab's Pay signs 50 and the receiver refuses it: the refused payment is not counted; the
+    // page asks the receiver (one signature) and shows 45 left. The other device is another tab
+    // whose record this browser then forgets (its storage put back as it was): a tab of the same
+    // browser is not another device, its payments are paid on top of (attack-review-10d).
+    const storedBefore = await page.evaluate(() => Object.fromEntries(Object.entries(localStorage)));
     const other = await user.browser.context.newPage();
     await loadLibrary(other, stack.serverUrl);
     const paidElsewhere = await other.evaluate(
@@ -179,6 +182,9 @@ it(
       },
     );
     await other.close();
+    await page.evaluate((saved) => {
+      for (const [key, value] of Object.entries(saved)) localStorage.setItem(key, value);
+    }, storedBefore);
     assert.deepEqual(paidElsewhere, ["tab1", "tab2"]);
     assert.equal(await receiverBalance(sender), 55n);
     const signedBeforeRefusal = wallet.calls("eth_signTypedData_v4").length;
