@@ -67,4 +67,14 @@ if ! command -v chromium >/dev/null 2>&1; then
     { $sudo_cmd apt-get update -q >/dev/null && $sudo_cmd apt-get install -y -q chromium chromium-driver >/dev/null; }
 fi
 
-say "ready: $(.tools/bin/anvil --version | head -1), $(.tools/bin/forge --version | head -1), $(wasm-pack --version), $(wasm-bindgen --version), $(chromium --version 2>/dev/null)"
+# PostgreSQL for the several-instances tests: Debian's package, whose binaries (initdb, pg_ctl,
+# postgres) the tests run on a throwaway cluster of their own; no system service is started.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  say "installing Debian's postgresql (apt-get)"
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get install -y -q postgresql >/dev/null ||
+    { $sudo_cmd apt-get update -q >/dev/null && $sudo_cmd apt-get install -y -q postgresql >/dev/null; }
+fi
+
+say "ready: $(.tools/bin/anvil --version | head -1), $(.tools/bin/forge --version | head -1), $(wasm-pack --version), $(wasm-bindgen --version), $(chromium --version 2>/dev/null), $(ls -d /usr/lib/postgresql/*/bin/postgres | head -1)"

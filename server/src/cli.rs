@@ -33,7 +33,7 @@ use crate::{
         serve,
     },
     receiver::{BackgroundTasks, HttpConfig, Receiver, ReceiverConfig, Resources, TlsFiles},
-    store::{Durability, StoreError},
+    store::{migrate_to_postgres, DatabaseUrl, Durability, StoreError, StoreLocation},
 };
 
 /// How long startup waits for the node before giving up with a clear message.
@@ -74,6 +74,17 @@ pub struct ReceiverArgs {
     /// SQLite file holding the channels and their last proofs (created with mode 0600).
     #[arg(long, env = "URAIDEN_STATE_FILE", global = true)]
     pub state_file: Option<PathBuf>,
+    /// PostgreSQL database holding the channels and their last proofs, instead of
+    /// --state-file: `postgres://user:password@host:port/database`. Several instances with the
+    /// same key and contract may share it. The schema is created and migrated by the server.
+    #[arg(
+        long,
+        env = "URAIDEN_DATABASE_URL",
+        global = true,
+        conflicts_with = "state_file",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
     /// TLS certificate chain (PEM); with --ssl-key, the server speaks HTTPS only.
     #[arg(long, env = "URAIDEN_SSL_CERT", global = true, requires = "ssl_key")]
     pub ssl_cert: Option<PathBuf>,
@@ -162,6 +173,23 @@ pub enum Command {
     /// Works on the state file, so the server must be stopped; while it runs, use
     /// POST /api/1/close-all instead (it also retries failed closes in the background).
     CloseAll,
+    /// Move the state of an SQLite file into an empty PostgreSQL database (to run several
+    /// instances on it): every channel and accepted proof, the kept proofs and block history.
+    ///
+    /// Locks the file, so the server must be stopped. Refuses a database that already holds
+    /// channels. Needs no key and no node: the file's identity goes with it.
+    Migrate(MigrateArgs),
+}
+
+/// `migrate`'s options.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The SQLite state file to move (it is left as it was).
+    #[arg(long)]
+    pub from: PathBuf,
+    /// The PostgreSQL database to move it into: postgres://user:password@host:port/database.
+    #[arg(long, hide_env_values = true)]
+    pub to: String,
 }
 
 /// Which channels to withdraw from.
@@ -340,6 +368,10 @@ impl Cli {
             Command::Start(args) => start(&self.account, &self.receiver, args).await,
             Command::Withdraw(args) => withdraw(&self.account, &self.receiver, args).await,
             Command::CloseAll => close_all(&self.account, &self.receiver).await,
+            // The PostgreSQL client blocks (it runs its own runtime): off the async threads.
+            Command::Migrate(args) => tokio::task::spawn_blocking(move || migrate(&args))
+                .await
+                .context("the migration thread failed")?,
         }
     }
 }
@@ -425,21 +457,41 @@ fn channel_config(
     let contract = receiver.channel_manager_address.with_context(|| {
         format!("{command} needs --channel-manager-address 0x… (printed by `uraiden-server deploy`)")
     })?;
-    let state_file = receiver.state_file.clone().with_context(|| {
-        format!("{command} needs --state-file FILE: where channels and accepted payments are stored")
-    })?;
+    let store = match (&receiver.database_url, &receiver.state_file) {
+        (Some(url), _) => StoreLocation::Database(DatabaseUrl::new(url)),
+        (None, Some(path)) => StoreLocation::File(path.clone()),
+        (None, None) => anyhow::bail!(
+            "{command} needs --state-file FILE (an SQLite file) or --database-url postgres://… (a \
+             PostgreSQL database several instances can share): where channels and accepted \
+             payments are stored"
+        ),
+    };
     let signer = load_signer(account, command)?;
     let receiver_key = LocalSigningKey::from_bytes(&signer.to_bytes())
         .map_err(|_| anyhow::anyhow!("the receiver's key is not a valid secp256k1 key"))?;
     let provider =
         ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(rpc_url(account)?).erased();
-    let mut config =
-        ChannelManagerConfig::new(provider, receiver_key, contract, state_file, receiver.start_block);
+    let mut config = ChannelManagerConfig::new(provider, receiver_key, contract, store, receiver.start_block);
     config.confirmations = receiver.confirmations;
     config.poll_interval = Duration::from_millis(receiver.poll_interval_ms);
     config.durability = receiver.durability;
     config.gas_price = receiver.gas_price;
     Ok(config)
+}
+
+fn migrate(args: &MigrateArgs) -> anyhow::Result<()> {
+    let to = DatabaseUrl::new(&args.to);
+    let moved = migrate_to_postgres(&args.from, &to)
+        .with_context(|| format!("moving {} into {to}", args.from.display()))?;
+    println!(
+        "moved {} channels ({} with an accepted proof) from {} into {to}; chain followed up to block {}",
+        moved.channels,
+        moved.paid_channels,
+        args.from.display(),
+        moved.sync_head.map_or_else(|| "none yet".to_owned(), |head| head.number.to_string()),
+    );
+    println!("start the instances with --database-url instead of --state-file");
+    Ok(())
 }
 
 async fn start(account: &AccountArgs, receiver: &ReceiverArgs, args: StartArgs) -> anyhow::Result<()> {

@@ -21,7 +21,8 @@
 //!   one pure function: [`decide_payment`]), `events` (the contract's events and what each
 //!   does to a channel), `writer` (group commit of payments).
 //! - `store`: durable channel state: `model` (what is stored, whatever the database) and
-//!   `sqlite` ([`Store`]).
+//!   `channel_store` (the [`ChannelStore`] trait the manager uses), `sqlite` ([`SqliteStore`])
+//!   and `postgres` ([`PostgresStore`]).
 //! - `chain`: `sync` (follows the contract's events with confirmations, reconciles reorgs)
 //!   and `duties` ([`OnChainDuties`]: disputes, settlements, withdrawals, close-all).
 //! - `error`: the typed errors of the library.
@@ -58,8 +59,9 @@ pub use self::{
         ReceiverConfig, Resources, TlsFiles,
     },
     store::{
-        BlockRef, ChannelRecord, ChannelState, CloseRequest, Durability, Identity, PaymentWrite, Store,
-        StoreError, KEPT_BLOCKS, SCHEMA_VERSION,
+        migrate_to_postgres, open_store, BlockRef, ChainBatch, ChannelRecord, ChannelState, ChannelStore,
+        CloseRequest, DatabaseUrl, Durability, Identity, Migrated, PaymentWrite, PostgresStore, SqliteStore,
+        StoreError, StoreLocation, StoreName, KEPT_BLOCKS, POSTGRES_SCHEMA_VERSION, SCHEMA_VERSION,
     },
 };
 

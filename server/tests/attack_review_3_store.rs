@@ -14,7 +14,8 @@ use uraiden_protocol::{
     channel_manager_domain, Address, ChannelId, LocalSigningKey, ProofSignature, B256, U192,
 };
 use uraiden_server::{
-    BlockRef, ChannelRecord, ChannelState, CloseRequest, Identity, PaymentWrite, Store, SCHEMA_VERSION,
+    BlockRef, ChannelRecord, ChannelState, ChannelStore, CloseRequest, Identity, PaymentWrite, SqliteStore,
+    SCHEMA_VERSION,
 };
 
 fn identity() -> Identity {
@@ -53,9 +54,9 @@ fn with_second_connection(path: &Path, sql: &str) {
 fn a_failed_kept_proof_write_records_nothing_of_the_payment() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
-    let mut store = Store::open(&path, identity()).unwrap();
+    let mut store = SqliteStore::open(&path, identity()).unwrap();
     let record = channel();
-    let batch = store.chain_batch().unwrap();
+    let mut batch = store.chain_batch().unwrap();
     batch.save_chain_fields(&record).unwrap();
     batch.commit(BlockRef { number: 10, hash: B256::repeat_byte(10) }).unwrap();
     let key = record.key();
@@ -87,7 +88,7 @@ fn a_failed_kept_proof_write_records_nothing_of_the_payment() {
         PaymentWrite::Recorded
     );
     drop(store);
-    let store = Store::open(&path, identity()).unwrap();
+    let mut store = SqliteStore::open(&path, identity()).unwrap();
     assert_eq!(store.channel(key).unwrap().unwrap().balance, U192::from(20u64));
     assert_eq!(
         store.best_proof_within(key, U192::from(100u64)).unwrap().map(|(balance, _)| balance),
@@ -114,8 +115,8 @@ fn a_second_version_file_with_channels_in_every_state_migrates() {
     let records: Vec<ChannelRecord> = (1..=8).map(channel_of).collect();
     let paid = |sender: u8| u64::from(sender) * 10;
     {
-        let mut store = Store::open(&path, identity()).unwrap();
-        let batch = store.chain_batch().unwrap();
+        let mut store = SqliteStore::open(&path, identity()).unwrap();
+        let mut batch = store.chain_batch().unwrap();
         for record in &records {
             batch.save_chain_fields(record).unwrap();
         }
@@ -142,7 +143,7 @@ fn a_second_version_file_with_channels_in_every_state_migrates() {
                 changed
             })
             .collect();
-        let batch = store.chain_batch().unwrap();
+        let mut batch = store.chain_batch().unwrap();
         for changed in &closing {
             batch.save_chain_fields(changed).unwrap();
         }
@@ -169,7 +170,7 @@ fn a_second_version_file_with_channels_in_every_state_migrates() {
         .unwrap();
     assert_eq!(changed, 2, "the test's own downgrade: addresses are stored as written here");
 
-    let store = Store::open(&path, identity()).unwrap();
+    let mut store = SqliteStore::open(&path, identity()).unwrap();
     let version: i64 = Connection::open(&path)
         .unwrap()
         .query_row("SELECT MAX(version) FROM schema_version", [], |row| row.get(0))

@@ -215,14 +215,14 @@ async fn every_refusal_names_its_reason() {
     );
     let status = SignedStatusRequest::sign(&sender, &harness.domain, channel, request_deadline(unix_now()))
         .expect("signs");
-    let last = manager.last_proof(&status).expect("the sender may see its last proof");
+    let last = manager.last_proof(&status).await.expect("the sender may see its last proof");
     assert_eq!(last.balance, U192::from(10u64));
     assert_eq!(last.signature, Some(harness.sign(&sender, channel, 10)));
     assert_eq!((last.sender, last.open_block), (channel.sender, channel.open_block_number));
     let by_stranger =
         SignedStatusRequest::sign(&stranger, &harness.domain, channel, request_deadline(unix_now()))
             .expect("signs");
-    assert!(matches!(manager.last_proof(&by_stranger), Err(StatusRefused::NotAuthorized(_))));
+    assert!(matches!(manager.last_proof(&by_stranger).await, Err(StatusRefused::NotAuthorized(_))));
     assert_eq!(
         refusal(pay(&manager, &harness.payment(&sender, channel, 5)).await),
         Refusal::InvalidBalanceProof

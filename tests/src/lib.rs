@@ -2,6 +2,9 @@
 //! the committed artifacts, and hands out funded accounts.
 //!
 //! anvil comes from the npm package `@foundry-rs/anvil` (installed by `scripts/setup.sh`).
+//! [`postgres::TestPostgres`] is a throwaway PostgreSQL cluster for the several-instances tests.
+
+pub mod postgres;
 
 use std::path::{Path, PathBuf};
 

@@ -4,7 +4,7 @@
 //! receiver answers during the challenge period with `cooperativeClose` and its best accepted
 //! proof that the contract takes (plus its own closing signature): the last accepted one,
 //! unless a reorg took away a top-up it was paid with and it is above the deposit now; then
-//! the highest proof kept within the deposit on chain ([`crate::store::Store::best_proof_within`]):
+//! the highest proof kept within the deposit on chain ([`crate::store::ChannelStore::best_proof_within`]):
 //! - if the sender claimed less than that proof, this is the dispute that gets the receiver
 //!   its full due;
 //! - if the sender claimed exactly that, it settles the channel now instead of after the
@@ -1056,6 +1056,10 @@ pub(crate) async fn run(duties: OnChainDuties, config: ChannelManagerConfig, can
             if let Err(error) = finished {
                 tracing::error!(%error, "an on-chain duty panicked");
             }
+        }
+        if !manager.is_leader() {
+            // Another instance of a shared database leads and performs the duties.
+            continue;
         }
         let health = manager.health();
         let channels = manager.channels_in(&[

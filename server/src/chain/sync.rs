@@ -165,10 +165,33 @@ pub(crate) async fn follow_chain(
     let manager = duties.manager();
     let mut interval = tokio::time::interval(config.poll_interval);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // With a shared database: whether this instance led at the last tick, and where its
+    // reading of the others' writes resumes.
+    let mut led = false;
+    let mut read_since = 0;
     loop {
         tokio::select! {
             () = cancel.cancelled() => return,
             _ = interval.tick() => {}
+        }
+        if manager.is_shared() {
+            // Every instance reads what the others wrote (payments, and the leader's chain
+            // changes); a new leader reads it all once, then follows the chain from the sync
+            // head the last leader left.
+            let leading = manager.is_leader();
+            let since = if leading && !led { 0 } else { read_since };
+            match manager.refresh_from_store(since, !leading).await {
+                Ok(started) => read_since = started,
+                Err(error) => {
+                    tracing::warn!(%error, "reading the shared database failed; retrying at the next poll");
+                    continue;
+                }
+            }
+            led = leading;
+            if !leading {
+                check_node_as_follower(manager, &config).await;
+                continue;
+            }
         }
         match poll_once(&duties, &config, &cancel).await {
             Ok(()) => {}
@@ -185,6 +208,29 @@ pub(crate) async fn follow_chain(
                 });
             }
         }
+    }
+}
+
+/// A follower reads nothing from the chain but still reports the node's health (an instance
+/// whose node is down answers 502, as a leader would): the head, and how far the leader's
+/// confirmed sync head is behind it.
+async fn check_node_as_follower(manager: &ChannelManager, config: &ChannelManagerConfig) {
+    match config.provider.get_block_number().await {
+        Ok(head) => {
+            let confirmed = manager.sync_head().map(|block| block.number);
+            let confirmed_tip = (head + 1).saturating_sub(manager.shared().confirmations);
+            manager.update_health(|health| {
+                health.node_reachable = true;
+                health.chain_head = head;
+                health.confirmed_block = confirmed.unwrap_or_default();
+                health.sync_lag_blocks = confirmed.map_or(head, |block| confirmed_tip.saturating_sub(block));
+                health.caught_up = confirmed.is_some();
+            });
+        }
+        Err(error) => manager.update_health(|health| {
+            health.node_reachable = false;
+            health.last_error = Some(format!("eth_blockNumber: {error}"));
+        }),
     }
 }
 

@@ -35,7 +35,6 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    path::PathBuf,
     sync::{
         atomic::{AtomicBool, Ordering},
         Arc, Mutex, MutexGuard,
@@ -58,8 +57,8 @@ use super::{
     writer::{PaymentWriter, WriterStopped},
 };
 use crate::store::{
-    BlockRef, ChannelRecord, ChannelState, CloseRequest, Durability, Identity, PaymentToRecord, PaymentWrite,
-    Store, StoreError,
+    leadership_for, open_store, BlockRef, ChannelRecord, ChannelState, ChannelStore, CloseRequest,
+    Durability, Identity, Leadership, PaymentToRecord, PaymentWrite, StoreError, StoreLocation,
 };
 
 /// The outcome of one payment in the payment writer: `Ok` once durable.
@@ -82,9 +81,11 @@ pub struct ChannelManagerConfig {
     pub receiver_key: LocalSigningKey,
     /// The `RaidenMicroTransferChannels` contract.
     pub channel_manager: Address,
-    /// The SQLite state file (`--state-file`).
-    pub state_file: PathBuf,
-    /// What an accepted payment survives (`--durability`); default: kill -9, as SPEC §5 asks.
+    /// Where the state lives: the SQLite file (`--state-file`) or a PostgreSQL database
+    /// (`--database-url`) that other instances share.
+    pub store: StoreLocation,
+    /// What an accepted payment in the SQLite file survives (`--durability`); default: kill -9,
+    /// as SPEC §5 asks.
     pub durability: Durability,
     /// Blocks an event needs, its own included, before it counts (1: mined is enough; a reorg
     /// of depth `confirmations` or more replaces blocks the receiver had confirmed, and is
@@ -92,7 +93,7 @@ pub struct ChannelManagerConfig {
     pub confirmations: u64,
     /// How often the chain is polled for new blocks.
     pub poll_interval: Duration,
-    /// First block to read events from when the state file has never followed the chain:
+    /// First block to read events from when the state has never followed the chain:
     /// the channel manager's deployment block.
     pub start_block: u64,
     /// Largest block range of one `eth_getLogs`.
@@ -130,14 +131,14 @@ impl ChannelManagerConfig {
         provider: DynProvider,
         receiver_key: LocalSigningKey,
         channel_manager: Address,
-        state_file: PathBuf,
+        store: impl Into<StoreLocation>,
         start_block: u64,
     ) -> Self {
         Self {
             provider,
             receiver_key,
             channel_manager,
-            state_file,
+            store: store.into(),
             durability: Durability::default(),
             confirmations: DEFAULT_CONFIRMATIONS,
             poll_interval: Duration::from_secs(2),
@@ -328,9 +329,12 @@ pub(crate) struct Shared {
     /// std Mutex: only locked on blocking threads (`spawn_blocking`, the payment writer) for
     /// one statement or transaction, never across an `.await`. Writes are serialized here
     /// (SQLite has one writer anyway); the lock order is store, then view.
-    store: Mutex<Store>,
+    store: Mutex<Box<dyn ChannelStore>>,
     /// Group commit of payments: the one path by which payments reach `store`.
     payments: PaymentWriter<PaymentOutcome>,
+    /// Whether this instance follows the chain and performs the duties (always, with a file;
+    /// while it holds the lease, with a database other instances share).
+    leadership: Leadership,
     /// std Mutex: held for a few map operations at a time, never across an `.await`.
     view: Mutex<View>,
     health: Mutex<NodeHealth>,
@@ -390,18 +394,18 @@ impl ChannelManager {
             channel_manager: config.channel_manager,
             receiver: config.receiver_key.address(),
         };
-        let path = config.state_file.clone();
+        let location = config.store.clone();
         let durability = config.durability;
         let (store, channels, sync_head) = tokio::task::spawn_blocking(move || {
-            let store = Store::open_with_durability(&path, identity, durability)?;
+            let mut store = open_store(&location, identity, durability)?;
             let channels = store.load_channels()?;
             let head = store.sync_head()?;
             Ok::<_, StoreError>((store, channels, head))
         })
         .await
-        .map_err(|e| StartError::Config(format!("the state file loader failed: {e}")))??;
+        .map_err(|e| StartError::Config(format!("loading the state failed: {e}")))??;
         tracing::info!(
-            state_file = %config.state_file.display(),
+            store = %config.store,
             channels = channels.len(),
             sync_head = ?sync_head.map(|head| head.number),
             "channel manager state loaded"
@@ -412,6 +416,8 @@ impl ChannelManager {
             pending: PendingEvents::default(),
             sync_head,
         };
+        let leadership = leadership_for(&config.store)
+            .map_err(|source| StartError::Config(format!("cannot start the lease thread: {source}")))?;
         // Nothing is covered before the first poll: the unconfirmed view is still empty.
         let (covered, _) = watch::channel(0);
         let (payments, payment_queue) = PaymentWriter::new();
@@ -425,6 +431,7 @@ impl ChannelManager {
                 challenge_period: u64::from(challenge_period),
                 store: Mutex::new(store),
                 payments,
+                leadership,
                 view: Mutex::new(view),
                 health: Mutex::new(NodeHealth::default()),
                 caught_up: AtomicBool::new(false),
@@ -442,7 +449,9 @@ impl ChannelManager {
                     batch.iter().map(|_| Err(PaymentRejected::Store("the receiver stopped".into()))).collect()
                 }
             })
-            .map_err(|source| StoreError::Io { path: config.state_file.clone(), source })?;
+            .map_err(|source| {
+                StartError::Config(format!("cannot start the payment writer thread: {source}"))
+            })?;
         Ok(manager)
     }
 
@@ -501,24 +510,6 @@ impl ChannelManager {
         let key = id.key();
         let refused = |refusal| Err(PaymentRejected::Refused { refusal });
 
-        let standing = {
-            let view = self.shared.view();
-            match view.channels.get(&key) {
-                Some(channel)
-                    if channel.state == ChannelState::Open && !view.pending.closing.contains(&key) =>
-                {
-                    PayableChannel::Open(OpenChannel {
-                        sender: id.sender,
-                        signer: channel.signer,
-                        balance: channel.balance,
-                        deposit: channel.deposit,
-                        unconfirmed_top_up: view.pending.topped_up.get(&key).copied().unwrap_or_default(),
-                    })
-                }
-                None if view.pending.created.contains_key(&key) => PayableChannel::Unconfirmed,
-                _ => PayableChannel::Closed,
-            }
-        };
         let recover = || {
             recover_balance_proof_signer(
                 &self.shared.domain,
@@ -528,8 +519,26 @@ impl ChannelManager {
             .ok()
         };
         let balance = payment.balance;
-        let previous = match decide_payment(&standing, recover, balance, price) {
-            Ok(open) => open.balance,
+        // Recovered once, whichever decision needs it first.
+        let mut recovered: Option<Option<Address>> = None;
+        let mut decision =
+            decide_payment(&self.standing(key), || *recovered.get_or_insert_with(recover), balance, price)
+                .map(|open| open.balance);
+        if let Err(refusal) = decision {
+            if self.shared.leadership.is_shared() && another_instance_may_change(refusal) {
+                // The view is a cache of a database other instances write and the leader
+                // updates from the chain: the channel as it is now decides.
+                self.refresh_channel(key).await.map_err(|error| {
+                    tracing::error!(%error, "re-reading a channel before refusing a payment failed");
+                    PaymentRejected::Store("the receiver could not read the channel; retry later".into())
+                })?;
+                decision =
+                    decide_payment(&self.standing(key), || recovered.unwrap_or_else(recover), balance, price)
+                        .map(|open| open.balance);
+            }
+        }
+        let previous = match decision {
+            Ok(previous) => previous,
             Err(refusal) => return refused(refusal),
         };
 
@@ -545,10 +554,105 @@ impl ChannelManager {
         Ok(AcceptedPayment { channel: id, balance, signature })
     }
 
+    /// The channel as the payment rule sees it now, from memory.
+    fn standing(&self, key: ChannelKey) -> PayableChannel {
+        let view = self.shared.view();
+        match view.channels.get(&key) {
+            Some(channel) if channel.state == ChannelState::Open && !view.pending.closing.contains(&key) => {
+                PayableChannel::Open(OpenChannel {
+                    sender: channel.id.sender,
+                    signer: channel.signer,
+                    balance: channel.balance,
+                    deposit: channel.deposit,
+                    unconfirmed_top_up: view.pending.topped_up.get(&key).copied().unwrap_or_default(),
+                })
+            }
+            None if view.pending.created.contains_key(&key) => PayableChannel::Unconfirmed,
+            _ => PayableChannel::Closed,
+        }
+    }
+
+    /// Whether this instance follows the chain and performs the on-chain duties now.
+    pub fn is_leader(&self) -> bool {
+        self.shared.leadership.is_leader()
+    }
+
+    /// Whether other instances share this instance's database.
+    pub(crate) fn is_shared(&self) -> bool {
+        self.shared.leadership.is_shared()
+    }
+
+    /// With a shared database, reads the channel again before answering for it: another
+    /// instance may have taken a payment on it since. A failed read leaves memory as it is.
+    async fn second_look(&self, key: ChannelKey) {
+        if self.is_shared() {
+            if let Err(error) = self.refresh_channel(key).await {
+                tracing::warn!(%error, "re-reading a channel failed; answering from memory");
+            }
+        }
+    }
+
+    /// Reads one channel from the store into memory (gone from the store: gone from memory).
+    async fn refresh_channel(&self, key: ChannelKey) -> Result<(), StoreError> {
+        let shared = Arc::clone(&self.shared);
+        tokio::task::spawn_blocking(move || {
+            let mut store = shared.store();
+            let now = store.channel(key)?;
+            let mut view = shared.view();
+            match now {
+                Some(record) => view.channels.insert(key, record),
+                None => view.channels.remove(&key),
+            };
+            Ok(())
+        })
+        .await
+        .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))
+    }
+
+    /// Brings memory up to the store for the channels written at or after `since` (unix
+    /// seconds; 0: all) and the sync head: how an instance follows what the leader and the
+    /// other instances write to a shared database. A follower (`follower`) takes payments
+    /// once the leader has followed the chain; a leader, only once it has caught up itself.
+    /// Returns when this read started, the `since` of the next one.
+    pub(crate) async fn refresh_from_store(&self, since: u64, follower: bool) -> Result<u64, StoreError> {
+        let shared = Arc::clone(&self.shared);
+        let (started, head) = tokio::task::spawn_blocking(move || {
+            // A second of overlap: a write in the same second as this read is read again.
+            let started = crate::store::unix_now().saturating_sub(1);
+            let mut store = shared.store();
+            let changed = store.channels_changed_since(since)?;
+            let head = store.sync_head()?;
+            let mut view = shared.view();
+            for (record, on_chain) in changed {
+                let key = record.key();
+                if on_chain {
+                    view.pending.created.remove(&key);
+                    view.channels.insert(key, record);
+                } else {
+                    view.channels.remove(&key);
+                }
+            }
+            view.sync_head = head;
+            Ok::<_, StoreError>((started, head))
+        })
+        .await
+        .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))?;
+        if let (Some(head), true) = (head, follower) {
+            self.shared.covered.send_if_modified(|covered| {
+                let moved = *covered < head.number;
+                *covered = (*covered).max(head.number);
+                moved
+            });
+            self.shared.caught_up.store(true, Ordering::Release);
+        }
+        Ok(started)
+    }
+
     /// The channel's last accepted proof, for a fresh status request by its sender or signer
     /// (deadline by this receiver's clock). Answers from memory.
-    pub fn last_proof(&self, request: &SignedStatusRequest) -> Result<LastProof, StatusRefused> {
+    pub async fn last_proof(&self, request: &SignedStatusRequest) -> Result<LastProof, StatusRefused> {
         let key = request.channel.key();
+        self.second_look(key).await;
         let view = self.shared.view();
         let channel = match view.channels.get(&key) {
             Some(channel) if channel.state == ChannelState::Open && !view.pending.closing.contains(&key) => {
@@ -576,6 +680,7 @@ impl ChannelManager {
     ) -> Result<ProofSignature, CloseRefused> {
         let id = request.channel;
         let key = id.key();
+        self.second_look(key).await;
         let (state, balance) = {
             let view = self.shared.view();
             let channel = match view.channels.get(&key) {
@@ -711,7 +816,7 @@ impl ChannelManager {
     }
 
     /// Undoes the confirmed events after `fork` (see
-    /// `ChainBatch::roll_back_after` in `store/sqlite.rs`) and makes
+    /// `ChainBatch::roll_back_after`) and makes
     /// `fork` the sync head, in one store transaction, then mirrors it in memory: the
     /// unconfirmed view is emptied and the view covers `fork` only, until the sync has read
     /// the new blocks. Returns the channels that changed.
@@ -734,7 +839,7 @@ impl ChannelManager {
     }
 
     /// The channel's highest accepted proof within `deposit` (see
-    /// [`Store::best_proof_within`]), for closing after a reorg took a top-up away.
+    /// [`ChannelStore::best_proof_within`]), for closing after a reorg took a top-up away.
     pub(crate) async fn best_proof_within(
         &self,
         key: ChannelKey,
@@ -867,7 +972,7 @@ impl Shared {
         self.view.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn store(&self) -> MutexGuard<'_, Store> {
+    fn store(&self) -> MutexGuard<'_, Box<dyn ChannelStore>> {
         self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
@@ -903,7 +1008,16 @@ impl Shared {
                     }
                     Ok(())
                 }
-                PaymentWrite::Conflict(now) => Err(conflict_refusal(payment, now.as_deref())),
+                PaymentWrite::Conflict(now) => {
+                    if self.leadership.is_shared() {
+                        // Another instance (or the leader's chain sync) moved the channel on.
+                        match now.as_deref() {
+                            Some(now) => view.channels.insert(payment.key, now.clone()),
+                            None => view.channels.remove(&payment.key),
+                        };
+                    }
+                    Err(conflict_refusal(payment, now.as_deref()))
+                }
             })
             .collect()
     }
@@ -929,7 +1043,7 @@ impl Shared {
     ) -> Result<Vec<ChannelRecord>, StoreError> {
         let receiver = self.identity.receiver;
         let mut store = self.store();
-        let batch = store.chain_batch()?;
+        let mut batch = store.chain_batch()?;
         let mut changed: HashMap<ChannelKey, ChannelRecord> = HashMap::new();
         for event in events {
             let key = event.channel_key(receiver);
@@ -970,7 +1084,7 @@ impl Shared {
     /// [`ChannelManager::forget_chain`] (`None`); `head` is the new sync head.
     fn roll_back(&self, fork: Option<u64>, head: BlockRef) -> Result<Vec<ChannelKey>, StoreError> {
         let mut store = self.store();
-        let batch = store.chain_batch()?;
+        let mut batch = store.chain_batch()?;
         let keys = match fork {
             Some(fork) => batch.roll_back_after(fork)?,
             None => batch.forget_chain()?,
@@ -1019,6 +1133,14 @@ fn conflict_refusal(payment: &PaymentToRecord, now: Option<&ChannelRecord>) -> P
     let refusal =
         decide_payment(&standing, || signer, payment.balance, price).err().unwrap_or(Refusal::InvalidAmount);
     PaymentRejected::Refused { refusal }
+}
+
+/// Whether a refusal is for a reason another instance or the chain may have changed since this
+/// instance last read the channel: unknown or closed (opened, or re-opened after a reorg),
+/// not confirmed, above the deposit (topped up), not the price on top of the last balance
+/// (paid through another instance). A bad signature or a replay stays bad.
+fn another_instance_may_change(refusal: Refusal) -> bool {
+    !matches!(refusal, Refusal::InvalidBalanceProof)
 }
 
 fn last_proof(channel: &ChannelRecord) -> LastProof {

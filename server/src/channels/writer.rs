@@ -1,7 +1,7 @@
 //! Group commit of payments. One writer thread takes every payment that arrived while its
 //! previous commit was in flight and records them in one store transaction
 //! (the channel manager's commit, over
-//! [`Store::record_payments`](crate::store::Store::record_payments)): N concurrent payments
+//! [`ChannelStore::record_payments`](crate::store::ChannelStore::record_payments)): N concurrent payments
 //! cost one commit (one fsync with `--durability power-loss`) instead of N serialised ones.
 //!
 //! Batches form by themselves, without a timer: a payment that finds the writer idle is

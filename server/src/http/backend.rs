@@ -21,7 +21,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The channel manager, as seen from HTTP.
 ///
-/// Every method except the two async ones must answer from memory: they run on each
+/// Every method except the async ones must answer from memory: they run on each
 /// request, and a chain call per request is what made the original slow (SPEC §7).
 pub trait ChannelBackend: Send + Sync + 'static {
     /// Verifies `payment` for a resource costing `price` and, when it is valid, stores it
@@ -40,7 +40,10 @@ pub trait ChannelBackend: Send + Sync + 'static {
 
     /// The channel's last accepted proof, given only for a fresh status request by the
     /// channel's sender or signer (the 402's `RDN-Sender-Balance` / `RDN-Balance-Signature`).
-    fn last_proof(&self, request: &SignedStatusRequest) -> Result<LastProof, StatusRefused>;
+    fn last_proof<'a>(
+        &'a self,
+        request: &'a SignedStatusRequest,
+    ) -> BoxFuture<'a, Result<LastProof, StatusRefused>>;
 
     /// The receiver's closing signature, given only for a fresh close request by the channel's
     /// sender or signer over its last accepted balance.
@@ -139,6 +142,9 @@ pub struct HealthView {
     pub sync_lag_blocks: u64,
     /// The first catch-up with the chain since start is done.
     pub caught_up: bool,
+    /// This instance follows the chain and performs the on-chain duties (always with an SQLite
+    /// file; the lease holder among the instances of a shared PostgreSQL database).
+    pub leader: bool,
 }
 
 impl HealthView {
@@ -179,8 +185,11 @@ impl ChannelBackend for OnChainDuties {
         self.manager().channels().into_iter().map(channel_view).collect()
     }
 
-    fn last_proof(&self, request: &SignedStatusRequest) -> Result<LastProof, StatusRefused> {
-        self.manager().last_proof(request)
+    fn last_proof<'a>(
+        &'a self,
+        request: &'a SignedStatusRequest,
+    ) -> BoxFuture<'a, Result<LastProof, StatusRefused>> {
+        Box::pin(self.manager().last_proof(request))
     }
 
     fn sign_cooperative_close<'a>(
@@ -237,6 +246,7 @@ impl ChannelBackend for OnChainDuties {
             receiver_eth_low: health.receiver_eth_low,
             sync_lag_blocks: health.sync_lag_blocks,
             caught_up: health.caught_up,
+            leader: self.manager().is_leader(),
         }
     }
 }

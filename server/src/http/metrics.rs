@@ -26,6 +26,7 @@ pub struct Metrics {
     sync_lag_blocks: IntGauge,
     sync_block: IntGauge,
     node_reachable: IntGauge,
+    leader: IntGauge,
     connections_refused: IntCounter,
 }
 
@@ -70,6 +71,11 @@ impl Metrics {
             IntGauge::new("sync_block", "Last block the channel manager processed").expect("valid");
         let node_reachable =
             IntGauge::new("node_reachable", "1 when the Ethereum node answers, else 0").expect("valid");
+        let leader = IntGauge::new(
+            "leader",
+            "1 when this instance follows the chain and performs the on-chain duties (with PostgreSQL: holds the lease), else 0",
+        )
+        .expect("valid");
         let connections_refused = IntCounter::new(
             "connections_refused_total",
             "Connections closed as soon as accepted: their client address held --max-connections-per-client",
@@ -85,6 +91,7 @@ impl Metrics {
             Box::new(sync_lag_blocks.clone()),
             Box::new(sync_block.clone()),
             Box::new(node_reachable.clone()),
+            Box::new(leader.clone()),
             Box::new(connections_refused.clone()),
         ] {
             registry.register(collector).expect("metric names are unique");
@@ -104,6 +111,7 @@ impl Metrics {
             sync_lag_blocks,
             sync_block,
             node_reachable,
+            leader,
             connections_refused,
         }
     }
@@ -153,6 +161,7 @@ impl Metrics {
         self.sync_lag_blocks.set(gauge(health.sync_lag_blocks));
         self.sync_block.set(gauge(stats.sync_block));
         self.node_reachable.set(i64::from(health.node_reachable));
+        self.leader.set(i64::from(health.leader));
     }
 }
 
@@ -176,7 +185,7 @@ mod tests {
         metrics.connection_refused();
         metrics.refresh(
             &StatsView { open_channels: 3, sync_block: 42, ..StatsView::default() },
-            &HealthView { node_reachable: true, sync_lag_blocks: 2, ..HealthView::default() },
+            &HealthView { node_reachable: true, sync_lag_blocks: 2, leader: true, ..HealthView::default() },
         );
         let mut buffer = Vec::new();
         TextEncoder::new().encode(&metrics.registry.gather(), &mut buffer).unwrap();
@@ -189,6 +198,7 @@ mod tests {
             "uraiden_sync_lag_blocks 2",
             "uraiden_sync_block 42",
             "uraiden_node_reachable 1",
+            "uraiden_leader 1",
             "uraiden_payment_verification_seconds_count 1",
             "uraiden_rate_limited_total{by=\"sender\",route=\"/echofix/{param}\"} 1",
             "uraiden_connections_refused_total 1",

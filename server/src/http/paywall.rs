@@ -303,7 +303,7 @@ async fn charge(
         return error_response(StatusCode::BAD_GATEWAY, "bad gateway", reason, None);
     }
 
-    let status = match status_request(state, request.headers()) {
+    let status = match status_request(state, request.headers()).await {
         Ok(status) => status,
         Err(refused) => {
             state.metrics().payment_error(409);
@@ -430,7 +430,10 @@ async fn charge(
             let info = PaywallInfo { sender: Some(payment.sender), ..info };
             // Only for a fresh status request of the channel's own sender or signer, read
             // again: the refusal may be a race another payment of the channel won.
-            let last = status.and_then(|(request, _)| state.backend().last_proof(&request).ok());
+            let last = match status {
+                Some((request, _)) => state.backend().last_proof(&request).await.ok(),
+                None => None,
+            };
             let info = match last {
                 Some(last) => with_last_proof(info, &last),
                 None => info,
@@ -572,11 +575,14 @@ fn spend_sender_budget(state: &AppState, route_limits: Option<&Limits>, sender: 
 /// not by the channel's sender or signer.
 type StatusAnswer = (SignedStatusRequest, Result<LastProof, Refusal>);
 
-fn status_request(state: &AppState, headers: &HeaderMap) -> Result<Option<StatusAnswer>, StatusRequestError> {
+async fn status_request(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<StatusAnswer>, StatusRequestError> {
     let parsed = SignedStatusRequest::parse_headers(state.gateway().receiver, header_lookup(headers))
         .map_err(StatusRequestError::Malformed)?;
     let Some(request) = parsed else { return Ok(None) };
-    match state.backend().last_proof(&request) {
+    match state.backend().last_proof(&request).await {
         Ok(last) => Ok(Some((request, Ok(last)))),
         Err(StatusRefused::Channel(refusal)) => Ok(Some((request, Err(refusal)))),
         Err(StatusRefused::NotAuthorized(error)) => Err(StatusRequestError::NotAuthorized(error)),

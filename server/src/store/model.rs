@@ -192,3 +192,54 @@ pub enum PaymentWrite {
 pub(crate) fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_secs()).unwrap_or(0)
 }
+
+/// Where the receiver's state lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// An SQLite file (`--state-file`), this process's alone.
+    File(std::path::PathBuf),
+    /// A PostgreSQL database (`--database-url`), which several instances may share.
+    Database(DatabaseUrl),
+}
+
+impl From<std::path::PathBuf> for StoreLocation {
+    fn from(path: std::path::PathBuf) -> Self {
+        Self::File(path)
+    }
+}
+
+impl fmt::Display for StoreLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File(path) => write!(f, "state file {}", path.display()),
+            Self::Database(url) => write!(f, "database {url}"),
+        }
+    }
+}
+
+/// A PostgreSQL connection URL. It may hold a password: shown (`Debug`, `Display`) without it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    /// The URL itself, password included: only for connecting.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&super::postgres::redacted(&self.0))
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}

@@ -1,4 +1,4 @@
-//! The SQLite state file (`--state-file`): [`Store`], its schema and forward-only migrations,
+//! The SQLite state file (`--state-file`): [`SqliteStore`], its schema and forward-only migrations,
 //! durability modes, the file's lock and permissions, and the WAL checkpointer.
 
 use std::{
@@ -14,11 +14,16 @@ use std::{
 };
 
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
-use uraiden_protocol::{Address, ChannelId, ChannelKey, ProofSignature, U192};
+use uraiden_protocol::{Address, ChannelKey, ProofSignature, U192};
 
-use super::model::{
-    unix_now, BlockRef, ChannelRecord, ChannelState, CloseRequest, Identity, PaymentToRecord, PaymentWrite,
-    KEPT_BLOCKS, KEPT_DEPOSIT_PROOFS,
+use super::{
+    channel_store::{ChainBatch, ChannelStore},
+    error::{Result, StoreError, StoreName},
+    model::{
+        unix_now, BlockRef, ChannelRecord, ChannelState, Identity, PaymentToRecord, PaymentWrite,
+        KEPT_BLOCKS, KEPT_DEPOSIT_PROOFS,
+    },
+    rows::{address_text, key_text, to_i64, to_u64, RawChannel, RowSource, StoredState, UndoFields},
 };
 
 /// The schema this build writes. Migration `n` (1-based) brings a file from `n - 1` to `n`.
@@ -82,7 +87,7 @@ const MIGRATIONS: &[&str] = &[
      );",
     // 3: the best proof within each deposit a channel had when payments were accepted, so that
     // a reorg that takes a top-up away leaves a proof the contract still takes (see
-    // `Store::best_proof_within`). An existing file starts with each channel's last proof.
+    // `ChannelStore::best_proof_within`). An existing file starts with each channel's last proof.
     "CREATE TABLE deposit_proofs (
          channel_key TEXT NOT NULL,
          deposit     TEXT NOT NULL,
@@ -94,32 +99,6 @@ const MIGRATIONS: &[&str] = &[
          SELECT channel_key, deposit, balance, balance_signature FROM channels
          WHERE balance_signature IS NOT NULL;",
 ];
-
-/// What went wrong with the state file. Messages name the file and what to do.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error(
-        "state file {path} has mode {mode:o}: it holds senders' signatures and must be readable by \
-         its owner only; run `chmod 600 {path}`"
-    )]
-    InsecureMode { path: PathBuf, mode: u32 },
-    #[error("state file {path} is in use by another uraiden-server process (lock {lock} is held); stop it or use another --state-file")]
-    Locked { path: PathBuf, lock: PathBuf },
-    #[error("state file {path} has schema version {found}, newer than this uraiden-server understands ({supported}); upgrade uraiden-server")]
-    NewerSchema { path: PathBuf, found: u32, supported: u32 },
-    #[error(
-        "state file {path} belongs to {stored}, not to this server's {expected}; use another --state-file"
-    )]
-    IdentityMismatch { path: PathBuf, stored: Identity, expected: Identity },
-    #[error("state file {path}: {source}")]
-    Io { path: PathBuf, source: io::Error },
-    #[error("state file {path}: {source}")]
-    Sqlite { path: PathBuf, source: rusqlite::Error },
-    #[error("state file {path} holds an unreadable value in {what}: {value:?}")]
-    Corrupt { path: PathBuf, what: &'static str, value: String },
-}
-
-pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// What an acknowledged payment survives (`--durability`). Both modes run SQLite in WAL mode;
 /// they differ in whether a commit waits for the disk.
@@ -148,7 +127,7 @@ impl Durability {
 
 /// The SQLite state file, open and locked. Not `Sync`: callers share it behind a mutex and
 /// use it from blocking threads (every write waits for fsync).
-pub struct Store {
+pub struct SqliteStore {
     // First, so that its thread and connection are gone before the writer's connection
     // closes (the last connection to close checkpoints and removes the WAL).
     _checkpointer: Checkpointer,
@@ -159,14 +138,17 @@ pub struct Store {
     _lock: File,
 }
 
-impl fmt::Debug for Store {
+impl fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Store").field("path", &self.file.path).field("identity", &self.identity).finish()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.file.path)
+            .field("identity", &self.identity)
+            .finish()
     }
 }
 
-impl Store {
-    /// [`Store::open_with_durability`] with the default [`Durability::ProcessCrash`].
+impl SqliteStore {
+    /// [`SqliteStore::open_with_durability`] with the default [`Durability::ProcessCrash`].
     pub fn open(path: &Path, identity: Identity) -> Result<Self> {
         Self::open_with_durability(path, identity, Durability::default())
     }
@@ -238,12 +220,119 @@ impl Store {
         &self.file.path
     }
 
-    pub fn identity(&self) -> Identity {
+    /// The identity recorded in the state file at `path`, read without opening it for writing
+    /// (what `uraiden-server migrate` moves the file's state under).
+    pub fn stored_identity(path: &Path) -> Result<Identity> {
+        let file = FileContext { path: path.to_owned(), receiver: Address::ZERO };
+        let sqlite = |source| file.sqlite(source);
+        let connection =
+            Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(sqlite)?;
+        let (chain_id, channel_manager, receiver) = connection
+            .query_row("SELECT chain_id, channel_manager, receiver FROM identity WHERE id = 1", [], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?))
+            })
+            .map_err(sqlite)?;
+        let address = |what, text: String| text.parse::<Address>().map_err(|_| file.corrupt(what, text));
+        Ok(Identity {
+            chain_id: to_u64(chain_id),
+            channel_manager: address("identity.channel_manager", channel_manager)?,
+            receiver: address("identity.receiver", receiver)?,
+        })
+    }
+
+    /// Everything this file holds, for moving it to another database.
+    pub(super) fn export(&mut self) -> Result<StoredState> {
+        let sync_head = self.sync_head()?;
+        let block_hashes = self.block_history()?;
+        let channels = self.channels_changed_since(0)?;
+        let file = self.file.clone();
+        let sqlite = |source| file.sqlite(source);
+        let mut undo = Vec::new();
+        {
+            let mut statement = self
+                .connection
+                .prepare(
+                    "SELECT channel_key, deposit, signer, withdrawn, state, settle_block, closing_balance,
+                         settled_balance, block_number
+                     FROM channel_undo ORDER BY block_number",
+                )
+                .map_err(sqlite)?;
+            let rows = statement
+                .query_map([], |row| Ok((to_u64(row.get(8)?), undo_fields(row)?)))
+                .map_err(sqlite)?;
+            for row in rows {
+                let (block, (key, fields)) = row.map_err(sqlite)?;
+                undo.push((block, key, fields));
+            }
+        }
+        let mut statement = self
+            .connection
+            .prepare("SELECT channel_key, deposit, balance, signature FROM deposit_proofs")
+            .map_err(sqlite)?;
+        let deposit_proofs = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
+            .map_err(sqlite)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sqlite)?;
+        Ok(StoredState { sync_head, block_hashes, channels, undo, deposit_proofs })
+    }
+
+    fn check_identity(&mut self) -> Result<()> {
+        let stored = self
+            .connection
+            .query_row("SELECT chain_id, channel_manager, receiver FROM identity WHERE id = 1", [], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?))
+            })
+            .optional()
+            .map_err(|e| self.sqlite(e))?;
+        let Some((chain_id, channel_manager, receiver)) = stored else {
+            self.connection
+                .execute(
+                    "INSERT INTO identity (id, chain_id, channel_manager, receiver, created_at) VALUES (1, ?1, ?2, ?3, ?4)",
+                    params![
+                        to_i64(self.identity.chain_id),
+                        address_text(self.identity.channel_manager),
+                        address_text(self.identity.receiver),
+                        to_i64(unix_now())
+                    ],
+                )
+                .map_err(|e| self.sqlite(e))?;
+            return Ok(());
+        };
+        let stored = Identity {
+            chain_id: to_u64(chain_id),
+            channel_manager: self.parse_address("identity.channel_manager", channel_manager)?,
+            receiver: self.parse_address("identity.receiver", receiver)?,
+        };
+        if stored != self.identity {
+            return Err(StoreError::IdentityMismatch {
+                store: StoreName::File(self.file.path.clone()),
+                stored: Box::new(stored),
+                expected: Box::new(self.identity),
+            });
+        }
+        Ok(())
+    }
+
+    fn parse_address(&self, what: &'static str, text: String) -> Result<Address> {
+        text.parse().map_err(|_| self.corrupt(what, text))
+    }
+
+    fn sqlite(&self, source: rusqlite::Error) -> StoreError {
+        self.file.sqlite(source)
+    }
+
+    fn corrupt(&self, what: &'static str, value: String) -> StoreError {
+        self.file.corrupt(what, value)
+    }
+}
+
+impl ChannelStore for SqliteStore {
+    fn identity(&self) -> Identity {
         self.identity
     }
 
-    /// The last block whose events are all applied, if the chain was ever followed.
-    pub fn sync_head(&self) -> Result<Option<BlockRef>> {
+    fn sync_head(&mut self) -> Result<Option<BlockRef>> {
         self.connection
             .query_row("SELECT block_number, block_hash FROM sync_head WHERE id = 1", [], |row| {
                 Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
@@ -259,24 +348,35 @@ impl Store {
             .transpose()
     }
 
-    /// Every channel on chain, for the in-memory index at start.
-    pub fn load_channels(&self) -> Result<Vec<ChannelRecord>> {
+    fn load_channels(&mut self) -> Result<Vec<ChannelRecord>> {
         let mut statement = self
             .connection
             .prepare(&format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE on_chain = 1"))
             .map_err(|e| self.sqlite(e))?;
-        let rows = statement.query_map([], RawChannel::from_row).map_err(|e| self.sqlite(e))?;
+        let rows = statement.query_map([], raw_channel).map_err(|e| self.sqlite(e))?;
         rows.map(|row| row.map_err(|e| self.sqlite(e)).and_then(|raw| raw.into_record(&self.file))).collect()
     }
 
-    /// One channel on chain, by key (indexed).
-    pub fn channel(&self, key: ChannelKey) -> Result<Option<ChannelRecord>> {
+    fn channel(&mut self, key: ChannelKey) -> Result<Option<ChannelRecord>> {
         read_channel(&self.connection, key, &self.file, OnChain::Yes)
     }
 
-    /// The blocks whose hashes the store keeps (at most [`KEPT_BLOCKS`] below the sync head,
-    /// the sync head included), newest first: where to look for the fork point of a reorg.
-    pub fn block_history(&self) -> Result<Vec<BlockRef>> {
+    fn channels_changed_since(&mut self, since: u64) -> Result<Vec<(ChannelRecord, bool)>> {
+        let mut statement = self
+            .connection
+            .prepare(&format!("SELECT {CHANNEL_COLUMNS}, on_chain FROM channels WHERE updated_at >= ?1"))
+            .map_err(|e| self.sqlite(e))?;
+        let rows = statement
+            .query_map([to_i64(since)], |row| Ok((raw_channel(row)?, row.get::<_, i64>(13)? == 1)))
+            .map_err(|e| self.sqlite(e))?;
+        rows.map(|row| {
+            let (raw, on_chain) = row.map_err(|e| self.sqlite(e))?;
+            Ok((raw.into_record(&self.file)?, on_chain))
+        })
+        .collect()
+    }
+
+    fn block_history(&mut self) -> Result<Vec<BlockRef>> {
         let mut statement = self
             .connection
             .prepare("SELECT block_number, block_hash FROM block_hashes ORDER BY block_number DESC")
@@ -294,29 +394,7 @@ impl Store {
         .collect()
     }
 
-    /// Records `balance` with `signature` as the channel's last proof, only if the stored
-    /// balance is still `previous` and the channel is open (compare-and-set: of two requests
-    /// paying for the same balance, exactly one is recorded). Durable when it returns
-    /// [`PaymentWrite::Recorded`]. One payment of [`record_payments`](Self::record_payments).
-    pub fn record_payment(
-        &mut self,
-        key: ChannelKey,
-        previous: U192,
-        balance: U192,
-        signature: &ProofSignature,
-    ) -> Result<PaymentWrite> {
-        let payment = PaymentToRecord { key, previous, balance, signature: *signature };
-        let mut writes = self.record_payments(&[payment])?;
-        Ok(writes.pop().expect("one outcome per payment"))
-    }
-
-    /// Records several payments in one transaction, so they share one commit (one fsync with
-    /// [`Durability::PowerLoss`]): the group commit of the payment writer. Each payment keeps
-    /// its own compare-and-set, applied in order, so two payments for the same previous
-    /// balance of a channel still record exactly one; a payment whose compare-and-set fails
-    /// gets [`PaymentWrite::Conflict`] and the others are recorded. Returns one outcome per
-    /// payment, in order, all durable when it returns `Ok`; on `Err` nothing is recorded.
-    pub fn record_payments(&mut self, payments: &[PaymentToRecord]) -> Result<Vec<PaymentWrite>> {
+    fn record_payments(&mut self, payments: &[PaymentToRecord]) -> Result<Vec<PaymentWrite>> {
         let file = &self.file;
         let sqlite = |source| file.sqlite(source);
         let now = to_i64(unix_now());
@@ -369,13 +447,8 @@ impl Store {
         Ok(writes)
     }
 
-    /// The highest accepted proof of the channel whose balance is at most `deposit`: what the
-    /// receiver closes or disputes with when the channel's deposit on chain is `deposit`. The
-    /// last accepted proof may be above it after a reorg took a top-up away, and the contract
-    /// refuses a proof above the deposit; the best proof within each earlier deposit is kept
-    /// for that (the last [`KEPT_DEPOSIT_PROOFS`] deposits). `None`: no accepted proof fits.
-    pub fn best_proof_within(
-        &self,
+    fn best_proof_within(
+        &mut self,
         key: ChannelKey,
         deposit: U192,
     ) -> Result<Option<(U192, ProofSignature)>> {
@@ -401,9 +474,7 @@ impl Store {
         Ok(best)
     }
 
-    /// Marks the channel [`ChannelState::CloseSigned`] if it is open with last balance
-    /// `balance` (or already marked at that balance). Returns whether it is now so marked.
-    pub fn mark_close_signed(&mut self, key: ChannelKey, balance: U192) -> Result<bool> {
+    fn mark_close_signed(&mut self, key: ChannelKey, balance: U192) -> Result<bool> {
         let changed = self
             .connection
             .execute(
@@ -416,9 +487,7 @@ impl Store {
         Ok(changed == 1)
     }
 
-    /// Sets a channel's state (the receiver's own decisions, e.g. [`ChannelState::ClosePending`]).
-    /// A settled channel stays settled: the chain's word is final.
-    pub fn set_state(&mut self, key: ChannelKey, state: ChannelState) -> Result<()> {
+    fn set_state(&mut self, key: ChannelKey, state: ChannelState) -> Result<()> {
         self.connection
             .execute(
                 "UPDATE channels SET state = ?1, updated_at = ?2
@@ -429,88 +498,30 @@ impl Store {
         Ok(())
     }
 
-    /// Starts applying confirmed chain events: changes are written together with the new
-    /// sync head by [`ChainBatch::commit`], or not at all.
-    pub fn chain_batch(&mut self) -> Result<ChainBatch<'_>> {
+    fn chain_batch(&mut self) -> Result<Box<dyn ChainBatch + '_>> {
         let file = self.file.clone();
         let transaction = self.connection.transaction().map_err(|source| file.sqlite(source))?;
-        Ok(ChainBatch { transaction, file })
-    }
-
-    fn check_identity(&mut self) -> Result<()> {
-        let stored = self
-            .connection
-            .query_row("SELECT chain_id, channel_manager, receiver FROM identity WHERE id = 1", [], |row| {
-                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?))
-            })
-            .optional()
-            .map_err(|e| self.sqlite(e))?;
-        let Some((chain_id, channel_manager, receiver)) = stored else {
-            self.connection
-                .execute(
-                    "INSERT INTO identity (id, chain_id, channel_manager, receiver, created_at) VALUES (1, ?1, ?2, ?3, ?4)",
-                    params![
-                        to_i64(self.identity.chain_id),
-                        address_text(self.identity.channel_manager),
-                        address_text(self.identity.receiver),
-                        to_i64(unix_now())
-                    ],
-                )
-                .map_err(|e| self.sqlite(e))?;
-            return Ok(());
-        };
-        let stored = Identity {
-            chain_id: to_u64(chain_id),
-            channel_manager: self.parse_address("identity.channel_manager", channel_manager)?,
-            receiver: self.parse_address("identity.receiver", receiver)?,
-        };
-        if stored != self.identity {
-            return Err(StoreError::IdentityMismatch {
-                path: self.file.path.clone(),
-                stored,
-                expected: self.identity,
-            });
-        }
-        Ok(())
-    }
-
-    fn parse_address(&self, what: &'static str, text: String) -> Result<Address> {
-        text.parse().map_err(|_| self.corrupt(what, text))
-    }
-
-    fn sqlite(&self, source: rusqlite::Error) -> StoreError {
-        self.file.sqlite(source)
-    }
-
-    fn corrupt(&self, what: &'static str, value: String) -> StoreError {
-        self.file.corrupt(what, value)
+        Ok(Box::new(SqliteChainBatch { transaction, file }))
     }
 }
 
-/// Confirmed chain changes being written in one transaction (see [`Store::chain_batch`]).
-/// Dropping it without [`commit`](Self::commit) writes nothing.
+/// [`ChainBatch`] in one SQLite transaction.
 #[derive(Debug)]
-pub struct ChainBatch<'a> {
+struct SqliteChainBatch<'a> {
     transaction: Transaction<'a>,
     file: FileContext,
 }
 
-impl ChainBatch<'_> {
-    /// The channel on chain, as this batch sees it.
-    pub fn channel(&self, key: ChannelKey) -> Result<Option<ChannelRecord>> {
+impl ChainBatch for SqliteChainBatch<'_> {
+    fn channel(&mut self, key: ChannelKey) -> Result<Option<ChannelRecord>> {
         read_channel(&self.transaction, key, &self.file, OnChain::Yes)
     }
 
-    /// What is kept of a channel whose creation a rollback undid: its last accepted proof and
-    /// the receiver's decisions (see [`ChannelRecord::with_remains_of`]).
-    pub fn remains(&self, key: ChannelKey) -> Result<Option<ChannelRecord>> {
+    fn remains(&mut self, key: ChannelKey) -> Result<Option<ChannelRecord>> {
         read_channel(&self.transaction, key, &self.file, OnChain::No)
     }
 
-    /// Records the channel's chain fields as they were before `block` changed them (`None`:
-    /// not on chain), unless an earlier event of the same block recorded them already: what
-    /// [`roll_back_after`](Self::roll_back_after) restores.
-    pub fn record_undo(&self, block: u64, key: ChannelKey, before: Option<&ChannelRecord>) -> Result<()> {
+    fn record_undo(&mut self, block: u64, key: ChannelKey, before: Option<&ChannelRecord>) -> Result<()> {
         self.transaction
             .execute(
                 "INSERT OR IGNORE INTO channel_undo (block_number, channel_key, deposit, signer, withdrawn,
@@ -534,13 +545,9 @@ impl ChainBatch<'_> {
         Ok(())
     }
 
-    /// Undoes every chain event applied after block `fork`: each channel they changed gets
-    /// back its chain fields of then (a channel created after `fork` is no longer on chain;
-    /// its row stays for its last proof), and the hashes and undo information of the later
-    /// blocks are dropped. Accepted proofs are never touched. Returns the channels changed.
-    /// Commit with the fork point as the new sync head.
-    pub fn roll_back_after(&self, fork: u64) -> Result<Vec<ChannelKey>> {
-        let sqlite = |source| self.file.sqlite(source);
+    fn roll_back_after(&mut self, fork: u64) -> Result<Vec<ChannelKey>> {
+        let file = self.file.clone();
+        let sqlite = |source| file.sqlite(source);
         let mut earliest: HashMap<String, Option<UndoFields>> = HashMap::new();
         {
             let mut statement = self
@@ -551,7 +558,7 @@ impl ChainBatch<'_> {
                      FROM channel_undo WHERE block_number > ?1 ORDER BY block_number",
                 )
                 .map_err(sqlite)?;
-            let rows = statement.query_map([to_i64(fork)], UndoFields::from_row).map_err(sqlite)?;
+            let rows = statement.query_map([to_i64(fork)], undo_fields).map_err(sqlite)?;
             for row in rows {
                 let (key, fields) = row.map_err(sqlite)?;
                 // The first image after the fork is the channel as it was at the fork.
@@ -579,7 +586,7 @@ impl ChainBatch<'_> {
                     else {
                         return Err(self.file.corrupt("channel_undo.channel_key", key_text));
                     };
-                    self.save_chain_fields(&before.restore(current, &self.file)?)?;
+                    self.save_chain_fields(&before.restore(current, &file)?)?;
                 }
             }
             changed.push(key);
@@ -593,11 +600,7 @@ impl ChainBatch<'_> {
         Ok(changed)
     }
 
-    /// Takes every channel off chain and forgets the block history, keeping the accepted
-    /// proofs: for a reorg deeper than the history, after which the whole contract history is
-    /// read again. Returns the channels that were on chain. Commit with the block before the
-    /// start block as the new sync head.
-    pub fn forget_chain(&self) -> Result<Vec<ChannelKey>> {
+    fn forget_chain(&mut self) -> Result<Vec<ChannelKey>> {
         let sqlite = |source| self.file.sqlite(source);
         let keys = {
             let mut statement = self
@@ -622,10 +625,7 @@ impl ChainBatch<'_> {
         Ok(keys)
     }
 
-    /// Inserts a channel, or rewrites the chain's fields of an existing one (deposit, signer,
-    /// withdrawn, state, close request, settled balance), and counts it as on chain. The last
-    /// accepted proof is never touched here: only payments write it.
-    pub fn save_chain_fields(&self, record: &ChannelRecord) -> Result<()> {
+    fn save_chain_fields(&mut self, record: &ChannelRecord) -> Result<()> {
         self.transaction
             .execute(
                 "INSERT INTO channels (channel_key, sender, open_block, deposit, signer, withdrawn, state,
@@ -668,9 +668,7 @@ impl ChainBatch<'_> {
         Ok(())
     }
 
-    /// Writes the new sync head, adds it to the block history, forgets the hashes and undo
-    /// information older than [`KEPT_BLOCKS`], and commits everything durably.
-    pub fn commit(self, head: BlockRef) -> Result<()> {
+    fn commit(self: Box<Self>, head: BlockRef) -> Result<()> {
         let sqlite = |source| self.file.sqlite(source);
         let (number, hash) = (to_i64(head.number), head.hash.to_string());
         self.transaction
@@ -804,7 +802,11 @@ fn migrate(connection: &mut Connection, path: &Path) -> Result<()> {
         .map_err(sqlite)?;
     let found = u32::try_from(found.unwrap_or(0)).unwrap_or(u32::MAX);
     if found > SCHEMA_VERSION {
-        return Err(StoreError::NewerSchema { path: path.to_owned(), found, supported: SCHEMA_VERSION });
+        return Err(StoreError::NewerSchema {
+            store: StoreName::File(path.to_owned()),
+            found,
+            supported: SCHEMA_VERSION,
+        });
     }
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let transaction = connection.transaction().map_err(sqlite)?;
@@ -833,9 +835,15 @@ impl FileContext {
     fn sqlite(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Sqlite { path: self.path.clone(), source }
     }
+}
+
+impl RowSource for FileContext {
+    fn receiver(&self) -> Address {
+        self.receiver
+    }
 
     fn corrupt(&self, what: &'static str, value: String) -> StoreError {
-        StoreError::Corrupt { path: self.path.clone(), what, value }
+        StoreError::Corrupt { store: StoreName::File(self.path.clone()), what, value }
     }
 }
 
@@ -864,165 +872,54 @@ fn read_channel(
     connection
         .prepare_cached(&format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE channel_key = ?1 {filter}"))
         .map_err(sqlite)?
-        .query_row([key_text(key)], RawChannel::from_row)
+        .query_row([key_text(key)], raw_channel)
         .optional()
         .map_err(sqlite)?
         .map(|raw| raw.into_record(file))
         .transpose()
 }
 
-/// A `channel_undo` row's chain fields before parsing: a channel's chain fields as they were
-/// before a block.
-struct UndoFields {
-    deposit: String,
-    signer: String,
-    withdrawn: String,
-    state: String,
-    settle_block: Option<i64>,
-    closing_balance: Option<String>,
-    settled_balance: Option<String>,
+/// A `channel_undo` row: the channel key and its chain fields before a block (`None`: the
+/// channel was not on chain).
+fn undo_fields(row: &Row<'_>) -> rusqlite::Result<(String, Option<UndoFields>)> {
+    let key = row.get(0)?;
+    let Some(deposit) = row.get::<_, Option<String>>(1)? else { return Ok((key, None)) };
+    Ok((
+        key,
+        Some(UndoFields {
+            deposit,
+            signer: row.get::<_, Option<String>>(2)?.unwrap_or_default(),
+            withdrawn: row.get::<_, Option<String>>(3)?.unwrap_or_default(),
+            state: row.get::<_, Option<String>>(4)?.unwrap_or_default(),
+            settle_block: row.get(5)?,
+            closing_balance: row.get(6)?,
+            settled_balance: row.get(7)?,
+        }),
+    ))
 }
 
-impl UndoFields {
-    /// The channel key and its fields; `None` when the channel was not on chain.
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<(String, Option<Self>)> {
-        let key = row.get(0)?;
-        let Some(deposit) = row.get::<_, Option<String>>(1)? else { return Ok((key, None)) };
-        Ok((
-            key,
-            Some(Self {
-                deposit,
-                signer: row.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                withdrawn: row.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                state: row.get::<_, Option<String>>(4)?.unwrap_or_default(),
-                settle_block: row.get(5)?,
-                closing_balance: row.get(6)?,
-                settled_balance: row.get(7)?,
-            }),
-        ))
-    }
-
-    /// `current` with these chain fields, its proof kept (see [`ChannelState::after_rollback`]).
-    fn restore(self, current: ChannelRecord, file: &FileContext) -> Result<ChannelRecord> {
-        let chain = RawChannel {
-            sender: address_text(current.id.sender),
-            open_block: current.id.open_block_number,
-            deposit: self.deposit,
-            signer: self.signer,
-            withdrawn: self.withdrawn,
-            state: self.state,
-            settle_block: self.settle_block,
-            closing_balance: self.closing_balance,
-            settled_balance: self.settled_balance,
-            balance: current.balance.to_string(),
-            balance_signature: None,
-            created_at: to_i64(current.created_at),
-            updated_at: to_i64(unix_now()),
-        }
-        .into_record(file)?;
-        Ok(ChannelRecord {
-            state: ChannelState::after_rollback(chain.state, current.state),
-            balance_signature: current.balance_signature,
-            ..chain
-        })
-    }
+/// A `channels` row of [`CHANNEL_COLUMNS`].
+fn raw_channel(row: &Row<'_>) -> rusqlite::Result<RawChannel> {
+    Ok(RawChannel {
+        sender: row.get(0)?,
+        open_block: row.get(1)?,
+        deposit: row.get(2)?,
+        signer: row.get(3)?,
+        withdrawn: row.get(4)?,
+        state: row.get(5)?,
+        settle_block: row.get(6)?,
+        closing_balance: row.get(7)?,
+        settled_balance: row.get(8)?,
+        balance: row.get(9)?,
+        balance_signature: row.get(10)?,
+        created_at: row.get(11)?,
+        updated_at: row.get(12)?,
+    })
 }
-
-/// A `channels` row before parsing.
-struct RawChannel {
-    sender: String,
-    open_block: u32,
-    deposit: String,
-    signer: String,
-    withdrawn: String,
-    state: String,
-    settle_block: Option<i64>,
-    closing_balance: Option<String>,
-    settled_balance: Option<String>,
-    balance: String,
-    balance_signature: Option<Vec<u8>>,
-    created_at: i64,
-    updated_at: i64,
-}
-
-impl RawChannel {
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
-        Ok(Self {
-            sender: row.get(0)?,
-            open_block: row.get(1)?,
-            deposit: row.get(2)?,
-            signer: row.get(3)?,
-            withdrawn: row.get(4)?,
-            state: row.get(5)?,
-            settle_block: row.get(6)?,
-            closing_balance: row.get(7)?,
-            settled_balance: row.get(8)?,
-            balance: row.get(9)?,
-            balance_signature: row.get(10)?,
-            created_at: row.get(11)?,
-            updated_at: row.get(12)?,
-        })
-    }
-
-    fn into_record(self, file: &FileContext) -> Result<ChannelRecord> {
-        let corrupt = |what, value: String| file.corrupt(what, value);
-        let address = |what, text: String| text.parse::<Address>().map_err(|_| corrupt(what, text));
-        let amount = |what, text: String| text.parse::<U192>().map_err(|_| corrupt(what, text));
-        let close_request = match (self.settle_block, self.closing_balance) {
-            (Some(settle_block), Some(balance)) => Some(CloseRequest {
-                settle_block: to_u64(settle_block),
-                balance: amount("channels.closing_balance", balance)?,
-            }),
-            _ => None,
-        };
-        let balance_signature = self
-            .balance_signature
-            .map(|bytes| {
-                ProofSignature::from_bytes(&bytes)
-                    .map_err(|_| corrupt("channels.balance_signature", format!("{} bytes", bytes.len())))
-            })
-            .transpose()?;
-        Ok(ChannelRecord {
-            id: ChannelId::new(address("channels.sender", self.sender)?, file.receiver, self.open_block),
-            deposit: amount("channels.deposit", self.deposit)?,
-            signer: address("channels.signer", self.signer)?,
-            withdrawn: amount("channels.withdrawn", self.withdrawn)?,
-            state: ChannelState::parse(&self.state)
-                .ok_or_else(|| corrupt("channels.state", self.state.clone()))?,
-            close_request,
-            settled_balance: self
-                .settled_balance
-                .map(|text| amount("channels.settled_balance", text))
-                .transpose()?,
-            balance: amount("channels.balance", self.balance)?,
-            balance_signature,
-            created_at: to_u64(self.created_at),
-            updated_at: to_u64(self.updated_at),
-        })
-    }
-}
-
-fn key_text(key: ChannelKey) -> String {
-    key.0.to_string()
-}
-
-fn address_text(address: Address) -> String {
-    address.to_checksum(None)
-}
-
-/// SQLite integers are i64; block numbers and timestamps fit with room to spare.
-fn to_i64(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-fn to_u64(value: i64) -> u64 {
-    u64::try_from(value).unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use uraiden_protocol::{channel_manager_domain, LocalSigningKey, B256};
+    use uraiden_protocol::{channel_manager_domain, ChannelId, LocalSigningKey, B256};
 
     fn identity() -> Identity {
         Identity {
@@ -1043,8 +940,8 @@ mod tests {
         key.sign_balance_proof(&domain, &channel(1, 10).id.balance_proof(U192::from(balance))).expect("signs")
     }
 
-    fn insert(store: &mut Store, record: &ChannelRecord, head: u64) {
-        let batch = store.chain_batch().expect("batch");
+    fn insert(store: &mut SqliteStore, record: &ChannelRecord, head: u64) {
+        let mut batch = store.chain_batch().expect("batch");
         batch.save_chain_fields(record).expect("saved");
         batch.commit(BlockRef { number: head, hash: B256::repeat_byte(head as u8) }).expect("committed");
     }
@@ -1053,7 +950,7 @@ mod tests {
     fn new_file_is_private_and_versioned() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("state.db");
-        let store = Store::open(&path, identity()).expect("opens");
+        let mut store = SqliteStore::open(&path, identity()).expect("opens");
         let mode = std::fs::metadata(&path).expect("exists").permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         let version: u32 = store
@@ -1062,207 +959,6 @@ mod tests {
             .expect("has a version");
         assert_eq!(version, SCHEMA_VERSION);
         assert_eq!(store.sync_head().expect("reads"), None);
-    }
-
-    #[test]
-    fn payment_is_compare_and_set_on_the_previous_balance() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut store = Store::open(&dir.path().join("state.db"), identity()).expect("opens");
-        let record = channel(1, 10);
-        insert(&mut store, &record, 10);
-
-        let five = U192::from(5u64);
-        assert_eq!(
-            store.record_payment(record.key(), U192::ZERO, five, &signature(5)).expect("writes"),
-            PaymentWrite::Recorded
-        );
-        // A second writer that also saw balance 0 loses and learns the current state.
-        match store.record_payment(record.key(), U192::ZERO, five, &signature(5)).expect("writes") {
-            PaymentWrite::Conflict(Some(now)) => {
-                assert_eq!(now.balance, five);
-                assert_eq!(now.balance_signature, Some(signature(5)));
-            }
-            other => panic!("expected a conflict, got {other:?}"),
-        }
-        // Unknown channel: a conflict with nothing to show.
-        let unknown = channel(2, 10).key();
-        assert_eq!(
-            store.record_payment(unknown, U192::ZERO, five, &signature(5)).expect("writes"),
-            PaymentWrite::Conflict(None)
-        );
-        // A channel that is no longer open takes no payment.
-        store.set_state(record.key(), ChannelState::Closing).expect("sets");
-        assert!(matches!(
-            store.record_payment(record.key(), five, U192::from(10u64), &signature(10)).expect("writes"),
-            PaymentWrite::Conflict(Some(_))
-        ));
-    }
-
-    #[test]
-    fn chain_fields_never_overwrite_the_last_proof_and_survive_reopening() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("state.db");
-        let mut record = channel(1, 10);
-        {
-            let mut store = Store::open(&path, identity()).expect("opens");
-            insert(&mut store, &record, 10);
-            store.record_payment(record.key(), U192::ZERO, U192::from(7u64), &signature(7)).expect("writes");
-            record.deposit = U192::from(150u64);
-            record.close_request = Some(CloseRequest { settle_block: 600, balance: U192::from(3u64) });
-            record.state = ChannelState::Closing;
-            insert(&mut store, &record, 11);
-            // An uncommitted batch leaves no trace.
-            let batch = store.chain_batch().expect("batch");
-            batch.save_chain_fields(&channel(9, 12)).expect("saved");
-            drop(batch);
-        }
-        let store = Store::open(&path, identity()).expect("reopens");
-        let channels = store.load_channels().expect("loads");
-        assert_eq!(channels.len(), 1);
-        let stored = &channels[0];
-        assert_eq!(stored.id, record.id);
-        assert_eq!(stored.deposit, U192::from(150u64));
-        assert_eq!(stored.state, ChannelState::Closing);
-        assert_eq!(stored.close_request, record.close_request);
-        assert_eq!(stored.balance, U192::from(7u64));
-        assert_eq!(stored.balance_signature, Some(signature(7)));
-        assert_eq!(store.sync_head().expect("reads").map(|head| head.number), Some(11));
-        assert_eq!(store.channel(record.key()).expect("reads").as_ref(), Some(stored));
-    }
-
-    fn block(number: u64) -> BlockRef {
-        BlockRef { number, hash: B256::repeat_byte(number as u8) }
-    }
-
-    /// Applies `after` as the chain's change of `record` in `number`, as the sync does.
-    fn apply(store: &mut Store, number: u64, after: &ChannelRecord) {
-        let batch = store.chain_batch().expect("batch");
-        let before = batch.channel(after.key()).expect("reads");
-        batch.record_undo(number, after.key(), before.as_ref()).expect("undo recorded");
-        batch.save_chain_fields(after).expect("saved");
-        batch.commit(block(number)).expect("committed");
-    }
-
-    /// A state file that followed the chain from block 1, as the sync's first commit does.
-    fn anchored(dir: &tempfile::TempDir) -> Store {
-        let mut store = Store::open(&dir.path().join("state.db"), identity()).expect("opens");
-        store.chain_batch().expect("batch").commit(block(1)).expect("committed");
-        store
-    }
-
-    fn roll_back_after(store: &mut Store, fork: u64) -> Vec<ChannelKey> {
-        let batch = store.chain_batch().expect("batch");
-        let changed = batch.roll_back_after(fork).expect("rolled back");
-        batch.commit(block(fork)).expect("committed");
-        changed
-    }
-
-    #[test]
-    fn a_rollback_restores_the_chain_fields_and_keeps_the_proofs() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut store = anchored(&dir);
-        let opened = channel(1, 10);
-        let key = opened.key();
-        apply(&mut store, 10, &opened);
-        store.record_payment(key, U192::ZERO, U192::from(5u64), &signature(5)).expect("writes");
-        let topped_up = ChannelRecord { deposit: U192::from(150u64), ..opened.clone() };
-        apply(&mut store, 12, &topped_up);
-        let closing = ChannelRecord {
-            state: ChannelState::Closing,
-            close_request: Some(CloseRequest { settle_block: 513, balance: U192::ZERO }),
-            ..topped_up.clone()
-        };
-        apply(&mut store, 13, &closing);
-        assert_eq!(
-            store.block_history().expect("reads").iter().map(|b| b.number).collect::<Vec<_>>(),
-            [13, 12, 10, 1]
-        );
-
-        // Back to block 11: the top-up and the close request are undone, the proof is not.
-        assert_eq!(roll_back_after(&mut store, 11), [key]);
-        let now = store.channel(key).expect("reads").expect("still on chain");
-        assert_eq!(
-            (now.deposit, now.state, now.close_request),
-            (U192::from(100u64), ChannelState::Open, None)
-        );
-        assert_eq!((now.balance, now.balance_signature), (U192::from(5u64), Some(signature(5))));
-        assert_eq!(store.sync_head().expect("reads"), Some(block(11)));
-        assert_eq!(
-            store.block_history().expect("reads").iter().map(|b| b.number).collect::<Vec<_>>(),
-            [11, 10, 1]
-        );
-
-        // Back before the creation: off chain, no payment taken, the proof kept aside.
-        assert_eq!(roll_back_after(&mut store, 9), [key]);
-        assert_eq!(store.channel(key).expect("reads"), None);
-        assert!(store.load_channels().expect("loads").is_empty());
-        assert_eq!(
-            store.record_payment(key, U192::from(5u64), U192::from(10u64), &signature(10)).expect("writes"),
-            PaymentWrite::Conflict(None)
-        );
-        let remains = store.chain_batch().expect("batch").remains(key).expect("reads").expect("kept");
-        assert_eq!((remains.balance, remains.balance_signature), (U192::from(5u64), Some(signature(5))));
-
-        // Created again at the same height: on chain again, with its proof.
-        apply(&mut store, 10, &opened);
-        let again = store.channel(key).expect("reads").expect("on chain");
-        assert_eq!(again.balance, U192::from(5u64));
-        assert_eq!(roll_back_after(&mut store, 100), Vec::<ChannelKey>::new(), "nothing after block 100");
-    }
-
-    #[test]
-    fn a_rollback_keeps_the_receivers_own_decisions() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut store = anchored(&dir);
-        let opened = channel(1, 10);
-        apply(&mut store, 10, &opened);
-        store.record_payment(opened.key(), U192::ZERO, U192::from(5u64), &signature(5)).expect("writes");
-        apply(&mut store, 11, &ChannelRecord { deposit: U192::from(150u64), ..opened.clone() });
-        assert!(store.mark_close_signed(opened.key(), U192::from(5u64)).expect("writes"));
-        roll_back_after(&mut store, 10);
-        let now = store.channel(opened.key()).expect("reads").expect("on chain");
-        assert_eq!((now.deposit, now.state), (U192::from(100u64), ChannelState::CloseSigned));
-    }
-
-    #[test]
-    fn history_and_undo_information_are_kept_for_the_last_blocks_only() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut store = Store::open(&dir.path().join("state.db"), identity()).expect("opens");
-        let opened = channel(1, 10);
-        apply(&mut store, 10, &opened);
-        let head = 10 + KEPT_BLOCKS + 5;
-        let batch = store.chain_batch().expect("batch");
-        batch.commit(BlockRef { number: head, hash: B256::repeat_byte(1) }).expect("committed");
-        assert_eq!(
-            store.block_history().expect("reads").iter().map(|b| b.number).collect::<Vec<_>>(),
-            [head]
-        );
-        let undo: i64 = store
-            .connection
-            .query_row("SELECT COUNT(*) FROM channel_undo", [], |row| row.get(0))
-            .expect("counts");
-        assert_eq!(undo, 0);
-    }
-
-    #[test]
-    fn forgetting_the_chain_keeps_every_proof_aside() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut store = anchored(&dir);
-        let (first, second) = (channel(1, 10), channel(2, 11));
-        apply(&mut store, 10, &first);
-        apply(&mut store, 11, &second);
-        store.record_payment(first.key(), U192::ZERO, U192::from(5u64), &signature(5)).expect("writes");
-        let batch = store.chain_batch().expect("batch");
-        let mut forgotten = batch.forget_chain().expect("forgets");
-        forgotten.sort_by_key(|key| key.0);
-        let mut expected = [first.key(), second.key()];
-        expected.sort_by_key(|key| key.0);
-        assert_eq!(forgotten, expected);
-        batch.commit(block(2)).expect("committed");
-        assert!(store.load_channels().expect("loads").is_empty());
-        assert_eq!(store.block_history().expect("reads"), [block(2)]);
-        let remains = store.chain_batch().expect("batch").remains(first.key()).expect("reads").expect("kept");
-        assert_eq!(remains.balance_signature, Some(signature(5)));
     }
 
     #[test]
@@ -1293,29 +989,13 @@ mod tests {
                 ))
                 .expect("writes the first schema");
         }
-        let store = Store::open(&path, identity()).expect("migrates");
+        let mut store = SqliteStore::open(&path, identity()).expect("migrates");
         let channels = store.load_channels().expect("loads");
         assert_eq!(channels.len(), 1);
         assert_eq!((channels[0].id, channels[0].balance), (record.id, U192::from(5u64)));
         assert_eq!(
             store.block_history().expect("reads"),
             [BlockRef { number: 42, hash: B256::repeat_byte(42) }]
-        );
-    }
-
-    #[test]
-    fn close_signed_only_at_the_last_balance() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut store = Store::open(&dir.path().join("state.db"), identity()).expect("opens");
-        let record = channel(1, 10);
-        insert(&mut store, &record, 10);
-        store.record_payment(record.key(), U192::ZERO, U192::from(5u64), &signature(5)).expect("writes");
-        assert!(!store.mark_close_signed(record.key(), U192::from(4u64)).expect("writes"));
-        assert!(store.mark_close_signed(record.key(), U192::from(5u64)).expect("writes"));
-        assert!(store.mark_close_signed(record.key(), U192::from(5u64)).expect("idempotent"));
-        assert_eq!(
-            store.channel(record.key()).expect("reads").map(|c| c.state),
-            Some(ChannelState::CloseSigned)
         );
     }
 
@@ -1329,7 +1009,8 @@ mod tests {
             for batch in [1u64, 64] {
                 let dir = tempfile::tempdir().expect("tempdir");
                 let path = dir.path().join("state.db");
-                let mut store = Store::open_with_durability(&path, identity(), durability).expect("opens");
+                let mut store =
+                    SqliteStore::open_with_durability(&path, identity(), durability).expect("opens");
                 // A deposit every balance of the rounds fits in.
                 let records: Vec<_> = (0..batch)
                     .map(|sender| ChannelRecord {
@@ -1364,36 +1045,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn payments_of_a_batch_are_compare_and_set_one_by_one() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut store = Store::open(&dir.path().join("state.db"), identity()).expect("opens");
-        let (first, second) = (channel(1, 10), channel(2, 10));
-        insert(&mut store, &first, 10);
-        insert(&mut store, &second, 10);
-        let pay = |record: &ChannelRecord, previous: u64, balance: u64| PaymentToRecord {
-            key: record.key(),
-            previous: U192::from(previous),
-            balance: U192::from(balance),
-            signature: signature(balance),
-        };
-        // Two payments for the same previous balance: the first is recorded, the second
-        // conflicts and sees the first; the other channel's payment is unaffected.
-        let writes = store
-            .record_payments(&[pay(&first, 0, 5), pay(&first, 0, 5), pay(&second, 0, 3), pay(&first, 5, 10)])
-            .expect("writes");
-        assert_eq!(writes[0], PaymentWrite::Recorded);
-        match &writes[1] {
-            PaymentWrite::Conflict(Some(now)) => assert_eq!(now.balance, U192::from(5u64)),
-            other => panic!("expected a conflict, got {other:?}"),
-        }
-        assert_eq!(writes[2..], [PaymentWrite::Recorded, PaymentWrite::Recorded]);
-        assert_eq!(store.channel(first.key()).expect("reads").map(|c| c.balance), Some(U192::from(10u64)));
-        assert_eq!(store.channel(second.key()).expect("reads").map(|c| c.balance), Some(U192::from(3u64)));
-    }
-
     /// Pays `from..=to` in steps of 10 (the channel's balance is `from - 10` before).
-    fn pay_up_to(store: &mut Store, key: ChannelKey, from: u64, to: u64) {
+    fn pay_up_to(store: &mut SqliteStore, key: ChannelKey, from: u64, to: u64) {
         for balance in (from..=to).step_by(10) {
             let write =
                 store.record_payment(key, U192::from(balance - 10), U192::from(balance), &signature(balance));
@@ -1401,71 +1054,11 @@ mod tests {
         }
     }
 
-    fn best(store: &Store, key: ChannelKey, deposit: u64) -> Option<u64> {
+    fn best(store: &mut SqliteStore, key: ChannelKey, deposit: u64) -> Option<u64> {
         store.best_proof_within(key, U192::from(deposit)).expect("reads").map(|(balance, proof)| {
             assert_eq!(proof, signature(balance.to::<u64>()), "the signature of balance {balance}");
             balance.to::<u64>()
         })
-    }
-
-    /// A top-up, paid into, that a rollback takes away: the last proof (100) is above the
-    /// deposit again (50), and the best proof within it (50) is what a close can use.
-    #[test]
-    fn the_best_proof_within_each_deposit_is_kept_for_a_rollback_of_a_top_up() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut store = anchored(&dir);
-        let opened = ChannelRecord { deposit: U192::from(50u64), ..channel(1, 10) };
-        let key = opened.key();
-        apply(&mut store, 10, &opened);
-        assert_eq!(best(&store, key, 50), None, "nothing paid yet");
-        pay_up_to(&mut store, key, 10, 50);
-        apply(&mut store, 12, &ChannelRecord { deposit: U192::from(100u64), ..opened.clone() });
-        pay_up_to(&mut store, key, 60, 100);
-        assert_eq!(best(&store, key, 100), Some(100));
-
-        roll_back_after(&mut store, 11);
-        let now = store.channel(key).expect("reads").expect("on chain");
-        assert_eq!((now.deposit, now.balance), (U192::from(50u64), U192::from(100u64)));
-        assert_eq!(best(&store, key, 50), Some(50));
-        assert_eq!(best(&store, key, 99), Some(50), "the best of what fits, not the deposit's own");
-        assert_eq!(best(&store, key, 49), None, "one proof per deposit: nothing below 50 is kept");
-        // Payments go on only above the last accepted balance, so none fits the deposit now.
-        assert!(matches!(
-            store
-                .record_payment(key, U192::from(100u64), U192::from(110u64), &signature(110))
-                .expect("writes"),
-            PaymentWrite::Conflict(Some(_))
-        ));
-        assert_eq!(best(&store, key, 100), Some(100), "a reorg that brings the top-up back");
-    }
-
-    #[test]
-    fn only_the_proofs_of_the_last_deposits_are_kept() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut store = anchored(&dir);
-        let opened = ChannelRecord { deposit: U192::from(10u64), ..channel(1, 10) };
-        let key = opened.key();
-        apply(&mut store, 10, &opened);
-        let deposits = KEPT_DEPOSIT_PROOFS as u64 + 5;
-        for step in 1..=deposits {
-            pay_up_to(&mut store, key, 10 * step, 10 * step);
-            apply(
-                &mut store,
-                10 + step,
-                &ChannelRecord { deposit: U192::from(10 * (step + 1)), ..opened.clone() },
-            );
-        }
-        let kept: i64 = store
-            .connection
-            .query_row("SELECT COUNT(*) FROM deposit_proofs WHERE channel_key = ?1", [key_text(key)], |row| {
-                row.get(0)
-            })
-            .expect("counts");
-        assert_eq!(kept, KEPT_DEPOSIT_PROOFS as i64);
-        assert_eq!(best(&store, key, 10 * deposits), Some(10 * deposits));
-        let oldest_kept = 10 * (deposits - KEPT_DEPOSIT_PROOFS as u64 + 1);
-        assert_eq!(best(&store, key, oldest_kept), Some(oldest_kept));
-        assert_eq!(best(&store, key, oldest_kept - 1), None, "older deposits are forgotten");
     }
 
     /// A file of the second schema (the last before the kept proofs): each channel's last proof
@@ -1506,57 +1099,32 @@ mod tests {
                     .expect("inserts");
             }
         }
-        let mut store = Store::open(&path, identity()).expect("migrates");
-        assert_eq!(best(&store, paid.key(), 100), Some(70));
-        assert_eq!(best(&store, paid.key(), 69), None);
-        assert_eq!(best(&store, unpaid.key(), 100), None);
+        let mut store = SqliteStore::open(&path, identity()).expect("migrates");
+        assert_eq!(best(&mut store, paid.key(), 100), Some(70));
+        assert_eq!(best(&mut store, paid.key(), 69), None);
+        assert_eq!(best(&mut store, unpaid.key(), 100), None);
         // Payments after the migration keep their best proofs as well.
         pay_up_to(&mut store, unpaid.key(), 10, 20);
-        assert_eq!(best(&store, unpaid.key(), 100), Some(20));
-    }
-
-    /// A payment checked against a deposit that a reorg's rollback lowered before it reached the
-    /// store: the compare-and-set refuses it, since a proof above the deposit cannot be claimed
-    /// on chain. Deposits of other lengths in decimal are compared as numbers (9 < 10 < 100).
-    #[test]
-    fn a_payment_above_the_stored_deposit_is_not_recorded() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut store = Store::open(&dir.path().join("state.db"), identity()).expect("opens");
-        let mut record = channel(1, 10);
-        record.deposit = U192::from(10u64);
-        insert(&mut store, &record, 10);
-        let pay = |previous: u64, balance: u64| PaymentToRecord {
-            key: record.key(),
-            previous: U192::from(previous),
-            balance: U192::from(balance),
-            signature: signature(balance),
-        };
-        let writes =
-            store.record_payments(&[pay(0, 9), pay(9, 11), pay(9, 100), pay(9, 10)]).expect("writes");
-        assert_eq!(writes[0], PaymentWrite::Recorded);
-        assert!(matches!(&writes[1], PaymentWrite::Conflict(Some(now)) if now.balance == U192::from(9u64)));
-        assert!(matches!(&writes[2], PaymentWrite::Conflict(Some(_))));
-        assert_eq!(writes[3], PaymentWrite::Recorded);
-        assert_eq!(store.channel(record.key()).expect("reads").map(|c| c.balance), Some(U192::from(10u64)));
+        assert_eq!(best(&mut store, unpaid.key(), 100), Some(20));
     }
 
     #[test]
     fn second_open_of_the_same_file_is_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("state.db");
-        let first = Store::open(&path, identity()).expect("opens");
-        let error = Store::open(&path, identity()).expect_err("locked");
+        let first = SqliteStore::open(&path, identity()).expect("opens");
+        let error = SqliteStore::open(&path, identity()).expect_err("locked");
         assert!(matches!(error, StoreError::Locked { .. }), "{error}");
         assert!(error.to_string().contains("state.db"), "{error}");
         drop(first);
-        Store::open(&path, identity()).expect("free again once the first is dropped");
+        SqliteStore::open(&path, identity()).expect("free again once the first is dropped");
     }
 
     #[test]
     fn commits_never_checkpoint_and_the_background_thread_does() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("state.db");
-        let store = Store::open(&path, identity()).expect("opens");
+        let store = SqliteStore::open(&path, identity()).expect("opens");
         let autocheckpoint: i64 =
             store.connection.pragma_query_value(None, "wal_autocheckpoint", |row| row.get(0)).expect("reads");
         assert_eq!(autocheckpoint, 0);
@@ -1577,9 +1145,9 @@ mod tests {
     fn readable_by_others_is_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("state.db");
-        drop(Store::open(&path, identity()).expect("opens"));
+        drop(SqliteStore::open(&path, identity()).expect("opens"));
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-        let error = Store::open(&path, identity()).expect_err("refused");
+        let error = SqliteStore::open(&path, identity()).expect_err("refused");
         assert!(matches!(error, StoreError::InsecureMode { mode: 0o644, .. }), "{error}");
         assert!(error.to_string().contains("chmod 600"), "{error}");
     }
@@ -1589,10 +1157,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("state.db");
         {
-            let store = Store::open(&path, identity()).expect("opens");
+            let store = SqliteStore::open(&path, identity()).expect("opens");
             store.connection.execute("UPDATE schema_version SET version = 99", []).expect("bumps");
         }
-        let error = Store::open(&path, identity()).expect_err("refused");
+        let error = SqliteStore::open(&path, identity()).expect_err("refused");
         assert!(matches!(error, StoreError::NewerSchema { found: 99, .. }), "{error}");
         assert!(error.to_string().contains("upgrade"), "{error}");
     }
@@ -1601,9 +1169,9 @@ mod tests {
     fn another_identity_is_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("state.db");
-        drop(Store::open(&path, identity()).expect("opens"));
+        drop(SqliteStore::open(&path, identity()).expect("opens"));
         let other = Identity { receiver: Address::repeat_byte(0xab), ..identity() };
-        let error = Store::open(&path, other).expect_err("refused");
+        let error = SqliteStore::open(&path, other).expect_err("refused");
         assert!(matches!(error, StoreError::IdentityMismatch { .. }), "{error}");
         assert!(error.to_string().contains("--state-file"), "{error}");
     }

@@ -68,8 +68,13 @@ pub struct FakeBackend {
 impl FakeBackend {
     pub fn healthy() -> Arc<Self> {
         let backend = Self::default();
-        *backend.health.lock().unwrap() =
-            HealthView { node_reachable: true, receiver_eth_low: false, sync_lag_blocks: 0, caught_up: true };
+        *backend.health.lock().unwrap() = HealthView {
+            node_reachable: true,
+            receiver_eth_low: false,
+            sync_lag_blocks: 0,
+            caught_up: true,
+            leader: true,
+        };
         Arc::new(backend)
     }
 
@@ -152,13 +157,18 @@ impl ChannelBackend for FakeBackend {
         vec![self.view()]
     }
 
-    fn last_proof(&self, request: &SignedStatusRequest) -> Result<LastProof, StatusRefused> {
-        if request.channel != channel_id() {
-            return Err(StatusRefused::Channel(Refusal::NonexistingChannel));
-        }
-        let domain = channel_manager_domain(CHAIN_ID, contract());
-        request.verify(&domain, self.sender(), unix_now()).map_err(StatusRefused::NotAuthorized)?;
-        Ok(self.last())
+    fn last_proof<'a>(
+        &'a self,
+        request: &'a SignedStatusRequest,
+    ) -> BoxFuture<'a, Result<LastProof, StatusRefused>> {
+        Box::pin(async move {
+            if request.channel != channel_id() {
+                return Err(StatusRefused::Channel(Refusal::NonexistingChannel));
+            }
+            let domain = channel_manager_domain(CHAIN_ID, contract());
+            request.verify(&domain, self.sender(), unix_now()).map_err(StatusRefused::NotAuthorized)?;
+            Ok(self.last())
+        })
     }
 
     fn sign_cooperative_close<'a>(
