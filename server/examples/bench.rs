@@ -15,10 +15,14 @@
 //!   send time (so a stall counts against the server, not hidden by the load generator);
 //! - (f) balance-proof verifications per second for the protocol crate alone.
 //!
-//! (c)–(e) run once per `--durability` mode, each on a fresh state file (the channels start
-//! at balance 0 again, so the same pre-signed proofs serve both). Proofs are signed before
-//! the clock starts: client signing is reported apart. Every phase is bounded by a request
-//! count and a time limit; the whole run takes about a minute.
+//! (c)–(e) run once per store, each fresh (the channels start at balance 0 again, so the same
+//! pre-signed proofs serve every store): SQLite in both `--durability` modes, then
+//! PostgreSQL (a throwaway cluster of Debian's `postgresql`, as the tests make it) with one
+//! instance and with two instances on one database, each channel's requests going to one
+//! instance (a keep-alive connection stays on the instance a load balancer chose), alternately.
+//! `--sqlite` skips PostgreSQL. Proofs are signed before the clock starts: client signing is
+//! reported apart. Every phase is bounded by a request count and a time limit; the whole run
+//! takes about two minutes.
 
 // A benchmark reports failures by panicking, like a test.
 #![allow(clippy::unwrap_used)]
@@ -34,13 +38,14 @@ use axum::{routing::get, Router};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::sync::oneshot;
 use uraiden_chain::contracts::{CustomToken, RaidenMicroTransferChannels};
-use uraiden_e2e::TestChain;
+use uraiden_e2e::{postgres::TestPostgres, TestChain};
 use uraiden_protocol::{
     channel_manager_domain, recover_balance_proof_signer, BalanceProof, ChannelId, Eip712Domain,
     LocalSigningKey, PaymentHeaders, ProofSignature, U192,
 };
 use uraiden_server::{
-    ChannelManagerConfig, Durability, Price, Receiver, ReceiverConfig, ReceiverError, Resources,
+    ChannelManagerConfig, DatabaseUrl, Durability, Price, Receiver, ReceiverConfig, ReceiverError, Resources,
+    StoreLocation,
 };
 
 const RECEIVER: usize = 1;
@@ -102,16 +107,25 @@ async fn run() -> anyhow::Result<()> {
     let signed = SEQUENTIAL + CHANNELS as u64 * (PER_CHANNEL + open_loop_per_channel);
     let signing = signing_started.elapsed();
 
+    let mut stores =
+        vec![StoreUnderTest::Sqlite(Durability::ProcessCrash), StoreUnderTest::Sqlite(Durability::PowerLoss)];
+    let postgres = if std::env::args().any(|arg| arg == "--sqlite") {
+        None
+    } else {
+        stores.extend([StoreUnderTest::Postgres { instances: 1 }, StoreUnderTest::Postgres { instances: 2 }]);
+        Some(tokio::task::spawn_blocking(TestPostgres::start).await??)
+    };
+
     let mut rows = Vec::new();
     let mut paid_concurrent = Vec::new();
     let (mut free_concurrent, mut unpaid_concurrent) = (0.0, 0.0);
-    for (run, durability) in [Durability::ProcessCrash, Durability::PowerLoss].into_iter().enumerate() {
-        let server = Server::start(&chain, durability).await?;
+    for (run, store) in stores.into_iter().enumerate() {
+        let server = Server::start(&chain, store, postgres.as_ref(), run).await?;
         let client = reqwest::Client::builder().pool_max_idle_per_host(CHANNELS * 2).build()?;
-        let mode = format!("{durability:?}");
+        let mode = store.label();
         if run == 0 {
-            let free = format!("{}/free", server.url);
-            let unpaid = format!("{}/paid", server.url);
+            let free = format!("{}/free", server.urls[0]);
+            let unpaid = format!("{}/paid", server.urls[0]);
             for workers in [1, CHANNELS] {
                 let url = free.clone();
                 let (row, _) = closed_loop(
@@ -141,13 +155,15 @@ async fn run() -> anyhow::Result<()> {
                 rows.push(row);
             }
         }
-        let paid = format!("{}/paid", server.url);
-        let (url, proofs) = (paid.clone(), Arc::clone(&sequential));
+        let paid: Arc<Vec<String>> = Arc::new(server.urls.iter().map(|url| format!("{url}/paid")).collect());
+        let (url, proofs) = (paid[0].clone(), Arc::clone(&sequential));
         let request: RequestOf = Arc::new(move |_, n| (url.clone(), Some(proofs[n as usize].clone()), 200));
         rows.push(closed_loop("(c) paid, 1 channel", &mode, &client, 1, SEQUENTIAL, request).await.0);
-        let (url, proofs) = (paid.clone(), Arc::clone(&per_channel));
-        let request: RequestOf =
-            Arc::new(move |worker, n| (url.clone(), Some(proofs[worker][n as usize].clone()), 200));
+        // Each channel (worker) on one instance, the channels spread over the instances.
+        let (urls, proofs) = (Arc::clone(&paid), Arc::clone(&per_channel));
+        let request: RequestOf = Arc::new(move |worker, n| {
+            (urls[worker % urls.len()].clone(), Some(proofs[worker][n as usize].clone()), 200)
+        });
         let (row, next) = closed_loop(
             "(d) paid, 64 channels",
             &mode,
@@ -260,15 +276,15 @@ async fn closed_loop(
 async fn open_loop(
     mode: &str,
     client: &reqwest::Client,
-    url: &str,
+    urls: &Arc<Vec<String>>,
     per_channel: &Arc<Vec<Vec<HeaderMap>>>,
     next: &[u64],
 ) -> Row {
     let total = OPEN_LOOP_RATE * OPEN_LOOP_SECONDS;
     let interval = Duration::from_secs(1) / OPEN_LOOP_RATE as u32;
     let runtime = tokio::runtime::Handle::current();
-    let (client, url, per_channel, next) =
-        (client.clone(), url.to_owned(), Arc::clone(per_channel), next.to_vec());
+    let (client, urls, per_channel, next) =
+        (client.clone(), Arc::clone(urls), Arc::clone(per_channel), next.to_vec());
     let started = Instant::now();
     let pacer = std::thread::spawn(move || {
         let mut tasks = Vec::with_capacity(total as usize);
@@ -280,7 +296,7 @@ async fn open_loop(
             let channel = (n % per_channel.len() as u64) as usize;
             let headers =
                 per_channel[channel][(next[channel] + n / per_channel.len() as u64) as usize].clone();
-            let (client, url) = (client.clone(), url.clone());
+            let (client, url) = (client.clone(), urls[channel % urls.len()].clone());
             tasks.push(runtime.spawn(async move {
                 let ok = send(&client, &url, Some(headers)).await == Some(200);
                 // From the scheduled time: a stall of the server delays what follows.
@@ -372,7 +388,7 @@ fn print_report(rows: &[Row]) {
     println!();
     println!(
         "{:<30} {:<13} {:>9} {:>9} {:>10} {:>9} {:>9} {:>8}",
-        "phase", "durability", "in flight", "requests", "req/s", "p50 ms", "p99 ms", "failed"
+        "phase", "store", "in flight", "requests", "req/s", "p50 ms", "p99 ms", "failed"
     );
     for row in rows {
         println!(
@@ -423,26 +439,77 @@ async fn open_channels(chain: &TestChain, count: usize) -> anyhow::Result<Vec<Ch
     Ok(channels)
 }
 
-/// The real server in-process: channel manager, `/paid` (price 1), `/free`, and the
-/// receiver's routes, on 127.0.0.1:0.
+/// What the channels are stored in for one run of (c)–(e).
+#[derive(Clone, Copy, Debug)]
+enum StoreUnderTest {
+    Sqlite(Durability),
+    /// `instances` servers on one PostgreSQL database.
+    Postgres {
+        instances: usize,
+    },
+}
+
+impl StoreUnderTest {
+    fn label(self) -> String {
+        match self {
+            Self::Sqlite(Durability::ProcessCrash) => "sqlite".into(),
+            Self::Sqlite(Durability::PowerLoss) => "sqlite fsync".into(),
+            Self::Postgres { instances } => format!("postgres x{instances}"),
+        }
+    }
+}
+
+/// One serving instance: its stop signal, and its serving task (then its tasks stopping).
+type Running = (oneshot::Sender<()>, tokio::task::JoinHandle<Result<(), ReceiverError>>);
+
+/// The real server in-process (one or more instances): channel manager, `/paid` (price 1),
+/// `/free`, and the receiver's routes, each on 127.0.0.1:0.
 struct Server {
-    url: String,
-    stop: oneshot::Sender<()>,
-    /// Serving, then stopping the channel manager's tasks.
-    serving: tokio::task::JoinHandle<Result<(), ReceiverError>>,
+    urls: Vec<String>,
+    instances: Vec<Running>,
     _dir: tempfile::TempDir,
 }
 
 impl Server {
-    async fn start(chain: &TestChain, durability: Durability) -> anyhow::Result<Self> {
+    async fn start(
+        chain: &TestChain,
+        store: StoreUnderTest,
+        postgres: Option<&TestPostgres>,
+        run: usize,
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
+        let (location, durability, count) = match store {
+            StoreUnderTest::Sqlite(durability) => {
+                (StoreLocation::File(dir.path().join("bench.db")), durability, 1)
+            }
+            StoreUnderTest::Postgres { instances } => {
+                let postgres = postgres.expect("a cluster for the PostgreSQL runs");
+                let url = postgres.create_database(&format!("bench_{run}"))?;
+                (StoreLocation::Database(DatabaseUrl::new(url)), Durability::default(), instances)
+            }
+        };
+        let mut server = Self { urls: Vec::new(), instances: Vec::new(), _dir: dir };
+        for _ in 0..count {
+            let (url, instance) = Self::start_instance(chain, location.clone(), durability).await?;
+            server.urls.push(url);
+            server.instances.push(instance);
+        }
+        Ok(server)
+    }
+
+    async fn start_instance(
+        chain: &TestChain,
+        location: StoreLocation,
+        durability: Durability,
+    ) -> anyhow::Result<(String, (oneshot::Sender<()>, tokio::task::JoinHandle<Result<(), ReceiverError>>))>
+    {
         let deployment = chain.deployment;
         let receiver_key = LocalSigningKey::from_bytes(&chain.key(RECEIVER).to_bytes())?;
         let mut config = ChannelManagerConfig::new(
             chain.provider(chain.key(RECEIVER)),
             receiver_key,
             deployment.channel_manager,
-            dir.path().join("bench.db"),
+            location,
             deployment.deploy_block,
         );
         config.durability = durability;
@@ -456,10 +523,11 @@ impl Server {
                 .route("/paid", get(|| async { "paid" }).route_layer(state.paywall(Price::fixed(1))))
         });
         let receiver = Receiver::start(config).await?;
+        // Every channel known before the clock starts (a follower: once the leader has them).
         let head = alloy::providers::Provider::get_block_number(&chain.provider(chain.key(0))).await?;
         let manager = receiver.manager().expect("a receiver on a chain");
         anyhow::ensure!(
-            manager.wait_for_block(head, Duration::from_secs(30)).await,
+            manager.wait_for_block(head, Duration::from_secs(60)).await,
             "the server did not sync"
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -468,19 +536,21 @@ impl Server {
         let serving = tokio::spawn(receiver.run(listener, async move {
             let _ = stopped.await;
         }));
-        let server = Self { url: format!("http://{address}"), stop, serving, _dir: dir };
+        let url = format!("http://{address}");
         // The paywall answers 502 until the first node health check.
         let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while send(&client, &format!("{}/paid", server.url), None).await != Some(402) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while send(&client, &format!("{url}/paid"), None).await != Some(402) {
             anyhow::ensure!(Instant::now() < deadline, "the paywall never became ready");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Ok(server)
+        Ok((url, (stop, serving)))
     }
 
     async fn stop(self) {
-        let _ = self.stop.send(());
-        let _ = self.serving.await;
+        for (stop, serving) in self.instances {
+            let _ = stop.send(());
+            let _ = serving.await;
+        }
     }
 }
