@@ -766,25 +766,3 @@ fn raw_channel(row: &Row, source: &DatabaseContext) -> Result<RawChannel> {
 fn lost_a_race(error: &postgres::Error) -> bool {
     matches!(error.code(), Some(code) if *code == SqlState::T_R_DEADLOCK_DETECTED || *code == SqlState::T_R_SERIALIZATION_FAILURE)
 }
-
-/// `url` without its password: what messages and logs may show.
-pub(super) fn redacted(url: &str) -> String {
-    let Ok(config) = url.parse::<postgres::Config>() else {
-        return "the PostgreSQL database (its URL does not parse)".to_owned();
-    };
-    let hosts: Vec<String> = config
-        .get_hosts()
-        .iter()
-        .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
-        .map(|(host, port)| match host {
-            postgres::config::Host::Tcp(host) => format!("{host}:{port}"),
-            postgres::config::Host::Unix(path) => format!("{}:{port}", path.display()),
-        })
-        .collect();
-    format!(
-        "postgres://{}@{}/{}",
-        config.get_user().unwrap_or(""),
-        hosts.join(","),
-        config.get_dbname().unwrap_or("")
-    )
-}
