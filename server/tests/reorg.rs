@@ -10,7 +10,6 @@
 
 use std::{
     future::Future,
-    path::PathBuf,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -23,9 +22,12 @@ use alloy::{
 use axum::{body::Bytes, extract::State, response::IntoResponse, routing::post, Router};
 use tempfile::TempDir;
 use tokio::sync::watch;
-use uraiden_e2e::TestChain;
+use uraiden_e2e::{postgres::TestPostgres, TestChain};
 use uraiden_protocol::{ChannelId, LocalSigningKey, PaymentHeaders, Refusal, B256, U192};
-use uraiden_server::{BackgroundTasks, ChannelManager, ChannelManagerConfig, ChannelState, PaymentRejected};
+use uraiden_server::{
+    BackgroundTasks, ChannelManager, ChannelManagerConfig, ChannelState, DatabaseUrl, PaymentRejected,
+    StoreLocation,
+};
 
 const RECEIVER: usize = 1;
 const SENDER: usize = 2;
@@ -33,18 +35,55 @@ const STRANGER: usize = 3;
 const PRICE: u64 = 10;
 const WAIT: Duration = Duration::from_secs(30);
 
+// Each test runs on both databases: an SQLite file, and PostgreSQL (a throwaway cluster), where
+// the rollback of a reorg is the same store contract on other SQL.
+macro_rules! on_every_database {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $name() { super::$name(super::Harness::new(false).await).await })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $name() { super::$name(super::Harness::new(true).await).await })*
+        }
+    };
+}
+
+on_every_database!(
+    a_channel_whose_creation_is_reorged_away_takes_no_more_payments,
+    a_creation_re_mined_at_the_same_height_keeps_the_accepted_payments,
+    a_channel_created_in_a_replacement_block_is_seen_and_usable,
+    an_uncooperative_close_in_a_replacement_block_is_disputed,
+    a_dispute_that_a_reorg_drops_is_sent_again_at_once,
+    a_reorg_deeper_than_the_confirmations_is_rolled_back_and_re_read,
+    a_reorg_deeper_than_the_kept_history_re_reads_from_the_start,
+    payments_are_refused_while_a_reorg_is_reconciled,
+    a_new_channel_is_checked_on_chain_before_it_takes_payments
+);
+
 struct Harness {
     chain: TestChain,
     _dir: TempDir,
-    state_file: PathBuf,
+    store: StoreLocation,
+    _postgres: Option<TestPostgres>,
 }
 
 impl Harness {
-    async fn new() -> Self {
+    /// A chain, and an empty store: an SQLite file, or a PostgreSQL database (`postgres`).
+    async fn new(postgres: bool) -> Self {
         let chain = TestChain::start().await.expect("anvil starts and the contracts deploy");
         let dir = tempfile::tempdir().expect("tempdir");
-        let state_file = dir.path().join("receiver.db");
-        Self { chain, _dir: dir, state_file }
+        if !postgres {
+            let store = StoreLocation::File(dir.path().join("receiver.db"));
+            return Self { chain, _dir: dir, store, _postgres: None };
+        }
+        let cluster = TestPostgres::start().expect("a PostgreSQL cluster starts");
+        let url = cluster.create_database("receiver").expect("creates the database");
+        Self {
+            chain,
+            _dir: dir,
+            store: StoreLocation::Database(DatabaseUrl::new(url)),
+            _postgres: Some(cluster),
+        }
     }
 
     fn key(&self, index: usize) -> LocalSigningKey {
@@ -56,7 +95,7 @@ impl Harness {
             provider,
             self.key(RECEIVER),
             self.chain.deployment.channel_manager,
-            self.state_file.clone(),
+            self.store.clone(),
             self.chain.deployment.deploy_block,
         );
         config.confirmations = confirmations;
@@ -177,9 +216,7 @@ async fn eventually<F: Future<Output = bool>>(what: &str, mut condition: impl Fn
 
 /// The first case: a channel is created and paid in, then a reorg takes the creation
 /// away. The receiver must stop accepting payments on a channel that does not exist.
-#[tokio::test]
-async fn a_channel_whose_creation_is_reorged_away_takes_no_more_payments() {
-    let harness = Harness::new().await;
+async fn a_channel_whose_creation_is_reorged_away_takes_no_more_payments(harness: Harness) {
     let (manager, tasks) = harness.start(1, false).await;
     harness.fund_and_approve(100).await;
     let mark = harness.snapshot().await;
@@ -211,9 +248,7 @@ async fn a_channel_whose_creation_is_reorged_away_takes_no_more_payments() {
 /// The creation is re-mined at the same height in the replacement fork: the channel has the
 /// same key, so the payments accepted before the reorg still count (the proof is kept) and
 /// the sender continues from its last balance.
-#[tokio::test]
-async fn a_creation_re_mined_at_the_same_height_keeps_the_accepted_payments() {
-    let harness = Harness::new().await;
+async fn a_creation_re_mined_at_the_same_height_keeps_the_accepted_payments(harness: Harness) {
     let (manager, tasks) = harness.start(1, false).await;
     harness.fund_and_approve(100).await;
     let mark = harness.snapshot().await;
@@ -254,9 +289,7 @@ async fn a_creation_re_mined_at_the_same_height_keeps_the_accepted_payments() {
 
 /// The second case: the channel is created in a block that replaced one the receiver
 /// had confirmed. It must be seen, and usable.
-#[tokio::test]
-async fn a_channel_created_in_a_replacement_block_is_seen_and_usable() {
-    let harness = Harness::new().await;
+async fn a_channel_created_in_a_replacement_block_is_seen_and_usable(harness: Harness) {
     let (manager, tasks) = harness.start(1, false).await;
     harness.fund_and_approve(100).await;
     harness.synced(&manager).await;
@@ -284,9 +317,7 @@ async fn a_channel_created_in_a_replacement_block_is_seen_and_usable() {
 /// The third case: the sender's `uncooperativeClose(…, 0)` is mined in a replacement
 /// block. The receiver must see it, stop serving and dispute it with its last proof: on chain,
 /// it is paid its full last balance.
-#[tokio::test]
-async fn an_uncooperative_close_in_a_replacement_block_is_disputed() {
-    let harness = Harness::new().await;
+async fn an_uncooperative_close_in_a_replacement_block_is_disputed(harness: Harness) {
     let (manager, tasks) = harness.start(1, true).await;
     harness.fund_and_approve(100).await;
     let channel = harness.create_channel(100).await;
@@ -328,9 +359,7 @@ async fn an_uncooperative_close_in_a_replacement_block_is_disputed() {
 /// The receiver's own dispute is mined, then a reorg drops it while the sender's close stays:
 /// the dispute must go out again at once, not after the delay meant for a transaction that
 /// was merely slow (64 retries, a minute here), or the challenge period can run out on it.
-#[tokio::test]
-async fn a_dispute_that_a_reorg_drops_is_sent_again_at_once() {
-    let harness = Harness::new().await;
+async fn a_dispute_that_a_reorg_drops_is_sent_again_at_once(harness: Harness) {
     let receiver_provider = harness.chain.provider(harness.chain.key(RECEIVER));
     let mut config = harness.config(receiver_provider, 1, true);
     // 100 ms polls: a resend after 64 retries of 10 polls would take 64 s.
@@ -403,9 +432,7 @@ async fn a_dispute_that_a_reorg_drops_is_sent_again_at_once() {
 /// A reorg deeper than `--confirmations` (2 here, the reorg replaces 6 blocks): a confirmed
 /// top-up is undone, so the deposit goes back and payments above it are refused; the
 /// payments accepted meanwhile stay recorded.
-#[tokio::test]
-async fn a_reorg_deeper_than_the_confirmations_is_rolled_back_and_re_read() {
-    let harness = Harness::new().await;
+async fn a_reorg_deeper_than_the_confirmations_is_rolled_back_and_re_read(harness: Harness) {
     let (manager, tasks) = harness.start(2, false).await;
     harness.fund_and_approve(100).await;
     let channel = harness.create_channel(100).await;
@@ -450,9 +477,7 @@ async fn a_reorg_deeper_than_the_confirmations_is_rolled_back_and_re_read() {
 
 /// A reorg deeper than the block history the receiver keeps: it cannot find the fork point,
 /// so it re-reads the contract's history from the start block.
-#[tokio::test]
-async fn a_reorg_deeper_than_the_kept_history_re_reads_from_the_start() {
-    let harness = Harness::new().await;
+async fn a_reorg_deeper_than_the_kept_history_re_reads_from_the_start(harness: Harness) {
     let (manager, tasks) = harness.start(1, false).await;
     harness.fund_and_approve(100).await;
     let mark = harness.snapshot().await;
@@ -575,9 +600,7 @@ async fn forward(State(relay): State<Relay>, body: Bytes) -> impl IntoResponse {
 /// Between noticing a reorg and having re-read the new blocks, the receiver's view of the
 /// channels is not the chain's: payments are refused with `Unavailable` (a 502), and taken
 /// again once the new blocks are read.
-#[tokio::test]
-async fn payments_are_refused_while_a_reorg_is_reconciled() {
-    let harness = Harness::new().await;
+async fn payments_are_refused_while_a_reorg_is_reconciled(harness: Harness) {
     let (relay, url) = Relay::start(harness.chain.anvil.endpoint()).await;
     let (manager, tasks) = harness.start_with(harness.config(relay.provider(&url, &harness), 1, false)).await;
     harness.fund_and_approve(100).await;
@@ -617,9 +640,7 @@ async fn payments_are_refused_while_a_reorg_is_reconciled() {
 /// the creation's log, then a reorg took the creation away before that read: the contract
 /// has no such channel, so nothing of those blocks is applied and payments wait for the next
 /// poll, which finds the reorg. Without the read, the channel would take payments until then.
-#[tokio::test]
-async fn a_new_channel_is_checked_on_chain_before_it_takes_payments() {
-    let harness = Harness::new().await;
+async fn a_new_channel_is_checked_on_chain_before_it_takes_payments(harness: Harness) {
     let (relay, url) = Relay::start(harness.chain.anvil.endpoint()).await;
     let mut config = harness.config(relay.provider(&url, &harness), 1, false);
     // No balance reads after the first: the only calls to the contracts are the sync's.

@@ -97,7 +97,7 @@ const RACE_RETRIES: usize = 3;
 /// A PostgreSQL database, connected, migrated and checked to belong to this receiver. Not
 /// `Sync`: callers share it behind a mutex and use it from blocking threads.
 pub struct PostgresStore {
-    client: Client,
+    client: OffRuntimeClient,
     source: DatabaseContext,
     identity: Identity,
 }
@@ -117,7 +117,8 @@ impl PostgresStore {
     /// identity.
     pub fn open(url: &DatabaseUrl, identity: Identity) -> Result<Self> {
         let source = DatabaseContext { name: url.to_string(), receiver: identity.receiver };
-        let client = Client::connect(url.expose(), NoTls).map_err(|e| source.postgres(e))?;
+        let client =
+            OffRuntimeClient(Some(Client::connect(url.expose(), NoTls).map_err(|e| source.postgres(e))?));
         let mut store = Self { client, source, identity };
         store.migrate()?;
         store.check_identity()?;
@@ -354,6 +355,37 @@ impl PostgresStore {
     }
 }
 
+/// A client whose drop runs off the async runtime: dropping a `postgres::Client` closes the
+/// connection by blocking on the client's own runtime, which panics on a thread that drives
+/// async tasks, where the channel manager's last handle may well be dropped.
+struct OffRuntimeClient(Option<Client>);
+
+impl std::ops::Deref for OffRuntimeClient {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        self.0.as_ref().expect("the client is taken only when dropped")
+    }
+}
+
+impl std::ops::DerefMut for OffRuntimeClient {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.0.as_mut().expect("the client is taken only when dropped")
+    }
+}
+
+impl Drop for OffRuntimeClient {
+    fn drop(&mut self) {
+        if let Some(client) = self.0.take() {
+            // Joined: the connection is closed when the store is gone.
+            let _ = std::thread::Builder::new()
+                .name("uraiden-pg-close".into())
+                .spawn(move || drop(client))
+                .map(|closing| closing.join());
+        }
+    }
+}
+
 impl ChannelStore for PostgresStore {
     fn identity(&self) -> Identity {
         self.identity
@@ -376,7 +408,7 @@ impl ChannelStore for PostgresStore {
     }
 
     fn channel(&mut self, key: ChannelKey) -> Result<Option<ChannelRecord>> {
-        read_channel(&mut self.client, key, &self.source, OnChain::Yes)
+        read_channel(&mut *self.client, key, &self.source, OnChain::Yes)
     }
 
     fn channels_changed_since(&mut self, since: u64) -> Result<Vec<(ChannelRecord, bool)>> {
