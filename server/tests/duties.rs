@@ -11,13 +11,13 @@ use std::{
 
 use alloy::{consensus::Transaction as _, primitives::U256, providers::Provider};
 use tempfile::TempDir;
-use uraiden_e2e::{ChannelManagerInstance, TestChain};
+use uraiden_e2e::{postgres::TestPostgres, ChannelManagerInstance, TestChain};
 use uraiden_protocol::{
     request_deadline, Address, ChannelId, LocalSigningKey, PaymentHeaders, Refusal, SignedCloseRequest, U192,
 };
 use uraiden_server::{
-    BackgroundTasks, ChannelManager, ChannelManagerConfig, ChannelState, CloseOutcome, PaymentRejected,
-    WithdrawOutcome,
+    BackgroundTasks, ChannelManager, ChannelManagerConfig, ChannelState, CloseOutcome, DatabaseUrl,
+    PaymentRejected, StoreLocation, WithdrawOutcome,
 };
 
 const RECEIVER: usize = 1;
@@ -26,18 +26,55 @@ const OTHER_SENDER: usize = 3;
 const PRICE: u64 = 10;
 const WAIT: Duration = Duration::from_secs(30);
 
+// Each test but the CLI's (which works on the state file) runs on both databases: an SQLite
+// file, and PostgreSQL (a throwaway cluster), where the duties are the lease holder's.
+macro_rules! on_every_database {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $name() { super::$name(super::Harness::new(false).await).await })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $name() { super::$name(super::Harness::new(true).await).await })*
+        }
+    };
+}
+
+on_every_database!(
+    withdrawing_takes_the_earned_balance_and_the_sync_agrees,
+    the_withdraw_threshold_collects_in_the_background,
+    a_dispute_without_eth_waits_as_close_pending_and_lands_once_funded,
+    a_lost_dispute_transaction_does_not_hold_up_the_next_dispute,
+    a_dispute_unmined_past_the_receipt_timeout_keeps_its_nonce_and_the_next_dispute_lands,
+    a_dispute_pending_across_a_restart_is_replaced_at_its_nonce,
+    close_all_closes_paid_channels_and_leaves_unpaid_ones,
+    a_close_signed_channel_the_sender_leaves_is_closed_by_the_receiver,
+    the_operator_api_withdraws_and_closes_all
+);
+
 struct Harness {
     chain: TestChain,
-    _dir: TempDir,
-    state_file: PathBuf,
+    dir: TempDir,
+    store: StoreLocation,
+    _postgres: Option<TestPostgres>,
 }
 
 impl Harness {
-    async fn new() -> Self {
+    /// A chain, and an empty store: an SQLite file, or a PostgreSQL database (`postgres`).
+    async fn new(postgres: bool) -> Self {
         let chain = TestChain::start().await.expect("anvil starts and the contracts deploy");
         let dir = tempfile::tempdir().expect("tempdir");
-        let state_file = dir.path().join("receiver.db");
-        Self { chain, _dir: dir, state_file }
+        if !postgres {
+            let store = StoreLocation::File(dir.path().join("receiver.db"));
+            return Self { chain, dir, store, _postgres: None };
+        }
+        let cluster = TestPostgres::start().expect("a PostgreSQL cluster starts");
+        let url = cluster.create_database("receiver").expect("creates the database");
+        Self { chain, dir, store: StoreLocation::Database(DatabaseUrl::new(url)), _postgres: Some(cluster) }
+    }
+
+    /// The SQLite state file (the CLI's tests).
+    fn state_file(&self) -> PathBuf {
+        self.dir.path().join("receiver.db")
     }
 
     fn key(&self, index: usize) -> LocalSigningKey {
@@ -49,7 +86,7 @@ impl Harness {
             self.chain.provider(self.chain.key(RECEIVER)),
             self.key(RECEIVER),
             self.chain.deployment.channel_manager,
-            self.state_file.clone(),
+            self.store.clone(),
             self.chain.deployment.deploy_block,
         );
         // anvil mines only on transactions and never reorgs: mined is enough.
@@ -204,9 +241,7 @@ async fn eventually<F: Future<Output = bool>>(what: &str, mut condition: impl Fn
     }
 }
 
-#[tokio::test]
-async fn withdrawing_takes_the_earned_balance_and_the_sync_agrees() {
-    let harness = Harness::new().await;
+async fn withdrawing_takes_the_earned_balance_and_the_sync_agrees(harness: Harness) {
     let mut config = harness.config();
     config.on_chain_duties = false;
     let (manager, tasks) = harness.start(config).await;
@@ -266,9 +301,7 @@ async fn withdrawing_takes_the_earned_balance_and_the_sync_agrees() {
     tasks.shutdown().await;
 }
 
-#[tokio::test]
-async fn the_withdraw_threshold_collects_in_the_background() {
-    let harness = Harness::new().await;
+async fn the_withdraw_threshold_collects_in_the_background(harness: Harness) {
     let mut config = harness.config();
     config.withdraw_threshold = Some(U192::from(30u64));
     let (manager, tasks) = harness.start(config).await;
@@ -304,9 +337,7 @@ async fn the_withdraw_threshold_collects_in_the_background() {
 /// The receiver has no ETH when the sender cheats: the dispute waits as close_pending (and
 /// the health says why), then lands once the operator funds the receiver, within the
 /// challenge period and for the full proven balance.
-#[tokio::test]
-async fn a_dispute_without_eth_waits_as_close_pending_and_lands_once_funded() {
-    let harness = Harness::new().await;
+async fn a_dispute_without_eth_waits_as_close_pending_and_lands_once_funded(harness: Harness) {
     let (manager, tasks) = harness.start(harness.config()).await;
     let channel = harness.open_channel(SENDER, 100).await;
     harness.synced(&manager).await;
@@ -341,9 +372,7 @@ async fn a_dispute_without_eth_waits_as_close_pending_and_lands_once_funded() {
 /// it is mined (the node forgets it, so no receipt will ever come); the dispute of the second
 /// must not wait behind that receipt, nor behind the gap the lost one leaves at its nonce:
 /// the first is sent again at once, and both land, for the full proven balances.
-#[tokio::test]
-async fn a_lost_dispute_transaction_does_not_hold_up_the_next_dispute() {
-    let harness = Harness::new().await;
+async fn a_lost_dispute_transaction_does_not_hold_up_the_next_dispute(harness: Harness) {
     let (manager, tasks) = harness.start(harness.config()).await;
     let first = harness.open_channel(SENDER, 100).await;
     let second = harness.open_channel(OTHER_SENDER, 100).await;
@@ -387,9 +416,9 @@ async fn a_lost_dispute_transaction_does_not_hold_up_the_next_dispute() {
 /// every later transaction, the next dispute included, would queue behind a nonce nothing
 /// raises any more. Once blocks come again, both disputes land with one transaction each:
 /// no nonce skipped, none reverted.
-#[tokio::test]
-async fn a_dispute_unmined_past_the_receipt_timeout_keeps_its_nonce_and_the_next_dispute_lands() {
-    let harness = Harness::new().await;
+async fn a_dispute_unmined_past_the_receipt_timeout_keeps_its_nonce_and_the_next_dispute_lands(
+    harness: Harness,
+) {
     let mut config = harness.config();
     // Sent again every 200 ms: the health reports it after the first time, and the fee
     // cap (4 times the estimate, which stays put without blocks) leaves room for ten more.
@@ -472,9 +501,7 @@ async fn a_dispute_unmined_past_the_receipt_timeout_keeps_its_nonce_and_the_next
 /// send the dispute again at that nonce (nothing else raises the one left there) rather than
 /// at the next one, behind it: a second close of the channel, which would revert once the
 /// first is mined.
-#[tokio::test]
-async fn a_dispute_pending_across_a_restart_is_replaced_at_its_nonce() {
-    let harness = Harness::new().await;
+async fn a_dispute_pending_across_a_restart_is_replaced_at_its_nonce(harness: Harness) {
     let mut config = harness.config();
     config.resend_unmined_after_polls = 10;
     let (manager, tasks) = harness.start(config).await;
@@ -533,9 +560,7 @@ async fn a_dispute_pending_across_a_restart_is_replaced_at_its_nonce() {
     tasks.shutdown().await;
 }
 
-#[tokio::test]
-async fn close_all_closes_paid_channels_and_leaves_unpaid_ones() {
-    let harness = Harness::new().await;
+async fn close_all_closes_paid_channels_and_leaves_unpaid_ones(harness: Harness) {
     let mut config = harness.config();
     config.on_chain_duties = false;
     let (manager, tasks) = harness.start(config).await;
@@ -569,7 +594,7 @@ async fn close_all_closes_paid_channels_and_leaves_unpaid_ones() {
 #[tokio::test]
 async fn the_gas_price_option_applies_to_the_receivers_transactions() {
     const GAS_PRICE: u128 = 3_000_000_000;
-    let harness = Harness::new().await;
+    let harness = Harness::new(false).await;
     let mut config = harness.config();
     config.on_chain_duties = false;
     config.gas_price = Some(GAS_PRICE);
@@ -598,9 +623,7 @@ async fn the_gas_price_option_applies_to_the_receivers_transactions() {
     tasks.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_close_signed_channel_the_sender_leaves_is_closed_by_the_receiver() {
-    let harness = Harness::new().await;
+async fn a_close_signed_channel_the_sender_leaves_is_closed_by_the_receiver(harness: Harness) {
     let mut config = harness.config();
     config.close_signed_timeout = Some(5);
     let (manager, tasks) = harness.start(config).await;
@@ -628,14 +651,12 @@ async fn a_close_signed_channel_the_sender_leaves_is_closed_by_the_receiver() {
 }
 
 /// The operator's routes on the running server: bearer token required, per-channel answers.
-#[tokio::test]
-async fn the_operator_api_withdraws_and_closes_all() {
+async fn the_operator_api_withdraws_and_closes_all(harness: Harness) {
     use axum::{body::Body, http::Request};
     use http_body_util::BodyExt;
     use tower::ServiceExt;
     use uraiden_server::{app, ApiToken, AppState, Gateway, HttpOptions};
 
-    let harness = Harness::new().await;
     let mut config = harness.config();
     config.on_chain_duties = false;
     let (manager, tasks) = harness.start(config).await;
@@ -711,7 +732,7 @@ async fn the_cli_commands_wait_for_the_state_file_and_then_collect() {
     use std::os::unix::fs::PermissionsExt;
     use uraiden_server::Cli;
 
-    let harness = Harness::new().await;
+    let harness = Harness::new(false).await;
     let mut config = harness.config();
     config.on_chain_duties = false;
     let (manager, tasks) = harness.start(config).await;
@@ -719,7 +740,7 @@ async fn the_cli_commands_wait_for_the_state_file_and_then_collect() {
     harness.synced(&manager).await;
     harness.pay_up_to(&manager, SENDER, channel, 0, 30).await;
 
-    let key_file = harness._dir.path().join("receiver.key");
+    let key_file = harness.dir.path().join("receiver.key");
     std::fs::write(&key_file, harness.chain.key(RECEIVER).to_bytes().to_string()).expect("key file");
     std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     let command = |subcommand: &[&str]| {
@@ -732,7 +753,7 @@ async fn the_cli_commands_wait_for_the_state_file_and_then_collect() {
             "--channel-manager-address".into(),
             harness.chain.deployment.channel_manager.to_string(),
             "--state-file".into(),
-            harness.state_file.display().to_string(),
+            harness.state_file().display().to_string(),
             "--poll-interval-ms".into(),
             "50".into(),
         ];
