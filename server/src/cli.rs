@@ -75,7 +75,8 @@ pub struct ReceiverArgs {
     #[arg(long, env = "URAIDEN_STATE_FILE", global = true)]
     pub state_file: Option<PathBuf>,
     /// PostgreSQL database holding the channels and their last proofs, instead of
-    /// --state-file: `postgres://user:password@host:port/database`. Several instances with the
+    /// --state-file: `postgres://user:password@host:port/database` (prefer the environment
+    /// variable: command lines are visible to every local user). Several instances with the
     /// same key and contract may share it. The schema is created and migrated by the server.
     #[arg(
         long,
@@ -187,8 +188,9 @@ pub struct MigrateArgs {
     /// The SQLite state file to move (it is left as it was).
     #[arg(long)]
     pub from: PathBuf,
-    /// The PostgreSQL database to move it into: postgres://user:password@host:port/database.
-    #[arg(long, hide_env_values = true)]
+    /// The PostgreSQL database to move it into: postgres://user:password@host:port/database
+    /// (prefer the environment variable: command lines are visible to every local user).
+    #[arg(long, env = "URAIDEN_DATABASE_URL", hide_env_values = true)]
     pub to: String,
 }
 

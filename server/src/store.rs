@@ -55,8 +55,8 @@ pub use self::{
     lease::Leadership,
     migrate::{migrate_to_postgres, Migrated},
     model::{
-        BlockRef, ChannelRecord, ChannelState, CloseRequest, DatabaseUrl, Identity, PaymentToRecord,
-        PaymentWrite, StoreLocation, KEPT_BLOCKS,
+        BlockRef, ChangeCursor, ChannelRecord, ChannelState, CloseRequest, DatabaseUrl, Identity,
+        PaymentToRecord, PaymentWrite, StoreLocation, KEPT_BLOCKS,
     },
     postgres::{PostgresStore, POSTGRES_SCHEMA_VERSION},
     sqlite::{Durability, SqliteStore, SCHEMA_VERSION},

@@ -51,7 +51,7 @@ use uraiden_protocol::{Address, B256, U192};
 use super::duties::OnChainDuties;
 use crate::{
     channels::{ChainEvent, ChainEventKind, ChannelManager, ChannelManagerConfig},
-    store::{BlockRef, StoreError, KEPT_BLOCKS},
+    store::{BlockRef, ChangeCursor, StoreError, KEPT_BLOCKS},
 };
 
 /// Decodes one log of the channel manager; `None` for logs of other events.
@@ -168,7 +168,7 @@ pub(crate) async fn follow_chain(
     // With a shared database: whether this instance led at the last tick, and where its
     // reading of the others' writes resumes.
     let mut led = false;
-    let mut read_since = 0;
+    let mut read_from = ChangeCursor::START;
     loop {
         tokio::select! {
             () = cancel.cancelled() => return,
@@ -179,9 +179,9 @@ pub(crate) async fn follow_chain(
             // changes); a new leader reads it all once, then follows the chain from the sync
             // head the last leader left.
             let leading = manager.is_leader();
-            let since = if leading && !led { 0 } else { read_since };
-            match manager.refresh_from_store(since, !leading).await {
-                Ok(started) => read_since = started,
+            let from = if leading && !led { ChangeCursor::START } else { read_from };
+            match manager.refresh_from_store(from, !leading).await {
+                Ok(next) => read_from = next,
                 Err(error) => {
                     tracing::warn!(%error, "reading the shared database failed; retrying at the next poll");
                     continue;

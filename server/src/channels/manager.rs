@@ -39,7 +39,7 @@ use std::{
         atomic::{AtomicBool, Ordering},
         Arc, Mutex, MutexGuard,
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use alloy::providers::{DynProvider, Provider};
@@ -57,8 +57,8 @@ use super::{
     writer::{PaymentWriter, WriterStopped},
 };
 use crate::store::{
-    leadership_for, open_store, BlockRef, ChannelRecord, ChannelState, ChannelStore, CloseRequest,
-    Durability, Identity, Leadership, PaymentToRecord, PaymentWrite, StoreError, StoreLocation,
+    leadership_for, open_store, BlockRef, ChangeCursor, ChannelRecord, ChannelState, ChannelStore,
+    CloseRequest, Durability, Identity, Leadership, PaymentToRecord, PaymentWrite, StoreError, StoreLocation,
 };
 
 /// The outcome of one payment in the payment writer: `Ok` once durable.
@@ -335,6 +335,9 @@ pub(crate) struct Shared {
     /// Whether this instance follows the chain and performs the duties (always, with a file;
     /// while it holds the lease, with a database other instances share).
     leadership: Leadership,
+    /// Re-reads of channels that anyone may cause (unknown or unconfirmed channels, status and
+    /// close requests before their signature is checked), bounded.
+    second_looks: Mutex<SecondLooks>,
     /// std Mutex: held for a few map operations at a time, never across an `.await`.
     view: Mutex<View>,
     health: Mutex<NodeHealth>,
@@ -432,6 +435,7 @@ impl ChannelManager {
                 store: Mutex::new(store),
                 payments,
                 leadership,
+                second_looks: Mutex::new(SecondLooks::default()),
                 view: Mutex::new(view),
                 health: Mutex::new(NodeHealth::default()),
                 caught_up: AtomicBool::new(false),
@@ -525,7 +529,12 @@ impl ChannelManager {
             decide_payment(&self.standing(key), || *recovered.get_or_insert_with(recover), balance, price)
                 .map(|open| open.balance);
         if let Err(refusal) = decision {
-            if self.shared.leadership.is_shared() && another_instance_may_change(refusal) {
+            let anyone_may_ask =
+                matches!(refusal, Refusal::NonexistingChannel | Refusal::InsufficientConfirmations);
+            if self.shared.leadership.is_shared()
+                && another_instance_may_change(refusal)
+                && (!anyone_may_ask || self.shared.second_looks().allow(key, Instant::now()))
+            {
                 // The view is a cache of a database other instances write and the leader
                 // updates from the chain: the channel as it is now decides.
                 self.refresh_channel(key).await.map_err(|error| {
@@ -585,7 +594,8 @@ impl ChannelManager {
     /// With a shared database, reads the channel again before answering for it: another
     /// instance may have taken a payment on it since. A failed read leaves memory as it is.
     async fn second_look(&self, key: ChannelKey) {
-        if self.is_shared() {
+        // Asked before any signature is checked: bounded like the refusals of unknown channels.
+        if self.is_shared() && self.shared.second_looks().allow(key, Instant::now()) {
             if let Err(error) = self.refresh_channel(key).await {
                 tracing::warn!(%error, "re-reading a channel failed; answering from memory");
             }
@@ -609,18 +619,20 @@ impl ChannelManager {
         .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))
     }
 
-    /// Brings memory up to the store for the channels written at or after `since` (unix
-    /// seconds; 0: all) and the sync head: how an instance follows what the leader and the
-    /// other instances write to a shared database. A follower (`follower`) takes payments
-    /// once the leader has followed the chain; a leader, only once it has caught up itself.
-    /// Returns when this read started, the `since` of the next one.
-    pub(crate) async fn refresh_from_store(&self, since: u64, follower: bool) -> Result<u64, StoreError> {
+    /// Brings memory up to the store for the channels written since `cursor`
+    /// ([`ChangeCursor::START`]: all) and the sync head: how an instance follows what the
+    /// leader and the other instances write to a shared database. A follower (`follower`)
+    /// takes payments once the leader has followed the chain; a leader, only once it has caught
+    /// up itself. Returns the cursor of the next read.
+    pub(crate) async fn refresh_from_store(
+        &self,
+        cursor: ChangeCursor,
+        follower: bool,
+    ) -> Result<ChangeCursor, StoreError> {
         let shared = Arc::clone(&self.shared);
-        let (started, head) = tokio::task::spawn_blocking(move || {
-            // A second of overlap: a write in the same second as this read is read again.
-            let started = crate::store::unix_now().saturating_sub(1);
+        let (next, head) = tokio::task::spawn_blocking(move || {
             let mut store = shared.store();
-            let changed = store.channels_changed_since(since)?;
+            let (changed, next) = store.channels_changed_since(cursor)?;
             let head = store.sync_head()?;
             let mut view = shared.view();
             for (record, on_chain) in changed {
@@ -633,7 +645,7 @@ impl ChannelManager {
                 }
             }
             view.sync_head = head;
-            Ok::<_, StoreError>((started, head))
+            Ok::<_, StoreError>((next, head))
         })
         .await
         .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))?;
@@ -645,7 +657,7 @@ impl ChannelManager {
             });
             self.shared.caught_up.store(true, Ordering::Release);
         }
-        Ok(started)
+        Ok(next)
     }
 
     /// The channel's last accepted proof, for a fresh status request by its sender or signer
@@ -953,11 +965,14 @@ impl ChannelManager {
         tokio::task::spawn_blocking(move || {
             let mut store = shared.store();
             store.set_state(key, state)?;
-            if let Some(record) = shared.view().channels.get_mut(&key) {
-                if record.state != ChannelState::Settled {
-                    record.state = state;
-                }
-            }
+            // Read back: with a shared database, other instances' payments up to the state
+            // change are in it, and what follows (a close with the final balance) needs them.
+            let now = store.channel(key)?;
+            let mut view = shared.view();
+            match now {
+                Some(record) => view.channels.insert(key, record),
+                None => view.channels.remove(&key),
+            };
             Ok(())
         })
         .await
@@ -974,6 +989,10 @@ impl Shared {
 
     fn store(&self) -> MutexGuard<'_, Box<dyn ChannelStore>> {
         self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn second_looks(&self) -> MutexGuard<'_, SecondLooks> {
+        self.second_looks.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn health(&self) -> MutexGuard<'_, NodeHealth> {
@@ -1133,6 +1152,41 @@ fn conflict_refusal(payment: &PaymentToRecord, now: Option<&ChannelRecord>) -> P
     let refusal =
         decide_payment(&standing, || signer, payment.balance, price).err().unwrap_or(Refusal::InvalidAmount);
     PaymentRejected::Refused { refusal }
+}
+
+/// How often one channel may be read again on a request that anyone can send.
+const SECOND_LOOK_PAUSE: Duration = Duration::from_secs(1);
+/// How many such re-reads an instance makes per second in all (a flood of made-up channels
+/// would otherwise turn each request into a database read on the store's one connection).
+const SECOND_LOOKS_PER_SECOND: u32 = 20;
+
+/// The budget of re-reads that anyone may cause.
+#[derive(Debug, Default)]
+struct SecondLooks {
+    /// When each channel was last read again (forgotten after [`SECOND_LOOK_PAUSE`]).
+    recent: HashMap<ChannelKey, Instant>,
+    /// The current second, and the re-reads made in it.
+    window: Option<Instant>,
+    in_window: u32,
+}
+
+impl SecondLooks {
+    /// Whether `key` may be read again now; counts it if so.
+    fn allow(&mut self, key: ChannelKey, now: Instant) -> bool {
+        if self.window.is_none_or(|start| now.duration_since(start) >= Duration::from_secs(1)) {
+            self.window = Some(now);
+            self.in_window = 0;
+            self.recent.retain(|_, at| now.duration_since(*at) < SECOND_LOOK_PAUSE);
+        }
+        if self.in_window >= SECOND_LOOKS_PER_SECOND
+            || self.recent.get(&key).is_some_and(|at| now.duration_since(*at) < SECOND_LOOK_PAUSE)
+        {
+            return false;
+        }
+        self.in_window += 1;
+        self.recent.insert(key, now);
+        true
+    }
 }
 
 /// Whether a refusal is for a reason another instance or the chain may have changed since this

@@ -6,7 +6,7 @@ use uraiden_protocol::{ChannelKey, ProofSignature, U192};
 
 use super::{
     error::Result,
-    model::{BlockRef, ChannelRecord, ChannelState, Identity, PaymentToRecord, PaymentWrite},
+    model::{BlockRef, ChangeCursor, ChannelRecord, ChannelState, Identity, PaymentToRecord, PaymentWrite},
 };
 
 /// The receiver's durable state: its channels, the last accepted proof of each (and the best
@@ -24,10 +24,14 @@ pub trait ChannelStore: Send + std::fmt::Debug {
     /// One channel on chain, by key.
     fn channel(&mut self, key: ChannelKey) -> Result<Option<ChannelRecord>>;
 
-    /// The channels written at or after `since` (unix seconds), each with whether it is on
-    /// chain (a rollback may have taken it off): how an instance that does not follow the
-    /// chain keeps its view of a shared database current.
-    fn channels_changed_since(&mut self, since: u64) -> Result<Vec<(ChannelRecord, bool)>>;
+    /// The channels written since `cursor` was handed out (from [`ChangeCursor::START`]: all),
+    /// each with whether it is on chain (a rollback may have taken it off), and the cursor to
+    /// read on from: how an instance keeps its view of a shared database current. A write
+    /// committed after this read is in the next one, however long its transaction took.
+    fn channels_changed_since(
+        &mut self,
+        cursor: ChangeCursor,
+    ) -> Result<(Vec<(ChannelRecord, bool)>, ChangeCursor)>;
 
     /// The blocks whose hashes the store keeps (at most
     /// [`KEPT_BLOCKS`](super::model::KEPT_BLOCKS) below the sync head, the sync head

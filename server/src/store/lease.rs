@@ -2,8 +2,9 @@
 //! file there is one instance (the file is locked), and it always leads. With PostgreSQL the
 //! leader holds a session-level advisory lock on a connection of its own: when the instance
 //! dies, PostgreSQL ends its session and releases the lock, and another instance, trying every
-//! [`LEASE_RETRY`], takes it over. An instance that loses its lease connection stops leading at
-//! once, before trying again.
+//! [`LEASE_RETRY`], takes it over, and starts leading [`LEASE_SETTLE`] later: by then an old
+//! leader whose lease connection broke has noticed (it checks every [`LEASE_RETRY`], and a dead
+//! server within the connection's TCP bounds) and stopped, so two instances never lead at once.
 
 use std::{
     sync::{
@@ -11,15 +12,19 @@ use std::{
         mpsc, Arc,
     },
     thread::JoinHandle,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
-use postgres::{Client, NoTls};
+use postgres::Client;
 
-use super::model::DatabaseUrl;
+use super::{model::DatabaseUrl, postgres::connect};
 
 /// How often a follower tries to take the lease, and the leader checks that it still holds it.
 pub const LEASE_RETRY: Duration = Duration::from_secs(1);
+
+/// How long a new holder of the lease waits before leading: more than two of the old leader's
+/// checks.
+pub const LEASE_SETTLE: Duration = Duration::from_millis(2_500);
 
 /// The advisory lock key of the lease (per database: one receiver per database).
 const LEASE_LOCK: i64 = 0x7572_6169_6465_6e02; // "uraiden" + 2
@@ -79,9 +84,11 @@ impl Drop for Leadership {
 /// counts it) and stops leading before the next try. Ends when the [`Leadership`] is dropped.
 fn hold_lease(url: &DatabaseUrl, leading: &AtomicBool, stopped: &mpsc::Receiver<()>) {
     let mut connection: Option<Client> = None;
+    // Since when this instance holds the lock (it leads once it has held it LEASE_SETTLE).
+    let mut held_since: Option<Instant> = None;
     loop {
         let held = match connection.as_mut() {
-            None => match Client::connect(url.expose(), NoTls) {
+            None => match connect(url) {
                 Ok(client) => {
                     connection = Some(client);
                     continue;
@@ -92,7 +99,7 @@ fn hold_lease(url: &DatabaseUrl, leading: &AtomicBool, stopped: &mpsc::Receiver<
                 }
             },
             Some(client) => {
-                let check = if leading.load(Ordering::Acquire) {
+                let check = if held_since.is_some() {
                     client.simple_query("SELECT 1").map(|_| true)
                 } else {
                     client.query_one("SELECT pg_try_advisory_lock($1)", &[&LEASE_LOCK]).map(|row| row.get(0))
@@ -107,10 +114,12 @@ fn hold_lease(url: &DatabaseUrl, leading: &AtomicBool, stopped: &mpsc::Receiver<
                 }
             }
         };
-        let was = leading.swap(held, Ordering::AcqRel);
-        if held && !was {
+        held_since = if held { Some(held_since.unwrap_or_else(Instant::now)) } else { None };
+        let lead = held_since.is_some_and(|since| since.elapsed() >= LEASE_SETTLE);
+        let was = leading.swap(lead, Ordering::AcqRel);
+        if lead && !was {
             tracing::info!(database = %url, "this instance now leads: it follows the chain and performs the duties");
-        } else if was && !held {
+        } else if was && !lead {
             tracing::warn!(database = %url, "this instance lost the lease: another one may lead now");
             connection = None;
         }

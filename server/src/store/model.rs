@@ -193,6 +193,16 @@ pub(crate) fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_secs()).unwrap_or(0)
 }
 
+/// Where a reading of a store's changes resumes ([`ChannelStore::channels_changed_since`](super::ChannelStore::channels_changed_since));
+/// what it counts is the store's own business.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChangeCursor(pub(super) u64);
+
+impl ChangeCursor {
+    /// Before every change.
+    pub const START: Self = Self(0);
+}
+
 /// Where the receiver's state lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreLocation {

@@ -8,6 +8,8 @@
 //! `column::text`), so that rows parse exactly as SQLite's do (see `rows`). A commit returns
 //! once PostgreSQL has flushed it (`synchronous_commit` is left at its default, `on`).
 
+use std::time::Duration;
+
 use postgres::{error::SqlState, Client, NoTls, Row, Transaction};
 use uraiden_protocol::{Address, ChannelKey, ProofSignature, U192};
 
@@ -15,8 +17,8 @@ use super::{
     channel_store::{ChainBatch, ChannelStore},
     error::{Result, StoreError, StoreName},
     model::{
-        unix_now, BlockRef, ChannelRecord, ChannelState, DatabaseUrl, Identity, PaymentToRecord,
-        PaymentWrite, KEPT_BLOCKS, KEPT_DEPOSIT_PROOFS,
+        unix_now, BlockRef, ChangeCursor, ChannelRecord, ChannelState, DatabaseUrl, Identity,
+        PaymentToRecord, PaymentWrite, KEPT_BLOCKS, KEPT_DEPOSIT_PROOFS,
     },
     rows::{address_text, key_text, to_i64, to_u64, RawChannel, RowSource, StoredState, UndoFields},
 };
@@ -54,10 +56,12 @@ const MIGRATIONS: &[&str] = &[
          balance_signature BYTEA,
          created_at        BIGINT         NOT NULL,
          updated_at        BIGINT         NOT NULL,
-         on_chain          BOOLEAN        NOT NULL DEFAULT TRUE
+         on_chain          BOOLEAN        NOT NULL DEFAULT TRUE,
+         -- The transaction that last wrote the row: what other instances read changes by.
+         changed_xid       XID8           NOT NULL DEFAULT pg_current_xact_id()
      );
      CREATE UNIQUE INDEX channels_by_sender ON channels (sender, open_block);
-     CREATE INDEX channels_by_update ON channels (updated_at);
+     CREATE INDEX channels_by_change ON channels (changed_xid);
      CREATE TABLE block_hashes (
          block_number BIGINT PRIMARY KEY,
          block_hash   TEXT   NOT NULL
@@ -100,6 +104,8 @@ pub struct PostgresStore {
     client: OffRuntimeClient,
     source: DatabaseContext,
     identity: Identity,
+    /// For connecting again after the database restarted or the connection broke.
+    url: DatabaseUrl,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -117,9 +123,8 @@ impl PostgresStore {
     /// identity.
     pub fn open(url: &DatabaseUrl, identity: Identity) -> Result<Self> {
         let source = DatabaseContext { name: url.to_string(), receiver: identity.receiver };
-        let client =
-            OffRuntimeClient(Some(Client::connect(url.expose(), NoTls).map_err(|e| source.postgres(e))?));
-        let mut store = Self { client, source, identity };
+        let client = OffRuntimeClient(Some(connect(url).map_err(|e| source.postgres(e))?));
+        let mut store = Self { client, source, identity, url: url.clone() };
         store.migrate()?;
         store.check_identity()?;
         Ok(store)
@@ -233,6 +238,18 @@ impl PostgresStore {
         transaction.commit().map_err(pg)
     }
 
+    /// Connects again if the connection is gone (the database restarted, a network fault, an
+    /// operator ended the session): the operation that found it broken failed, the next ones
+    /// run on a new connection.
+    fn reconnect_if_closed(&mut self) -> Result<()> {
+        if self.client.is_closed() {
+            tracing::warn!(database = %self.source.name, "the database connection was lost; connecting again");
+            let client = connect(&self.url).map_err(|e| self.source.postgres(e))?;
+            self.client = OffRuntimeClient(Some(client));
+        }
+        Ok(())
+    }
+
     fn migrate(&mut self) -> Result<()> {
         let source = self.source.clone();
         let pg = |e| source.postgres(e);
@@ -306,7 +323,8 @@ impl PostgresStore {
         let now = to_i64(unix_now());
         let mut transaction = self.client.transaction()?;
         let update = transaction.prepare(
-            "UPDATE channels SET balance = $1::text::numeric, balance_signature = $2, updated_at = $3
+            "UPDATE channels SET balance = $1::text::numeric, balance_signature = $2, updated_at = $3,
+                 changed_xid = pg_current_xact_id()
              WHERE channel_key = $4 AND balance = $5::text::numeric AND state = 'open' AND on_chain
                AND deposit >= $1::text::numeric",
         )?;
@@ -340,7 +358,8 @@ impl PostgresStore {
             } else {
                 // As this transaction sees it: earlier payments of the batch and every
                 // transaction committed by now, other instances' included.
-                let now = match read_channel(&mut transaction, payment.key, source, OnChain::Yes) {
+                let now = match read_channel(&mut transaction, payment.key, source, OnChain::Yes, Lock::None)
+                {
                     Ok(now) => now,
                     Err(StoreError::Postgres { source, .. }) => return Err(source),
                     // A row that does not parse: the channel is treated as gone, and the
@@ -392,6 +411,7 @@ impl ChannelStore for PostgresStore {
     }
 
     fn sync_head(&mut self) -> Result<Option<BlockRef>> {
+        self.reconnect_if_closed()?;
         let rows = self
             .client
             .query("SELECT block_number, block_hash FROM sync_head WHERE id = 1", &[])
@@ -400,6 +420,7 @@ impl ChannelStore for PostgresStore {
     }
 
     fn load_channels(&mut self) -> Result<Vec<ChannelRecord>> {
+        self.reconnect_if_closed()?;
         let rows = self
             .client
             .query(&format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE on_chain"), &[])
@@ -408,25 +429,44 @@ impl ChannelStore for PostgresStore {
     }
 
     fn channel(&mut self, key: ChannelKey) -> Result<Option<ChannelRecord>> {
-        read_channel(&mut *self.client, key, &self.source, OnChain::Yes)
+        self.reconnect_if_closed()?;
+        read_channel(&mut *self.client, key, &self.source, OnChain::Yes, Lock::None)
     }
 
-    fn channels_changed_since(&mut self, since: u64) -> Result<Vec<(ChannelRecord, bool)>> {
+    fn channels_changed_since(
+        &mut self,
+        cursor: ChangeCursor,
+    ) -> Result<(Vec<(ChannelRecord, bool)>, ChangeCursor)> {
+        self.reconnect_if_closed()?;
+        let source = self.source.clone();
+        let pg = |e| source.postgres(e);
+        // Every write stamps its transaction's id (changed_xid). The oldest transaction still
+        // running, taken before the read, is where the next read starts: a transaction that
+        // commits after this read, however long it ran, has an id at least that.
+        let next: String = self
+            .client
+            .query_one("SELECT pg_snapshot_xmin(pg_current_snapshot())::text", &[])
+            .map_err(pg)?
+            .get(0);
+        let next = next.parse().map(ChangeCursor).map_err(|_| source.corrupt("pg_current_snapshot", next))?;
         let rows = self
             .client
             .query(
-                &format!("SELECT {CHANNEL_COLUMNS}, on_chain FROM channels WHERE updated_at >= $1"),
-                &[&to_i64(since)],
+                &format!(
+                    "SELECT {CHANNEL_COLUMNS}, on_chain FROM channels WHERE changed_xid >= $1::text::xid8"
+                ),
+                &[&cursor.0.to_string()],
             )
-            .map_err(|e| self.source.postgres(e))?;
-        rows.iter()
-            .map(|row| {
-                Ok((raw_channel(row, &self.source)?.into_record(&self.source)?, row.get::<_, bool>(13)))
-            })
-            .collect()
+            .map_err(pg)?;
+        let changed = rows
+            .iter()
+            .map(|row| Ok((raw_channel(row, &source)?.into_record(&source)?, row.get::<_, bool>(13))))
+            .collect::<Result<_>>()?;
+        Ok((changed, next))
     }
 
     fn block_history(&mut self) -> Result<Vec<BlockRef>> {
+        self.reconnect_if_closed()?;
         let rows = self
             .client
             .query("SELECT block_number, block_hash FROM block_hashes ORDER BY block_number DESC", &[])
@@ -435,6 +475,7 @@ impl ChannelStore for PostgresStore {
     }
 
     fn record_payments(&mut self, payments: &[PaymentToRecord]) -> Result<Vec<PaymentWrite>> {
+        self.reconnect_if_closed()?;
         let mut tries = 0;
         loop {
             match self.try_record_payments(payments) {
@@ -450,6 +491,7 @@ impl ChannelStore for PostgresStore {
         key: ChannelKey,
         deposit: U192,
     ) -> Result<Option<(U192, ProofSignature)>> {
+        self.reconnect_if_closed()?;
         let rows = self
             .client
             .query(
@@ -469,10 +511,11 @@ impl ChannelStore for PostgresStore {
     }
 
     fn mark_close_signed(&mut self, key: ChannelKey, balance: U192) -> Result<bool> {
+        self.reconnect_if_closed()?;
         let changed = self
             .client
             .execute(
-                "UPDATE channels SET state = 'close_signed', updated_at = $1
+                "UPDATE channels SET state = 'close_signed', updated_at = $1, changed_xid = pg_current_xact_id()
                  WHERE channel_key = $2 AND balance = $3::text::numeric
                    AND state IN ('open', 'close_signed') AND on_chain",
                 &[&to_i64(unix_now()), &key_text(key), &balance.to_string()],
@@ -482,9 +525,10 @@ impl ChannelStore for PostgresStore {
     }
 
     fn set_state(&mut self, key: ChannelKey, state: ChannelState) -> Result<()> {
+        self.reconnect_if_closed()?;
         self.client
             .execute(
-                "UPDATE channels SET state = $1, updated_at = $2
+                "UPDATE channels SET state = $1, updated_at = $2, changed_xid = pg_current_xact_id()
                  WHERE channel_key = $3 AND state != 'settled' AND on_chain",
                 &[&state.as_str(), &to_i64(unix_now()), &key_text(key)],
             )
@@ -493,6 +537,7 @@ impl ChannelStore for PostgresStore {
     }
 
     fn chain_batch(&mut self) -> Result<Box<dyn ChainBatch + '_>> {
+        self.reconnect_if_closed()?;
         let source = self.source.clone();
         let transaction = self.client.transaction().map_err(|e| source.postgres(e))?;
         Ok(Box::new(PostgresChainBatch { transaction, source }))
@@ -507,11 +552,11 @@ struct PostgresChainBatch<'a> {
 
 impl ChainBatch for PostgresChainBatch<'_> {
     fn channel(&mut self, key: ChannelKey) -> Result<Option<ChannelRecord>> {
-        read_channel(&mut self.transaction, key, &self.source, OnChain::Yes)
+        read_channel(&mut self.transaction, key, &self.source, OnChain::Yes, Lock::ForUpdate)
     }
 
     fn remains(&mut self, key: ChannelKey) -> Result<Option<ChannelRecord>> {
-        read_channel(&mut self.transaction, key, &self.source, OnChain::No)
+        read_channel(&mut self.transaction, key, &self.source, OnChain::No, Lock::ForUpdate)
     }
 
     fn record_undo(&mut self, block: u64, key: ChannelKey, before: Option<&ChannelRecord>) -> Result<()> {
@@ -581,13 +626,15 @@ impl ChainBatch for PostgresChainBatch<'_> {
                 None => {
                     self.transaction
                         .execute(
-                            "UPDATE channels SET on_chain = FALSE, updated_at = $1 WHERE channel_key = $2",
+                            "UPDATE channels SET on_chain = FALSE, updated_at = $1, changed_xid = pg_current_xact_id()
+                             WHERE channel_key = $2",
                             &[&to_i64(unix_now()), &key_text],
                         )
                         .map_err(pg)?;
                 }
                 Some(before) => {
-                    let Some(current) = read_channel(&mut self.transaction, key, &source, OnChain::Any)?
+                    let Some(current) =
+                        read_channel(&mut self.transaction, key, &source, OnChain::Any, Lock::ForUpdate)?
                     else {
                         return Err(source.corrupt("channel_undo.channel_key", key_text));
                     };
@@ -619,7 +666,8 @@ impl ChainBatch for PostgresChainBatch<'_> {
             .collect::<Result<Vec<_>>>()?;
         self.transaction
             .execute(
-                "UPDATE channels SET on_chain = FALSE, updated_at = $1 WHERE on_chain",
+                "UPDATE channels SET on_chain = FALSE, updated_at = $1, changed_xid = pg_current_xact_id()
+                 WHERE on_chain",
                 &[&to_i64(unix_now())],
             )
             .map_err(pg)?;
@@ -641,7 +689,7 @@ impl ChainBatch for PostgresChainBatch<'_> {
                      deposit = excluded.deposit, signer = excluded.signer, withdrawn = excluded.withdrawn,
                      state = excluded.state, settle_block = excluded.settle_block,
                      closing_balance = excluded.closing_balance, settled_balance = excluded.settled_balance,
-                     updated_at = excluded.updated_at, on_chain = TRUE",
+                     updated_at = excluded.updated_at, on_chain = TRUE, changed_xid = pg_current_xact_id()",
                 &[
                     &key_text(record.key()),
                     &address_text(record.id.sender),
@@ -707,6 +755,29 @@ impl ChainBatch for PostgresChainBatch<'_> {
     }
 }
 
+/// How long one statement, or one wait for a row lock, may take before PostgreSQL gives up:
+/// a stuck database answers a paying request with "retry later" (nothing was recorded, the
+/// transaction is rolled back) instead of holding it for good.
+const STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connects to `url` with bounds on a dead or stuck server: a connect timeout, TCP keepalives
+/// and a limit on unacknowledged data (a vanished server is noticed in seconds), and the
+/// statement and lock timeouts.
+pub(super) fn connect(url: &DatabaseUrl) -> std::result::Result<Client, postgres::Error> {
+    let mut config: postgres::Config = url.expose().parse()?;
+    config
+        .connect_timeout(Duration::from_secs(5))
+        .keepalives(true)
+        .keepalives_idle(Duration::from_secs(5))
+        .keepalives_interval(Duration::from_secs(1))
+        .keepalives_retries(3)
+        .tcp_user_timeout(Duration::from_secs(5));
+    let mut client = config.connect(NoTls)?;
+    let limit = STATEMENT_TIMEOUT.as_millis();
+    client.batch_execute(&format!("SET statement_timeout = {limit}; SET lock_timeout = {limit}"))?;
+    Ok(client)
+}
+
 /// What reading rows needs besides the row: the database to name in errors, and the receiver
 /// every channel of the database is to.
 #[derive(Clone, Debug)]
@@ -744,6 +815,13 @@ impl RowSource for DatabaseContext {
     }
 }
 
+/// Whether [`read_channel`] locks the row for the rest of the transaction.
+#[derive(Clone, Copy, Debug)]
+enum Lock {
+    ForUpdate,
+    None,
+}
+
 /// Which rows [`read_channel`] reads.
 #[derive(Clone, Copy, Debug)]
 enum OnChain {
@@ -752,20 +830,28 @@ enum OnChain {
     Any,
 }
 
+/// One channel row. `Lock::ForUpdate` (a chain batch, which writes the row back) holds it until
+/// the batch commits, so that another instance's write in between (a close signature, a
+/// payment's kept proof) is not overwritten with what the batch read before it.
 fn read_channel(
     client: &mut impl postgres::GenericClient,
     key: ChannelKey,
     source: &DatabaseContext,
     on_chain: OnChain,
+    lock: Lock,
 ) -> Result<Option<ChannelRecord>> {
     let filter = match on_chain {
         OnChain::Yes => "AND on_chain",
         OnChain::No => "AND NOT on_chain",
         OnChain::Any => "",
     };
+    let lock = match lock {
+        Lock::ForUpdate => "FOR UPDATE",
+        Lock::None => "",
+    };
     let rows = client
         .query(
-            &format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE channel_key = $1 {filter}"),
+            &format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE channel_key = $1 {filter} {lock}"),
             &[&key_text(key)],
         )
         .map_err(|e| source.postgres(e))?;

@@ -20,8 +20,8 @@ use super::{
     channel_store::{ChainBatch, ChannelStore},
     error::{Result, StoreError, StoreName},
     model::{
-        unix_now, BlockRef, ChannelRecord, ChannelState, Identity, PaymentToRecord, PaymentWrite,
-        KEPT_BLOCKS, KEPT_DEPOSIT_PROOFS,
+        unix_now, BlockRef, ChangeCursor, ChannelRecord, ChannelState, Identity, PaymentToRecord,
+        PaymentWrite, KEPT_BLOCKS, KEPT_DEPOSIT_PROOFS,
     },
     rows::{address_text, key_text, to_i64, to_u64, RawChannel, RowSource, StoredState, UndoFields},
 };
@@ -244,7 +244,7 @@ impl SqliteStore {
     pub(super) fn export(&mut self) -> Result<StoredState> {
         let sync_head = self.sync_head()?;
         let block_hashes = self.block_history()?;
-        let channels = self.channels_changed_since(0)?;
+        let (channels, _) = self.channels_changed_since(ChangeCursor::START)?;
         let file = self.file.clone();
         let sqlite = |source| file.sqlite(source);
         let mut undo = Vec::new();
@@ -361,19 +361,27 @@ impl ChannelStore for SqliteStore {
         read_channel(&self.connection, key, &self.file, OnChain::Yes)
     }
 
-    fn channels_changed_since(&mut self, since: u64) -> Result<Vec<(ChannelRecord, bool)>> {
+    fn channels_changed_since(
+        &mut self,
+        cursor: ChangeCursor,
+    ) -> Result<(Vec<(ChannelRecord, bool)>, ChangeCursor)> {
+        // One process writes the file, and a write is committed before this read can start:
+        // the time of the writes is enough (a second of overlap for writes in the same second).
+        let next = ChangeCursor(unix_now().saturating_sub(1));
         let mut statement = self
             .connection
             .prepare(&format!("SELECT {CHANNEL_COLUMNS}, on_chain FROM channels WHERE updated_at >= ?1"))
             .map_err(|e| self.sqlite(e))?;
         let rows = statement
-            .query_map([to_i64(since)], |row| Ok((raw_channel(row)?, row.get::<_, i64>(13)? == 1)))
+            .query_map([to_i64(cursor.0)], |row| Ok((raw_channel(row)?, row.get::<_, i64>(13)? == 1)))
             .map_err(|e| self.sqlite(e))?;
-        rows.map(|row| {
-            let (raw, on_chain) = row.map_err(|e| self.sqlite(e))?;
-            Ok((raw.into_record(&self.file)?, on_chain))
-        })
-        .collect()
+        let changed = rows
+            .map(|row| {
+                let (raw, on_chain) = row.map_err(|e| self.sqlite(e))?;
+                Ok((raw.into_record(&self.file)?, on_chain))
+            })
+            .collect::<Result<_>>()?;
+        Ok((changed, next))
     }
 
     fn block_history(&mut self) -> Result<Vec<BlockRef>> {
