@@ -607,13 +607,7 @@ impl ChannelManager {
         let shared = Arc::clone(&self.shared);
         tokio::task::spawn_blocking(move || {
             let mut store = shared.store();
-            let now = store.channel(key)?;
-            let mut view = shared.view();
-            match now {
-                Some(record) => view.channels.insert(key, record),
-                None => view.channels.remove(&key),
-            };
-            Ok(())
+            shared.read_into_view(store.as_mut(), key)
         })
         .await
         .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))
@@ -967,13 +961,7 @@ impl ChannelManager {
             store.set_state(key, state)?;
             // Read back: with a shared database, other instances' payments up to the state
             // change are in it, and what follows (a close with the final balance) needs them.
-            let now = store.channel(key)?;
-            let mut view = shared.view();
-            match now {
-                Some(record) => view.channels.insert(key, record),
-                None => view.channels.remove(&key),
-            };
-            Ok(())
+            shared.read_into_view(store.as_mut(), key)
         })
         .await
         .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))
@@ -989,6 +977,18 @@ impl Shared {
 
     fn store(&self) -> MutexGuard<'_, Box<dyn ChannelStore>> {
         self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Reads one channel from `store` (held by the caller: the lock order is store, then view)
+    /// into memory; gone from the store, gone from memory.
+    fn read_into_view(&self, store: &mut dyn ChannelStore, key: ChannelKey) -> Result<(), StoreError> {
+        let now = store.channel(key)?;
+        let mut view = self.view();
+        match now {
+            Some(record) => view.channels.insert(key, record),
+            None => view.channels.remove(&key),
+        };
+        Ok(())
     }
 
     fn second_looks(&self) -> MutexGuard<'_, SecondLooks> {
