@@ -170,10 +170,12 @@ export async function pay() {
   setStatus("paying…", { busy: true, detail: current.sessionKey ? "" : "Sign the payment in your wallet." });
   const release = await navigationPaymentTurn();
   try {
-    // With no refused payment to continue from, the library signs on top of the channel's
-    // latest balance, which another tab of this browser may just have raised.
+    // With the session key and no refused payment to continue from, the library signs on top
+    // of the channel's latest balance, which another tab of this browser may just have raised.
+    // (Wallet-signed channels still sign the page's own balance: with incrementBalanceAndSign
+    // the first payment after opening was refused as an unknown channel in a full-suite run.)
     const proof =
-      state.payFrom === null
+      current.sessionKey && state.payFrom === null
         ? await client().incrementBalanceAndSign(price)
         : await client().signNewProof(before + price);
     state.channel = client().channel;

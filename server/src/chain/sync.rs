@@ -33,6 +33,11 @@
 //! included: with 1, mined is enough, and a reorg of depth `confirmations` or more replaces
 //! confirmed blocks.
 //!
+//! With a database several instances share, only the leader (the lease holder, see
+//! `store/lease.rs`) polls the chain; every instance, the leader too, first reads what the
+//! others wrote since its last reading (payments, and the leader's chain changes), and a
+//! follower checks only that its node answers.
+//!
 //! The module also runs the balance watcher: the receiver's ETH (can it pay for closes?) and
 //! token balance, read in the background so that no request ever waits for the node.
 

@@ -655,7 +655,8 @@ impl ChannelManager {
     }
 
     /// The channel's last accepted proof, for a fresh status request by its sender or signer
-    /// (deadline by this receiver's clock). Answers from memory.
+    /// (deadline by this receiver's clock). Answers from memory, read again first from a
+    /// database other instances share.
     pub async fn last_proof(&self, request: &SignedStatusRequest) -> Result<LastProof, StatusRefused> {
         let key = request.channel.key();
         self.second_look(key).await;
