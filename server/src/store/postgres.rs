@@ -168,23 +168,7 @@ impl PostgresStore {
                          created_at, updated_at, on_chain)
                      VALUES ($1, $2, $3, $4::text::numeric, $5, $6::text::numeric, $7, $8, $9::text::numeric,
                          $10::text::numeric, $11::text::numeric, $12, $13, $14, $15)",
-                    &[
-                        &key_text(record.key()),
-                        &address_text(record.id.sender),
-                        &i64::from(record.id.open_block_number),
-                        &record.deposit.to_string(),
-                        &address_text(record.signer),
-                        &record.withdrawn.to_string(),
-                        &record.state.as_str(),
-                        &record.close_request.map(|request| to_i64(request.settle_block)),
-                        &record.close_request.map(|request| request.balance.to_string()),
-                        &record.settled_balance.map(|balance| balance.to_string()),
-                        &record.balance.to_string(),
-                        &record.balance_signature.map(|signature| signature.as_bytes().to_vec()),
-                        &to_i64(record.created_at),
-                        &to_i64(record.updated_at),
-                        on_chain,
-                    ],
+                    &[&ChannelRow::of(record, record.updated_at).params()[..], &[on_chain]].concat(),
                 )
                 .map_err(pg)?;
         }
@@ -690,22 +674,7 @@ impl ChainBatch for PostgresChainBatch<'_> {
                      state = excluded.state, settle_block = excluded.settle_block,
                      closing_balance = excluded.closing_balance, settled_balance = excluded.settled_balance,
                      updated_at = excluded.updated_at, on_chain = TRUE, changed_xid = pg_current_xact_id()",
-                &[
-                    &key_text(record.key()),
-                    &address_text(record.id.sender),
-                    &i64::from(record.id.open_block_number),
-                    &record.deposit.to_string(),
-                    &address_text(record.signer),
-                    &record.withdrawn.to_string(),
-                    &record.state.as_str(),
-                    &record.close_request.map(|request| to_i64(request.settle_block)),
-                    &record.close_request.map(|request| request.balance.to_string()),
-                    &record.settled_balance.map(|balance| balance.to_string()),
-                    &record.balance.to_string(),
-                    &record.balance_signature.map(|signature| signature.as_bytes().to_vec()),
-                    &to_i64(record.created_at),
-                    &to_i64(unix_now()),
-                ],
+                &ChannelRow::of(record, unix_now()).params(),
             )
             .map_err(pg)?;
         // A new deposit may start a new best proof: keep the last few (see
@@ -776,6 +745,65 @@ pub(super) fn connect(url: &DatabaseUrl) -> std::result::Result<Client, postgres
     let limit = STATEMENT_TIMEOUT.as_millis();
     client.batch_execute(&format!("SET statement_timeout = {limit}; SET lock_timeout = {limit}"))?;
     Ok(client)
+}
+
+/// A channel's columns as PostgreSQL takes them (amounts as decimal text, cast in the SQL), in
+/// the order of the `INSERT INTO channels` statements: one definition for writing a channel.
+struct ChannelRow {
+    key: String,
+    sender: String,
+    open_block: i64,
+    deposit: String,
+    signer: String,
+    withdrawn: String,
+    state: &'static str,
+    settle_block: Option<i64>,
+    closing_balance: Option<String>,
+    settled_balance: Option<String>,
+    balance: String,
+    balance_signature: Option<Vec<u8>>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl ChannelRow {
+    fn of(record: &ChannelRecord, updated_at: u64) -> Self {
+        Self {
+            key: key_text(record.key()),
+            sender: address_text(record.id.sender),
+            open_block: i64::from(record.id.open_block_number),
+            deposit: record.deposit.to_string(),
+            signer: address_text(record.signer),
+            withdrawn: record.withdrawn.to_string(),
+            state: record.state.as_str(),
+            settle_block: record.close_request.map(|request| to_i64(request.settle_block)),
+            closing_balance: record.close_request.map(|request| request.balance.to_string()),
+            settled_balance: record.settled_balance.map(|balance| balance.to_string()),
+            balance: record.balance.to_string(),
+            balance_signature: record.balance_signature.map(|signature| signature.as_bytes().to_vec()),
+            created_at: to_i64(record.created_at),
+            updated_at: to_i64(updated_at),
+        }
+    }
+
+    fn params(&self) -> [&(dyn postgres::types::ToSql + Sync); 14] {
+        [
+            &self.key,
+            &self.sender,
+            &self.open_block,
+            &self.deposit,
+            &self.signer,
+            &self.withdrawn,
+            &self.state,
+            &self.settle_block,
+            &self.closing_balance,
+            &self.settled_balance,
+            &self.balance,
+            &self.balance_signature,
+            &self.created_at,
+            &self.updated_at,
+        ]
+    }
 }
 
 /// What reading rows needs besides the row: the database to name in errors, and the receiver
