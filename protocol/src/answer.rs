@@ -36,6 +36,12 @@ impl PaidAnswer {
     /// HTTP date or anything else counts as not said).
     pub fn of(status: u16, retry_after: Option<&str>, echoed_balance: Option<&str>, sent: U192) -> Self {
         let echoed = echoed_balance.and_then(|value| parse_amount(value.trim()).ok());
+        Self::of_echoed(status, retry_after, echoed, sent)
+    }
+
+    /// [`of`](Self::of) with the echoed balance read already: from `RDN-Sender-Balance`, or
+    /// from x402's `PAYMENT-RESPONSE` ([`Settlement::paid_balance`](crate::x402::Settlement::paid_balance)).
+    pub fn of_echoed(status: u16, retry_after: Option<&str>, echoed: Option<U192>, sent: U192) -> Self {
         if echoed == Some(sent) {
             return Self::Charged;
         }

@@ -113,6 +113,15 @@ pub enum Error {
         /// What was wrong with its value.
         reason: Box<Error>,
     },
+    /// An x402 header (`PAYMENT-SIGNATURE`, `PAYMENT-REQUIRED`, `PAYMENT-RESPONSE`) was not
+    /// base64 of the JSON the `uraiden` scheme defines; `problem` says where.
+    #[error("{header}: {problem}")]
+    X402 {
+        /// The header's name.
+        header: &'static str,
+        /// What was wrong, naming the JSON member.
+        problem: String,
+    },
     /// A required header was absent.
     #[error("{header}: missing; {context}")]
     MissingHeader {

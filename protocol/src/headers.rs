@@ -307,6 +307,22 @@ impl Refusal {
         }
     }
 
+    /// The code as x402 writes reasons (`errorReason`, `PAYMENT-REQUIRED.error`): snake case.
+    pub const fn x402_code(self) -> &'static str {
+        match self {
+            Self::InsufficientConfirmations => "insufficient_confirmations",
+            Self::NonexistingChannel => "nonexisting_channel",
+            Self::InvalidBalanceProof => "invalid_balance_proof",
+            Self::InsufficientFunds => "insufficient_funds",
+            Self::InvalidAmount => "invalid_amount",
+        }
+    }
+
+    /// The refusal with this [`x402_code`](Self::x402_code).
+    pub fn from_x402_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|refusal| refusal.x402_code() == code)
+    }
+
     /// What happened and what the sender can do, for people.
     pub const fn message(self) -> &'static str {
         match self {
@@ -451,23 +467,23 @@ fn parse_address_header(header: &'static str, value: &str) -> Result<Address> {
     parse_address(value).map_err(|e| e.in_header(header))
 }
 
-fn parse_open_block(input: &str) -> Result<u32> {
+pub(crate) fn parse_open_block(input: &str) -> Result<u32> {
     let value = parse_decimal_u64(input, "uint32 open block number", u32::MAX.into())?;
     // In range: parse_decimal_u64 checked the bound.
     Ok(value as u32)
 }
 
-fn parse_chain_id(input: &str) -> Result<u64> {
+pub(crate) fn parse_chain_id(input: &str) -> Result<u64> {
     parse_decimal_u64(input, "chain id", u64::MAX)
 }
 
-fn parse_decimal_u64(input: &str, what: &'static str, max: u64) -> Result<u64> {
+pub(crate) fn parse_decimal_u64(input: &str, what: &'static str, max: u64) -> Result<u64> {
     let invalid = |problem| Error::InvalidInteger { what, max, input: quote(input), problem };
     check_canonical_decimal(input).map_err(invalid)?;
     input.parse::<u64>().ok().filter(|value| *value <= max).ok_or_else(|| invalid("too large"))
 }
 
-fn parse_gateway_path(input: &str) -> Result<String> {
+pub(crate) fn parse_gateway_path(input: &str) -> Result<String> {
     if input.starts_with('/') && input.bytes().all(|b| b.is_ascii_graphic()) {
         Ok(input.to_owned())
     } else {

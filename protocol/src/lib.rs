@@ -27,6 +27,8 @@
 //! - `sender`: the sender's rules for a channel ([`SenderChannel`]), for the native client and
 //!   the browser library alike: pay within the deposit, on top of the receiver's count when it
 //!   is lower, adopt the receiver's last proof only when it is provably the channel's own.
+//! - `x402`: the `uraiden` scheme of x402 v2 (`PAYMENT-REQUIRED`, `PAYMENT-SIGNATURE`,
+//!   `PAYMENT-RESPONSE`): the same proof as the `RDN-*` headers carry, in x402's JSON.
 //! - `error`: the crate's [`Error`].
 //!
 //! The crate is pure (no I/O, no async runtime) and builds for `wasm32-unknown-unknown`.
@@ -50,6 +52,7 @@ mod sender;
 mod signature;
 mod signer;
 mod typed_data;
+pub mod x402;
 
 pub use alloy_primitives::{aliases::U192, Address, B256, U256};
 pub use alloy_sol_types::{Eip712Domain, SolStruct};
