@@ -794,8 +794,9 @@ impl PaymentRequiredBody {
             message: refusal.map_or_else(
                 || {
                     format!(
-                        "This resource costs {} token units. Pay with a balance proof in the RDN-* headers \
-                         over a channel to {} (channel manager {}, chain {}).",
+                        "This resource costs {} token units. Pay with a balance proof in the RDN-* headers, \
+                         or in x402's PAYMENT-SIGNATURE (scheme uraiden, offered in PAYMENT-REQUIRED), over \
+                         a channel to {} (channel manager {}, chain {}).",
                         info.price, info.receiver, info.contract, info.chain_id
                     )
                 },
