@@ -335,14 +335,15 @@ impl Refusal {
             }
             Self::InvalidBalanceProof => {
                 "The balance proof was refused: the signature is invalid, not by the channel's sender or \
-                 signer, or the balance does not increase; continue from the receiver's RDN-Sender-Balance."
+                 signer, or the balance does not increase; continue from the receiver's last accepted proof \
+                 (RDN-Sender-Balance, or lastProof in x402's PAYMENT-RESPONSE)."
             }
             Self::InsufficientFunds => {
                 "The new balance would exceed the channel's deposit; top up the channel or open a new one."
             }
             Self::InvalidAmount => {
-                "The balance must grow by exactly the price (RDN-Price) per request; sign the last \
-                 accepted balance plus the price."
+                "The balance must grow by exactly the price (RDN-Price, x402's amount) per request; \
+                 sign the last accepted balance plus the price."
             }
         }
     }

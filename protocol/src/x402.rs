@@ -62,6 +62,10 @@ pub const SUGGESTED_PAYMENTS: u64 = 100;
 /// client may take between the 402 and its paid retry before it should ask again.
 pub const MAX_TIMEOUT_SECONDS: u64 = 300;
 
+/// The `errorReason` (and `PAYMENT-REQUIRED.error`) of a payment whose `accepted` entry is not
+/// the receiver's offer (another price, token, receiver, network or channel manager).
+pub const INVALID_PAYMENT_REQUIREMENTS: &str = "invalid_payment_requirements";
+
 /// The longest x402 header value read (intermediaries drop headers over a few KB).
 pub const MAX_HEADER_BYTES: usize = 8 * 1024;
 

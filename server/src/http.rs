@@ -6,7 +6,7 @@
 //! - `state`: `AppState`, what every handler reads: backend, gateway, options, assets,
 //!   metrics, rate limits.
 //! - `paywall`: puts a fixed or dynamic `Price` on any axum route; 402 / 409 / 502 / 200 per
-//!   SPEC §4, headers or cookies.
+//!   SPEC §4, in the request's wire format.
 //! - `api`: the REST API at `/api/1` (stats, the operator's channel listings, closing).
 //! - `assets`: the paywall page and `/js/*`, embedded or from `--paywall-info DIR`;
 //!   compressed (brotli or gzip, `assets/encoding.rs`) and revalidated by ETag.
@@ -21,6 +21,8 @@
 //!   shutdown on ctrl-c and SIGTERM.
 //! - `paid_note`: the "Paid … · … left · manage" note on HTML pages the paywall page paid for.
 //! - `upstream_calls`: one paid request per channel at an upstream at a time.
+//! - `wire`: how a payment travels: `RDN-*` headers and cookies (`wire/rdn.rs`), x402 v2
+//!   (`wire/x402.rs`). The paywall detects the format and answers in it.
 
 pub(crate) mod api;
 pub(crate) mod assets;
@@ -35,3 +37,4 @@ pub(crate) mod rate_limit;
 pub(crate) mod serve;
 pub(crate) mod state;
 mod upstream_calls;
+pub(crate) mod wire;

@@ -14,8 +14,13 @@ use std::{
 use tokio::sync::oneshot;
 use uraiden_e2e::TestChain;
 use uraiden_protocol::{
-    channel_manager_domain, header as rdn, recover_closing_proof_signer, request_deadline, ChannelId,
-    Eip712Domain, LocalSigningKey, PaymentHeaders, ProofSignature, Refusal, SignedCloseRequest, U192,
+    channel_manager_domain, header as rdn, recover_closing_proof_signer, request_deadline,
+    x402::{
+        names::{PAYMENT_REQUIRED, PAYMENT_RESPONSE, PAYMENT_SIGNATURE},
+        payload_json, OfferedPayment, Settlement,
+    },
+    ChannelId, Eip712Domain, LocalSigningKey, PaymentHeaders, ProofSignature, Refusal, SignedCloseRequest,
+    SignedStatusRequest, U192,
 };
 use uraiden_server::{ApiToken, ChannelManager, ChannelManagerConfig, ReceiverConfig, ReceiverError};
 
@@ -229,6 +234,87 @@ async fn pays_refuses_closes_and_reports_a_dead_node() {
 
     let _ = receiver.stop.send(());
     receiver.serving.await.unwrap().unwrap();
+}
+
+/// What the receiver says it closes `channel` at: its closing signature over `balance`, for
+/// a close request the sender signs now.
+async fn closing_signature(receiver: &Receiver, channel: ChannelId, balance: u64) -> ProofSignature {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let key = key(&receiver.chain, SENDER);
+    let request =
+        SignedCloseRequest::sign(&key, &receiver.domain, channel, U192::from(balance), request_deadline(now))
+            .unwrap();
+    let body = serde_json::json!({
+        "balance": balance.to_string(),
+        "deadline": request.deadline,
+        "signature": request.signature.to_hex(),
+    });
+    let url = format!("{}/api/1/channels/{}/{}", receiver.url, channel.sender, channel.open_block_number);
+    let response = reqwest::Client::new().delete(&url).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    body["close_signature"].as_str().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_channel_paid_through_x402_and_rdn_settles_on_chain_at_their_sum() {
+    let receiver = Receiver::start().await;
+    receiver.synced().await;
+    let deployment = receiver.chain.deployment;
+    let channel = receiver.open_channel().await;
+    receiver.synced().await;
+
+    let response = receiver.get("/echofix/a", None).await;
+    assert_eq!(response.status(), 402);
+    let offered =
+        OfferedPayment::parse_header(&header(&response, PAYMENT_REQUIRED).unwrap()).unwrap().unwrap();
+    assert_eq!(offered.offer.contract, deployment.channel_manager);
+    assert_eq!(offered.offer.token, deployment.token);
+    assert_eq!(offered.offer.chain_id, deployment.chain_id);
+    assert_eq!(offered.offer.receiver, receiver.chain.address(RECEIVER));
+    let pay_x402 = |payment: &PaymentHeaders, status: Option<&SignedStatusRequest>| {
+        reqwest::Client::new()
+            .get(format!("{}/echofix/a", receiver.url))
+            .header(PAYMENT_SIGNATURE, offered.payment_header(payload_json(payment, status)))
+            .send()
+    };
+
+    let first = receiver.payment(SENDER, channel, 5);
+    let response = pay_x402(&first, None).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let settled = Settlement::parse_header(&header(&response, PAYMENT_RESPONSE).unwrap()).unwrap();
+    assert_eq!(settled.paid_balance(), Some(U192::from(5)));
+    let second = receiver.payment(SENDER, channel, 10);
+    assert_eq!(receiver.get("/echofix/a", Some(&second)).await.status(), 200, "RDN continues the channel");
+
+    // Past the deposit of 12: refused, and the signer's status request gets the last proof.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let status =
+        SignedStatusRequest::sign(&key(&receiver.chain, SENDER), &receiver.domain, channel, now + 60)
+            .unwrap();
+    let response = pay_x402(&receiver.payment(SENDER, channel, 15), Some(&status)).await.unwrap();
+    assert_eq!(response.status(), 402);
+    let refused = Settlement::parse_header(&header(&response, PAYMENT_RESPONSE).unwrap()).unwrap();
+    assert_eq!(refused.refusal(), Some(Refusal::InsufficientFunds));
+    let last = refused.last_proof.unwrap();
+    assert_eq!((last.balance, last.signature), (U192::from(10), Some(second.balance_signature)));
+    assert_eq!(
+        receiver.manager.channel(channel.sender, channel.open_block_number).unwrap().balance,
+        U192::from(10)
+    );
+
+    // On chain, the channel settles at 10: the receiver gets 10, the sender the rest.
+    let receiver_before = receiver.chain.token_balance(receiver.chain.address(RECEIVER)).await;
+    let sender_before = receiver.chain.token_balance(channel.sender).await;
+    let closing = closing_signature(&receiver, channel, 10).await;
+    receiver.chain.cooperative_close(SENDER, channel, 10, &second.balance_signature, &closing).await;
+    let received = receiver.chain.token_balance(receiver.chain.address(RECEIVER)).await - receiver_before;
+    let returned = receiver.chain.token_balance(channel.sender).await - sender_before;
+    assert_eq!(
+        (received, returned),
+        (alloy::primitives::U256::from(10), alloy::primitives::U256::from(DEPOSIT - 10))
+    );
+    let _ = receiver.stop.send(());
 }
 
 #[tokio::test]

@@ -3,8 +3,9 @@
 //!
 //! A browser hides response headers from cross-origin scripts unless they are exposed, and
 //! sends a preflight before a request with custom headers: so the layer exposes every
-//! `RDN-*` header a 402 or 200 carries, and `Retry-After`, and allows the payment headers on
-//! requests. Off by default; payments never ride on cookies cross-origin (no credentials are allowed).
+//! `RDN-*` header a 402 or 200 carries, x402's `PAYMENT-REQUIRED` and `PAYMENT-RESPONSE`, and
+//! `Retry-After`, and allows the payment headers of both formats on requests (with the
+//! `Access-Control-Expose-Headers` request header the x402 fetch wrapper adds). Off by default; payments never ride on cookies cross-origin (no credentials are allowed).
 
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use axum::http::{header, HeaderName, HeaderValue, Method};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use uraiden_protocol::{header as rdn, PaymentHeaders, Refusal, SignedStatusRequest};
 
+use super::wire::x402;
 use crate::error::CorsError;
 
 /// How long a browser may cache a preflight answer.
@@ -33,6 +35,7 @@ pub fn cors_layer(origins: &[String]) -> Result<Option<CorsLayer>, CorsError> {
     let request_headers = PaymentHeaders::HEADER_NAMES
         .iter()
         .chain(&SignedStatusRequest::HEADER_NAMES)
+        .chain(&x402::REQUEST_HEADERS)
         .filter_map(|name| header_name(name))
         .chain([header::CONTENT_TYPE, header::AUTHORIZATION]);
     Ok(Some(
@@ -68,6 +71,7 @@ fn exposed_headers() -> Vec<HeaderName> {
     ]
     .into_iter()
     .chain(Refusal::ALL.map(Refusal::header_name))
+    .chain(x402::RESPONSE_HEADERS)
     .filter_map(header_name)
     .chain([header::RETRY_AFTER])
     .collect()
@@ -112,9 +116,16 @@ mod tests {
     #[test]
     fn exposes_every_refusal_and_the_last_proof() {
         let exposed = exposed_headers();
-        assert_eq!(exposed.len(), 10 + Refusal::ALL.len());
+        assert_eq!(exposed.len(), 10 + Refusal::ALL.len() + x402::RESPONSE_HEADERS.len());
         assert!(exposed.contains(&header::RETRY_AFTER));
-        for name in ["rdn-price", "rdn-sender-balance", "rdn-balance-signature", "rdn-insufficient-funds"] {
+        for name in [
+            "rdn-price",
+            "rdn-sender-balance",
+            "rdn-balance-signature",
+            "rdn-insufficient-funds",
+            "payment-required",
+            "payment-response",
+        ] {
             assert!(exposed.iter().any(|header| header.as_str() == name), "{name} not exposed");
         }
         let allowed = PaymentHeaders::HEADER_NAMES.iter().filter_map(|name| header_name(name)).count();

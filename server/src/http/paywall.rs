@@ -85,8 +85,9 @@ use axum::{
 };
 use serde::Serialize;
 use uraiden_protocol::{
-    cookie_pairs, header as rdn, recover_balance_proof_signer, Address, PaymentHeaders, PaywallInfo,
-    ProofSignature, Refusal, SignedStatusRequest, U192,
+    header as rdn, recover_balance_proof_signer,
+    x402::{Settlement, UraidenOffer, X402Payment, INVALID_PAYMENT_REQUIREMENTS},
+    Address, PaymentHeaders, PaywallInfo, ProofSignature, Refusal, SignedStatusRequest, U192,
 };
 
 use super::{
@@ -97,6 +98,10 @@ use super::{
     rate_limit::{route_label, too_many_requests, LimitedBy, Limits, Rate, RetryAfter},
     serve::payment_committing,
     state::AppState,
+    wire::{
+        rdn::{expire_payment_cookies, paywall_cookies, set_rdn_headers, PaymentSource},
+        x402,
+    },
 };
 use crate::{
     channels::{decide_payment, OpenChannel, PayableChannel},
@@ -295,7 +300,7 @@ async fn charge(
     request: Request,
     next: Next,
 ) -> Response {
-    let client = Client::of(request.headers(), state.options().tls);
+    let client = Client::of(&request, state.options().tls);
     let info = state.gateway().paywall_info(price);
 
     if let Some(reason) = state.backend().health().unavailable_reason() {
@@ -303,20 +308,46 @@ async fn charge(
         return error_response(StatusCode::BAD_GATEWAY, "bad gateway", reason, None);
     }
 
-    let status = match status_request(state, request.headers()).await {
+    // An x402 payment is read whole first: its status request rides in its payload.
+    let x402_payment = match client.wire {
+        Wire::X402 => match x402::read_payment(request.headers()) {
+            Ok(paid) => Some(paid),
+            Err(message) => {
+                state.metrics().payment_error(400);
+                return error_response(StatusCode::BAD_REQUEST, "malformed payment", &message, None);
+            }
+        },
+        Wire::Rdn => None,
+    };
+    if let Some(paid) = &x402_payment {
+        if let Some(difference) = UraidenOffer::new(&info).difference(&paid.accepted) {
+            state.metrics().payment_error(402);
+            return offer_refused(state, &client, info, paid.payment.sender, &difference).await;
+        }
+    }
+
+    let status = match status_request(state, request.headers(), x402_payment.as_ref()).await {
         Ok(status) => status,
         Err(refused) => {
-            state.metrics().payment_error(409);
+            let status_code = client.wire.malformed_status();
+            state.metrics().payment_error(status_code.as_u16());
             return error_response(
-                StatusCode::CONFLICT,
+                status_code,
                 "status request refused",
                 &refused.to_string(),
                 client.consumed(),
             );
         }
     };
-    let probe = status.is_some() && SignedStatusRequest::is_status_probe(header_lookup(request.headers()));
-    let parsed = if probe { Ok(None) } else { client.source.parse(request.headers()) };
+    let parsed = match x402_payment {
+        Some(paid) => Ok(Some(paid.payment)),
+        None if status.is_some()
+            && SignedStatusRequest::is_status_probe(header_lookup(request.headers())) =>
+        {
+            Ok(None)
+        }
+        None => client.source.parse(request.headers()),
+    };
     let payment = match parsed {
         Ok(None) => {
             let (info, refusal) = match &status {
@@ -414,6 +445,11 @@ async fn charge(
             };
             let headers = response.headers_mut();
             set_rdn_headers(headers, &info, None);
+            if client.wire == Wire::X402 {
+                let settlement =
+                    Settlement::paid(info.chain_id, accepted.channel.sender, price, accepted.balance);
+                x402::set_settlement(headers, &settlement);
+            }
             forbid_storing(headers);
             append_cookies(headers, client.consumed().unwrap_or_default());
             response
@@ -578,9 +614,13 @@ type StatusAnswer = (SignedStatusRequest, Result<LastProof, Refusal>);
 async fn status_request(
     state: &AppState,
     headers: &HeaderMap,
+    x402_payment: Option<&X402Payment>,
 ) -> Result<Option<StatusAnswer>, StatusRequestError> {
-    let parsed = SignedStatusRequest::parse_headers(state.gateway().receiver, header_lookup(headers))
-        .map_err(StatusRequestError::Malformed)?;
+    let parsed = match x402_payment {
+        Some(paid) => paid.status,
+        None => SignedStatusRequest::parse_headers(state.gateway().receiver, header_lookup(headers))
+            .map_err(StatusRequestError::Malformed)?,
+    };
     let Some(request) = parsed else { return Ok(None) };
     match state.backend().last_proof(&request).await {
         Ok(last) => Ok(Some((request, Ok(last)))),
@@ -630,22 +670,51 @@ fn wrong_gateway(state: &AppState, payment: &PaymentHeaders) -> Option<String> {
 }
 
 /// Who asks and how: decides the 402's form and which cookies to set or expire.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Client {
     browser: bool,
     tls: bool,
+    /// The format the payment came in, and the answer goes out in.
+    wire: Wire,
+    /// Where an `RDN-*` payment is read from (nothing for an x402 one).
     source: PaymentSource,
     /// How the paywall page may be compressed for it.
     encoding: assets::Encoding,
+    /// The URL asked for, as x402's `resource.url`.
+    resource: String,
+}
+
+/// The wire format of a request's payment (see [`super::wire`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wire {
+    /// `RDN-*` headers or cookies, or no payment at all.
+    Rdn,
+    /// x402's `PAYMENT-SIGNATURE`.
+    X402,
+}
+
+impl Wire {
+    /// The status of an answer to a payment that cannot be read: the seed's 409, x402's 400.
+    const fn malformed_status(self) -> StatusCode {
+        match self {
+            Self::Rdn => StatusCode::CONFLICT,
+            Self::X402 => StatusCode::BAD_REQUEST,
+        }
+    }
 }
 
 impl Client {
-    fn of(headers: &HeaderMap, tls: bool) -> Self {
+    fn of(request: &Request, tls: bool) -> Self {
+        let headers = request.headers();
+        let wire = if x402::carries_payment(headers) { Wire::X402 } else { Wire::Rdn };
+        let source = if wire == Wire::X402 { PaymentSource::Nothing } else { PaymentSource::of(headers) };
         Self {
             browser: prefers_html(headers),
             tls,
-            source: PaymentSource::of(headers),
+            wire,
+            source,
             encoding: assets::Encoding::negotiate(headers),
+            resource: resource_url(request, tls),
         }
     }
 
@@ -655,73 +724,14 @@ impl Client {
     }
 }
 
-/// Where a request's payment is read from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PaymentSource {
-    /// A payment header is present: the headers alone are read.
-    Headers,
-    /// No payment header, but a payment cookie: the cookies alone are read.
-    Cookies,
-    /// Neither: the request does not try to pay.
-    Nothing,
-}
-
-/// The names whose presence starts a payment (the parser's rule); contract and receiver
-/// alone do not, which is why the paywall may set them as cookies.
-const PAYMENT_STARTERS: [&str; 6] = [
-    rdn::SENDER_ADDRESS,
-    rdn::OPEN_BLOCK,
-    rdn::BALANCE,
-    rdn::SENDER_BALANCE,
-    rdn::BALANCE_SIGNATURE,
-    rdn::PAYMENT,
-];
-
-impl PaymentSource {
-    /// Headers when any payment header is present, else cookies when any payment cookie is.
-    pub fn of(headers: &HeaderMap) -> Self {
-        let starts_payment =
-            |name: &str| PAYMENT_STARTERS.iter().any(|starter| starter.eq_ignore_ascii_case(name));
-        if PAYMENT_STARTERS.iter().any(|name| headers.contains_key(*name)) {
-            Self::Headers
-        } else if request_cookies(headers).iter().any(|(name, _)| starts_payment(name)) {
-            Self::Cookies
-        } else {
-            Self::Nothing
-        }
+/// The absolute URL of `request` as its client addressed it (the path alone without a host).
+fn resource_url(request: &Request, tls: bool) -> String {
+    let path = request.uri().path_and_query().map_or("/", |path| path.as_str());
+    let host = request.headers().get(header::HOST).and_then(|host| host.to_str().ok());
+    match host.or_else(|| request.uri().authority().map(|authority| authority.as_str())) {
+        Some(host) => format!("{}://{host}{path}", if tls { "https" } else { "http" }),
+        None => path.to_owned(),
     }
-
-    /// Parses the payment from this source.
-    pub fn parse(self, headers: &HeaderMap) -> uraiden_protocol::Result<Option<PaymentHeaders>> {
-        match self {
-            Self::Nothing => Ok(None),
-            Self::Headers => PaymentHeaders::parse(|name| {
-                // A value that is not visible ASCII is present but unusable: hand the parser
-                // something it will reject with this header's name rather than "missing".
-                headers.get(name).map(|value| value.to_str().unwrap_or("\u{fffd}"))
-            }),
-            Self::Cookies => {
-                let cookies = request_cookies(headers);
-                PaymentHeaders::parse(|name| {
-                    cookies
-                        .iter()
-                        .find(|(key, _)| key.eq_ignore_ascii_case(name))
-                        .map(|(_, value)| value.as_str())
-                })
-            }
-        }
-    }
-}
-
-/// The request's cookies, from every `Cookie` header; quoted values are unquoted, and pairs
-/// that are not UTF-8 (another application's) are skipped.
-fn request_cookies(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .flat_map(|line| cookie_pairs(line.as_bytes()))
-        .map(|(name, value)| (name.to_owned(), value.to_owned()))
-        .collect()
 }
 
 /// Whether `Accept` prefers HTML to JSON. `*/*` alone (curl, most libraries) means JSON:
@@ -784,8 +794,9 @@ impl PaymentRequiredBody {
             message: refusal.map_or_else(
                 || {
                     format!(
-                        "This resource costs {} token units. Pay with a balance proof in the RDN-* headers \
-                         over a channel to {} (channel manager {}, chain {}).",
+                        "This resource costs {} token units. Pay with a balance proof in the RDN-* headers, \
+                         or in x402's PAYMENT-SIGNATURE (scheme uraiden, offered in PAYMENT-REQUIRED), over \
+                         a channel to {} (channel manager {}, chain {}).",
                         info.price, info.receiver, info.contract, info.chain_id
                     )
                 },
@@ -839,42 +850,39 @@ async fn payment_required(
     *response.status_mut() = StatusCode::PAYMENT_REQUIRED;
     let headers = response.headers_mut();
     set_rdn_headers(headers, &info, refusal);
+    x402::set_payment_required(headers, &info, &client.resource, refusal.map(Refusal::x402_code));
+    if let (Wire::X402, Some(refusal)) = (client.wire, refusal) {
+        let settlement = Settlement {
+            // To the channel's own signer only: `info` carries the last proof just then.
+            last_proof: info.sender_balance.map(|balance| uraiden_protocol::x402::LastProof {
+                balance,
+                signature: info.balance_signature,
+            }),
+            ..Settlement::failed(info.chain_id, info.sender, refusal.x402_code(), refusal.message())
+        };
+        x402::set_settlement(headers, &settlement);
+    }
     forbid_storing(headers);
     headers.insert(header::VARY, HeaderValue::from_static("Accept, Cookie, Accept-Encoding"));
     append_cookies(headers, client.consumed().unwrap_or_default());
     response
 }
 
-/// Writes the paywall headers and, for a refusal, its one reason header.
-fn set_rdn_headers(headers: &mut HeaderMap, info: &PaywallInfo, refusal: Option<Refusal>) {
-    let pairs = info
-        .to_header_pairs()
-        .into_iter()
-        .chain(refusal.map(Refusal::to_header_pair).map(|(name, value)| (name, value.to_owned())));
-    for (name, value) in pairs {
-        // Names are static ASCII and values are addresses, numbers, hex and the gateway
-        // path (checked by the parser's rules), so both always convert.
-        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
-            headers.insert(name, value);
-        }
-    }
-}
-
-/// The paywall's own values as cookies, so the page's script can read them; never the
-/// channel's values (see the module docs).
-fn paywall_cookies(info: &PaywallInfo, tls: bool) -> Vec<String> {
-    let secure = if tls { "; Secure" } else { "" };
-    info.to_header_pairs()
-        .into_iter()
-        .filter(|(name, _)| !PAYMENT_STARTERS.contains(name))
-        .map(|(name, value)| format!("{name}={value}; Path=/; SameSite=Lax{secure}"))
-        .collect()
-}
-
-/// `Set-Cookie` values that delete every payment cookie.
-fn expire_payment_cookies(tls: bool) -> Vec<String> {
-    let secure = if tls { "; Secure" } else { "" };
-    PAYMENT_STARTERS.iter().map(|name| format!("{name}=; Path=/; Max-Age=0; SameSite=Lax{secure}")).collect()
+/// The 402 to an x402 payment whose `accepted` entry is not this route's offer: the offer
+/// again, with why the payment was not taken. Nothing was charged.
+async fn offer_refused(
+    state: &AppState,
+    client: &Client,
+    info: PaywallInfo,
+    payer: Address,
+    difference: &str,
+) -> Response {
+    let mut response = payment_required(state, client, info.clone(), None).await;
+    let headers = response.headers_mut();
+    x402::set_payment_required(headers, &info, &client.resource, Some(INVALID_PAYMENT_REQUIREMENTS));
+    let settlement = Settlement::failed(info.chain_id, Some(payer), INVALID_PAYMENT_REQUIREMENTS, difference);
+    x402::set_settlement(headers, &settlement);
+    response
 }
 
 /// Makes an answer one no cache keeps (see the module docs): `private, no-store`, and no
@@ -947,76 +955,6 @@ mod tests {
             assert!(!prefers_html(&headers(&[("accept", not_html)])), "{not_html:?}");
         }
         assert!(!prefers_html(&HeaderMap::new()));
-    }
-
-    #[test]
-    fn payment_source_is_headers_only_when_a_payment_header_is_present() {
-        assert_eq!(PaymentSource::of(&HeaderMap::new()), PaymentSource::Nothing);
-        // Contract and receiver alone (as a client might always send) do not start a payment.
-        assert_eq!(
-            PaymentSource::of(&headers(&[(rdn::CONTRACT_ADDRESS, "0x00"), ("cookie", "RDN-Price=5")])),
-            PaymentSource::Nothing
-        );
-        for name in PAYMENT_STARTERS {
-            assert_eq!(PaymentSource::of(&headers(&[(name, "1")])), PaymentSource::Headers, "{name}");
-            let cookie = format!("{}=1", name.to_ascii_lowercase());
-            assert_eq!(PaymentSource::of(&headers(&[("cookie", &cookie)])), PaymentSource::Cookies, "{name}");
-        }
-    }
-
-    #[test]
-    fn cookies_are_split_trimmed_and_unquoted_across_headers() {
-        let map = headers(&[("cookie", "a=1; RDN-Open-Block=\"42\""), ("cookie", " b = x=y ;broken")]);
-        assert_eq!(
-            request_cookies(&map),
-            vec![
-                ("a".into(), "1".into()),
-                ("RDN-Open-Block".into(), "42".into()),
-                ("b".into(), "x=y".into())
-            ]
-        );
-    }
-
-    #[test]
-    fn paywall_cookies_never_start_a_payment() {
-        let info = PaywallInfo {
-            gateway_path: "/api/1".into(),
-            receiver: uraiden_protocol::Address::repeat_byte(1),
-            contract: uraiden_protocol::Address::repeat_byte(2),
-            token: uraiden_protocol::Address::repeat_byte(3),
-            price: U192::from(5),
-            chain_id: 31337,
-            sender: Some(uraiden_protocol::Address::repeat_byte(4)),
-            sender_balance: Some(U192::from(10)),
-            balance_signature: None,
-        };
-        let cookies = paywall_cookies(&info, false);
-        assert_eq!(cookies.len(), 6, "{cookies:?}");
-        assert!(cookies.iter().all(|c| c.ends_with("; Path=/; SameSite=Lax")), "{cookies:?}");
-        assert!(cookies.contains(&"RDN-Price=5; Path=/; SameSite=Lax".to_owned()));
-        // Sent back by the browser, they are not a payment attempt.
-        let cookie_line =
-            cookies.iter().map(|c| c.split(';').next().unwrap().to_owned()).collect::<Vec<_>>().join("; ");
-        let map = headers(&[("cookie", &cookie_line)]);
-        assert_eq!(PaymentSource::of(&map), PaymentSource::Nothing);
-        assert_eq!(PaymentSource::Cookies.parse(&map), Ok(None), "the parser agrees");
-        assert!(paywall_cookies(&info, true).iter().all(|c| c.ends_with("; Secure")));
-    }
-
-    #[test]
-    fn expired_cookies_cover_every_payment_starter() {
-        let expired = expire_payment_cookies(true);
-        for name in PAYMENT_STARTERS {
-            assert!(expired.contains(&format!("{name}=; Path=/; Max-Age=0; SameSite=Lax; Secure")), "{name}");
-        }
-    }
-
-    #[test]
-    fn headers_win_and_cookies_are_not_mixed_in() {
-        // A partial payment in the headers is not completed from cookies.
-        let map = headers(&[(rdn::OPEN_BLOCK, "42"), ("cookie", "RDN-Sender-Address=0x01")]);
-        let error = PaymentSource::of(&map).parse(&map).unwrap_err();
-        assert!(error.to_string().starts_with("RDN-Contract-Address: missing"), "{error}");
     }
 
     #[test]

@@ -27,7 +27,7 @@
 //!   upstream's base path. The upstream is only ever asked for paths under its base. An
 //!   upstream that matches paths case-insensitively must be priced with that in mind: the
 //!   router is case-sensitive.
-//! - **Headers**: `RDN-*` headers, cookies, `Authorization`, hop-by-hop headers and those
+//! - **Headers**: `RDN-*` and x402's payment headers, cookies, `Authorization`, hop-by-hop headers and those
 //!   the `Connection` header names stay here, in both directions, and so do the upstream's
 //!   `Set-Cookie`. What a client claims about earlier hops or its own address
 //!   (`X-Forwarded-*`, `Forwarded`, `X-Real-IP`, `Client-IP`, `True-Client-IP`,
@@ -65,6 +65,7 @@ use super::{
     paywall::{NotServed, PaywallGate, Price},
     rate_limit::Rate,
     state::AppState,
+    wire::x402,
 };
 use crate::error::ProxyError;
 
@@ -267,10 +268,10 @@ impl Upstream {
 
 /// Headers that describe this hop or this receiver, not the upstream request.
 fn stays_here(name: &HeaderName) -> bool {
-    let name = name.as_str();
-    name.starts_with("rdn-")
+    x402::is_x402_header(name)
+        || name.as_str().starts_with("rdn-")
         || matches!(
-            name,
+            name.as_str(),
             "host"
                 | "cookie"
                 | "authorization"
