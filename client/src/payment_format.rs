@@ -8,7 +8,7 @@ use std::fmt;
 
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use uraiden_protocol::{
-    header::SENDER_BALANCE,
+    header::{SENDER_BALANCE, STATUS_DEADLINE, STATUS_SIGNATURE},
     x402::{
         self,
         names::{PAYMENT_REQUIRED, PAYMENT_RESPONSE},
@@ -16,8 +16,6 @@ use uraiden_protocol::{
     },
     Address, PaidAnswer, PaymentHeaders, PaywallInfo, Refusal, SignedStatusRequest, U192,
 };
-
-use crate::error::Result;
 
 /// The `errorReason` of an x402 payment whose `accepted` is not the receiver's offer.
 const STALE_OFFER: &str = "invalid_payment_requirements";
@@ -88,21 +86,24 @@ impl Offer {
         }
     }
 
-    /// The request headers that carry `payment`. An x402 payment also carries a status request
-    /// (`status` signs one): x402 has no request that only asks, so a refusal must name the
-    /// last accepted proof by itself.
+    /// The request headers that carry `payment` and, when given, a status request: its refusal
+    /// then names the receiver's last accepted proof.
     pub(crate) fn payment_headers(
         &self,
         payment: &PaymentHeaders,
-        status: impl FnOnce() -> Result<SignedStatusRequest>,
-    ) -> Result<Vec<(&'static str, String)>> {
-        Ok(match &self.x402 {
-            Some(offered) => {
-                let payload = x402::payload_json(payment, Some(&status()?));
-                vec![(x402::names::PAYMENT_SIGNATURE, offered.payment_header(payload))]
-            }
-            None => payment.to_header_pairs(),
-        })
+        status: Option<&SignedStatusRequest>,
+    ) -> Vec<(&'static str, String)> {
+        if let Some(offered) = &self.x402 {
+            let payload = x402::payload_json(payment, status);
+            return vec![(x402::names::PAYMENT_SIGNATURE, offered.payment_header(payload))];
+        }
+        let mut pairs = payment.to_header_pairs();
+        // Sender and open block are the payment's already.
+        let status = status.map(SignedStatusRequest::to_header_pairs).unwrap_or_default();
+        pairs.extend(
+            status.into_iter().filter(|(name, _)| [STATUS_DEADLINE, STATUS_SIGNATURE].contains(name)),
+        );
+        pairs
     }
 
     /// Books the answer to a payment of balance `sent` sent in this format, by the balance the
@@ -227,9 +228,9 @@ mod tests {
         }
     }
 
-    fn status() -> Result<SignedStatusRequest> {
+    fn status() -> SignedStatusRequest {
         let channel = ChannelId::new(key().address(), info().receiver, 42);
-        Ok(SignedStatusRequest::sign(&key(), &info().domain(), channel, 1_000)?)
+        SignedStatusRequest::sign(&key(), &info().domain(), channel, 1_000).unwrap()
     }
 
     fn settled(settlement: &Settlement) -> (&'static str, String) {
@@ -259,23 +260,27 @@ mod tests {
     }
 
     #[test]
-    fn an_x402_payment_is_one_payment_signature_that_asks_for_the_last_proof() {
+    fn an_x402_payment_is_one_payment_signature_with_the_status_request_if_asked() {
         let offer = Offer::read(&payment_required(Some(offered(None)))).unwrap();
-        let sent = offer.payment_headers(&payment(15), status).unwrap();
-        assert_eq!(sent.len(), 1, "no RDN-* header beside it: {sent:?}");
-        assert_eq!(sent[0].0, x402::names::PAYMENT_SIGNATURE);
-        let read = X402Payment::parse_header(&sent[0].1).unwrap();
-        assert_eq!(read.accepted, UraidenOffer::new(&info()));
-        assert_eq!(read.payment, payment(15));
-        assert_eq!(read.status, Some(status().unwrap()));
+        for status in [None, Some(status())] {
+            let sent = offer.payment_headers(&payment(15), status.as_ref());
+            assert_eq!(sent.len(), 1, "no RDN-* header beside it: {sent:?}");
+            assert_eq!(sent[0].0, x402::names::PAYMENT_SIGNATURE);
+            let read = X402Payment::parse_header(&sent[0].1).unwrap();
+            assert_eq!(read.accepted, UraidenOffer::new(&info()));
+            assert_eq!((read.payment, read.status), (payment(15), status));
+        }
     }
 
     #[test]
-    fn an_rdn_payment_is_its_headers_and_signs_no_status_request() {
+    fn an_rdn_payment_is_its_headers_and_the_status_request_adds_its_deadline_and_signature() {
         let offer = Offer::read(&payment_required(None)).unwrap();
-        let sent =
-            offer.payment_headers(&payment(15), || panic!("no status request for RDN-* headers")).unwrap();
-        assert_eq!(sent, payment(15).to_header_pairs());
+        assert_eq!(offer.payment_headers(&payment(15), None), payment(15).to_header_pairs());
+        let sent = offer.payment_headers(&payment(15), Some(&status()));
+        let mut expected = payment(15).to_header_pairs();
+        expected.push((STATUS_DEADLINE, "1000".into()));
+        expected.push((STATUS_SIGNATURE, status().signature.to_hex()));
+        assert_eq!(sent, expected);
     }
 
     #[test]

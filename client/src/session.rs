@@ -20,7 +20,9 @@
 //!
 //! A 402 is paid in the format it offers ([`PaymentFormat`]): x402 v2 (`PAYMENT-SIGNATURE`)
 //! when `PAYMENT-REQUIRED` has a `uraiden` entry, the `RDN-*` headers otherwise. Everything
-//! above is one rule for both; only how the proof travels and how the answer is read differ.
+//! above is one rule for both; only how the proof travels and how the answer is read differ,
+//! and how the receiver's last proof is asked for after a refusal: a status request alone in
+//! `RDN-*` headers, the refused x402 payment again with one in its payload.
 //!
 //! Business logic plugs in through [`SessionHooks`] (the original's `on_*` events).
 
@@ -157,14 +159,15 @@ fn redirect_target(url: &Url, response: &Response) -> Option<Url> {
 }
 
 /// A payment on its way: the channel, the price, the balance of the proof sent, the
-/// channel's proof before it (what the channel goes back to if nothing is charged), and the
-/// offer it pays (the format it travels in).
+/// channel's proof before it (what the channel goes back to if nothing is charged), the
+/// offer it pays (the format it travels in), and whether it asks for the last accepted proof.
 struct Paying {
     channel: Channel,
     price: U192,
     sent: U192,
     before: (U192, Option<ProofSignature>),
     offer: Offer,
+    asks_last_proof: bool,
 }
 
 impl Paying {
@@ -174,10 +177,12 @@ impl Paying {
         Ok(())
     }
 
-    /// The request headers that present the channel's last proof in the offer's format.
+    /// The request headers that present the channel's last proof in the offer's format, with a
+    /// status request signed now when it asks for the last accepted proof.
     fn headers(&self) -> Result<Vec<(&'static str, String)>> {
         let Some(payment) = self.channel.payment_headers(Some(self.price)) else { return Ok(Vec::new()) };
-        self.offer.payment_headers(&payment, || self.channel.status_request())
+        let status = self.asks_last_proof.then(|| self.channel.status_request()).transpose()?;
+        Ok(self.offer.payment_headers(&payment, status.as_ref()))
     }
 }
 
@@ -185,6 +190,8 @@ impl Paying {
 enum Next {
     /// Send the same proof again after waiting.
     RetrySameAfterWait,
+    /// Send the same proof again at once, with a status request.
+    RetrySameAskingLastProof,
     /// Sign a new payment of the price and send it.
     PayPrice,
 }
@@ -343,6 +350,7 @@ impl Session {
                 paying = Some(self.pay(&url, offer).await?);
                 continue;
             }
+            let asked_last_proof = paying.as_ref().is_some_and(|paying| paying.asks_last_proof);
             let sent = paying.as_mut().map(|paying| {
                 // The same proof goes again in the format of the latest 402.
                 paying.offer = offer.clone();
@@ -397,34 +405,41 @@ impl Session {
                     self.hooks.on_insufficient_confirmations(channel.id(), waits);
                     Next::RetrySameAfterWait
                 }
-                (Some(Refusal::InvalidBalanceProof), Some(channel)) => {
-                    self.hooks.on_invalid_balance_proof(channel.id());
-                    let last = self.last_proof(&method, &url, &refused, format, &channel).await?;
-                    self.resync(last, &channel, &mut resyncs).map_err(give_up)?;
-                    Next::PayPrice
-                }
-                (Some(refusal), Some(channel)) => {
-                    self.ensure_same_contract(&info)?;
+                (Some(refusal @ (Refusal::InvalidBalanceProof | Refusal::InvalidAmount)), Some(channel)) => {
                     if refusal == Refusal::InvalidAmount {
-                        self.hooks.on_invalid_amount(channel.id());
+                        self.ensure_same_contract(&info)?;
+                    }
+                    // Once per refusal: the answer to asking for the last proof is the same one.
+                    match refusal {
+                        _ if asked_last_proof => {}
+                        Refusal::InvalidBalanceProof => self.hooks.on_invalid_balance_proof(channel.id()),
+                        _ => self.hooks.on_invalid_amount(channel.id()),
+                    }
+                    // x402 has no request that only asks: the same payment goes again with a
+                    // status request, whose refusal names the last proof (or takes it after all).
+                    if format == PaymentFormat::X402 && refused.last_proof.is_none() && !asked_last_proof {
+                        Next::RetrySameAskingLastProof
+                    } else {
                         let last = self.last_proof(&method, &url, &refused, format, &channel).await?;
                         self.resync(last, &channel, &mut resyncs).map_err(give_up)?;
                         Next::PayPrice
-                    } else {
-                        // Insufficient funds: our record of the deposit was wrong. Read the
-                        // real one and top up so the proof already signed becomes valid.
-                        self.hooks.on_insufficient_funds(channel.id());
-                        topups += 1;
-                        if topups > 2 {
-                            return Err(give_up(format!(
-                                "channel {} still lacks funds after top-ups",
-                                channel.id()
-                            )));
-                        }
-                        self.cover_signed_balance(&channel, info.price).await?;
-                        waits += 1;
-                        Next::RetrySameAfterWait
                     }
+                }
+                (Some(Refusal::InsufficientFunds), Some(channel)) => {
+                    // Our record of the deposit was wrong. Read the real one and top up so the
+                    // proof already signed becomes valid.
+                    self.ensure_same_contract(&info)?;
+                    self.hooks.on_insufficient_funds(channel.id());
+                    topups += 1;
+                    if topups > 2 {
+                        return Err(give_up(format!(
+                            "channel {} still lacks funds after top-ups",
+                            channel.id()
+                        )));
+                    }
+                    self.cover_signed_balance(&channel, info.price).await?;
+                    waits += 1;
+                    Next::RetrySameAfterWait
                 }
             };
             match next {
@@ -436,6 +451,11 @@ impl Session {
                         )));
                     }
                     tokio::time::sleep(self.options.retry_interval).await;
+                }
+                Next::RetrySameAskingLastProof => {
+                    if let Some(paying) = paying.as_mut() {
+                        paying.asks_last_proof = true;
+                    }
                 }
                 Next::PayPrice => paying = Some(self.pay(&url, offer).await?),
             }
@@ -489,13 +509,13 @@ impl Session {
         if !used.contains(&channel.id()) {
             used.push(channel.id());
         }
-        Ok(Paying { channel, price: info.price, sent, before, offer })
+        Ok(Paying { channel, price: info.price, sent, before, offer, asks_last_proof: false })
     }
 
     /// The receiver's last accepted proof of `channel`, unverified. An x402 refusal names it
-    /// (its payment asked, see `Offer::payment_headers`); an `RDN-*` one only when signed, else
-    /// it comes from a status request signed now (and no payment), or as the refusal said.
-    /// `None` when the receiver will not say.
+    /// (when its payment asked); an `RDN-*` one only when signed, else it comes from a status
+    /// request signed now (and no payment), or as the refusal said. `None` when the receiver
+    /// will not say.
     async fn last_proof(
         &self,
         method: &Method,

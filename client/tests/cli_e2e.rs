@@ -157,7 +157,7 @@ async fn uraiden_get_prints_the_paid_body() {
 /// A receiver that offers x402 is paid through `PAYMENT-SIGNATURE`: the CLI says so for each
 /// payment, with the balance the receiver's `PAYMENT-RESPONSE` named (it books by nothing else
 /// for x402), and the receiver holds that balance. A stale or lost state file resyncs from the
-/// refusal's `lastProof` in one more request, and no signature is printed.
+/// `lastProof` of a refusal, and no signature is printed.
 #[tokio::test]
 async fn uraiden_get_pays_through_x402_and_resyncs_from_its_last_proof() {
     let env = Env::start(1).await;

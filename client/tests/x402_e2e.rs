@@ -1,6 +1,6 @@
 //! `Session` against a real receiver that offers x402 (every 402 of this receiver does): it
 //! pays through `PAYMENT-SIGNATURE` and books by `PAYMENT-RESPONSE`, resyncs from the
-//! `lastProof` a refusal carries, and pays a changed offer anew without paying twice.
+//! `lastProof` of a refusal it asked for, and pays a changed offer anew without paying twice.
 
 #![allow(clippy::unwrap_used)]
 
@@ -63,6 +63,13 @@ async fn paid_through_x402(session: &Session, url: &str, balance: u64) -> String
     response.text().await.unwrap()
 }
 
+/// How many payments the receiver at `base` refused for `reason` (its metrics).
+async fn refused(base: &str, reason: &str) -> u64 {
+    let metrics = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
+    let series = format!("uraiden_payments_refused_total{{reason=\"{reason}\"}} ");
+    metrics.lines().find_map(|line| line.strip_prefix(&series)).map_or(0, |count| count.parse().unwrap())
+}
+
 #[tokio::test]
 async fn a_session_pays_through_x402_request_after_request() {
     let env = Env::start(1).await;
@@ -79,9 +86,10 @@ async fn a_session_pays_through_x402_request_after_request() {
     env.shutdown().await;
 }
 
-/// A refusal of an x402 payment carries the receiver's last accepted proof (the payment's
-/// status request asked for it): the sender adopts it once verified and pays on top, in one
-/// more request, whether its record was ahead of the receiver's or lost.
+/// A refused x402 payment is sent once more with a status request (x402 has no request that
+/// only asks, and a payment carries none until then, sparing the receiver its check); that
+/// refusal carries the receiver's last accepted proof, which the sender adopts once verified
+/// and pays on top of, whether its record was ahead of the receiver's or lost.
 #[tokio::test]
 async fn a_refused_x402_payment_resyncs_from_its_last_proof() {
     let env = Env::start(1).await;
@@ -96,7 +104,8 @@ async fn a_refused_x402_payment_resyncs_from_its_last_proof() {
     // Ahead: a proof the receiver never saw (8). 13 is not 5 + the price: invalid amount.
     channel.create_transfer(U192::from(3)).unwrap();
     assert_eq!(paid_through_x402(&session, &env.echo("b"), 10).await, "b");
-    assert_eq!(hooks.invalid_amounts.load(Ordering::SeqCst), 1);
+    assert_eq!(hooks.invalid_amounts.load(Ordering::SeqCst), 1, "one refusal for the hooks");
+    assert_eq!(refused(&env.url, "invalid-amount").await, 2, "without, then with a status request");
     assert_eq!((channel.balance(), env.receiver_balance(open_block)), (U192::from(10), Some(U192::from(10))));
     drop((session, channel, client));
 
@@ -108,6 +117,7 @@ async fn a_refused_x402_payment_resyncs_from_its_last_proof() {
     let session = Session::with_hooks(recovered.clone(), test_options(), hooks.clone());
     assert_eq!(paid_through_x402(&session, &env.echo("c"), 15).await, "c");
     assert_eq!(hooks.invalid_proofs.load(Ordering::SeqCst), 1);
+    assert_eq!(refused(&env.url, "invalid-balance-proof").await, 2);
     let channels = recovered.channels();
     assert_eq!(channels.len(), 1, "no second channel was opened");
     assert_eq!(
