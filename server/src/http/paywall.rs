@@ -93,7 +93,7 @@ use uraiden_protocol::{
 use super::{
     assets,
     backend::{AcceptedPayment, ChannelView, LastProof, PaymentRejected, StatusRefused},
-    config::{PublicChain, TokenUnits},
+    config::{HttpOptions, PublicChain, TokenUnits},
     paid_note::PaidNote,
     rate_limit::{route_label, too_many_requests, LimitedBy, Limits, Rate, RetryAfter},
     serve::payment_committing,
@@ -300,7 +300,7 @@ async fn charge(
     request: Request,
     next: Next,
 ) -> Response {
-    let client = Client::of(&request, state.options().tls);
+    let client = Client::of(&request, state.options());
     let info = state.gateway().paywall_info(price);
 
     if let Some(reason) = state.backend().health().unavailable_reason() {
@@ -704,9 +704,10 @@ impl Wire {
 }
 
 impl Client {
-    fn of(request: &Request, tls: bool) -> Self {
+    fn of(request: &Request, options: &HttpOptions) -> Self {
         let headers = request.headers();
-        let wire = if x402::carries_payment(headers) { Wire::X402 } else { Wire::Rdn };
+        let tls = options.tls;
+        let wire = if !options.no_x402 && x402::carries_payment(headers) { Wire::X402 } else { Wire::Rdn };
         let source = if wire == Wire::X402 { PaymentSource::Nothing } else { PaymentSource::of(headers) };
         Self {
             browser: prefers_html(headers),
@@ -850,7 +851,9 @@ async fn payment_required(
     *response.status_mut() = StatusCode::PAYMENT_REQUIRED;
     let headers = response.headers_mut();
     set_rdn_headers(headers, &info, refusal);
-    x402::set_payment_required(headers, &info, &client.resource, refusal.map(Refusal::x402_code));
+    if !state.options().no_x402 {
+        x402::set_payment_required(headers, &info, &client.resource, refusal.map(Refusal::x402_code));
+    }
     if let (Wire::X402, Some(refusal)) = (client.wire, refusal) {
         let settlement = Settlement {
             // To the channel's own signer only: `info` carries the last proof just then.
