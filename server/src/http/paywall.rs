@@ -23,7 +23,7 @@
 //! No answer of the paywall may be kept by a shared cache: a paid one would be served to
 //! the next visitor for free and carries the sender's proof, a 402 may carry the channel's
 //! last proof. Each says `Cache-Control: private, no-store`, whatever the handler (or the
-//! proxy's upstream) said, and loses CDN-only caching headers.
+//! proxy's upstream) said, and loses the caching headers that caches obey over it.
 //!
 //! # When the payment is stored
 //!
@@ -888,19 +888,25 @@ async fn offer_refused(
     response
 }
 
-/// Makes an answer one no cache keeps (see the module docs): `private, no-store`, and no
-/// CDN-only caching headers (`CDN-Cache-Control` of RFC 9213 and its vendor variants such
-/// as `Cloudflare-CDN-Cache-Control`, `Surrogate-Control`), which CDNs obey over it.
+/// Makes an answer one no cache keeps (see the module docs): `private, no-store`, and none of
+/// the caching headers that caches obey over it ([`overrides_cache_control`]).
 fn forbid_storing(headers: &mut HeaderMap) {
-    let cdn_only: Vec<HeaderName> = headers
-        .keys()
-        .filter(|name| name.as_str().ends_with("cdn-cache-control") || *name == "surrogate-control")
-        .cloned()
-        .collect();
-    for name in cdn_only {
+    let overriding: Vec<HeaderName> =
+        headers.keys().filter(|name| overrides_cache_control(name.as_str())).cloned().collect();
+    for name in overriding {
         headers.remove(name);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+}
+
+/// Whether a cache in front of the receiver obeys the response header `name` over
+/// `Cache-Control`: RFC 9213's targeted fields (`CDN-Cache-Control` and every other
+/// `<target>-Cache-Control`, such as `Cloudflare-CDN-Cache-Control` or
+/// `Akamai-Cache-Control`), `Surrogate-Control` (Fastly, Varnish), nginx's `X-Accel-Expires`
+/// (with it, nginx's `proxy_cache` ignores `Cache-Control`) and Akamai's `Edge-Control`.
+fn overrides_cache_control(name: &str) -> bool {
+    name.ends_with("-cache-control")
+        || matches!(name, "surrogate-control" | "x-accel-expires" | "edge-control")
 }
 
 fn append_cookies(headers: &mut HeaderMap, cookies: Vec<String>) {
@@ -958,6 +964,23 @@ mod tests {
             assert!(!prefers_html(&headers(&[("accept", not_html)])), "{not_html:?}");
         }
         assert!(!prefers_html(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn caching_headers_that_caches_obey_over_cache_control_are_recognised() {
+        for overriding in [
+            "cdn-cache-control",
+            "cloudflare-cdn-cache-control",
+            "akamai-cache-control",
+            "surrogate-control",
+            "x-accel-expires",
+            "edge-control",
+        ] {
+            assert!(overrides_cache_control(overriding), "{overriding}");
+        }
+        for kept in ["cache-control", "expires", "vary", "x-accel-redirect", "content-type"] {
+            assert!(!overrides_cache_control(kept), "{kept}");
+        }
     }
 
     #[test]
