@@ -782,7 +782,6 @@ async fn mutated_x402_payloads_never_panic_nor_charge_wrongly() {
 /// taken, as an `RDN-*` payment of the same URL is ("both formats work on every paywalled
 /// route"); the receiver ignores `resource`, so the URL's length should not decide.
 #[tokio::test]
-#[ignore = "finding: PAYMENT-REQUIRED and PAYMENT-SIGNATURE carry the full resource URL and are capped at 8 KiB: for URLs over about 5.5 KB the offer is unreadable and x402 cannot pay, while RDN can"]
 async fn an_x402_payment_for_a_long_url_is_taken_like_an_rdn_one() {
     let (app, backend) = demo();
     let uri = format!("/echofix/a?q={}", "x".repeat(6_000));
@@ -803,7 +802,6 @@ async fn an_x402_payment_for_a_long_url_is_taken_like_an_rdn_one() {
 /// it back, with the status request the scheme document asks senders to send, is 8,480 bytes
 /// and refused (from about 5,300 bytes of URL on).
 #[tokio::test]
-#[ignore = "finding: a PAYMENT-SIGNATURE that copies resource.url of a 5.5 KB URL is over 8 KiB and refused with 400"]
 async fn an_x402_payment_copying_a_readable_offer_of_a_long_url_is_taken() {
     let (app, backend) = demo();
     let uri = format!("/echofix/a?q={}", "x".repeat(5_500));
