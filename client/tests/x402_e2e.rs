@@ -185,3 +185,37 @@ async fn an_offer_that_keeps_changing_is_given_up_on_with_nothing_counted() {
     assert_eq!(served.balance(&env, channel.id().open_block_number), U192::ZERO);
     served.stop().await;
 }
+
+fn rdn(price: u64, balance: u64) -> (PaymentFormat, U192, U192) {
+    (PaymentFormat::Rdn, U192::from(price), U192::from(balance))
+}
+
+/// A receiver that does not offer x402 (`--no-x402`) is paid through the `RDN-*` headers by the
+/// same session, and a record ahead of it resyncs through the RDN status probe.
+#[tokio::test]
+async fn a_receiver_without_x402_is_paid_through_rdn_headers() {
+    let env = Env::start(1).await;
+    let served = Served::start(&env, 3, |config| config.http.no_x402 = true).await;
+    let client = env.client(&env.state_file("sender.json")).await;
+    let hooks = Arc::new(Recorded::default());
+    let session = Session::with_hooks(client.clone(), test_options(), hooks.clone());
+    for (n, word) in (1..).zip(["one", "two"]) {
+        let response = session.get(&format!("{}/echofix/{word}", served.base)).await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(response.headers().get(PAYMENT_RESPONSE).is_none(), "no x402 answer");
+        let echoed = response.headers().get("RDN-Sender-Balance").unwrap().to_str().unwrap().to_owned();
+        assert_eq!(echoed, (5 * n).to_string());
+        assert_eq!(response.text().await.unwrap(), word);
+    }
+    let channel = client.get_open_channels(None)[0].clone();
+    channel.create_transfer(U192::from(3)).unwrap();
+    let response = session.get(&format!("{}/echofix/three", served.base)).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(hooks.taken(), [rdn(5, 5), rdn(5, 10), rdn(5, 15)]);
+    assert_eq!(hooks.invalid_amounts.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        (channel.balance(), served.balance(&env, channel.id().open_block_number)),
+        (U192::from(15), U192::from(15))
+    );
+    served.stop().await;
+}
