@@ -17,9 +17,6 @@ use uraiden_protocol::{
     Address, PaidAnswer, PaymentHeaders, PaywallInfo, Refusal, SignedStatusRequest, U192,
 };
 
-/// The `errorReason` of an x402 payment whose `accepted` is not the receiver's offer.
-const STALE_OFFER: &str = "invalid_payment_requirements";
-
 /// The format a payment travels in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PaymentFormat {
@@ -136,7 +133,7 @@ impl Offer {
                 let reason = reason.or(offered);
                 Refused {
                     refusal: reason.and_then(Refusal::from_x402_code),
-                    stale_offer: reason == Some(STALE_OFFER),
+                    stale_offer: reason == Some(x402::INVALID_PAYMENT_REQUIREMENTS),
                     last_proof: settled.and_then(|settled| settled.last_proof),
                 }
             }
@@ -351,7 +348,7 @@ mod tests {
         assert_eq!(read(&answer(&[settled(&failed)]), PaymentFormat::Rdn), Refused::default());
 
         // `accepted` was not the offer: nothing charged, no rule broken.
-        let stale = Settlement::failed(31337, Some(sender), STALE_OFFER, "m");
+        let stale = Settlement::failed(31337, Some(sender), x402::INVALID_PAYMENT_REQUIREMENTS, "m");
         let refused = read(&answer(&[settled(&stale)]), PaymentFormat::X402);
         assert_eq!(refused, Refused { stale_offer: true, ..Refused::default() });
         // A successful settlement on a 402 refuses nothing by name (the session gives up).
