@@ -751,7 +751,7 @@ export interface InitOutput {
     readonly wasm_bindgen__convert__closures_____invoke__h60702a48838d1764: (a: number, b: number, c: unknown) => [number, number];
     readonly wasm_bindgen__convert__closures_____invoke__hb98d63cc49481475: (a: number, b: number, c: unknown, d: unknown) => void;
     readonly wasm_bindgen__convert__closures_____invoke__he5ff5a6db65ddc42: (a: number, b: number, c: unknown) => unknown;
-    readonly wasm_bindgen__convert__closures_____invoke__h8709980e1dff2a91: (a: number, b: number, c: unknown) => void;
+    readonly wasm_bindgen__convert__closures_____invoke__h8b2b8158666fd09b: (a: number, b: number, c: unknown) => void;
     readonly __wbindgen_exn_store: (a: number) => void;
     readonly __externref_table_alloc: () => number;
     readonly __wbindgen_externrefs: WebAssembly.Table;

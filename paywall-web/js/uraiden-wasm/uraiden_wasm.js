@@ -1107,7 +1107,7 @@ function __wbg_get_imports() {
         },
         __wbindgen_generic_0000000000000003: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("Event")], shim_idx: 8, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h8709980e1dff2a91);
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h8b2b8158666fd09b);
             return ret;
         },
         __wbindgen_generic_0000000000000004: function(arg0) {
@@ -1140,8 +1140,8 @@ function __wbg_get_imports() {
     };
 }
 
-function wasm_bindgen__convert__closures_____invoke__h8709980e1dff2a91(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h8709980e1dff2a91(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__h8b2b8158666fd09b(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h8b2b8158666fd09b(arg0, arg1, arg2);
 }
 
 function wasm_bindgen__convert__closures_____invoke__he5ff5a6db65ddc42(arg0, arg1, arg2) {
