@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (cargo-fuzz, libFuzzer, nightly) of the protocol crate's parsers of
-# untrusted bytes: RDN-* headers and cookies, signatures and recovery (differential against
+# untrusted bytes: RDN-* headers and cookies, x402 headers, signatures and recovery (differential against
 # alloy/k256), ERC223 data, amounts, the API's JSON bodies, keystore files. Targets: protocol/fuzz/fuzz_targets/; seed corpus: protocol/fuzz/corpus/.
 #
 #   scripts/fuzz.sh                 each target briefly (--seconds 15), as `npm test` runs it
