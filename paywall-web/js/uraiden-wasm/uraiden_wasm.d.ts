@@ -574,7 +574,9 @@ export class MicroRaiden {
      * 402. A 429 charged nothing: after a short `Retry-After` (at most 10 s) the same payment
      * is sent again, a few times; otherwise the 429 resolves, with its `Retry-After` readable,
      * and nothing was counted. Resolves to the final `Response`. With a session key it makes no
-     * wallet request.
+     * wallet request. The proof travels in x402's `PAYMENT-SIGNATURE` when the 402 offers the
+     * `uraiden` scheme in `PAYMENT-REQUIRED` (the npm package's build; the paywall page's has no
+     * x402), else in `RDN-*` headers: the same rules either way.
      */
     payingFetch(input: string, options: PayingFetchOptions): Promise<Response>;
     /**
@@ -751,7 +753,7 @@ export interface InitOutput {
     readonly wasm_bindgen__convert__closures_____invoke__h60702a48838d1764: (a: number, b: number, c: unknown) => [number, number];
     readonly wasm_bindgen__convert__closures_____invoke__hb98d63cc49481475: (a: number, b: number, c: unknown, d: unknown) => void;
     readonly wasm_bindgen__convert__closures_____invoke__he5ff5a6db65ddc42: (a: number, b: number, c: unknown) => unknown;
-    readonly wasm_bindgen__convert__closures_____invoke__h8709980e1dff2a91: (a: number, b: number, c: unknown) => void;
+    readonly wasm_bindgen__convert__closures_____invoke__h8b2b8158666fd09b: (a: number, b: number, c: unknown) => void;
     readonly __wbindgen_exn_store: (a: number) => void;
     readonly __externref_table_alloc: () => number;
     readonly __wbindgen_externrefs: WebAssembly.Table;

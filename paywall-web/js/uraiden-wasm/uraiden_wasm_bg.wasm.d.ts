@@ -39,7 +39,7 @@ export const setPaymentCookies: (a: number, b: number, c: unknown, d: unknown, e
 export const wasm_bindgen__convert__closures_____invoke__h60702a48838d1764: (a: number, b: number, c: unknown) => [number, number];
 export const wasm_bindgen__convert__closures_____invoke__hb98d63cc49481475: (a: number, b: number, c: unknown, d: unknown) => void;
 export const wasm_bindgen__convert__closures_____invoke__he5ff5a6db65ddc42: (a: number, b: number, c: unknown) => unknown;
-export const wasm_bindgen__convert__closures_____invoke__h8709980e1dff2a91: (a: number, b: number, c: unknown) => void;
+export const wasm_bindgen__convert__closures_____invoke__h8b2b8158666fd09b: (a: number, b: number, c: unknown) => void;
 export const __wbindgen_exn_store: (a: number) => void;
 export const __externref_table_alloc: () => number;
 export const __wbindgen_externrefs: WebAssembly.Table;
