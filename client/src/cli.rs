@@ -1,6 +1,7 @@
-//! The `uraiden` command line: `get URL` pays as needed and prints the body; `channels`,
-//! `topup`, `close` and `settle` manage channels. Every option has a `URAIDEN_*`
-//! environment variable. Errors are one clear line and a non-zero exit code; key material
+//! The `uraiden` command line: `get URL` pays as needed (through x402 when the receiver
+//! offers it, else the `RDN-*` headers), prints the body on stdout and each payment taken on
+//! stderr; `channels`, `topup`, `close` and `settle` manage channels. Every option has a
+//! `URAIDEN_*` environment variable. Errors are one clear line and a non-zero exit code; key material
 //! is never printed.
 //!
 //! `get` pays nothing unless `--max-price` is given: the price is the receiver's to set, and
@@ -12,10 +13,11 @@ use std::{io::Write, path::PathBuf, sync::Arc, time::Duration};
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use reqwest::{redirect, StatusCode};
-use uraiden_protocol::{parse_amount, Address, PaywallInfo, U192};
+use uraiden_protocol::{parse_amount, Address, ChannelId, U192};
 
 use crate::{
-    receiver_api, Channel, ChannelState, Client, ClientConfig, Error, KeySource, Session, SessionOptions,
+    payment_format::Offer, receiver_api, Channel, ChannelState, Client, ClientConfig, Error, KeySource,
+    PaymentFormat, Session, SessionHooks, SessionOptions,
 };
 
 /// µRaiden sender: pays HTTP resources over ERC20 payment channels.
@@ -150,7 +152,7 @@ impl Cli {
                 if let Some(deposit) = deposit {
                     options.initial_deposit = Arc::new(move |price: U192| deposit.max(price));
                 }
-                let session = Session::new(client, options);
+                let session = Session::with_hooks(client, options, Arc::new(Report));
                 let response = session.get(&url).await.map_err(|error| match error {
                     Error::PriceAboveLimit { price, limit } => {
                         price_refused(&url, price, max_price.map(|_| limit))
@@ -268,13 +270,23 @@ async fn discover_channel_manager(http: &reqwest::Client, url: &str) -> anyhow::
     if response.status() != reqwest::StatusCode::PAYMENT_REQUIRED {
         return Ok(None);
     }
-    let info = PaywallInfo::parse(|name| response.headers().get(name).and_then(|v| v.to_str().ok()))
-        .with_context(|| format!("{url} answered 402 without usable payment headers"))?;
+    let contract = Offer::read(response.headers())
+        .map_err(|problem| anyhow::anyhow!("{url} answered 402 without usable payment headers: {problem}"))?
+        .info
+        .contract;
     eprintln!(
-        "uraiden: using the channel manager {} named by the receiver; pass --channel-manager-address to pin it",
-        info.contract
+        "uraiden: using the channel manager {contract} named by the receiver; pass --channel-manager-address to pin it"
     );
-    Ok(Some(info.contract))
+    Ok(Some(contract))
+}
+
+/// Says on stderr what each payment the receiver took cost, so the body alone is on stdout.
+struct Report;
+
+impl SessionHooks for Report {
+    fn on_payment_accepted(&self, channel: ChannelId, price: U192, balance: U192, format: PaymentFormat) {
+        eprintln!("uraiden: paid {price} through {format} in channel {channel}; its balance is {balance}");
+    }
 }
 
 /// Prints a resource that needs no payment.

@@ -5,6 +5,8 @@
 //!   (open, find a suitable channel, sync from the chain).
 //! - `channel`: [`Channel`], one channel: transfers, top-up, close, settle.
 //! - `session`: [`Session`], an HTTP client that pays 402s, with [`SessionHooks`].
+//! - `payment_format`: how a payment travels, x402 v2 or the `RDN-*` headers, as the receiver's
+//!   402 chooses ([`PaymentFormat`]).
 //! - `receiver_api`: the receiver's REST API (cooperative close).
 //! - `store`: the JSON state file that keeps channels and proofs across restarts, locked to
 //!   one client at a time.
@@ -34,6 +36,7 @@ pub mod cli;
 mod client;
 mod error;
 mod keys;
+mod payment_format;
 mod receiver_api;
 mod session;
 mod store;
@@ -42,6 +45,7 @@ pub use channel::Channel;
 pub use client::{Client, ClientConfig};
 pub use error::{Error, Result};
 pub use keys::KeySource;
+pub use payment_format::PaymentFormat;
 pub use receiver_api::{close_via_receiver, request_closing_signature};
 pub use session::{DefaultHooks, DepositPolicy, Session, SessionHooks, SessionOptions};
 pub use store::{ChannelRecord, ChannelState};

@@ -18,16 +18,19 @@
 //! same proof again after the wait, a few times, and otherwise the balance goes back and
 //! the call fails with [`Error::RateLimited`], which says when to retry.
 //!
+//! A 402 is paid in the format it offers ([`PaymentFormat`]): x402 v2 (`PAYMENT-SIGNATURE`)
+//! when `PAYMENT-REQUIRED` has a `uraiden` entry, the `RDN-*` headers otherwise. Everything
+//! above is one rule for both; only how the proof travels and how the answer is read differ,
+//! and how the receiver's last proof is asked for after a refusal: a status request alone in
+//! `RDN-*` headers, the refused x402 payment again with one in its payload.
+//!
 //! Business logic plugs in through [`SessionHooks`] (the original's `on_*` events).
 
 use std::{fmt, sync::Arc, time::Duration};
 
-use reqwest::{
-    header::{LOCATION, RETRY_AFTER},
-    redirect, Method, Response, StatusCode, Url,
-};
+use reqwest::{header::LOCATION, redirect, Method, Response, StatusCode, Url};
 use uraiden_protocol::{
-    header::SENDER_BALANCE, Address, ChannelId, PaidAnswer, PaywallInfo, ProofSignature, Refusal,
+    x402::LastProof, Address, ChannelId, PaidAnswer, PaywallInfo, ProofSignature, Refusal,
     MAX_RATE_LIMIT_RETRIES, U192,
 };
 
@@ -35,6 +38,7 @@ use crate::{
     channel::Channel,
     client::Client,
     error::{Error, Result},
+    payment_format::{rdn_last_proof, Offer, PaymentFormat, Refused},
     receiver_api,
     store::ChannelState,
 };
@@ -48,6 +52,8 @@ pub trait SessionHooks: Send + Sync {
     }
     /// A paid (or free) request succeeded; `cost` is what this request paid.
     fn on_success(&self, url: &Url, cost: U192) {}
+    /// The receiver took a payment of `price` sent in `format`: `channel` holds `balance` now.
+    fn on_payment_accepted(&self, channel: ChannelId, price: U192, balance: U192, format: PaymentFormat) {}
     /// The receiver has not confirmed the channel (or its top-up) yet; `attempt` from 1.
     fn on_insufficient_confirmations(&self, channel: ChannelId, attempt: u32) {}
     /// The receiver does not know the channel (unknown or closed).
@@ -152,13 +158,16 @@ fn redirect_target(url: &Url, response: &Response) -> Option<Url> {
     url.join(location).ok().filter(|next| matches!(next.scheme(), "http" | "https"))
 }
 
-/// A payment on its way: the channel, the price, the balance of the proof sent, and the
-/// channel's proof before it (what the channel goes back to if nothing is charged).
+/// A payment on its way: the channel, the price, the balance of the proof sent, the
+/// channel's proof before it (what the channel goes back to if nothing is charged), the
+/// offer it pays (the format it travels in), and whether it asks for the last accepted proof.
 struct Paying {
     channel: Channel,
     price: U192,
     sent: U192,
     before: (U192, Option<ProofSignature>),
+    offer: Offer,
+    asks_last_proof: bool,
 }
 
 impl Paying {
@@ -167,12 +176,22 @@ impl Paying {
         self.channel.undo_transfer(self.sent, self.before)?;
         Ok(())
     }
+
+    /// The request headers that present the channel's last proof in the offer's format, with a
+    /// status request signed now when it asks for the last accepted proof.
+    fn headers(&self) -> Result<Vec<(&'static str, String)>> {
+        let Some(payment) = self.channel.payment_headers(Some(self.price)) else { return Ok(Vec::new()) };
+        let status = self.asks_last_proof.then(|| self.channel.status_request()).transpose()?;
+        Ok(self.offer.payment_headers(&payment, status.as_ref()))
+    }
 }
 
 /// What the loop does after a 402.
 enum Next {
     /// Send the same proof again after waiting.
     RetrySameAfterWait,
+    /// Send the same proof again at once, with a status request.
+    RetrySameAskingLastProof,
     /// Sign a new payment of the price and send it.
     PayPrice,
 }
@@ -221,35 +240,33 @@ impl Session {
         // What this call paid, once a paid request was answered with a redirect.
         let mut paid: Option<U192> = None;
         let (mut waits, mut resyncs, mut topups, mut reopenings) = (0u32, 0u32, 0u32, 0u32);
+        let mut offer_changes = 0u32;
         let mut rate_limited = 0u32;
         let mut redirects = 0u32;
         for _ in 0..self.options.max_attempts {
             let mut request = self.http.request(method.clone(), url.clone());
-            if let Some(headers) =
-                paying.as_ref().and_then(|paying| paying.channel.payment_headers(Some(paying.price)))
-            {
-                for (name, value) in headers.to_header_pairs() {
-                    request = request.header(name, value);
-                }
+            for (name, value) in paying.as_ref().map(Paying::headers).transpose()?.unwrap_or_default() {
+                request = request.header(name, value);
             }
             let response =
                 request.send().await.map_err(|source| Error::Http { url: url.to_string(), source })?;
             let status = response.status();
             // Counted only once the receiver says it holds the proof (the rule every sender
             // follows); anything else puts the channel back to its last accepted proof.
-            let booked = paying.as_ref().map(|paying| {
-                let header = |name: &str| response.headers().get(name).and_then(|value| value.to_str().ok());
-                PaidAnswer::of(
-                    status.as_u16(),
-                    header(RETRY_AFTER.as_str()),
-                    header(SENDER_BALANCE),
-                    paying.sent,
-                )
-            });
-            if let (Some(sending), Some(PaidAnswer::NotCharged)) = (&paying, booked) {
-                if status != StatusCode::PAYMENT_REQUIRED {
+            let booked = paying
+                .as_ref()
+                .map(|paying| paying.offer.book(status.as_u16(), response.headers(), paying.sent));
+            match (&paying, booked) {
+                (Some(sending), Some(PaidAnswer::NotCharged)) if status != StatusCode::PAYMENT_REQUIRED => {
                     sending.not_charged()?;
                 }
+                (Some(paid), Some(PaidAnswer::Charged)) => self.hooks.on_payment_accepted(
+                    paid.channel.id(),
+                    paid.price,
+                    paid.sent,
+                    paid.offer.format(),
+                ),
+                _ => {}
             }
             if let Some(next) = redirect_target(&url, &response) {
                 redirects += 1;
@@ -313,14 +330,33 @@ impl Session {
                      asked for is paid: request {url} itself to pay it"
                 )));
             }
-            let lookup = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
-            let info = PaywallInfo::parse(lookup).map_err(|e| Error::Receiver {
+            let offer = Offer::read(response.headers()).map_err(|reason| Error::Receiver {
                 url: url.to_string(),
-                reason: format!("a 402 without usable payment headers: {e}"),
+                reason: format!("a 402 without usable payment headers: {reason}"),
             })?;
-            let refusal = Refusal::from_headers(lookup);
-            let sent = paying.as_ref().map(|paying| paying.channel.clone());
-            let next = match (refusal, sent) {
+            let info = offer.info.clone();
+            let format = paying.as_ref().map_or(offer.format(), |paying| paying.offer.format());
+            let refused = offer.refused(format, response.headers(), self.client.address());
+            if let (true, Some(stale)) = (refused.stale_offer, &paying) {
+                // x402: the offer changed since the 402 paid; nothing was charged, so the new
+                // one is paid instead.
+                stale.not_charged()?;
+                offer_changes += 1;
+                if offer_changes > 2 {
+                    return Err(give_up(format!(
+                        "the receiver keeps changing its offer (x402 invalid_payment_requirements) for {url}"
+                    )));
+                }
+                paying = Some(self.pay(&url, offer).await?);
+                continue;
+            }
+            let asked_last_proof = paying.as_ref().is_some_and(|paying| paying.asks_last_proof);
+            let sent = paying.as_mut().map(|paying| {
+                // The same proof goes again in the format of the latest 402.
+                paying.offer = offer.clone();
+                paying.channel.clone()
+            });
+            let next = match (refused.refusal, sent) {
                 (Some(refusal), None) => {
                     return Err(give_up(format!(
                         "the receiver refused a request that carried no payment: {refusal}"
@@ -369,34 +405,41 @@ impl Session {
                     self.hooks.on_insufficient_confirmations(channel.id(), waits);
                     Next::RetrySameAfterWait
                 }
-                (Some(Refusal::InvalidBalanceProof), Some(channel)) => {
-                    self.hooks.on_invalid_balance_proof(channel.id());
-                    let last = self.ask_last_proof(&method, &url, info.clone(), &channel).await?;
-                    self.resync(&last, &channel, &mut resyncs).map_err(give_up)?;
-                    Next::PayPrice
-                }
-                (Some(refusal), Some(channel)) => {
-                    self.ensure_same_contract(&info)?;
+                (Some(refusal @ (Refusal::InvalidBalanceProof | Refusal::InvalidAmount)), Some(channel)) => {
                     if refusal == Refusal::InvalidAmount {
-                        self.hooks.on_invalid_amount(channel.id());
-                        let last = self.ask_last_proof(&method, &url, info.clone(), &channel).await?;
-                        self.resync(&last, &channel, &mut resyncs).map_err(give_up)?;
-                        Next::PayPrice
-                    } else {
-                        // Insufficient funds: our record of the deposit was wrong. Read the
-                        // real one and top up so the proof already signed becomes valid.
-                        self.hooks.on_insufficient_funds(channel.id());
-                        topups += 1;
-                        if topups > 2 {
-                            return Err(give_up(format!(
-                                "channel {} still lacks funds after top-ups",
-                                channel.id()
-                            )));
-                        }
-                        self.cover_signed_balance(&channel, info.price).await?;
-                        waits += 1;
-                        Next::RetrySameAfterWait
+                        self.ensure_same_contract(&info)?;
                     }
+                    // Once per refusal: the answer to asking for the last proof is the same one.
+                    match refusal {
+                        _ if asked_last_proof => {}
+                        Refusal::InvalidBalanceProof => self.hooks.on_invalid_balance_proof(channel.id()),
+                        _ => self.hooks.on_invalid_amount(channel.id()),
+                    }
+                    // x402 has no request that only asks: the same payment goes again with a
+                    // status request, whose refusal names the last proof (or takes it after all).
+                    if format == PaymentFormat::X402 && refused.last_proof.is_none() && !asked_last_proof {
+                        Next::RetrySameAskingLastProof
+                    } else {
+                        let last = self.last_proof(&method, &url, &refused, format, &channel).await?;
+                        self.resync(last, &channel, &mut resyncs).map_err(give_up)?;
+                        Next::PayPrice
+                    }
+                }
+                (Some(Refusal::InsufficientFunds), Some(channel)) => {
+                    // Our record of the deposit was wrong. Read the real one and top up so the
+                    // proof already signed becomes valid.
+                    self.ensure_same_contract(&info)?;
+                    self.hooks.on_insufficient_funds(channel.id());
+                    topups += 1;
+                    if topups > 2 {
+                        return Err(give_up(format!(
+                            "channel {} still lacks funds after top-ups",
+                            channel.id()
+                        )));
+                    }
+                    self.cover_signed_balance(&channel, info.price).await?;
+                    waits += 1;
+                    Next::RetrySameAfterWait
                 }
             };
             match next {
@@ -409,7 +452,12 @@ impl Session {
                     }
                     tokio::time::sleep(self.options.retry_interval).await;
                 }
-                Next::PayPrice => paying = Some(self.pay(&url, &info).await?),
+                Next::RetrySameAskingLastProof => {
+                    if let Some(paying) = paying.as_mut() {
+                        paying.asks_last_proof = true;
+                    }
+                }
+                Next::PayPrice => paying = Some(self.pay(&url, offer).await?),
             }
         }
         Err(give_up(format!("no success after {} requests", self.options.max_attempts)))
@@ -430,8 +478,9 @@ impl Session {
         Ok(())
     }
 
-    /// Signs a payment of the price in a suitable channel (reused, topped up or opened).
-    async fn pay(&self, url: &Url, info: &PaywallInfo) -> Result<Paying> {
+    /// Signs a payment of the offer's price in a suitable channel (reused, topped up or opened).
+    async fn pay(&self, url: &Url, offer: Offer) -> Result<Paying> {
+        let info = &offer.info;
         self.ensure_same_contract(info)?;
         if let Some(limit) = self.options.max_price.filter(|limit| info.price > *limit) {
             return Err(Error::PriceAboveLimit { price: info.price, limit });
@@ -460,39 +509,40 @@ impl Session {
         if !used.contains(&channel.id()) {
             used.push(channel.id());
         }
-        Ok(Paying { channel, price: info.price, sent, before })
+        Ok(Paying { channel, price: info.price, sent, before, offer, asks_last_proof: false })
     }
 
-    /// The receiver's last accepted proof of `channel`, which a refusal does not carry: asks
-    /// `url` again with a status request signed now (and no payment), whose 402 does. Returns
-    /// `refused` unchanged when the receiver will not say.
-    async fn ask_last_proof(
+    /// The receiver's last accepted proof of `channel`, unverified. An x402 refusal names it
+    /// (when its payment asked); an `RDN-*` one only when signed, else it comes from a status
+    /// request signed now (and no payment), or as the refusal said. `None` when the receiver
+    /// will not say.
+    async fn last_proof(
         &self,
         method: &Method,
         url: &Url,
-        refused: PaywallInfo,
+        refused: &Refused,
+        format: PaymentFormat,
         channel: &Channel,
-    ) -> Result<PaywallInfo> {
-        if refused.balance_signature.is_some() {
-            return Ok(refused);
+    ) -> Result<Option<LastProof>> {
+        let signed = refused.last_proof.as_ref().is_some_and(|last| last.signature.is_some());
+        if signed || format == PaymentFormat::X402 {
+            return Ok(refused.last_proof.clone());
         }
         let mut request = self.http.request(method.clone(), url.clone());
         for (name, value) in channel.status_request()?.to_header_pairs() {
             request = request.header(name, value);
         }
         let response = request.send().await.map_err(|source| Error::Http { url: url.to_string(), source })?;
-        let lookup = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
-        let answer = (response.status() == StatusCode::PAYMENT_REQUIRED)
-            .then(|| PaywallInfo::parse(lookup).ok())
-            .flatten()
-            .filter(|answer| answer.sender == Some(channel.id().sender) && answer.sender_balance.is_some());
-        Ok(answer.unwrap_or(refused))
+        let asked = (response.status() == StatusCode::PAYMENT_REQUIRED)
+            .then(|| rdn_last_proof(response.headers(), channel.id().sender))
+            .flatten();
+        Ok(asked.or_else(|| refused.last_proof.clone()))
     }
 
     /// Continues from the receiver's last accepted proof, once verified as ours.
-    fn resync(&self, info: &PaywallInfo, channel: &Channel, resyncs: &mut u32) -> Result<(), String> {
+    fn resync(&self, last: Option<LastProof>, channel: &Channel, resyncs: &mut u32) -> Result<(), String> {
         *resyncs += 1;
-        if info.sender_balance == Some(U192::ZERO) && info.balance_signature.is_none() {
+        if let Some(LastProof { balance: U192::ZERO, signature: None }) = last {
             // The receiver accepted nothing yet: our proofs never arrived.
             return match channel.adopt_unpaid() {
                 Ok(true) if *resyncs <= 2 => Ok(()),
@@ -500,7 +550,7 @@ impl Session {
                 Err(e) => Err(e.to_string()),
             };
         }
-        let (Some(balance), Some(signature)) = (info.sender_balance, info.balance_signature) else {
+        let Some(LastProof { balance, signature: Some(signature) }) = last else {
             return Err(format!(
                 "the receiver refused the proof for channel {} and sent no last proof to continue from (is \
                  the proof signed for chain {} and contract {}?)",

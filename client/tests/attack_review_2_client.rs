@@ -4,59 +4,20 @@
 
 mod support;
 
-use std::{net::SocketAddr, time::Duration};
-
-use support::{test_options, Env, SENDER, WAIT};
-use tokio::sync::oneshot;
+use support::{test_options, Env, Served};
 use uraiden_client::{Error, Session};
-use uraiden_server::{
-    ChannelManager, ChannelManagerConfig, RateLimits, Receiver, ReceiverConfig, ReceiverError,
-};
+use uraiden_server::RateLimits;
 
 /// A receiver account other than the one `Env` serves with.
 const LIMITED_RECEIVER: usize = 3;
 
-/// A receiver of [`LIMITED_RECEIVER`] limiting each sender to `per_sender`, served on
-/// 127.0.0.1:0 through `Receiver::start` and `run`.
-struct Limited {
-    manager: ChannelManager,
-    url: String,
-    stop: oneshot::Sender<()>,
-    serving: tokio::task::JoinHandle<Result<(), ReceiverError>>,
-}
-
-impl Limited {
-    async fn start(env: &Env, per_sender: &str) -> Self {
-        let mut config = ChannelManagerConfig::new(
-            env.chain.provider(env.chain.key(LIMITED_RECEIVER)),
-            env.chain.signing_key(LIMITED_RECEIVER),
-            env.chain.deployment.channel_manager,
-            env.dir.path().join("limited-receiver.db"),
-            env.chain.deployment.deploy_block,
-        );
-        config.confirmations = 1;
-        config.poll_interval = Duration::from_millis(20);
-        config.balance_check_interval = Duration::from_millis(100);
-        let mut config = ReceiverConfig::new(config);
+/// A receiver of [`LIMITED_RECEIVER`] limiting each sender to `per_sender`.
+async fn limited(env: &Env, per_sender: &str) -> Served {
+    Served::start(env, LIMITED_RECEIVER, |config| {
         config.http.rate_limits =
             RateLimits { per_sender: Some(per_sender.parse().unwrap()), ..RateLimits::default() };
-        let receiver = Receiver::start(config).await.unwrap();
-        let manager = receiver.manager().unwrap().clone();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address: SocketAddr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let serving = tokio::spawn(receiver.run(listener, async move {
-            let _ = stopped.await;
-        }));
-        let head = env.chain.head().await;
-        assert!(manager.wait_for_block(head, WAIT).await, "the limited receiver reaches block {head}");
-        Self { manager, url: format!("http://{address}/echofix/hello"), stop, serving }
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        self.serving.await.unwrap().unwrap();
-    }
+    })
+    .await
 }
 
 /// The sender is over the receiver's sender limit: its second payment is answered 429,
@@ -66,17 +27,17 @@ impl Limited {
 #[tokio::test]
 async fn a_payment_refused_with_429_is_not_counted_by_the_sender() {
     let env = Env::start(1).await;
-    let limited = Limited::start(&env, "1/2s,burst=1").await;
+    let limited = limited(&env, "1/2s,burst=1").await;
+    let url = format!("{}/echofix/hello", limited.base);
     let client = env.client(&env.state_file("sender.json")).await;
     let session = Session::new(client.clone(), test_options());
-    assert_eq!(session.get(&limited.url).await.unwrap().status(), 200);
+    assert_eq!(session.get(&url).await.unwrap().status(), 200);
     // Over the limit: a 429 (or, if the session waits as told and resends, a 200).
-    let status = session.get(&limited.url).await.unwrap().status();
+    let status = session.get(&url).await.unwrap().status();
     assert!([200, 429].contains(&status.as_u16()), "the second request: {status}");
 
     let channel = client.get_open_channels(Some(env.chain.address(LIMITED_RECEIVER)))[0].clone();
-    let accepted =
-        limited.manager.channel(env.chain.address(SENDER), channel.id().open_block_number).unwrap().balance;
+    let accepted = limited.balance(&env, channel.id().open_block_number);
     limited.stop().await;
     assert_eq!(
         channel.balance(),
@@ -91,18 +52,18 @@ async fn a_payment_refused_with_429_is_not_counted_by_the_sender() {
 #[tokio::test]
 async fn a_long_rate_limit_is_an_error_that_says_when_and_charges_the_sender_nothing() {
     let env = Env::start(1).await;
-    let limited = Limited::start(&env, "1/1h,burst=1").await;
+    let limited = limited(&env, "1/1h,burst=1").await;
+    let url = format!("{}/echofix/hello", limited.base);
     let client = env.client(&env.state_file("sender.json")).await;
     let session = Session::new(client.clone(), test_options());
-    assert_eq!(session.get(&limited.url).await.unwrap().status(), 200);
-    let error = session.get(&limited.url).await.unwrap_err();
+    assert_eq!(session.get(&url).await.unwrap().status(), 200);
+    let error = session.get(&url).await.unwrap_err();
     assert!(matches!(error, Error::RateLimited { retry_after_secs: Some(3600), .. }), "{error:?}");
     let message = error.to_string();
     assert!(message.contains("rate limiting") && message.contains("retry in 3600 s"), "{message}");
 
     let channel = client.get_open_channels(Some(env.chain.address(LIMITED_RECEIVER)))[0].clone();
-    let accepted =
-        limited.manager.channel(env.chain.address(SENDER), channel.id().open_block_number).unwrap().balance;
+    let accepted = limited.balance(&env, channel.id().open_block_number);
     assert_eq!(accepted, channel.snapshot().balance, "the refused payment is not counted");
     assert!(channel.balance_signature().is_some(), "the channel keeps the signature of its accepted balance");
     limited.stop().await;

@@ -7,43 +7,20 @@
 
 mod support;
 
-use std::{net::SocketAddr, time::Duration};
-
 use axum::{http::StatusCode, routing::get, Router};
-use support::{test_options, Env, SENDER, WAIT};
-use tokio::sync::oneshot;
+use support::{test_options, Env, Served};
 use uraiden_client::{Client, Session};
 use uraiden_protocol::U192;
-use uraiden_server::{
-    ChannelManager, ChannelManagerConfig, Price, Receiver, ReceiverConfig, ReceiverError, Resources,
-};
+use uraiden_server::{Price, Resources};
 
 /// A receiver account other than the one `Env` serves with.
 const RESOURCE_RECEIVER: usize = 3;
 const PRICE: u64 = 5;
 
 /// A receiver of [`RESOURCE_RECEIVER`] with resources that answer, once paid, with a 502 and
-/// with a 429 of their own; served on 127.0.0.1:0 through `Receiver::start` and `run`.
-struct Served {
-    manager: ChannelManager,
-    base: String,
-    stop: oneshot::Sender<()>,
-    serving: tokio::task::JoinHandle<Result<(), ReceiverError>>,
-}
-
-impl Served {
-    async fn start(env: &Env) -> Self {
-        let mut config = ChannelManagerConfig::new(
-            env.chain.provider(env.chain.key(RESOURCE_RECEIVER)),
-            env.chain.signing_key(RESOURCE_RECEIVER),
-            env.chain.deployment.channel_manager,
-            env.dir.path().join("resource-receiver.db"),
-            env.chain.deployment.deploy_block,
-        );
-        config.confirmations = 1;
-        config.poll_interval = Duration::from_millis(20);
-        config.balance_check_interval = Duration::from_millis(100);
-        let mut config = ReceiverConfig::new(config);
+/// with a 429 of their own.
+async fn serve(env: &Env) -> Served {
+    Served::start(env, RESOURCE_RECEIVER, |config| {
         config.http.resources = Resources::routes(|state| {
             let paid = || state.paywall(Price::fixed(PRICE));
             Router::new()
@@ -60,43 +37,27 @@ impl Served {
                     .route_layer(paid()),
                 )
         });
-        let receiver = Receiver::start(config).await.unwrap();
-        let manager = receiver.manager().unwrap().clone();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address: SocketAddr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let serving = tokio::spawn(receiver.run(listener, async move {
-            let _ = stopped.await;
-        }));
-        let head = env.chain.head().await;
-        assert!(manager.wait_for_block(head, WAIT).await, "the receiver reaches block {head}");
-        Self { manager, base: format!("http://{address}"), stop, serving }
-    }
+    })
+    .await
+}
 
-    fn accepted(&self, env: &Env, client: &Client) -> (U192, U192) {
-        let channel = client.get_open_channels(Some(env.chain.address(RESOURCE_RECEIVER)))[0].clone();
-        let accepted =
-            self.manager.channel(env.chain.address(SENDER), channel.id().open_block_number).unwrap().balance;
-        (channel.balance(), accepted)
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        self.serving.await.unwrap().unwrap();
-    }
+/// The channel's balance at the sender and at the receiver.
+fn accepted(served: &Served, env: &Env, client: &Client) -> (U192, U192) {
+    let channel = client.get_open_channels(Some(env.chain.address(RESOURCE_RECEIVER)))[0].clone();
+    (channel.balance(), served.balance(env, channel.id().open_block_number))
 }
 
 #[tokio::test]
 async fn a_paid_answer_with_an_error_status_is_booked_as_paid() {
     let env = Env::start(1).await;
-    let served = Served::start(&env).await;
+    let served = serve(&env).await;
     let client = env.client(&env.state_file("sender.json")).await;
     let session = Session::new(client.clone(), test_options());
     assert_eq!(session.get(&format!("{}/ok", served.base)).await.unwrap().status(), 200);
 
     let answer = session.get(&format!("{}/broken-upstream", served.base)).await.unwrap();
     assert_eq!(answer.status(), 502);
-    let (ours, theirs) = served.accepted(&env, &client);
+    let (ours, theirs) = accepted(&served, &env, &client);
     assert_eq!(theirs, U192::from(2 * PRICE), "the receiver stored the payment before its resource failed");
     assert_eq!(ours, theirs, "the sender did not count a payment the receiver holds (answered 502)");
 
@@ -107,12 +68,12 @@ async fn a_paid_answer_with_an_error_status_is_booked_as_paid() {
         Some(StatusCode::TOO_MANY_REQUESTS),
         "the resource's own 429 is its answer: {answer:?}"
     );
-    let (ours, theirs) = served.accepted(&env, &client);
+    let (ours, theirs) = accepted(&served, &env, &client);
     assert_eq!(theirs, U192::from(3 * PRICE));
     assert_eq!(ours, theirs, "the sender did not count a payment the receiver holds (answered 429)");
 
     // In step: the next payment is exactly one price on top, accepted at once.
     assert_eq!(session.get(&format!("{}/ok", served.base)).await.unwrap().status(), 200);
-    assert_eq!(served.accepted(&env, &client), (U192::from(4 * PRICE), U192::from(4 * PRICE)));
+    assert_eq!(accepted(&served, &env, &client), (U192::from(4 * PRICE), U192::from(4 * PRICE)));
     served.stop().await;
 }

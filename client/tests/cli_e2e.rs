@@ -62,10 +62,15 @@ impl Uraiden {
 
     /// Runs `uraiden ARGS`, expects success, and returns its stdout.
     async fn succeeds(&self, args: &[&str]) -> String {
+        self.succeeds_saying(args).await.0
+    }
+
+    /// Runs `uraiden ARGS`, expects success, and returns its stdout and stderr.
+    async fn succeeds_saying(&self, args: &[&str]) -> (String, String) {
         let output = self.output(args).await;
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stderr = String::from_utf8(output.stderr).unwrap();
         assert!(output.status.success(), "uraiden {args:?} failed: {stderr}");
-        String::from_utf8(output.stdout).unwrap()
+        (String::from_utf8(output.stdout).unwrap(), stderr)
     }
 
     /// Runs `uraiden ARGS`, expects exit code 1 and a one-line error as the last line of
@@ -84,6 +89,11 @@ impl Uraiden {
         assert_eq!(errors, [stderr.lines().count() - 1], "{stderr}");
         assert!(!stderr.contains(&self.key_hex[..16]), "the key leaks: {stderr}");
         stderr
+    }
+
+    /// The open block of the state file's only channel.
+    fn open_block(&self) -> u32 {
+        u32::try_from(self.stored_channel()["open_block"].as_u64().unwrap()).unwrap()
     }
 
     /// The state file's only channel.
@@ -144,6 +154,59 @@ async fn uraiden_get_prints_the_paid_body() {
     env.shutdown().await;
 }
 
+/// A receiver that offers x402 is paid through `PAYMENT-SIGNATURE`: the CLI says so for each
+/// payment, with the balance the receiver's `PAYMENT-RESPONSE` named (it books by nothing else
+/// for x402), and the receiver holds that balance. A stale or lost state file resyncs from the
+/// `lastProof` of a refusal, and no signature is printed.
+#[tokio::test]
+async fn uraiden_get_pays_through_x402_and_resyncs_from_its_last_proof() {
+    let env = Env::start(1).await;
+    let uraiden = Uraiden::new(&env, "x402.json");
+    // Prints the body, and returns what it says on stderr.
+    let get = |uraiden: Uraiden, word: &'static str| {
+        let url = env.echo(word);
+        async move {
+            let args = ["get", &url, "--max-price", "5", "--retry-interval-ms", "50"];
+            let (stdout, stderr) = uraiden.succeeds_saying(&args).await;
+            assert_eq!(stdout, word);
+            stderr
+        }
+    };
+    let reported = |balance: u64| {
+        let id = ChannelId::new(env.chain.address(SENDER), env.chain.address(RECEIVER), uraiden.open_block());
+        format!(
+            "uraiden: paid 5 through x402 (PAYMENT-SIGNATURE) in channel {id}; its balance is {balance}\n"
+        )
+    };
+    let receiver_balance = || env.receiver_balance(uraiden.open_block()).unwrap();
+
+    // The contract is learned from the 402 (x402 names it too), then three payments in a row.
+    let stderr = get(uraiden.unpinned(), "one").await;
+    assert!(stderr.ends_with(&reported(5)), "{stderr}");
+    let stale = env.state_file("stale.json");
+    std::fs::copy(&uraiden.state_file, &stale).unwrap();
+    assert_eq!(get(uraiden.clone(), "two").await, reported(10));
+    assert_eq!(get(uraiden.clone(), "three").await, reported(15));
+    assert_eq!(receiver_balance(), U192::from(15));
+    assert!(uraiden.succeeds(&["channels"]).await.contains("deposit 50 balance 15 state open"));
+
+    // Stale (balance 5): 10 is refused, the receiver's 15 adopted, 20 paid.
+    std::fs::copy(&stale, &uraiden.state_file).unwrap();
+    assert_eq!(get(uraiden.clone(), "four").await, reported(20));
+    assert_eq!(receiver_balance(), U192::from(20));
+
+    // Lost: `channels` finds the channel on chain at 0; 5 is refused, 20 adopted, 25 paid.
+    std::fs::remove_file(&uraiden.state_file).unwrap();
+    assert!(uraiden.succeeds(&["channels"]).await.contains("deposit 50 balance 0 state open"));
+    let stderr = get(uraiden.clone(), "five").await;
+    assert_eq!(stderr, reported(25));
+    assert_eq!(receiver_balance(), U192::from(25));
+    assert!(uraiden.succeeds(&["channels"]).await.contains("deposit 50 balance 25 state open"));
+    let signature = uraiden.stored_channel()["balance_signature"].as_str().unwrap().to_owned();
+    assert!(!stderr.contains(&signature[2..]), "a signature is printed: {stderr}");
+    env.shutdown().await;
+}
+
 /// Without `--max-price` nothing is paid, and a price above it is refused: the error names
 /// the price and the flag, and nothing is signed or sent.
 #[tokio::test]
@@ -190,7 +253,7 @@ async fn uraiden_topup_close_and_settle_move_exactly_the_deposit_on_chain() {
     // One paid request: a channel with deposit 50 (10 × the price) and balance 5.
     let get = ["get", &env.echo("hi"), "--max-price", "5", "--retry-interval-ms", "50"];
     assert_eq!(uraiden.succeeds(&get).await, "hi");
-    let open_block = u32::try_from(uraiden.stored_channel()["open_block"].as_u64().unwrap()).unwrap();
+    let open_block = uraiden.open_block();
     let id = ChannelId::new(sender, receiver, open_block);
     assert_eq!(on_chain(&env, id).await, Some((U192::from(50), 0)));
     assert_eq!(env.token_balance(sender).await, U256::from(FUNDS - 50));

@@ -66,6 +66,25 @@ pub const MAX_TIMEOUT_SECONDS: u64 = 300;
 /// the receiver's offer (another price, token, receiver, network or channel manager).
 pub const INVALID_PAYMENT_REQUIREMENTS: &str = "invalid_payment_requirements";
 
+/// The longest `resource.url` a receiver writes: x402 clients copy `resource` into their
+/// payment, which must stay within [`MAX_HEADER_BYTES`]; a longer URL is written without its
+/// query, and cut if still too long (the receiver never reads it back).
+pub const MAX_RESOURCE_URL_BYTES: usize = 1024;
+
+/// `url` within [`MAX_RESOURCE_URL_BYTES`]: as it is, else without its query, else cut at a
+/// character boundary.
+pub fn bounded_resource_url(url: &str) -> &str {
+    if url.len() <= MAX_RESOURCE_URL_BYTES {
+        return url;
+    }
+    let without_query = url.split_once('?').map_or(url, |(path, _)| path);
+    let mut end = without_query.len().min(MAX_RESOURCE_URL_BYTES);
+    while !without_query.is_char_boundary(end) {
+        end -= 1;
+    }
+    &without_query[..end]
+}
+
 /// The longest x402 header value read (intermediaries drop headers over a few KB).
 pub const MAX_HEADER_BYTES: usize = 8 * 1024;
 
@@ -225,7 +244,7 @@ pub fn payment_required_header(offer: &UraidenOffer, resource_url: &str, error: 
     if let Some(error) = error {
         members.push(("error", Json::string(error)));
     }
-    members.push(("resource", Json::object([("url", Json::string(resource_url))])));
+    members.push(("resource", Json::object([("url", Json::string(bounded_resource_url(resource_url)))])));
     members.push(("accepts", Json::Array(vec![offer.to_json()])));
     encode(&Json::object(members))
 }
@@ -661,6 +680,16 @@ mod tests {
         let extra = entry.get("extra").unwrap();
         assert_eq!(extra.get("name").and_then(Json::as_str), Some(DOMAIN_NAME));
         assert_eq!(extra.get("apiPath").and_then(Json::as_str), Some("/api/1"));
+    }
+
+    #[test]
+    fn a_long_resource_url_loses_its_query_then_its_tail() {
+        assert_eq!(bounded_resource_url("http://a/b?c"), "http://a/b?c");
+        let long_query = format!("http://a/b?{}", "q".repeat(MAX_RESOURCE_URL_BYTES));
+        assert_eq!(bounded_resource_url(&long_query), "http://a/b");
+        let long_path = format!("http://a/{}?x", "é".repeat(MAX_RESOURCE_URL_BYTES));
+        let bounded = bounded_resource_url(&long_path);
+        assert!(bounded.len() <= MAX_RESOURCE_URL_BYTES && bounded.starts_with("http://a/é"), "{bounded}");
     }
 
     #[test]

@@ -113,6 +113,10 @@ pub struct ReceiverArgs {
     /// small "Paid … · … left · manage" note.
     #[arg(long, env = "URAIDEN_NO_PAID_NOTE", global = true)]
     pub no_paid_note: bool,
+    /// Speak only the seed's RDN-* format: 402s offer no x402 `uraiden` scheme
+    /// (no PAYMENT-REQUIRED), and a PAYMENT-SIGNATURE is not read.
+    #[arg(long, env = "URAIDEN_NO_X402", global = true)]
+    pub no_x402: bool,
     /// Blocks an event needs, its own included, before it counts. The default, 3, means a
     /// reorg of the last one or two blocks never undoes an event the receiver acted on; 1
     /// (mined is enough) suits only a chain that never reorgs (a local dev chain). A deeper
@@ -524,6 +528,7 @@ async fn start(account: &AccountArgs, receiver: &ReceiverArgs, args: StartArgs) 
             _ => None,
         },
         no_paid_note: receiver.no_paid_note,
+        no_x402: receiver.no_x402,
     };
     serve::raise_open_file_limit(http.limits.max_connections);
     let server = Receiver::start(ReceiverConfig { channels, http }).await?;

@@ -172,6 +172,8 @@ pub struct HttpConfig {
     pub public_chain: Option<PublicChain>,
     /// `--no-paid-note`: leave paid HTML pages untouched.
     pub no_paid_note: bool,
+    /// `--no-x402`: offer and read only the `RDN-*` format.
+    pub no_x402: bool,
 }
 
 /// Everything a receiver runs with.
@@ -270,6 +272,7 @@ impl Receiver {
             paywall_dir: http.paywall_dir,
             api_token: http.api_token,
             no_paid_note: http.no_paid_note,
+            no_x402: http.no_x402,
         };
         let rate_limits = &http.rate_limits;
         if rate_limits.per_client_address.is_some() || rate_limits.per_sender.is_some() {

@@ -31,10 +31,8 @@ pub struct Env {
     pub manager: ChannelManager,
     /// The receiver's on-chain duties: the real backend of a router built by a test.
     pub duties: OnChainDuties,
-    /// Serving, then stopping the chain follower and the duties.
-    serving: Option<tokio::task::JoinHandle<Result<(), ReceiverError>>>,
     pub url: String,
-    stop: Option<oneshot::Sender<()>>,
+    running: Running,
 }
 
 pub fn signing_key(chain: &TestChain, index: usize) -> LocalSigningKey {
@@ -53,37 +51,13 @@ impl Env {
     pub async fn start_with(confirmations: u64, duties: bool) -> Self {
         let chain = TestChain::start().await.expect("anvil starts and the contracts deploy");
         let dir = tempfile::tempdir().unwrap();
-        let mut config = ChannelManagerConfig::new(
-            chain.provider(chain.key(RECEIVER)),
-            signing_key(&chain, RECEIVER),
-            chain.deployment.channel_manager,
-            dir.path().join("receiver.db"),
-            chain.deployment.deploy_block,
-        );
+        let mut config = manager_config(&chain, dir.path(), RECEIVER, "receiver.db");
         config.confirmations = confirmations;
         config.on_chain_duties = duties;
-        config.poll_interval = Duration::from_millis(20);
-        config.balance_check_interval = Duration::from_millis(100);
         let mut config = ReceiverConfig::new(config);
         config.http.api_token = ApiToken::new("op");
-        let receiver = uraiden_server::Receiver::start(config).await.expect("the receiver starts");
-        let manager = receiver.manager().expect("a receiver on a chain").clone();
-        let duties = receiver.duties().expect("a receiver on a chain").clone();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address: SocketAddr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let serving = tokio::spawn(receiver.run(listener, async move {
-            let _ = stopped.await;
-        }));
-        let env = Self {
-            chain,
-            dir,
-            manager,
-            duties,
-            serving: Some(serving),
-            url: format!("http://{address}"),
-            stop: Some(stop),
-        };
+        let (manager, duties, url, running) = run(config).await;
+        let env = Self { chain, dir, manager, duties, url, running };
         env.transfer_tokens(env.chain.address(SENDER), FUNDS).await;
         env.synced().await;
         env
@@ -145,13 +119,84 @@ impl Env {
         format!("{}/echofix/{param}", self.url)
     }
 
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(serving) = self.serving.take() {
-            serving.await.unwrap().unwrap();
-        }
+    pub async fn shutdown(self) {
+        self.running.stop().await;
+    }
+}
+
+/// The channel manager's settings for a receiver of account `account` storing in `dir/db`:
+/// fast polls, so that tests wait little.
+fn manager_config(chain: &TestChain, dir: &Path, account: usize, db: &str) -> ChannelManagerConfig {
+    let mut config = ChannelManagerConfig::new(
+        chain.provider(chain.key(account)),
+        signing_key(chain, account),
+        chain.deployment.channel_manager,
+        dir.join(db),
+        chain.deployment.deploy_block,
+    );
+    config.poll_interval = Duration::from_millis(20);
+    config.balance_check_interval = Duration::from_millis(100);
+    config
+}
+
+/// A receiver being served: [`stop`](Self::stop) ends serving, then its chain follower and
+/// duties.
+struct Running {
+    stop: oneshot::Sender<()>,
+    serving: tokio::task::JoinHandle<Result<(), ReceiverError>>,
+}
+
+impl Running {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.serving.await.unwrap().unwrap();
+    }
+}
+
+/// Starts a receiver from `config` and serves it on 127.0.0.1:0 through `Receiver::start` and
+/// `run`: its channel manager, duties and `http://127.0.0.1:<port>`.
+async fn run(config: ReceiverConfig) -> (ChannelManager, OnChainDuties, String, Running) {
+    let receiver = uraiden_server::Receiver::start(config).await.expect("the receiver starts");
+    let manager = receiver.manager().expect("a receiver on a chain").clone();
+    let duties = receiver.duties().expect("a receiver on a chain").clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address: SocketAddr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let serving = tokio::spawn(receiver.run(listener, async move {
+        let _ = stopped.await;
+    }));
+    (manager, duties, format!("http://{address}"), Running { stop, serving })
+}
+
+/// A second receiver, of account `account` and configured by `configure`, served beside
+/// [`Env`]'s and synced with the chain.
+pub struct Served {
+    pub manager: ChannelManager,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    running: Running,
+}
+
+impl Served {
+    pub async fn start(env: &Env, account: usize, configure: impl FnOnce(&mut ReceiverConfig)) -> Self {
+        let mut config =
+            manager_config(&env.chain, env.dir.path(), account, &format!("receiver-{account}.db"));
+        config.confirmations = 1;
+        let mut config = ReceiverConfig::new(config);
+        configure(&mut config);
+        let (manager, _, base, running) = run(config).await;
+        let head = env.chain.head().await;
+        assert!(manager.wait_for_block(head, WAIT).await, "the receiver of {account} reaches block {head}");
+        Self { manager, base, running }
+    }
+
+    /// What the receiver holds for the sender's channel at `open_block`.
+    pub fn balance(&self, env: &Env, open_block: u32) -> U192 {
+        self.manager.channel(env.chain.address(SENDER), open_block).unwrap().balance
+    }
+
+    pub async fn stop(self) {
+        self.running.stop().await;
     }
 }
 

@@ -145,6 +145,8 @@ pub struct HttpOptions {
     pub api_token: Option<ApiToken>,
     /// `--no-paid-note`: leave paid HTML pages untouched (see `paid_note`).
     pub no_paid_note: bool,
+    /// `--no-x402`: offer and read only the `RDN-*` format.
+    pub no_x402: bool,
 }
 
 /// What one client may hold of the server, so that slow or silent clients (slowloris) and

@@ -23,7 +23,7 @@
 //! No answer of the paywall may be kept by a shared cache: a paid one would be served to
 //! the next visitor for free and carries the sender's proof, a 402 may carry the channel's
 //! last proof. Each says `Cache-Control: private, no-store`, whatever the handler (or the
-//! proxy's upstream) said, and loses CDN-only caching headers.
+//! proxy's upstream) said, and loses the caching headers that caches obey over it.
 //!
 //! # When the payment is stored
 //!
@@ -93,7 +93,7 @@ use uraiden_protocol::{
 use super::{
     assets,
     backend::{AcceptedPayment, ChannelView, LastProof, PaymentRejected, StatusRefused},
-    config::{PublicChain, TokenUnits},
+    config::{HttpOptions, PublicChain, TokenUnits},
     paid_note::PaidNote,
     rate_limit::{route_label, too_many_requests, LimitedBy, Limits, Rate, RetryAfter},
     serve::payment_committing,
@@ -300,7 +300,7 @@ async fn charge(
     request: Request,
     next: Next,
 ) -> Response {
-    let client = Client::of(&request, state.options().tls);
+    let client = Client::of(&request, state.options());
     let info = state.gateway().paywall_info(price);
 
     if let Some(reason) = state.backend().health().unavailable_reason() {
@@ -704,9 +704,10 @@ impl Wire {
 }
 
 impl Client {
-    fn of(request: &Request, tls: bool) -> Self {
+    fn of(request: &Request, options: &HttpOptions) -> Self {
         let headers = request.headers();
-        let wire = if x402::carries_payment(headers) { Wire::X402 } else { Wire::Rdn };
+        let tls = options.tls;
+        let wire = if !options.no_x402 && x402::carries_payment(headers) { Wire::X402 } else { Wire::Rdn };
         let source = if wire == Wire::X402 { PaymentSource::Nothing } else { PaymentSource::of(headers) };
         Self {
             browser: prefers_html(headers),
@@ -850,7 +851,9 @@ async fn payment_required(
     *response.status_mut() = StatusCode::PAYMENT_REQUIRED;
     let headers = response.headers_mut();
     set_rdn_headers(headers, &info, refusal);
-    x402::set_payment_required(headers, &info, &client.resource, refusal.map(Refusal::x402_code));
+    if !state.options().no_x402 {
+        x402::set_payment_required(headers, &info, &client.resource, refusal.map(Refusal::x402_code));
+    }
     if let (Wire::X402, Some(refusal)) = (client.wire, refusal) {
         let settlement = Settlement {
             // To the channel's own signer only: `info` carries the last proof just then.
@@ -885,19 +888,25 @@ async fn offer_refused(
     response
 }
 
-/// Makes an answer one no cache keeps (see the module docs): `private, no-store`, and no
-/// CDN-only caching headers (`CDN-Cache-Control` of RFC 9213 and its vendor variants such
-/// as `Cloudflare-CDN-Cache-Control`, `Surrogate-Control`), which CDNs obey over it.
+/// Makes an answer one no cache keeps (see the module docs): `private, no-store`, and none of
+/// the caching headers that caches obey over it ([`overrides_cache_control`]).
 fn forbid_storing(headers: &mut HeaderMap) {
-    let cdn_only: Vec<HeaderName> = headers
-        .keys()
-        .filter(|name| name.as_str().ends_with("cdn-cache-control") || *name == "surrogate-control")
-        .cloned()
-        .collect();
-    for name in cdn_only {
+    let overriding: Vec<HeaderName> =
+        headers.keys().filter(|name| overrides_cache_control(name.as_str())).cloned().collect();
+    for name in overriding {
         headers.remove(name);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+}
+
+/// Whether a cache in front of the receiver obeys the response header `name` over
+/// `Cache-Control`: RFC 9213's targeted fields (`CDN-Cache-Control` and every other
+/// `<target>-Cache-Control`, such as `Cloudflare-CDN-Cache-Control` or
+/// `Akamai-Cache-Control`), `Surrogate-Control` (Fastly, Varnish), nginx's `X-Accel-Expires`
+/// (with it, nginx's `proxy_cache` ignores `Cache-Control`) and Akamai's `Edge-Control`.
+fn overrides_cache_control(name: &str) -> bool {
+    name.ends_with("-cache-control")
+        || matches!(name, "surrogate-control" | "x-accel-expires" | "edge-control")
 }
 
 fn append_cookies(headers: &mut HeaderMap, cookies: Vec<String>) {
@@ -955,6 +964,23 @@ mod tests {
             assert!(!prefers_html(&headers(&[("accept", not_html)])), "{not_html:?}");
         }
         assert!(!prefers_html(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn caching_headers_that_caches_obey_over_cache_control_are_recognised() {
+        for overriding in [
+            "cdn-cache-control",
+            "cloudflare-cdn-cache-control",
+            "akamai-cache-control",
+            "surrogate-control",
+            "x-accel-expires",
+            "edge-control",
+        ] {
+            assert!(overrides_cache_control(overriding), "{overriding}");
+        }
+        for kept in ["cache-control", "expires", "vary", "x-accel-redirect", "content-type"] {
+            assert!(!overrides_cache_control(kept), "{kept}");
+        }
     }
 
     #[test]

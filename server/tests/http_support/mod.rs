@@ -221,7 +221,13 @@ pub fn state_with(backend: Arc<FakeBackend>, options: HttpOptions) -> AppState {
 }
 
 pub fn default_options() -> HttpOptions {
-    HttpOptions { tls: false, paywall_dir: None, api_token: ApiToken::new(API_TOKEN), no_paid_note: false }
+    HttpOptions {
+        tls: false,
+        paywall_dir: None,
+        api_token: ApiToken::new(API_TOKEN),
+        no_paid_note: false,
+        no_x402: false,
+    }
 }
 
 /// The fake's one channel.
