@@ -365,7 +365,7 @@ test(
         assert.deepEqual(signed.accepted, offered.accepts[0], "it pays the offer as the 402 made it");
         assert.equal(signed.payload.balance, String(PRICE));
         assert.equal(signed.payload.sender.toLowerCase(), user.sender.address.toLowerCase());
-        assert.ok(signed.payload.statusDeadline && signed.payload.statusSignature, "with a status request (session key)");
+        assert.equal(signed.payload.statusSignature, undefined, "no status request until a refusal needs the last proof");
         assert.equal(paid.status, 200);
         const settled = x402Json(paid.answer["payment-response"]);
         assert.deepEqual([settled.success, settled.extra.balance], [true, String(PRICE)]);
@@ -394,16 +394,18 @@ test(
         await waitUntil(() => seen.some((entry) => entry.status === 200) && seen.every((entry) => entry.answer), {
           message: "the resynced payment recorded",
         });
-        const attempts = seen.filter((entry) => entry.headers["payment-signature"]);
+        const attempts = seen
+          .filter((entry) => entry.headers["payment-signature"])
+          .map((entry) => ({ ...entry, payload: x402Json(entry.headers["payment-signature"]).payload }));
         assert.deepEqual(
-          attempts.map((entry) => [x402Json(entry.headers["payment-signature"]).payload.balance, entry.status]),
-          [["10", 402], ["20", 200]],
-          "one refused payment on the stale balance, one paid on top of the receiver's",
+          attempts.map(({ payload, status }) => [payload.balance, Boolean(payload.statusSignature), status]),
+          [["10", false, 402], ["10", true, 402], ["20", false, 200]],
+          "the stale balance refused, sent again with a status request to learn the receiver's, then paid on top of it",
         );
-        const refused = x402Json(attempts[0].answer["payment-response"]);
-        assert.equal(refused.success, false);
-        assert.equal(refused.errorReason, "invalid_balance_proof");
-        assert.equal(refused.extra.lastProof.balance, String(3n * PRICE), "the receiver named its last proof");
+        const [bare, asked] = attempts.map((entry) => x402Json(entry.answer["payment-response"]));
+        assert.deepEqual([bare.success, bare.errorReason, bare.extra?.lastProof], [false, "invalid_balance_proof", undefined]);
+        assert.deepEqual([asked.success, asked.errorReason], [false, "invalid_balance_proof"]);
+        assert.equal(asked.extra.lastProof.balance, String(3n * PRICE), "the receiver named its last proof");
         assert.equal((await channelNow(user.page)).balance, String(4n * PRICE));
         const [onServer] = await stack.serverChannels(user.sender.address);
         assert.equal(onServer.balance, String(4n * PRICE), "four prices paid, no more");

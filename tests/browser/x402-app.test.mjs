@@ -244,6 +244,8 @@ test(
           [["10", 402], ["20", 200]],
           "one payment on the stale balance, refused; the wrapper's retry on top of the receiver's",
         );
+        const signedFirst = x402Json(attempts[0].headers["payment-signature"]).payload;
+        assert.ok(signedFirst.statusDeadline - Date.now() / 1000 <= 60, "each payment carries a status request of a minute");
         const refused = x402Json(attempts[0].answer["payment-response"]);
         assert.deepEqual([refused.success, refused.errorReason], [false, "invalid_balance_proof"]);
         assert.equal(refused.extra.lastProof.balance, String(3n * PRICE), "the receiver's last proof, named to our key");

@@ -276,7 +276,15 @@ impl Inner {
 
     /// A status request of `channel`, signed now (session key, else wallet).
     async fn status_request(&self, channel: &ChannelState) -> Result<SignedStatusRequest> {
-        let deadline = request_deadline(unix_now());
+        self.status_request_until(channel, request_deadline(unix_now())).await
+    }
+
+    /// A status request of `channel` valid until `deadline` (unix seconds), signed now.
+    async fn status_request_until(
+        &self,
+        channel: &ChannelState,
+        deadline: u64,
+    ) -> Result<SignedStatusRequest> {
         let domain = self.domain();
         let request = channel.id.status_request(deadline);
         let typed_data = status_request_typed_data(&domain, &request);
@@ -865,8 +873,7 @@ impl Inner {
         // After the first, only while the receiver's proof keeps moving up (another payer of
         // ours is still paying), and for a wallet-signed channel only once (each costs a prompt).
         for attempt in 0..MAX_PAYMENT_ATTEMPTS {
-            let (channel, payment, status) =
-                self.sign_payment(&offer.info, max_price, paying.as_ref(), offer.is_x402()).await?;
+            let (channel, payment) = self.sign_payment(&offer.info, max_price, paying.as_ref()).await?;
             let balance = payment.balance;
             sent.push((balance, payment.balance_signature));
             let paying_request = |status: Option<&SignedStatusRequest>| -> Result<Request> {
@@ -883,7 +890,7 @@ impl Inner {
                 }
                 Ok(retry)
             };
-            (response, deadline) = paying_fetch::fetch_within(&paying_request(status.as_ref())?, timeout_ms)
+            (response, deadline) = paying_fetch::fetch_within(&paying_request(None)?, timeout_ms)
                 .await
                 .map(|(response, armed)| (response, Some(armed)))?;
             let started = js_sys::Date::now();
@@ -914,17 +921,16 @@ impl Inner {
                     }
                 };
                 sleep(wait_ms).await;
-                (response, deadline) =
-                    paying_fetch::fetch_within(&paying_request(status.as_ref())?, timeout_ms)
-                        .await
-                        .map(|(response, armed)| (response, Some(armed)))?;
+                (response, deadline) = paying_fetch::fetch_within(&paying_request(None)?, timeout_ms)
+                    .await
+                    .map(|(response, armed)| (response, Some(armed)))?;
             };
             // The receiver's answer names what it now holds (our proof when accepted, its
             // previous one when refused): that is the balance, and what a cooperative close presents.
-            // A refusal carries the previous one only for a status request: ask with one then.
+            // A refusal carries the previous one only for a status request: ask with one then
+            // (only then: whoever captures a payment with one reads the last proof until its deadline).
             let may_ask_again = attempt == 0 || channel.session_key.is_some();
             if !answer.paid.charged()
-                && status.is_none()
                 && may_ask_again
                 && answer.offer.as_ref().is_some_and(|offer| offer.info.sender_balance.is_none())
                 && matches!(answer.refusal, Some(Refusal::InvalidBalanceProof | Refusal::InvalidAmount))
@@ -998,21 +1004,15 @@ impl Inner {
 
     /// The payment of one more request behind `info`'s paywall from `channel`, by the sender's
     /// rules (`paying_fetch::next_balance`), signed but not recorded: only the receiver's
-    /// acceptance makes it the balance. Paid in x402, a session key also signs a status request
-    /// (free), so that a refusal names the receiver's last proof in the same answer.
+    /// acceptance makes it the balance.
     async fn sign_payment(
         &self,
         info: &PaywallInfo,
         max_price: U192,
         channel: Option<&ChannelState>,
-        x402: bool,
-    ) -> Result<(ChannelState, PaymentHeaders, Option<SignedStatusRequest>)> {
+    ) -> Result<(ChannelState, PaymentHeaders)> {
         let (channel, balance) = paying_fetch::next_balance(info, max_price, self.paying(), channel)?;
         let balance_signature = self.sign(channel, channel.check_within_deposit(balance)?).await?;
-        let status = match (x402, &channel.session_key) {
-            (true, Some(_)) => Some(self.status_request(channel).await?),
-            _ => None,
-        };
         let payment = PaymentHeaders {
             contract: self.contract,
             receiver: channel.id.receiver,
@@ -1022,7 +1022,7 @@ impl Inner {
             balance_signature,
             payment: Some(info.price),
         };
-        Ok((channel.clone(), payment, status))
+        Ok((channel.clone(), payment))
     }
 
     /// The chain, channel manager and token this client pays through.

@@ -23,7 +23,7 @@ use uraiden_protocol::{
 };
 use wasm_bindgen::{prelude::*, JsCast};
 
-use super::{lock_refused, promise, Inner};
+use super::{lock_refused, promise, unix_now, Inner};
 use crate::{
     amount::Amount,
     channel::ChannelState,
@@ -35,6 +35,9 @@ use crate::{
     provider::sleep,
     queue::Turn,
 };
+
+/// How long the status request of a scheme payment is valid (docs/x402-scheme-uraiden.md).
+const STATUS_LIFETIME_SECS: u64 = 60;
 
 #[wasm_bindgen(typescript_custom_section)]
 const X402_TS: &str = r#"
@@ -194,7 +197,14 @@ impl SchemeState {
         let turn = inner.payments.turn(None).await.ok_or_else(lock_refused)?;
         let channel = self.channel_to(&offer).await?;
         let (tab_turn, channel) = inner.channel_lock(channel, None).await?.ok_or_else(lock_refused)?;
-        let (channel, payment, status) = inner.sign_payment(&info, max_price, Some(&channel), true).await?;
+        let (channel, payment) = inner.sign_payment(&info, max_price, Some(&channel)).await?;
+        // With every payment (the wrapper retries a refusal once, so its last proof must come
+        // with the refusal), short-lived: whoever captures the payment reads the channel's last
+        // proof until the deadline. Free with the session key; never a prompt per payment.
+        let status = match &channel.session_key {
+            Some(_) => Some(inner.status_request_until(&channel, unix_now() + STATUS_LIFETIME_SECS).await?),
+            None => None,
+        };
         let payload = x402::payload_json(&payment, status.as_ref());
         let (balance, signature) = (payment.balance, payment.balance_signature);
         *self.pending.borrow_mut() =
