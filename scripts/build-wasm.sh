@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the browser client (wasm-client/, crate uraiden-wasm) into
 #   wasm-client/pkg/              the npm package `uraiden-wasm`: bundler target at the root, web target in web/
-#   paywall-web/js/uraiden-wasm/  the web target the paywall page imports (committed: the server embeds it)
+#   paywall-web/js/uraiden-wasm/  the web target the paywall page imports (committed: the server embeds it),
+#                                 built without the crate's `x402` feature, which the page never runs
 #   paywall-web/js/paywall.bundle.js  the page with that glue, bundled (scripts/build-paywall.mjs)
 # with wasm-pack (cargo profile release-wasm), the wasm-bindgen CLI on PATH and npm binaryen's wasm-opt -Oz.
 #
@@ -11,8 +12,8 @@
 #
 # Reproducible: the same sources, Cargo.lock, rustc, wasm-bindgen and binaryen give byte-identical output
 # from any checkout path and any CARGO_TARGET_DIR (those paths are remapped out of the wasm).
-# Also fails when a generated .d.ts declares `any`, and typechecks wasm-client/npm/usage.ts when
-# node_modules/.bin/tsc exists.
+# Also fails when a generated .d.ts declares `any`, and typechecks wasm-client/npm/usage.ts (and
+# usage-x402.ts, against @x402/core's types) when node_modules/.bin/tsc exists.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -127,29 +128,35 @@ check_no_any() {
   fi
 }
 
-# Builds the targets $2… (bundler, web) into $1/<target>, optimised and checked.
+# Builds the variants $2… into $1/<variant>, optimised and checked: `bundler` and `web`, the npm
+# package's targets, and `paywall`, the web target without the `x402` feature (the paywall page
+# pays by navigation; x402 would put its first view over its budget).
 build_into() {
-  local out="$1" target features
+  local out="$1" variant target features cargo_args label
   shift
   rm -rf "$out"
   mkdir -p "$out"
-  for target in "$@"; do
-    say "wasm-pack build --target $target --profile release-wasm"
+  for variant in "$@"; do
+    target="$variant" cargo_args=() label="$variant target"
+    if [ "$variant" = paywall ]; then
+      target=web cargo_args=(-- --no-default-features) label="web target, without x402"
+    fi
+    say "wasm-pack build --target $target --profile release-wasm ${cargo_args[*]}"
     # --log-level error: wasm-pack's warnings are about its own update check (offline here).
     wasm-pack --log-level error build "$crate_dir" --mode no-install --no-pack --target "$target" \
-      --profile release-wasm --out-dir "$out/$target" --out-name uraiden_wasm
-    rm -f "$out/$target/.gitignore"
+      --profile release-wasm --out-dir "$out/$variant" --out-name uraiden_wasm "${cargo_args[@]}"
+    rm -f "$out/$variant/.gitignore"
     # Exactly the wasm features rustc emitted (it records them in the raw module; wasm-bindgen
     # drops that record), so wasm-opt neither rejects nor lowers them.
     mapfile -t features < <("$wasm_opt" --print-features "$raw_wasm" -o /dev/null)
     # Kept for scripts/measure-wasm.mjs (size before wasm-opt).
-    cp "$out/$target/uraiden_wasm_bg.wasm" "$out/pre-opt-$target.wasm"
-    "$wasm_opt" -Oz "${features[@]}" "$out/$target/uraiden_wasm_bg.wasm" -o "$out/$target/uraiden_wasm_bg.wasm.opt"
-    mv "$out/$target/uraiden_wasm_bg.wasm.opt" "$out/$target/uraiden_wasm_bg.wasm"
+    cp "$out/$variant/uraiden_wasm_bg.wasm" "$out/pre-opt-$variant.wasm"
+    "$wasm_opt" -Oz "${features[@]}" "$out/$variant/uraiden_wasm_bg.wasm" -o "$out/$variant/uraiden_wasm_bg.wasm.opt"
+    mv "$out/$variant/uraiden_wasm_bg.wasm.opt" "$out/$variant/uraiden_wasm_bg.wasm"
     # Which tools made it: a --check failure is often just another rustc.
-    local glue="$out/$target/uraiden_wasm.js"
+    local glue="$out/$variant/uraiden_wasm.js"
     # After wasm-bindgen's `@ts-self-types` directive, which must stay on the first line.
-    local header="/* uraiden-wasm $version ($target target), built by scripts/build-wasm.sh with $tool_versions. */"
+    local header="/* uraiden-wasm $version ($label), built by scripts/build-wasm.sh with $tool_versions. */"
     if head -1 "$glue" | grep -q '@ts-self-types'; then
       { head -1 "$glue"; echo "$header"; tail -n +2 "$glue"; } >"$glue.tmp"
     else
@@ -222,8 +229,8 @@ if [ "$mode" = check ]; then
   fi
   tmp="$(mktemp -d)"
   trap 'rm -rf "$tmp"' EXIT
-  build_into "$tmp/out" web
-  copy_web_files "$tmp/out/web" "$tmp/fresh"
+  build_into "$tmp/out" paywall
+  copy_web_files "$tmp/out/paywall" "$tmp/fresh"
   if ! diff -rq "$tmp/fresh" "$paywall_dir" >&2; then
     die "paywall-web/js/uraiden-wasm/ differs from a fresh build of wasm-client/ (above).
   fresh build:   $tool_versions
@@ -246,17 +253,19 @@ if [ "$mode" = build ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$inputs $(ou
   exit 0
 fi
 
-build_into "$work/out" bundler web
+build_into "$work/out" bundler web paywall
 assemble_pkg "$work/out"
 sync_dir "$work/out/pkg" "$pkg_dir"
-copy_web_files "$work/out/web" "$work/out/paywall"
-sync_dir "$work/out/paywall" "$paywall_dir"
+copy_web_files "$work/out/paywall" "$work/out/paywall-files"
+sync_dir "$work/out/paywall-files" "$paywall_dir"
 # The page loads the glue through its bundle: rebuild it with the new glue.
 node scripts/build-paywall.mjs || die "bundling the paywall page failed (scripts/build-paywall.mjs)"
 
 if [ -x node_modules/.bin/tsc ]; then
   say "typechecking wasm-client/npm/usage.ts against the package's .d.ts"
   node_modules/.bin/tsc -p "$crate_dir/npm/tsconfig.json" || die "wasm-client/npm/usage.ts does not typecheck against the generated .d.ts"
+  node_modules/.bin/tsc -p "$crate_dir/npm/tsconfig.x402.json" ||
+    die "wasm-client/npm/usage-x402.ts: the x402 scheme client does not typecheck as @x402/core's SchemeNetworkClient"
 else
   say "typecheck skipped: node_modules/.bin/tsc is not installed (npm package typescript)"
 fi

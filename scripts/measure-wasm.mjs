@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Prints the sizes of the browser client, raw, gzip (zlib level 9) and brotli (quality 11, window
-// 2^22: what the receiver serves, server/src/http/assets/encoding.rs), at each build stage:
-// rustc's output (cargo profile release-wasm), wasm-bindgen's output before wasm-opt, and what
-// the paywall serves (paywall-web/js/uraiden-wasm/, after wasm-opt -Oz), plus the JS glue.
+// 2^22: what the receiver serves, server/src/http/assets/encoding.rs), at each build stage of the
+// paywall's build (without the `x402` feature): rustc's output (cargo profile release-wasm),
+// wasm-bindgen's output before wasm-opt, and what the paywall serves (paywall-web/js/uraiden-wasm/,
+// after wasm-opt -Oz), plus the JS glue; then the npm package's web build, which has x402.
 //
 //   node scripts/measure-wasm.mjs          a table
 //   node scripts/measure-wasm.mjs --json   the same as JSON
@@ -20,9 +21,11 @@ const json = process.argv.includes("--json");
 
 const stages = [
   ["rustc output, before wasm-bindgen", path.join(targetDir, "wasm32-unknown-unknown/release-wasm/uraiden_wasm.wasm")],
-  ["wasm-bindgen output, before wasm-opt", path.join(targetDir, "uraiden-wasm-build/out/pre-opt-web.wasm")],
+  ["wasm-bindgen output, before wasm-opt", path.join(targetDir, "uraiden-wasm-build/out/pre-opt-paywall.wasm")],
   ["after wasm-opt -Oz (served)", path.join(root, "paywall-web/js/uraiden-wasm/uraiden_wasm_bg.wasm")],
   ["JS glue uraiden_wasm.js (served)", path.join(root, "paywall-web/js/uraiden-wasm/uraiden_wasm.js")],
+  ["npm package, with x402: web wasm", path.join(root, "wasm-client/pkg/web/uraiden_wasm_bg.wasm")],
+  ["npm package, with x402: web JS glue", path.join(root, "wasm-client/pkg/web/uraiden_wasm.js")],
 ];
 
 const rows = stages.map(([stage, file]) => {
@@ -52,7 +55,7 @@ if (json) {
   console.log(line(table[0]));
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
   for (const row of table.slice(1)) console.log(line(row));
-  const served = rows.slice(2).filter((r) => !r.missing);
+  const served = rows.slice(2, 4).filter((r) => !r.missing);
   if (served.length === 2) {
     const sum = (key) => served.reduce((total, r) => total + r[key], 0);
     console.log(`served in total: ${kib(sum("bytes"))} raw, ${kib(sum("gzip"))} gzip -9, ${kib(sum("brotli"))} brotli 11`);

@@ -29,6 +29,8 @@ step "vectors: regenerate with viem and compare with the committed file" \
   node tests/vectors/generate.mjs --check
 step "rust: formatting" cargo fmt --all -- --check
 step "rust: lints" cargo clippy --workspace --all-targets --locked -- -D warnings
+step "rust: lints of the paywall's build of uraiden-wasm (without the x402 feature)" \
+  cargo clippy -p uraiden-wasm --all-targets --locked --no-default-features -- -D warnings
 step "fuzz: every protocol parser of untrusted bytes, briefly, from the committed corpus" \
   bash scripts/fuzz.sh --seconds 15
 step "rust: wasm32 build of the shared crates" \

@@ -477,19 +477,24 @@ impl Settlement {
 
     /// Reads a `PAYMENT-RESPONSE` value.
     pub fn parse_header(value: &str) -> Result<Self> {
+        Self::from_json(&Reader { header: PAYMENT_RESPONSE }.decode(value)?)
+    }
+
+    /// Reads a `PAYMENT-RESPONSE` already decoded: what an x402 library hands a scheme's
+    /// `onPaymentResponse` hook as `settleResponse`.
+    pub fn from_json(settled: &Json) -> Result<Self> {
         let read = Reader { header: PAYMENT_RESPONSE };
-        let settled = read.decode(value)?;
         let success = match settled.get("success") {
             Some(Json::Bool(success)) => *success,
             _ => return Err(read.error("success is missing or not true/false".to_owned())),
         };
         let optional_str = |name: &str| settled.get(name).and_then(Json::as_str).map(str::to_owned);
-        let chain_id = parse_network(read.str(&settled, "", "network")?)
+        let chain_id = parse_network(read.str(settled, "", "network")?)
             .map_err(|problem| read.error(format!("network: {problem}")))?;
         let payer =
-            settled.get("payer").map(|_| read.value(&settled, "", "payer", parse_address)).transpose()?;
+            settled.get("payer").map(|_| read.value(settled, "", "payer", parse_address)).transpose()?;
         let amount =
-            settled.get("amount").map(|_| read.value(&settled, "", "amount", parse_amount)).transpose()?;
+            settled.get("amount").map(|_| read.value(settled, "", "amount", parse_amount)).transpose()?;
         let extra = settled.get("extra");
         let balance = extra
             .and_then(|extra| extra.get("balance"))

@@ -24,6 +24,7 @@ import { execFile, execFileSync, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import fs from "node:fs";
+import { createServer } from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -553,6 +554,47 @@ export async function launchBrowser({ viewport = { width: 1100, height: 900 } } 
       fs.rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** A static file server for `dir` on a free port (an app's own origin); resolves to `{ origin, close }`. */
+export function serveStatic(dir) {
+  const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css" };
+  const server = createServer((request, response) => {
+    const url = new URL(request.url, "http://localhost");
+    const file = path.join(dir, url.pathname === "/" ? "index.html" : path.normalize(url.pathname));
+    if (!file.startsWith(dir) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+      response.writeHead(404).end("not found");
+      return;
+    }
+    response.writeHead(200, { "content-type": types[path.extname(file)] ?? "application/octet-stream" });
+    fs.createReadStream(file).pipe(response);
+  });
+  return new Promise((resolve) => {
+    server.listen(0, "127.0.0.1", () => {
+      resolve({ origin: `http://127.0.0.1:${server.address().port}`, close: () => server.close() });
+    });
+  });
+}
+
+/** Decodes an x402 header value (`PAYMENT-REQUIRED`, `-SIGNATURE`, `-RESPONSE`: base64 of JSON). */
+export const x402Json = (value) => JSON.parse(Buffer.from(value, "base64").toString("utf8"));
+
+/**
+ * Records the page's requests whose URL contains `part`, in the order answered: `{ url, status }`,
+ * then `headers` (sent) and `answer` (received), as on the network (not only those JS may read).
+ */
+export function recordResponses(page, part) {
+  const seen = [];
+  page.on("response", (response) => {
+    const request = response.request();
+    if (!request.url().includes(part)) return;
+    const entry = { url: request.url(), status: response.status() };
+    seen.push(entry);
+    Promise.all([request.allHeaders(), response.allHeaders()]).then(([headers, answer]) => {
+      Object.assign(entry, { headers, answer });
+    });
+  });
+  return seen;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,12 +1,25 @@
 // uraiden-wasm's paying path in Chromium, against a real anvil and a real receiver: concurrent
 // payingFetch calls on one channel, refusals thrown as typed errors, no wallet calls for a
-// session-key payment (even with the wallet on another chain), and a payment right after a
-// top-up that the receiver has not seen yet. Each test has its own sender and browser.
+// session-key payment (even with the wallet on another chain), a payment right after a
+// top-up that the receiver has not seen yet, and a balance that fell behind the receiver's,
+// resynced from the refusal. Each test has its own sender and browser. The library is the npm
+// package's build, so every payment here travels in x402's PAYMENT-SIGNATURE (the receiver
+// offers it on every 402); the paywall's build, without x402, pays in RDN-* headers in the
+// other library suites.
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
-import { USER_REJECTED, installWallet, launchBrowser, reportFailures, startStack, waitUntil } from "./harness.mjs";
+import {
+  USER_REJECTED,
+  installWallet,
+  launchBrowser,
+  recordResponses,
+  reportFailures,
+  startStack,
+  waitUntil,
+  x402Json,
+} from "./harness.mjs";
 import { loadLibrary, openSessionChannel } from "./measure-signing.mjs";
 
 const PRICE = 5n; // /echofix/* on the demo receiver
@@ -28,7 +41,7 @@ async function newUser(on, deposit, options = {}) {
   const sender = await on.newSender(10n);
   const browser = await launchBrowser();
   const wallet = await installWallet(browser.context, { ...sender, rpcUrl: on.rpcUrl, chainId: on.chainId });
-  await loadLibrary(browser.page, on.serverUrl);
+  await loadLibrary(browser.page, on.serverUrl, { build: "npm" });
   const channel = await openSessionChannel(browser.page, on, deposit, options);
   return { sender, wallet, browser, page: browser.page, channel };
 }
@@ -320,6 +333,83 @@ test(
         });
         assert.deepEqual(await pay(lagging, user.page, "fifth"), { status: 200, body: "fifth" });
         assert.equal((await lagging.serverChannels(user.sender.address))[0].balance, "25");
+      } finally {
+        await user.browser.close();
+      }
+    },
+  ),
+);
+
+test(
+  "payingFetch pays in PAYMENT-SIGNATURE when the 402 offers x402; a balance behind the receiver's resyncs from lastProof",
+  reportFailures(
+    () => ({ stack }),
+    async () => {
+      const user = await newUser(stack, 100n);
+      const seen = recordResponses(user.page, "/echofix/");
+      try {
+        assert.deepEqual(await pay(stack, user.page, "one"), { status: 200, body: "one" });
+        await waitUntil(() => seen.some((entry) => entry.status === 200) && seen.every((entry) => entry.answer), {
+          message: "the first payment recorded",
+        });
+        // (The receiver may see the new channel only after a first attempt: the same proof then goes again.)
+        const [unpaid, paid] = [seen[0], seen.find((entry) => entry.status === 200)];
+        assert.equal(unpaid.status, 402);
+        const offered = x402Json(unpaid.answer["payment-required"]);
+        assert.equal(offered.accepts[0].scheme, "uraiden");
+        assert.ok(paid.headers["payment-signature"], "the paid request carries PAYMENT-SIGNATURE");
+        for (const name of ["rdn-balance", "rdn-balance-signature", "rdn-sender-address", "rdn-open-block"]) {
+          assert.equal(paid.headers[name], undefined, `and no ${name} header`);
+        }
+        const signed = x402Json(paid.headers["payment-signature"]);
+        assert.deepEqual(signed.accepted, offered.accepts[0], "it pays the offer as the 402 made it");
+        assert.equal(signed.payload.balance, String(PRICE));
+        assert.equal(signed.payload.sender.toLowerCase(), user.sender.address.toLowerCase());
+        assert.equal(signed.payload.statusSignature, undefined, "no status request until a refusal needs the last proof");
+        assert.equal(paid.status, 200);
+        const settled = x402Json(paid.answer["payment-response"]);
+        assert.deepEqual([settled.success, settled.extra.balance], [true, String(PRICE)]);
+
+        // This browser's record of the channel falls behind the receiver's: restored from a
+        // copy taken after the first payment (a backup, another tab that paid meanwhile).
+        const copy = await user.page.evaluate(() =>
+          Object.fromEntries(Object.keys(localStorage).filter((k) => k.startsWith("uraiden:")).map((k) => [k, localStorage.getItem(k)])),
+        );
+        assert.deepEqual(await pay(stack, user.page, "two"), { status: 200, body: "two" });
+        assert.deepEqual(await pay(stack, user.page, "three"), { status: 200, body: "three" });
+        await user.page.evaluate(
+          async ({ copy, contract, token, chainId, receiver }) => {
+            for (const [key, value] of Object.entries(copy)) localStorage.setItem(key, value);
+            window.client = await window.uraiden.MicroRaiden.create({ contract, token, chainId, receiver, pollIntervalMs: 100 });
+            await window.client.requestAccounts();
+            await window.client.loadStoredChannel();
+          },
+          { copy, contract: stack.manager, token: stack.token, chainId: stack.chainId, receiver: stack.receiver.address },
+        );
+        assert.equal((await channelNow(user.page)).balance, String(PRICE), "the client believes 5, the receiver holds 15");
+
+        user.wallet.clearRequests();
+        seen.length = 0;
+        assert.deepEqual(await pay(stack, user.page, "four"), { status: 200, body: "four" });
+        await waitUntil(() => seen.some((entry) => entry.status === 200) && seen.every((entry) => entry.answer), {
+          message: "the resynced payment recorded",
+        });
+        const attempts = seen
+          .filter((entry) => entry.headers["payment-signature"])
+          .map((entry) => ({ ...entry, payload: x402Json(entry.headers["payment-signature"]).payload }));
+        assert.deepEqual(
+          attempts.map(({ payload, status }) => [payload.balance, Boolean(payload.statusSignature), status]),
+          [["10", false, 402], ["10", true, 402], ["20", false, 200]],
+          "the stale balance refused, sent again with a status request to learn the receiver's, then paid on top of it",
+        );
+        const [bare, asked] = attempts.map((entry) => x402Json(entry.answer["payment-response"]));
+        assert.deepEqual([bare.success, bare.errorReason, bare.extra?.lastProof], [false, "invalid_balance_proof", undefined]);
+        assert.deepEqual([asked.success, asked.errorReason], [false, "invalid_balance_proof"]);
+        assert.equal(asked.extra.lastProof.balance, String(3n * PRICE), "the receiver named its last proof");
+        assert.equal((await channelNow(user.page)).balance, String(4n * PRICE));
+        const [onServer] = await stack.serverChannels(user.sender.address);
+        assert.equal(onServer.balance, String(4n * PRICE), "four prices paid, no more");
+        assert.deepEqual(user.wallet.requests.map((request) => request.method), [], "no wallet request to resync");
       } finally {
         await user.browser.close();
       }

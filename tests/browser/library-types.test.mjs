@@ -11,9 +11,11 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 
 import { ROOT, installWallet, launchBrowser, reportFailures, startStack } from "./harness.mjs";
-import { loadLibrary } from "./measure-signing.mjs";
+import { loadLibrary, openSessionChannel } from "./measure-signing.mjs";
 
 const DTS = path.join(ROOT, "paywall-web", "js", "uraiden-wasm", "uraiden_wasm.d.ts");
+/** The npm package's web build: the paywall's, plus the `x402` feature. */
+const NPM_DTS = path.join(ROOT, "wasm-client", "pkg", "web", "uraiden_wasm.d.ts");
 const ADDRESS_TYPE = "`0x${string}`";
 
 /** The `.d.ts`'s interfaces as name → field → { optional, type }, and its type aliases. */
@@ -38,12 +40,14 @@ function declarations(text) {
 }
 
 const declared = declarations(fs.readFileSync(DTS, "utf8"));
+const npmDeclared = declarations(fs.readFileSync(NPM_DTS, "utf8"));
 
 /** Whether a value described in the page (see `describe` below) fits the declared `type`. */
-function fits(value, type) {
+function fits(value, type, decls = declared) {
   return type.split(" | ").some((member) => {
-    if (declared.aliases.has(member)) return fits(value, declared.aliases.get(member));
+    if (decls.aliases.has(member)) return fits(value, decls.aliases.get(member), decls);
     if (member === "null") return value.kind === "null";
+    if (member.startsWith("Record<")) return value.kind === "object";
     if (member === ADDRESS_TYPE) return value.kind === "string" && /^0x[0-9a-fA-F]{40}$/.test(value.text);
     if (/^"[^"]*"$/.test(member)) return value.kind === "string" && value.text === JSON.parse(member);
     return value.kind === member;
@@ -51,8 +55,8 @@ function fits(value, type) {
 }
 
 /** Asserts that `object` (described) has exactly the fields of interface `name`, each of its type. */
-function assertShape(name, object) {
-  const fields = declared.interfaces.get(name);
+function assertShape(name, object, decls = declared) {
+  const fields = decls.interfaces.get(name);
   assert.ok(fields, `the .d.ts declares interface ${name}`);
   for (const [field, { optional }] of fields) {
     if (!optional) assert.ok(field in object, `${name}.${field} is declared required and was returned`);
@@ -60,7 +64,7 @@ function assertShape(name, object) {
   for (const [field, value] of Object.entries(object)) {
     const declaration = fields.get(field);
     assert.ok(declaration, `${name}.${field} was returned but is not declared`);
-    assert.ok(fits(value, declaration.type), `${name}.${field} is declared ${declaration.type}, got ${JSON.stringify(value)}`);
+    assert.ok(fits(value, declaration.type, decls), `${name}.${field} is declared ${declaration.type}, got ${JSON.stringify(value)}`);
   }
 }
 
@@ -240,6 +244,80 @@ test(
       for (const [message, expected] of refusals) {
         if (typeof expected === "string") assert.equal(message, expected);
         else assert.match(message, new RegExp(expected.source));
+      }
+    },
+  ),
+);
+
+test(
+  "the npm build's x402 scheme client returns what it declares, and refuses what it cannot pay by name",
+  reportFailures(
+    () => ({ stack, browser }),
+    async () => {
+      // Only the npm package has x402 (the paywall's build leaves it out).
+      assert.ok(!declared.interfaces.has("X402PaymentPayloadResult"), "the paywall's build declares no x402");
+      for (const name of ["X402PaymentRequirements", "X402PaymentPayloadResult", "X402SchemeHooks", "X402SchemeOptions"]) {
+        assert.ok(npmDeclared.interfaces.has(name), `the npm build declares ${name}`);
+      }
+      assert.equal(npmDeclared.interfaces.get("X402SchemeOptions").get("deposit").type, "bigint");
+      const npmText = fs.readFileSync(NPM_DTS, "utf8");
+      assert.match(npmText, /x402Scheme\(options\?: X402SchemeOptions \| null\): X402Scheme;/);
+      assert.match(npmText, /readonly network: `eip155:\$\{number\}`;/);
+
+      const page = await browser.context.newPage();
+      try {
+        await loadLibrary(page, stack.serverUrl, { build: "npm" });
+        await openSessionChannel(page, stack, 50n);
+        const out = await page.evaluate(async ({ serverUrl }) => {
+          const describe = (object) =>
+            Object.fromEntries(
+              Object.entries(object).map(([key, value]) => [
+                key,
+                value === null ? { kind: "null" } : typeof value === "string" ? { kind: "string", text: value } : { kind: typeof value },
+              ]),
+            );
+          const { ErrorCode } = window.uraiden;
+          const refused = async (call) => {
+            try {
+              await call();
+              return "accepted";
+            } catch (error) {
+              return `${ErrorCode[error.code] ?? error.code}: ${error.message}`;
+            }
+          };
+          const required = JSON.parse(atob((await fetch(`${serverUrl}/echofix/x402`)).headers.get("PAYMENT-REQUIRED")));
+          const [offer] = required.accepts;
+          const scheme = window.client.x402Scheme({ deposit: 50n });
+          const result = await scheme.createPaymentPayload(2, offer, { maxAmountPerPayment: "5" });
+          // Not sent: its answer never comes, and the hook hands the payment turn on.
+          const answered = await scheme.schemeHooks.onPaymentResponse({ paymentPayload: { payload: result.payload }, requirements: offer });
+          return {
+            getters: { scheme: scheme.scheme, network: scheme.network },
+            result: describe(result),
+            payload: result.payload,
+            answered: answered === undefined ? "undefined" : JSON.stringify(answered),
+            refusals: [
+              await refused(() => window.client.x402Scheme({ deposit: 5 })),
+              await refused(() => scheme.createPaymentPayload(1, offer)),
+              await refused(() => scheme.createPaymentPayload(2, offer, { maxAmountPerPayment: "4" })),
+              await refused(() => scheme.createPaymentPayload(2, { ...offer, extra: { ...offer.extra, channelManager: offer.payTo } })),
+              await refused(() => scheme.createPaymentPayload(2, { ...offer, extra: { ...offer.extra, name: "Other" } })),
+            ],
+          };
+        }, { serverUrl: stack.serverUrl });
+        assert.deepEqual(out.getters, { scheme: "uraiden", network: `eip155:${stack.chainId}` });
+        assertShape("X402PaymentPayloadResult", out.result, npmDeclared);
+        assert.deepEqual(Object.keys(out.payload), ["sender", "openBlock", "balance", "balanceSignature", "statusDeadline", "statusSignature"]);
+        assert.equal(out.payload.balance, "5");
+        assert.equal(out.answered, "undefined");
+        const [badDeposit, badVersion, overCap, otherContract, otherDomain] = out.refusals;
+        assert.equal(badDeposit, "InvalidArgument: deposit: expected a bigint token amount in base units, such as 10n");
+        assert.equal(badVersion, "InvalidArgument: x402Version: the uraiden scheme speaks x402 version 2 only");
+        assert.equal(overCap, "PriceTooHigh: the resource costs 5 but maxPrice is 4; nothing was paid");
+        assert.match(otherContract, /^InvalidResponse: the paywall wants payment through 0x[0-9a-fA-F]{40} on chain \d+, this client uses/);
+        assert.match(otherDomain, /^InvalidResponse: PAYMENT-REQUIRED: the offer\.extra\.name is "Other"; .*nothing was paid$/);
+      } finally {
+        await page.close();
       }
     },
   ),

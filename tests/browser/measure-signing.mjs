@@ -26,14 +26,31 @@ import { fileURLToPath } from "node:url";
 
 import { installWallet, launchBrowser, startStack } from "./harness.mjs";
 
-/** Loads the wasm library into `page` (any page of the server's origin) as `window.uraiden`. */
-export async function loadLibrary(page, serverUrl) {
+/** The npm package's web build (wasm-client/pkg/web/, with x402), which no receiver serves. */
+const NPM_WEB = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../wasm-client/pkg/web");
+const NPM_PATH = "/npm/uraiden-wasm/";
+
+/**
+ * Loads the wasm library into `page` (any page of the server's origin) as `window.uraiden`:
+ * the paywall's build as the receiver serves it (`build: "paywall"`, the default: no x402), or
+ * the npm package's web build (`build: "npm"`: pays in x402 when offered), routed into the
+ * page at /npm/uraiden-wasm/ of the same origin.
+ */
+export async function loadLibrary(page, serverUrl, { build = "paywall" } = {}) {
   if (!page.url().startsWith(serverUrl)) await page.goto(`${serverUrl}/api/1/stats`);
-  await page.evaluate(async () => {
-    const lib = await import("/js/uraiden-wasm/uraiden_wasm.js");
+  let module = "/js/uraiden-wasm/uraiden_wasm.js";
+  if (build === "npm") {
+    await page.route(`${new URL(serverUrl).origin}${NPM_PATH}**`, (route) => {
+      const file = path.join(NPM_WEB, new URL(route.request().url()).pathname.slice(NPM_PATH.length));
+      return file.startsWith(NPM_WEB) && fs.existsSync(file) ? route.fulfill({ path: file }) : route.abort();
+    });
+    module = `${NPM_PATH}uraiden_wasm.js`;
+  }
+  await page.evaluate(async (module) => {
+    const lib = await import(module);
     await lib.default();
     window.uraiden = lib;
-  });
+  }, module);
 }
 
 /**

@@ -9,7 +9,6 @@
 
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
@@ -21,6 +20,7 @@ import {
   launchBrowser,
   reportFailures,
   screenshot,
+  serveStatic,
   setScreenshotSuite,
   startStack,
 } from "./harness.mjs";
@@ -89,26 +89,6 @@ const TSCONFIG = {
 
 function run(command, args, cwd) {
   return execFileSync(command, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-}
-
-/** A static file server for `dir` on a free port; resolves to `{ origin, close }`. */
-function serveStatic(dir) {
-  const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css" };
-  const server = http.createServer((request, response) => {
-    const url = new URL(request.url, "http://localhost");
-    const file = path.join(dir, url.pathname === "/" ? "index.html" : path.normalize(url.pathname));
-    if (!file.startsWith(dir) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
-      response.writeHead(404).end("not found");
-      return;
-    }
-    response.writeHead(200, { "content-type": types[path.extname(file)] ?? "application/octet-stream" });
-    fs.createReadStream(file).pipe(response);
-  });
-  return new Promise((resolve) => {
-    server.listen(0, "127.0.0.1", () => {
-      resolve({ origin: `http://127.0.0.1:${server.address().port}`, close: () => server.close() });
-    });
-  });
 }
 
 let app; // { dir, dist }

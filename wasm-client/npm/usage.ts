@@ -16,6 +16,10 @@ import {
   type OnChainChannelInfo,
   type PendingChannel,
   type SignedBalanceProof,
+  type X402PaymentPayloadResult,
+  type X402PaymentRequirements,
+  type X402Scheme,
+  type X402SchemeHooks,
 } from "uraiden-wasm";
 import init, { MicroRaiden as WebMicroRaiden, type InitOutput } from "uraiden-wasm/web";
 
@@ -91,6 +95,22 @@ export async function page(): Promise<void> {
   const web = await WebMicroRaiden.create({ contract: "0x0000000000000000000000000000000000000001" });
   const chainId: number = web.chainId;
   void chainId;
+}
+
+// The x402 scheme client: its own declarations (usage-x402.ts checks them against @x402/core's).
+export async function x402Scheme(raiden: MicroRaiden, requirements: X402PaymentRequirements): Promise<void> {
+  const scheme: X402Scheme = raiden.x402Scheme({ deposit: 500n, maxPrice: 10n, method: "approve" });
+  const name: "uraiden" = scheme.scheme;
+  const network: `eip155:${number}` = scheme.network;
+  void name;
+  void network;
+  const paid: X402PaymentPayloadResult = await scheme.createPaymentPayload(2, requirements, { maxAmountPerPayment: "10" });
+  const hooks: X402SchemeHooks = scheme.schemeHooks;
+  const answer = await hooks.onPaymentResponse({ paymentPayload: { payload: paid.payload }, requirements });
+  const retry: boolean = answer?.recovered === true;
+  void retry;
+  // @ts-expect-error the deposit is a bigint
+  void raiden.x402Scheme({ deposit: 500 });
 }
 
 export function describe(error: unknown): string {

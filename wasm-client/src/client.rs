@@ -46,6 +46,11 @@ use crate::{
 };
 
 mod keys;
+#[cfg(feature = "x402")]
+mod x402;
+
+#[cfg(feature = "x402")]
+pub use x402::X402Scheme;
 
 const DEFAULT_POLL_INTERVAL_MS: u32 = 1_000;
 /// How long a permit for `createChannelWithPermit` stays valid.
@@ -271,7 +276,15 @@ impl Inner {
 
     /// A status request of `channel`, signed now (session key, else wallet).
     async fn status_request(&self, channel: &ChannelState) -> Result<SignedStatusRequest> {
-        let deadline = request_deadline(unix_now());
+        self.status_request_until(channel, request_deadline(unix_now())).await
+    }
+
+    /// A status request of `channel` valid until `deadline` (unix seconds), signed now.
+    async fn status_request_until(
+        &self,
+        channel: &ChannelState,
+        deadline: u64,
+    ) -> Result<SignedStatusRequest> {
         let domain = self.domain();
         let request = channel.id.status_request(deadline);
         let typed_data = status_request_typed_data(&domain, &request);
@@ -508,7 +521,31 @@ impl Inner {
     /// signed now (no payment), and continues from it when it is ours.
     async fn sync_with_receiver(&self, url: &str) -> Result<JsValue> {
         let channel = self.current_channel()?;
-        let status = self.status_request(&channel).await?;
+        let (refusal, info) = self.ask_receiver(&channel, url).await?;
+        let answer = info.sender.filter(|sender| *sender == channel.id.sender).and(info.sender_balance);
+        let resynced = paying_fetch::accepted_state(&info, &self.domain(), &channel);
+        let changed = resynced.is_some();
+        if let Some(resynced) = resynced {
+            self.book(resynced)?;
+        }
+        Ok(ReceiverStatus {
+            reason: refusal.map(Refusal::code),
+            balance: answer.map(Amount),
+            balance_signature: info.balance_signature.filter(|_| answer.is_some()).map(HexSignature),
+            resynced: changed,
+        }
+        .to_js())
+    }
+
+    /// Asks the paywall at `url` about `channel` with a status request signed now (no payment):
+    /// the refusal its 402 names (a channel it does not know, or not confirmed yet), and the
+    /// paywall, naming the channel's last accepted proof when the receiver has one.
+    async fn ask_receiver(
+        &self,
+        channel: &ChannelState,
+        url: &str,
+    ) -> Result<(Option<Refusal>, PaywallInfo)> {
+        let status = self.status_request(channel).await?;
         let init = RequestInit::new();
         init.set_method("GET");
         let request = Request::new_with_str_and_init(url, &init)
@@ -532,19 +569,7 @@ impl Inner {
             ));
         }
         let info = paying_fetch::paywall_info(&paying_fetch::read_headers(&response))?;
-        let answer = info.sender.filter(|sender| *sender == channel.id.sender).and(info.sender_balance);
-        let resynced = paying_fetch::accepted_state(&info, &self.domain(), &channel);
-        let changed = resynced.is_some();
-        if let Some(resynced) = resynced {
-            self.book(resynced)?;
-        }
-        Ok(ReceiverStatus {
-            reason: paying_fetch::refusal(&response).map(Refusal::code),
-            balance: answer.map(Amount),
-            balance_signature: info.balance_signature.filter(|_| answer.is_some()).map(HexSignature),
-            resynced: changed,
-        }
-        .to_js())
+        Ok((paying_fetch::refusal(&response), info))
     }
 
     async fn close_channel(&self, options: CloseChannelOptions) -> Result<JsValue> {
@@ -820,16 +845,17 @@ impl Inner {
         for url in [response.url(), request.url()] {
             paying_fetch::check_paid_url(self.paid_origins.as_deref(), &url)?;
         }
-        let mut info = paying_fetch::paywall_info(&paying_fetch::read_headers(&response))?;
+        let mut offer = paying_fetch::Offer::of(&response)?;
         let signal = request.signal();
         let aborted = || paying_fetch::aborted_by_caller(&request);
         // One payment at a time: the next balance depends on the previous one's answer.
         let _turn = self.payments.turn(Some(&signal)).await.ok_or_else(aborted)?;
-        if self.channel.borrow().as_ref().is_none_or(|c| c.id.receiver != info.receiver) {
-            self.load_stored_channel(Some(info.receiver)).await?;
+        let receiver = offer.info.receiver;
+        if self.channel.borrow().as_ref().is_none_or(|c| c.id.receiver != receiver) {
+            self.load_stored_channel(Some(receiver)).await?;
         }
         // The channel this call pays from, whichever becomes current meanwhile.
-        let mut paying = self.channel.borrow().clone().filter(|c| c.id.receiver == info.receiver);
+        let mut paying = self.channel.borrow().clone().filter(|c| c.id.receiver == receiver);
         let mut _tab_turn = None;
         if let Some(channel) = paying.take() {
             let (turn, channel) = self.channel_lock(channel, Some(&signal)).await?.ok_or_else(aborted)?;
@@ -847,39 +873,24 @@ impl Inner {
         // After the first, only while the receiver's proof keeps moving up (another payer of
         // ours is still paying), and for a wallet-signed channel only once (each costs a prompt).
         for attempt in 0..MAX_PAYMENT_ATTEMPTS {
-            let balance =
-                paying_fetch::next_balance(&info, max_price, self.chain_id, self.contract, paying.as_ref())?;
-            let channel = match &paying {
-                Some(channel) => channel.clone(),
-                None => self.current_channel()?,
-            };
-            // Signed but not recorded: only the receiver's acceptance makes it the balance.
-            let balance_signature = self.sign(&channel, channel.check_within_deposit(balance)?).await?;
-            sent.push((balance, balance_signature));
-            let payment = PaymentHeaders {
-                contract: self.contract,
-                receiver: channel.id.receiver,
-                sender: channel.id.sender,
-                open_block_number: channel.id.open_block_number,
-                balance,
-                balance_signature,
-                payment: Some(info.price),
-            };
-            let paying_request = || -> Result<Request> {
+            let (channel, payment) = self.sign_payment(&offer.info, max_price, paying.as_ref()).await?;
+            let balance = payment.balance;
+            sent.push((balance, payment.balance_signature));
+            let paying_request = |status: Option<&SignedStatusRequest>| -> Result<Request> {
                 let retry = copy(&template)?;
                 let retry = match self.paid_origins {
                     Some(_) => paying_fetch::without_redirects(&retry)?,
                     None => retry,
                 };
                 let headers = retry.headers();
-                for (name, value) in payment.to_header_pairs() {
+                for (name, value) in offer.payment_headers(&payment, status) {
                     headers.set(name, &value).map_err(|_| {
                         UraidenError::invalid_argument("init", "the request's headers are immutable")
                     })?;
                 }
                 Ok(retry)
             };
-            (response, deadline) = paying_fetch::fetch_within(&paying_request()?, timeout_ms)
+            (response, deadline) = paying_fetch::fetch_within(&paying_request(None)?, timeout_ms)
                 .await
                 .map(|(response, armed)| (response, Some(armed)))?;
             let started = js_sys::Date::now();
@@ -890,57 +901,76 @@ impl Inner {
             // top-up confirmed yet: the proof becomes valid by itself once it has (bounded),
             // rather than fail. Then while a rate limit, which charged nothing, asks for a
             // short `Retry-After` (bounded); after a long one the 429 is the answer.
-            loop {
+            let mut answer = loop {
+                let answer = offer.answer(&response, balance);
                 let wait_ms = if rate_limited == 0
                     && response.status() == 402
                     && js_sys::Date::now() < catch_up_until
-                    && self.receiver_catching_up(paying_fetch::refusal(&response), &channel, balance).await?
+                    && self.receiver_catching_up(answer.refusal, &channel, balance).await?
                 {
                     self.poll_interval_ms
                 } else {
-                    match paying_fetch::paid_answer(&response, balance) {
+                    match answer.paid {
                         PaidAnswer::RateLimited { wait_secs: Some(wait), .. }
                             if rate_limited < MAX_RATE_LIMIT_RETRIES =>
                         {
                             rate_limited += 1;
                             u32::try_from(wait.saturating_mul(1000)).unwrap_or(u32::MAX)
                         }
-                        _ => break,
+                        _ => break answer,
                     }
                 };
                 sleep(wait_ms).await;
-                (response, deadline) = paying_fetch::fetch_within(&paying_request()?, timeout_ms)
+                (response, deadline) = paying_fetch::fetch_within(&paying_request(None)?, timeout_ms)
                     .await
                     .map(|(response, armed)| (response, Some(armed)))?;
-            }
-            // Counted only once the receiver took it (the rule every sender follows).
-            let paid = paying_fetch::paid_answer(&response, balance).charged();
-            let state =
-                if paid { channel.clone().with_balance(balance, Some(balance_signature)) } else { channel };
+            };
             // The receiver's answer names what it now holds (our proof when accepted, its
             // previous one when refused): that is the balance, and what a cooperative close presents.
-            // A refusal carries the previous one only for a status request: ask with one then.
-            let mut answer = paying_fetch::paywall_info(&paying_fetch::read_headers(&response)).ok();
-            let may_ask_again = attempt == 0 || state.session_key.is_some();
-            if !paid && may_ask_again && answer.as_ref().is_some_and(|info| info.sender_balance.is_none()) {
-                if let Some(Refusal::InvalidBalanceProof | Refusal::InvalidAmount) =
-                    paying_fetch::refusal(&response)
+            // A refusal carries the previous one only for a status request: ask with one then
+            // (only then: whoever captures a payment with one reads the last proof until its deadline).
+            let may_ask_again = attempt == 0 || channel.session_key.is_some();
+            if !answer.paid.charged()
+                && may_ask_again
+                && answer.offer.as_ref().is_some_and(|offer| offer.info.sender_balance.is_none())
+                && matches!(answer.refusal, Some(Refusal::InvalidBalanceProof | Refusal::InvalidAmount))
+            {
+                if offer.is_x402() {
+                    // x402 has no payment-less status request: the same payment again, with one.
+                    let status = self.status_request(&channel).await?;
+                    (response, deadline) =
+                        paying_fetch::fetch_within(&paying_request(Some(&status))?, timeout_ms)
+                            .await
+                            .map(|(response, armed)| (response, Some(armed)))?;
+                    answer = offer.answer(&response, balance);
+                } else if let Some(info) = self.ask_last_proof(&channel, copy(&template)?, timeout_ms).await?
                 {
-                    answer = self.ask_last_proof(&state, copy(&template)?, timeout_ms).await?.or(answer);
+                    answer.offer = Some(paying_fetch::Offer { info, x402: None });
                 }
             }
-            let named =
-                answer.as_ref().and_then(|info| paying_fetch::names_sent_proof(info, &state.id, &sent));
+            // Counted only once the receiver took it (the rule every sender follows).
+            let paid = answer.paid.charged();
+            let state = if paid {
+                channel.clone().with_balance(balance, Some(payment.balance_signature))
+            } else {
+                channel
+            };
+            let named = answer
+                .offer
+                .as_ref()
+                .and_then(|offer| paying_fetch::names_sent_proof(&offer.info, &state.id, &sent));
             if let Some((kept, signature)) = named.filter(|_| !paid && response.status() == 402) {
                 if paid_on_own_proof {
                     self.book(state.with_balance(kept, Some(signature)))?;
-                    let message = paying_fetch::message_of(&paying_fetch::text(&response).await);
+                    let message = paying_fetch::refusal_message(&answer, &response).await;
                     return Err(paying_fetch::kept_and_refused(kept, &message));
                 }
                 paid_on_own_proof = true;
             }
-            let resynced =
-                answer.as_ref().and_then(|info| paying_fetch::accepted_state(info, &self.domain(), &state));
+            let resynced = answer
+                .offer
+                .as_ref()
+                .and_then(|offer| paying_fetch::accepted_state(&offer.info, &self.domain(), &state));
             let before = state.balance;
             let out_of_sync = !paid && resynced.is_some();
             // Moved up past what this client held: someone holding this channel's key paid meanwhile.
@@ -948,22 +978,21 @@ impl Inner {
             let booked = resynced.unwrap_or(state);
             self.book(booked.clone())?;
             paying = Some(booked);
-            match answer {
-                Some(answer)
+            match answer.offer.take() {
+                Some(next)
                     if out_of_sync
                         && (attempt == 0 || (moved_on && may_ask_again))
                         && attempt + 1 < MAX_PAYMENT_ATTEMPTS
                         && response.status() == 402 =>
                 {
-                    info = answer
+                    offer = next
                 }
                 // Refused for good: thrown, so no caller takes the 402 for the resource's answer.
                 _ if response.status() == 402 => {
                     // Milliseconds, far below 2^32.
                     let waited_ms = (js_sys::Date::now() - started) as u32;
-                    let message = paying_fetch::message_of(&paying_fetch::text(&response).await);
-                    let refusal = paying_fetch::refusal(&response);
-                    return Err(paying_fetch::refused_payment(refusal, balance, waited_ms, &message));
+                    let message = paying_fetch::refusal_message(&answer, &response).await;
+                    return Err(paying_fetch::refused_payment(answer.refusal, balance, waited_ms, &message));
                 }
                 _ => break,
             }
@@ -971,6 +1000,34 @@ impl Inner {
         // The caller reads the body: no timer may abort it.
         drop(deadline);
         Ok(response.into())
+    }
+
+    /// The payment of one more request behind `info`'s paywall from `channel`, by the sender's
+    /// rules (`paying_fetch::next_balance`), signed but not recorded: only the receiver's
+    /// acceptance makes it the balance.
+    async fn sign_payment(
+        &self,
+        info: &PaywallInfo,
+        max_price: U192,
+        channel: Option<&ChannelState>,
+    ) -> Result<(ChannelState, PaymentHeaders)> {
+        let (channel, balance) = paying_fetch::next_balance(info, max_price, self.paying(), channel)?;
+        let balance_signature = self.sign(channel, channel.check_within_deposit(balance)?).await?;
+        let payment = PaymentHeaders {
+            contract: self.contract,
+            receiver: channel.id.receiver,
+            sender: channel.id.sender,
+            open_block_number: channel.id.open_block_number,
+            balance,
+            balance_signature,
+            payment: Some(info.price),
+        };
+        Ok((channel.clone(), payment))
+    }
+
+    /// The chain, channel manager and token this client pays through.
+    fn paying(&self) -> paying_fetch::Paying {
+        paying_fetch::Paying { chain_id: self.chain_id, contract: self.contract, token: self.token }
     }
 }
 
@@ -1345,11 +1402,25 @@ impl MicroRaiden {
     /// 402. A 429 charged nothing: after a short `Retry-After` (at most 10 s) the same payment
     /// is sent again, a few times; otherwise the 429 resolves, with its `Retry-After` readable,
     /// and nothing was counted. Resolves to the final `Response`. With a session key it makes no
-    /// wallet request.
+    /// wallet request. The proof travels in x402's `PAYMENT-SIGNATURE` when the 402 offers the
+    /// `uraiden` scheme in `PAYMENT-REQUIRED` (the npm package's build; the paywall page's has no
+    /// x402), else in `RDN-*` headers: the same rules either way.
     #[wasm_bindgen(js_name = payingFetch, unchecked_return_type = "Promise<Response>")]
     pub fn paying_fetch(&self, input: String, options: tsify::Ts<PayingFetchOptions>) -> Promise {
         let inner = self.inner.clone();
         let options = options::read_required(options);
         promise(async move { inner.paying_fetch(input, options?).await })
+    }
+
+    /// The `uraiden` scheme client of x402 v2, for apps that pay through `@x402/core` (and
+    /// `wrapFetchWithPayment` of `@x402/fetch`): `x402Client.register(scheme.network, scheme)`.
+    /// It pays offers of this client's channel manager from the channel to their receiver,
+    /// opening one through the wallet the first time (`deposit`, default the offer's
+    /// `extra.suggestedDeposit`), then signs with its session key: no wallet request per
+    /// payment. Payments share `payingFetch`'s queue, rules and channel.
+    #[cfg(feature = "x402")]
+    #[wasm_bindgen(js_name = x402Scheme)]
+    pub fn x402_scheme(&self, options: Option<tsify::Ts<options::X402SchemeOptions>>) -> Result<X402Scheme> {
+        Ok(X402Scheme::new(self.inner.clone(), options::read(options)?))
     }
 }

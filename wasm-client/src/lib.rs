@@ -12,10 +12,12 @@
 //! - `storage`: the `localStorage` records of an account's channels (one per open block, each
 //!   with its session key) and of the channels being opened.
 //! - `channel`: a channel's off-chain state: balance, deposit, signer; the next proof.
-//! - `client`: [`MicroRaiden`], the exported class (`MicroRaiden.create(…)`).
+//! - `client`: [`MicroRaiden`], the exported class (`MicroRaiden.create(…)`), and
+//!   [`X402Scheme`] (`x402Scheme()`), its `uraiden` scheme client for `@x402/core` apps.
 //!   Its `keys` submodule keeps every channel's key: the second-open refusal, the pending
 //!   opening matched to its `ChannelCreated` event, `storedChannels` and `pendingChannels`.
-//! - `paying_fetch`: `payingFetch`, a `fetch` that pays a 402 once; what a refusal means.
+//! - `paying_fetch`: `payingFetch`, a `fetch` that pays a 402 once, in x402 or `RDN-*`
+//!   headers; what a refusal means.
 //! - `queue`: payments of one client one at a time.
 //! - `close`: the receiver's cooperative-close API (`closeChannel({ receiverUrl })`).
 //! - `discovery`: EIP-6963 `discoverWallets()`.
@@ -51,6 +53,8 @@ mod storage;
 mod to_js;
 
 pub use client::MicroRaiden;
+#[cfg(feature = "x402")]
+pub use client::X402Scheme;
 pub use discovery::discover_wallets;
 pub use error::{ErrorCode, ErrorKind, UraidenError};
 pub use navigation::{clear_payment_cookies, has_unsent_payment_cookies, set_payment_cookies};

@@ -196,6 +196,27 @@ pub struct PayingFetchOptions {
     pub init: JsAny,
 }
 
+/// `x402Scheme(options)`: how the x402 scheme client pays.
+#[cfg(feature = "x402")]
+#[derive(Debug, Default, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct X402SchemeOptions {
+    /// The deposit of the channel the scheme opens when it has none with the receiver, in token
+    /// base units. Default: the offer's `extra.suggestedDeposit` (a hundred requests).
+    #[tsify(type = "bigint", optional)]
+    #[serde(default)]
+    pub deposit: Option<Amount>,
+    /// How that channel is opened (default `"approve"`: two transactions).
+    #[tsify(optional)]
+    #[serde(default)]
+    pub method: Option<DepositMethod>,
+    /// The most one request may cost, in token base units; the x402 client's spend controls
+    /// (`maxAmountPerPayment`) cap it too. Default: no cap but theirs and the deposit's.
+    #[tsify(type = "bigint", optional)]
+    #[serde(default)]
+    pub max_price: Option<Amount>,
+}
+
 /// `forgetStoredChannel(options)`.
 #[derive(Debug, Default, Tsify)]
 #[serde(rename_all = "camelCase")]
@@ -284,6 +305,18 @@ impl FromJs for PayingFetchOptions {
             max_price: object.field("maxPrice")?,
             payment_timeout_ms: object.field("paymentTimeoutMs")?,
             init: object.field("init")?,
+        })
+    }
+}
+
+#[cfg(feature = "x402")]
+impl FromJs for X402SchemeOptions {
+    fn from_js(value: JsValue) -> Result<Self, FieldError> {
+        let object = Object::new(value)?;
+        Ok(Self {
+            deposit: object.field("deposit")?,
+            method: object.field("method")?,
+            max_price: object.field("maxPrice")?,
         })
     }
 }

@@ -9,10 +9,17 @@
 //! A refusal that only means the receiver has not caught up with the chain ([`receiver_lags`])
 //! is waited out by sending the same proof again; a refusal that remains is thrown
 //! ([`refused_payment`]), never returned as a 402 the caller could mistake for an answer.
+//!
+//! The proof travels in x402's `PAYMENT-SIGNATURE` when the 402's `PAYMENT-REQUIRED` offers the
+//! `uraiden` scheme, else in the `RDN-*` headers ([`Offer`]): the rules above are the same for
+//! both, only the encoding of the payment and of the answer ([`Answer`]) differs.
 
 use alloy_primitives::Address;
+#[cfg(feature = "x402")]
+use uraiden_protocol::x402::{self, names::PAYMENT_REQUIRED, names::PAYMENT_RESPONSE, Settlement};
 use uraiden_protocol::{
-    header, ChannelId, Eip712Domain, Json, PaidAnswer, PaywallInfo, ProofSignature, Refusal, U192,
+    header, x402::OfferedPayment, ChannelId, Eip712Domain, Json, PaidAnswer, PaymentHeaders, PaywallInfo,
+    ProofSignature, Refusal, SignedStatusRequest, U192,
 };
 use wasm_bindgen::{prelude::*, JsCast};
 use wasm_bindgen_futures::JsFuture;
@@ -28,7 +35,7 @@ extern "C" {
     #[wasm_bindgen(js_name = fetch)]
     fn global_fetch(request: &Request) -> js_sys::Promise;
     #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(handler: &js_sys::Function, milliseconds: i32) -> JsValue;
+    pub(crate) fn set_timeout(handler: &js_sys::Function, milliseconds: i32) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(id: &JsValue);
 }
@@ -94,29 +101,56 @@ pub fn check_paid_origin(paid_origins: Option<&[String]>, origin: &str) -> Resul
     }
 }
 
-/// The cumulative balance to sign for one more request behind `info`'s paywall.
-pub fn next_balance(
-    info: &PaywallInfo,
-    max_price: U192,
-    chain_id: u64,
-    contract: Address,
-    channel: Option<&ChannelState>,
-) -> Result<U192> {
+/// What a client pays through: its chain, channel manager and that contract's token.
+#[derive(Clone, Copy, Debug)]
+pub struct Paying {
+    pub chain_id: u64,
+    pub contract: Address,
+    pub token: Address,
+}
+
+/// Refuses to pay `info`'s paywall at all: a price above `max_price`, or another chain,
+/// channel manager or token than the client's.
+pub fn check_offer(info: &PaywallInfo, max_price: U192, paying: Paying) -> Result<()> {
     if info.price > max_price {
         return Err(UraidenError::new(
             ErrorKind::PriceTooHigh,
             format!("the resource costs {} but maxPrice is {max_price}; nothing was paid", info.price),
         ));
     }
+    let Paying { chain_id, contract, token } = paying;
     if info.chain_id != chain_id || info.contract != contract {
         return Err(UraidenError::new(
             ErrorKind::InvalidResponse,
             format!(
-                "the paywall wants payment through {} on chain {}, this client uses {contract} on chain {chain_id}",
+                "the paywall wants payment through {} on chain {}, this client uses {contract} on chain {chain_id}; \
+                 nothing was paid",
                 info.contract, info.chain_id
             ),
         ));
     }
+    // The price is in the paywall's token; the channel holds the contract's.
+    if info.token != token {
+        return Err(UraidenError::new(
+            ErrorKind::InvalidResponse,
+            format!(
+                "the paywall prices in token {}, but the channel manager's token is {token}; nothing was paid",
+                info.token
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The cumulative balance to sign for one more request behind `info`'s paywall, and the
+/// channel it is paid from.
+pub fn next_balance<'c>(
+    info: &PaywallInfo,
+    max_price: U192,
+    paying: Paying,
+    channel: Option<&'c ChannelState>,
+) -> Result<(&'c ChannelState, U192)> {
+    check_offer(info, max_price, paying)?;
     let channel = channel.filter(|c| c.id.receiver == info.receiver).ok_or_else(|| {
         UraidenError::new(
             ErrorKind::NoChannel,
@@ -134,7 +168,7 @@ pub fn next_balance(
         }
         _ => channel.balance,
     };
-    Ok(rules.balance_after(base, info.price)?)
+    Ok((channel, rules.balance_after(base, info.price)?))
 }
 
 /// The channel as the receiver's answer to a payment says it is now, when that differs from
@@ -263,11 +297,155 @@ pub fn refusal(response: &Response) -> Option<Refusal> {
     Refusal::ALL.into_iter().find(|refusal| headers.has(refusal.header_name()).unwrap_or(false))
 }
 
+/// What a 402 asks to be paid, and how the payment travels: in x402's `PAYMENT-SIGNATURE` when
+/// its `PAYMENT-REQUIRED` offers the `uraiden` scheme, else in the `RDN-*` headers.
+#[derive(Clone, Debug)]
+pub struct Offer {
+    /// The paywall, with the receiver's last accepted proof of our channel when an answer named it.
+    pub info: PaywallInfo,
+    /// The x402 offer a payment copies back (`accepted`); `None`: pay in `RDN-*` headers.
+    pub x402: Option<OfferedPayment>,
+}
+
+impl Offer {
+    /// Reads a 402: its `uraiden` x402 offer when it makes one, else its `RDN-*` headers.
+    pub fn of(response: &Response) -> Result<Self> {
+        #[cfg(feature = "x402")]
+        if let Some(offered) = x402_offer(response)? {
+            return Ok(Self { info: offered.offer.paywall_info(), x402: Some(offered) });
+        }
+        Ok(Self { info: paywall_info(&read_headers(response))?, x402: None })
+    }
+
+    /// Whether the payment travels in x402 (never in a build without the `x402` feature: the
+    /// branches it guards are compiled out).
+    pub fn is_x402(&self) -> bool {
+        cfg!(feature = "x402") && self.x402.is_some()
+    }
+
+    /// The request headers that carry `payment`, and `status` (a status request signed now, so
+    /// that a refusal names the receiver's last proof).
+    pub fn payment_headers(
+        &self,
+        payment: &PaymentHeaders,
+        status: Option<&SignedStatusRequest>,
+    ) -> Vec<(&'static str, String)> {
+        #[cfg(feature = "x402")]
+        if let Some(offered) = &self.x402 {
+            let payload = x402::payload_json(payment, status);
+            return vec![(x402::names::PAYMENT_SIGNATURE, offered.payment_header(payload))];
+        }
+        let mut pairs = payment.to_header_pairs();
+        pairs.extend(status.map_or_else(Vec::new, SignedStatusRequest::to_header_pairs));
+        pairs
+    }
+
+    /// The receiver's answer to a payment of `sent` made against this offer, read in the
+    /// encoding it was paid in.
+    pub fn answer(&self, response: &Response, sent: U192) -> Answer {
+        #[cfg(feature = "x402")]
+        if self.is_x402() {
+            return self.x402_answer(response, sent);
+        }
+        Answer {
+            paid: paid_answer(response, sent),
+            refusal: refusal(response),
+            offer: paywall_info(&read_headers(response)).ok().map(|info| Offer { info, x402: None }),
+            message: None,
+        }
+    }
+
+    /// [`Self::answer`] of a payment made in x402: its `PAYMENT-RESPONSE` ([`settled`]).
+    #[cfg(feature = "x402")]
+    fn x402_answer(&self, response: &Response, sent: U192) -> Answer {
+        let headers = response.headers();
+        let settlement = headers
+            .get(PAYMENT_RESPONSE)
+            .ok()
+            .flatten()
+            .and_then(|value| Settlement::parse_header(&value).ok());
+        // A refusal's 402 offers anew (its terms may have changed); a paid answer keeps this one.
+        let offer = match x402_offer(response) {
+            Ok(Some(offered)) => Offer { info: offered.offer.paywall_info(), x402: Some(offered) },
+            _ => self.clone(),
+        };
+        let retry_after = headers.get("retry-after").ok().flatten();
+        settled(offer, settlement, response.status(), retry_after.as_deref(), sent)
+    }
+}
+
+/// A 402's `uraiden` x402 offer: `None` when it makes none (no `PAYMENT-REQUIRED`, or one
+/// offering other schemes only).
+#[cfg(feature = "x402")]
+fn x402_offer(response: &Response) -> Result<Option<OfferedPayment>> {
+    let Some(value) = response.headers().get(PAYMENT_REQUIRED).ok().flatten() else { return Ok(None) };
+    OfferedPayment::parse_header(&value).map_err(|e| {
+        UraidenError::new(
+            ErrorKind::InvalidResponse,
+            format!("the 402 offers the uraiden scheme of x402 in a form this client cannot pay: {e}"),
+        )
+    })
+}
+
+/// What the receiver's answer to a payment says, in whichever encoding it was paid.
+#[derive(Debug)]
+pub struct Answer {
+    /// How the payment is booked ([`PaidAnswer`], the rule every sender follows).
+    pub paid: PaidAnswer,
+    /// The refusal the answer names, if any.
+    pub refusal: Option<Refusal>,
+    /// The paywall as the answer describes it, naming the receiver's last accepted proof of
+    /// our channel when it told it; `None` when the answer is not the paywall's.
+    pub offer: Option<Offer>,
+    /// The receiver's explanation of a refusal, when it gave one in the answer's headers.
+    pub message: Option<String>,
+}
+
+/// The answer an x402 `settlement` (`PAYMENT-RESPONSE`, read) gives to a payment of `sent`
+/// made against `offer`, with the response's `status` and `Retry-After`: booked when the
+/// settlement's balance is the one sent; after a refusal, its last proof (to the channel's own
+/// signer only) is the receiver's, as `RDN-Sender-Balance` would say it.
+#[cfg(feature = "x402")]
+pub fn settled(
+    offer: Offer,
+    settlement: Option<Settlement>,
+    status: u16,
+    retry_after: Option<&str>,
+    sent: U192,
+) -> Answer {
+    let echoed = settlement.as_ref().and_then(Settlement::paid_balance);
+    let paid = PaidAnswer::of_echoed(status, retry_after, echoed, sent);
+    let Some(settlement) = settlement else {
+        return Answer { paid, refusal: None, offer: None, message: None };
+    };
+    let last = settlement.last_proof.as_ref();
+    let info = PaywallInfo {
+        sender: settlement.payer,
+        sender_balance: last.map(|last| last.balance),
+        balance_signature: last.and_then(|last| last.signature),
+        ..offer.info
+    };
+    Answer {
+        paid,
+        refusal: settlement.refusal(),
+        offer: Some(Offer { info, x402: offer.x402 }),
+        message: settlement.error_message.filter(|_| !settlement.success),
+    }
+}
+
 /// The response's body as text (empty when it cannot be read).
 pub async fn text(response: &Response) -> String {
     match response.text() {
         Ok(text) => JsFuture::from(text).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
         Err(_) => String::new(),
+    }
+}
+
+/// What the receiver said refusing a payment: the answer's own message, else its body's.
+pub async fn refusal_message(answer: &Answer, response: &Response) -> String {
+    match &answer.message {
+        Some(message) => message.clone(),
+        None => message_of(&text(response).await),
     }
 }
 
@@ -403,8 +581,10 @@ mod tests {
             .with_balance(U192::from(balance), None)
     }
 
+    const PAYING: Paying = Paying { chain_id: 31337, contract: CONTRACT, token: Address::repeat_byte(7) };
+
     fn next(info: &PaywallInfo, max_price: u64, channel: Option<&ChannelState>) -> Result<U192> {
-        next_balance(info, U192::from(max_price), 31337, CONTRACT, channel)
+        next_balance(info, U192::from(max_price), PAYING, channel).map(|(_, balance)| balance)
     }
 
     #[test]
@@ -429,8 +609,14 @@ mod tests {
         assert_eq!(next(&info, 5, None).unwrap_err().kind(), ErrorKind::NoChannel);
         let other_receiver = ChannelState { id: ChannelId::new(SENDER, SENDER, 3), ..channel(0, None) };
         assert_eq!(next(&info, 5, Some(&other_receiver)).unwrap_err().kind(), ErrorKind::NoChannel);
-        let err = next_balance(&info, U192::from(5), 1, CONTRACT, Some(&channel(0, None))).unwrap_err();
+        let elsewhere = Paying { chain_id: 1, ..PAYING };
+        let err = next_balance(&info, U192::from(5), elsewhere, Some(&channel(0, None))).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidResponse);
+        // Priced in another token than the channel holds.
+        let other_token = Paying { token: Address::repeat_byte(8), ..PAYING };
+        let err = next_balance(&info, U192::from(5), other_token, Some(&channel(0, None))).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidResponse);
+        assert!(err.message().contains("prices in token"), "{}", err.message());
     }
 
     #[test]
@@ -486,6 +672,88 @@ mod tests {
         let error = kept_and_refused(U192::from(5), "bad signature");
         assert_eq!(error.kind(), ErrorKind::PaymentRefused);
         assert!(error.message().starts_with("the receiver kept the payment"), "{}", error.message());
+    }
+
+    /// A 402's x402 offer for `headers()`'s paywall, as the receiver writes it.
+    #[cfg(feature = "x402")]
+    fn x402_offer() -> Offer {
+        let info = paywall_info(&headers(&[])).unwrap();
+        let header = x402::payment_required_header(&x402::UraidenOffer::new(&info), "http://shop/x", None);
+        let offered = OfferedPayment::parse_header(&header).unwrap().unwrap();
+        Offer { info: offered.offer.paywall_info(), x402: Some(offered) }
+    }
+
+    #[cfg(feature = "x402")]
+    #[test]
+    fn the_same_payment_travels_in_x402_or_rdn_headers() {
+        let key = LocalSigningKey::from_bytes(&B256::repeat_byte(8)).unwrap();
+        let ours = channel(10, Some(key.clone()));
+        let domain = channel_manager_domain(31337, CONTRACT);
+        let payment = PaymentHeaders {
+            contract: CONTRACT,
+            receiver: RECEIVER,
+            sender: SENDER,
+            open_block_number: 3,
+            balance: U192::from(15),
+            balance_signature: key
+                .sign_balance_proof(&domain, &ours.id.balance_proof(U192::from(15)))
+                .unwrap(),
+            payment: Some(U192::from(5)),
+        };
+        let status = SignedStatusRequest::sign(&key, &domain, ours.id, 1_000).unwrap();
+        let offer = x402_offer();
+        let pairs = offer.payment_headers(&payment, Some(&status));
+        assert_eq!(pairs.len(), 1);
+        assert_eq!(pairs[0].0, "PAYMENT-SIGNATURE");
+        let read = x402::X402Payment::parse_header(&pairs[0].1).unwrap();
+        assert_eq!((read.payment, read.status), (payment.clone(), Some(status)));
+        assert!(offer.payment_headers(&payment, None)[0].1 != pairs[0].1);
+
+        let rdn = Offer { info: offer.info.clone(), x402: None };
+        let mut expected = payment.to_header_pairs();
+        assert_eq!(rdn.payment_headers(&payment, None), expected);
+        expected.extend(status.to_header_pairs());
+        assert_eq!(rdn.payment_headers(&payment, Some(&status)), expected);
+    }
+
+    #[cfg(feature = "x402")]
+    #[test]
+    fn an_x402_answer_is_booked_by_the_balance_it_settles_and_names_the_last_proof() {
+        let offer = x402_offer();
+        let sent = U192::from(15);
+        let answer = |settlement: Option<Settlement>| settled(offer.clone(), settlement, 402, None, sent);
+        // Paid: only when the settled balance is the one sent.
+        let paid = Settlement::paid(31337, SENDER, U192::from(5), sent);
+        assert_eq!(answer(Some(paid.clone())).paid, PaidAnswer::Charged);
+        let other = Settlement { balance: Some(U192::from(20)), ..paid };
+        assert_eq!(answer(Some(other)).paid, PaidAnswer::NotCharged);
+        // No PAYMENT-RESPONSE: not the paywall's answer (a 429 is a rate limit, as ever).
+        let none = answer(None);
+        assert_eq!((none.paid, none.refusal, none.offer.is_none()), (PaidAnswer::NotCharged, None, true));
+        assert!(matches!(
+            settled(offer.clone(), None, 429, Some("2"), sent).paid,
+            PaidAnswer::RateLimited { .. }
+        ));
+
+        // Refused: the reason, and the last proof as the receiver's balance of our channel.
+        let key = LocalSigningKey::from_bytes(&B256::repeat_byte(8)).unwrap();
+        let ours = channel(5, Some(key.clone()));
+        let domain = channel_manager_domain(31337, CONTRACT);
+        let last = key.sign_balance_proof(&domain, &ours.id.balance_proof(U192::from(10))).unwrap();
+        let mut refused =
+            Settlement::failed(31337, Some(SENDER), "invalid_amount", "the balance must grow by 5");
+        refused.last_proof = Some(x402::LastProof { balance: U192::from(10), signature: Some(last) });
+        let read = answer(Some(refused));
+        assert_eq!((read.paid, read.refusal), (PaidAnswer::NotCharged, Some(Refusal::InvalidAmount)));
+        assert_eq!(read.message.as_deref(), Some("the balance must grow by 5"));
+        let info = read.offer.unwrap().info;
+        assert_eq!(
+            (info.sender, info.sender_balance, info.balance_signature),
+            (Some(SENDER), Some(U192::from(10)), Some(last))
+        );
+        // Which the sender's rules adopt: signed by our channel's key.
+        let resynced = accepted_state(&info, &domain, &ours).unwrap();
+        assert_eq!(resynced.balance, U192::from(10));
     }
 
     #[test]

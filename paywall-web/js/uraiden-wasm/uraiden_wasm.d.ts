@@ -574,7 +574,9 @@ export class MicroRaiden {
      * 402. A 429 charged nothing: after a short `Retry-After` (at most 10 s) the same payment
      * is sent again, a few times; otherwise the 429 resolves, with its `Retry-After` readable,
      * and nothing was counted. Resolves to the final `Response`. With a session key it makes no
-     * wallet request.
+     * wallet request. The proof travels in x402's `PAYMENT-SIGNATURE` when the 402 offers the
+     * `uraiden` scheme in `PAYMENT-REQUIRED` (the npm package's build; the paywall page's has no
+     * x402), else in `RDN-*` headers: the same rules either way.
      */
     payingFetch(input: string, options: PayingFetchOptions): Promise<Response>;
     /**

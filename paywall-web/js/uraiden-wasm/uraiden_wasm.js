@@ -1,5 +1,5 @@
 /* @ts-self-types="./uraiden_wasm.d.ts" */
-/* uraiden-wasm 0.1.0 (web target), built by scripts/build-wasm.sh with rustc 1.95.0, wasm-bindgen 0.2.130, wasm-opt 132. */
+/* uraiden-wasm 0.1.0 (web target, without x402), built by scripts/build-wasm.sh with rustc 1.95.0, wasm-bindgen 0.2.130, wasm-opt 132. */
 import { UraidenError } from './snippets/uraiden-wasm-7a3bda58f4f0a90f/js/errors.js';
 
 
@@ -282,7 +282,9 @@ export class MicroRaiden {
      * 402. A 429 charged nothing: after a short `Retry-After` (at most 10 s) the same payment
      * is sent again, a few times; otherwise the 429 resolves, with its `Retry-After` readable,
      * and nothing was counted. Resolves to the final `Response`. With a session key it makes no
-     * wallet request.
+     * wallet request. The proof travels in x402's `PAYMENT-SIGNATURE` when the 402 offers the
+     * `uraiden` scheme in `PAYMENT-REQUIRED` (the npm package's build; the paywall page's has no
+     * x402), else in `RDN-*` headers: the same rules either way.
      * @param {string} input
      * @param {PayingFetchOptions} options
      * @returns {Promise<Response>}
