@@ -482,6 +482,17 @@ impl Session {
     async fn pay(&self, url: &Url, offer: Offer) -> Result<Paying> {
         let info = &offer.info;
         self.ensure_same_contract(info)?;
+        // The price is in the offer's token; the channel holds the channel manager's.
+        if info.token != self.client.token() {
+            return Err(Error::Receiver {
+                url: url.to_string(),
+                reason: format!(
+                    "the paywall prices in token {}, but the channel manager's token is {}; nothing was paid",
+                    info.token,
+                    self.client.token()
+                ),
+            });
+        }
         if let Some(limit) = self.options.max_price.filter(|limit| info.price > *limit) {
             return Err(Error::PriceAboveLimit { price: info.price, limit });
         }
