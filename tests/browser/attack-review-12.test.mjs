@@ -100,10 +100,10 @@ async function newUser(tokens) {
 // channel to the receiver (until an uncooperative close and its challenge period), 1000
 // requests' worth, for a 5-token request. Expected (safe): the default deposit is bounded by the
 // client (e.g. min(suggestedDeposit, price × 100, maxPrice × 100)), or the scheme refuses an
-// offer suggesting more and asks for an explicit `deposit`.
+// offer suggesting more and asks for an explicit `deposit`. (Found by the review: it deposited
+// 5000; the default is now min(suggestedDeposit, price × 100).)
 test(
   "a hostile offer's huge extra.suggestedDeposit is not what a careless app deposits",
-  { todo: "finding: x402Scheme without `deposit` opens the channel with the receiver's extra.suggestedDeposit, unbounded" },
   reportFailures(
     () => ({ stack }),
     async () => {

@@ -202,7 +202,8 @@ pub struct PayingFetchOptions {
 #[serde(rename_all = "camelCase")]
 pub struct X402SchemeOptions {
     /// The deposit of the channel the scheme opens when it has none with the receiver, in token
-    /// base units. Default: the offer's `extra.suggestedDeposit` (a hundred requests).
+    /// base units. Default: the offer's `extra.suggestedDeposit`, at most a hundred requests at
+    /// its price (a receiver cannot lock up more of the sender's tokens by suggesting more).
     #[tsify(type = "bigint", optional)]
     #[serde(default)]
     pub deposit: Option<Amount>,

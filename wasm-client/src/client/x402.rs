@@ -142,7 +142,7 @@ impl X402Scheme {
     /// Signs the payment of one request behind `paymentRequirements` (a `uraiden` offer of this
     /// client's chain, channel manager and token, within `maxPrice` and the spend controls'
     /// cap): from the channel to its receiver, opened first when there is none (`deposit`,
-    /// default the offer's suggested one; wallet prompts). Its answer is booked by
+    /// default the offer's suggested one, at most 100 requests' worth; wallet prompts). Its answer is booked by
     /// `schemeHooks.onPaymentResponse`; until then (at most `paymentTimeoutMs`) other payments
     /// of this client wait.
     #[wasm_bindgen(js_name = createPaymentPayload, unchecked_return_type = "Promise<X402PaymentPayloadResult>")]
@@ -252,7 +252,8 @@ impl SchemeState {
         if let Some(channel) = current() {
             return Ok(channel);
         }
-        let deposit = self.options.deposit.as_ref().map_or(offer.suggested_deposit, |deposit| deposit.0);
+        let deposit =
+            self.options.deposit.as_ref().map_or_else(|| default_deposit(offer), |deposit| deposit.0);
         if deposit < offer.price {
             return Err(UraidenError::invalid_argument(
                 "deposit",
@@ -346,6 +347,14 @@ impl SchemeState {
             }
         }
     }
+}
+
+/// The deposit of a channel opened without `deposit`: the offer's suggestion, but never more
+/// than [`x402::SUGGESTED_PAYMENTS`] requests at its price, so a receiver cannot have a
+/// sender's tokens locked up in its channel by suggesting a large deposit.
+fn default_deposit(offer: &UraidenOffer) -> U192 {
+    let bound = offer.price.saturating_mul(U192::from(x402::SUGGESTED_PAYMENTS));
+    offer.suggested_deposit.min(bound)
 }
 
 /// `{ recovered: true }`: the x402 transport sends the request once more, with a new payload.
