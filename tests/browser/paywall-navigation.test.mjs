@@ -134,6 +134,14 @@ test(
     await page.uncheck("#session-key");
     await typeInto(page, "deposit", "1");
     await page.click("#open");
+    // Without a session key the page cannot ask the receiver whether it has seen the new channel
+    // (that would be a wallet prompt), so it offers Pay as soon as the opening is mined; a Pay
+    // within the receiver's 200 ms poll is refused with "press Pay again" (seen in CI). This
+    // test is about the payment after, so it waits for the receiver to follow the chain.
+    await waitUntil(async () => (await stack.serverChannels(sender.address)).length === 1, {
+      timeout: 30_000,
+      message: "the receiver to see the new channel",
+    });
     await clickWhenReady(page, "pay", { timeout: 90_000 });
     await waitForContent(page, "one");
     assert.equal(await receiverBalance(sender.address), PRICE);
