@@ -7,6 +7,8 @@
 //!   channel manager's domain ([`channel_manager_domain`]).
 //! - `signature`: [`ProofSignature`], a 65-byte signature the contract accepts, and signer
 //!   recovery ([`recover_signer`], [`recover_balance_proof_signer`]).
+//! - `recovery`: ECDSA public-key recovery, through libsecp256k1 natively and k256 on wasm32,
+//!   tested against each other and alloy.
 //! - `signer`: [`LocalSigningKey`], RFC 6979 signing of digests and proofs.
 //! - `requests`: [`SignedCloseRequest`] and [`SignedStatusRequest`], what a sender signs *now*
 //!   to close cooperatively or to learn its last accepted proof, and the deadline rule
@@ -47,6 +49,7 @@ mod headers;
 mod json;
 #[cfg(feature = "keystore")]
 pub mod keystore;
+mod recovery;
 mod requests;
 mod sender;
 mod signature;

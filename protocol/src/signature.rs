@@ -8,24 +8,13 @@
 
 use core::{fmt, str::FromStr};
 
-use alloy_primitives::{keccak256, uint, Address, Signature, B256, U256};
-use alloy_sol_types::Eip712Domain;
-use k256::{
-    elliptic_curve::{
-        group::Group,
-        ops::{Invert, LinearCombination, Reduce},
-        point::DecompressPoint,
-        sec1::ToEncodedPoint,
-        subtle::Choice,
-        PrimeField,
-    },
-    AffinePoint, FieldBytes, ProjectivePoint, Scalar, U256 as K256Uint,
-};
-
 use crate::{
     eip712::{eip712_signing_hash, BalanceProof, CloseRequest, ClosingProof, StatusRequest},
     error::{Error, Result},
+    recovery::recover_public_key,
 };
+use alloy_primitives::{keccak256, uint, Address, Signature, B256, U256};
+use alloy_sol_types::Eip712Domain;
 
 /// The secp256k1 group order n.
 const SECP256K1_N: U256 = uint!(0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141_U256);
@@ -118,44 +107,15 @@ impl ProofSignature {
         alloy_primitives::hex::encode_prefixed(self.as_bytes())
     }
 
-    /// The address whose key made this signature over `digest`.
-    ///
-    /// Plain ECDSA public-key recovery, Q = r⁻¹·(s·R − z·G), as `ecrecover` does it: `R` is
-    /// the curve point with x = r and the y parity of `v` (`v` is only ever 27/28, so the
-    /// x = r + n case never arises). k256's `recover_from_prehash` (what alloy calls) then
-    /// verifies the signature against Q once more, which doubles the cost and cannot fail
-    /// for a Q obtained this way; it is skipped here. Everything is public data, so the
-    /// variable-time inversion is fine.
+    /// The address whose key made this signature over `digest`: ECDSA public-key recovery as
+    /// `ecrecover` does it (see the `recovery` module: libsecp256k1 natively, k256 on wasm32).
     pub fn recover_signer(&self, digest: &B256) -> Result<Address> {
-        let failed = |reason: &str| Error::SignatureRecovery { reason: reason.into() };
-        // `from_parts` guarantees 0 < r < n and 0 < s ≤ n/2; checked again, cheaply.
-        let r_bytes = FieldBytes::from(self.r().to_be_bytes::<32>());
-        let r = Option::<Scalar>::from(Scalar::from_repr(r_bytes))
-            .filter(|r| !bool::from(r.is_zero()))
-            .ok_or_else(|| failed("r is zero or not below the group order"))?;
-        let s = Option::<Scalar>::from(Scalar::from_repr(FieldBytes::from(self.s().to_be_bytes::<32>())))
-            .filter(|s| !bool::from(s.is_zero()))
-            .ok_or_else(|| failed("s is zero or not below the group order"))?;
-        // A 32-byte digest is reduced mod n, as ecrecover (and k256's bits2field) do.
-        let z = <Scalar as Reduce<K256Uint>>::reduce_bytes(&FieldBytes::from(digest.0));
-        // r < n < p, so r is a field element; the point may still not exist.
-        let big_r = Option::<AffinePoint>::from(AffinePoint::decompress(
-            &r_bytes,
-            Choice::from(u8::from(self.0.v())),
-        ))
-        .ok_or_else(|| failed("r is not the x coordinate of a secp256k1 point"))?;
-        let r_inv =
-            Option::<Scalar>::from(r.invert_vartime()).ok_or_else(|| failed("r is not invertible"))?;
-        let u1 = -(r_inv * z);
-        let u2 = r_inv * s;
-        let q =
-            ProjectivePoint::lincomb(&ProjectivePoint::GENERATOR, &u1, &ProjectivePoint::from(big_r), &u2);
-        if bool::from(q.is_identity()) {
-            return Err(failed("the recovered public key is the point at infinity"));
-        }
-        let encoded = q.to_affine().to_encoded_point(false);
-        let hash = keccak256(&encoded.as_bytes()[1..]);
-        Ok(Address::from_slice(&hash[12..]))
+        let mut r_s = [0u8; 64];
+        r_s[..32].copy_from_slice(&self.r().to_be_bytes::<32>());
+        r_s[32..].copy_from_slice(&self.s().to_be_bytes::<32>());
+        let xy = recover_public_key(&r_s, self.0.v(), &digest.0)
+            .map_err(|reason| Error::SignatureRecovery { reason: reason.into() })?;
+        Ok(Address::from_slice(&keccak256(xy)[12..]))
     }
 
     /// The signature as alloy's general [`Signature`] type.
@@ -413,38 +373,6 @@ mod tests {
         let debug = format!("{sig:?}");
         assert!(debug.len() < 40, "{debug}");
         assert!(!debug.contains(&sig.to_hex()));
-    }
-
-    /// Recoveries per second on one thread, this implementation and alloy's (k256's
-    /// `recover_from_prehash`) side by side:
-    /// `cargo test --release -p uraiden-protocol --lib recovery_rate -- --ignored --nocapture`.
-    #[test]
-    #[ignore = "a measurement, not a check"]
-    fn recovery_rate() {
-        use std::time::Instant;
-        const N: u32 = 4_000;
-        let key = k256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
-        let signatures: Vec<(B256, ProofSignature)> = (0..64u8)
-            .map(|i| {
-                let digest = alloy_primitives::keccak256([i]);
-                let (sig, id) = key.sign_prehash_recoverable(digest.as_slice()).unwrap();
-                let sig = Signature::from_signature_and_parity(sig, id.is_y_odd()).normalized_s();
-                (digest, ProofSignature::try_from(sig).unwrap())
-            })
-            .collect();
-        let rate = |recover: &dyn Fn(&B256, &ProofSignature) -> Address| {
-            let start = Instant::now();
-            for i in 0..N {
-                let (digest, sig) = &signatures[i as usize % signatures.len()];
-                std::hint::black_box(recover(digest, sig));
-            }
-            f64::from(N) / start.elapsed().as_secs_f64()
-        };
-        for _ in 0..2 {
-            let ours = rate(&|d, s| s.recover_signer(d).unwrap());
-            let alloy = rate(&|d, s| s.as_alloy().recover_address_from_prehash(d).unwrap());
-            println!("recoveries/s on one thread: this {ours:.0}, alloy/k256 {alloy:.0}");
-        }
     }
 
     #[test]
