@@ -680,8 +680,11 @@ struct Client {
     source: PaymentSource,
     /// How the paywall page may be compressed for it.
     encoding: assets::Encoding,
-    /// The URL asked for, as x402's `resource.url`.
-    resource: String,
+    /// The request's target and `Host`, for x402's `resource.url`: kept as they came (cheap
+    /// reference-counted clones) and written out only when a 402 needs them, never on a paid
+    /// request's way.
+    uri: axum::http::Uri,
+    host: Option<HeaderValue>,
 }
 
 /// The wire format of a request's payment (see [`super::wire`]).
@@ -715,23 +718,24 @@ impl Client {
             wire,
             source,
             encoding: assets::Encoding::negotiate(headers),
-            resource: resource_url(request, tls),
+            uri: request.uri().clone(),
+            host: headers.get(header::HOST).cloned(),
+        }
+    }
+
+    /// The absolute URL asked for, as its client addressed it (the path alone without a host).
+    fn resource_url(&self) -> String {
+        let path = self.uri.path_and_query().map_or("/", |path| path.as_str());
+        let host = self.host.as_ref().and_then(|host| host.to_str().ok());
+        match host.or_else(|| self.uri.authority().map(|authority| authority.as_str())) {
+            Some(host) => format!("{}://{host}{path}", if self.tls { "https" } else { "http" }),
+            None => path.to_owned(),
         }
     }
 
     /// The `Set-Cookie` values that expire a payment sent as cookies.
     fn consumed(&self) -> Option<Vec<String>> {
         (self.source == PaymentSource::Cookies).then(|| expire_payment_cookies(self.tls))
-    }
-}
-
-/// The absolute URL of `request` as its client addressed it (the path alone without a host).
-fn resource_url(request: &Request, tls: bool) -> String {
-    let path = request.uri().path_and_query().map_or("/", |path| path.as_str());
-    let host = request.headers().get(header::HOST).and_then(|host| host.to_str().ok());
-    match host.or_else(|| request.uri().authority().map(|authority| authority.as_str())) {
-        Some(host) => format!("{}://{host}{path}", if tls { "https" } else { "http" }),
-        None => path.to_owned(),
     }
 }
 
@@ -852,7 +856,7 @@ async fn payment_required(
     let headers = response.headers_mut();
     set_rdn_headers(headers, &info, refusal);
     if !state.options().no_x402 {
-        x402::set_payment_required(headers, &info, &client.resource, refusal.map(Refusal::x402_code));
+        x402::set_payment_required(headers, &info, &client.resource_url(), refusal.map(Refusal::x402_code));
     }
     if let (Wire::X402, Some(refusal)) = (client.wire, refusal) {
         let settlement = Settlement {
@@ -882,7 +886,7 @@ async fn offer_refused(
 ) -> Response {
     let mut response = payment_required(state, client, info.clone(), None).await;
     let headers = response.headers_mut();
-    x402::set_payment_required(headers, &info, &client.resource, Some(INVALID_PAYMENT_REQUIREMENTS));
+    x402::set_payment_required(headers, &info, &client.resource_url(), Some(INVALID_PAYMENT_REQUIREMENTS));
     let settlement = Settlement::failed(info.chain_id, Some(payer), INVALID_PAYMENT_REQUIREMENTS, difference);
     x402::set_settlement(headers, &settlement);
     response
