@@ -239,14 +239,27 @@ impl PaywallInfo {
 
     /// The response headers, optional ones only when set.
     pub fn to_header_pairs(&self) -> Vec<(&'static str, String)> {
-        let mut pairs = vec![
+        let mut pairs = self.receiver_header_pairs();
+        pairs.extend(self.response_header_pairs());
+        pairs
+    }
+
+    /// The headers that are the same on every paywalled response of one receiver (gateway
+    /// path, receiver, contract, token, chain id): a server formats them once.
+    pub fn receiver_header_pairs(&self) -> Vec<(&'static str, String)> {
+        vec![
             (GATEWAY_PATH, self.gateway_path.clone()),
             (RECEIVER_ADDRESS, self.receiver.to_checksum(None)),
             (CONTRACT_ADDRESS, self.contract.to_checksum(None)),
             (TOKEN_ADDRESS, self.token.to_checksum(None)),
-            (PRICE, self.price.to_string()),
             (CHAIN_ID, self.chain_id.to_string()),
-        ];
+        ]
+    }
+
+    /// The headers of one response: the price, and the channel's when set.
+    pub fn response_header_pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = Vec::with_capacity(4);
+        pairs.push((PRICE, self.price.to_string()));
         if let Some(sender) = self.sender {
             pairs.push((SENDER_ADDRESS, sender.to_checksum(None)));
         }

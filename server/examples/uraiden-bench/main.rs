@@ -25,8 +25,8 @@
 //! `--postgres` PostgreSQL (a throwaway cluster of Debian's `postgresql`, as the tests make it)
 //! with one instance and with two on one database, each channel on one of them.
 //!
-//! `--perf DIR` records the server process with Linux `perf` during each (d) into
-//! `DIR/perf-<store>.data` (call graphs by DWARF unwinding; see `server/BENCHMARKS.md` for the
+//! `--perf DIR` records the server process with Linux `perf` during each (c) and (d) into
+//! `DIR/perf-<store>-<phase>.data` (call graphs by DWARF unwinding; see `server/BENCHMARKS.md` for the
 //! flame graph); the figures of a profiled run are lower than without it.
 
 // A benchmark reports failures by panicking or failing, like a test.
@@ -196,10 +196,13 @@ async fn run(in_process: bool, with_postgres: bool, perf: Option<std::path::Path
                 }
             }
         }
+        let profiler = profile(&perf, &instances, &label, "c")?;
         let before = cpu.now();
         let script = Script { address: addresses[0], requests: sequential.clone(), expected: 200 };
         let outcome = load::closed_loop(vec![script], PHASE_LIMIT).await;
-        rows.push(Row::new("(c) paid, 1 channel", &label, "1", outcome, cpu.since(before)));
+        let cpu_used = cpu.since(before);
+        profiler.map(report::Profiler::stop).transpose()?;
+        rows.push(Row::new("(c) paid, 1 channel", &label, "1", outcome, cpu_used));
 
         // Each channel on one instance, the channels spread over the instances.
         let mut next = vec![0usize; CHANNELS];
@@ -213,19 +216,11 @@ async fn run(in_process: bool, with_postgres: bool, perf: Option<std::path::Path
                 })
                 .collect()
         };
-        let profiler = match (&perf, instances.first().and_then(Instance::pid)) {
-            (Some(dir), Some(pid)) => Some(report::Profiler::start(
-                pid,
-                &dir.join(format!("perf-{}.data", label.replace(' ', "-"))),
-            )?),
-            _ => None,
-        };
+        let profiler = profile(&perf, &instances, &label, "d")?;
         let before = cpu.now();
         let outcome = load::closed_loop(scripts_from(&next, PER_CHANNEL), PHASE_LIMIT).await;
         let cpu_used = cpu.since(before);
-        if let Some(profiler) = profiler {
-            profiler.stop()?;
-        }
+        profiler.map(report::Profiler::stop).transpose()?;
         advance(&mut next, &outcome);
         let row = Row::new("(d) paid, 64 channels", &label, "64", outcome, cpu_used);
         paid_concurrent.push((label.clone(), row.rate));
@@ -279,6 +274,22 @@ async fn run(in_process: bool, with_postgres: bool, perf: Option<std::path::Path
         std::thread::available_parallelism().map_or(0, usize::from),
     );
     Ok(())
+}
+
+/// With `--perf DIR`: `perf record` of the (first) server process for one phase.
+fn profile(
+    perf: &Option<std::path::PathBuf>,
+    instances: &[Instance],
+    store: &str,
+    phase: &str,
+) -> anyhow::Result<Option<report::Profiler>> {
+    match (perf, instances.first().and_then(Instance::pid)) {
+        (Some(dir), Some(pid)) => {
+            let file = dir.join(format!("perf-{}-{phase}.data", store.replace(' ', "-")));
+            Ok(Some(report::Profiler::start(pid, &file)?))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// After a paying phase: each channel's next proof is the one after its last success (a

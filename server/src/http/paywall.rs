@@ -422,7 +422,10 @@ async fn charge(
         Ok(accepted) => {
             state.metrics().payment_accepted();
             spend_sender_budget(state, route_limits, accepted.channel.sender);
-            tracing::info!(
+            // Debug, not info: a line per payment is a write to stderr per request, as costly as
+            // the rest of the HTTP work at volume (server/BENCHMARKS.md). The metrics count
+            // payments and the state stores each; `RUST_LOG=uraiden_server=debug` lists them.
+            tracing::debug!(
                 sender = %accepted.channel.sender,
                 open_block = accepted.channel.open_block_number,
                 balance = %accepted.balance,
@@ -444,7 +447,7 @@ async fn charge(
                 ..info
             };
             let headers = response.headers_mut();
-            set_rdn_headers(headers, &info, None);
+            set_rdn_headers(headers, state.receiver_headers(), &info, None);
             if client.wire == Wire::X402 {
                 let settlement =
                     Settlement::paid(info.chain_id, accepted.channel.sender, price, accepted.balance);
@@ -854,7 +857,7 @@ async fn payment_required(
     };
     *response.status_mut() = StatusCode::PAYMENT_REQUIRED;
     let headers = response.headers_mut();
-    set_rdn_headers(headers, &info, refusal);
+    set_rdn_headers(headers, state.receiver_headers(), &info, refusal);
     if !state.options().no_x402 {
         x402::set_payment_required(headers, &info, &client.resource_url(), refusal.map(Refusal::x402_code));
     }

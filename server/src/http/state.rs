@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
+use uraiden_protocol::U192;
 
 use super::{
     assets::PaywallAssets,
@@ -13,6 +14,7 @@ use super::{
     metrics::Metrics,
     rate_limit::{Limits, RateLimits},
     upstream_calls::ChannelsAtUpstream,
+    wire::rdn::ReceiverHeaders,
 };
 
 /// Everything a request handler needs; a cheap clone of one `Arc`.
@@ -24,6 +26,7 @@ pub struct AppState {
 struct Shared {
     backend: Arc<dyn ChannelBackend>,
     gateway: Gateway,
+    receiver_headers: ReceiverHeaders,
     options: HttpOptions,
     assets: PaywallAssets,
     metrics: Metrics,
@@ -55,6 +58,7 @@ impl AppState {
         Self {
             inner: Arc::new(Shared {
                 backend,
+                receiver_headers: ReceiverHeaders::new(&gateway.paywall_info(U192::ZERO)),
                 gateway,
                 options,
                 assets,
@@ -72,6 +76,11 @@ impl AppState {
 
     pub fn gateway(&self) -> &Gateway {
         &self.inner.gateway
+    }
+
+    /// The gateway's own paywall headers, formatted once.
+    pub(crate) fn receiver_headers(&self) -> &ReceiverHeaders {
+        &self.inner.receiver_headers
     }
 
     pub fn options(&self) -> &HttpOptions {

@@ -73,19 +73,49 @@ pub fn request_cookies(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Writes the paywall headers and, for a refusal, its one reason header.
-pub fn set_rdn_headers(headers: &mut HeaderMap, info: &PaywallInfo, refusal: Option<Refusal>) {
-    let pairs = info
-        .to_header_pairs()
-        .into_iter()
-        .chain(refusal.map(Refusal::to_header_pair).map(|(name, value)| (name, value.to_owned())));
-    for (name, value) in pairs {
-        // Names are static ASCII and values are addresses, numbers, hex and the gateway
-        // path (checked by the parser's rules), so both always convert.
-        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
-            headers.insert(name, value);
-        }
+/// The receiver's own paywall headers (gateway path, receiver, contract, token, chain id),
+/// formatted once: every paywalled response carries them, and each address's EIP-55
+/// checksum costs a Keccak-256.
+#[derive(Clone, Debug)]
+pub struct ReceiverHeaders(Vec<(HeaderName, HeaderValue)>);
+
+impl ReceiverHeaders {
+    /// From the receiver's paywall info (its price and channel fields are not used).
+    pub fn new(info: &PaywallInfo) -> Self {
+        Self(
+            info.receiver_header_pairs()
+                .into_iter()
+                .filter_map(|(name, value)| header_pair(name, value))
+                .collect(),
+        )
     }
+}
+
+/// Writes the paywall headers of `info`, whose receiver fields are `receiver`'s (every info
+/// comes from the one gateway), and, for a refusal, its one reason header.
+pub fn set_rdn_headers(
+    headers: &mut HeaderMap,
+    receiver: &ReceiverHeaders,
+    info: &PaywallInfo,
+    refusal: Option<Refusal>,
+) {
+    let response = info.response_header_pairs();
+    headers.reserve(receiver.0.len() + response.len() + 1);
+    for (name, value) in &receiver.0 {
+        headers.insert(name.clone(), value.clone());
+    }
+    let refusal = refusal.map(Refusal::to_header_pair).map(|(name, value)| (name, value.to_owned()));
+    for (name, value) in
+        response.into_iter().chain(refusal).filter_map(|(name, value)| header_pair(name, value))
+    {
+        headers.insert(name, value);
+    }
+}
+
+/// Names are static ASCII and values are addresses, numbers, hex and the gateway path
+/// (checked by the parser's rules), so both always convert.
+fn header_pair(name: &'static str, value: String) -> Option<(HeaderName, HeaderValue)> {
+    Some((HeaderName::try_from(name).ok()?, HeaderValue::try_from(value).ok()?))
 }
 
 /// The paywall's own values as cookies, so the page's script can read them; never the
