@@ -354,6 +354,47 @@ async fn concurrent_payments_for_the_same_balance_accept_exactly_one() {
     tasks.shutdown().await;
 }
 
+/// Attack (issue 13): a lone payment is committed on the thread that accepted it when the
+/// payment writer is idle, the others through the writer. Racing each balance from two worker
+/// threads, round after round, mixes both paths (the first racer commits in place, racers
+/// that find the store held queue) with the chain follower taking the store every 20 ms: each
+/// balance is still taken exactly once, and what memory says is what the file says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_balance_raced_between_the_accepting_thread_and_the_writer_is_taken_once() {
+    const ROUNDS: u64 = 100;
+    let harness = Harness::new().await;
+    let (manager, tasks) = harness.start(1, false).await;
+    let sender = harness.key(SENDER);
+    let channel = harness.open_channel(1_000_000, None).await;
+    harness.synced(&manager).await;
+
+    for round in 1..=ROUNDS {
+        let payment = harness.payment(&sender, channel, round * PRICE);
+        let mut racers = tokio::task::JoinSet::new();
+        for _ in 0..6 {
+            let (manager, payment) = (manager.clone(), payment.clone());
+            racers.spawn(async move { pay(&manager, &payment).await });
+        }
+        let results = racers.join_all().await;
+        assert_eq!(results.iter().filter(|result| result.is_ok()).count(), 1, "round {round}: {results:?}");
+    }
+    let balance = U192::from(ROUNDS * PRICE);
+    let snapshot = manager.channel(channel.sender, channel.open_block_number).expect("known");
+    assert_eq!(snapshot.balance, balance);
+    tasks.shutdown().await;
+    drop(manager);
+
+    let (manager, tasks) = harness.start(1, false).await;
+    let snapshot = manager.channel(channel.sender, channel.open_block_number).expect("still known");
+    assert_eq!(snapshot.balance, balance, "every accepted balance was durable");
+    assert_eq!(snapshot.balance_signature, Some(harness.sign(&sender, channel, ROUNDS * PRICE)));
+    assert_eq!(
+        pay(&manager, &harness.payment(&sender, channel, (ROUNDS + 1) * PRICE)).await,
+        Ok(U192::from((ROUNDS + 1) * PRICE))
+    );
+    tasks.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_restart_keeps_proofs_and_the_state_file_is_private_and_exclusive() {
     let harness = Harness::new().await;

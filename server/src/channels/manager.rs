@@ -37,7 +37,7 @@ use std::{
     collections::{HashMap, HashSet},
     sync::{
         atomic::{AtomicBool, Ordering},
-        Arc, Mutex, MutexGuard,
+        Arc, Mutex, MutexGuard, TryLockError,
     },
     time::{Duration, Instant},
 };
@@ -327,9 +327,14 @@ pub(crate) struct Shared {
     pub(crate) confirmations: u64,
     pub(crate) challenge_period: u64,
     /// std Mutex: only locked on blocking threads (`spawn_blocking`, the payment writer) for
-    /// one statement or transaction, never across an `.await`. Writes are serialized here
-    /// (SQLite has one writer anyway); the lock order is store, then view.
+    /// one statement or transaction, never across an `.await`; an async worker only tries it
+    /// ([`commit_alone`](Self::commit_alone)). Writes are serialized here (SQLite has one
+    /// writer anyway); the lock order is store, then view.
     store: Mutex<Box<dyn ChannelStore>>,
+    /// Whether a commit returns without waiting for a disk or a server (SQLite with
+    /// `--durability process-crash`: it appends to the WAL in the page cache), so that a lone
+    /// payment may be committed on the async worker that accepted it.
+    commits_in_memory: bool,
     /// Group commit of payments: the one path by which payments reach `store`.
     payments: PaymentWriter<PaymentOutcome>,
     /// Whether this instance follows the chain and performs the duties (always, with a file;
@@ -433,6 +438,8 @@ impl ChannelManager {
                 confirmations: config.confirmations,
                 challenge_period: u64::from(challenge_period),
                 store: Mutex::new(store),
+                commits_in_memory: matches!(config.store, StoreLocation::File(_))
+                    && config.durability == Durability::ProcessCrash,
                 payments,
                 leadership,
                 second_looks: Mutex::new(SecondLooks::default()),
@@ -552,14 +559,17 @@ impl ChannelManager {
         };
 
         let signature = payment.balance_signature;
-        // Durable once this returns Ok, committed together with the payments that arrived
-        // meanwhile (`writer.rs`). If the request is dropped while waiting, the write
-        // still completes and memory follows it, so store and memory never disagree.
-        self.shared.payments.record(PaymentToRecord { key, previous, balance, signature }).await.map_err(
-            |WriterStopped| {
+        let payment = PaymentToRecord { key, previous, balance, signature };
+        // Durable once this returns Ok: committed here when the writer is idle and the commit
+        // does not wait for the disk, else together with the payments that arrived meanwhile
+        // (`writer.rs`). If the request is dropped while waiting, the write still completes
+        // and memory follows it, so store and memory never disagree.
+        match self.shared.commit_alone(payment) {
+            Some(outcome) => outcome,
+            None => self.shared.payments.record(payment).await.map_err(|WriterStopped| {
                 PaymentRejected::Store("the receiver's payment writer stopped; retry later".into())
-            },
-        )??;
+            })?,
+        }?;
         Ok(AcceptedPayment { channel: id, balance, signature })
     }
 
@@ -1004,7 +1014,34 @@ impl Shared {
     /// `--durability power-loss`), run by the payment writer thread. One outcome per payment,
     /// in order; if the commit fails, every payment of the batch fails (none is served).
     fn record_payments(&self, batch: &[PaymentToRecord]) -> Vec<PaymentOutcome> {
-        let mut store = self.store();
+        self.record_payments_in(self.store(), batch)
+    }
+
+    /// A payment that finds the writer idle, on a store that commits in memory, is committed
+    /// on the caller's (async) thread: a commit of about 20 µs, where handing it to the writer
+    /// thread and back costs two thread wake-ups (a quarter of a lone payment's time,
+    /// `server/BENCHMARKS.md`). The store is only tried: if the writer, the chain follower or
+    /// anything else holds it, or payments are queued, `None`, and the payment goes through
+    /// the writer as usual, so an async worker never waits for the lock and the writer keeps
+    /// batching under load. Synchronous: no request can be dropped half-way through.
+    fn commit_alone(&self, payment: PaymentToRecord) -> Option<PaymentOutcome> {
+        if !self.commits_in_memory || !self.payments.is_idle() {
+            return None;
+        }
+        let store = match self.store.try_lock() {
+            Ok(store) => store,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return None,
+        };
+        self.record_payments_in(store, &[payment]).pop()
+    }
+
+    /// [`record_payments`](Self::record_payments) under the store lock `store`.
+    fn record_payments_in(
+        &self,
+        mut store: MutexGuard<'_, Box<dyn ChannelStore>>,
+        batch: &[PaymentToRecord],
+    ) -> Vec<PaymentOutcome> {
         let writes = match store.record_payments(batch) {
             Ok(writes) => writes,
             Err(error) => {

@@ -5,8 +5,10 @@
 //! cost one commit (one fsync with `--durability power-loss`) instead of N serialised ones.
 //!
 //! Batches form by themselves, without a timer: a payment that finds the writer idle is
-//! committed alone at once (no added latency at low load); under load the queue fills while
-//! the writer waits for the disk, and the next batch takes all of it. Each payment keeps its
+//! committed alone at once (no added latency at low load; with a store that commits in memory
+//! the channel manager even commits it on its own thread, see `Shared::commit_alone`); under
+//! load the queue fills while the writer waits for the disk, and the next batch takes all of
+//! it. Each payment keeps its
 //! own compare-and-set; a payment waits for the outcome of its batch's commit, so nothing is
 //! acknowledged before it is durable, and a failed commit fails every payment of the batch.
 //!
@@ -14,7 +16,10 @@
 //! that sees the whole queue, and the commit blocks on the disk, which must not stall the
 //! async workers.
 
-use std::sync::mpsc;
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    mpsc, Arc,
+};
 
 use tokio::sync::oneshot;
 
@@ -33,6 +38,8 @@ pub(crate) struct WriterStopped;
 #[derive(Debug)]
 pub(crate) struct PaymentWriter<O> {
     queue: mpsc::Sender<QueuedPayment<O>>,
+    /// Payments queued or being committed, so a caller can see that the writer is idle.
+    pending: Arc<AtomicUsize>,
 }
 
 #[derive(Debug)]
@@ -45,6 +52,7 @@ struct QueuedPayment<O> {
 #[derive(Debug)]
 pub(crate) struct PaymentQueue<O> {
     queued: mpsc::Receiver<QueuedPayment<O>>,
+    pending: Arc<AtomicUsize>,
 }
 
 impl<O: Send + 'static> PaymentQueue<O> {
@@ -54,7 +62,7 @@ impl<O: Send + 'static> PaymentQueue<O> {
         self,
         mut commit: impl FnMut(&[PaymentToRecord]) -> Vec<O> + Send + 'static,
     ) -> std::io::Result<()> {
-        let queued = self.queued;
+        let (queued, pending) = (self.queued, self.pending);
         std::thread::Builder::new().name("uraiden-payment-writer".into()).spawn(move || {
             let mut batch = Vec::new();
             let mut payments = Vec::new();
@@ -65,6 +73,8 @@ impl<O: Send + 'static> PaymentQueue<O> {
                 payments.extend(batch.iter().map(|queued: &QueuedPayment<O>| queued.payment));
                 let outcomes = commit(&payments);
                 debug_assert_eq!(outcomes.len(), batch.len());
+                // Committed: no longer pending, before anyone is told (who may pay again).
+                pending.fetch_sub(payments.len(), Ordering::AcqRel);
                 for (queued, outcome) in batch.drain(..).zip(outcomes) {
                     // The request may be gone (client hung up): the payment is recorded all
                     // the same, and memory follows the store.
@@ -85,14 +95,24 @@ impl<O> PaymentWriter<O> {
     /// so that the commit function may refer to the structure that holds the writer.
     pub(crate) fn new() -> (Self, PaymentQueue<O>) {
         let (queue, queued) = mpsc::channel();
-        (Self { queue }, PaymentQueue { queued })
+        let pending = Arc::new(AtomicUsize::new(0));
+        (Self { queue, pending: Arc::clone(&pending) }, PaymentQueue { queued, pending })
+    }
+
+    /// Whether no payment is queued or being committed.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.pending.load(Ordering::Acquire) == 0
     }
 
     /// Queues `payment` and waits until its batch is committed. If the caller stops waiting,
     /// the payment is still recorded (or refused) as if it had waited.
     pub(crate) async fn record(&self, payment: PaymentToRecord) -> Result<O, WriterStopped> {
         let (outcome, recorded) = oneshot::channel();
-        self.queue.send(QueuedPayment { payment, outcome }).map_err(|_| WriterStopped)?;
+        self.pending.fetch_add(1, Ordering::AcqRel);
+        if self.queue.send(QueuedPayment { payment, outcome }).is_err() {
+            self.pending.fetch_sub(1, Ordering::AcqRel);
+            return Err(WriterStopped);
+        }
         recorded.await.map_err(|_| WriterStopped)
     }
 }
