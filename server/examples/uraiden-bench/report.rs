@@ -52,15 +52,19 @@ impl CpuClock {
         }
     }
 
-    /// utime + stime (fields 14 and 15, counted after the parenthesised command name).
     fn seconds(&self, stat: &str) -> f64 {
-        let text = std::fs::read_to_string(stat).unwrap_or_default();
-        let fields: Vec<&str> =
-            text.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
-        let ticks = |index: usize| fields.get(index).and_then(|field| field.parse::<u64>().ok()).unwrap_or(0);
-        // After ")": state is field 3, so utime (14) and stime (15) are at 11 and 12.
-        (ticks(11) + ticks(12)) as f64 / self.ticks_per_second
+        cpu_ticks(&std::fs::read_to_string(stat).unwrap_or_default()) as f64 / self.ticks_per_second
     }
+}
+
+/// utime + stime of a `/proc/<pid>/stat` text (fields 14 and 15, counted after the
+/// parenthesised command name, which may itself hold spaces and parentheses).
+fn cpu_ticks(text: &str) -> u64 {
+    let fields: Vec<&str> =
+        text.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |index: usize| fields.get(index).and_then(|field| field.parse::<u64>().ok()).unwrap_or(0);
+    // After ")": state is field 3, so utime (14) and stime (15) are at 11 and 12.
+    ticks(11) + ticks(12)
 }
 
 /// One measured phase.
@@ -92,7 +96,8 @@ impl Row {
             store: store.to_owned(),
             in_flight: in_flight.to_owned(),
             requests: latencies.len(),
-            rate: latencies.len() as f64 / outcome.elapsed.as_secs_f64(),
+            // Answered with the expected status: a failed request is no throughput.
+            rate: outcome.succeeded.iter().sum::<usize>() as f64 / outcome.elapsed.as_secs_f64(),
             p50: at(0.50),
             p99: at(0.99),
             p999: at(0.999),
@@ -183,5 +188,47 @@ impl Profiler {
         )?;
         self.0.wait()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fields of `/proc/<pid>/stat` (proc(5)): utime and stime are 14 and 15, after a
+    /// command name that may hold ") " itself; the children's cutime and cstime (16, 17) are
+    /// not this process's.
+    #[test]
+    fn cpu_ticks_are_utime_plus_stime() {
+        let stat = "4242 (evil) S 1 2 (x) R 1 2 3 4 5 6 7 8 9 10 111 222 333 444 20 0 1 0";
+        assert_eq!(cpu_ticks(stat), 333);
+        assert_eq!(cpu_ticks(""), 0);
+        let own = std::fs::read_to_string("/proc/self/stat").unwrap();
+        let started = Instant::now();
+        while cpu_ticks(&std::fs::read_to_string("/proc/self/stat").unwrap()) == cpu_ticks(&own) {
+            assert!(started.elapsed() < Duration::from_secs(30), "this busy loop uses no CPU time?");
+        }
+    }
+
+    /// Attack: a phase whose every answer has the wrong status (a 503 for each request) must
+    /// show no throughput, not the rate of its failures.
+    #[test]
+    fn the_rate_counts_only_expected_answers() {
+        let outcome = Outcome {
+            latencies: vec![Duration::from_millis(1); 1_000],
+            elapsed: Duration::from_secs(1),
+            failures: 1_000,
+            succeeded: vec![0; 4],
+        };
+        let row = Row::new("phase", "store", "4", outcome, CpuUse { servers: None, generator: 0.0 });
+        assert_eq!((row.requests, row.failures, row.rate), (1_000, 1_000, 0.0));
+        let outcome = Outcome {
+            latencies: vec![Duration::from_millis(1); 1_000],
+            elapsed: Duration::from_secs(2),
+            failures: 200,
+            succeeded: vec![200; 4],
+        };
+        let row = Row::new("phase", "store", "4", outcome, CpuUse { servers: None, generator: 0.0 });
+        assert_eq!(row.rate, 400.0);
     }
 }
