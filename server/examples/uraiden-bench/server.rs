@@ -184,11 +184,11 @@ impl Instance {
             BufReader::new(stdout).read_line(&mut line).map(|_| line)
         })
         .await??;
-        let address = line
-            .trim()
-            .strip_prefix("listening ")
-            .with_context(|| format!("the server process did not start (it printed {line:?})"))?
-            .parse()?;
+        let address = line.trim().strip_prefix("listening ").with_context(|| {
+            let log = std::fs::read_to_string(log).unwrap_or_default();
+            format!("the server process did not start (it printed {line:?}); its log:\n{log}")
+        })?;
+        let address = address.parse()?;
         Ok((Self::Child { child, stdin }, address))
     }
 
