@@ -1014,35 +1014,45 @@ impl Shared {
     /// `--durability power-loss`), run by the payment writer thread. One outcome per payment,
     /// in order; if the commit fails, every payment of the batch fails (none is served).
     fn record_payments(&self, batch: &[PaymentToRecord]) -> Vec<PaymentOutcome> {
-        self.record_payments_in(self.store(), batch)
+        let mut store = self.store();
+        let written = store.record_payments(batch);
+        // Still under the store lock, so memory follows the store in commit order.
+        self.follow_payments(batch, written)
     }
 
     /// A payment that finds the writer idle, on a store that commits in memory, is committed
     /// on the caller's (async) thread: a commit of about 20 µs, where handing it to the writer
     /// thread and back costs two thread wake-ups (a quarter of a lone payment's time,
-    /// `server/BENCHMARKS.md`). The store is only tried: if the writer, the chain follower or
-    /// anything else holds it, or payments are queued, `None`, and the payment goes through
-    /// the writer as usual, so an async worker never waits for the lock and the writer keeps
-    /// batching under load. Synchronous: no request can be dropped half-way through.
+    /// `server/BENCHMARKS.md`). The store is only tried, and so is SQLite's write lock: if the
+    /// writer, the chain follower or anything else holds the store, another connection (the
+    /// checkpointer's RESTART) holds the file's write lock, or payments are queued, `None`,
+    /// and the payment goes through the writer as usual, so an async worker never waits for a
+    /// lock and the writer keeps batching under load. Synchronous: no request can be dropped
+    /// half-way through.
     fn commit_alone(&self, payment: PaymentToRecord) -> Option<PaymentOutcome> {
         if !self.commits_in_memory || !self.payments.is_idle() {
             return None;
         }
-        let store = match self.store.try_lock() {
+        let mut store = match self.store.try_lock() {
             Ok(store) => store,
             Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
             Err(TryLockError::WouldBlock) => return None,
         };
-        self.record_payments_in(store, &[payment]).pop()
+        let written = store.record_payments_without_waiting(&[payment]).transpose()?;
+        // Still under the store lock, so memory follows the store in commit order.
+        let outcome = self.follow_payments(&[payment], written).pop();
+        drop(store);
+        outcome
     }
 
-    /// [`record_payments`](Self::record_payments) under the store lock `store`.
-    fn record_payments_in(
+    /// Memory after the commit of `batch` (`written`), called under the store lock: one
+    /// outcome per payment, all failed if the commit failed.
+    fn follow_payments(
         &self,
-        mut store: MutexGuard<'_, Box<dyn ChannelStore>>,
         batch: &[PaymentToRecord],
+        written: Result<Vec<PaymentWrite>, StoreError>,
     ) -> Vec<PaymentOutcome> {
-        let writes = match store.record_payments(batch) {
+        let writes = match written {
             Ok(writes) => writes,
             Err(error) => {
                 tracing::error!(%error, payments = batch.len(), "recording payments failed");
@@ -1052,7 +1062,6 @@ impl Shared {
                 return batch.iter().map(|_| Err(failed())).collect();
             }
         };
-        // Still under the store lock, so memory follows the store in commit order.
         let mut view = self.view();
         batch
             .iter()

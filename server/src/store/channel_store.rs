@@ -49,6 +49,17 @@ pub trait ChannelStore: Send + std::fmt::Debug {
     /// durable when it returns `Ok`; on `Err` nothing is recorded.
     fn record_payments(&mut self, payments: &[PaymentToRecord]) -> Result<Vec<PaymentWrite>>;
 
+    /// [`record_payments`](Self::record_payments) unless that would wait for another
+    /// connection to the database: `Ok(None)` then, and nothing is recorded. For a caller
+    /// that must not block (an async worker) and has another way to record them. By default
+    /// it records them (a store whose commits may wait is never asked).
+    fn record_payments_without_waiting(
+        &mut self,
+        payments: &[PaymentToRecord],
+    ) -> Result<Option<Vec<PaymentWrite>>> {
+        self.record_payments(payments).map(Some)
+    }
+
     /// One payment of [`record_payments`](Self::record_payments).
     fn record_payment(
         &mut self,

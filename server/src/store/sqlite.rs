@@ -201,6 +201,7 @@ impl SqliteStore {
         // the WAL into the database and fsync it (even with NORMAL), a stall of milliseconds
         // for that payment. The checkpointer thread does it on its own connection instead.
         connection.pragma_update(None, "wal_autocheckpoint", 0).map_err(sqlite)?;
+        connection.busy_timeout(WRITER_BUSY_TIMEOUT).map_err(sqlite)?;
 
         migrate(&mut connection, path)?;
         let checkpointer = Checkpointer::start(path, durability)?;
@@ -453,6 +454,32 @@ impl ChannelStore for SqliteStore {
         }
         transaction.commit().map_err(sqlite)?;
         Ok(writes)
+    }
+
+    fn record_payments_without_waiting(
+        &mut self,
+        payments: &[PaymentToRecord],
+    ) -> Result<Option<Vec<PaymentWrite>>> {
+        // Another connection holding the write lock (the checkpointer's RESTART, which waits
+        // up to its own busy timeout for readers of the WAL while it holds it, or anyone's
+        // `sqlite3` on the file) makes a write fail at once with SQLITE_BUSY instead of
+        // sleeping through the busy timeout; the transaction is then rolled back.
+        if self.connection.busy_timeout(Duration::ZERO).is_err() {
+            return Ok(None);
+        }
+        let written = self.record_payments(payments);
+        // Restored whatever the commit did: a committed payment must be reported as such.
+        if let Err(error) = self.connection.busy_timeout(WRITER_BUSY_TIMEOUT) {
+            tracing::warn!(%error, "restoring the state file's busy timeout failed");
+        }
+        match written {
+            Err(StoreError::Sqlite { source: rusqlite::Error::SqliteFailure(error, _), .. })
+                if error.code == rusqlite::ErrorCode::DatabaseBusy =>
+            {
+                Ok(None)
+            }
+            written => written.map(Some),
+        }
     }
 
     fn best_proof_within(
@@ -720,6 +747,12 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
 /// the writer, which waits through its busy timeout) so that the next commit writes from the
 /// start of the file again. 4,000 pages of 4 KiB: about 16 MB of WAL.
 const WAL_RESTART_FRAMES: i64 = 4_000;
+
+/// How long a commit on the writer's connection waits for another connection's write lock
+/// (rusqlite's default, set explicitly because
+/// [`record_payments_without_waiting`](SqliteStore::record_payments_without_waiting) restores
+/// it).
+const WRITER_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long the checkpointer's RESTART waits for the writer before giving up until the next
 /// round.
