@@ -335,7 +335,8 @@ pub(crate) struct Shared {
     /// `--durability process-crash`: it appends to the WAL in the page cache), so that a lone
     /// payment may be committed on the async worker that accepted it.
     commits_in_memory: bool,
-    /// Group commit of payments: the one path by which payments reach `store`.
+    /// Group commit of payments: the path by which payments reach `store` (but a lone one
+    /// on a store that commits in memory, [`commit_alone`](Self::commit_alone)).
     payments: PaymentWriter<PaymentOutcome>,
     /// Whether this instance follows the chain and performs the duties (always, with a file;
     /// while it holds the lease, with a database other instances share).

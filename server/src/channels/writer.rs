@@ -8,9 +8,9 @@
 //! committed alone at once (no added latency at low load; with a store that commits in memory
 //! the channel manager even commits it on its own thread, see `Shared::commit_alone`); under
 //! load the queue fills while the writer waits for the disk, and the next batch takes all of
-//! it. Each payment keeps its
-//! own compare-and-set; a payment waits for the outcome of its batch's commit, so nothing is
-//! acknowledged before it is durable, and a failed commit fails every payment of the batch.
+//! it. Each payment keeps its own compare-and-set; a payment waits for the outcome of its
+//! batch's commit, so nothing is acknowledged before it is durable, and a failed commit fails
+//! every payment of the batch.
 //!
 //! A dedicated std thread rather than `spawn_blocking` per payment: the batch needs one place
 //! that sees the whole queue, and the commit blocks on the disk, which must not stall the
