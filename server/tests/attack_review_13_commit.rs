@@ -356,13 +356,14 @@ async fn a_pinned_wal_and_the_checkpointers_restart_do_not_stall_the_async_worke
     tasks.shutdown().await;
 }
 
-/// Finding, not fixed (a probe to run under `strace -f -e trace=fsync`): the in-place commit is
-/// not always "in memory". When the checkpointer has copied the whole WAL (every 250 ms at low
-/// load), the next commit restarts the WAL and SQLite fsyncs its new header even with
-/// `synchronous = NORMAL`. Payments more than 250 ms apart (the in-place path's usual case)
-/// each fsync the WAL on the async worker that accepted them; strace showed one `fsync` of the
-/// WAL per payment on the test's (worker) thread. Bounded by one fsync per payment, but a disk
-/// that is slow to sync stalls the worker for as long.
+/// A probe to run under `strace -f -e trace=fsync` (found by this review, then fixed): when the
+/// checkpointer has copied the whole WAL (every 250 ms at low load), the next commit restarts
+/// the WAL and SQLite fsyncs its new header even with `synchronous = NORMAL`. Payments more than
+/// 250 ms apart each did that fsync on the async worker that accepted them (8 fsyncs on the
+/// test's thread: 2 at startup, 1 per payment). The store now declines such a payment in place
+/// (`wal_copied`) and the writer thread pays the fsync: 2 on the test's thread, both at
+/// startup. `store::sqlite::tests::a_payment_that_would_start_the_wal_over_is_not_committed_without_waiting`
+/// checks the rule itself.
 #[tokio::test]
 #[ignore = "probe: run under strace"]
 async fn probe_fsync_of_slow_lone_payments() {

@@ -8,7 +8,10 @@ use std::{
     io,
     os::unix::fs::{OpenOptionsExt, PermissionsExt},
     path::{Path, PathBuf},
-    sync::mpsc,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        mpsc, Arc,
+    },
     thread::JoinHandle,
     time::Duration,
 };
@@ -132,6 +135,10 @@ pub struct SqliteStore {
     // closes (the last connection to close checkpoints and removes the WAL).
     _checkpointer: Checkpointer,
     connection: Connection,
+    /// Set by the checkpointer once it has copied the whole WAL, cleared by the next commit
+    /// of payments: the next write then starts the WAL over, and SQLite fsyncs its header
+    /// even with `synchronous = NORMAL`, so that write is no "commit in memory".
+    wal_copied: Arc<AtomicBool>,
     file: FileContext,
     identity: Identity,
     // Held for its lock: released when the store is dropped.
@@ -204,10 +211,12 @@ impl SqliteStore {
         connection.busy_timeout(WRITER_BUSY_TIMEOUT).map_err(sqlite)?;
 
         migrate(&mut connection, path)?;
-        let checkpointer = Checkpointer::start(path, durability)?;
+        let wal_copied = Arc::new(AtomicBool::new(false));
+        let checkpointer = Checkpointer::start(path, durability, Arc::clone(&wal_copied))?;
         let mut store = Self {
             _checkpointer: checkpointer,
             connection,
+            wal_copied,
             file: FileContext { path: path.to_owned(), receiver: identity.receiver },
             identity,
             _lock: lock,
@@ -453,6 +462,8 @@ impl ChannelStore for SqliteStore {
             }
         }
         transaction.commit().map_err(sqlite)?;
+        // Whatever the checkpointer copied, the WAL goes on from this commit's frames.
+        self.wal_copied.store(false, Ordering::Release);
         Ok(writes)
     }
 
@@ -460,6 +471,12 @@ impl ChannelStore for SqliteStore {
         &mut self,
         payments: &[PaymentToRecord],
     ) -> Result<Option<Vec<PaymentWrite>>> {
+        // The WAL copied whole: this write would start it over and fsync its header; the
+        // writer's thread pays that (and clears the flag). Best effort: a checkpoint that
+        // ends between this check and the write costs one fsync here.
+        if self.wal_copied.load(Ordering::Acquire) {
+            return Ok(None);
+        }
         // Another connection holding the write lock (the checkpointer's RESTART, which waits
         // up to its own busy timeout for readers of the WAL while it holds it, or anyone's
         // `sqlite3` on the file) makes a write fail at once with SQLITE_BUSY instead of
@@ -770,7 +787,7 @@ struct Checkpointer {
 }
 
 impl Checkpointer {
-    fn start(path: &Path, durability: Durability) -> Result<Self> {
+    fn start(path: &Path, durability: Durability, wal_copied: Arc<AtomicBool>) -> Result<Self> {
         let sqlite = |source| StoreError::Sqlite { path: path.to_owned(), source };
         let connection = Connection::open(path).map_err(sqlite)?;
         connection.pragma_update(None, "synchronous", durability.synchronous()).map_err(sqlite)?;
@@ -781,7 +798,7 @@ impl Checkpointer {
             .spawn(move || {
                 // Runs until the store drops its sender.
                 while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_INTERVAL) {
-                    checkpoint(&connection);
+                    checkpoint(&connection, &wal_copied);
                 }
             })
             .map_err(|source| StoreError::Io { path: path.to_owned(), source })?;
@@ -800,8 +817,9 @@ impl Drop for Checkpointer {
     }
 }
 
-/// One round of the checkpointer: PASSIVE, then RESTART if the WAL has grown too long.
-fn checkpoint(connection: &Connection) {
+/// One round of the checkpointer: PASSIVE, then RESTART if the WAL has grown too long. Sets
+/// `wal_copied` when no frame is left to copy (the next write starts the WAL over).
+fn checkpoint(connection: &Connection, wal_copied: &AtomicBool) {
     let run = |mode: &str| {
         connection.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
             Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
@@ -809,10 +827,11 @@ fn checkpoint(connection: &Connection) {
     };
     match run("PASSIVE") {
         Ok((_, frames, _)) if frames > WAL_RESTART_FRAMES => match run("RESTART") {
-            Ok((0, _, _)) => {}
+            Ok((0, _, _)) => wal_copied.store(true, Ordering::Release),
             Ok(_) => tracing::debug!(frames, "WAL restart postponed: the writer was busy"),
             Err(error) => tracing::warn!(%error, "checkpointing the state file failed"),
         },
+        Ok((_, frames, copied)) if frames == copied => wal_copied.store(true, Ordering::Release),
         Ok(_) => {}
         Err(error) => tracing::warn!(%error, "checkpointing the state file failed"),
     }
@@ -1084,6 +1103,36 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Attack (review of issue 13): once the checkpointer has copied the whole WAL, the next
+    /// write starts it over and fsyncs its header even with `synchronous = NORMAL`. A payment
+    /// committed in place on an async worker must not be that write: the store declines it
+    /// (the writer thread takes it and pays the fsync), and takes in-place commits again once
+    /// the writer's commit has started the WAL over.
+    #[test]
+    fn a_payment_that_would_start_the_wal_over_is_not_committed_without_waiting() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = SqliteStore::open(&dir.path().join("state.db"), identity()).expect("opens");
+        let record = channel(1, 10);
+        insert(&mut store, &record, 10);
+        let payment = |balance: u64| PaymentToRecord {
+            key: record.key(),
+            previous: U192::from(balance - 10),
+            balance: U192::from(balance),
+            signature: signature(balance),
+        };
+        assert_eq!(store.record_payments(&[payment(10)]).expect("writes"), vec![PaymentWrite::Recorded]);
+        // The checkpointer copies everything within a round or two (every 250 ms).
+        let started = std::time::Instant::now();
+        while !store.wal_copied.load(Ordering::Acquire) {
+            assert!(started.elapsed() < Duration::from_secs(10), "the checkpointer never copied the WAL");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(store.record_payments_without_waiting(&[payment(20)]).expect("no error"), None);
+        assert_eq!(store.channel(record.key()).expect("reads").expect("known").balance, U192::from(10u64));
+        assert_eq!(store.record_payments(&[payment(20)]).expect("writes"), vec![PaymentWrite::Recorded]);
+        assert!(!store.wal_copied.load(Ordering::Acquire), "the writer's commit started the WAL over");
     }
 
     /// Pays `from..=to` in steps of 10 (the channel's balance is `from - 10` before).
