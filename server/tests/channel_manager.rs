@@ -2,150 +2,21 @@
 //! topped up, closed and reorganised on chain; payments accepted, refused and persisted.
 
 use std::{
-    future::Future,
     os::unix::fs::PermissionsExt,
-    path::PathBuf,
     time::{Duration, Instant},
 };
 
 use alloy::{primitives::U256, providers::Provider};
-use tempfile::TempDir;
-use uraiden_e2e::{ChannelManagerInstance, TestChain, TokenInstance};
 use uraiden_protocol::{
-    channel_manager_domain, request_deadline, Address, ChannelId, Eip712Domain, LocalSigningKey,
-    PaymentHeaders, ProofSignature, Refusal, SignedCloseRequest, SignedStatusRequest, B256, U192,
+    request_deadline, Address, ChannelId, LocalSigningKey, Refusal, SignedStatusRequest, B256, U192,
 };
 use uraiden_server::{
-    BackgroundTasks, ChannelManager, ChannelManagerConfig, ChannelState, CloseRefused, PaymentRejected,
-    StartError, StatusRefused, StoreError,
+    ChannelManager, ChannelState, CloseRefused, PaymentRejected, StartError, StatusRefused, StoreError,
 };
 
-const RECEIVER: usize = 1;
-const SENDER: usize = 2;
-const STRANGER: usize = 3;
-const PRICE: u64 = 10;
-const WAIT: Duration = Duration::from_secs(20);
+mod manager_support;
 
-struct Harness {
-    chain: TestChain,
-    _dir: TempDir,
-    state_file: PathBuf,
-    domain: Eip712Domain,
-}
-
-impl Harness {
-    async fn new() -> Self {
-        let chain = TestChain::start().await.expect("anvil starts and the contracts deploy");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let state_file = dir.path().join("receiver.db");
-        let domain = channel_manager_domain(chain.deployment.chain_id, chain.deployment.channel_manager);
-        Self { chain, _dir: dir, state_file, domain }
-    }
-
-    fn key(&self, index: usize) -> LocalSigningKey {
-        self.chain.signing_key(index)
-    }
-
-    fn config(&self, confirmations: u64, duties: bool) -> ChannelManagerConfig {
-        let mut config = ChannelManagerConfig::new(
-            self.chain.provider(self.chain.key(RECEIVER)),
-            self.key(RECEIVER),
-            self.chain.deployment.channel_manager,
-            self.state_file.clone(),
-            self.chain.deployment.deploy_block,
-        );
-        config.confirmations = confirmations;
-        config.poll_interval = Duration::from_millis(20);
-        config.balance_check_interval = Duration::from_millis(100);
-        config.on_chain_duties = duties;
-        config
-    }
-
-    async fn start(&self, confirmations: u64, duties: bool) -> (ChannelManager, BackgroundTasks) {
-        let (manager, tasks) = ChannelManager::start(self.config(confirmations, duties))
-            .await
-            .expect("the channel manager starts");
-        self.synced(&manager).await;
-        (manager, tasks)
-    }
-
-    /// Waits until the manager has read the chain up to its current head.
-    async fn synced(&self, manager: &ChannelManager) {
-        let head = self.head().await;
-        assert!(manager.wait_for_block(head, WAIT).await, "the manager did not reach block {head}");
-    }
-
-    async fn head(&self) -> u64 {
-        self.chain.head().await
-    }
-
-    async fn mine(&self, blocks: u64) {
-        self.chain.mine(blocks).await
-    }
-
-    fn token(&self, index: usize) -> TokenInstance {
-        self.chain.token(index)
-    }
-
-    fn contract(&self, index: usize) -> ChannelManagerInstance {
-        self.chain.channel_manager(index)
-    }
-
-    async fn balance_of(&self, who: Address) -> U256 {
-        self.chain.token_balance(who).await
-    }
-
-    /// Gives the sender tokens and opens a channel to the receiver; returns its id.
-    async fn open_channel(&self, deposit: u64, signer: Option<Address>) -> ChannelId {
-        self.chain.transfer_tokens(self.chain.address(SENDER), deposit).await;
-        self.chain.open_channel(SENDER, self.chain.address(RECEIVER), deposit, signer).await
-    }
-
-    async fn top_up(&self, channel: ChannelId, added: u64) {
-        self.chain.transfer_tokens(channel.sender, added).await;
-        self.chain.top_up(SENDER, channel, added).await
-    }
-
-    /// A close request of `channel` at `balance` by `signer`, valid for the next minutes.
-    fn close_request(
-        &self,
-        signer: &LocalSigningKey,
-        channel: ChannelId,
-        balance: u64,
-    ) -> SignedCloseRequest {
-        let deadline = request_deadline(unix_now());
-        SignedCloseRequest::sign(signer, &self.domain, channel, U192::from(balance), deadline).expect("signs")
-    }
-
-    fn sign(&self, signer: &LocalSigningKey, channel: ChannelId, balance: u64) -> ProofSignature {
-        signer.sign_balance_proof(&self.domain, &channel.balance_proof(U192::from(balance))).expect("signs")
-    }
-
-    /// The headers of a request paying `balance`, signed by `signer`.
-    fn payment(&self, signer: &LocalSigningKey, channel: ChannelId, balance: u64) -> PaymentHeaders {
-        PaymentHeaders { payment: Some(U192::from(PRICE)), ..self.chain.payment(signer, channel, balance) }
-    }
-}
-
-async fn pay(manager: &ChannelManager, payment: &PaymentHeaders) -> Result<U192, PaymentRejected> {
-    manager.accept_payment(payment, U192::from(PRICE)).await.map(|accepted| accepted.balance)
-}
-
-fn refusal(result: Result<U192, PaymentRejected>) -> Refusal {
-    match result {
-        Err(PaymentRejected::Refused { refusal, .. }) => refusal,
-        other => panic!("expected a refusal, got {other:?}"),
-    }
-}
-
-/// Polls `condition` until it holds or [`WAIT`] passes.
-async fn eventually<F: Future<Output = bool>>(what: &str, mut condition: impl FnMut() -> F) {
-    let deadline = Instant::now() + WAIT;
-    while !condition().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+use manager_support::*;
 
 #[tokio::test]
 async fn payments_are_accepted_in_sequence_once_the_channel_is_confirmed() {
@@ -640,8 +511,4 @@ async fn an_honest_uncooperative_close_is_settled_at_once() {
     assert_eq!(harness.balance_of(channel.receiver).await - before, U256::from(20u64));
     assert!(harness.head().await < close_block + 500, "settled within the challenge period");
     tasks.shutdown().await;
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs()
 }
