@@ -331,9 +331,8 @@ pub(crate) struct Shared {
     /// ([`commit_alone`](Self::commit_alone)). Writes are serialized here (SQLite has one
     /// writer anyway); the lock order is store, then view.
     store: Mutex<Box<dyn ChannelStore>>,
-    /// Whether a commit returns without waiting for a disk or a server (SQLite with
-    /// `--durability process-crash`: it appends to the WAL in the page cache), so that a lone
-    /// payment may be committed on the async worker that accepted it.
+    /// The store's [`commits_in_memory`](ChannelStore::commits_in_memory), read once: a lone
+    /// payment may then be committed on the async worker that accepted it.
     commits_in_memory: bool,
     /// Group commit of payments: the path by which payments reach `store` (but a lone one
     /// on a store that commits in memory, [`commit_alone`](Self::commit_alone)).
@@ -438,9 +437,8 @@ impl ChannelManager {
                 token,
                 confirmations: config.confirmations,
                 challenge_period: u64::from(challenge_period),
+                commits_in_memory: store.commits_in_memory(),
                 store: Mutex::new(store),
-                commits_in_memory: matches!(config.store, StoreLocation::File(_))
-                    && config.durability == Durability::ProcessCrash,
                 payments,
                 leadership,
                 second_looks: Mutex::new(SecondLooks::default()),

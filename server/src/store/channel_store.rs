@@ -49,15 +49,23 @@ pub trait ChannelStore: Send + std::fmt::Debug {
     /// durable when it returns `Ok`; on `Err` nothing is recorded.
     fn record_payments(&mut self, payments: &[PaymentToRecord]) -> Result<Vec<PaymentWrite>>;
 
-    /// [`record_payments`](Self::record_payments) unless that would wait for another
-    /// connection to the database: `Ok(None)` then, and nothing is recorded. For a caller
-    /// that must not block (an async worker) and has another way to record them. By default
-    /// it records them (a store whose commits may wait is never asked).
+    /// Whether a commit returns without waiting for a disk or a server (SQLite with
+    /// `--durability process-crash` appends to the WAL in the page cache), so that
+    /// [`record_payments_without_waiting`](Self::record_payments_without_waiting) is worth
+    /// asking. By default no.
+    fn commits_in_memory(&self) -> bool {
+        false
+    }
+
+    /// [`record_payments`](Self::record_payments) unless that would wait for a disk or for
+    /// another connection to the database: `Ok(None)` then, and nothing is recorded. For a
+    /// caller that must not block (an async worker) and has another way to record them. By
+    /// default always `Ok(None)`.
     fn record_payments_without_waiting(
         &mut self,
-        payments: &[PaymentToRecord],
+        _payments: &[PaymentToRecord],
     ) -> Result<Option<Vec<PaymentWrite>>> {
-        self.record_payments(payments).map(Some)
+        Ok(None)
     }
 
     /// One payment of [`record_payments`](Self::record_payments).

@@ -139,6 +139,7 @@ pub struct SqliteStore {
     /// of payments: the next write then starts the WAL over, and SQLite fsyncs its header
     /// even with `synchronous = NORMAL`, so that write is no "commit in memory".
     wal_copied: Arc<AtomicBool>,
+    durability: Durability,
     file: FileContext,
     identity: Identity,
     // Held for its lock: released when the store is dropped.
@@ -217,6 +218,7 @@ impl SqliteStore {
             _checkpointer: checkpointer,
             connection,
             wal_copied,
+            durability,
             file: FileContext { path: path.to_owned(), receiver: identity.receiver },
             identity,
             _lock: lock,
@@ -467,10 +469,18 @@ impl ChannelStore for SqliteStore {
         Ok(writes)
     }
 
+    fn commits_in_memory(&self) -> bool {
+        self.durability == Durability::ProcessCrash
+    }
+
     fn record_payments_without_waiting(
         &mut self,
         payments: &[PaymentToRecord],
     ) -> Result<Option<Vec<PaymentWrite>>> {
+        // A commit that fsyncs is never "without waiting".
+        if !self.commits_in_memory() {
+            return Ok(None);
+        }
         // The WAL copied whole: this write would start it over and fsync its header; the
         // writer's thread pays that (and clears the flag). Best effort: a checkpoint that
         // ends between this check and the write costs one fsync here.
